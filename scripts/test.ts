@@ -1,0 +1,77 @@
+// `npm test`: type-check, lint, then every test tier against a throwaway PostgreSQL this script
+// starts itself (unless DATABASE_URL points at one). `npm test -- unit` runs one tier.
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { startEmbeddedPostgres } from '../src/adapters/postgres/embedded.ts';
+
+const tiers = ['unit', 'int', 'e2e'] as const;
+type Tier = (typeof tiers)[number];
+const root = join(import.meta.dirname, '..');
+
+const step = (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>
+  new Promise<number>((resolve) => {
+    const started = Date.now();
+    console.log(`\n▶ ${name}`);
+    const child = spawn(cmd, args, { stdio: 'inherit', env, cwd: root });
+    child.on('exit', (code, signal) => {
+      console.log(`◀ ${name}: ${code === 0 ? 'ok' : `failed (${signal ?? code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      resolve(code ?? 1);
+    });
+  });
+
+const findTests = async (dir: string, wanted: readonly Tier[]): Promise<string[]> => {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    const tier = /\.(unit|int|e2e)\.test\.ts$/.exec(entry.name)?.[1] as Tier | undefined;
+    if (entry.isFile() && tier && wanted.includes(tier)) out.push(relative(root, join(entry.parentPath, entry.name)));
+  }
+  return out.sort();
+};
+
+const main = async () => {
+  const args = process.argv.slice(2);
+  const wanted = args.filter((a): a is Tier => (tiers as readonly string[]).includes(a));
+  const selected = wanted.length > 0 ? wanted : tiers;
+  const checksOnly = args.includes('--checks');
+
+  if (wanted.length === 0) {
+    if ((await step('type-check (tsc --noEmit, strict)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])) !== 0) return 1;
+    if ((await step('lint and format (biome check)', 'npx', ['biome', 'check', '.'])) !== 0) return 1;
+    if (checksOnly) return 0;
+  }
+
+  const files = await findTests(join(root, 'test'), selected);
+  if (files.length === 0) {
+    console.error(`no test files for tiers ${selected.join(', ')}`);
+    return 1;
+  }
+
+  const env = { ...process.env };
+  let stop = async () => {};
+  if (!env.DATABASE_URL && !env.TEST_DATABASE_URL && selected.some((t) => t !== 'unit')) {
+    const started = Date.now();
+    const pg = await startEmbeddedPostgres({ dataDir: join(tmpdir(), `topicdesk-test-${process.pid}`), throwaway: true });
+    console.log(`throwaway PostgreSQL on port ${pg.port}, up in ${Date.now() - started} ms`);
+    env.TEST_DATABASE_URL = pg.url;
+    stop = pg.stop;
+  } else if (env.DATABASE_URL && !env.TEST_DATABASE_URL) {
+    env.TEST_DATABASE_URL = env.DATABASE_URL;
+  }
+  const onSignal = () => void stop().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await step(
+      `tests: ${selected.join(', ')} (${files.length} files)`,
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+      env,
+    );
+  } finally {
+    await stop();
+  }
+};
+
+process.exitCode = await main();

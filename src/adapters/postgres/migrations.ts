@@ -1,0 +1,105 @@
+// Schema of the PostgreSQL event log and the shared bookkeeping tables, applied in order under an
+// advisory lock so that several instances starting at once migrate once.
+import type pg from 'pg';
+
+export interface Migration {
+  readonly id: string;
+  readonly sql: string;
+}
+
+const eventLog: Migration = {
+  id: '001_event_log',
+  sql: `
+CREATE TABLE td_events (
+  position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  event_id       uuid NOT NULL,
+  stream         text NOT NULL,
+  revision       bigint NOT NULL,
+  type           text NOT NULL,
+  data           jsonb NOT NULL,
+  metadata       jsonb NOT NULL,
+  recorded_at    timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT td_events_event_id_key UNIQUE (event_id),
+  CONSTRAINT td_events_stream_revision_key UNIQUE (stream, revision)
+);
+-- Readers walk the log in (transaction id, position) order: a transaction that took a low
+-- position but committed late still sorts before everything appended after it began.
+CREATE INDEX td_events_log_order ON td_events (transaction_id, position);
+
+CREATE FUNCTION td_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'td_events is append-only: % refused', TG_OP USING ERRCODE = 'TD403';
+END $$;
+CREATE TRIGGER td_events_append_only BEFORE UPDATE OR DELETE ON td_events
+  FOR EACH ROW EXECUTE FUNCTION td_events_refuse_change();
+CREATE TRIGGER td_events_no_truncate BEFORE TRUNCATE ON td_events
+  FOR EACH STATEMENT EXECUTE FUNCTION td_events_refuse_change();
+
+-- One round trip per append: idempotency by event id, the expected-revision check, the insert
+-- and the wake-up for subscribers. Two appends racing past the check collide on
+-- (stream, revision); the loser's unique violation is reported as a revision conflict.
+CREATE FUNCTION td_append(p_stream text, p_expected bigint, p_ids uuid[], p_types text[], p_data jsonb[], p_meta jsonb[])
+RETURNS TABLE (next_revision bigint, commit_id xid8, last_position bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_current bigint;
+  v_existing int;
+BEGIN
+  SELECT count(*) INTO v_existing FROM td_events WHERE event_id = ANY (p_ids);
+  IF v_existing = cardinality(p_ids) THEN
+    RETURN QUERY SELECT e.revision, e.transaction_id, e.position FROM td_events e
+      WHERE e.event_id = ANY (p_ids) ORDER BY e.position DESC LIMIT 1;
+    RETURN;
+  ELSIF v_existing > 0 THEN
+    RAISE EXCEPTION 'some of these event ids are already stored' USING ERRCODE = 'TD422';
+  END IF;
+
+  SELECT max(revision) INTO v_current FROM td_events WHERE stream = p_stream;
+  v_current := coalesce(v_current, -1);
+  -- p_expected: -2 any, -1 no stream, n the revision of the last event
+  IF p_expected <> -2 AND v_current <> p_expected THEN
+    RAISE EXCEPTION '%', v_current USING ERRCODE = 'TD409';
+  END IF;
+
+  INSERT INTO td_events (event_id, stream, revision, type, data, metadata)
+  SELECT t.id, p_stream, v_current + t.n, t.type, t.data, t.meta
+  FROM unnest(p_ids, p_types, p_data, p_meta) WITH ORDINALITY AS t (id, type, data, meta, n);
+
+  PERFORM pg_notify('td_events', '');
+  RETURN QUERY SELECT v_current + cardinality(p_ids), pg_current_xact_id(), currval(pg_get_serial_sequence('td_events', 'position'));
+END $$;
+`,
+};
+
+export const eventLogMigrations: readonly Migration[] = [eventLog];
+
+/** Applies the migrations not yet recorded; safe to call from many processes at once. */
+export const migrate = async (pool: pg.Pool, migrations: readonly Migration[]): Promise<string[]> => {
+  const client = await pool.connect();
+  const applied: string[] = [];
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtext('topicdesk:migrate'))`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS td_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Set((await client.query<{ id: string }>('SELECT id FROM td_migrations')).rows.map((r) => r.id));
+    for (const m of migrations) {
+      if (done.has(m.id)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO td_migrations (id) VALUES ($1)', [m.id]);
+        await client.query('COMMIT');
+        applied.push(m.id);
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+    }
+  } finally {
+    await client.query(`SELECT pg_advisory_unlock(hashtext('topicdesk:migrate'))`).catch(() => undefined);
+    client.release();
+  }
+  return applied;
+};

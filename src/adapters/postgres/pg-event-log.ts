@@ -1,0 +1,231 @@
+// The embedded default event log: one append-only PostgreSQL table (see migrations.ts).
+import pg from 'pg';
+import { WrongExpectedRevisionError } from '../../domain/errors.ts';
+import type {
+  AppendResult,
+  EventLog,
+  ExpectedRevision,
+  LogPosition,
+  NewEvent,
+  RecordedEvent,
+  SubscribeOptions,
+  Subscription,
+} from '../../domain/event-log.ts';
+import type { EventMetadata } from '../../domain/events.ts';
+
+export interface PgEventLogOptions {
+  readonly pool: pg.Pool;
+  /** Used for the LISTEN connection of subscriptions (a pooled client cannot hold LISTEN). */
+  readonly connectionString: string;
+  /** Fallback poll when no notification arrives (a lost connection, a NOTIFY missed while reconnecting). */
+  readonly pollIntervalMs?: number;
+}
+
+interface EventRow {
+  position: string;
+  transaction_id: string;
+  event_id: string;
+  stream: string;
+  revision: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+  recorded_at: Date;
+}
+
+const columns = 'position, transaction_id, event_id, stream, revision, type, data, metadata, recorded_at';
+
+const toRecorded = (r: EventRow): RecordedEvent => ({
+  id: r.event_id,
+  stream: r.stream,
+  revision: Number(r.revision),
+  position: { commit: BigInt(r.transaction_id), prepare: BigInt(r.position) },
+  type: r.type,
+  data: r.data,
+  metadata: r.metadata,
+  recordedAt: r.recorded_at,
+});
+
+const expectedCode = (e: ExpectedRevision): number => (e === 'any' ? -2 : e === 'no_stream' ? -1 : e);
+const describeExpected = (e: ExpectedRevision): string => (typeof e === 'number' ? String(e) : e);
+
+// Only transactions older than every transaction still running are read: one that took a low
+// position but has not committed yet would otherwise be skipped for good by a reader that moved past it.
+const readAllSql = `
+SELECT ${columns} FROM td_events
+WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY transaction_id, position
+LIMIT $3`;
+
+const hiddenSql = `
+SELECT EXISTS (
+  SELECT 1 FROM td_events
+  WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+    AND (transaction_id, position) > ($1::xid8, $2::bigint)) AS hidden`;
+
+const positionParams = (p: LogPosition) => [(p.commit < 0n ? 0n : p.commit).toString(), p.prepare.toString()];
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
+  const { pool } = options;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const subscriptions = new Set<Subscription>();
+
+  const append = async (
+    stream: string,
+    events: readonly NewEvent[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> => {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { rows } = await pool.query<{ next_revision: string; commit_id: string; last_position: string }>(
+          'SELECT * FROM td_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])',
+          [
+            stream,
+            expectedCode(expected),
+            events.map((e) => e.id),
+            events.map((e) => e.type),
+            events.map((e) => JSON.stringify(e.data)),
+            events.map((e) => JSON.stringify(e.metadata)),
+          ],
+        );
+        const row = rows[0]!;
+        return {
+          nextRevision: Number(row.next_revision),
+          position: { commit: BigInt(row.commit_id), prepare: BigInt(row.last_position) },
+        };
+      } catch (error) {
+        const e = error as { code?: string; constraint?: string; message: string };
+        if (e.code === 'TD409') throw new WrongExpectedRevisionError(stream, describeExpected(expected), e.message);
+        if (e.code === '23505' && e.constraint === 'td_events_stream_revision_key') {
+          // Another append took the revision between our check and our insert.
+          if (expected === 'any' && attempt < 20) continue;
+          throw new WrongExpectedRevisionError(stream, describeExpected(expected), 'moved on concurrently');
+        }
+        // The same event ids appended concurrently: the other one won, which is what we wanted.
+        if (e.code === '23505' && e.constraint === 'td_events_event_id_key' && attempt < 1) continue;
+        if (e.code === 'TD422') {
+          throw new WrongExpectedRevisionError(stream, describeExpected(expected), 'some events already stored');
+        }
+        throw error;
+      }
+    }
+  };
+
+  const readStream: EventLog['readStream'] = async (stream, opts = {}) => {
+    const { rows } = await pool.query<EventRow>(
+      `SELECT ${columns} FROM td_events WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+      [stream, opts.fromRevision ?? 0, opts.maxCount ?? null],
+    );
+    return rows.map(toRecorded);
+  };
+
+  const readAll: EventLog['readAll'] = async (from, maxCount) => {
+    const { rows } = await pool.query<EventRow>(readAllSql, [...positionParams(from), maxCount]);
+    return rows.map(toRecorded);
+  };
+
+  const hasHidden = async (after: LogPosition): Promise<boolean> =>
+    (await pool.query<{ hidden: boolean }>(hiddenSql, positionParams(after))).rows[0]!.hidden;
+
+  const subscribeAll = (
+    { from, batchSize = 500 }: SubscribeOptions,
+    handler: (batch: readonly RecordedEvent[]) => Promise<void>,
+  ): Subscription => {
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const nudge = () => {
+      wake?.();
+      wake = undefined;
+    };
+    let listener: pg.Client | undefined;
+
+    const listen = async () => {
+      while (!stopped) {
+        const client = new pg.Client({ connectionString: options.connectionString });
+        const lost = new Promise<void>((resolve) => {
+          client.on('error', () => resolve());
+          client.on('end', () => resolve());
+        });
+        try {
+          await client.connect();
+          client.on('notification', nudge);
+          await client.query('LISTEN td_events');
+          listener = client;
+          nudge(); // anything appended while we were not listening
+          await lost;
+        } catch {
+          // the fallback poll covers the gap; try to listen again shortly
+        }
+        listener = undefined;
+        await client.end().catch(() => undefined);
+        if (!stopped) await sleep(500);
+      }
+    };
+
+    const loop = async () => {
+      let position = from;
+      void listen();
+      while (!stopped) {
+        const batch = await readAll(position, batchSize);
+        if (batch.length > 0) {
+          await handler(batch);
+          position = batch[batch.length - 1]!.position;
+          continue;
+        }
+        // Committed events held back by an older open transaction: look again soon rather than
+        // waiting for a notification that already came.
+        const waitMs = (await hasHidden(position)) ? 5 : pollIntervalMs;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    };
+
+    const done = loop().finally(async () => {
+      stopped = true;
+      await listener?.end().catch(() => undefined);
+    });
+    const subscription: Subscription = {
+      done,
+      async stop() {
+        stopped = true;
+        nudge();
+        await listener?.end().catch(() => undefined);
+        await done.catch(() => undefined);
+        subscriptions.delete(subscription);
+      },
+    };
+    subscriptions.add(subscription);
+    return subscription;
+  };
+
+  return {
+    append,
+    readStream,
+    readAll,
+    subscribeAll,
+    async headPosition() {
+      const { rows } = await pool.query<{ transaction_id: string; position: string }>(
+        `SELECT transaction_id, position FROM td_events
+         WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+      );
+      const row = rows[0];
+      return row ? { commit: BigInt(row.transaction_id), prepare: BigInt(row.position) } : null;
+    },
+    async ping() {
+      await pool.query('SELECT 1 FROM td_events LIMIT 1');
+    },
+    async close() {
+      await Promise.all([...subscriptions].map((s) => s.stop()));
+    },
+  };
+};

@@ -1,0 +1,113 @@
+// Configuration from the environment (SPEC §6), validated once at start-up. A wrong or missing
+// value stops start-up with one line naming the variable.
+import { z } from 'zod';
+
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional()) as unknown as z.ZodOptional<T>;
+
+const url = (what: string) => z.url({ message: `must be a URL (${what})` });
+
+const schema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().default('0.0.0.0'),
+    PUBLIC_URL: optional(url('the address Telegram and VK reach this service at, e.g. https://support.example.com')),
+    DATABASE_URL: optional(url('postgres://user:password@host:5432/db')),
+    DATA_DIR: z.string().default('.data'),
+    EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+    EVENT_STORE: z.enum(['postgres', 'esdb'], { message: 'must be postgres or esdb' }).default('postgres'),
+    EVENTSTORE_URL: optional(z.string().regex(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\//, 'must be an esdb:// connection string')),
+    TELEGRAM_BOT_TOKEN: optional(z.string().regex(/^\d+:[\w-]{20,}$/, 'must look like 123456:ABC-DEF… (from @BotFather)')),
+    TELEGRAM_SUPPORT_CHAT_ID: optional(
+      z.string().regex(/^-100\d+$/, 'must be the support supergroup id, e.g. -1001234567890'),
+    ),
+    TELEGRAM_WEBHOOK_SECRET: optional(
+      z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z, a-z, 0-9, _ and -'),
+    ),
+    TELEGRAM_API_ROOT: url('a Bot API server').default('https://api.telegram.org'),
+    TELEGRAM_MODE: z.enum(['webhook', 'polling'], { message: 'must be webhook or polling' }).default('webhook'),
+    TOPIC_TITLE_TEMPLATE: z.string().min(1).default('{name} · {source} · {id}'),
+    VK_TOKEN: optional(z.string().min(10, 'must be a VK community access token')),
+    VK_GROUP_ID: optional(z.string().regex(/^\d+$/, 'must be the community id (digits)')),
+    VK_CONFIRMATION: optional(z.string().min(1)),
+    VK_SECRET: optional(z.string().min(1)),
+    VK_API_BASE_URL: url('the VK API').default('https://api.vk.ru/method'),
+    VK_MODE: z.enum(['callback', 'longpoll'], { message: 'must be callback or longpoll' }).default('callback'),
+    ADMIN_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.EVENT_STORE === 'esdb' && !c.EVENTSTORE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['EVENTSTORE_URL'], message: 'is required when EVENT_STORE=esdb' });
+    }
+    if (c.TELEGRAM_BOT_TOKEN && !c.TELEGRAM_SUPPORT_CHAT_ID) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TELEGRAM_SUPPORT_CHAT_ID'],
+        message: 'is required with TELEGRAM_BOT_TOKEN (the forum supergroup managers answer in)',
+      });
+    }
+    if (c.TELEGRAM_BOT_TOKEN && c.TELEGRAM_MODE === 'webhook' && !c.TELEGRAM_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TELEGRAM_WEBHOOK_SECRET'],
+        message: 'is required when TELEGRAM_MODE=webhook (or set TELEGRAM_MODE=polling)',
+      });
+    }
+    if (c.VK_TOKEN && !c.VK_GROUP_ID) {
+      ctx.addIssue({ code: 'custom', path: ['VK_GROUP_ID'], message: 'is required with VK_TOKEN' });
+    }
+    if (c.VK_TOKEN && c.VK_MODE === 'callback') {
+      for (const name of ['VK_CONFIRMATION', 'VK_SECRET'] as const) {
+        if (!c[name]) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'is required when VK_MODE=callback' });
+        }
+      }
+    }
+  });
+
+export type Config = z.infer<typeof schema>;
+export const configVariables = Object.keys(schema.shape) as readonly (keyof Config)[];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'invalid_config';
+}
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const name = String(issue.path[0] ?? 'configuration');
+  const value = env[name];
+  const shown = value === undefined || value === '' ? 'it is not set' : `got "${redact(name, value)}"`;
+  throw new ConfigError(`${name} ${issue.message.replace(/^Invalid input: /, '')} (${shown})`);
+};
+
+const redact = (name: string, value: string) =>
+  /TOKEN|SECRET|PASSWORD|URL/.test(name) && value.length > 8 ? `${value.slice(0, 4)}…` : value;
+
+export interface ChannelStatus {
+  readonly channel: 'telegram' | 'vk' | 'admin';
+  readonly configured: boolean;
+  readonly hint: string;
+}
+
+/** One line per channel that is not configured, printed at start-up. */
+export const channelStatus = (c: Config): ChannelStatus[] => [
+  {
+    channel: 'telegram',
+    configured: Boolean(c.TELEGRAM_BOT_TOKEN),
+    hint: 'set TELEGRAM_BOT_TOKEN and TELEGRAM_SUPPORT_CHAT_ID to carry Telegram chats into forum topics',
+  },
+  {
+    channel: 'vk',
+    configured: Boolean(c.VK_TOKEN),
+    hint: 'set VK_TOKEN, VK_GROUP_ID, VK_CONFIRMATION and VK_SECRET to carry VK community messages',
+  },
+  {
+    channel: 'admin',
+    configured: Boolean(c.ADMIN_TOKEN),
+    hint: 'set ADMIN_TOKEN to use the admin API',
+  },
+];

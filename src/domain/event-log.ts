@@ -1,0 +1,83 @@
+// The event-log port: owned by the domain, implemented by the PostgreSQL and EventStoreDB adapters.
+import type { EventMetadata } from './events.ts';
+
+/**
+ * A global position in the log. Ordered by (commit, prepare), as EventStoreDB orders its $all stream.
+ * PostgreSQL adapter: commit = the appending transaction's id (xid8), prepare = the row's sequence number.
+ */
+export interface LogPosition {
+  readonly commit: bigint;
+  readonly prepare: bigint;
+}
+
+export const startOfLog: LogPosition = { commit: -1n, prepare: -1n };
+
+export const comparePositions = (a: LogPosition, b: LogPosition): number =>
+  a.commit === b.commit ? Number(a.prepare - b.prepare) : a.commit < b.commit ? -1 : 1;
+
+export const formatPosition = (p: LogPosition): string => `${p.commit}/${p.prepare}`;
+
+export const parsePosition = (s: string): LogPosition => {
+  const m = /^(-?\d+)\/(-?\d+)$/.exec(s);
+  if (!m) throw new Error(`not a log position: ${s}`);
+  return { commit: BigInt(m[1]!), prepare: BigInt(m[2]!) };
+};
+
+/** An event to append. `id` is a UUID; a deterministic one makes a re-delivered update append nothing. */
+export interface NewEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+}
+
+export interface RecordedEvent {
+  readonly id: string;
+  readonly stream: string;
+  /** 0-based revision of the event inside its stream. */
+  readonly revision: number;
+  readonly position: LogPosition;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+  readonly recordedAt: Date;
+}
+
+/** `no_stream`: the stream must not exist; `any`: no check; a number: the revision of the stream's last event. */
+export type ExpectedRevision = 'any' | 'no_stream' | number;
+
+export interface AppendResult {
+  /** Revision of the stream's last event after the append. */
+  readonly nextRevision: number;
+  readonly position: LogPosition;
+}
+
+export interface Subscription {
+  /** Resolves once the subscription has stopped delivering; a batch in flight finishes first. */
+  stop(): Promise<void>;
+  /** Rejects if the handler throws or the log fails for good; resolves after stop(). */
+  readonly done: Promise<void>;
+}
+
+export interface SubscribeOptions {
+  readonly from: LogPosition;
+  readonly batchSize?: number;
+}
+
+export interface EventLog {
+  append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** Events of one stream in revision order, from `fromRevision`; [] for a stream that does not exist. */
+  readStream(stream: string, options?: { fromRevision?: number; maxCount?: number }): Promise<RecordedEvent[]>;
+  /** Events after `from` (exclusive) in log order, at most `maxCount`. */
+  readAll(from: LogPosition, maxCount: number): Promise<RecordedEvent[]>;
+  /** Catch up from `from`, then stay live; the handler gets batches in log order, each event once. */
+  subscribeAll(
+    options: SubscribeOptions,
+    handler: (batch: readonly RecordedEvent[]) => Promise<void>,
+  ): Subscription;
+  /** Position of the last event a reader can see now (null for an empty log). */
+  headPosition(): Promise<LogPosition | null>;
+  /** Whether the log answers (for /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,234 @@
+// Conversation and source events: the append-only log's vocabulary (SPEC §3).
+// Every type is readonly; `type` is the discriminant that decide/evolve/projections switch on.
+
+export type Channel = 'telegram' | 'vk' | 'external';
+
+export type ActorKind = 'client' | 'manager' | 'system' | 'source';
+
+export interface Actor {
+  readonly kind: ActorKind;
+  /** Telegram user id of a manager, the client id, a source code or a component name. Never shown to clients. */
+  readonly id: string;
+  readonly name?: string;
+}
+
+export interface EventMetadata {
+  readonly occurredAt: string; // ISO 8601
+  readonly correlationId: string;
+  readonly causationId: string;
+  readonly actor: Actor;
+}
+
+export type AttachmentKind =
+  | 'photo'
+  | 'document'
+  | 'voice'
+  | 'video'
+  | 'audio'
+  | 'animation'
+  | 'sticker'
+  | 'video_note'
+  | 'location'
+  | 'venue'
+  | 'contact'
+  | 'poll'
+  | 'dice'
+  | 'link';
+
+/** Described, never stored: the file lives with the channel (Telegram is the file store). */
+export interface Attachment {
+  readonly kind: AttachmentKind;
+  /** The channel's file reference (Telegram file_id, VK attachment string), absent for location/contact/poll. */
+  readonly fileRef?: string;
+  readonly fileUniqueId?: string;
+  readonly fileName?: string;
+  readonly mimeType?: string;
+  readonly size?: number;
+  /** Non-file payloads (coordinates, contact card, poll question) as plain fields. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface ClientProfile {
+  readonly firstName?: string;
+  readonly lastName?: string;
+  readonly username?: string;
+  readonly languageCode?: string;
+  readonly link?: string;
+}
+
+/** Where a message stands in the channel it came from or went to (chat id + message id). */
+export interface ChannelMessageRef {
+  readonly chatId: string;
+  readonly messageId: string;
+}
+
+export interface MessageContent {
+  readonly text: string;
+  /** Telegram-style formatting entities, kept as received so a copy looks the same. */
+  readonly entities?: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  readonly attachments: ReadonlyArray<Attachment>;
+}
+
+export interface ConversationStarted {
+  readonly type: 'ConversationStarted';
+  readonly data: {
+    readonly conversationId: string;
+    readonly channel: Channel;
+    readonly source: string;
+    readonly clientId: string;
+    readonly profile: ClientProfile;
+  };
+}
+
+export interface ClientMessageReceived {
+  readonly type: 'ClientMessageReceived';
+  readonly data: MessageContent & {
+    readonly messageId: string;
+    readonly channelMessage?: ChannelMessageRef;
+    readonly replyTo?: string; // messageId inside this conversation
+    readonly mediaGroupId?: string;
+    /** True when the client is banned: recorded for the audit, not carried to the topic. */
+    readonly suppressed: boolean;
+  };
+}
+
+export interface ClientMessageEdited {
+  readonly type: 'ClientMessageEdited';
+  readonly data: MessageContent & { readonly messageId: string; readonly previousText: string };
+}
+
+export interface ClientMessageDeleted {
+  readonly type: 'ClientMessageDeleted';
+  readonly data: { readonly messageId: string };
+}
+
+export interface TopicOpened {
+  readonly type: 'TopicOpened';
+  readonly data: { readonly topicId: string; readonly chatId: string; readonly title: string };
+}
+
+export interface TopicLost {
+  readonly type: 'TopicLost';
+  readonly data: { readonly topicId: string; readonly reason: string };
+}
+
+export interface ClientMessageForwarded {
+  readonly type: 'ClientMessageForwarded';
+  readonly data: { readonly messageId: string; readonly topicId: string; readonly groupMessage: ChannelMessageRef };
+}
+
+export interface ManagerReplied {
+  readonly type: 'ManagerReplied';
+  readonly data: MessageContent & {
+    readonly messageId: string;
+    readonly managerId: string;
+    readonly managerName: string;
+    readonly groupMessage?: ChannelMessageRef;
+    readonly replyTo?: string;
+    readonly mediaGroupId?: string;
+  };
+}
+
+export interface ManagerReplyEdited {
+  readonly type: 'ManagerReplyEdited';
+  readonly data: MessageContent & { readonly messageId: string; readonly previousText: string };
+}
+
+export interface ManagerReplyDeleted {
+  readonly type: 'ManagerReplyDeleted';
+  readonly data: { readonly messageId: string };
+}
+
+/** What a delivery carried: the answer itself, or a later edit/deletion of it. */
+export type DeliveryOperation = 'send' | 'edit' | 'delete';
+
+export interface ReplyDelivered {
+  readonly type: 'ReplyDelivered';
+  readonly data: {
+    readonly messageId: string;
+    readonly operation: DeliveryOperation;
+    readonly channelMessage?: ChannelMessageRef;
+  };
+}
+
+export interface DeliveryFailed {
+  readonly type: 'DeliveryFailed';
+  readonly data: {
+    readonly messageId: string;
+    readonly operation: DeliveryOperation;
+    readonly reason: string;
+    readonly permanent: boolean;
+    readonly attempt: number;
+    readonly nextAttemptAt?: string;
+  };
+}
+
+export interface ClientBanned {
+  readonly type: 'ClientBanned';
+  readonly data: { readonly reason?: string };
+}
+
+export interface ClientUnbanned {
+  readonly type: 'ClientUnbanned';
+  readonly data: Readonly<Record<string, never>>;
+}
+
+export interface ConversationClosed {
+  readonly type: 'ConversationClosed';
+  readonly data: Readonly<Record<string, never>>;
+}
+
+export interface ConversationReopened {
+  readonly type: 'ConversationReopened';
+  readonly data: Readonly<Record<string, never>>;
+}
+
+/** The client was told once that their messages are not forwarded while banned / the bot is blocked. */
+export interface ClientNotified {
+  readonly type: 'ClientNotified';
+  readonly data: { readonly notice: 'banned' | 'closed' };
+}
+
+export type ConversationEvent =
+  | ConversationStarted
+  | ClientMessageReceived
+  | ClientMessageEdited
+  | ClientMessageDeleted
+  | TopicOpened
+  | TopicLost
+  | ClientMessageForwarded
+  | ManagerReplied
+  | ManagerReplyEdited
+  | ManagerReplyDeleted
+  | ReplyDelivered
+  | DeliveryFailed
+  | ClientBanned
+  | ClientUnbanned
+  | ConversationClosed
+  | ConversationReopened
+  | ClientNotified;
+
+export type ConversationEventType = ConversationEvent['type'];
+
+export const conversationEventTypes: readonly ConversationEventType[] = [
+  'ConversationStarted',
+  'ClientMessageReceived',
+  'ClientMessageEdited',
+  'ClientMessageDeleted',
+  'TopicOpened',
+  'TopicLost',
+  'ClientMessageForwarded',
+  'ManagerReplied',
+  'ManagerReplyEdited',
+  'ManagerReplyDeleted',
+  'ReplyDelivered',
+  'DeliveryFailed',
+  'ClientBanned',
+  'ClientUnbanned',
+  'ConversationClosed',
+  'ConversationReopened',
+  'ClientNotified',
+];
+
+export const conversationStream = (conversationId: string): string => `conversation-${conversationId}`;
+export const sourceStream = (code: string): string => `source-${code}`;

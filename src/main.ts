@@ -1,0 +1,41 @@
+// `npm start`: read the configuration, start everything, stop cleanly on SIGINT/SIGTERM.
+import dotenv from 'dotenv';
+import pino from 'pino';
+import { startApp } from './app/app.ts';
+import { ConfigError, loadConfig } from './app/config.ts';
+
+dotenv.config({ quiet: true });
+
+const main = async () => {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`topicdesk: configuration error: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'topicdesk' } });
+  const app = await startApp(config, logger);
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took longer than 20 s, exiting');
+      process.exit(1);
+    }, 20_000);
+    force.unref();
+    void app.stop().then(() => {
+      logger.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+};
+
+main().catch((error: unknown) => {
+  console.error('topicdesk: failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+// The service as `npm start` runs it, on a real PostgreSQL: health, readiness, metrics, docs.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import pino from 'pino';
+import { type App, startApp } from '../../src/app/app.ts';
+import { loadConfig } from '../../src/app/config.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+describe('operations endpoints', () => {
+  let db: TestDatabase;
+  let app: App;
+  before(async () => {
+    db = await createTestDatabase({ migrate: false });
+    app = await startApp(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }), pino({ level: 'silent' }));
+  });
+  after(async () => {
+    await app?.stop();
+    await db?.drop();
+  });
+
+  it('answers /healthz', async () => {
+    const res = await fetch(`${app.address()}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok' });
+  });
+
+  it('answers /readyz with each dependency checked, having migrated the log on start', async () => {
+    const res = await fetch(`${app.address()}/readyz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ready', checks: { eventLog: 'ok', database: 'ok' } });
+  });
+
+  it('serves Prometheus metrics including request latency', async () => {
+    await fetch(`${app.address()}/healthz`);
+    const res = await fetch(`${app.address()}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /topicdesk_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/);
+  });
+
+  it('serves the OpenAPI document and Swagger UI', async () => {
+    const doc = (await (await fetch(`${app.address()}/openapi.json`)).json()) as { openapi: string; paths: object };
+    assert.equal(doc.openapi, '3.1.0');
+    assert.ok('/readyz' in doc.paths);
+    assert.equal((await fetch(`${app.address()}/docs/`)).status, 200);
+  });
+
+  it('answers an unknown route with problem+json', async () => {
+    const res = await fetch(`${app.address()}/nope`);
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    assert.equal(((await res.json()) as { status: number }).status, 404);
+  });
+
+  it('reports not ready when the database is unreachable', async () => {
+    const other = await createTestDatabase({ migrate: false });
+    const broken = await startApp(
+      loadConfig({ DATABASE_URL: other.url, PORT: '0', HOST: '127.0.0.1' }),
+      pino({ level: 'silent' }),
+    );
+    const name = new URL(other.url).pathname.slice(1);
+    const admin = new pg.Client(other.url.replace(`/${name}`, '/postgres'));
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+      await broken.db.pool.query('SELECT 1').catch(() => undefined); // let the pool notice its dead connections
+      const res = await fetch(`${broken.address()}/readyz`);
+      assert.equal(res.status, 503);
+      const body = (await res.json()) as { status: string; checks: Record<string, string> };
+      assert.equal(body.status, 'unavailable');
+      assert.notEqual(body.checks.database, 'ok');
+    } finally {
+      await broken.stop();
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await admin.end();
+      await other.drop();
+    }
+  });
+});
