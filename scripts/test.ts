@@ -1,7 +1,7 @@
 // `npm test`: type-check, lint, then every test tier against a throwaway PostgreSQL this script
 // starts itself (unless DATABASE_URL points at one). `npm test -- unit` runs one tier.
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startEmbeddedPostgres } from '../src/adapters/postgres/embedded.ts';
@@ -16,7 +16,9 @@ const step = (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv 
     console.log(`\n▶ ${name}`);
     const child = spawn(cmd, args, { stdio: 'inherit', env, cwd: root });
     child.on('exit', (code, signal) => {
-      console.log(`◀ ${name}: ${code === 0 ? 'ok' : `failed (${signal ?? code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.log(
+        `◀ ${name}: ${code === 0 ? 'ok' : `failed (${signal ?? code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
       resolve(code ?? 1);
     });
   });
@@ -25,7 +27,8 @@ const findTests = async (dir: string, wanted: readonly Tier[]): Promise<string[]
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
     const tier = /\.(unit|int|e2e)\.test\.ts$/.exec(entry.name)?.[1] as Tier | undefined;
-    if (entry.isFile() && tier && wanted.includes(tier)) out.push(relative(root, join(entry.parentPath, entry.name)));
+    if (entry.isFile() && tier && wanted.includes(tier))
+      out.push(relative(root, join(entry.parentPath, entry.name)));
   }
   return out.sort();
 };
@@ -37,8 +40,16 @@ const main = async () => {
   const checksOnly = args.includes('--checks');
 
   if (wanted.length === 0) {
-    if ((await step('type-check (tsc --noEmit, strict)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])) !== 0) return 1;
-    if ((await step('lint and format (biome check)', 'npx', ['biome', 'check', '.'])) !== 0) return 1;
+    if (
+      (await step('type-check (tsc --noEmit, strict)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])) !==
+      0
+    )
+      return 1;
+    if (
+      (await step('lint and format (biome check)', 'npx', ['biome', 'check', '--error-on-warnings', '.'])) !==
+      0
+    )
+      return 1;
     if (checksOnly) return 0;
   }
 
@@ -52,7 +63,11 @@ const main = async () => {
   let stop = async () => {};
   if (!env.DATABASE_URL && !env.TEST_DATABASE_URL && selected.some((t) => t !== 'unit')) {
     const started = Date.now();
-    const pg = await startEmbeddedPostgres({ dataDir: join(tmpdir(), `topicdesk-test-${process.pid}`), throwaway: true });
+    const pg = await startEmbeddedPostgres({
+      dataDir: join(tmpdir(), `topicdesk-test-${process.pid}`),
+      throwaway: true,
+      unsafeFast: true,
+    });
     console.log(`throwaway PostgreSQL on port ${pg.port}, up in ${Date.now() - started} ms`);
     env.TEST_DATABASE_URL = pg.url;
     stop = pg.stop;
@@ -63,12 +78,31 @@ const main = async () => {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await step(
+    const tap = join(tmpdir(), `topicdesk-test-${process.pid}.tap`);
+    const code = await step(
       `tests: ${selected.join(', ')} (${files.length} files)`,
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-concurrency=2',
+        '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        '--test-reporter=tap',
+        `--test-reporter-destination=${tap}`,
+        ...files,
+      ],
       env,
     );
+    // One plain closing line for CI and people: the counts of the whole run.
+    const summary = await readFile(tap, 'utf8').catch(() => '');
+    const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
+    await rm(tap, { force: true });
+    console.log(
+      `\n${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped')} skipped`,
+    );
+    return code;
   } finally {
     await stop();
   }

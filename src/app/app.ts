@@ -2,8 +2,8 @@
 // starts them in order and stops them in reverse.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createHttpServer } from '../adapters/http/server.ts';
 import { createMetrics, type Metrics } from '../adapters/http/metrics.ts';
+import { createHttpServer } from '../adapters/http/server.ts';
 import { eventLogMigrations, migrate } from '../adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
 import type { EventLog } from '../domain/event-log.ts';
@@ -40,7 +40,10 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
     const log = await openEventLog(config, db);
     cleanup.unshift(() => log.close());
-    logger.info({ eventStore: config.EVENT_STORE }, `event log: ${config.EVENT_STORE === 'esdb' ? 'EventStoreDB' : 'PostgreSQL table td_events'}`);
+    logger.info(
+      { eventStore: config.EVENT_STORE },
+      `event log: ${config.EVENT_STORE === 'esdb' ? 'EventStoreDB' : 'PostgreSQL table td_events'}`,
+    );
 
     const metrics = createMetrics();
     const http = await createHttpServer({
@@ -69,7 +72,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       address,
       stop() {
         stopping ??= (async () => {
-          for (const step of cleanup) await step().catch((err) => logger.error({ err }, 'error while stopping'));
+          for (const step of cleanup)
+            await step().catch((err) => logger.error({ err }, 'error while stopping'));
         })();
         return stopping;
       },

@@ -11,13 +11,19 @@ const schema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().default('0.0.0.0'),
-    PUBLIC_URL: optional(url('the address Telegram and VK reach this service at, e.g. https://support.example.com')),
+    PUBLIC_URL: optional(
+      url('the address Telegram and VK reach this service at, e.g. https://support.example.com'),
+    ),
     DATABASE_URL: optional(url('postgres://user:password@host:5432/db')),
     DATA_DIR: z.string().default('.data'),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     EVENT_STORE: z.enum(['postgres', 'esdb'], { message: 'must be postgres or esdb' }).default('postgres'),
-    EVENTSTORE_URL: optional(z.string().regex(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\//, 'must be an esdb:// connection string')),
-    TELEGRAM_BOT_TOKEN: optional(z.string().regex(/^\d+:[\w-]{20,}$/, 'must look like 123456:ABC-DEF… (from @BotFather)')),
+    EVENTSTORE_URL: optional(
+      z.string().regex(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\//, 'must be an esdb:// connection string'),
+    ),
+    TELEGRAM_BOT_TOKEN: optional(
+      z.string().regex(/^\d+:[\w-]{20,}$/, 'must look like 123456:ABC-DEF… (from @BotFather)'),
+    ),
     TELEGRAM_SUPPORT_CHAT_ID: optional(
       z.string().regex(/^-100\d+$/, 'must be the support supergroup id, e.g. -1001234567890'),
     ),
@@ -25,20 +31,28 @@ const schema = z
       z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z, a-z, 0-9, _ and -'),
     ),
     TELEGRAM_API_ROOT: url('a Bot API server').default('https://api.telegram.org'),
-    TELEGRAM_MODE: z.enum(['webhook', 'polling'], { message: 'must be webhook or polling' }).default('webhook'),
+    TELEGRAM_MODE: z
+      .enum(['webhook', 'polling'], { message: 'must be webhook or polling' })
+      .default('webhook'),
     TOPIC_TITLE_TEMPLATE: z.string().min(1).default('{name} · {source} · {id}'),
     VK_TOKEN: optional(z.string().min(10, 'must be a VK community access token')),
     VK_GROUP_ID: optional(z.string().regex(/^\d+$/, 'must be the community id (digits)')),
     VK_CONFIRMATION: optional(z.string().min(1)),
     VK_SECRET: optional(z.string().min(1)),
     VK_API_BASE_URL: url('the VK API').default('https://api.vk.ru/method'),
-    VK_MODE: z.enum(['callback', 'longpoll'], { message: 'must be callback or longpoll' }).default('callback'),
+    VK_MODE: z
+      .enum(['callback', 'longpoll'], { message: 'must be callback or longpoll' })
+      .default('callback'),
     ADMIN_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
     if (c.EVENT_STORE === 'esdb' && !c.EVENTSTORE_URL) {
-      ctx.addIssue({ code: 'custom', path: ['EVENTSTORE_URL'], message: 'is required when EVENT_STORE=esdb' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EVENTSTORE_URL'],
+        message: 'is required when EVENT_STORE=esdb',
+      });
     }
     if (c.TELEGRAM_BOT_TOKEN && !c.TELEGRAM_SUPPORT_CHAT_ID) {
       ctx.addIssue({

@@ -67,7 +67,10 @@ export interface SubscribeOptions {
 export interface EventLog {
   append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
   /** Events of one stream in revision order, from `fromRevision`; [] for a stream that does not exist. */
-  readStream(stream: string, options?: { fromRevision?: number; maxCount?: number }): Promise<RecordedEvent[]>;
+  readStream(
+    stream: string,
+    options?: { fromRevision?: number; maxCount?: number },
+  ): Promise<RecordedEvent[]>;
   /** Events after `from` (exclusive) in log order, at most `maxCount`. */
   readAll(from: LogPosition, maxCount: number): Promise<RecordedEvent[]>;
   /** Catch up from `from`, then stay live; the handler gets batches in log order, each event once. */

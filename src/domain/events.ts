@@ -114,7 +114,11 @@ export interface TopicLost {
 
 export interface ClientMessageForwarded {
   readonly type: 'ClientMessageForwarded';
-  readonly data: { readonly messageId: string; readonly topicId: string; readonly groupMessage: ChannelMessageRef };
+  readonly data: {
+    readonly messageId: string;
+    readonly topicId: string;
+    readonly groupMessage: ChannelMessageRef;
+  };
 }
 
 export interface ManagerReplied {

@@ -158,7 +158,8 @@ export const runEventLogContract = (
         all.map((e) => e.type),
         ['A', 'B', 'C'],
       );
-      for (let i = 1; i < all.length; i++) assert.ok(comparePositions(all[i - 1]!.position, all[i]!.position) < 0);
+      for (let i = 1; i < all.length; i++)
+        assert.ok(comparePositions(all[i - 1]!.position, all[i]!.position) < 0);
       const rest = (await h.log.readAll(all[0]!.position, 1000)).filter((e) => e.stream.startsWith(prefix));
       assert.deepEqual(
         rest.map((e) => e.type),

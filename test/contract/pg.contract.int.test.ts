@@ -10,13 +10,16 @@ runEventLogContract('PostgreSQL', async () => {
     async beginSlowAppend(stream, events) {
       const client = await db.pool.connect();
       await client.query('BEGIN');
-      await client.query('SELECT * FROM td_append($1, -2, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])', [
-        stream,
-        events.map((e) => e.id),
-        events.map((e) => e.type),
-        events.map((e) => JSON.stringify(e.data)),
-        events.map((e) => JSON.stringify(e.metadata)),
-      ]);
+      await client.query(
+        'SELECT * FROM td_append($1, -2, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])',
+        [
+          stream,
+          events.map((e) => e.id),
+          events.map((e) => e.type),
+          events.map((e) => JSON.stringify(e.data)),
+          events.map((e) => JSON.stringify(e.metadata)),
+        ],
+      );
       return {
         async commit() {
           await client.query('COMMIT');

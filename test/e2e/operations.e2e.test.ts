@@ -12,7 +12,10 @@ describe('operations endpoints', () => {
   let app: App;
   before(async () => {
     db = await createTestDatabase({ migrate: false });
-    app = await startApp(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }), pino({ level: 'silent' }));
+    app = await startApp(
+      loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }),
+      pino({ level: 'silent' }),
+    );
   });
   after(async () => {
     await app?.stop();
@@ -36,11 +39,17 @@ describe('operations endpoints', () => {
     const res = await fetch(`${app.address()}/metrics`);
     assert.equal(res.status, 200);
     const text = await res.text();
-    assert.match(text, /topicdesk_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/);
+    assert.match(
+      text,
+      /topicdesk_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/,
+    );
   });
 
   it('serves the OpenAPI document and Swagger UI', async () => {
-    const doc = (await (await fetch(`${app.address()}/openapi.json`)).json()) as { openapi: string; paths: object };
+    const doc = (await (await fetch(`${app.address()}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: object;
+    };
     assert.equal(doc.openapi, '3.1.0');
     assert.ok('/readyz' in doc.paths);
     assert.equal((await fetch(`${app.address()}/docs/`)).status, 200);

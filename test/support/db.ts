@@ -16,6 +16,7 @@ const serverUrl = async (): Promise<string> => {
   ownServer ??= startEmbeddedPostgres({
     dataDir: join(tmpdir(), `topicdesk-test-${process.pid}-${randomBytes(3).toString('hex')}`),
     throwaway: true,
+    unsafeFast: true,
   });
   return (await ownServer).url;
 };

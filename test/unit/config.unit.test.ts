@@ -15,35 +15,52 @@ describe('configuration', () => {
     assert.equal(c.EVENT_STORE, 'postgres');
     assert.equal(c.DATABASE_URL, undefined);
     assert.deepEqual(
-      channelStatus(c).filter((s) => !s.configured).map((s) => s.channel),
+      channelStatus(c)
+        .filter((s) => !s.configured)
+        .map((s) => s.channel),
       ['telegram', 'vk', 'admin'],
     );
   });
 
   it('names the variable and the value in one line when a value is wrong', () => {
     assert.throws(() => loadConfig({ PORT: 'eighty' }), /^ConfigError: PORT .*got "eighty"/);
-    assert.throws(() => loadConfig({ EVENT_STORE: 'mysql' }), (e: Error) => {
-      assert.match(e.message, /^EVENT_STORE must be postgres or esdb \(got "mysql"\)$/);
-      assert.equal(e.message.includes('\n'), false);
-      return true;
-    });
-    assert.throws(() => loadConfig({ ...telegram, TELEGRAM_SUPPORT_CHAT_ID: '12345' }), /^ConfigError: TELEGRAM_SUPPORT_CHAT_ID must be the support supergroup id/);
+    assert.throws(
+      () => loadConfig({ EVENT_STORE: 'mysql' }),
+      (e: Error) => {
+        assert.match(e.message, /^EVENT_STORE must be postgres or esdb \(got "mysql"\)$/);
+        assert.equal(e.message.includes('\n'), false);
+        return true;
+      },
+    );
+    assert.throws(
+      () => loadConfig({ ...telegram, TELEGRAM_SUPPORT_CHAT_ID: '12345' }),
+      /^ConfigError: TELEGRAM_SUPPORT_CHAT_ID must be the support supergroup id/,
+    );
   });
 
   it('names a variable that is missing because another one needs it', () => {
-    assert.throws(() => loadConfig({ EVENT_STORE: 'esdb' }), /EVENTSTORE_URL is required when EVENT_STORE=esdb \(it is not set\)/);
+    assert.throws(
+      () => loadConfig({ EVENT_STORE: 'esdb' }),
+      /EVENTSTORE_URL is required when EVENT_STORE=esdb \(it is not set\)/,
+    );
     assert.throws(
       () => loadConfig({ TELEGRAM_BOT_TOKEN: telegram.TELEGRAM_BOT_TOKEN }),
       /TELEGRAM_SUPPORT_CHAT_ID is required with TELEGRAM_BOT_TOKEN/,
     );
-    assert.throws(() => loadConfig({ ...telegram, TELEGRAM_WEBHOOK_SECRET: '' }), /TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook/);
+    assert.throws(
+      () => loadConfig({ ...telegram, TELEGRAM_WEBHOOK_SECRET: '' }),
+      /TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook/,
+    );
   });
 
   it('does not print secrets it refuses', () => {
-    assert.throws(() => loadConfig({ ...telegram, TELEGRAM_BOT_TOKEN: 'not-a-token-at-all-really' }), (e: Error) => {
-      assert.equal(e.message.includes('not-a-token-at-all-really'), false);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ ...telegram, TELEGRAM_BOT_TOKEN: 'not-a-token-at-all-really' }),
+      (e: Error) => {
+        assert.equal(e.message.includes('not-a-token-at-all-really'), false);
+        return true;
+      },
+    );
   });
 
   it('accepts a full Telegram set-up and reports the channel configured', () => {

@@ -12,9 +12,11 @@ const sourceFiles = async (dir: string) =>
     .map((e) => join(e.parentPath, e.name));
 
 const importsOf = (code: string): string[] =>
-  [...code.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (m) => (m[1] ?? m[2])!,
-  );
+  [
+    ...code.matchAll(
+      /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+    ),
+  ].map((m) => (m[1] ?? m[2])!);
 
 const layerOf = (file: string) => relative(src, file).split('/')[0]!;
 
@@ -36,7 +38,8 @@ describe('dependency rule', () => {
       for (const spec of importsOf(await readFile(file, 'utf8'))) {
         if (!spec.startsWith('.')) continue; // packages: pg for the database port, cli-free helpers
         const layer = layerOf(resolve(dirname(file), spec));
-        if (layer !== 'domain' && layer !== 'projections') offenders.push(`${relative(src, file)} imports ${spec}`);
+        if (layer !== 'domain' && layer !== 'projections')
+          offenders.push(`${relative(src, file)} imports ${spec}`);
       }
     }
     assert.deepEqual(offenders, []);
@@ -57,10 +60,11 @@ describe('dependency rule', () => {
   });
 
   it('the import scanner sees imports (a rule that cannot fail proves nothing)', () => {
-    assert.deepEqual(importsOf(`import { a } from '../x.ts';\nexport type { B } from 'zod';\nconst m = await import('node:fs');`), [
-      '../x.ts',
-      'zod',
-      'node:fs',
-    ]);
+    assert.deepEqual(
+      importsOf(
+        `import { a } from '../x.ts';\nexport type { B } from 'zod';\nconst m = await import('node:fs');`,
+      ),
+      ['../x.ts', 'zod', 'node:fs'],
+    );
   });
 });

@@ -4,12 +4,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
 
-export const specificationPath = join(dirname(fileURLToPath(import.meta.url)), '../../../openapi/openapi.yaml');
+export const specificationPath = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../openapi/openapi.yaml',
+);
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -27,7 +36,7 @@ const problem = (reply: FastifyReply, status: number, title: string, detail?: st
 
 export const createHttpServer = async (options: HttpServerOptions): Promise<FastifyInstance> => {
   const app = Fastify({
-    loggerInstance: options.logger.child({ component: 'http' }),
+    loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One line per request at debug level (below) instead of Fastify's two at info.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
@@ -37,23 +46,36 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
     options.metrics.httpDuration
       .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
       .observe(reply.elapsedTime / 1000);
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    request.log.debug(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'request',
+    );
   });
 
-  app.setNotFoundHandler((request, reply) => problem(reply, 404, 'Not Found', `${request.method} ${request.url}`));
-  app.setErrorHandler((error: Error & { validation?: unknown[]; statusCode?: number }, request, reply) => {
-    if (error.validation) {
-      return problem(reply, 400, 'Bad Request', 'the request does not match the API contract', {
-        errors: (error.validation as Array<{ instancePath: string; message?: string; params?: object }>).map((v) => ({
-          field: v.instancePath.replace(/^\//, '').replaceAll('/', '.') || requestPart(error),
-          message: v.message ?? 'is invalid',
-        })),
-      });
-    }
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    return problem(reply, status, status >= 500 ? 'Internal Server Error' : error.name, error.message);
-  });
+  app.setNotFoundHandler((request, reply) =>
+    problem(reply, 404, 'Not Found', `${request.method} ${request.url}`),
+  );
+  app.setErrorHandler(
+    (
+      error: Error & { validation?: unknown[]; validationContext?: string; statusCode?: number },
+      request,
+      reply,
+    ) => {
+      if (error.validation) {
+        return problem(reply, 400, 'Bad Request', 'the request does not match the API contract', {
+          errors: (
+            error.validation as Array<{ instancePath: string; message?: string; params?: object }>
+          ).map((v) => ({
+            field: v.instancePath.replace(/^\//, '').replaceAll('/', '.') || requestPart(error),
+            message: v.message ?? 'is invalid',
+          })),
+        });
+      }
+      const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+      if (status >= 500) request.log.error({ err: error }, 'request failed');
+      return problem(reply, status, status >= 500 ? 'Internal Server Error' : error.name, error.message);
+    },
+  );
 
   await app.register(swagger, {
     mode: 'static',

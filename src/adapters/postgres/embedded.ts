@@ -5,7 +5,7 @@
 // a server left behind by a SIGKILLed process is found through postmaster.pid and stopped first.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -24,8 +24,10 @@ export interface EmbeddedOptions {
   readonly dataDir: string;
   /** Default: a free port (throwaway servers) or 54329 (persistent). */
   readonly port?: number;
-  /** Throwaway servers trade durability for speed and delete their directory on stop. */
+  /** Throwaway servers pick a free port and delete their directory on stop. */
   readonly throwaway?: boolean;
+  /** fsync off: for test runs only, where a crash loses nothing anyone keeps. */
+  readonly unsafeFast?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -40,7 +42,9 @@ const loadBinaries = async (): Promise<Binaries> => {
   try {
     return (await import(name)) as Binaries;
   } catch {
-    throw new Error(`no PostgreSQL binaries for ${platform()}-${arch()} (package ${name}); set DATABASE_URL instead`);
+    throw new Error(
+      `no PostgreSQL binaries for ${platform()}-${arch()} (package ${name}); set DATABASE_URL instead`,
+    );
   }
 };
 
@@ -72,7 +76,9 @@ const freePort = (): Promise<number> =>
     srv.once('error', fail);
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? ok(address.port) : fail(new Error('no port'))));
+      srv.close(() =>
+        typeof address === 'object' && address ? ok(address.port) : fail(new Error('no port')),
+      );
     });
   });
 
@@ -138,18 +144,27 @@ export const startEmbeddedPostgres = async (options: EmbeddedOptions): Promise<E
     `-k ${dataDir}`,
     "-c listen_addresses='127.0.0.1'",
     '-c max_connections=200',
-    ...(options.throwaway ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
+    ...(options.unsafeFast ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
   ];
   await chmod(dataDir, 0o700);
-  await exec(bin.pg_ctl, ['start', '-D', pgData, '-l', logFile, '-w', '-t', '60', '-o', settings.join(' ')]).catch(
-    async (error: unknown) => {
-      const tail = await readFile(logFile, 'utf8').then(
-        (t) => t.split('\n').slice(-15).join('\n'),
-        () => '',
-      );
-      throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${tail}`);
-    },
-  );
+  await exec(bin.pg_ctl, [
+    'start',
+    '-D',
+    pgData,
+    '-l',
+    logFile,
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    settings.join(' '),
+  ]).catch(async (error: unknown) => {
+    const tail = await readFile(logFile, 'utf8').then(
+      (t) => t.split('\n').slice(-15).join('\n'),
+      () => '',
+    );
+    throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${tail}`);
+  });
   log(`PostgreSQL listening on 127.0.0.1:${port} (data in ${pgData})`);
 
   let stopped = false;

@@ -64,6 +64,8 @@ SELECT EXISTS (
   WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
     AND (transaction_id, position) > ($1::xid8, $2::bigint)) AS hidden`;
 
+const notifySql = `BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('td_events', ''); COMMIT`;
+
 const positionParams = (p: LogPosition) => [(p.commit < 0n ? 0n : p.commit).toString(), p.prepare.toString()];
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -72,6 +74,34 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   const { pool } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const subscriptions = new Set<Subscription>();
+  const localWakers = new Set<() => void>();
+
+  // Subscribers in this process wake at once; other instances hear one NOTIFY per round trip at
+  // most, sent outside the append's transaction so appenders never queue behind the notify lock.
+  let notifying: Promise<void> | undefined;
+  let notifyAgain = false;
+  let closed = false;
+  const announce = () => {
+    for (const wake of localWakers) wake();
+    if (notifying) {
+      notifyAgain = true;
+      return;
+    }
+    notifying = (async () => {
+      do {
+        notifyAgain = false;
+        // A notification is a wake-up call, not data: its commit need not wait for the disk.
+        await pool.query(notifySql).catch(() => undefined);
+      } while (notifyAgain && !closed);
+      notifying = undefined;
+    })();
+  };
+
+  type AppendRow = { next_revision: string; commit_id: string; last_position: string };
+  const toResult = (row: AppendRow): AppendResult => ({
+    nextRevision: Number(row.next_revision),
+    position: { commit: BigInt(row.commit_id), prepare: BigInt(row.last_position) },
+  });
 
   const append = async (
     stream: string,
@@ -79,36 +109,40 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     expected: ExpectedRevision,
   ): Promise<AppendResult> => {
     if (events.length === 0) throw new Error('append needs at least one event');
+    const ids = events.map((e) => e.id);
     for (let attempt = 0; ; attempt++) {
       try {
-        const { rows } = await pool.query<{ next_revision: string; commit_id: string; last_position: string }>(
+        const { rows } = await pool.query<AppendRow>(
           'SELECT * FROM td_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])',
           [
             stream,
             expectedCode(expected),
-            events.map((e) => e.id),
+            ids,
             events.map((e) => e.type),
             events.map((e) => JSON.stringify(e.data)),
             events.map((e) => JSON.stringify(e.metadata)),
           ],
         );
-        const row = rows[0]!;
-        return {
-          nextRevision: Number(row.next_revision),
-          position: { commit: BigInt(row.commit_id), prepare: BigInt(row.last_position) },
-        };
+        announce();
+        return toResult(rows[0]!);
       } catch (error) {
         const e = error as { code?: string; constraint?: string; message: string };
-        if (e.code === 'TD409') throw new WrongExpectedRevisionError(stream, describeExpected(expected), e.message);
+        if (e.code === 'TD409')
+          throw new WrongExpectedRevisionError(stream, describeExpected(expected), e.message);
+        if (e.code === '23505' && e.constraint === 'td_events_event_id_key') {
+          // Stored before (a re-delivered update): success when all of it is there.
+          const stored = await pool.query<AppendRow>('SELECT * FROM td_stored_append($1::uuid[])', [ids]);
+          if (stored.rows[0]) return toResult(stored.rows[0]);
+          throw new WrongExpectedRevisionError(
+            stream,
+            describeExpected(expected),
+            'some of these events are stored already',
+          );
+        }
         if (e.code === '23505' && e.constraint === 'td_events_stream_revision_key') {
           // Another append took the revision between our check and our insert.
           if (expected === 'any' && attempt < 20) continue;
           throw new WrongExpectedRevisionError(stream, describeExpected(expected), 'moved on concurrently');
-        }
-        // The same event ids appended concurrently: the other one won, which is what we wanted.
-        if (e.code === '23505' && e.constraint === 'td_events_event_id_key' && attempt < 1) continue;
-        if (e.code === 'TD422') {
-          throw new WrongExpectedRevisionError(stream, describeExpected(expected), 'some events already stored');
         }
         throw error;
       }
@@ -142,6 +176,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
       wake = undefined;
     };
     let listener: pg.Client | undefined;
+    localWakers.add(nudge);
 
     const listen = async () => {
       while (!stopped) {
@@ -191,6 +226,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
 
     const done = loop().finally(async () => {
       stopped = true;
+      localWakers.delete(nudge);
       await listener?.end().catch(() => undefined);
     });
     const subscription: Subscription = {
@@ -225,7 +261,9 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
       await pool.query('SELECT 1 FROM td_events LIMIT 1');
     },
     async close() {
+      closed = true;
       await Promise.all([...subscriptions].map((s) => s.stop()));
+      await notifying;
     },
   };
 };

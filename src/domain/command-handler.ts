@@ -1,0 +1,143 @@
+// Runs a command against a conversation stream: read, fold, decide, append with optimistic
+// concurrency. Deterministic event ids make a re-delivered command append nothing, whichever
+// adapter delivered it.
+import type { ConversationCommand } from './conversation-commands.ts';
+import { decide } from './conversation-decide.ts';
+import { type ConversationState, foldConversation, initialConversationState } from './conversation-state.ts';
+import { DomainError, WrongExpectedRevisionError } from './errors.ts';
+import type { EventLog, NewEvent, RecordedEvent } from './event-log.ts';
+import { type Actor, type ConversationEvent, conversationStream, type EventMetadata } from './events.ts';
+
+export { foldConversation } from './conversation-state.ts';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface CommandMeta {
+  /** Deterministic where an upstream id exists (update_id, event_id, Idempotency-Key). */
+  readonly commandId: string;
+  readonly actor: Actor;
+  /** Defaults to commandId. */
+  readonly correlationId?: string;
+  /** Defaults to commandId. */
+  readonly causationId?: string;
+  /** Defaults to the clock's now. */
+  readonly occurredAt?: string;
+}
+
+/** A decided event with the id and metadata it was appended with. */
+export type StampedConversationEvent = ConversationEvent & {
+  readonly id: string;
+  readonly metadata: EventMetadata;
+};
+
+export interface CommandResult {
+  /** What this call appended; empty when nothing changed or the command had already run. */
+  readonly events: readonly StampedConversationEvent[];
+  /** The conversation after the command. */
+  readonly state: ConversationState;
+  /** Revision of the stream's last event; -1 when the stream does not exist. */
+  readonly revision: number;
+  /** The command's events were already in the stream (a re-delivery): decide() was not asked again. */
+  readonly alreadyHandled: boolean;
+}
+
+export interface CommandHandlerOptions {
+  readonly log: EventLog;
+  readonly eventId: (seed: string) => string;
+  /** Retries after a concurrent append; the first attempt is not counted. Default 10. */
+  readonly maxRetries?: number;
+  /**
+   * Turns a recorded event into a domain event. The composition root passes the zod codec; the
+   * default trusts the log (every event in a conversation stream was written by this handler).
+   */
+  readonly decode?: (event: RecordedEvent) => ConversationEvent;
+  readonly clock?: Clock;
+}
+
+export interface CommandHandler {
+  execute(
+    conversationId: string,
+    command: ConversationCommand,
+    meta: CommandMeta,
+    clock?: Clock,
+  ): Promise<CommandResult>;
+}
+
+const trustLog = (event: RecordedEvent): ConversationEvent =>
+  ({ type: event.type, data: event.data }) as ConversationEvent;
+
+const isWrongExpectedRevision = (error: unknown): boolean =>
+  error instanceof WrongExpectedRevisionError ||
+  (typeof error === 'object' &&
+    error !== null &&
+    (error as { code?: unknown }).code === 'wrong_expected_revision');
+
+export const createCommandHandler = (options: CommandHandlerOptions): CommandHandler => {
+  const { log, eventId, maxRetries = 10, decode = trustLog, clock: defaultClock = systemClock } = options;
+
+  const execute = async (
+    conversationId: string,
+    command: ConversationCommand,
+    meta: CommandMeta,
+    clock: Clock = defaultClock,
+  ): Promise<CommandResult> => {
+    if (command.type === 'ReceiveClientMessage' && command.conversationId !== conversationId) {
+      throw new DomainError(
+        'invalid_command',
+        `command for conversation ${command.conversationId} sent to ${conversationId}`,
+      );
+    }
+    const stream = conversationStream(conversationId);
+    const metadata: EventMetadata = {
+      occurredAt: meta.occurredAt ?? clock.now().toISOString(),
+      correlationId: meta.correlationId ?? meta.commandId,
+      causationId: meta.causationId ?? meta.commandId,
+      actor: meta.actor,
+    };
+    const idOf = (index: number): string => eventId(`${meta.commandId}:${index}`);
+
+    let state = initialConversationState;
+    let revision = -1;
+    const seen = new Set<string>();
+
+    for (let attempt = 0; ; attempt++) {
+      // After a conflict only the events appended since are read and folded onto what we have.
+      const recorded = await log.readStream(stream, { fromRevision: revision + 1 });
+      for (const r of recorded) seen.add(r.id);
+      state = foldConversation(recorded.map(decode), state);
+      revision = recorded.at(-1)?.revision ?? revision;
+
+      // Asking decide() again would refuse what it accepted the first time (a second BanClient).
+      if (seen.has(idOf(0))) return { events: [], state, revision, alreadyHandled: true };
+
+      const stamped: StampedConversationEvent[] = decide(command, state)
+        .map((event, index) => ({ ...event, id: idOf(index), metadata }))
+        .filter((event) => !seen.has(event.id));
+      if (stamped.length === 0) return { events: [], state, revision, alreadyHandled: false };
+
+      const toAppend: NewEvent[] = stamped.map(({ id, type, data, metadata: m }) => ({
+        id,
+        type,
+        data,
+        metadata: m,
+      }));
+      try {
+        const result = await log.append(stream, toAppend, revision < 0 ? 'no_stream' : revision);
+        return {
+          events: stamped,
+          state: foldConversation(stamped, state),
+          revision: result.nextRevision,
+          alreadyHandled: false,
+        };
+      } catch (error) {
+        if (!isWrongExpectedRevision(error) || attempt >= maxRetries) throw error;
+      }
+    }
+  };
+
+  return { execute };
+};

@@ -1,0 +1,139 @@
+// What adapters and reactors ask of a conversation. Commands carry domain data only: event ids,
+// actor and timestamps are the command handler's business.
+import type {
+  Channel,
+  ChannelMessageRef,
+  ClientProfile,
+  DeliveryOperation,
+  MessageContent,
+} from './events.ts';
+
+export interface ReceiveClientMessage {
+  readonly type: 'ReceiveClientMessage';
+  readonly conversationId: string;
+  readonly channel: Channel;
+  readonly source: string;
+  readonly clientId: string;
+  readonly profile: ClientProfile;
+  readonly messageId: string;
+  readonly content: MessageContent;
+  readonly channelMessage?: ChannelMessageRef;
+  /** messageId inside this conversation; a reference to anything else is dropped. */
+  readonly replyTo?: string;
+  readonly mediaGroupId?: string;
+}
+
+export interface EditClientMessage {
+  readonly type: 'EditClientMessage';
+  readonly messageId: string;
+  readonly content: MessageContent;
+}
+
+export interface DeleteClientMessage {
+  readonly type: 'DeleteClientMessage';
+  readonly messageId: string;
+}
+
+export interface RecordTopicOpened {
+  readonly type: 'RecordTopicOpened';
+  readonly topicId: string;
+  readonly chatId: string;
+  readonly title: string;
+}
+
+export interface RecordTopicLost {
+  readonly type: 'RecordTopicLost';
+  readonly topicId: string;
+  readonly reason: string;
+}
+
+export interface RecordForwarded {
+  readonly type: 'RecordForwarded';
+  readonly messageId: string;
+  readonly topicId: string;
+  readonly groupMessage: ChannelMessageRef;
+}
+
+export interface ReplyAsManager {
+  readonly type: 'ReplyAsManager';
+  readonly messageId: string;
+  readonly managerId: string;
+  readonly managerName: string;
+  readonly content: MessageContent;
+  /** The manager's original in the support group. */
+  readonly groupMessage?: ChannelMessageRef;
+  readonly replyTo?: string;
+  readonly mediaGroupId?: string;
+}
+
+export interface EditManagerReply {
+  readonly type: 'EditManagerReply';
+  readonly messageId: string;
+  readonly content: MessageContent;
+}
+
+export interface DeleteManagerReply {
+  readonly type: 'DeleteManagerReply';
+  readonly messageId: string;
+}
+
+export interface RecordDelivered {
+  readonly type: 'RecordDelivered';
+  readonly messageId: string;
+  readonly operation: DeliveryOperation;
+  /** Where the answer now stands in the client's chat (for `send`, or an edit that re-sent it). */
+  readonly channelMessage?: ChannelMessageRef;
+}
+
+export interface RecordDeliveryFailed {
+  readonly type: 'RecordDeliveryFailed';
+  readonly messageId: string;
+  readonly operation: DeliveryOperation;
+  readonly reason: string;
+  readonly permanent: boolean;
+  /** 1-based; a report for an attempt already recorded appends nothing. */
+  readonly attempt: number;
+  readonly nextAttemptAt?: string;
+}
+
+export interface BanClient {
+  readonly type: 'BanClient';
+  readonly reason?: string;
+}
+
+export interface UnbanClient {
+  readonly type: 'UnbanClient';
+}
+
+export interface CloseConversation {
+  readonly type: 'CloseConversation';
+}
+
+export interface ReopenConversation {
+  readonly type: 'ReopenConversation';
+}
+
+export interface RecordClientNotified {
+  readonly type: 'RecordClientNotified';
+  readonly notice: 'banned' | 'closed';
+}
+
+export type ConversationCommand =
+  | ReceiveClientMessage
+  | EditClientMessage
+  | DeleteClientMessage
+  | RecordTopicOpened
+  | RecordTopicLost
+  | RecordForwarded
+  | ReplyAsManager
+  | EditManagerReply
+  | DeleteManagerReply
+  | RecordDelivered
+  | RecordDeliveryFailed
+  | BanClient
+  | UnbanClient
+  | CloseConversation
+  | ReopenConversation
+  | RecordClientNotified;
+
+export type ConversationCommandType = ConversationCommand['type'];

@@ -1,0 +1,231 @@
+// decide(command, state) → events. Pure: refusals throw DomainError with a stable code; a command
+// whose effect is already in the stream (a re-delivered update, a repeated report) decides nothing.
+import { contentFields, sameContent, withoutUndefined } from './content.ts';
+import type {
+  ConversationCommand,
+  ReceiveClientMessage,
+  RecordDeliveryFailed,
+} from './conversation-commands.ts';
+import type {
+  ConversationMessage,
+  ConversationState,
+  MessageDirection,
+  StartedConversationState,
+} from './conversation-state.ts';
+import { isStarted } from './conversation-state.ts';
+import { DomainError } from './errors.ts';
+import type { ConversationEvent, DeliveryOperation, MessageContent } from './events.ts';
+
+type Events = readonly ConversationEvent[];
+const none: Events = [];
+
+const requireStarted = (state: ConversationState, command: ConversationCommand): StartedConversationState => {
+  if (!isStarted(state)) {
+    throw new DomainError('conversation_not_started', `${command.type}: the conversation has not started`);
+  }
+  return state;
+};
+
+const requireMessage = (
+  state: ConversationState,
+  messageId: string,
+  direction: MessageDirection,
+): ConversationMessage => {
+  const message = state.messages.get(messageId);
+  if (message === undefined) throw new DomainError('message_not_found', `message ${messageId} not found`);
+  if (message.direction !== direction) {
+    throw direction === 'outgoing'
+      ? new DomainError('not_a_manager_reply', `message ${messageId} was written by the client`)
+      : new DomainError('not_a_client_message', `message ${messageId} was written by a manager`);
+  }
+  return message;
+};
+
+const requireLive = (message: ConversationMessage): ConversationMessage => {
+  if (message.deleted) throw new DomainError('message_deleted', `message ${message.messageId} is deleted`);
+  return message;
+};
+
+/** Threading only points inside this conversation; an unresolvable reply is kept as a plain message. */
+const knownReply = (state: ConversationState, replyTo: string | undefined): string | undefined =>
+  replyTo !== undefined && state.messages.has(replyTo) ? replyTo : undefined;
+
+const receive = (command: ReceiveClientMessage, state: ConversationState): Events => {
+  const existing = state.messages.get(command.messageId);
+  if (existing !== undefined) {
+    if (existing.direction === 'incoming') return none;
+    throw new DomainError('message_exists', `message ${command.messageId} is a manager reply`);
+  }
+  const events: ConversationEvent[] = [];
+  if (!isStarted(state)) {
+    const { conversationId, channel, source, clientId, profile } = command;
+    events.push({
+      type: 'ConversationStarted',
+      data: { conversationId, channel, source, clientId, profile },
+    });
+  } else if (
+    state.conversationId !== command.conversationId ||
+    state.channel !== command.channel ||
+    state.source !== command.source ||
+    state.clientId !== command.clientId
+  ) {
+    throw new DomainError('invalid_command', `message ${command.messageId} belongs to another conversation`);
+  }
+  // A banned client writing again must not bring the topic back to the managers' attention.
+  if (state.closed && !state.banned) events.push({ type: 'ConversationReopened', data: {} });
+  events.push({
+    type: 'ClientMessageReceived',
+    data: withoutUndefined({
+      ...contentFields(command.content),
+      messageId: command.messageId,
+      channelMessage: command.channelMessage,
+      replyTo: knownReply(state, command.replyTo),
+      mediaGroupId: command.mediaGroupId,
+      suppressed: state.banned,
+    }),
+  });
+  return events;
+};
+
+const edit = (
+  message: ConversationMessage,
+  content: MessageContent,
+  type: 'ClientMessageEdited' | 'ManagerReplyEdited',
+): Events => {
+  if (sameContent(message.content, content)) return none;
+  return [
+    {
+      type,
+      data: { ...contentFields(content), messageId: message.messageId, previousText: message.content.text },
+    },
+  ];
+};
+
+/** A delivery outcome only makes sense for an operation the stream asked for. */
+const requireOperationHappened = (message: ConversationMessage, operation: DeliveryOperation): void => {
+  if (operation === 'edit' && message.editCount === 0) {
+    throw new DomainError('invalid_command', `message ${message.messageId} was never edited`);
+  }
+  if (operation === 'delete' && !message.deleted) {
+    throw new DomainError('invalid_command', `message ${message.messageId} is not deleted`);
+  }
+};
+
+const deliveryFailed = (command: RecordDeliveryFailed, message: ConversationMessage): Events => {
+  if (!Number.isInteger(command.attempt) || command.attempt < 1) {
+    throw new DomainError('invalid_command', `attempt must be a positive integer, got ${command.attempt}`);
+  }
+  const last = message.deliveries[command.operation];
+  // Success already recorded, or this attempt (or a later one) already reported: a late duplicate.
+  if (last?.outcome === 'delivered') return none;
+  if (last?.outcome === 'failed' && last.attempt >= command.attempt) return none;
+  const { messageId, operation, reason, permanent, attempt, nextAttemptAt } = command;
+  return [
+    {
+      type: 'DeliveryFailed',
+      data: withoutUndefined({ messageId, operation, reason, permanent, attempt, nextAttemptAt }),
+    },
+  ];
+};
+
+export const decide = (command: ConversationCommand, state: ConversationState): Events => {
+  if (command.type === 'ReceiveClientMessage') return receive(command, state);
+  const started = requireStarted(state, command);
+  switch (command.type) {
+    case 'EditClientMessage':
+      return edit(
+        requireLive(requireMessage(started, command.messageId, 'incoming')),
+        command.content,
+        'ClientMessageEdited',
+      );
+    case 'DeleteClientMessage':
+      requireLive(requireMessage(started, command.messageId, 'incoming'));
+      return [{ type: 'ClientMessageDeleted', data: { messageId: command.messageId } }];
+    case 'RecordTopicOpened': {
+      const { topicId, chatId, title } = command;
+      if (started.topic !== null) {
+        // The same topic reported again (a retried reactor step) is not a second topic.
+        if (started.topic.topicId === topicId && started.topic.chatId === chatId) return none;
+        throw new DomainError('topic_exists', `the conversation already has topic ${started.topic.topicId}`);
+      }
+      return [{ type: 'TopicOpened', data: { topicId, chatId, title } }];
+    }
+    case 'RecordTopicLost':
+      // A report about a topic already replaced comes from a stale send: nothing to record.
+      if (started.topic?.topicId !== command.topicId) return none;
+      return [{ type: 'TopicLost', data: { topicId: command.topicId, reason: command.reason } }];
+    case 'RecordForwarded': {
+      const message = requireMessage(started, command.messageId, 'incoming');
+      // Forwarded again into the same topic is a retry; into another topic, the copy replaces one
+      // that stood in a topic since lost.
+      if (message.forwarded && message.topicId === command.topicId) return none;
+      const { messageId, topicId, groupMessage } = command;
+      return [{ type: 'ClientMessageForwarded', data: { messageId, topicId, groupMessage } }];
+    }
+    case 'ReplyAsManager': {
+      const existing = started.messages.get(command.messageId);
+      if (existing !== undefined) {
+        if (existing.direction === 'outgoing') return none;
+        throw new DomainError('message_exists', `message ${command.messageId} is a client message`);
+      }
+      const { messageId, managerId, managerName, groupMessage, mediaGroupId } = command;
+      return [
+        {
+          type: 'ManagerReplied',
+          data: withoutUndefined({
+            ...contentFields(command.content),
+            messageId,
+            managerId,
+            managerName,
+            groupMessage,
+            replyTo: knownReply(started, command.replyTo),
+            mediaGroupId,
+          }),
+        },
+      ];
+    }
+    case 'EditManagerReply':
+      return edit(
+        requireLive(requireMessage(started, command.messageId, 'outgoing')),
+        command.content,
+        'ManagerReplyEdited',
+      );
+    case 'DeleteManagerReply':
+      requireLive(requireMessage(started, command.messageId, 'outgoing'));
+      return [{ type: 'ManagerReplyDeleted', data: { messageId: command.messageId } }];
+    case 'RecordDelivered': {
+      const message = requireMessage(started, command.messageId, 'outgoing');
+      requireOperationHappened(message, command.operation);
+      if (message.deliveries[command.operation]?.outcome === 'delivered') return none;
+      const { messageId, operation, channelMessage } = command;
+      return [{ type: 'ReplyDelivered', data: withoutUndefined({ messageId, operation, channelMessage }) }];
+    }
+    case 'RecordDeliveryFailed': {
+      const message = requireMessage(started, command.messageId, 'outgoing');
+      requireOperationHappened(message, command.operation);
+      return deliveryFailed(command, message);
+    }
+    case 'BanClient':
+      if (started.banned) throw new DomainError('already_banned', 'the client is already banned');
+      return [{ type: 'ClientBanned', data: withoutUndefined({ reason: command.reason }) }];
+    case 'UnbanClient':
+      if (!started.banned) throw new DomainError('not_banned', 'the client is not banned');
+      return [{ type: 'ClientUnbanned', data: {} }];
+    case 'CloseConversation':
+      if (started.closed) throw new DomainError('already_closed', 'the conversation is already closed');
+      return [{ type: 'ConversationClosed', data: {} }];
+    case 'ReopenConversation':
+      if (!started.closed) throw new DomainError('not_closed', 'the conversation is not closed');
+      return [{ type: 'ConversationReopened', data: {} }];
+    case 'RecordClientNotified': {
+      const sent = command.notice === 'banned' ? started.banNoticeSent : started.closeNoticeSent;
+      // One notice per ban / close: a second report is the same notice.
+      if (sent) return none;
+      return [{ type: 'ClientNotified', data: { notice: command.notice } }];
+    }
+    default: {
+      const unknown: never = command;
+      throw new DomainError('invalid_command', `unknown command ${(unknown as { type?: unknown }).type}`);
+    }
+  }
+};

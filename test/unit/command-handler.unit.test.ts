@@ -1,0 +1,330 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { decodeConversationEvent } from '../../src/adapters/event-codec.ts';
+import { eventIdOf } from '../../src/adapters/ids.ts';
+import { type Clock, createCommandHandler } from '../../src/domain/command-handler.ts';
+import { DomainError, WrongExpectedRevisionError } from '../../src/domain/errors.ts';
+import type {
+  AppendResult,
+  EventLog,
+  ExpectedRevision,
+  LogPosition,
+  NewEvent,
+  RecordedEvent,
+} from '../../src/domain/event-log.ts';
+import { type Actor, conversationStream } from '../../src/domain/events.ts';
+import { CONVERSATION_ID, receive, received, started } from './conversation-fixtures.ts';
+
+/**
+ * A test double of the event-log port: honours expected revisions like the real adapters, and
+ * deliberately does NOT de-duplicate event ids, so the handler's own de-duplication is what is tested.
+ */
+const createMemoryLog = () => {
+  const streams = new Map<string, RecordedEvent[]>();
+  const all: RecordedEvent[] = [];
+  let appendCalls = 0;
+  const log: EventLog = {
+    async append(
+      stream: string,
+      events: readonly NewEvent[],
+      expected: ExpectedRevision,
+    ): Promise<AppendResult> {
+      appendCalls++;
+      const existing = streams.get(stream) ?? [];
+      const actual = existing.length - 1;
+      const ok =
+        expected === 'any' || (expected === 'no_stream' ? existing.length === 0 : expected === actual);
+      if (!ok) {
+        throw new WrongExpectedRevisionError(
+          stream,
+          String(expected),
+          actual < 0 ? 'no_stream' : String(actual),
+        );
+      }
+      let position: LogPosition = { commit: BigInt(all.length), prepare: 0n };
+      const recorded = events.map((event, i) => {
+        position = { commit: BigInt(all.length + 1), prepare: BigInt(i) };
+        const r: RecordedEvent = {
+          ...event,
+          stream,
+          revision: existing.length + i,
+          position,
+          recordedAt: new Date(0),
+        };
+        all.push(r);
+        return r;
+      });
+      streams.set(stream, [...existing, ...recorded]);
+      return { nextRevision: existing.length + recorded.length - 1, position };
+    },
+    async readStream(stream, options = {}) {
+      const from = options.fromRevision ?? 0;
+      const events = (streams.get(stream) ?? []).filter((e) => e.revision >= from);
+      return options.maxCount === undefined ? events : events.slice(0, options.maxCount);
+    },
+    async readAll(from, maxCount) {
+      return all.filter((e) => e.position.commit > from.commit).slice(0, maxCount);
+    },
+    subscribeAll() {
+      throw new Error('not used by the command handler');
+    },
+    async headPosition() {
+      return all.at(-1)?.position ?? null;
+    },
+    async ping() {},
+    async close() {},
+  };
+  return {
+    log,
+    streamOf: (conversationId: string) => streams.get(conversationStream(conversationId)) ?? [],
+    appendCalls: () => appendCalls,
+  };
+};
+
+const client: Actor = { kind: 'client', id: '5550001' };
+const manager: Actor = { kind: 'manager', id: '42', name: 'Grace' };
+const clock: Clock = { now: () => new Date('2030-01-01T12:00:00.000Z') };
+
+describe('command handler', () => {
+  test('appends the decided events with deterministic ids and default metadata', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const result = await handler.execute(CONVERSATION_ID, receive('m1', 'hello'), {
+      commandId: 'tg:1:1001',
+      actor: client,
+    });
+    assert.equal(result.revision, 1);
+    assert.equal(result.alreadyHandled, false);
+    assert.deepEqual(
+      result.events.map((e) => e.type),
+      ['ConversationStarted', 'ClientMessageReceived'],
+    );
+    const stream = memory.streamOf(CONVERSATION_ID);
+    assert.deepEqual(
+      stream.map((e) => e.id),
+      [eventIdOf('tg:1:1001:0'), eventIdOf('tg:1:1001:1')],
+    );
+    assert.deepEqual(stream[0]?.metadata, {
+      occurredAt: '2030-01-01T12:00:00.000Z',
+      correlationId: 'tg:1:1001',
+      causationId: 'tg:1:1001',
+      actor: client,
+    });
+    assert.deepEqual(stream[1]?.data, received('m1', 'hello').data);
+    assert.equal(result.state.messages.get('m1')?.content.text, 'hello');
+  });
+
+  test('explicit metadata and a per-call clock win over the defaults', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    await handler.execute(CONVERSATION_ID, receive('m1'), {
+      commandId: 'c1',
+      actor: client,
+      correlationId: 'corr',
+      causationId: 'cause',
+    });
+    await handler.execute(
+      CONVERSATION_ID,
+      { type: 'BanClient' },
+      { commandId: 'c2', actor: manager, occurredAt: '2031-05-05T05:05:05.000Z' },
+    );
+    await handler.execute(
+      CONVERSATION_ID,
+      { type: 'CloseConversation' },
+      { commandId: 'c3', actor: manager },
+      { now: () => new Date('2032-02-02T02:02:02.000Z') },
+    );
+    const [first, , ban, close] = memory.streamOf(CONVERSATION_ID);
+    assert.equal(first?.metadata.correlationId, 'corr');
+    assert.equal(first?.metadata.causationId, 'cause');
+    assert.equal(ban?.metadata.occurredAt, '2031-05-05T05:05:05.000Z');
+    assert.deepEqual(ban?.metadata.actor, manager);
+    assert.equal(close?.metadata.occurredAt, '2032-02-02T02:02:02.000Z');
+  });
+
+  test('the same command id executed twice appends once', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const meta = { commandId: 'tg:1:1001', actor: client };
+    await handler.execute(CONVERSATION_ID, receive('m1'), meta);
+    const again = await handler.execute(CONVERSATION_ID, receive('m1'), meta);
+    assert.equal(memory.streamOf(CONVERSATION_ID).length, 2);
+    assert.equal(memory.appendCalls(), 1);
+    assert.deepEqual(again.events, []);
+    assert.equal(again.alreadyHandled, true);
+    assert.equal(again.revision, 1);
+  });
+
+  test('a re-delivered command that would now be refused is still a quiet no-op', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    await handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client });
+    const meta = { commandId: 'ban-1', actor: manager };
+    await handler.execute(CONVERSATION_ID, { type: 'BanClient' }, meta);
+    const again = await handler.execute(CONVERSATION_ID, { type: 'BanClient' }, meta);
+    assert.equal(again.alreadyHandled, true);
+    await assert.rejects(
+      handler.execute(CONVERSATION_ID, { type: 'BanClient' }, { commandId: 'ban-2', actor: manager }),
+      (error: unknown) => error instanceof DomainError && error.code === 'already_banned',
+    );
+    assert.equal(memory.streamOf(CONVERSATION_ID).length, 3);
+  });
+
+  test('a command that decides nothing appends nothing', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    await handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client });
+    const result = await handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c2', actor: client });
+    assert.deepEqual(result.events, []);
+    assert.equal(result.alreadyHandled, false);
+    assert.equal(memory.appendCalls(), 1);
+  });
+
+  test('a refused command appends nothing and surfaces the domain error', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    await assert.rejects(
+      handler.execute(CONVERSATION_ID, { type: 'BanClient' }, { commandId: 'c1', actor: manager }),
+      (error: unknown) => error instanceof DomainError && error.code === 'conversation_not_started',
+    );
+    assert.equal(memory.appendCalls(), 0);
+  });
+
+  test('a conflicting append is retried on the fresh state', async () => {
+    const memory = createMemoryLog();
+    const setup = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    await setup.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client });
+
+    // Another instance bans the client between this handler's read and its append.
+    let interfered = false;
+    const racing: EventLog = {
+      ...memory.log,
+      append: async (stream, events, expected) => {
+        if (!interfered) {
+          interfered = true;
+          await setup.execute(CONVERSATION_ID, { type: 'BanClient' }, { commandId: 'ban', actor: manager });
+        }
+        return memory.log.append(stream, events, expected);
+      },
+    };
+    const handler = createCommandHandler({ log: racing, eventId: eventIdOf, clock });
+    const result = await handler.execute(CONVERSATION_ID, receive('m2'), { commandId: 'c2', actor: client });
+
+    assert.equal(memory.appendCalls(), 4); // c1, the ban, c2 refused, c2 again
+    assert.equal(result.revision, 3);
+    assert.deepEqual(
+      memory.streamOf(CONVERSATION_ID).map((e) => e.type),
+      ['ConversationStarted', 'ClientMessageReceived', 'ClientBanned', 'ClientMessageReceived'],
+    );
+    // Decided again after the ban was seen: the message is recorded as suppressed.
+    assert.deepEqual(result.events[0]?.data, received('m2', undefined, { suppressed: true }).data);
+    assert.equal(result.state.banned, true);
+  });
+
+  test('two first messages racing on an empty stream: both land, the conversation starts once', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    await Promise.all([
+      handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client }),
+      handler.execute(CONVERSATION_ID, receive('m2'), { commandId: 'c2', actor: client }),
+    ]);
+    const types = memory.streamOf(CONVERSATION_ID).map((e) => e.type);
+    assert.deepEqual(types, ['ConversationStarted', 'ClientMessageReceived', 'ClientMessageReceived']);
+  });
+
+  test('gives up after maxRetries conflicts', async () => {
+    const memory = createMemoryLog();
+    let attempts = 0;
+    const alwaysBehind: EventLog = {
+      ...memory.log,
+      append: async (stream) => {
+        attempts++;
+        throw new WrongExpectedRevisionError(stream, 'no_stream', '0');
+      },
+    };
+    const handler = createCommandHandler({ log: alwaysBehind, eventId: eventIdOf, clock, maxRetries: 3 });
+    await assert.rejects(
+      handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client }),
+      WrongExpectedRevisionError,
+    );
+    assert.equal(attempts, 4);
+  });
+
+  test('other append errors are not retried', async () => {
+    const memory = createMemoryLog();
+    let attempts = 0;
+    const broken: EventLog = {
+      ...memory.log,
+      append: async () => {
+        attempts++;
+        throw new Error('connection reset');
+      },
+    };
+    const handler = createCommandHandler({ log: broken, eventId: eventIdOf, clock });
+    await assert.rejects(
+      handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client }),
+      /connection reset/,
+    );
+    assert.equal(attempts, 1);
+  });
+
+  test('events read back go through the decoder it is given', async () => {
+    const memory = createMemoryLog();
+    await memory.log.append(
+      conversationStream(CONVERSATION_ID),
+      [
+        {
+          id: eventIdOf('seed:0'),
+          type: 'ConversationStarted',
+          data: started.data,
+          metadata: {
+            occurredAt: '2030-01-01T00:00:00.000Z',
+            correlationId: 'seed',
+            causationId: 'seed',
+            actor: client,
+          },
+        },
+        {
+          id: eventIdOf('seed:1'),
+          type: 'ClientMessageReceived',
+          data: { text: 'no id', attachments: [], suppressed: false },
+          metadata: {
+            occurredAt: '2030-01-01T00:00:00.000Z',
+            correlationId: 'seed',
+            causationId: 'seed',
+            actor: client,
+          },
+        },
+      ],
+      'no_stream',
+    );
+    let decoded = 0;
+    const handler = createCommandHandler({
+      log: memory.log,
+      eventId: eventIdOf,
+      clock,
+      decode: (event) => {
+        decoded++;
+        return decodeConversationEvent(event);
+      },
+    });
+    await assert.rejects(
+      handler.execute(CONVERSATION_ID, receive('m2'), { commandId: 'c2', actor: client }),
+      /data\.messageId/,
+    );
+    assert.equal(decoded, 2);
+  });
+
+  test('a first message naming another conversation is refused', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    await assert.rejects(
+      handler.execute('00000000-0000-5000-8000-000000000000', receive('m1'), {
+        commandId: 'c1',
+        actor: client,
+      }),
+      (error: unknown) => error instanceof DomainError && error.code === 'invalid_command',
+    );
+    assert.equal(memory.appendCalls(), 0);
+  });
+});
