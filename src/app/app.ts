@@ -4,10 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createMetrics, type Metrics } from '../adapters/http/metrics.ts';
 import { createHttpServer } from '../adapters/http/server.ts';
-import { eventLogMigrations, migrate } from '../adapters/postgres/migrations.ts';
-import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
+import { migrate } from '../adapters/postgres/migrations.ts';
+import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import type { EventLog } from '../domain/event-log.ts';
+import { allProjections } from '../projections/index.ts';
+import { startProjectionRunner } from '../projections/runner.ts';
 import { type Config, channelStatus } from './config.ts';
+import { allMigrations, openEventLog } from './context.ts';
 import { type Database, openDatabase } from './database.ts';
 
 export interface App {
@@ -21,14 +24,6 @@ export interface App {
   stop(): Promise<void>;
 }
 
-const openEventLog = async (config: Config, db: Database): Promise<EventLog> => {
-  if (config.EVENT_STORE === 'esdb') {
-    const { createEsdbEventLog } = await import('../adapters/eventstore/esdb-event-log.ts');
-    return createEsdbEventLog({ connectionString: config.EVENTSTORE_URL! });
-  }
-  return createPgEventLog({ pool: db.pool, connectionString: db.url });
-};
-
 export const startApp = async (config: Config, logger: Logger): Promise<App> => {
   for (const c of channelStatus(config)) {
     if (!c.configured) logger.warn({ channel: c.channel }, `${c.channel}: not configured — ${c.hint}`);
@@ -36,7 +31,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
   const db = await openDatabase(config, logger);
   const cleanup: Array<() => Promise<void>> = [() => db.close()];
   try {
-    const applied = await migrate(db.pool, config.EVENT_STORE === 'postgres' ? eventLogMigrations : []);
+    const applied = await migrate(db.pool, allMigrations(config));
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
     const log = await openEventLog(config, db);
     cleanup.unshift(() => log.close());
@@ -44,6 +39,14 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       { eventStore: config.EVENT_STORE },
       `event log: ${config.EVENT_STORE === 'esdb' ? 'EventStoreDB' : 'PostgreSQL table td_events'}`,
     );
+
+    const sql = sqlDatabase(db.pool);
+    const runners = allProjections.map((projection) =>
+      startProjectionRunner({ db: sql, log, projection, logger: logger.child({ component: 'projections' }) }),
+    );
+    cleanup.unshift(async () => {
+      await Promise.all(runners.map((r) => r.stop()));
+    });
 
     const metrics = createMetrics();
     const http = await createHttpServer({

@@ -1,0 +1,140 @@
+// `topicdesk history <conversationId | channel:clientId> [--at TIME] [--json]` (SPEC §7): a
+// conversation's audit history straight from the log, or its state at a past moment.
+import { InvalidArgumentError } from 'commander';
+import { decodeConversationEvent } from '../../adapters/event-codec.ts';
+import { conversationIdOf } from '../../adapters/ids.ts';
+import {
+  type ConversationSnapshot,
+  conversationAt,
+  conversationHistory,
+  describeContent,
+  type HistoryEntry,
+  parseIsoTime,
+  resolveConversationRef,
+  type SnapshotMessage,
+} from '../../projections/history.ts';
+import { type Context, openContext } from '../context.ts';
+
+export interface HistoryOptions {
+  readonly at?: Date;
+  readonly json?: boolean;
+}
+
+/** Commander's parser of `--at`: a bad value is a usage error naming the option. */
+export const parseAtOption = (value: string): Date => {
+  const at = parseIsoTime(value);
+  if (at === null) {
+    throw new InvalidArgumentError(
+      `--at must be an ISO 8601 time, e.g. 2025-03-01T12:30:00Z or 2025-03-01T15:30:00+03:00 (got "${value}")`,
+    );
+  }
+  return at;
+};
+
+/** Columns padded to their widest cell; the last column is not padded. */
+const table = (rows: readonly (readonly string[])[], indent = ''): string[] => {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map(
+    (row) =>
+      indent +
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+  );
+};
+
+const title = (ref: string, conversationId: string): string =>
+  ref.trim().toLowerCase() === conversationId
+    ? `conversation ${conversationId}`
+    : `conversation ${ref} (${conversationId})`;
+
+export const formatHistory = (
+  ref: string,
+  conversationId: string,
+  entries: readonly HistoryEntry[],
+): string =>
+  [
+    `${title(ref, conversationId)}: ${entries.length} event${entries.length === 1 ? '' : 's'}`,
+    ...table([
+      ['rev', 'recorded at', 'actor', 'type', 'summary'],
+      ...entries.map((e) => [
+        String(e.revision),
+        e.recordedAt,
+        `${e.actor.kind}:${e.actor.id}`,
+        e.type,
+        e.summary,
+      ]),
+    ]),
+  ].join('\n');
+
+const author = (m: SnapshotMessage): string =>
+  m.direction === 'incoming' ? 'client' : `manager ${m.managerName ?? ''}`.trimEnd();
+
+const marks = (m: SnapshotMessage): string =>
+  [m.edits > 0 ? '[edited]' : '', m.deleted ? '[deleted]' : '', m.suppressed ? '[not forwarded]' : '']
+    .filter(Boolean)
+    .join(' ');
+
+export const formatSnapshot = (ref: string, s: ConversationSnapshot): string => {
+  const head = `${title(ref, s.conversationId)} at ${s.at}`;
+  if (!s.started) {
+    return `${head}: not started yet (its first event was recorded at ${s.firstRecordedAt ?? 'no time: the log has no such conversation'})`;
+  }
+  const { firstName, lastName, username } = s.profile ?? {};
+  const name = [firstName, lastName].filter(Boolean).join(' ');
+  const client = [
+    `${s.channel}${s.source === s.channel ? '' : ` source ${s.source}`} client ${s.clientId}`,
+    name ? JSON.stringify(name) : '',
+    username ? `@${username}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const topic = s.topic === null ? 'no topic' : `topic ${s.topic.topicId} ${JSON.stringify(s.topic.title)}`;
+  return [
+    `${head} (as of revision ${s.revision})`,
+    `client:   ${client}`,
+    `status:   ${s.closed ? 'closed' : 'open'} · ${s.banned ? 'banned' : 'not banned'} · ${topic}`,
+    `messages: ${s.messages.length}`,
+    ...table(
+      s.messages.map((m) => [
+        m.messageId,
+        m.createdAt,
+        author(m),
+        m.status,
+        `${describeContent(m)} ${marks(m)}`,
+      ]),
+      '  ',
+    ),
+  ].join('\n');
+};
+
+/** Runs the command; `no conversation <ref>` (exit code 1 through the CLI) when the log has none. */
+export const historyCommand = async (
+  ref: string,
+  options: HistoryOptions,
+  deps: { open?: () => Promise<Context>; print?: (text: string) => void } = {},
+): Promise<void> => {
+  const { open = () => openContext(), print = (text: string) => console.log(text) } = deps;
+  // A bad reference fails before the database is opened.
+  const { conversationId } = resolveConversationRef(ref, conversationIdOf);
+  const ctx = await open();
+  try {
+    if (options.at !== undefined) {
+      const snapshot = await conversationAt(ctx.log, conversationId, options.at, decodeConversationEvent);
+      if (snapshot.firstRecordedAt === null) throw new Error(`no conversation ${ref}`);
+      print(options.json ? JSON.stringify(snapshot, null, 2) : formatSnapshot(ref, snapshot));
+      return;
+    }
+    const entries = await conversationHistory(ctx.log, conversationId, decodeConversationEvent);
+    if (entries.length === 0) throw new Error(`no conversation ${ref}`);
+    print(
+      options.json
+        ? JSON.stringify({ conversationId, events: entries }, null, 2)
+        : formatHistory(ref, conversationId, entries),
+    );
+  } finally {
+    await ctx.close();
+  }
+};

@@ -1,0 +1,56 @@
+// What a CLI command needs: configuration, a logger, the database and the event log, opened the
+// same way `npm start` opens them (embedded PostgreSQL included), without the HTTP server.
+import pino, { type Logger } from 'pino';
+import { eventLogMigrations, migrate } from '../adapters/postgres/migrations.ts';
+import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
+import type { EventLog } from '../domain/event-log.ts';
+import { registryMigration } from '../projections/index.ts';
+import { type Config, loadConfig } from './config.ts';
+import { type Database, openDatabase } from './database.ts';
+
+export interface Context {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Database;
+  readonly log: EventLog;
+  close(): Promise<void>;
+}
+
+export const openEventLog = async (config: Config, db: Database): Promise<EventLog> => {
+  if (config.EVENT_STORE === 'esdb') {
+    const { createEsdbEventLog } = await import('../adapters/eventstore/esdb-event-log.ts');
+    return createEsdbEventLog({ connectionString: config.EVENTSTORE_URL! });
+  }
+  return createPgEventLog({ pool: db.pool, connectionString: db.url });
+};
+
+/** Migrations of everything topicdesk keeps in PostgreSQL, for `migrate` and start-up. */
+export const allMigrations = (config: Config) => [
+  ...(config.EVENT_STORE === 'postgres' ? eventLogMigrations : []),
+  registryMigration,
+];
+
+export const openContext = async (options: { config?: Config; logger?: Logger } = {}): Promise<Context> => {
+  const config = options.config ?? loadConfig();
+  // CLI output is for people: logs go to stderr, at warn unless LOG_LEVEL says otherwise.
+  const logger =
+    options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'warn', base: undefined }, pino.destination(2));
+  const db = await openDatabase(config, logger);
+  try {
+    await migrate(db.pool, allMigrations(config));
+    const log = await openEventLog(config, db);
+    return {
+      config,
+      logger,
+      db,
+      log,
+      async close() {
+        await log.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+};

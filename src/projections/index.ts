@@ -1,0 +1,11 @@
+// The projections topicdesk runs, and the schema they share.
+import type { Projection } from './projection.ts';
+import { conversationsProjection } from './read-models/conversations.ts';
+import { messagesProjection } from './read-models/messages.ts';
+
+export { registryMigration } from './registry.ts';
+
+export const allProjections: readonly Projection[] = [conversationsProjection, messagesProjection];
+
+export const projectionByName = (name: string): Projection | undefined =>
+  allProjections.find((p) => p.name === name);

@@ -1,0 +1,33 @@
+// What a projection is: a versioned set of tables built from the log, written in batches.
+import type { RecordedEvent } from '../domain/event-log.ts';
+import type { SqlClient } from './sql.ts';
+
+/** The tables of one generation: `t('rm_messages')` → `rm_messages_g3`. Readers use views named after the table. */
+export type TableNamer = (table: string) => string;
+
+export const tableNamer =
+  (generation: number): TableNamer =>
+  (table) =>
+    `${table}_g${generation}`;
+
+export interface BatchContext {
+  readonly t: TableNamer;
+  /** A counter kept with the checkpoint, advanced in the same transaction (message cursors). */
+  counter: bigint;
+  /** Per-runner memory that survives between batches of one generation (caches). */
+  readonly memory: Map<string, unknown>;
+}
+
+export interface Projection {
+  readonly name: string;
+  /** Bumped when the tables or the way they are built change: a new version is rebuilt beside the old. */
+  readonly version: number;
+  /** Tables read through views of the same name (`rm_messages` → view over `rm_messages_gN`). */
+  readonly tables: readonly string[];
+  /** DDL creating one generation's tables, with only the keys the writes need. */
+  createTables(t: TableNamer): string;
+  /** DDL of the secondary indexes, created after a rebuild's bulk load (cheaper than maintaining them). */
+  createIndexes(t: TableNamer): string;
+  /** Applies events in log order; runs inside the transaction that also moves the checkpoint. */
+  apply(sql: SqlClient, events: readonly RecordedEvent[], ctx: BatchContext): Promise<void>;
+}

@@ -1,0 +1,189 @@
+// rm_conversations: one row per conversation, looked up both ways — client → topic for outgoing
+// work, topic → conversation for managers' messages.
+import type { RecordedEvent } from '../../domain/event-log.ts';
+import type { ConversationEvent } from '../../domain/events.ts';
+import type { Projection } from '../projection.ts';
+import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
+
+export interface ConversationRow {
+  conversation_id: string;
+  channel: string;
+  source: string;
+  client_id: string;
+  profile: Record<string, unknown>;
+  topic_id: string | null;
+  topic_chat_id: string | null;
+  topic_title: string | null;
+  status: 'open' | 'closed';
+  banned: boolean;
+  message_count: number;
+  started_at: string;
+  last_activity_at: string;
+  last_message_text: string | null;
+  revision: number;
+}
+
+const columns: readonly Column[] = [
+  { name: 'conversation_id', type: 'uuid' },
+  { name: 'channel', type: 'text' },
+  { name: 'source', type: 'text' },
+  { name: 'client_id', type: 'text' },
+  { name: 'profile', type: 'jsonb' },
+  { name: 'topic_id', type: 'text' },
+  { name: 'topic_chat_id', type: 'text' },
+  { name: 'topic_title', type: 'text' },
+  { name: 'status', type: 'text' },
+  { name: 'banned', type: 'boolean' },
+  { name: 'message_count', type: 'int' },
+  { name: 'started_at', type: 'timestamptz' },
+  { name: 'last_activity_at', type: 'timestamptz' },
+  { name: 'last_message_text', type: 'text' },
+  { name: 'revision', type: 'bigint' },
+];
+
+const touch = (row: ConversationRow, at: string, text?: string) => {
+  if (Date.parse(at) > Date.parse(row.last_activity_at)) row.last_activity_at = at;
+  if (text !== undefined) row.last_message_text = text;
+};
+
+export const evolveConversationRow = (
+  row: ConversationRow | undefined,
+  conversationId: string,
+  event: ConversationEvent,
+  recorded: RecordedEvent,
+): ConversationRow | undefined => {
+  const at = recorded.metadata.occurredAt;
+  if (event.type === 'ConversationStarted') {
+    return {
+      conversation_id: conversationId,
+      channel: event.data.channel,
+      source: event.data.source,
+      client_id: event.data.clientId,
+      profile: { ...event.data.profile },
+      topic_id: null,
+      topic_chat_id: null,
+      topic_title: null,
+      status: 'open',
+      banned: false,
+      message_count: 0,
+      started_at: at,
+      last_activity_at: at,
+      last_message_text: null,
+      revision: recorded.revision,
+    };
+  }
+  if (!row) return undefined;
+  const next = { ...row, revision: recorded.revision };
+  switch (event.type) {
+    case 'ClientMessageReceived':
+      next.message_count += 1;
+      touch(next, at, event.data.text);
+      break;
+    case 'ManagerReplied':
+      next.message_count += 1;
+      touch(next, at, event.data.text);
+      break;
+    case 'TopicOpened':
+      next.topic_id = event.data.topicId;
+      next.topic_chat_id = event.data.chatId;
+      next.topic_title = event.data.title;
+      break;
+    case 'TopicLost':
+      if (next.topic_id === event.data.topicId) {
+        next.topic_id = null;
+        next.topic_chat_id = null;
+        next.topic_title = null;
+      }
+      break;
+    case 'ClientBanned':
+      next.banned = true;
+      break;
+    case 'ClientUnbanned':
+      next.banned = false;
+      break;
+    case 'ConversationClosed':
+      next.status = 'closed';
+      break;
+    case 'ConversationReopened':
+      next.status = 'open';
+      break;
+    case 'ClientMessageEdited':
+    case 'ClientMessageDeleted':
+    case 'ManagerReplyEdited':
+    case 'ManagerReplyDeleted':
+      touch(next, at);
+      break;
+    case 'ClientMessageForwarded':
+    case 'ReplyDelivered':
+    case 'DeliveryFailed':
+    case 'ClientNotified':
+      break;
+    default: {
+      const never: never = event;
+      return never;
+    }
+  }
+  return next;
+};
+
+export const conversationsProjection: Projection = {
+  name: 'conversations',
+  version: 1,
+  tables: ['rm_conversations'],
+  createTables: (t) => `
+CREATE TABLE ${t('rm_conversations')} (
+  conversation_id   uuid PRIMARY KEY,
+  channel           text NOT NULL,
+  source            text NOT NULL,
+  client_id         text NOT NULL,
+  profile           jsonb NOT NULL,
+  topic_id          text,
+  topic_chat_id     text,
+  topic_title       text,
+  status            text NOT NULL,
+  banned            boolean NOT NULL,
+  message_count     int NOT NULL,
+  started_at        timestamptz NOT NULL,
+  last_activity_at  timestamptz NOT NULL,
+  last_message_text text,
+  revision          bigint NOT NULL
+)`,
+  createIndexes: (t) => `
+CREATE INDEX ${t('rm_conversations')}_topic ON ${t('rm_conversations')} (topic_chat_id, topic_id) WHERE topic_id IS NOT NULL;
+CREATE INDEX ${t('rm_conversations')}_client ON ${t('rm_conversations')} (channel, source, client_id);
+CREATE INDEX ${t('rm_conversations')}_activity ON ${t('rm_conversations')} (last_activity_at DESC, conversation_id)`,
+  async apply(sql, events, ctx) {
+    const table = ctx.t('rm_conversations');
+    const ids = [
+      ...new Set(events.map((e) => conversationIdOfStream(e.stream)).filter((x): x is string => !!x)),
+    ];
+    if (ids.length === 0) return;
+    const { rows } = await sql.query<ConversationRow>(
+      `SELECT conversation_id, channel, source, client_id, profile, topic_id, topic_chat_id, topic_title, status, banned,
+         message_count, to_json(started_at)#>>'{}' AS started_at, to_json(last_activity_at)#>>'{}' AS last_activity_at,
+         last_message_text, revision::int AS revision
+       FROM ${table} WHERE conversation_id = ANY ($1::uuid[])`,
+      [ids],
+    );
+    const current = new Map(rows.map((r) => [r.conversation_id, r]));
+    const changed = new Set<string>();
+    for (const e of events) {
+      const id = conversationIdOfStream(e.stream);
+      if (!id) continue;
+      const row = current.get(id);
+      if (row && row.revision >= e.revision) continue;
+      const next = evolveConversationRow(row, id, e as unknown as ConversationEvent, e);
+      if (next) {
+        current.set(id, next);
+        changed.add(id);
+      }
+    }
+    await upsertRows(
+      sql,
+      table,
+      columns,
+      ['conversation_id'],
+      [...changed].map((id) => current.get(id)! as unknown as Record<string, unknown>),
+    );
+  },
+};

@@ -1,0 +1,32 @@
+// Batched writes shared by the read models: load the rows a batch touches in one query, change them
+// in memory in log order, write them back in one upsert guarded by stream revision (so applying an
+// event twice can never move a row backwards).
+import type { SqlClient } from '../sql.ts';
+
+export interface Column {
+  readonly name: string;
+  readonly type: string;
+}
+
+export const upsertRows = async (
+  sql: SqlClient,
+  table: string,
+  columns: readonly Column[],
+  key: readonly string[],
+  rows: readonly Record<string, unknown>[],
+): Promise<void> => {
+  if (rows.length === 0) return;
+  const names = columns.map((c) => c.name);
+  const updates = names.filter((n) => !key.includes(n)).map((n) => `${n} = excluded.${n}`);
+  await sql.query(
+    `INSERT INTO ${table} AS t (${names.join(', ')})
+     SELECT ${names.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS r(${columns.map((c) => `${c.name} ${c.type}`).join(', ')})
+     ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}
+     WHERE t.revision < excluded.revision`,
+    [JSON.stringify(rows)],
+  );
+};
+
+/** Strips the `conversation-` prefix; undefined for streams that are not conversations. */
+export const conversationIdOfStream = (stream: string): string | undefined =>
+  stream.startsWith('conversation-') ? stream.slice('conversation-'.length) : undefined;

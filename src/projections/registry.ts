@@ -1,0 +1,151 @@
+// td_projections: one row per projection generation with its checkpoint. Exactly one generation of
+// a projection is `active` (the one readers' views point at); a rebuild builds a `building` one.
+import type { LogPosition } from '../domain/event-log.ts';
+import type { Projection } from './projection.ts';
+import { tableNamer } from './projection.ts';
+import type { SqlClient } from './sql.ts';
+
+export const registryMigration = {
+  id: '002_projection_registry',
+  sql: `
+CREATE TABLE td_projections (
+  name               text NOT NULL,
+  generation         int NOT NULL,
+  version            int NOT NULL,
+  status             text NOT NULL CHECK (status IN ('building', 'active', 'retired')),
+  checkpoint_commit  bigint,
+  checkpoint_prepare bigint,
+  events_applied     bigint NOT NULL DEFAULT 0,
+  counter            bigint NOT NULL DEFAULT 0,
+  created_at         timestamptz NOT NULL DEFAULT now(),
+  updated_at         timestamptz NOT NULL DEFAULT now(),
+  activated_at       timestamptz,
+  PRIMARY KEY (name, generation)
+);
+CREATE UNIQUE INDEX td_projections_one_active ON td_projections (name) WHERE status = 'active';
+`,
+};
+
+export interface GenerationRow {
+  readonly name: string;
+  readonly generation: number;
+  readonly version: number;
+  readonly status: 'building' | 'active' | 'retired';
+  readonly checkpoint: LogPosition | null;
+  readonly eventsApplied: number;
+  readonly counter: bigint;
+  readonly updatedAt: Date;
+}
+
+interface RawRow {
+  name: string;
+  generation: number;
+  version: number;
+  status: GenerationRow['status'];
+  checkpoint_commit: string | null;
+  checkpoint_prepare: string | null;
+  events_applied: string;
+  counter: string;
+  updated_at: Date;
+}
+
+const toRow = (r: RawRow): GenerationRow => ({
+  name: r.name,
+  generation: r.generation,
+  version: r.version,
+  status: r.status,
+  checkpoint:
+    r.checkpoint_commit === null
+      ? null
+      : { commit: BigInt(r.checkpoint_commit), prepare: BigInt(r.checkpoint_prepare ?? '0') },
+  eventsApplied: Number(r.events_applied),
+  counter: BigInt(r.counter),
+  updatedAt: r.updated_at,
+});
+
+export const readGeneration = async (
+  sql: SqlClient,
+  name: string,
+  which: { status: 'active' | 'building' } | { generation: number },
+  lock = false,
+): Promise<GenerationRow | undefined> => {
+  const where = 'status' in which ? 'status = $2' : 'generation = $2';
+  const value = 'status' in which ? which.status : which.generation;
+  const { rows } = await sql.query<RawRow>(
+    `SELECT * FROM td_projections WHERE name = $1 AND ${where} ${lock ? 'FOR UPDATE' : ''}`,
+    [name, value],
+  );
+  return rows[0] ? toRow(rows[0]) : undefined;
+};
+
+export const listGenerations = async (sql: SqlClient): Promise<GenerationRow[]> =>
+  (
+    await sql.query<RawRow>(
+      `SELECT * FROM td_projections WHERE status <> 'retired' ORDER BY name, generation`,
+    )
+  ).rows.map(toRow);
+
+export const saveCheckpoint = async (
+  sql: SqlClient,
+  name: string,
+  generation: number,
+  checkpoint: LogPosition,
+  applied: number,
+  counter: bigint,
+): Promise<void> => {
+  await sql.query(
+    `UPDATE td_projections SET checkpoint_commit = $3, checkpoint_prepare = $4, events_applied = events_applied + $5,
+       counter = $6, updated_at = now() WHERE name = $1 AND generation = $2`,
+    [
+      name,
+      generation,
+      checkpoint.commit.toString(),
+      checkpoint.prepare.toString(),
+      applied,
+      counter.toString(),
+    ],
+  );
+};
+
+/** Creates a generation's tables and its registry row. Runs inside the caller's transaction. */
+export const createGeneration = async (
+  sql: SqlClient,
+  projection: Projection,
+  status: 'building' | 'active',
+  withIndexes: boolean,
+): Promise<number> => {
+  const { rows } = await sql.query<{ next: number }>(
+    'SELECT coalesce(max(generation), 0) + 1 AS next FROM td_projections WHERE name = $1',
+    [projection.name],
+  );
+  const generation = rows[0]!.next;
+  const t = tableNamer(generation);
+  for (const table of projection.tables) await sql.query(`DROP TABLE IF EXISTS ${t(table)} CASCADE`);
+  await sql.query(projection.createTables(t));
+  if (withIndexes) await sql.query(projection.createIndexes(t));
+  await sql.query(
+    `INSERT INTO td_projections (name, generation, version, status, activated_at)
+     VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'active' THEN now() END)`,
+    [projection.name, generation, projection.version, status],
+  );
+  if (status === 'active') await pointViews(sql, projection, generation);
+  return generation;
+};
+
+/** Readers query views named after the tables; swapping a generation is replacing the views. */
+export const pointViews = async (
+  sql: SqlClient,
+  projection: Projection,
+  generation: number,
+): Promise<void> => {
+  const t = tableNamer(generation);
+  for (const table of projection.tables) {
+    await sql.query(`DROP VIEW IF EXISTS ${table}`);
+    await sql.query(`CREATE VIEW ${table} AS SELECT * FROM ${t(table)}`);
+  }
+};
+
+export const dropGenerationTables = async (sql: SqlClient, projection: Projection, generation: number) => {
+  const t = tableNamer(generation);
+  for (const table of projection.tables) await sql.query(`DROP TABLE IF EXISTS ${t(table)}`);
+};

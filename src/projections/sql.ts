@@ -1,0 +1,33 @@
+// The database port of the projections layer: as much of a PostgreSQL driver as projections use.
+// src/adapters/postgres/sql.ts implements it on a pg pool.
+
+export interface QueryResult<R> {
+  readonly rows: R[];
+  readonly rowCount: number | null;
+}
+
+export interface SqlClient {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+/** One connection held on to: transactions and session advisory locks live on it. */
+export interface SqlSession extends SqlClient {
+  /** `broken`: the connection is in an unknown state (a failed COMMIT, a lost lock) and must not be reused. */
+  release(broken?: boolean): void;
+}
+
+export interface SqlDatabase extends SqlClient {
+  session(): Promise<SqlSession>;
+}
+
+export const inTransaction = async <T>(session: SqlSession, work: () => Promise<T>): Promise<T> => {
+  await session.query('BEGIN');
+  try {
+    const result = await work();
+    await session.query('COMMIT');
+    return result;
+  } catch (error) {
+    await session.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+};
