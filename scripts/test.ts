@@ -87,6 +87,7 @@ const main = async () => {
         'tsx',
         '--test',
         '--test-concurrency=2',
+        '--test-timeout=180000',
         '--test-reporter=spec',
         '--test-reporter-destination=stdout',
         '--test-reporter=tap',

@@ -395,9 +395,11 @@ export const conversationAt = async (
   let firstRecordedAt: string | null = null;
   const times = new Map<string, MessageTimes>();
   const timesOf = (messageId: string): MessageTimes => {
-    let t = times.get(messageId);
-    if (t === undefined) times.set(messageId, (t = {}));
-    return t;
+    const known = times.get(messageId);
+    if (known !== undefined) return known;
+    const fresh: MessageTimes = {};
+    times.set(messageId, fresh);
+    return fresh;
   };
 
   await readPages(log, conversationId, (page) => {

@@ -101,6 +101,8 @@ export const startProjectionRunner = (options: ProjectionRunnerOptions): Project
       },
     );
     stopCurrent = () => subscription.stop();
+    // stop() may have run while this generation was being set up, before there was anything to stop.
+    if (stopped) await subscription.stop();
     try {
       await subscription.done;
     } finally {

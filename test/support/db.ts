@@ -43,6 +43,7 @@ export const createTestDatabase = async (options: { migrate?: boolean } = {}): P
   open += 1;
   const url = withDatabase(admin, name);
   const pool = new pg.Pool({ connectionString: url, max: 20 });
+  pool.on('error', () => undefined); // an idle connection dropped by a test that terminates backends
   if (options.migrate !== false) await migrate(pool, eventLogMigrations);
   return {
     url,

@@ -11,6 +11,19 @@ export const sqlDatabase = (pool: pg.Pool): SqlDatabase => ({
   query: queryOn(pool),
   async session() {
     const client = await pool.connect();
-    return { query: queryOn(client), release: (broken) => client.release(broken ? true : undefined) };
+    // A held connection that the server drops (restart, admin command) emits 'error'; without a
+    // listener that would crash the process. The next query fails instead and the owner recovers.
+    let lost = false;
+    const onError = () => {
+      lost = true;
+    };
+    client.on('error', onError);
+    return {
+      query: queryOn(client),
+      release: (broken) => {
+        client.off('error', onError);
+        client.release(broken || lost ? true : undefined);
+      },
+    };
   },
 });

@@ -34,7 +34,9 @@ export const parseAtOption = (value: string): Date => {
 /** Columns padded to their widest cell; the last column is not padded. */
 const table = (rows: readonly (readonly string[])[], indent = ''): string[] => {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  }
   return rows.map(
     (row) =>
       indent +
