@@ -2,12 +2,17 @@
 // starts them in order and stops them in reverse.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { decodeConversationEvent } from '../adapters/event-codec.ts';
 import { createMetrics, type Metrics } from '../adapters/http/metrics.ts';
-import { createHttpServer } from '../adapters/http/server.ts';
+import { createHttpServer, problem, type RouteHandler } from '../adapters/http/server.ts';
+import { eventIdOf } from '../adapters/ids.ts';
 import { migrate } from '../adapters/postgres/migrations.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
+import { createTelegramChannel } from '../adapters/telegram/channel.ts';
+import { createCommandHandler } from '../domain/command-handler.ts';
 import type { EventLog } from '../domain/event-log.ts';
 import { allProjections } from '../projections/index.ts';
+import { startReactorRunner } from '../projections/reactor-runner.ts';
 import { startProjectionRunner } from '../projections/runner.ts';
 import { type Config, channelStatus } from './config.ts';
 import { allMigrations, openEventLog } from './context.ts';
@@ -48,10 +53,48 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       await Promise.all(runners.map((r) => r.stop()));
     });
 
+    const handler = createCommandHandler({ log, eventId: eventIdOf, decode: decodeConversationEvent });
+    const handlers: Record<string, RouteHandler> = {
+      telegramWebhook: async (_request, reply) =>
+        problem(reply, 404, 'Not Found', 'the telegram channel is not configured (TELEGRAM_BOT_TOKEN)'),
+    };
+    if (config.TELEGRAM_BOT_TOKEN && config.TELEGRAM_SUPPORT_CHAT_ID) {
+      const telegram = await createTelegramChannel({
+        token: config.TELEGRAM_BOT_TOKEN,
+        apiRoot: config.TELEGRAM_API_ROOT,
+        supportChatId: config.TELEGRAM_SUPPORT_CHAT_ID,
+        ...(config.TELEGRAM_WEBHOOK_SECRET ? { webhookSecret: config.TELEGRAM_WEBHOOK_SECRET } : {}),
+        mode: config.TELEGRAM_MODE,
+        titleTemplate: config.TOPIC_TITLE_TEMPLATE,
+        limits: {
+          perChatPerSecond: config.TELEGRAM_LIMIT_PER_CHAT_PER_SECOND,
+          groupPerMinute: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,
+          globalPerSecond: config.TELEGRAM_LIMIT_PER_SECOND,
+        },
+        handler,
+        log,
+        pool: db.pool,
+        logger: logger.child({ component: 'telegram' }),
+      });
+      handlers.telegramWebhook = telegram.webhook;
+      const reactor = startReactorRunner({
+        db: sql,
+        log,
+        reactor: telegram.reactor,
+        logger: logger.child({ component: 'reactors' }),
+      });
+      if (config.TELEGRAM_MODE === 'polling') telegram.startPolling();
+      cleanup.unshift(async () => {
+        await telegram.stop();
+        await reactor.stop();
+      });
+    }
+
     const metrics = createMetrics();
     const http = await createHttpServer({
       logger,
       metrics,
+      handlers,
       readiness: {
         eventLog: () => log.ping(),
         database: async () => {

@@ -34,6 +34,9 @@ const schema = z
     TELEGRAM_MODE: z
       .enum(['webhook', 'polling'], { message: 'must be webhook or polling' })
       .default('webhook'),
+    TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: z.coerce.number().positive().default(1),
+    TELEGRAM_LIMIT_GROUP_PER_MINUTE: z.coerce.number().positive().default(20),
+    TELEGRAM_LIMIT_PER_SECOND: z.coerce.number().positive().default(30),
     TOPIC_TITLE_TEMPLATE: z.string().min(1).default('{name} · {source} · {id}'),
     VK_TOKEN: optional(z.string().min(10, 'must be a VK community access token')),
     VK_GROUP_ID: optional(z.string().regex(/^\d+$/, 'must be the community id (digits)')),

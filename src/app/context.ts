@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import { eventLogMigrations, migrate } from '../adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
 import type { EventLog } from '../domain/event-log.ts';
-import { registryMigration } from '../projections/index.ts';
+import { reactorMigration, registryMigration } from '../projections/index.ts';
 import { type Config, loadConfig } from './config.ts';
 import { type Database, openDatabase } from './database.ts';
 
@@ -28,6 +28,7 @@ export const openEventLog = async (config: Config, db: Database): Promise<EventL
 export const allMigrations = (config: Config) => [
   ...(config.EVENT_STORE === 'postgres' ? eventLogMigrations : []),
   registryMigration,
+  reactorMigration,
 ];
 
 export const openContext = async (options: { config?: Config; logger?: Logger } = {}): Promise<Context> => {

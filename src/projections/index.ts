@@ -3,6 +3,7 @@ import type { Projection } from './projection.ts';
 import { conversationsProjection } from './read-models/conversations.ts';
 import { messagesProjection } from './read-models/messages.ts';
 
+export { reactorMigration } from './reactor-runner.ts';
 export { registryMigration } from './registry.ts';
 
 export const allProjections: readonly Projection[] = [conversationsProjection, messagesProjection];

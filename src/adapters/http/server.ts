@@ -26,9 +26,19 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
+  /** Handlers of the document's other operations, by operationId (channels add theirs). */
+  readonly handlers?: Readonly<Record<string, RouteHandler>>;
 }
 
-const problem = (reply: FastifyReply, status: number, title: string, detail?: string, extra: object = {}) =>
+export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+export const problem = (
+  reply: FastifyReply,
+  status: number,
+  title: string,
+  detail?: string,
+  extra: object = {},
+) =>
   reply
     .code(status)
     .type('application/problem+json')
@@ -105,7 +115,10 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
       return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
     },
   };
-  await app.register(openapiGlue, { specification: specificationPath, serviceHandlers });
+  await app.register(openapiGlue, {
+    specification: specificationPath,
+    serviceHandlers: { ...serviceHandlers, ...options.handlers },
+  });
   return app;
 };
 

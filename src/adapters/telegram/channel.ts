@@ -1,0 +1,177 @@
+// The Telegram channel assembled: the Bot API client behind the limiter, the inbound translator,
+// the webhook handler or the long-polling loop, and the reactor.
+import { timingSafeEqual } from 'node:crypto';
+import { Api } from 'grammy';
+import type { Update } from 'grammy/types';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { CommandHandler } from '../../domain/command-handler.ts';
+import type { EventLog } from '../../domain/event-log.ts';
+import { comparePositions } from '../../domain/event-log.ts';
+import type { Reactor } from '../../projections/reactor-runner.ts';
+import { readGeneration } from '../../projections/registry.ts';
+import { problem, type RouteHandler } from '../http/server.ts';
+import { sqlDatabase } from '../postgres/sql.ts';
+import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
+import { createOutgoingLimiter } from './limiter.ts';
+import { createTelegramReactor } from './reactor.ts';
+
+export interface TelegramChannelOptions {
+  readonly token: string;
+  readonly apiRoot: string;
+  readonly supportChatId: string;
+  readonly webhookSecret?: string;
+  readonly mode: 'webhook' | 'polling';
+  readonly titleTemplate: string;
+  readonly handler: CommandHandler;
+  readonly log: EventLog;
+  readonly pool: pg.Pool;
+  readonly logger: Logger;
+  readonly onRetry?: (info: { reason: string; waitMs: number }) => void;
+  readonly limits?: { perChatPerSecond: number; groupPerMinute: number; globalPerSecond: number };
+}
+
+export interface TelegramChannel {
+  readonly api: Api;
+  readonly inbound: TelegramInbound;
+  readonly reactor: Reactor;
+  readonly webhook: RouteHandler;
+  /** Starts long polling when TELEGRAM_MODE=polling. */
+  startPolling(): void;
+  stop(): Promise<void>;
+}
+
+const sameSecret = (given: string | undefined, expected: string) => {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
+export const createTelegramChannel = async (options: TelegramChannelOptions): Promise<TelegramChannel> => {
+  const { logger } = options;
+  const api = new Api(options.token, { apiRoot: options.apiRoot });
+  const limiter = createOutgoingLimiter({
+    ...options.limits,
+    onRetry: (info) => {
+      logger.warn(info, 'telegram call retried');
+      options.onRetry?.(info);
+    },
+  });
+  api.config.use(limiter.transformer);
+  const me = await api.getMe();
+  logger.info(
+    { bot: me.username },
+    `telegram: bot @${me.username} serving support group ${options.supportChatId}`,
+  );
+
+  const sql = sqlDatabase(options.pool);
+  const inbound = createTelegramInbound({
+    handler: options.handler,
+    log: options.log,
+    api,
+    botId: me.id,
+    botUsername: me.username,
+    supportChatId: options.supportChatId,
+    logger,
+    async findConversationByTopic(chatId, topicId) {
+      const { rows } = await options.pool
+        .query<{ conversation_id: string }>(
+          'SELECT conversation_id FROM rm_conversations WHERE topic_chat_id = $1 AND topic_id = $2',
+          [chatId, topicId],
+        )
+        .catch((error: { code?: string }) => {
+          if (error.code === '42P01') return { rows: [] }; // the read model is not built yet
+          throw error;
+        });
+      return rows[0]?.conversation_id;
+    },
+    async readModelCaughtUp() {
+      const [row, head] = await Promise.all([
+        readGeneration(sql, 'conversations', { status: 'active' }),
+        options.log.headPosition(),
+      ]);
+      if (!head) return true;
+      return Boolean(row?.checkpoint && comparePositions(row.checkpoint, head) >= 0);
+    },
+  });
+  const reactor = createTelegramReactor({
+    api,
+    log: options.log,
+    handler: options.handler,
+    supportChatId: options.supportChatId,
+    titleTemplate: options.titleTemplate,
+    logger,
+  });
+
+  let polling: Promise<void> | undefined;
+  const abort = new AbortController();
+
+  return {
+    api,
+    inbound,
+    reactor,
+    async webhook(request, reply) {
+      if (options.mode !== 'webhook' || !options.webhookSecret) {
+        return problem(reply, 404, 'Not Found', 'the telegram webhook is off (TELEGRAM_MODE=polling)');
+      }
+      if (
+        !sameSecret(
+          request.headers['x-telegram-bot-api-secret-token'] as string | undefined,
+          options.webhookSecret,
+        )
+      ) {
+        return problem(reply, 401, 'Unauthorized', 'wrong or missing secret token');
+      }
+      try {
+        const outcome = await inbound.handleUpdate(request.body as Update);
+        return reply.send({ ok: true, outcome });
+      } catch (error) {
+        if (error instanceof RetryLaterError) {
+          return problem(reply.header('Retry-After', '1'), 503, 'Service Unavailable', error.message);
+        }
+        throw error;
+      }
+    },
+    startPolling() {
+      // Our own loop rather than bot.start(): an update is confirmed (offset moved past it) only after
+      // it is recorded, so a failure retries it instead of dropping it.
+      polling = (async () => {
+        await api
+          .deleteWebhook()
+          .catch((err: unknown) => logger.warn({ err }, 'could not delete the webhook'));
+        let offset = 0;
+        while (!abort.signal.aborted) {
+          try {
+            const updates = await api.getUpdates(
+              { offset, timeout: 25, allowed_updates: ['message', 'edited_message'] },
+              abort.signal as never,
+            );
+            for (const update of updates) {
+              for (;;) {
+                try {
+                  await inbound.handleUpdate(update);
+                  break;
+                } catch (error) {
+                  if (abort.signal.aborted) return;
+                  logger.warn({ err: error, update: update.update_id }, 'update not recorded yet; retrying');
+                  await new Promise((r) => setTimeout(r, 1000));
+                }
+              }
+              offset = update.update_id + 1;
+            }
+          } catch (error) {
+            if (abort.signal.aborted) return;
+            logger.warn({ err: error }, 'getUpdates failed; retrying');
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        }
+      })();
+    },
+    async stop() {
+      abort.abort();
+      limiter.stop();
+      await polling?.catch(() => undefined);
+    },
+  };
+};

@@ -1,0 +1,296 @@
+// Telegram updates → conversation commands. Private chats are clients; messages inside forum topics
+// of the support group are managers. The caller answers the webhook only after this resolves, i.e.
+// after the events are durably appended (or the update was judged irrelevant).
+import type { Api } from 'grammy';
+import type { Message, Update } from 'grammy/types';
+import type { Logger } from 'pino';
+import type { CommandHandler } from '../../domain/command-handler.ts';
+import type { ConversationCommand } from '../../domain/conversation-commands.ts';
+import {
+  findByChannelMessage,
+  findByGroupMessage,
+  foldConversation,
+} from '../../domain/conversation-state.ts';
+import { DomainError } from '../../domain/errors.ts';
+import type { EventLog } from '../../domain/event-log.ts';
+import { type Actor, type ConversationEvent, conversationStream } from '../../domain/events.ts';
+import { TELEGRAM_SOURCE, telegramConversationId, telegramMessageId, updateCommandId } from './refs.ts';
+import { commandOf, contactCard, contentOf, isServiceMessage, profileOf } from './translate.ts';
+
+export type InboundOutcome = 'recorded' | 'duplicate' | 'ignored';
+
+/** The update refers to a topic the read model does not know yet: let Telegram deliver it again. */
+export class RetryLaterError extends Error {
+  override readonly name = 'RetryLaterError';
+  readonly code = 'retry_later';
+}
+
+export interface TelegramInboundOptions {
+  readonly handler: CommandHandler;
+  readonly log: EventLog;
+  readonly api: Api;
+  readonly botId: number;
+  readonly botUsername: string;
+  readonly supportChatId: string;
+  /** Topic → conversation, from the conversations read model. */
+  readonly findConversationByTopic: (chatId: string, topicId: string) => Promise<string | undefined>;
+  /** Whether the conversations read model has applied the whole log (an unknown topic is then really unknown). */
+  readonly readModelCaughtUp: () => Promise<boolean>;
+  readonly logger: Logger;
+}
+
+export interface TelegramInbound {
+  handleUpdate(update: Update): Promise<InboundOutcome>;
+}
+
+const managerActor = (m: Message): Actor => ({
+  kind: 'manager',
+  id: String(m.from?.id ?? 'unknown'),
+  name: [m.from?.first_name, m.from?.last_name].filter(Boolean).join(' ') || 'manager',
+});
+
+const commandTexts: Record<string, string> = {
+  ban: 'Client banned: their messages are recorded but not forwarded.',
+  unban: 'Client unbanned.',
+  close: 'Conversation closed; the client was told.',
+  reopen: 'Conversation reopened.',
+  delete: 'Answer deleted.',
+};
+
+export const createTelegramInbound = (options: TelegramInboundOptions): TelegramInbound => {
+  const { handler, log, api, botId, supportChatId, logger } = options;
+
+  const stateOf = async (conversationId: string) =>
+    foldConversation(
+      (await log.readStream(conversationStream(conversationId))).map(
+        (e) => ({ type: e.type, data: e.data }) as ConversationEvent,
+      ),
+    );
+
+  const run = async (
+    conversationId: string,
+    command: ConversationCommand,
+    commandId: string,
+    actor: Actor,
+    occurredAt: Date,
+  ): Promise<InboundOutcome> => {
+    const result = await handler.execute(conversationId, command, {
+      commandId,
+      actor,
+      occurredAt: occurredAt.toISOString(),
+    });
+    if (result.alreadyHandled) return 'duplicate';
+    return result.events.length > 0 ? 'recorded' : 'ignored';
+  };
+
+  /** Refusals by the domain (an edit of a deleted message…) are answers, not failures. */
+  const tolerant = async (work: () => Promise<InboundOutcome>): Promise<InboundOutcome> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof DomainError) {
+        logger.info({ code: error.code }, `telegram update ignored: ${error.message}`);
+        return 'ignored';
+      }
+      throw error;
+    }
+  };
+
+  const fromClient = async (update: Update, m: Message, edited: boolean): Promise<InboundOutcome> => {
+    if (!m.from || m.from.is_bot) return 'ignored';
+    const conversationId = telegramConversationId(m.from.id);
+    const messageId = telegramMessageId(m.chat.id, m.message_id);
+    const commandId = updateCommandId(botId, update.update_id);
+    const actor: Actor = { kind: 'client', id: String(m.from.id) };
+    const at = new Date((m.edit_date ?? m.date) * 1000);
+    if (edited) {
+      return tolerant(() =>
+        run(
+          conversationId,
+          { type: 'EditClientMessage', messageId, content: contentOf(m) },
+          commandId,
+          actor,
+          at,
+        ),
+      );
+    }
+    let replyTo: string | undefined;
+    if (m.reply_to_message) {
+      // A reply to the client's own message names it directly; a reply to one of our answers needs the state.
+      const state = await stateOf(conversationId);
+      replyTo = findByChannelMessage(state, m.chat.id, m.reply_to_message.message_id)?.messageId;
+    }
+    return tolerant(() =>
+      run(
+        conversationId,
+        {
+          type: 'ReceiveClientMessage',
+          conversationId,
+          channel: 'telegram',
+          source: TELEGRAM_SOURCE,
+          clientId: String(m.from!.id),
+          profile: profileOf(m.from!),
+          messageId,
+          content: contentOf(m),
+          channelMessage: { chatId: String(m.chat.id), messageId: String(m.message_id) },
+          ...(replyTo ? { replyTo } : {}),
+          ...(m.media_group_id ? { mediaGroupId: m.media_group_id } : {}),
+        },
+        commandId,
+        actor,
+        at,
+      ),
+    );
+  };
+
+  const say = async (m: Message, text: string) => {
+    await api
+      .sendMessage(m.chat.id, text, {
+        message_thread_id: m.message_thread_id,
+        reply_parameters: { message_id: m.message_id, allow_sending_without_reply: true },
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'could not answer a manager command'));
+  };
+
+  const managerCommand = async (
+    update: Update,
+    m: Message,
+    conversationId: string,
+    command: NonNullable<ReturnType<typeof commandOf>>,
+  ): Promise<InboundOutcome> => {
+    const commandId = updateCommandId(botId, update.update_id);
+    const actor = managerActor(m);
+    const at = new Date(m.date * 1000);
+    if (command.command === 'info') {
+      const state = await stateOf(conversationId);
+      if (!state.started) return 'ignored';
+      const card = contactCard({
+        channel: state.channel!,
+        source: state.source!,
+        clientId: state.clientId!,
+        profile: state.profile ?? {},
+        conversationId,
+      });
+      await api
+        .sendMessage(m.chat.id, card.text, {
+          message_thread_id: m.message_thread_id,
+          entities: card.entities,
+        })
+        .catch((err: unknown) => logger.warn({ err }, 'could not post the contact card'));
+      return 'ignored';
+    }
+    let domainCommand: ConversationCommand;
+    switch (command.command) {
+      case 'ban':
+        domainCommand = { type: 'BanClient', ...(command.args ? { reason: command.args } : {}) };
+        break;
+      case 'unban':
+        domainCommand = { type: 'UnbanClient' };
+        break;
+      case 'close':
+        domainCommand = { type: 'CloseConversation' };
+        break;
+      case 'reopen':
+        domainCommand = { type: 'ReopenConversation' };
+        break;
+      case 'delete': {
+        const target = m.reply_to_message;
+        if (!target || target.message_id === m.message_thread_id) {
+          await say(m, 'Reply /delete to one of your answers to delete it from the client’s chat.');
+          return 'ignored';
+        }
+        domainCommand = {
+          type: 'DeleteManagerReply',
+          messageId: telegramMessageId(m.chat.id, target.message_id),
+        };
+        break;
+      }
+      default: {
+        const never: never = command.command;
+        return never;
+      }
+    }
+    try {
+      const outcome = await run(conversationId, domainCommand, commandId, actor, at);
+      if (outcome === 'recorded') await say(m, commandTexts[command.command]!);
+      return outcome;
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      await say(m, `Not done: ${error.message}`);
+      return 'ignored';
+    }
+  };
+
+  /**
+   * The read model trails the log by milliseconds: a topic opened a moment ago may not be in it yet.
+   * Wait a little for it; if it still trails, let Telegram deliver the update again.
+   */
+  const topicConversation = async (chatId: string, topicId: string): Promise<string | undefined> => {
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      const found = await options.findConversationByTopic(chatId, topicId);
+      if (found) return found;
+      if (await options.readModelCaughtUp()) return undefined;
+      if (Date.now() > deadline) throw new RetryLaterError('the topic is not in the read model yet');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  const fromManager = async (update: Update, m: Message, edited: boolean): Promise<InboundOutcome> => {
+    // Other bots, service messages and the General topic are not answers to anyone.
+    if (!m.from || m.from.is_bot || isServiceMessage(m)) return 'ignored';
+    if (!m.is_topic_message || m.message_thread_id === undefined) return 'ignored';
+    const conversationId = await topicConversation(String(m.chat.id), String(m.message_thread_id));
+    if (!conversationId) return 'ignored'; // a topic managers opened by hand
+    const commandId = updateCommandId(botId, update.update_id);
+    const messageId = telegramMessageId(m.chat.id, m.message_id);
+    if (edited) {
+      return tolerant(() =>
+        run(
+          conversationId,
+          { type: 'EditManagerReply', messageId, content: contentOf(m) },
+          commandId,
+          managerActor(m),
+          new Date((m.edit_date ?? m.date) * 1000),
+        ),
+      );
+    }
+    const command = commandOf(m, options.botUsername);
+    if (command) return managerCommand(update, m, conversationId, command);
+    let replyTo: string | undefined;
+    if (m.reply_to_message && m.reply_to_message.message_id !== m.message_thread_id) {
+      const state = await stateOf(conversationId);
+      replyTo = findByGroupMessage(state, m.chat.id, m.reply_to_message.message_id)?.messageId;
+    }
+    const actor = managerActor(m);
+    return tolerant(() =>
+      run(
+        conversationId,
+        {
+          type: 'ReplyAsManager',
+          messageId,
+          managerId: actor.id,
+          managerName: actor.name ?? 'manager',
+          content: contentOf(m),
+          groupMessage: { chatId: String(m.chat.id), messageId: String(m.message_id) },
+          ...(replyTo ? { replyTo } : {}),
+          ...(m.media_group_id ? { mediaGroupId: m.media_group_id } : {}),
+        },
+        commandId,
+        actor,
+        new Date(m.date * 1000),
+      ),
+    );
+  };
+
+  return {
+    async handleUpdate(update) {
+      const m = update.message ?? update.edited_message;
+      if (!m) return 'ignored';
+      const edited = update.edited_message !== undefined;
+      if (m.chat.type === 'private') return fromClient(update, m, edited);
+      if (String(m.chat.id) === supportChatId) return fromManager(update, m, edited);
+      return 'ignored';
+    },
+  };
+};
