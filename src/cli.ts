@@ -4,6 +4,14 @@ import { Command, CommanderError } from 'commander';
 import dotenv from 'dotenv';
 import { type HistoryOptions, historyCommand, parseAtOption } from './app/commands/history.ts';
 import { printProjectionStatus, rebuildProjections } from './app/commands/projections.ts';
+import {
+  createSourceCommand,
+  createTokenCommand,
+  generateTokenCommand,
+  listSourcesCommand,
+  revokeTokenCommand,
+} from './app/commands/sources.ts';
+import { checkCommand, deleteWebhookCommand, setWebhookCommand } from './app/commands/telegram.ts';
 import { ConfigError } from './app/config.ts';
 import { openContext } from './app/context.ts';
 import { allProjections } from './projections/index.ts';
@@ -60,6 +68,74 @@ program
     } finally {
       await ctx.close();
     }
+  });
+
+const withContext = (work: (ctx: Awaited<ReturnType<typeof openContext>>) => Promise<void>) => async () => {
+  const ctx = await openContext();
+  try {
+    await work(ctx);
+  } finally {
+    await ctx.close();
+  }
+};
+
+program
+  .command('sources:create')
+  .argument('<code>', 'a short name for the source, e.g. livechat (a-z, 0-9, _ and -)')
+  .option('--webhook-url <url>', "where managers' answers are POSTed (signed); without it the source polls")
+  .description('register an external source and print its first API token (once, alone on the last line)')
+  .action((code: string, opts: { webhookUrl?: string }) =>
+    withContext((ctx) => createSourceCommand(ctx, code, opts.webhookUrl))(),
+  );
+
+program
+  .command('app:generate-token')
+  .argument('<code>', 'the source')
+  .argument('[url]', 'its webhook URL')
+  .description("tg-support-bot v3's command: creates the source if it is new, then prints a new token")
+  .action((code: string, url: string | undefined) =>
+    withContext((ctx) => generateTokenCommand(ctx, code, url))(),
+  );
+
+program
+  .command('tokens:create')
+  .argument('<code>', 'the source')
+  .description('issue another token for a source (printed once, alone on the last line)')
+  .action((code: string) => withContext((ctx) => createTokenCommand(ctx, code))());
+
+program
+  .command('tokens:revoke')
+  .argument('<id>', 'the token id (sources:list shows them)')
+  .description('revoke a token: requests with it get 401 from then on')
+  .action((id: string) => withContext((ctx) => revokeTokenCommand(ctx, id))());
+
+program
+  .command('sources:list')
+  .option('--json', 'print JSON')
+  .description('sources, their webhooks and token ids')
+  .action((opts: { json?: boolean }) => withContext((ctx) => listSourcesCommand(ctx, Boolean(opts.json)))());
+
+program
+  .command('telegram:set-webhook')
+  .description(
+    'point the bot at PUBLIC_URL/webhooks/telegram with TELEGRAM_WEBHOOK_SECRET (message and edited_message updates)',
+  )
+  .option('--drop-pending', 'drop the updates Telegram holds for the bot instead of delivering them')
+  .action((opts: { dropPending?: boolean }) => setWebhookCommand(opts));
+
+program
+  .command('telegram:delete-webhook')
+  .description("remove the bot's webhook (updates then wait for getUpdates, TELEGRAM_MODE=polling)")
+  .option('--drop-pending', 'drop the updates Telegram holds for the bot')
+  .action((opts: { dropPending?: boolean }) => deleteWebhookCommand(opts));
+
+program
+  .command('telegram:check')
+  .description(
+    "check the bot token, that the group is a forum, the bot's admin rights, privacy mode and the webhook",
+  )
+  .action(async () => {
+    process.exitCode = await checkCommand();
   });
 
 export const cli = program;

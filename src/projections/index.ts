@@ -2,11 +2,16 @@
 import type { Projection } from './projection.ts';
 import { conversationsProjection } from './read-models/conversations.ts';
 import { messagesProjection } from './read-models/messages.ts';
+import { sourcesProjection } from './read-models/sources.ts';
 
 export { reactorMigration } from './reactor-runner.ts';
 export { registryMigration } from './registry.ts';
 
-export const allProjections: readonly Projection[] = [conversationsProjection, messagesProjection];
+export const allProjections: readonly Projection[] = [
+  conversationsProjection,
+  messagesProjection,
+  sourcesProjection,
+];
 
 export const projectionByName = (name: string): Projection | undefined =>
   allProjections.find((p) => p.name === name);

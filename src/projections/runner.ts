@@ -158,3 +158,39 @@ export const startProjectionRunner = (options: ProjectionRunnerOptions): Project
     },
   };
 };
+
+/**
+ * Brings a projection up to the log's head once, for a command run while the service is down.
+ * When a running instance holds the projection, it is the one keeping it current: nothing to do.
+ */
+export const catchUpProjection = async (options: {
+  readonly db: SqlDatabase;
+  readonly log: EventLog;
+  readonly projection: Projection;
+  readonly batchSize?: number;
+}): Promise<'caught-up' | 'held-elsewhere'> => {
+  const { db, log, projection, batchSize = 1000 } = options;
+  const s = await db.session();
+  try {
+    const { rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+      lockKey(projection.name),
+    ]);
+    if (!rows[0]?.ok) return 'held-elsewhere';
+    const memory = new Map<string, unknown>();
+    for (;;) {
+      const applied = await inTransaction(s, async () => {
+        let row = await readGeneration(s, projection.name, { status: 'active' }, true);
+        if (!row) {
+          await createGeneration(s, projection, 'active', true);
+          row = (await readGeneration(s, projection.name, { status: 'active' }, true))!;
+        }
+        const batch = await log.readAll(row.checkpoint ?? { commit: -1n, prepare: -1n }, batchSize);
+        return batch.length === 0 ? 0 : Math.max(1, await applyBatch(s, projection, row, batch, memory));
+      });
+      if (applied === 0) return 'caught-up';
+    }
+  } finally {
+    await s.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+    s.release();
+  }
+};

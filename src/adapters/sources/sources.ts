@@ -1,0 +1,74 @@
+// Sources and their tokens: the commands behind sources:create, tokens:create, tokens:revoke and
+// the lookups the API's authentication needs.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { EventLog } from '../../domain/event-log.ts';
+import { sourceStream } from '../../domain/events.ts';
+import {
+  decideSource,
+  evolveSource,
+  initialSourceState,
+  type SourceCommand,
+  type SourceState,
+} from '../../domain/source.ts';
+import { runStreamCommand } from '../../domain/stream-handler.ts';
+import { eventIdOf } from '../ids.ts';
+import { generateToken, generateWebhookSecret, parseToken, secretMatches } from './tokens.ts';
+
+const decider = { initial: initialSourceState, evolve: evolveSource, decide: decideSource };
+
+export const runSourceCommand = (log: EventLog, code: string, command: SourceCommand, actorId = 'cli') => {
+  const commandId = randomUUID();
+  return runStreamCommand(log, sourceStream(code), decider, command, (i) => ({
+    id: eventIdOf(`${commandId}:${i}`),
+    metadata: {
+      occurredAt: new Date().toISOString(),
+      correlationId: commandId,
+      causationId: commandId,
+      actor: { kind: 'system', id: actorId },
+    },
+  }));
+};
+
+export const readSource = async (log: EventLog, code: string): Promise<SourceState> =>
+  (await log.readStream(sourceStream(code))).reduce(
+    (s, e) => evolveSource(s, { type: e.type, data: e.data } as never),
+    initialSourceState,
+  );
+
+export const createSource = async (log: EventLog, code: string, webhookUrl: string | null) => {
+  await runSourceCommand(log, code, {
+    type: 'RegisterSource',
+    code,
+    webhookUrl,
+    webhookSecret: generateWebhookSecret(),
+  });
+  return issueToken(log, code);
+};
+
+export const issueToken = async (log: EventLog, code: string) => {
+  const token = generateToken();
+  await runSourceCommand(log, code, { type: 'IssueToken', tokenId: token.tokenId, hash: token.hash });
+  return token;
+};
+
+export interface AuthenticatedSource {
+  readonly code: string;
+  readonly tokenId: string;
+}
+
+/** Bearer token → its source, from the read model; undefined for anything not a live token. */
+export const authenticate = async (
+  pool: pg.Pool,
+  bearer: string | undefined,
+): Promise<AuthenticatedSource | undefined> => {
+  const parsed = bearer ? parseToken(bearer) : undefined;
+  if (!parsed) return undefined;
+  const { rows } = await pool.query<{ source_code: string; hash: string; revoked_at: Date | null }>(
+    'SELECT source_code, hash, revoked_at FROM rm_source_tokens WHERE token_id = $1',
+    [parsed.tokenId],
+  );
+  const row = rows[0];
+  if (!row || row.revoked_at || !secretMatches(parsed.secret, row.hash)) return undefined;
+  return { code: row.source_code, tokenId: parsed.tokenId };
+};

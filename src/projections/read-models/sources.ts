@@ -1,0 +1,66 @@
+// rm_sources and rm_source_tokens: who may call the external API, and where their webhooks go.
+import type { SourceEvent } from '../../domain/source.ts';
+import type { Projection } from '../projection.ts';
+
+export const sourcesProjection: Projection = {
+  name: 'sources',
+  version: 1,
+  tables: ['rm_sources', 'rm_source_tokens'],
+  createTables: (t) => `
+CREATE TABLE ${t('rm_sources')} (
+  code           text PRIMARY KEY,
+  webhook_url    text,
+  webhook_secret text NOT NULL,
+  created_at     timestamptz NOT NULL,
+  revision       bigint NOT NULL
+);
+CREATE TABLE ${t('rm_source_tokens')} (
+  token_id    text PRIMARY KEY,
+  source_code text NOT NULL,
+  hash        text NOT NULL,
+  created_at  timestamptz NOT NULL,
+  revoked_at  timestamptz,
+  revision    bigint NOT NULL
+)`,
+  createIndexes: (t) =>
+    `CREATE INDEX ${t('rm_source_tokens')}_source ON ${t('rm_source_tokens')} (source_code)`,
+  // Few events, rarely: one statement per event keeps this obvious.
+  async apply(sql, events, ctx) {
+    for (const e of events) {
+      if (!e.stream.startsWith('source-')) continue;
+      const code = e.stream.slice('source-'.length);
+      const event = { type: e.type, data: e.data } as SourceEvent;
+      const at = e.metadata.occurredAt;
+      switch (event.type) {
+        case 'SourceRegistered':
+          await sql.query(
+            `INSERT INTO ${ctx.t('rm_sources')} (code, webhook_url, webhook_secret, created_at, revision)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING`,
+            [code, event.data.webhookUrl, event.data.webhookSecret, at, e.revision],
+          );
+          break;
+        case 'SourceWebhookChanged':
+          await sql.query(
+            `UPDATE ${ctx.t('rm_sources')} SET webhook_url = $2, revision = $3 WHERE code = $1 AND revision < $3`,
+            [code, event.data.webhookUrl, e.revision],
+          );
+          break;
+        case 'TokenIssued':
+          await sql.query(
+            `INSERT INTO ${ctx.t('rm_source_tokens')} (token_id, source_code, hash, created_at, revision)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_id) DO NOTHING`,
+            [event.data.tokenId, code, event.data.hash, at, e.revision],
+          );
+          break;
+        case 'TokenRevoked':
+          await sql.query(
+            `UPDATE ${ctx.t('rm_source_tokens')} SET revoked_at = $2, revision = $3 WHERE token_id = $1 AND revision < $3`,
+            [event.data.tokenId, at, e.revision],
+          );
+          break;
+        default:
+          break;
+      }
+    }
+  },
+};
