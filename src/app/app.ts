@@ -2,17 +2,29 @@
 // starts them in order and stops them in reverse.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { createExternalApi } from '../adapters/api/external.ts';
+import { createTelegramFileStore, type FileStore } from '../adapters/api/telegram-files.ts';
 import { decodeConversationEvent } from '../adapters/event-codec.ts';
 import { createMetrics, type Metrics } from '../adapters/http/metrics.ts';
-import { createHttpServer, problem, type RouteHandler } from '../adapters/http/server.ts';
+import {
+  createHttpServer,
+  problem,
+  type RouteDefinition,
+  type RouteHandler,
+} from '../adapters/http/server.ts';
 import { eventIdOf } from '../adapters/ids.ts';
 import { migrate } from '../adapters/postgres/migrations.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import { createTelegramChannel } from '../adapters/telegram/channel.ts';
+import { createVkChannel } from '../adapters/vk/channel.ts';
+import { webhookOutcomeCounter } from '../adapters/webhooks/metrics.ts';
+import { createWebhookReactor } from '../adapters/webhooks/reactor.ts';
+import { startWebhookScheduler } from '../adapters/webhooks/scheduler.ts';
 import { createCommandHandler } from '../domain/command-handler.ts';
 import type { EventLog } from '../domain/event-log.ts';
 import { allProjections } from '../projections/index.ts';
 import { startReactorRunner } from '../projections/reactor-runner.ts';
+import { ensureActiveGeneration } from '../projections/registry.ts';
 import { startProjectionRunner } from '../projections/runner.ts';
 import { type Config, channelStatus } from './config.ts';
 import { allMigrations, openEventLog } from './context.ts';
@@ -26,6 +38,8 @@ export interface App {
   readonly metrics: Metrics;
   /** The address the HTTP server listens on, once started. */
   readonly address: () => string;
+  /** Route handlers by operationId (what the OpenAPI glue serves). */
+  readonly handlers: Readonly<Record<string, RouteHandler | RouteDefinition>>;
   stop(): Promise<void>;
 }
 
@@ -46,6 +60,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     );
 
     const sql = sqlDatabase(db.pool);
+    // Read models exist (empty at worst) before anything can query them.
+    for (const projection of allProjections) await ensureActiveGeneration(sql, projection);
     const runners = allProjections.map((projection) =>
       startProjectionRunner({ db: sql, log, projection, logger: logger.child({ component: 'projections' }) }),
     );
@@ -54,9 +70,12 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     });
 
     const handler = createCommandHandler({ log, eventId: eventIdOf, decode: decodeConversationEvent });
-    const handlers: Record<string, RouteHandler> = {
+    let files: FileStore | undefined;
+    const handlers: Record<string, RouteHandler | RouteDefinition> = {
       telegramWebhook: async (_request, reply) =>
         problem(reply, 404, 'Not Found', 'the telegram channel is not configured (TELEGRAM_BOT_TOKEN)'),
+      vkWebhook: async (_request, reply) =>
+        problem(reply, 404, 'Not Found', 'the VK channel is not configured (VK_TOKEN)'),
     };
     if (config.TELEGRAM_BOT_TOKEN && config.TELEGRAM_SUPPORT_CHAT_ID) {
       const telegram = await createTelegramChannel({
@@ -77,6 +96,13 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         logger: logger.child({ component: 'telegram' }),
       });
       handlers.telegramWebhook = telegram.webhook;
+      files = createTelegramFileStore({
+        api: telegram.api,
+        token: config.TELEGRAM_BOT_TOKEN,
+        apiRoot: config.TELEGRAM_API_ROOT,
+        supportChatId: config.TELEGRAM_SUPPORT_CHAT_ID,
+        logger: logger.child({ component: 'api' }),
+      });
       const reactor = startReactorRunner({
         db: sql,
         log,
@@ -88,13 +114,97 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         await telegram.stop();
         await reactor.stop();
       });
+
+      // VK community messages: Telegram is the file store and managers answer in its topics.
+      if (config.VK_TOKEN && config.VK_GROUP_ID) {
+        const vk = createVkChannel({
+          token: config.VK_TOKEN,
+          groupId: Number(config.VK_GROUP_ID),
+          ...(config.VK_CONFIRMATION ? { confirmation: config.VK_CONFIRMATION } : {}),
+          ...(config.VK_SECRET ? { secret: config.VK_SECRET } : {}),
+          apiBaseUrl: config.VK_API_BASE_URL,
+          mode: config.VK_MODE,
+          apiLimit: config.VK_API_LIMIT,
+          handler,
+          log,
+          telegram: {
+            api: telegram.api,
+            token: config.TELEGRAM_BOT_TOKEN,
+            apiRoot: config.TELEGRAM_API_ROOT,
+            supportChatId: config.TELEGRAM_SUPPORT_CHAT_ID,
+          },
+          logger: logger.child({ component: 'vk' }),
+        });
+        handlers.vkWebhook = vk.webhook;
+        const vkReactor = startReactorRunner({
+          db: sql,
+          log,
+          reactor: vk.reactor,
+          logger: logger.child({ component: 'reactors' }),
+        });
+        if (config.VK_MODE === 'longpoll') vk.startLongPoll();
+        cleanup.unshift(async () => {
+          // The reactor first: its waits end on the abort, and its VK calls still have their agents.
+          await vkReactor.stop();
+          await vk.stop();
+        });
+      }
     }
 
     const metrics = createMetrics();
+
+    // Webhooks to sources: the reactor queues each answer, edit and deletion of an external
+    // conversation; the scheduler posts them and retries (one instance at a time each).
+    const webhooks = startWebhookScheduler({
+      pool: db.pool,
+      log,
+      handler,
+      logger: logger.child({ component: 'webhooks' }),
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      concurrency: config.WEBHOOK_CONCURRENCY,
+      retry: {
+        initialMs: config.WEBHOOK_RETRY_INITIAL_MS,
+        maxMs: config.WEBHOOK_RETRY_MAX_MS,
+        forMs: config.WEBHOOK_RETRY_FOR_HOURS * 3_600_000,
+      },
+      onOutcome: webhookOutcomeCounter(metrics.registry),
+    });
+    const webhookReactor = startReactorRunner({
+      db: sql,
+      log,
+      reactor: createWebhookReactor({
+        pool: db.pool,
+        log,
+        onEnqueued: webhooks.wake,
+        ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
+        logger: logger.child({ component: 'webhooks' }),
+      }),
+      logger: logger.child({ component: 'reactors' }),
+    });
+    cleanup.unshift(async () => {
+      await webhookReactor.stop();
+      await webhooks.stop();
+    });
+    const external = createExternalApi({
+      pool: db.pool,
+      log,
+      handler,
+      logger: logger.child({ component: 'api' }),
+      rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+      projectionWaitMs: config.API_WRITE_WAIT_MS,
+      ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
+      ...(files ? { files } : {}),
+      // The PostgreSQL event log NOTIFYs td_events on every append, from any instance.
+      ...(config.EVENT_STORE === 'postgres'
+        ? { listen: { connectionString: db.url, channel: 'td_events' } }
+        : {}),
+    });
+    Object.assign(handlers, external.handlers);
     const http = await createHttpServer({
       logger,
       metrics,
       handlers,
+      multipart: { maxFileBytes: config.API_MAX_FILE_BYTES, maxFiles: config.API_MAX_FILES },
       readiness: {
         eventLog: () => log.ping(),
         database: async () => {
@@ -104,6 +214,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     });
     await http.listen({ port: config.PORT, host: config.HOST });
     cleanup.unshift(() => http.close());
+    // Before the server closes: waiting long polls answer now instead of holding the close.
+    cleanup.unshift(() => external.stop());
     const addr = http.server.address();
     const address = () => (typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : String(addr));
     logger.info(`topicdesk listening on ${address()} (API docs at ${address()}/docs)`);
@@ -116,6 +228,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       http,
       metrics,
       address,
+      handlers,
       stop() {
         stopping ??= (async () => {
           for (const step of cleanup)

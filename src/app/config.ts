@@ -46,7 +46,52 @@ const schema = z
     VK_MODE: z
       .enum(['callback', 'longpoll'], { message: 'must be callback or longpoll' })
       .default('callback'),
+    /** VK API requests a second (vk-io's apiLimit); VK allows 20 for a community token. */
+    VK_API_LIMIT: z.coerce
+      .number()
+      .positive()
+      .max(20, "must be at most 20 (VK's limit for a community token)")
+      .default(20),
+    // Webhooks to sources: how long a receiver has to answer, deliveries in flight, and the retry schedule.
+    WEBHOOK_TIMEOUT_MS: z.coerce
+      .number({ message: 'must be a number of milliseconds' })
+      .int()
+      .min(1, 'must be at least 1 ms')
+      .default(10_000),
+    WEBHOOK_CONCURRENCY: z.coerce
+      .number({ message: 'must be a number of deliveries' })
+      .int()
+      .min(1, 'must be at least 1')
+      .max(256, 'must be at most 256')
+      .default(8),
+    WEBHOOK_RETRY_INITIAL_MS: z.coerce
+      .number({ message: 'must be a number of milliseconds' })
+      .int()
+      .min(1, 'must be at least 1 ms')
+      .default(10_000),
+    WEBHOOK_RETRY_MAX_MS: z.coerce
+      .number({ message: 'must be a number of milliseconds' })
+      .int()
+      .min(1, 'must be at least 1 ms')
+      .default(3_600_000),
+    WEBHOOK_RETRY_FOR_HOURS: z.coerce
+      .number({ message: 'must be a number of hours' })
+      .positive('must be more than 0')
+      .default(24),
     ADMIN_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+    API_RATE_LIMIT_PER_MINUTE: z.coerce
+      .number({ message: 'must be a number of requests per minute' })
+      .int()
+      .min(1)
+      .default(600),
+    API_MAX_FILE_BYTES: z.coerce
+      .number({ message: 'must be a size in bytes' })
+      .int()
+      .min(1)
+      .max(50 * 1024 * 1024, 'must be at most 52428800 (Telegram takes uploads up to 50 MB)')
+      .default(20 * 1024 * 1024),
+    API_MAX_FILES: z.coerce.number().int().min(1).max(10, 'must be at most 10').default(10),
+    API_WRITE_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -73,6 +118,13 @@ const schema = z
     }
     if (c.VK_TOKEN && !c.VK_GROUP_ID) {
       ctx.addIssue({ code: 'custom', path: ['VK_GROUP_ID'], message: 'is required with VK_TOKEN' });
+    }
+    if (c.VK_TOKEN && !c.TELEGRAM_BOT_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TELEGRAM_BOT_TOKEN'],
+        message: 'is required with VK_TOKEN (managers answer VK clients in the Telegram support group)',
+      });
     }
     if (c.VK_TOKEN && c.VK_MODE === 'callback') {
       for (const name of ['VK_CONFIRMATION', 'VK_SECRET'] as const) {

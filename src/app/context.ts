@@ -3,6 +3,7 @@
 import pino, { type Logger } from 'pino';
 import { eventLogMigrations, migrate } from '../adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
+import { webhookDeliveriesMigration } from '../adapters/webhooks/deliveries.ts';
 import type { EventLog } from '../domain/event-log.ts';
 import { reactorMigration, registryMigration } from '../projections/index.ts';
 import { type Config, loadConfig } from './config.ts';
@@ -29,6 +30,7 @@ export const allMigrations = (config: Config) => [
   ...(config.EVENT_STORE === 'postgres' ? eventLogMigrations : []),
   registryMigration,
   reactorMigration,
+  webhookDeliveriesMigration,
 ];
 
 export const openContext = async (options: { config?: Config; logger?: Logger } = {}): Promise<Context> => {

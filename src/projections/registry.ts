@@ -149,3 +149,30 @@ export const dropGenerationTables = async (sql: SqlClient, projection: Projectio
   const t = tableNamer(generation);
   for (const table of projection.tables) await sql.query(`DROP TABLE IF EXISTS ${t(table)}`);
 };
+
+/**
+ * Makes sure a projection has an active generation (tables and readers' views), so a service that
+ * has just started answers queries against an empty model rather than a missing table. Safe when
+ * several instances start at once: they queue on a transaction-scoped advisory lock.
+ */
+export const ensureActiveGeneration = async (
+  sql: { session(): Promise<SqlClient & { release(broken?: boolean): void }> },
+  projection: Projection,
+): Promise<void> => {
+  const s = await sql.session();
+  try {
+    await s.query('BEGIN');
+    await s.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+      `topicdesk:projection-setup:${projection.name}`,
+    ]);
+    if (!(await readGeneration(s, projection.name, { status: 'active' }))) {
+      await createGeneration(s, projection, 'active', true);
+    }
+    await s.query('COMMIT');
+    s.release();
+  } catch (error) {
+    await s.query('ROLLBACK').catch(() => undefined);
+    s.release(true);
+    throw error;
+  }
+};

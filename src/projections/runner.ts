@@ -78,6 +78,7 @@ export const startProjectionRunner = (options: ProjectionRunnerOptions): Project
       await createGeneration(s, projection, 'active', true);
       return (await readGeneration(s, projection.name, { status: 'active' }))!;
     });
+    markLeading(); // the generation exists: readers' views are in place
     if (row.version !== projection.version) {
       logger.warn(
         { projection: projection.name, stored: row.version, code: projection.version },
@@ -116,7 +117,6 @@ export const startProjectionRunner = (options: ProjectionRunnerOptions): Project
         session = await acquire();
         if (!session) return;
         leader = true;
-        markLeading();
         logger.info({ projection: projection.name }, 'projection running on this instance');
         while (!stopped) {
           try {

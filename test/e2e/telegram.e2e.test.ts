@@ -40,7 +40,9 @@ describe('telegram: client ↔ topic', () => {
     assert.equal(inTopic[1]!.text, 'Hello, my order is late');
 
     const manager = h.tg.addManager({ first_name: 'Alice' });
-    const answer = await h.postUpdate(h.tg.groupMessage(manager, topic.message_thread_id, { text: 'We are on it!' }));
+    const answer = await h.postUpdate(
+      h.tg.groupMessage(manager, topic.message_thread_id, { text: 'We are on it!' }),
+    );
     assert.equal(answer.status, 200);
     const delivered = await waitFor('the answer in the client chat', () =>
       h.tg.messagesIn(user.chat.id).find((m) => m.text === 'We are on it!'),
@@ -56,9 +58,15 @@ describe('telegram: client ↔ topic', () => {
     const second = await h.postUpdate(update);
     assert.deepEqual(await first.json(), { ok: true, outcome: 'recorded' });
     assert.deepEqual(await second.json(), { ok: true, outcome: 'duplicate' });
-    const afterCount = (await h.db.pool.query(`SELECT count(*)::int AS n FROM td_events WHERE type IN ('ConversationStarted','ClientMessageReceived')`)).rows[0].n;
+    const afterCount = (
+      await h.db.pool.query(
+        `SELECT count(*)::int AS n FROM td_events WHERE type IN ('ConversationStarted','ClientMessageReceived')`,
+      )
+    ).rows[0].n;
     assert.ok(afterCount >= 2);
-    const { rows } = await h.db.pool.query(`SELECT count(*)::int AS n FROM td_events WHERE type = 'ClientMessageReceived' AND data->>'text' = 'once'`);
+    const { rows } = await h.db.pool.query(
+      `SELECT count(*)::int AS n FROM td_events WHERE type = 'ClientMessageReceived' AND data->>'text' = 'once'`,
+    );
     assert.equal(rows[0].n, 1);
     assert.ok(before >= 0);
   });
@@ -67,11 +75,57 @@ describe('telegram: client ↔ topic', () => {
     const user = h.tg.addUser({ first_name: 'Rush' });
     const updates = Array.from({ length: 5 }, (_, i) => h.tg.privateMessage(user, { text: `rush ${i}` }));
     const answers = await Promise.all(updates.map((u) => h.postUpdate(u)));
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200, 200, 200],
+    );
     const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('Rush')));
-    await waitFor('all five in the topic', () =>
-      h.tg.messagesIn(h.tg.supportChatId, topic.message_thread_id).filter((m) => m.text?.startsWith('rush')).length === 5 || undefined,
+    await waitFor(
+      'all five in the topic',
+      () =>
+        h.tg.messagesIn(h.tg.supportChatId, topic.message_thread_id).filter((m) => m.text?.startsWith('rush'))
+          .length === 5 || undefined,
     );
     assert.equal(h.tg.topics().filter((t) => t.name.includes('Rush')).length, 1);
+  });
+});
+
+describe('telegram: long polling (TELEGRAM_MODE=polling)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ TELEGRAM_MODE: 'polling' });
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('updates come from getUpdates instead of the webhook, and are confirmed once recorded', async () => {
+    const user = h.tg.addUser({ first_name: 'Poller' });
+    const update = h.tg.privateMessage(user, { text: 'hello by long polling' });
+    h.tg.queueUpdate(update);
+    const copy = await h.topicCopyOf(user.id, update.message!.message_id);
+    assert.equal(copy.text, 'hello by long polling');
+    assert.equal(copy.message_thread_id, await h.topicOf(user.id));
+
+    // The manager's answer comes the same way and reaches the client.
+    const manager = h.tg.addManager({ first_name: 'Polly' });
+    const answer = h.tg.groupMessage(manager, copy.message_thread_id!, { text: 'polled answer' });
+    h.tg.queueUpdate(answer);
+    const delivered = await h.clientCopyOf(user.id, answer.message!.message_id);
+    assert.equal(delivered.text, 'polled answer');
+
+    // Confirmed: the next getUpdates moved the offset past them.
+    await waitFor('the queue confirmed', () => h.tg.pendingUpdates().length === 0 || undefined);
+    const polls = h.tg.callsTo('getUpdates');
+    assert.ok(polls.length >= 2);
+    assert.ok(
+      polls.every((c) => c.params.timeout === 25),
+      'long polls',
+    );
+    assert.equal(h.tg.callsTo('deleteWebhook').length, 1, 'the webhook is removed before polling');
+
+    // The webhook endpoint is off in this mode.
+    const res = await h.postUpdate(h.tg.privateMessage(user, { text: 'via webhook?' }));
+    assert.equal(res.status, 404);
   });
 });

@@ -41,6 +41,13 @@ export interface TelegramStandInOptions {
   /** The forum supergroup's id (default -1001234567890) and title. */
   supportChatId?: number;
   supportChatTitle?: string;
+  /**
+   * false: the support group is a plain supergroup with Topics off (getChat has no is_forum; topic
+   * calls answer "the chat is not a forum"). Default true.
+   */
+  supportChatIsForum?: boolean;
+  /** getMe's can_read_all_group_messages; false means privacy mode is on. Default true. */
+  botCanReadAllGroupMessages?: boolean;
   firstUpdateId?: number;
   /** Clock in milliseconds (message dates, the 48 h deletion rule, rate limits). */
   now?: () => number;
@@ -146,7 +153,7 @@ export const startTelegramStandIn = async (options: TelegramStandInOptions = {})
     first_name: options.botFirstName ?? 'Topicdesk Support',
     username: options.botUsername ?? 'topicdesk_test_bot',
     can_join_groups: true,
-    can_read_all_group_messages: true,
+    can_read_all_group_messages: options.botCanReadAllGroupMessages ?? true,
     supports_inline_queries: false,
     can_connect_to_business: false,
     has_main_web_app: false,
@@ -159,7 +166,7 @@ export const startTelegramStandIn = async (options: TelegramStandInOptions = {})
     id: options.supportChatId ?? -1001234567890,
     title: options.supportChatTitle ?? 'Support',
     type: 'supergroup',
-    is_forum: true,
+    ...(options.supportChatIsForum === false ? {} : { is_forum: true as const }),
   };
   const world = new World(botInfo, supportChat, now, 5_000_000_000 + Math.floor(Math.random() * 1000) * 1000);
 

@@ -524,7 +524,12 @@ describe('isServiceMessage', () => {
     [
       'pinned_message',
       {
-        pinned_message: { message_id: 70, date: 1_735_689_000, chat: { id: 1, type: 'private' }, text: 'x' },
+        pinned_message: {
+          message_id: 70,
+          date: 1_735_689_000,
+          chat: { id: -1001234567890, type: 'supergroup', title: 'Support', is_forum: true },
+          text: 'Working hours: 9-18',
+        },
       },
     ],
     ['new_chat_title', { new_chat_title: 'Support desk' }],

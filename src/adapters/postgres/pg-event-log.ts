@@ -58,11 +58,14 @@ WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
 ORDER BY transaction_id, position
 LIMIT $3`;
 
+// Anything committed after `position` that the last read did not return: held back by an older open
+// transaction, or visible by now because that transaction ended between the read and this query (each
+// has its own snapshot; asking only for events still held back would miss those and sleep a whole
+// poll interval, their notification already spent).
 const hiddenSql = `
 SELECT EXISTS (
   SELECT 1 FROM td_events
-  WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
-    AND (transaction_id, position) > ($1::xid8, $2::bigint)) AS hidden`;
+  WHERE (transaction_id, position) > ($1::xid8, $2::bigint)) AS hidden`;
 
 const notifySql = `BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('td_events', ''); COMMIT`;
 
@@ -171,7 +174,11 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   ): Subscription => {
     let stopped = false;
     let wake: (() => void) | undefined;
+    // Set by every nudge: one that comes while the loop is reading (no `wake` installed yet) must not
+    // be lost, or the loop would sleep a whole poll interval with new events waiting.
+    let nudged = false;
     const nudge = () => {
+      nudged = true;
       wake?.();
       wake = undefined;
     };
@@ -205,6 +212,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
       let position = from;
       void listen();
       while (!stopped) {
+        nudged = false;
         const batch = await readAll(position, batchSize);
         if (batch.length > 0) {
           await handler(batch);
@@ -214,6 +222,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
         // Committed events held back by an older open transaction: look again soon rather than
         // waiting for a notification that already came.
         const waitMs = (await hasHidden(position)) ? 5 : pollIntervalMs;
+        if (nudged) continue; // something was appended while we read: read again now
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, waitMs);
           wake = () => {

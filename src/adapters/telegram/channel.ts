@@ -1,13 +1,12 @@
 // The Telegram channel assembled: the Bot API client behind the limiter, the inbound translator,
 // the webhook handler or the long-polling loop, and the reactor.
 import { timingSafeEqual } from 'node:crypto';
-import { Api } from 'grammy';
+import { Api, type Transformer } from 'grammy';
 import type { Update } from 'grammy/types';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
-import type { EventLog } from '../../domain/event-log.ts';
-import { comparePositions } from '../../domain/event-log.ts';
+import type { EventLog, LogPosition } from '../../domain/event-log.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { readGeneration } from '../../projections/registry.ts';
 import { problem, type RouteHandler } from '../http/server.ts';
@@ -59,6 +58,14 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     },
   });
   api.config.use(limiter.transformer);
+  // Stopping the channel aborts the calls still in flight (a hung connection would otherwise hold
+  // the app's shutdown for grammY's 500 s timeout). An aborted call's outcome is not recorded, so the
+  // reactor repeats it after the restart: at least once, never lost. Installed after the limiter so
+  // that it runs first and the limiter's waits end too.
+  const abort = new AbortController();
+  // (grammY types its signal as the abort-controller polyfill's; any AbortSignal works at run time.)
+  const stopSignal = abort.signal as unknown as Parameters<Transformer>[3];
+  api.config.use((prev, method, payload, signal) => prev(method, payload, signal ?? stopSignal));
   const me = await api.getMe();
   logger.info(
     { bot: me.username },
@@ -66,6 +73,37 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   );
 
   const sql = sqlDatabase(options.pool);
+
+  // The newest committed event. The PostgreSQL log's readers (and its headPosition()) hold back events
+  // committed after an older transaction that is still open, so a read model level with that head
+  // may still lack a topic opened a moment ago — and a manager's answer in it would be taken for a
+  // message in a hand-made topic and dropped. Whether the log is that table is found out once: its
+  // head is one of td_events' rows (EventStoreDB positions never are).
+  let pgLog: boolean | undefined;
+  const committedHead = async (): Promise<LogPosition | null> => {
+    const visible = await options.log.headPosition();
+    if (!visible || pgLog === false) return visible;
+    if (pgLog === undefined) {
+      const { rows } = await options.pool
+        .query<{ found: boolean }>(
+          'SELECT EXISTS (SELECT 1 FROM td_events WHERE transaction_id = $1::xid8 AND position = $2) AS found',
+          [visible.commit.toString(), visible.prepare.toString()],
+        )
+        .catch((error: { code?: string }) => {
+          // No such table, or a position that is no transaction id: EventStoreDB.
+          if (error.code === '42P01' || error.code?.startsWith('22')) return { rows: [{ found: false }] };
+          throw error;
+        });
+      pgLog = rows[0]?.found === true;
+      if (!pgLog) return visible;
+    }
+    const { rows } = await options.pool.query<{ transaction_id: string; position: string }>(
+      'SELECT transaction_id, position FROM td_events ORDER BY transaction_id DESC, position DESC LIMIT 1',
+    );
+    const last = rows[0];
+    return last ? { commit: BigInt(last.transaction_id), prepare: BigInt(last.position) } : visible;
+  };
+
   const inbound = createTelegramInbound({
     handler: options.handler,
     log: options.log,
@@ -86,13 +124,9 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
         });
       return rows[0]?.conversation_id;
     },
-    async readModelCaughtUp() {
-      const [row, head] = await Promise.all([
-        readGeneration(sql, 'conversations', { status: 'active' }),
-        options.log.headPosition(),
-      ]);
-      if (!head) return true;
-      return Boolean(row?.checkpoint && comparePositions(row.checkpoint, head) >= 0);
+    logHead: committedHead,
+    async readModelPosition() {
+      return (await readGeneration(sql, 'conversations', { status: 'active' }))?.checkpoint ?? null;
     },
   });
   const reactor = createTelegramReactor({
@@ -105,7 +139,6 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   });
 
   let polling: Promise<void> | undefined;
-  const abort = new AbortController();
 
   return {
     api,

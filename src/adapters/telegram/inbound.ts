@@ -12,7 +12,7 @@ import {
   foldConversation,
 } from '../../domain/conversation-state.ts';
 import { DomainError } from '../../domain/errors.ts';
-import type { EventLog } from '../../domain/event-log.ts';
+import { comparePositions, type EventLog, type LogPosition } from '../../domain/event-log.ts';
 import { type Actor, type ConversationEvent, conversationStream } from '../../domain/events.ts';
 import { TELEGRAM_SOURCE, telegramConversationId, telegramMessageId, updateCommandId } from './refs.ts';
 import { commandOf, contactCard, contentOf, isServiceMessage, profileOf } from './translate.ts';
@@ -34,8 +34,10 @@ export interface TelegramInboundOptions {
   readonly supportChatId: string;
   /** Topic → conversation, from the conversations read model. */
   readonly findConversationByTopic: (chatId: string, topicId: string) => Promise<string | undefined>;
-  /** Whether the conversations read model has applied the whole log (an unknown topic is then really unknown). */
-  readonly readModelCaughtUp: () => Promise<boolean>;
+  /** The log's newest committed event (null: the log is empty). */
+  readonly logHead: () => Promise<LogPosition | null>;
+  /** How far the conversations read model has applied the log (null: not at all yet). */
+  readonly readModelPosition: () => Promise<LogPosition | null>;
   readonly logger: Logger;
 }
 
@@ -97,7 +99,8 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
   };
 
   const fromClient = async (update: Update, m: Message, edited: boolean): Promise<InboundOutcome> => {
-    if (!m.from || m.from.is_bot) return 'ignored';
+    // Service messages in the private chat (the client pinned a message, ...) are nobody's words.
+    if (!m.from || m.from.is_bot || isServiceMessage(m)) return 'ignored';
     const conversationId = telegramConversationId(m.from.id);
     const messageId = telegramMessageId(m.chat.id, m.message_id);
     const commandId = updateCommandId(botId, update.update_id);
@@ -223,14 +226,21 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
 
   /**
    * The read model trails the log by milliseconds: a topic opened a moment ago may not be in it yet.
-   * Wait a little for it; if it still trails, let Telegram deliver the update again.
+   * Once it has applied everything the log held when the update came in, a topic it does not know
+   * was not opened by the bot. Wait a little for that; if it still trails, let Telegram deliver the
+   * update again.
    */
   const topicConversation = async (chatId: string, topicId: string): Promise<string | undefined> => {
     const deadline = Date.now() + 2000;
+    const head = await options.logHead();
     for (;;) {
+      // How far the read model is first, then the lookup: the other way round, a topic applied between
+      // the two would be taken for a hand-made one and the manager's answer dropped.
+      const applied = await options.readModelPosition();
+      const caughtUp = head === null || (applied !== null && comparePositions(applied, head) >= 0);
       const found = await options.findConversationByTopic(chatId, topicId);
       if (found) return found;
-      if (await options.readModelCaughtUp()) return undefined;
+      if (caughtUp) return undefined;
       if (Date.now() > deadline) throw new RetryLaterError('the topic is not in the read model yet');
       await new Promise((r) => setTimeout(r, 20));
     }

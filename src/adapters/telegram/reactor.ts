@@ -3,6 +3,7 @@
 // one when Telegram says it is gone; managers' answers, edits and deletions go to Telegram clients.
 // Each step consults the conversation's state first, so a batch replayed after a crash repeats at
 // most the one call whose outcome was not yet recorded.
+import { setTimeout as delay } from 'node:timers/promises';
 import { type Api, GrammyError } from 'grammy';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
@@ -10,6 +11,7 @@ import type { ConversationCommand } from '../../domain/conversation-commands.ts'
 import {
   type ConversationMessage,
   type ConversationState,
+  type DeliveryOutcome,
   foldConversation,
 } from '../../domain/conversation-state.ts';
 import type { EventLog, RecordedEvent } from '../../domain/event-log.ts';
@@ -26,21 +28,52 @@ export interface TelegramReactorOptions {
   readonly logger: Logger;
   /** Conversations handled at once within a batch; each conversation stays in order. */
   readonly concurrency?: number;
+  /**
+   * How long after an album's first item the reactor waits for the rest before copying them in one
+   * call (Telegram sends an album as one update per item). Default 1000 ms.
+   */
+  readonly albumWaitMs?: number;
 }
 
 const isThreadGone = (e: unknown) =>
   e instanceof GrammyError && /message thread not found|TOPIC_ID_INVALID|TOPIC_DELETED/i.test(e.description);
-const isBlocked = (e: unknown) => e instanceof GrammyError && e.error_code === 403;
+/** 403: blocked by the user, the user is deactivated, or never started the bot. */
+const isForbidden = (e: unknown) => e instanceof GrammyError && e.error_code === 403;
 const isNotModified = (e: unknown) =>
   e instanceof GrammyError && /message is not modified/i.test(e.description);
 const isTopicNotModified = (e: unknown) =>
   e instanceof GrammyError && /TOPIC_NOT_MODIFIED/i.test(e.description);
+const wasForbidden = (outcome: DeliveryOutcome | undefined) =>
+  outcome?.outcome === 'failed' && /^forbidden/i.test(outcome.reason);
 
 const conversationOf = (stream: string) =>
   stream.startsWith('conversation-') ? stream.slice('conversation-'.length) : undefined;
 
+type RecordFn = (command: ConversationCommand, step: string) => Promise<void>;
+
+/** One event being reacted to, with the conversation as it stands now. */
+interface Turn {
+  readonly conversationId: string;
+  readonly recorded: RecordedEvent;
+  readonly signal: AbortSignal;
+  /** Read at the start of the batch, then replaced by every recorded outcome: never stale. */
+  readonly state: ConversationState;
+  /** Records an outcome; its command id is derived from the event and `step`. */
+  readonly record: RecordFn;
+  /** Reads the stream again (to see what inbound appended meanwhile). */
+  reload(): Promise<ConversationState>;
+}
+
+/** A client message Telegram can copy from the client's chat (a Telegram conversation's own message). */
+const copyable = (state: ConversationState, m: ConversationMessage) =>
+  state.channel === 'telegram' && m.channelMessage !== undefined;
+
+const byTelegramId =
+  (ref: (m: ConversationMessage) => string | undefined) => (a: ConversationMessage, b: ConversationMessage) =>
+    Number(ref(a)) - Number(ref(b));
+
 export const createTelegramReactor = (options: TelegramReactorOptions): Reactor => {
-  const { api, log, handler, supportChatId, logger, concurrency = 16 } = options;
+  const { api, log, handler, supportChatId, logger, concurrency = 16, albumWaitMs = 1000 } = options;
 
   const readState = async (conversationId: string): Promise<ConversationState> =>
     foldConversation(
@@ -49,31 +82,37 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
       ),
     );
 
-  const react = async (conversationId: string, events: readonly RecordedEvent[]) => {
+  const react = async (conversationId: string, events: readonly RecordedEvent[], signal: AbortSignal) => {
     let state = await readState(conversationId);
     for (const recorded of events) {
       const event = { type: recorded.type, data: recorded.data } as ConversationEvent;
-      const record = async (command: ConversationCommand, step: string) => {
-        const result = await handler.execute(conversationId, command, {
-          commandId: `reactor:telegram:${recorded.id}:${step}`,
-          actor: { kind: 'system', id: 'telegram-reactor' },
-          causationId: recorded.id,
-          correlationId: recorded.metadata.correlationId,
-        });
-        state = result.state;
+      const turn: Turn = {
+        conversationId,
+        recorded,
+        signal,
+        get state() {
+          return state;
+        },
+        async record(command, step) {
+          const result = await handler.execute(conversationId, command, {
+            commandId: `reactor:telegram:${recorded.id}:${step}`,
+            actor: { kind: 'system', id: 'telegram-reactor' },
+            causationId: recorded.id,
+            correlationId: recorded.metadata.correlationId,
+          });
+          state = result.state;
+        },
+        async reload() {
+          state = await readState(conversationId);
+          return state;
+        },
       };
-      state = await step(conversationId, event, state, record);
+      await step(event, turn);
     }
   };
 
-  type RecordFn = (command: ConversationCommand, step: string) => Promise<void>;
-
-  const openTopic = async (
-    conversationId: string,
-    state: ConversationState,
-    record: RecordFn,
-    step: string,
-  ) => {
+  const openTopic = async (turn: Turn, step: string) => {
+    const { state, conversationId } = turn;
     const profile = state.profile ?? {};
     const title = topicTitle(options.titleTemplate, {
       name: displayName(profile, state.clientId ?? ''),
@@ -83,7 +122,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
       channel: state.channel ?? '',
     });
     const topic = await api.createForumTopic(supportChatId, title);
-    await record(
+    await turn.record(
       { type: 'RecordTopicOpened', topicId: String(topic.message_thread_id), chatId: supportChatId, title },
       `topic:${step}`,
     );
@@ -103,7 +142,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
   const groupRefOf = (state: ConversationState, messageId: string | undefined) =>
     messageId ? state.messages.get(messageId)?.groupMessage : undefined;
 
-  /** Puts a client message into the topic: a copy for Telegram, a re-send for other channels. */
+  /** Puts one client message into the topic: a copy for Telegram, a re-send for other channels. */
   const intoTopic = async (state: ConversationState, m: ConversationMessage, threadId: number) => {
     const replyRef = groupRefOf(state, m.replyTo);
     const common = {
@@ -112,11 +151,11 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
         ? { reply_parameters: { message_id: Number(replyRef.messageId), allow_sending_without_reply: true } }
         : {}),
     };
-    if (state.channel === 'telegram' && m.channelMessage) {
+    if (copyable(state, m)) {
       return api.copyMessage(
         supportChatId,
-        m.channelMessage.chatId,
-        Number(m.channelMessage.messageId),
+        m.channelMessage!.chatId,
+        Number(m.channelMessage!.messageId),
         common,
       );
     }
@@ -160,140 +199,255 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     });
   };
 
-  const forward = async (
-    conversationId: string,
-    state0: ConversationState,
-    messageId: string,
-    record: RecordFn,
-    step: string,
-  ) => {
-    let state = state0;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const m = state.messages.get(messageId);
-      if (!m || m.forwarded || m.suppressed) return;
-      if (!state.topic) {
-        await openTopic(conversationId, state, record, `${step}:${attempt}`);
-        state = await readState(conversationId);
-        continue;
-      }
-      const topic = state.topic;
-      try {
-        const sent = await intoTopic(state, m, Number(topic.topicId));
-        await record(
-          {
-            type: 'RecordForwarded',
-            messageId,
-            topicId: topic.topicId,
-            groupMessage: { chatId: supportChatId, messageId: String(sent.message_id) },
-          },
-          `forwarded:${topic.topicId}`,
-        );
-        return;
-      } catch (error) {
-        if (!isThreadGone(error)) {
-          if (error instanceof GrammyError) {
-            // Telegram refuses this message for good (e.g. the client deleted it before the copy):
-            // say so in the topic rather than retrying forever; the log keeps the message.
-            logger.warn(
-              { err: error, conversationId, messageId },
-              'client message could not be carried to the topic',
-            );
-            await api.sendMessage(
-              supportChatId,
-              `⚠️ A client message could not be shown here (${error.description}). Its text: ${m.content.text || '(none)'}`,
-              {
-                message_thread_id: Number(topic.topicId),
-              },
-            );
-            return;
-          }
-          throw error;
-        }
-        await record(
-          { type: 'RecordTopicLost', topicId: topic.topicId, reason: (error as GrammyError).description },
-          `lost:${topic.topicId}`,
-        );
-        state = await readState(conversationId);
-      }
+  /**
+   * The items of `m`'s album that still have to go, in the order the client sent them. Telegram
+   * delivers an album as one update per item, a moment apart: the reactor waits until `albumWaitMs`
+   * after this item was recorded so that the whole album goes in one call and stays one album.
+   */
+  const albumOf = async (
+    turn: Turn,
+    m: ConversationMessage,
+    pending: (x: ConversationMessage) => boolean,
+    ref: (x: ConversationMessage) => string | undefined,
+  ): Promise<ConversationMessage[]> => {
+    const left = Math.min(albumWaitMs, turn.recorded.recordedAt.getTime() + albumWaitMs - Date.now());
+    if (left > 0) {
+      await delay(left, undefined, { signal: turn.signal });
+      await turn.reload();
     }
+    const items = [...turn.state.messages.values()].filter(
+      (x) => x.direction === m.direction && x.mediaGroupId === m.mediaGroupId && pending(x),
+    );
+    return items.sort(byTelegramId(ref));
   };
 
-  const step = async (
-    conversationId: string,
-    event: ConversationEvent,
-    state: ConversationState,
-    record: RecordFn,
-  ): Promise<ConversationState> => {
-    const clientChat = state.channel === 'telegram' ? state.clientId : undefined;
+  /** Copies an album's items into the topic with one copyMessages call, so the topic shows one album. */
+  const albumIntoTopic = async (
+    turn: Turn,
+    items: readonly ConversationMessage[],
+    topicId: string,
+  ): Promise<'done' | 'one-by-one'> => {
+    const from = items[0]!.channelMessage!.chatId;
+    let sent: { message_id: number }[];
+    try {
+      sent = await api.copyMessages(
+        supportChatId,
+        from,
+        items.map((x) => Number(x.channelMessage!.messageId)),
+        { message_thread_id: Number(topicId) },
+      );
+    } catch (error) {
+      // A topic that is gone is the caller's to handle; any other refusal is judged item by item.
+      if (isThreadGone(error) || !(error instanceof GrammyError)) throw error;
+      logger.warn(
+        { err: error, conversationId: turn.conversationId },
+        'album refused; carrying its items one by one',
+      );
+      return 'one-by-one';
+    }
+    if (sent.length !== items.length) {
+      // Telegram skips items it can no longer find, and then which copy is which is unknown: take the
+      // partial album back and carry the items one by one (a missing one gets its own notice).
+      logger.warn(
+        { conversationId: turn.conversationId, items: items.length, copied: sent.length },
+        'album partly copied; carrying its items one by one',
+      );
+      await api
+        .deleteMessages(
+          supportChatId,
+          sent.map((s) => s.message_id),
+        )
+        .catch(ignoreRefused);
+      return 'one-by-one';
+    }
+    for (const [i, item] of items.entries()) {
+      await turn.record(
+        {
+          type: 'RecordForwarded',
+          messageId: item.messageId,
+          topicId,
+          groupMessage: { chatId: supportChatId, messageId: String(sent[i]!.message_id) },
+        },
+        `forwarded:${topicId}:${item.messageId}`,
+      );
+    }
+    return 'done';
+  };
+
+  /**
+   * Puts client messages (one, or the items of one album) into the conversation's topic, opening a
+   * topic first when there is none, and a new one when Telegram says the topic is gone.
+   */
+  const forward = async (turn: Turn, messageIds: readonly string[]): Promise<void> => {
+    const stepKey = messageIds[0]!;
+    // At worst: open a topic, find it deleted on the copy, open another, copy.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const state = turn.state;
+      const pending = messageIds
+        .map((id) => state.messages.get(id))
+        .filter((x): x is ConversationMessage => x !== undefined && !x.forwarded && !x.suppressed);
+      if (pending.length === 0) return;
+      if (!state.topic) {
+        await openTopic(turn, `${stepKey}:${attempt}`);
+        continue;
+      }
+      const topicId = state.topic.topicId;
+      let current = pending[0]!;
+      try {
+        if (pending.length > 1 && pending.every((x) => copyable(state, x))) {
+          if ((await albumIntoTopic(turn, pending, topicId)) === 'done') return;
+          for (const x of pending) await forward(turn, [x.messageId]);
+          return;
+        }
+        for (const x of pending) {
+          current = x;
+          const sent = await intoTopic(turn.state, x, Number(topicId));
+          await turn.record(
+            {
+              type: 'RecordForwarded',
+              messageId: x.messageId,
+              topicId,
+              groupMessage: { chatId: supportChatId, messageId: String(sent.message_id) },
+            },
+            `forwarded:${topicId}:${x.messageId}`,
+          );
+        }
+        return;
+      } catch (error) {
+        if (isThreadGone(error)) {
+          await turn.record(
+            { type: 'RecordTopicLost', topicId, reason: (error as GrammyError).description },
+            `lost:${topicId}`,
+          );
+          continue;
+        }
+        if (!(error instanceof GrammyError)) throw error;
+        // Telegram refuses this message for good (e.g. the client deleted it before the copy): say
+        // so in the topic rather than retrying forever; the log keeps the message.
+        logger.warn(
+          { err: error, conversationId: turn.conversationId, messageId: current.messageId },
+          'client message could not be carried to the topic',
+        );
+        await api.sendMessage(
+          supportChatId,
+          `⚠️ A client message could not be shown here (${error.description}). Its text: ${current.content.text || '(none)'}`,
+          { message_thread_id: Number(topicId) },
+        );
+        return;
+      }
+    }
+    // Never dropped: the batch is retried from the checkpoint.
+    throw new Error(`client message ${stepKey} could not be put into a topic; retrying`);
+  };
+
+  const telegramClientChat = (state: ConversationState) =>
+    state.channel === 'telegram' ? state.clientId : undefined;
+
+  const step = async (event: ConversationEvent, turn: Turn): Promise<void> => {
+    const clientChat = telegramClientChat(turn.state);
     switch (event.type) {
       case 'ClientMessageReceived': {
-        const m = state.messages.get(event.data.messageId);
-        if (m?.suppressed) {
-          if (state.banned && !state.banNoticeSent && clientChat) {
+        const m = turn.state.messages.get(event.data.messageId);
+        if (!m) return;
+        if (m.suppressed) {
+          const s = turn.state;
+          if (s.banned && !s.banNoticeSent && clientChat) {
             await api
               .sendMessage(clientChat, 'Your messages are not being forwarded to support at the moment.')
-              .catch(ignoreBlocked);
-            await record({ type: 'RecordClientNotified', notice: 'banned' }, 'ban-notice');
+              .catch(ignoreRefused);
+            await turn.record({ type: 'RecordClientNotified', notice: 'banned' }, 'ban-notice');
           }
-          return state;
+          return;
         }
-        await forward(conversationId, state, event.data.messageId, record, event.data.messageId);
-        return readState(conversationId);
+        if (m.forwarded) return;
+        if (m.mediaGroupId && copyable(turn.state, m)) {
+          const album = await albumOf(
+            turn,
+            m,
+            (x) => !x.forwarded && !x.suppressed && x.channelMessage?.chatId === m.channelMessage?.chatId,
+            (x) => x.channelMessage?.messageId,
+          );
+          await forward(
+            turn,
+            album.map((x) => x.messageId),
+          );
+          return;
+        }
+        await forward(turn, [m.messageId]);
+        return;
       }
-      case 'ConversationReopened':
-        if (state.topic)
-          await api.reopenForumTopic(supportChatId, Number(state.topic.topicId)).catch(ignoreTopicGone);
-        return state;
-      case 'ConversationClosed':
-        if (state.topic)
-          await api.closeForumTopic(supportChatId, Number(state.topic.topicId)).catch(ignoreTopicGone);
-        if (clientChat && state.closed && !state.closeNoticeSent) {
+      case 'ConversationReopened': {
+        const { topic } = turn.state;
+        if (topic) await api.reopenForumTopic(supportChatId, Number(topic.topicId)).catch(ignoreTopicGone);
+        return;
+      }
+      case 'ConversationClosed': {
+        const { topic } = turn.state;
+        if (topic) await api.closeForumTopic(supportChatId, Number(topic.topicId)).catch(ignoreTopicGone);
+        if (clientChat && turn.state.closed && !turn.state.closeNoticeSent) {
           await api
             .sendMessage(
               clientChat,
               'This conversation was closed by support. Write again any time to reopen it.',
             )
-            .catch(ignoreBlocked);
-          await record({ type: 'RecordClientNotified', notice: 'closed' }, 'close-notice');
+            .catch(ignoreRefused);
+          await turn.record({ type: 'RecordClientNotified', notice: 'closed' }, 'close-notice');
         }
-        return state;
+        return;
+      }
       case 'ClientMessageEdited': {
-        const m = state.messages.get(event.data.messageId);
-        if (!m?.forwarded || !m.groupMessage || m.deleted) return state;
-        await editCopy(supportChatId, Number(m.groupMessage.messageId), m.content).catch(ignoreGone);
-        return state;
+        const m = turn.state.messages.get(event.data.messageId);
+        if (!m?.forwarded || !m.groupMessage || m.deleted) return;
+        await editCopy(supportChatId, Number(m.groupMessage.messageId), m.content).catch(ignoreRefused);
+        return;
       }
       case 'ClientMessageDeleted': {
-        const m = state.messages.get(event.data.messageId);
-        if (m?.forwarded && m.groupMessage && state.topic) {
+        const m = turn.state.messages.get(event.data.messageId);
+        const { topic } = turn.state;
+        if (m?.forwarded && m.groupMessage && topic) {
           await api
             .sendMessage(supportChatId, '🗑 The client deleted this message.', {
-              message_thread_id: Number(state.topic.topicId),
+              message_thread_id: Number(topic.topicId),
               reply_parameters: {
                 message_id: Number(m.groupMessage.messageId),
                 allow_sending_without_reply: true,
               },
             })
-            .catch(ignoreGone);
+            .catch(ignoreRefused);
         }
-        return state;
+        return;
       }
-      case 'ManagerReplied':
-        if (!clientChat) return state; // other channels have their own reactors
-        await deliver(state, event.data.messageId, record, clientChat);
-        return state;
+      case 'ManagerReplied': {
+        if (!clientChat) return; // other channels have their own reactors
+        const m = turn.state.messages.get(event.data.messageId);
+        if (!m || !undelivered(m)) return;
+        if (m.mediaGroupId && m.groupMessage) {
+          const album = await albumOf(
+            turn,
+            m,
+            (x) => undelivered(x) && x.groupMessage?.chatId === m.groupMessage?.chatId,
+            (x) => x.groupMessage?.messageId,
+          );
+          if (album.length > 1) {
+            await deliverAlbum(turn, album, clientChat);
+            return;
+          }
+        }
+        await deliver(turn, m.messageId, clientChat);
+        return;
+      }
       case 'ManagerReplyEdited': {
-        const m = state.messages.get(event.data.messageId);
-        if (!clientChat || !m?.channelMessage || m.deliveries.edit || m.deleted) return state;
+        const m = turn.state.messages.get(event.data.messageId);
+        if (!clientChat || !m?.channelMessage || m.deliveries.edit || m.deleted) return;
         try {
           await editCopy(m.channelMessage.chatId, Number(m.channelMessage.messageId), m.content);
-          await record(
+          await turn.record(
             { type: 'RecordDelivered', messageId: m.messageId, operation: 'edit' },
             `edit:${m.editCount}`,
           );
         } catch (error) {
           if (!(error instanceof GrammyError)) throw error;
-          await record(
+          await turn.record(
             {
               type: 'RecordDeliveryFailed',
               messageId: m.messageId,
@@ -305,17 +459,20 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
             `edit-failed:${m.editCount}`,
           );
         }
-        return state;
+        return;
       }
       case 'ManagerReplyDeleted': {
-        const m = state.messages.get(event.data.messageId);
-        if (!clientChat || !m?.channelMessage || m.deliveries.delete) return state;
+        const m = turn.state.messages.get(event.data.messageId);
+        if (!clientChat || !m?.channelMessage || m.deliveries.delete) return;
         try {
           await api.deleteMessage(m.channelMessage.chatId, Number(m.channelMessage.messageId));
-          await record({ type: 'RecordDelivered', messageId: m.messageId, operation: 'delete' }, 'delete');
+          await turn.record(
+            { type: 'RecordDelivered', messageId: m.messageId, operation: 'delete' },
+            'delete',
+          );
         } catch (error) {
           if (!(error instanceof GrammyError)) throw error;
-          await record(
+          await turn.record(
             {
               type: 'RecordDeliveryFailed',
               messageId: m.messageId,
@@ -327,7 +484,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
             'delete-failed',
           );
         }
-        return state;
+        return;
       }
       case 'ConversationStarted':
       case 'TopicOpened':
@@ -338,7 +495,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
       case 'ClientBanned':
       case 'ClientUnbanned':
       case 'ClientNotified':
-        return state;
+        return;
       default: {
         const never: never = event;
         return never;
@@ -363,27 +520,57 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     }
   };
 
-  const deliver = async (
-    state: ConversationState,
-    messageId: string,
-    record: RecordFn,
-    clientChat: string,
-  ) => {
-    const m = state.messages.get(messageId);
-    if (
-      !m ||
-      m.deleted ||
-      m.deliveries.send?.outcome === 'delivered' ||
-      m.deliveries.send?.outcome === 'failed'
-    )
-      return;
-    if (!m.groupMessage) return;
-    const replyRef = m.replyTo ? state.messages.get(m.replyTo)?.channelMessage : undefined;
+  /** An answer still to be carried to the client (not delivered, not given up on, not deleted). */
+  const undelivered = (m: ConversationMessage) =>
+    m.direction === 'outgoing' &&
+    !m.deleted &&
+    m.groupMessage !== undefined &&
+    m.deliveries.send?.outcome !== 'delivered' &&
+    m.deliveries.send?.outcome !== 'failed';
+
+  /**
+   * Records a refused delivery. A client who blocked the bot is reported in the topic once: not again
+   * while later answers fail the same way, again only after an answer got through in between.
+   */
+  const deliveryRefused = async (turn: Turn, items: readonly ConversationMessage[], error: GrammyError) => {
+    const ids = new Set(items.map((x) => x.messageId));
+    let previous: DeliveryOutcome | undefined;
+    for (const x of turn.state.messages.values())
+      if (x.direction === 'outgoing' && !ids.has(x.messageId) && x.deliveries.send)
+        previous = x.deliveries.send;
+    for (const item of items) {
+      await turn.record(
+        {
+          type: 'RecordDeliveryFailed',
+          messageId: item.messageId,
+          operation: 'send',
+          reason: error.description,
+          permanent: true,
+          attempt: 1,
+        },
+        `send-failed:${item.messageId}`,
+      );
+    }
+    const { topic } = turn.state;
+    if (isForbidden(error) && !wasForbidden(previous) && topic) {
+      const text = /blocked/i.test(error.description)
+        ? '⚠️ The client has blocked the bot: answers cannot reach them until they unblock it.'
+        : `⚠️ Answers cannot reach the client (${error.description}).`;
+      await api
+        .sendMessage(supportChatId, text, { message_thread_id: Number(topic.topicId) })
+        .catch(ignoreRefused);
+    }
+  };
+
+  const deliver = async (turn: Turn, messageId: string, clientChat: string) => {
+    const m = turn.state.messages.get(messageId);
+    if (!m || !undelivered(m)) return;
+    const replyRef = m.replyTo ? turn.state.messages.get(m.replyTo)?.channelMessage : undefined;
     try {
       const sent = await api.copyMessage(
         clientChat,
-        m.groupMessage.chatId,
-        Number(m.groupMessage.messageId),
+        m.groupMessage!.chatId,
+        Number(m.groupMessage!.messageId),
         {
           ...(replyRef
             ? {
@@ -395,7 +582,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
             : {}),
         },
       );
-      await record(
+      await turn.record(
         {
           type: 'RecordDelivered',
           messageId,
@@ -406,42 +593,64 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
       );
     } catch (error) {
       if (!(error instanceof GrammyError)) throw error;
-      const blockedBefore = [...state.messages.values()].some(
-        (x) => x.deliveries.send?.outcome === 'failed' && /blocked/i.test(x.deliveries.send.reason),
-      );
-      await record(
-        {
-          type: 'RecordDeliveryFailed',
-          messageId,
-          operation: 'send',
-          reason: error.description,
-          permanent: true,
-          attempt: 1,
-        },
-        'send-failed',
-      );
-      if (isBlocked(error) && !blockedBefore && state.topic) {
-        await api
-          .sendMessage(
-            supportChatId,
-            '⚠️ The client has blocked the bot: answers cannot reach them until they unblock it.',
-            {
-              message_thread_id: Number(state.topic.topicId),
-            },
-          )
-          .catch(ignoreGone);
-      }
+      await deliveryRefused(turn, [m], error);
     }
   };
 
-  const ignoreGone = (error: unknown) => {
+  /** A manager's album goes to the client in one copyMessages call, so the client sees one album. */
+  const deliverAlbum = async (turn: Turn, items: readonly ConversationMessage[], clientChat: string) => {
+    let sent: { message_id: number }[];
+    try {
+      sent = await api.copyMessages(
+        clientChat,
+        items[0]!.groupMessage!.chatId,
+        items.map((x) => Number(x.groupMessage!.messageId)),
+      );
+    } catch (error) {
+      if (!(error instanceof GrammyError)) throw error;
+      if (isForbidden(error)) {
+        await deliveryRefused(turn, items, error);
+        return;
+      }
+      // Some item Telegram will not copy: judge them one by one.
+      for (const item of items) await deliver(turn, item.messageId, clientChat);
+      return;
+    }
+    if (sent.length !== items.length) {
+      logger.warn(
+        { conversationId: turn.conversationId, items: items.length, copied: sent.length },
+        'album partly delivered; delivering its items one by one',
+      );
+      await api
+        .deleteMessages(
+          clientChat,
+          sent.map((s) => s.message_id),
+        )
+        .catch(ignoreRefused);
+      for (const item of items) await deliver(turn, item.messageId, clientChat);
+      return;
+    }
+    for (const [i, item] of items.entries()) {
+      await turn.record(
+        {
+          type: 'RecordDelivered',
+          messageId: item.messageId,
+          operation: 'send',
+          channelMessage: { chatId: clientChat, messageId: String(sent[i]!.message_id) },
+        },
+        `send:${item.messageId}`,
+      );
+    }
+  };
+
+  /** Follow-up calls Telegram refuses (a message since deleted, a chat that blocked the bot) are logged. */
+  const ignoreRefused = (error: unknown) => {
     if (!(error instanceof GrammyError)) throw error;
     logger.info({ err: error }, 'telegram refused a follow-up call');
   };
-  const ignoreBlocked = ignoreGone;
   const ignoreTopicGone = (error: unknown) => {
     if (isTopicNotModified(error)) return;
-    ignoreGone(error);
+    ignoreRefused(error);
   };
 
   return {
@@ -456,7 +665,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
       const queue = [...byConversation.entries()];
       const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
         for (let next = queue.shift(); next && !signal.aborted; next = queue.shift())
-          await react(next[0], next[1]);
+          await react(next[0], next[1], signal);
       });
       await Promise.all(workers);
     },

@@ -498,7 +498,8 @@ const deleteMessages: Handler = ({ env, args }) => {
 
 const forum = (env: StandInEnv, args: Args): ChatState => {
   const state = env.world.resolveChat(args.chatId());
-  if (!env.world.isGroup(state)) throw errors.notAForum();
+  if (!env.world.isGroup(state) || !(state.chat.type === 'supergroup' && state.chat.is_forum))
+    throw errors.notAForum();
   return state;
 };
 

@@ -1,0 +1,867 @@
+// `npm run bench -- projections [--events=N] [--conversations=N]`: loads N realistic conversation
+// events (default 1 M across 10 k conversations) through the log, rebuilds the `messages` and
+// `conversations` projections from zero (what `projections:rebuild` does, and what the live runner
+// does on a fresh database), and times keyset page queries on the result — each beside a plain
+// PostgreSQL reference measured in the same run on the same server.
+//
+// References, and why:
+// - Rebuild (goal ≥ 25 %): COPY FROM STDIN of the very same events (the log's rows, copied out of
+//   td_events) into a plain table with no keys. Catch-up is a walk through the log, so "the same
+//   rows" are the events: same count, same bytes, the same unit (rows/s = events/s), and the same
+//   yardstick for a projection with a large output (messages) and one with a tiny one
+//   (conversations). No keys on the reference table makes it the fastest bulk path there is.
+// - Also for `messages`, a stricter side figure: bulk-loading its output — COPY of the very rows the
+//   rebuild produced into a table made by the projection's own DDL, plus the same index build — in
+//   events/s-equivalent (events ÷ time). That is the floor for the write half alone: no log read.
+// - Load: the append rate (many events per call, several appenders) beside the same events COPY.
+// - Page queries: the same SQL against a plain table holding the same rows (from that COPY) with
+//   the same indexes. This isolates what topicdesk adds — the view indirection and the table's
+//   history of upserts — from the query cost itself; the SELECT 1 round trip is shown as the floor.
+import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { decodeConversationEvent, decodeEventMetadata } from '../src/adapters/event-codec.ts';
+import { conversationIdOf } from '../src/adapters/ids.ts';
+import { eventLogMigrations, migrate } from '../src/adapters/postgres/migrations.ts';
+import { createPgEventLog } from '../src/adapters/postgres/pg-event-log.ts';
+import { sqlDatabase } from '../src/adapters/postgres/sql.ts';
+import { type EventLog, type NewEvent, startOfLog } from '../src/domain/event-log.ts';
+import {
+  type Actor,
+  type Attachment,
+  type Channel,
+  type ConversationEvent,
+  conversationStream,
+} from '../src/domain/events.ts';
+import { registryMigration } from '../src/projections/index.ts';
+import type { Projection } from '../src/projections/projection.ts';
+import { conversationsProjection } from '../src/projections/read-models/conversations.ts';
+import { messagesProjection } from '../src/projections/read-models/messages.ts';
+import { type RebuildProgress, rebuildProjection } from '../src/projections/rebuild.ts';
+import type { QueryResult, SqlDatabase } from '../src/projections/sql.ts';
+import { copyIn, copyOut } from './copy.ts';
+import {
+  type BenchDatabase,
+  fmt,
+  percentile,
+  type Row,
+  rate,
+  ratio,
+  startBenchDatabase,
+  timed,
+} from './support.ts';
+
+const eventsPerAppend = 100;
+const appenders = 8;
+const pageQueries = 2000;
+
+const progress = (line: string) => process.stderr.write(`[projections] ${line}\n`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+// ---------------------------------------------------------------------------------------------
+// Realistic conversations: the event types and data shapes of src/domain/events.ts, in the order
+// the command handler and reactors produce them, with metadata on every event.
+
+/** A small seeded PRNG (mulberry32): the same shape of data on every run. */
+export const seeded = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+
+const origins: ReadonlyArray<{ channel: Channel; source: string; weight: number }> = [
+  { channel: 'telegram', source: 'telegram', weight: 0.5 },
+  { channel: 'vk', source: 'vk', weight: 0.15 },
+  { channel: 'external', source: 'shop', weight: 0.2 },
+  { channel: 'external', source: 'crm', weight: 0.1 },
+  { channel: 'external', source: 'forms', weight: 0.05 },
+];
+const managers: readonly Actor[] = ['Alice', 'Boris', 'Chen', 'Dana', 'Emil', 'Farida'].map((name, i) => ({
+  kind: 'manager',
+  id: String(5_000_000 + i * 7919),
+  name,
+}));
+const words =
+  'hello order delivery payment refund please thanks where is my parcel tracking number invoice account password reset help support card bank transfer status today tomorrow week address change cancel item size colour broken damaged replace return label courier warehouse discount promo code subscription renew price total receipt photo attached sorry late again urgent question answer'.split(
+    ' ',
+  );
+const firstNames = ['Anna', 'Ivan', 'Maria', 'Oleg', 'Sofia', 'Pavel', 'Elena', 'Dmitry', 'Olga', 'Nikita'];
+const lastNames = ['Ivanova', 'Petrov', 'Smirnova', 'Kuznetsov', 'Popova', 'Volkov'];
+/** Message texts: 3 to 48 words, most of them short. Made once: building text per event would cost more than appending it. */
+const sentences = (() => {
+  const random = seeded(7);
+  return Array.from({ length: 4096 }, () =>
+    Array.from(
+      { length: 3 + Math.floor(random() * random() * 45) },
+      () => words[Math.floor(random() * words.length)]!,
+    ).join(' '),
+  );
+})();
+const supportChat = '-1001987654321';
+const dayMs = 86_400_000;
+
+interface Script {
+  readonly stream: string;
+  /** Revision of the last appended event; -1 before the first append. */
+  revision: number;
+  remaining(): number;
+  take(count: number): NewEvent[];
+}
+
+export const conversationScript = (
+  index: number,
+  total: number,
+  random: () => number,
+  now: number,
+): Script => {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const w = random();
+  let sum = 0;
+  const origin =
+    origins.find((o) => {
+      sum += o.weight;
+      return w < sum;
+    }) ?? origins[0]!;
+  const clientId = origin.channel === 'external' ? `cust-${index}` : String(100_000_000 + index * 37);
+  const conversationId = conversationIdOf(origin.channel, origin.source, clientId);
+  const profile = {
+    firstName: pick(firstNames),
+    ...(random() < 0.5 ? { lastName: pick(lastNames) } : {}),
+    ...(random() < 0.6 ? { username: `user${index}` } : {}),
+    languageCode: random() < 0.7 ? 'ru' : 'en',
+  };
+  const topicId = String(10_000 + index);
+  let t = now - 180 * dayMs + random() * 170 * dayMs;
+  let channelSeq = 1;
+  let groupSeq = 1;
+  let started = false;
+  const queue: NewEvent[] = [];
+  const clientMessages: Array<{ id: string; text: string }> = [];
+  const replies: Array<{ id: string; text: string }> = [];
+
+  const at = (minS: number, maxS: number) => {
+    t += (minS + random() * (maxS - minS)) * 1000;
+    return new Date(t).toISOString();
+  };
+  const content = (withFiles: boolean) => {
+    const text = pick(sentences);
+    const attachments: Attachment[] = [];
+    if (withFiles && random() < 0.08)
+      attachments.push({
+        kind: 'photo',
+        fileRef: `AgACAgIAAxkBAAI${randomUUID().replaceAll('-', '')}`,
+        fileUniqueId: `AQAD${index}x${channelSeq}`,
+        mimeType: 'image/jpeg',
+        size: 20_000 + Math.floor(random() * 400_000),
+      });
+    else if (withFiles && random() < 0.03)
+      attachments.push({
+        kind: 'document',
+        fileRef: `BQACAgIAAxkBAAI${randomUUID().replaceAll('-', '')}`,
+        fileName: `invoice-${index}-${channelSeq}.pdf`,
+        mimeType: 'application/pdf',
+        size: 50_000 + Math.floor(random() * 2_000_000),
+      });
+    const entities =
+      random() < 0.05 ? [{ type: 'bold', offset: 0, length: Math.min(5, text.length) }] : undefined;
+    return { text, attachments, ...(entities ? { entities } : {}) };
+  };
+  const recent = <T>(xs: T[], x: T) => {
+    xs.push(x);
+    if (xs.length > 20) xs.shift();
+  };
+
+  /** Appends one event; `cause` is the event (or command) it follows from. */
+  const emit = (
+    event: ConversationEvent,
+    actor: Actor,
+    occurredAt: string,
+    correlationId: string,
+    cause: string,
+  ) => {
+    const id = randomUUID();
+    queue.push({
+      id,
+      type: event.type,
+      data: event.data,
+      metadata: { occurredAt, correlationId, causationId: cause, actor },
+    });
+    return id;
+  };
+  const client: Actor = { kind: origin.channel === 'external' ? 'source' : 'client', id: clientId };
+  const system: Actor = { kind: 'system', id: 'reactor' };
+
+  const clientMessage = (first: boolean) => {
+    const command = randomUUID();
+    const occurredAt = at(first ? 0 : 30, first ? 0 : 6 * 3600);
+    let cause = command;
+    if (first) {
+      cause = emit(
+        {
+          type: 'ConversationStarted',
+          data: { conversationId, channel: origin.channel, source: origin.source, clientId, profile },
+        },
+        client,
+        occurredAt,
+        command,
+        command,
+      );
+    }
+    const messageId = randomUUID();
+    const c = content(true);
+    const replyTo = !first && random() < 0.1 && replies.length > 0 ? pick(replies).id : undefined;
+    const received = emit(
+      {
+        type: 'ClientMessageReceived',
+        data: {
+          ...c,
+          messageId,
+          ...(origin.channel === 'external'
+            ? {}
+            : { channelMessage: { chatId: clientId, messageId: String(channelSeq++) } }),
+          ...(replyTo ? { replyTo } : {}),
+          suppressed: false,
+        },
+      },
+      client,
+      occurredAt,
+      command,
+      cause,
+    );
+    recent(clientMessages, { id: messageId, text: c.text });
+    let forwardCause = received;
+    if (first) {
+      const title = `${profile.firstName}${profile.lastName ? ` ${profile.lastName}` : ''} · ${origin.source}`;
+      forwardCause = emit(
+        { type: 'TopicOpened', data: { topicId, chatId: supportChat, title } },
+        system,
+        at(0.2, 1),
+        command,
+        received,
+      );
+    }
+    emit(
+      {
+        type: 'ClientMessageForwarded',
+        data: { messageId, topicId, groupMessage: { chatId: supportChat, messageId: String(groupSeq++) } },
+      },
+      system,
+      at(0.1, 2),
+      command,
+      forwardCause,
+    );
+  };
+
+  const managerReply = () => {
+    const manager = pick(managers);
+    const command = randomUUID();
+    const messageId = randomUUID();
+    const c = content(true);
+    const replied = emit(
+      {
+        type: 'ManagerReplied',
+        data: {
+          ...c,
+          messageId,
+          managerId: manager.id,
+          managerName: manager.name!,
+          groupMessage: { chatId: supportChat, messageId: String(groupSeq++) },
+          ...(random() < 0.3 && clientMessages.length > 0 ? { replyTo: pick(clientMessages).id } : {}),
+        },
+      },
+      manager,
+      at(20, 3 * 3600),
+      command,
+      command,
+    );
+    recent(replies, { id: messageId, text: c.text });
+    let cause = replied;
+    if (random() < 0.03) {
+      cause = emit(
+        {
+          type: 'DeliveryFailed',
+          data: {
+            messageId,
+            operation: 'send',
+            reason: '429: Too Many Requests: retry after 3',
+            permanent: false,
+            attempt: 1,
+            nextAttemptAt: new Date(t + 3000).toISOString(),
+          },
+        },
+        system,
+        at(0.1, 1),
+        command,
+        replied,
+      );
+    }
+    emit(
+      {
+        type: 'ReplyDelivered',
+        data: {
+          messageId,
+          operation: 'send',
+          ...(origin.channel === 'external'
+            ? {}
+            : { channelMessage: { chatId: clientId, messageId: String(channelSeq++) } }),
+        },
+      },
+      system,
+      at(0.1, 4),
+      command,
+      cause,
+    );
+  };
+
+  const step = () => {
+    if (!started) {
+      started = true;
+      clientMessage(true);
+      return;
+    }
+    const r = random();
+    if (r < 0.42) clientMessage(false);
+    else if (r < 0.82) managerReply();
+    else if (r < 0.9 && clientMessages.length > 0) {
+      const m = pick(clientMessages);
+      const c = content(false);
+      const command = randomUUID();
+      emit(
+        { type: 'ClientMessageEdited', data: { ...c, messageId: m.id, previousText: m.text } },
+        client,
+        at(10, 600),
+        command,
+        command,
+      );
+      m.text = c.text;
+    } else if (r < 0.95 && replies.length > 0) {
+      const m = pick(replies);
+      const c = content(false);
+      const command = randomUUID();
+      const manager = pick(managers);
+      const edited = emit(
+        { type: 'ManagerReplyEdited', data: { ...c, messageId: m.id, previousText: m.text } },
+        manager,
+        at(10, 600),
+        command,
+        command,
+      );
+      m.text = c.text;
+      emit(
+        { type: 'ReplyDelivered', data: { messageId: m.id, operation: 'edit' } },
+        system,
+        at(0.1, 2),
+        command,
+        edited,
+      );
+    } else if (replies.length > 0) {
+      const m = pick(replies);
+      const command = randomUUID();
+      const deleted = emit(
+        { type: 'ManagerReplyDeleted', data: { messageId: m.id } },
+        pick(managers),
+        at(10, 600),
+        command,
+        command,
+      );
+      emit(
+        { type: 'ReplyDelivered', data: { messageId: m.id, operation: 'delete' } },
+        system,
+        at(0.1, 2),
+        command,
+        deleted,
+      );
+    } else clientMessage(false);
+  };
+
+  let taken = 0;
+  return {
+    stream: conversationStream(conversationId),
+    revision: -1,
+    remaining: () => total - taken,
+    take(count) {
+      const n = Math.min(count, total - taken);
+      while (queue.length < n) step();
+      taken += n;
+      // Events beyond the conversation's share are dropped (a conversation cut off mid-exchange).
+      const out = queue.splice(0, n);
+      if (taken === total) queue.length = 0;
+      return out;
+    },
+  };
+};
+
+/**
+ * Appends every conversation's events, `eventsPerAppend` per call, in rounds: each round appends the
+ * next chunk of every conversation, so a conversation's events are spread through the log the way
+ * days of traffic spread them (a later edit finds its message in an earlier batch).
+ */
+export const load = async (log: EventLog, scripts: readonly Script[]): Promise<number> => {
+  let appended = 0;
+  for (let round = 0; ; round++) {
+    const pending = scripts.filter((s) => s.remaining() > 0);
+    if (pending.length === 0) return appended;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: appenders }, async () => {
+        while (next < pending.length) {
+          const script = pending[next++]!;
+          const events = script.take(eventsPerAppend);
+          const result = await log.append(
+            script.stream,
+            events,
+            script.revision < 0 ? 'no_stream' : script.revision,
+          );
+          script.revision = result.nextRevision;
+          appended += events.length;
+        }
+      }),
+    );
+    progress(`  round ${round + 1}: ${appended.toLocaleString('en-US')} events`);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Where a rebuild's time goes: the log's readAll and every SQL statement, timed by kind.
+
+interface Profile {
+  readMs: number;
+  readonly sql: Map<string, { ms: number; calls: number }>;
+}
+
+const kindOf = (text: string): string => {
+  const s = text.trim();
+  if (/^(BEGIN|COMMIT|ROLLBACK)/.test(s)) return 'BEGIN/COMMIT (incl. WAL flush)';
+  if (/CREATE (UNIQUE )?INDEX/.test(s)) return 'index build';
+  if (/^ANALYZE/.test(s)) return 'ANALYZE';
+  if (/^INSERT INTO \S+ AS t/.test(s)) return 'upsert of changed rows';
+  if (/rm_message_identities/.test(s)) return 'identities (insert, lookup)';
+  if (/JOIN unnest|WHERE conversation_id = ANY/.test(s)) return 'read-back of rows a batch touches';
+  if (/td_projections/.test(s)) return 'checkpoint and registry';
+  return 'other (DDL, locks, views)';
+};
+
+const profiled = (db: SqlDatabase, log: EventLog, profile: Profile): { db: SqlDatabase; log: EventLog } => {
+  const time = async <T>(kind: string, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      const entry = profile.sql.get(kind) ?? { ms: 0, calls: 0 };
+      entry.ms += performance.now() - t0;
+      entry.calls++;
+      profile.sql.set(kind, entry);
+    }
+  };
+  const wrap =
+    (query: SqlDatabase['query']) =>
+    <R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> =>
+      time(kindOf(text), () => query<R>(text, params));
+  return {
+    db: {
+      query: wrap(db.query),
+      async session() {
+        const s = await db.session();
+        return { query: wrap(s.query), release: (broken) => s.release(broken) };
+      },
+    },
+    log: {
+      ...log,
+      async readAll(from, maxCount) {
+        const t0 = performance.now();
+        try {
+          return await log.readAll(from, maxCount);
+        } finally {
+          profile.readMs += performance.now() - t0;
+        }
+      },
+    },
+  };
+};
+
+const peakRssGrowth = () => {
+  const base = process.memoryUsage.rss();
+  let peak = base;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 10);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, process.memoryUsage.rss()) - base;
+  };
+};
+
+interface RebuildRun {
+  readonly events: number;
+  readonly ms: number;
+  readonly rssGrowth: number;
+  readonly phases: { loading: number; indexing: number; swapping: number };
+  readonly profile: Profile;
+}
+
+const rebuild = async (bench: BenchDatabase, log: EventLog, projection: Projection): Promise<RebuildRun> => {
+  await bench.pool.query('CHECKPOINT');
+  const profile: Profile = { readMs: 0, sql: new Map() };
+  const wrapped = profiled(sqlDatabase(bench.pool), log, profile);
+  const marks = new Map<RebuildProgress['phase'], number>();
+  let lastReport = 0;
+  const rss = peakRssGrowth();
+  const t0 = performance.now();
+  const result = await rebuildProjection({
+    db: wrapped.db,
+    log: wrapped.log,
+    projection,
+    onProgress: (p) => {
+      if (!marks.has(p.phase)) marks.set(p.phase, performance.now());
+      if (p.phase === 'loading' && performance.now() - lastReport > 5000) {
+        lastReport = performance.now();
+        progress(
+          `  ${projection.name}: ${p.events.toLocaleString('en-US')} events, ${fmt(p.eventsPerSecond)}/s`,
+        );
+      }
+    },
+  });
+  const ms = performance.now() - t0;
+  const rssGrowth = rss();
+  const mark = (phase: RebuildProgress['phase']) => (marks.get(phase) ?? t0) - t0;
+  return {
+    events: result.events,
+    ms,
+    rssGrowth,
+    phases: {
+      loading: mark('indexing'),
+      indexing: mark('swapping') - mark('indexing'),
+      swapping: ms - mark('swapping'),
+    },
+    profile,
+  };
+};
+
+/** Rows saying where a rebuild's time went (loading phase split by what it waited on). */
+const breakdown = (name: string, run: RebuildRun): Row[] => {
+  const share = (ms: number) => `${seconds(ms)} (${((ms / run.ms) * 100).toFixed(0)} %)`;
+  const sqlMs = [...run.profile.sql.values()].reduce((n, v) => n + v.ms, 0);
+  const rows: Row[] = [
+    { figure: `${name} rebuild, total`, topicdesk: share(run.ms), reference: '', ratio: '' },
+    {
+      figure: '  read the log (readAll: SELECT + row decoding)',
+      topicdesk: share(run.profile.readMs),
+      reference: '',
+      ratio: '',
+    },
+  ];
+  const entries = [...run.profile.sql.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  for (const [kind, v] of entries) {
+    if (v.ms < run.ms * 0.005) continue;
+    rows.push({ figure: `  ${kind} (${v.calls} calls)`, topicdesk: share(v.ms), reference: '', ratio: '' });
+  }
+  rows.push({
+    figure: '  in JS (apply: fold events into rows, JSON encode), rest',
+    topicdesk: share(Math.max(0, run.ms - run.profile.readMs - sqlMs)),
+    reference: '',
+    ratio: '',
+  });
+  rows.push({
+    figure: '  phases: load / index+analyze / final catch-up+swap',
+    topicdesk: `${seconds(run.phases.loading)} / ${seconds(run.phases.indexing)} / ${seconds(run.phases.swapping)}`,
+    reference: '',
+    ratio: '',
+  });
+  return rows;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Page queries: the API's keyset listings (SPEC §5), on the view and on the plain reference table.
+
+// The SQL mirrors listMessages in src/adapters/api/read-model.ts (the external API's listings):
+// only the `external` channel, one source, deleted messages left out, limit + 1 to know whether
+// there is more, an OFFSET (0 here) for tg-support-bot's clients. One difference: ORDER BY names
+// the table's column (m.cursor). A bare `ORDER BY cursor` there means the output column
+// `cursor::text AS cursor`, which sorts cursors as text ('10' < '9') and cannot use an index.
+const apiColumns = `conversation_id, message_id, external_id, direction, text, attachments, reply_to, status,
+  manager_name, created_at, edited_at, deleted_at, cursor::text AS cursor, revision::text AS revision`;
+const own = `channel = 'external' AND source = $1`;
+
+interface ConversationRange {
+  readonly id: string;
+  readonly source: string;
+  readonly minCursor: number;
+  readonly maxCursor: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+interface PageQuery {
+  readonly figure: string;
+  readonly sql: (table: string) => string;
+  readonly params: () => unknown[];
+}
+
+const latencies = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
+};
+const pXX = (l: { p50: number; p95: number }) => `p50 ${l.p50.toFixed(2)} · p95 ${l.p95.toFixed(2)}`;
+
+export const benchProjections = async (
+  options: { events?: number; conversations?: number } = {},
+): Promise<Row[]> => {
+  const events = options.events ?? 1_000_000;
+  const conversations = Math.min(options.conversations ?? 10_000, events);
+  const bench = await startBenchDatabase();
+  const { pool } = bench;
+  const rows: Row[] = [];
+  // Other work on the machine skews every figure here; the table says how busy it was.
+  const loadAtStart = loadavg()[0]!;
+  try {
+    await migrate(pool, [...eventLogMigrations, registryMigration]);
+    const log = createPgEventLog({ pool, connectionString: bench.url });
+
+    // 1. Load the log.
+    const random = seeded(20_240_601);
+    const now = Date.now();
+    const scripts = Array.from({ length: conversations }, (_, i) =>
+      conversationScript(
+        i,
+        Math.floor(events / conversations) + (i < events % conversations ? 1 : 0),
+        random,
+        now,
+      ),
+    );
+    progress(
+      `loading ${events.toLocaleString('en-US')} events across ${conversations.toLocaleString('en-US')} conversations (${eventsPerAppend} per append, ${appenders} appenders)`,
+    );
+    const loaded = await timed(() => load(log, scripts));
+    progress(`  loaded in ${seconds(loaded.ms)} (${fmt(rate(loaded.value, loaded.ms))} events/s)`);
+
+    // The events must be what the domain reads: decode a sample through the production codec.
+    for (const e of await log.readAll(startOfLog, 2000)) {
+      decodeConversationEvent(e);
+      decodeEventMetadata(e.metadata);
+    }
+    // A log in service has been vacuumed (autovacuum); a freshly bulk-loaded one has not, and its
+    // first reader would pay for setting hint bits on every page. Settle that outside the timings.
+    await pool.query('VACUUM (ANALYZE) td_events');
+
+    // 2. Rebuild both projections from zero.
+    progress('rebuilding messages');
+    const messages = await rebuild(bench, log, messagesProjection);
+    progress(`  messages: ${seconds(messages.ms)}`);
+    progress('rebuilding conversations');
+    const convs = await rebuild(bench, log, conversationsProjection);
+    progress(`  conversations: ${seconds(convs.ms)}`);
+    await log.close();
+    const messageRows = Number(
+      (await pool.query<{ n: string }>('SELECT count(*) AS n FROM rm_messages')).rows[0]!.n,
+    );
+
+    // 3. References: COPY of the same events, COPY (+ index build) of the same message rows.
+    progress('COPY references');
+    const eventColumns = 'event_id, stream, revision, type, data, metadata, recorded_at';
+    const eventData = await copyOut(pool, `SELECT ${eventColumns} FROM td_events ORDER BY position`);
+    await pool.query(
+      'CREATE TABLE ref_events (event_id uuid, stream text, revision bigint, type text, data jsonb, metadata jsonb, recorded_at timestamptz)',
+    );
+    await pool.query('CHECKPOINT');
+    const eventCopy = await timed(() => copyIn(pool, `ref_events (${eventColumns})`, eventData.chunks));
+    eventData.chunks.length = 0;
+    const eventCopyRate = rate(eventCopy.value, eventCopy.ms);
+    progress(
+      `  events: ${eventCopy.value.toLocaleString('en-US')} rows (${mib(eventData.bytes)}) in ${seconds(eventCopy.ms)}`,
+    );
+
+    const refName = (table: string) => `ref_${table}`;
+    const messageData = await copyOut(pool, 'SELECT * FROM rm_messages ORDER BY cursor');
+    await pool.query(messagesProjection.createTables(refName));
+    await pool.query('CHECKPOINT');
+    const messageCopy = await timed(() => copyIn(pool, refName('rm_messages'), messageData.chunks));
+    messageData.chunks.length = 0;
+    const messageIndexes = await timed(async () => {
+      await pool.query(messagesProjection.createIndexes(refName));
+      await pool.query(`ANALYZE ${refName('rm_messages')}`);
+    });
+    progress(
+      `  messages: ${messageCopy.value.toLocaleString('en-US')} rows (${mib(messageData.bytes)}) in ${seconds(messageCopy.ms)}, indexes ${seconds(messageIndexes.ms)}`,
+    );
+
+    rows.push({
+      figure: `load: append, ${eventsPerAppend}/call × ${appenders} appenders (events/s, ${loaded.value} events)`,
+      topicdesk: fmt(rate(loaded.value, loaded.ms)),
+      reference: `${fmt(eventCopyRate)} COPY of the same events`,
+      ratio: ratio(rate(loaded.value, loaded.ms), eventCopyRate),
+    });
+    for (const [name, run] of [
+      ['messages', messages],
+      ['conversations', convs],
+    ] as const) {
+      rows.push({
+        figure: `rebuild \`${name}\` from zero (events/s, ${run.events} events)`,
+        topicdesk: fmt(rate(run.events, run.ms)),
+        reference: `${fmt(eventCopyRate)} COPY of the same events`,
+        ratio: ratio(rate(run.events, run.ms), eventCopyRate),
+        goal: '≥ 25 %',
+      });
+    }
+    const outputMs = messageCopy.ms + messageIndexes.ms;
+    rows.push({
+      figure: `rebuild \`messages\` vs bulk-loading its ${messageRows} rows (events/s-eq.)`,
+      topicdesk: fmt(rate(messages.events, messages.ms)),
+      reference: `${fmt(rate(messages.events, outputMs))} COPY ${fmt(rate(messageCopy.value, messageCopy.ms))} rows/s + indexes ${seconds(messageIndexes.ms)}`,
+      ratio: ratio(rate(messages.events, messages.ms), rate(messages.events, outputMs)),
+    });
+    rows.push({
+      figure: 'peak RSS growth during rebuild (messages / conversations)',
+      topicdesk: `${mib(messages.rssGrowth)} / ${mib(convs.rssGrowth)}`,
+      reference: '',
+      ratio: '',
+    });
+
+    // 4. Page queries on the view and on the plain table, interleaved; SELECT 1 as the floor.
+    progress('page queries');
+    const ranges: ConversationRange[] = (
+      await pool.query<{
+        id: string;
+        source: string;
+        min_cursor: string;
+        max_cursor: string;
+        from: Date;
+        to: Date;
+      }>(
+        `SELECT conversation_id AS id, min(source) AS source, min(cursor) AS min_cursor, max(cursor) AS max_cursor,
+           min(created_at) AS from, max(created_at) AS to
+         FROM rm_messages WHERE channel = 'external' GROUP BY conversation_id`,
+      )
+    ).rows.map((r) => ({
+      id: r.id,
+      source: r.source,
+      minCursor: Number(r.min_cursor),
+      maxCursor: Number(r.max_cursor),
+      from: r.from.getTime(),
+      to: r.to.getTime(),
+    }));
+    const sources = (
+      await pool.query<{ source: string; n: string }>(
+        `SELECT source, count(*) AS n FROM rm_messages WHERE channel = 'external' GROUP BY source ORDER BY n`,
+      )
+    ).rows;
+    const smallest = sources[0]!;
+    const maxCursor = Math.max(...ranges.map((r) => r.maxCursor));
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+    const between = (a: number, b: number) => Math.floor(a + Math.random() * (b - a + 1));
+    const feed = (t: string) =>
+      `SELECT ${apiColumns} FROM ${t} m WHERE ${own} AND cursor > $2 AND deleted_at IS NULL
+       ORDER BY m.cursor ASC LIMIT 101 OFFSET 0`;
+    const queries: PageQuery[] = [
+      {
+        figure: 'page: one conversation, direction, after cursor, 50',
+        sql: (t) =>
+          `SELECT ${apiColumns} FROM ${t} m WHERE ${own} AND conversation_id = $2 AND direction = $3 AND cursor > $4
+             AND deleted_at IS NULL ORDER BY m.cursor ASC LIMIT 51 OFFSET 0`,
+        params: () => {
+          const r = pick(ranges);
+          return [
+            r.source,
+            r.id,
+            Math.random() < 0.5 ? 'incoming' : 'outgoing',
+            between(r.minCursor - 1, r.maxCursor),
+          ];
+        },
+      },
+      {
+        figure: 'page: one conversation, date range, newest first, 50',
+        sql: (t) =>
+          `SELECT ${apiColumns} FROM ${t} m WHERE ${own} AND conversation_id = $2 AND created_at >= $3 AND created_at <= $4
+             AND deleted_at IS NULL ORDER BY m.cursor DESC LIMIT 51 OFFSET 0`,
+        params: () => {
+          const r = pick(ranges);
+          const a = r.from + Math.random() * (r.to - r.from);
+          const b = a + Math.random() * (r.to - a) + 1000;
+          return [r.source, r.id, new Date(a).toISOString(), new Date(b).toISOString()];
+        },
+      },
+      {
+        figure: `page: source-wide feed, after cursor, 100 (${sources.length} sources)`,
+        sql: feed,
+        params: () => [pick(sources).source, between(0, maxCursor)],
+      },
+      {
+        figure: `page: source-wide feed of the smallest source (${Math.round((Number(smallest.n) / messageRows) * 100)} % of rows)`,
+        sql: feed,
+        params: () => [smallest.source, between(0, maxCursor)],
+      },
+    ];
+    const client = await pool.connect();
+    try {
+      const once = async (text: string, params: unknown[]) => {
+        const t0 = performance.now();
+        await client.query(text, params);
+        return performance.now() - t0;
+      };
+      for (const q of queries) {
+        // The reference must answer with the very same rows, in the same order.
+        for (let i = 0; i < 20; i++) {
+          const params = q.params();
+          const a = await client.query<{ cursor: string }>(q.sql('rm_messages'), params);
+          const b = await client.query<{ cursor: string }>(q.sql(refName('rm_messages')), params);
+          if (a.rows.map((r) => r.cursor).join() !== b.rows.map((r) => r.cursor).join())
+            throw new Error(`${q.figure}: the plain table answers differently`);
+        }
+        for (let i = 0; i < 200; i++) {
+          const params = q.params();
+          await once(q.sql('rm_messages'), params);
+          await once(q.sql(refName('rm_messages')), params);
+        }
+        const ours: number[] = [];
+        const theirs: number[] = [];
+        for (let i = 0; i < pageQueries; i++) {
+          const params = q.params();
+          // Alternate which goes first so neither always finds the other's pages in cache.
+          if (i % 2 === 0) {
+            ours.push(await once(q.sql('rm_messages'), params));
+            theirs.push(await once(q.sql(refName('rm_messages')), params));
+          } else {
+            theirs.push(await once(q.sql(refName('rm_messages')), params));
+            ours.push(await once(q.sql('rm_messages'), params));
+          }
+        }
+        const a = latencies(ours);
+        const b = latencies(theirs);
+        const plan = (
+          await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${q.sql('rm_messages')}`, q.params())
+        ).rows
+          .map((r) => r['QUERY PLAN'])
+          .find((l) => /Index|Seq Scan/.test(l));
+        progress(`  ${q.figure}: ${plan?.trim()}`);
+        rows.push({
+          figure: `${q.figure} (ms, ${pageQueries} queries)`,
+          topicdesk: pXX(a),
+          reference: `${pXX(b)} plain table`,
+          ratio: `${(a.p95 / b.p95).toFixed(2)}× p95`,
+          goal: 'p95 ≤ 5 ms',
+        });
+      }
+      const roundTrips: number[] = [];
+      for (let i = 0; i < pageQueries; i++) roundTrips.push(await once('SELECT 1', []));
+      rows.push({
+        figure: `round trip: SELECT 1 (ms, ${pageQueries} queries)`,
+        topicdesk: '',
+        reference: pXX(latencies(roundTrips)),
+        ratio: '',
+      });
+    } finally {
+      client.release();
+    }
+    rows.push({
+      figure: 'machine load average (1 min) at start / end',
+      topicdesk: `${loadAtStart.toFixed(2)} / ${loadavg()[0]!.toFixed(2)}`,
+      reference: '',
+      ratio: '',
+    });
+    rows.push(...breakdown('`messages`', messages), ...breakdown('`conversations`', convs));
+  } finally {
+    await bench.stop();
+  }
+  return rows;
+};

@@ -1,0 +1,149 @@
+// Wakes long polls (and the POST that waits for its message to be listed) when the messages read
+// model moves on. The read model lives in the shared database and its projection may run on any
+// instance, so the truth is the database: while someone waits, one cheap query per instance reads
+// the highest cursor (`max(cursor)`, an index lookup) every `idleMs`, and every `fastMs` for a
+// second after a hint that something was appended — a NOTIFY on the event log's channel (any
+// instance's append) or a poke from this process. Waiters are woken together, whatever their number.
+import pg from 'pg';
+
+export interface HeadWatcher {
+  /** The highest cursor now in the read model (0 when empty). */
+  head(): Promise<bigint>;
+  /**
+   * Resolves true once the read model holds a cursor above `after`, false when `timeoutMs` passes
+   * or the signal aborts or the watcher stops.
+   */
+  waitBeyond(after: bigint, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Something was appended here: look often for a while. */
+  poke(): void;
+  /** A row with this cursor was seen: waiters below it wake at once. */
+  seen(cursor: bigint): void;
+  stop(): Promise<void>;
+}
+
+export interface HeadWatcherOptions {
+  readonly readHead: () => Promise<bigint>;
+  /** LISTEN on this channel (the PostgreSQL event log's `td_events`) to hear other instances' appends. */
+  readonly listen?: { readonly connectionString: string; readonly channel: string };
+  readonly idleMs?: number;
+  readonly fastMs?: number;
+  readonly fastForMs?: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+interface Waiter {
+  readonly after: bigint;
+  readonly resolve: (beyond: boolean) => void;
+}
+
+export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
+  const { readHead, idleMs = 50, fastMs = 10, fastForMs = 1000, onError = () => {} } = options;
+  const waiters = new Set<Waiter>();
+  let latest = -1n;
+  let stopped = false;
+  let running = false;
+  let fastUntil = 0;
+  let wake: (() => void) | undefined;
+  let listener: pg.Client | undefined;
+  let connecting: Promise<void> | undefined;
+  let nextListenAttempt = 0;
+
+  const advance = (head: bigint) => {
+    if (head > latest) latest = head;
+    for (const w of waiters) if (latest > w.after) w.resolve(true);
+  };
+
+  const poke = () => {
+    fastUntil = Date.now() + fastForMs;
+    wake?.();
+  };
+
+  const ensureListening = () => {
+    const target = options.listen;
+    if (!target || listener || connecting || stopped || Date.now() < nextListenAttempt) return;
+    connecting = (async () => {
+      const client = new pg.Client({ connectionString: target.connectionString });
+      client.on('error', (error) => {
+        onError(error);
+        if (listener === client) listener = undefined;
+        nextListenAttempt = Date.now() + 1000;
+        void client.end().catch(() => undefined);
+      });
+      try {
+        await client.connect();
+        client.on('notification', poke);
+        await client.query(`LISTEN ${pg.escapeIdentifier(target.channel)}`);
+        if (stopped) await client.end();
+        else listener = client;
+      } catch (error) {
+        onError(error);
+        nextListenAttempt = Date.now() + 1000;
+        await client.end().catch(() => undefined);
+      }
+    })().finally(() => {
+      connecting = undefined;
+    });
+  };
+
+  const loop = async () => {
+    running = true;
+    try {
+      while (waiters.size > 0 && !stopped) {
+        ensureListening();
+        try {
+          advance(await readHead());
+        } catch (error) {
+          onError(error);
+        }
+        if (waiters.size === 0 || stopped) break;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Date.now() < fastUntil ? fastMs : idleMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } finally {
+      running = false;
+    }
+  };
+
+  return {
+    head: async () => {
+      const head = await readHead();
+      if (head > latest) latest = head;
+      return head;
+    },
+    waitBeyond(after, timeoutMs, signal) {
+      if (stopped || signal?.aborted || timeoutMs <= 0) return Promise.resolve(latest > after);
+      if (latest > after) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const done = (beyond: boolean) => {
+          if (!waiters.delete(waiter)) return;
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(beyond);
+        };
+        const waiter: Waiter = { after, resolve: done };
+        const onAbort = () => done(false);
+        const timer = setTimeout(() => done(false), timeoutMs);
+        signal?.addEventListener('abort', onAbort);
+        waiters.add(waiter);
+        if (!running) void loop();
+        else wake?.();
+      });
+    },
+    poke,
+    seen: advance,
+    async stop() {
+      stopped = true;
+      for (const w of [...waiters]) w.resolve(false);
+      wake?.();
+      await connecting;
+      await listener?.end().catch(() => undefined);
+      listener = undefined;
+    },
+  };
+};

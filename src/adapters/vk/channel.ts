@@ -1,0 +1,225 @@
+// The VK channel assembled: vk-io's API (pointed at VK_API_BASE_URL, paced by apiLimit) and Upload,
+// the inbound translator behind the Callback API handler or the Bots Long Poll loop, and the reactor.
+//
+// vk-io's own webhook callback answers `ok` before the update is handled and its long poll moves on
+// before the handlers finish; topicdesk needs the opposite (SPEC §8: answered only after the events
+// are appended), so the handler and the loop are ours and vk-io parses, calls and uploads.
+import { timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { Api } from 'grammy';
+import type { Logger } from 'pino';
+import { VK } from 'vk-io';
+import type { CommandHandler } from '../../domain/command-handler.ts';
+import type { EventLog } from '../../domain/event-log.ts';
+import type { Reactor } from '../../projections/reactor-runner.ts';
+import { problem, type RouteHandler } from '../http/server.ts';
+import { telegramFileStore } from './files.ts';
+import { createVkInbound, type VkEvent, type VkInbound } from './inbound.ts';
+import { createVkReactor, type VkRetryOptions } from './reactor.ts';
+
+export interface VkChannelOptions {
+  readonly token: string;
+  readonly groupId: number;
+  readonly confirmation?: string;
+  readonly secret?: string;
+  readonly apiBaseUrl: string;
+  readonly mode: 'callback' | 'longpoll';
+  /** VK API requests a second (vk-io's apiLimit). VK allows 20 for a community token. */
+  readonly apiLimit?: number;
+  readonly handler: CommandHandler;
+  readonly log: EventLog;
+  /** The Telegram side: the file store and notices in topics. */
+  readonly telegram: {
+    readonly api: Api;
+    readonly token: string;
+    readonly apiRoot: string;
+    readonly supportChatId: string;
+  };
+  readonly logger: Logger;
+  readonly retry?: VkRetryOptions;
+  /** Wait between long poll retries after a failure. Default 1000 ms. */
+  readonly pollRetryMs?: number;
+}
+
+export interface VkChannel {
+  readonly vk: VK;
+  readonly inbound: VkInbound;
+  readonly reactor: Reactor;
+  /** POST /webhooks/vk (operationId vkWebhook). */
+  readonly webhook: RouteHandler;
+  /** Starts the Bots Long Poll loop when VK_MODE=longpoll. */
+  startLongPoll(): void;
+  stop(): Promise<void>;
+}
+
+const sameSecret = (given: unknown, expected: string) => {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
+interface LongPollServer {
+  key: string;
+  server: string;
+  ts: string;
+}
+
+export const createVkChannel = (options: VkChannelOptions): VkChannel => {
+  const { logger, groupId } = options;
+  const httpAgent = new http.Agent({ keepAlive: true });
+  const httpsAgent = new https.Agent({ keepAlive: true });
+  const vk = new VK({
+    token: options.token,
+    apiBaseUrl: options.apiBaseUrl.replace(/\/+$/, ''),
+    // node-fetch takes an agent per URL: VK_API_BASE_URL may be plain http (a local stand-in), while
+    // upload servers are whatever VK names.
+    agent: ((url: URL) => (url.protocol === 'http:' ? httpAgent : httpsAgent)) as unknown as https.Agent,
+    apiLimit: options.apiLimit ?? 20,
+    // Failures surface at once; the reactor retries with backoff and records every attempt.
+    apiRetryLimit: 0,
+    apiTimeout: 30_000,
+    uploadTimeout: 120_000,
+    pollingGroupId: groupId,
+  });
+  const files = telegramFileStore({
+    api: options.telegram.api,
+    token: options.telegram.token,
+    apiRoot: options.telegram.apiRoot,
+    supportChatId: options.telegram.supportChatId,
+    logger,
+  });
+  const inbound = createVkInbound({
+    handler: options.handler,
+    log: options.log,
+    api: vk.api,
+    upload: vk.upload,
+    groupId,
+    files,
+    logger,
+  });
+  const reactor = createVkReactor({
+    api: vk.api,
+    upload: vk.upload,
+    log: options.log,
+    handler: options.handler,
+    files,
+    telegram: options.telegram.api,
+    supportChatId: options.telegram.supportChatId,
+    logger,
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
+
+  const abort = new AbortController();
+  let polling: Promise<void> | undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      abort.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+
+  /** Records one update, retrying until it is recorded: the poll moves past it only then. */
+  const record = async (update: VkEvent) => {
+    for (;;) {
+      try {
+        await inbound.handleEvent(update);
+        return true;
+      } catch (error) {
+        if (abort.signal.aborted) return false;
+        logger.warn({ err: error, eventId: update.event_id }, 'vk update not recorded yet; retrying');
+        await pause(options.pollRetryMs ?? 1000);
+      }
+    }
+  };
+
+  return {
+    vk,
+    inbound,
+    reactor,
+    async webhook(request, reply) {
+      if (options.mode !== 'callback' || !options.secret || options.confirmation === undefined) {
+        return problem(reply, 404, 'Not Found', 'the VK Callback API is off (VK_MODE=longpoll)');
+      }
+      const body = request.body as VkEvent | undefined;
+      if (!body || typeof body !== 'object' || typeof body.type !== 'string') {
+        return problem(reply, 400, 'Bad Request', 'not a VK Callback API event');
+      }
+      if (!sameSecret(body.secret, options.secret)) {
+        return problem(reply, 403, 'Forbidden', 'wrong or missing secret');
+      }
+      if (Number(body.group_id) !== groupId) {
+        return problem(reply, 403, 'Forbidden', `events of community ${body.group_id} are not served here`);
+      }
+      if (body.type === 'confirmation') {
+        return reply.type('text/plain; charset=utf-8').send(options.confirmation);
+      }
+      try {
+        const outcome = await inbound.handleEvent(body);
+        request.log.debug({ type: body.type, eventId: body.event_id, outcome }, 'vk event');
+        return reply.type('text/plain; charset=utf-8').send('ok');
+      } catch (error) {
+        // Anything but `ok` makes VK deliver the event again (a few times, minutes apart).
+        request.log.error({ err: error, eventId: body.event_id }, 'vk event not recorded');
+        return problem(
+          reply.header('Retry-After', '5'),
+          503,
+          'Service Unavailable',
+          'the event was not recorded; VK will deliver it again',
+        );
+      }
+    },
+    startLongPoll() {
+      polling = (async () => {
+        let server: LongPollServer | undefined;
+        while (!abort.signal.aborted) {
+          try {
+            if (!server) {
+              const fresh = (await vk.api.groups.getLongPollServer({ group_id: groupId })) as LongPollServer;
+              server = { ...fresh, ts: String(fresh.ts) };
+            }
+            const url = new URL(server.server);
+            url.searchParams.set('act', 'a_check');
+            url.searchParams.set('key', server.key);
+            url.searchParams.set('ts', server.ts);
+            url.searchParams.set('wait', '25');
+            const res = await fetch(url, {
+              signal: AbortSignal.any([abort.signal, AbortSignal.timeout(40_000)]),
+            });
+            if (!res.ok) throw new Error(`long poll server answered HTTP ${res.status}`);
+            const body = (await res.json()) as { ts?: string | number; updates?: VkEvent[]; failed?: number };
+            if (body.failed === 1) {
+              server.ts = String(body.ts); // history partly lost: go on from the ts VK gives
+              continue;
+            }
+            if (body.failed !== undefined) {
+              // 2: the key expired (keep ts); 3: key and ts both.
+              const keepTs = body.failed === 2 ? server.ts : undefined;
+              const fresh = (await vk.api.groups.getLongPollServer({ group_id: groupId })) as LongPollServer;
+              server = { ...fresh, ts: keepTs ?? String(fresh.ts) };
+              continue;
+            }
+            for (const update of body.updates ?? []) {
+              if (!(await record(update))) return;
+            }
+            server.ts = String(body.ts);
+          } catch (error) {
+            if (abort.signal.aborted) return;
+            logger.warn({ err: error }, 'vk long poll failed; retrying');
+            await pause(options.pollRetryMs ?? 1000);
+          }
+        }
+      })();
+      logger.info({ groupId }, `vk: bots long poll for community ${groupId}`);
+    },
+    async stop() {
+      abort.abort();
+      await polling?.catch(() => undefined);
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+};

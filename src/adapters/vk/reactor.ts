@@ -1,0 +1,450 @@
+// The VK reactor: carries managers' answers, their edits and deletions to VK clients and records the
+// outcomes (ReplyDelivered / DeliveryFailed). Each step consults the conversation's state first, so a
+// batch replayed after a crash repeats at most the one call whose outcome was not yet recorded — and
+// a repeated messages.send carries the same random_id, which VK answers without sending twice.
+//
+// Transient failures (VK error 6, 9, 10, the network, upload servers) are recorded as non-permanent
+// DeliveryFailed and retried with exponential backoff, in order within the conversation; a client
+// the community may not write to (901 and its kin) is a permanent failure, reported in the topic once.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Api } from 'grammy';
+import type { Logger } from 'pino';
+import { type API, APIError, type Upload, UploadError } from 'vk-io';
+import type { CommandHandler } from '../../domain/command-handler.ts';
+import type { ConversationCommand } from '../../domain/conversation-commands.ts';
+import {
+  type ConversationMessage,
+  type ConversationState,
+  type DeliveryOutcome,
+  foldConversation,
+} from '../../domain/conversation-state.ts';
+import type { EventLog, RecordedEvent } from '../../domain/event-log.ts';
+import {
+  type Channel,
+  type ConversationEvent,
+  type ConversationEventType,
+  conversationStream,
+  type DeliveryOperation,
+} from '../../domain/events.ts';
+import type { Reactor } from '../../projections/reactor-runner.ts';
+import { backoffMs, classify, type Failure, UploadServerError } from './errors.ts';
+import type { FileStore } from './files.ts';
+import { randomIdOf } from './refs.ts';
+import { type OutgoingFile, outgoingOf, type VkAttachment } from './translate.ts';
+
+export interface VkRetryOptions {
+  /** First wait after a transient failure; doubled each time. Default 1000 ms. */
+  readonly baseMs?: number;
+  /** Longest wait. Default 5 minutes. */
+  readonly maxMs?: number;
+  /** Attempts before a transient failure is given up as permanent (and reported). Default 20 (about an hour). */
+  readonly maxAttempts?: number;
+}
+
+export interface VkReactorOptions {
+  readonly api: API;
+  readonly upload: Upload;
+  readonly log: EventLog;
+  readonly handler: CommandHandler;
+  readonly files: FileStore;
+  /** The Telegram Bot API, for notices in the conversation's topic. */
+  readonly telegram: Api;
+  readonly supportChatId: string;
+  readonly logger: Logger;
+  readonly concurrency?: number;
+  readonly retry?: VkRetryOptions;
+}
+
+/** Events the VK reactor acts on; every other event is skipped without reading its stream. */
+const RELEVANT = new Set<ConversationEventType>([
+  'ManagerReplied',
+  'ManagerReplyEdited',
+  'ManagerReplyDeleted',
+  'ClientMessageReceived',
+  'ConversationClosed',
+]);
+
+const UNREACHABLE_REASON = /^VK error 90[012]\b/;
+
+const conversationOf = (stream: string) =>
+  stream.startsWith('conversation-') ? stream.slice('conversation-'.length) : undefined;
+
+interface Turn {
+  readonly conversationId: string;
+  readonly recorded: RecordedEvent;
+  readonly signal: AbortSignal;
+  readonly state: ConversationState;
+  record(command: ConversationCommand, step: string): Promise<void>;
+}
+
+/** The attempt a failed-but-retryable operation continues from (after a restart, too). */
+const attemptsSoFar = (outcome: DeliveryOutcome | undefined): number =>
+  outcome?.outcome === 'failed' && !outcome.permanent ? outcome.attempt : 0;
+
+const finished = (outcome: DeliveryOutcome | undefined): boolean =>
+  outcome?.outcome === 'delivered' || (outcome?.outcome === 'failed' && outcome.permanent);
+
+export const createVkReactor = (options: VkReactorOptions): Reactor => {
+  const { api, upload, log, handler, files, telegram, supportChatId, logger, concurrency = 16 } = options;
+  const baseMs = options.retry?.baseMs ?? 1000;
+  const maxMs = options.retry?.maxMs ?? 5 * 60_000;
+  const maxAttempts = options.retry?.maxAttempts ?? 20;
+  /** Channel per conversation: it never changes, so a Telegram conversation's stream is read once. */
+  const channels = new Map<string, Channel | undefined>();
+  /** VK attachment strings already uploaded for an answer, so a retried send does not upload again. */
+  const uploaded = new Map<string, string>();
+
+  /** The conversation with at least the events of this batch folded in (a lagging read is read again). */
+  const readState = async (conversationId: string, atLeast: number): Promise<ConversationState> => {
+    for (let tries = 0; ; tries++) {
+      const recorded = await log.readStream(conversationStream(conversationId));
+      if ((recorded.at(-1)?.revision ?? -1) >= atLeast) {
+        return foldConversation(recorded.map((e) => ({ type: e.type, data: e.data }) as ConversationEvent));
+      }
+      if (tries >= 50) throw new Error(`conversation ${conversationId} reads behind revision ${atLeast}`);
+      await delay(20);
+    }
+  };
+
+  const react = async (conversationId: string, events: readonly RecordedEvent[], signal: AbortSignal) => {
+    if (channels.has(conversationId) && channels.get(conversationId) !== 'vk') return;
+    let state = await readState(conversationId, Math.max(...events.map((e) => e.revision)));
+    if (channels.size > 100_000) channels.clear();
+    channels.set(conversationId, state.channel);
+    if (state.channel !== 'vk' || !state.clientId) return;
+    for (const recorded of events) {
+      if (signal.aborted) return;
+      const turn: Turn = {
+        conversationId,
+        recorded,
+        signal,
+        get state() {
+          return state;
+        },
+        async record(command, step) {
+          const result = await handler.execute(conversationId, command, {
+            commandId: `reactor:vk:${recorded.id}:${step}`,
+            actor: { kind: 'system', id: 'vk-reactor' },
+            causationId: recorded.id,
+            correlationId: recorded.metadata.correlationId,
+          });
+          state = result.state;
+        },
+      };
+      await step({ type: recorded.type, data: recorded.data } as ConversationEvent, turn);
+    }
+  };
+
+  // ---- Telegram notices ---------------------------------------------------------------------------
+
+  const notice = async (turn: Turn, text: string, about?: ConversationMessage) => {
+    const topic = turn.state.topic;
+    if (!topic) return;
+    await telegram
+      .sendMessage(supportChatId, text, {
+        message_thread_id: Number(topic.topicId),
+        ...(about?.groupMessage
+          ? {
+              reply_parameters: {
+                message_id: Number(about.groupMessage.messageId),
+                allow_sending_without_reply: true,
+              },
+            }
+          : {}),
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'could not post a VK delivery notice in the topic'));
+  };
+
+  // ---- VK calls -----------------------------------------------------------------------------------
+
+  const peerOf = (turn: Turn) => Number(turn.state.clientId);
+
+  const uploadFile = async (turn: Turn, messageId: string, file: OutgoingFile): Promise<string> => {
+    const key = `${messageId}|${file.fileRef}`;
+    const done = uploaded.get(key);
+    if (done) return done;
+    const { data } = await files.get(file.fileRef, turn.signal);
+    const source = { value: data, filename: file.fileName };
+    const peer_id = peerOf(turn);
+    let attachment: string;
+    try {
+      switch (file.upload) {
+        case 'photo':
+          attachment = String(await upload.messagePhoto({ peer_id, source }));
+          break;
+        case 'audio_message':
+          // An audio message is a doc to messages.send (vk-io names it audio_message<owner>_<id>).
+          attachment = String(await upload.audioMessage({ peer_id, source })).replace(
+            /^audio_message/,
+            'doc',
+          );
+          break;
+        case 'doc':
+          attachment = String(await upload.messageDocument({ peer_id, source, title: file.fileName }));
+          break;
+      }
+    } catch (error) {
+      if (error instanceof APIError || error instanceof UploadError) throw error;
+      // vk-io reports an upload server's HTTP error or a broken connection as a plain Error.
+      throw new UploadServerError(
+        `VK upload server: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    uploaded.set(key, attachment);
+    return attachment;
+  };
+
+  const forget = (messageId: string) => {
+    for (const key of uploaded.keys()) if (key.startsWith(`${messageId}|`)) uploaded.delete(key);
+  };
+
+  /**
+   * Runs one delivery operation until it succeeds, fails for good, or has failed `maxAttempts` times;
+   * every failed attempt is recorded. Returns the failure that ended it, if any.
+   */
+  const withRetries = async (
+    turn: Turn,
+    m: ConversationMessage,
+    operation: DeliveryOperation,
+    stepKey: string,
+    work: () => Promise<void>,
+  ): Promise<Failure | undefined> => {
+    // Resumed after a restart: the recorded schedule still holds.
+    const previous = m.deliveries[operation];
+    if (previous?.outcome === 'failed' && previous.nextAttemptAt) {
+      const left = Date.parse(previous.nextAttemptAt) - Date.now();
+      if (left > 0) await delay(Math.min(left, maxMs), undefined, { signal: turn.signal });
+    }
+    for (let attempt = attemptsSoFar(previous) + 1; ; attempt++) {
+      let failure: Failure;
+      try {
+        await work();
+        return undefined;
+      } catch (error) {
+        if (turn.signal.aborted) throw error;
+        failure = classify(error);
+      }
+      const retry = failure.kind === 'transient' && attempt < maxAttempts;
+      const wait = backoffMs(attempt, baseMs, maxMs);
+      await turn.record(
+        {
+          type: 'RecordDeliveryFailed',
+          messageId: m.messageId,
+          operation,
+          reason:
+            retry || failure.kind !== 'transient'
+              ? failure.reason
+              : `${failure.reason} (gave up after ${attempt} attempts)`,
+          permanent: !retry,
+          attempt,
+          ...(retry ? { nextAttemptAt: new Date(Date.now() + wait).toISOString() } : {}),
+        },
+        `${stepKey}-failed:${attempt}`,
+      );
+      if (!retry) {
+        logger.warn(
+          { conversationId: turn.conversationId, messageId: m.messageId, operation, reason: failure.reason },
+          'vk delivery failed',
+        );
+        return failure;
+      }
+      logger.info(
+        {
+          conversationId: turn.conversationId,
+          messageId: m.messageId,
+          operation,
+          attempt,
+          waitMs: wait,
+          reason: failure.reason,
+        },
+        'vk delivery failed; retrying',
+      );
+      await delay(wait, undefined, { signal: turn.signal });
+    }
+  };
+
+  // ---- steps --------------------------------------------------------------------------------------
+
+  const send = async (turn: Turn, messageId: string) => {
+    const m = turn.state.messages.get(messageId);
+    if (m?.direction !== 'outgoing' || m.deleted || finished(m.deliveries.send)) return;
+    const peer_id = peerOf(turn);
+    const failure = await withRetries(turn, m, 'send', 'send', async () => {
+      // The content as it stands now: an edit recorded before the first delivery goes with it.
+      const current = turn.state.messages.get(messageId) ?? m;
+      const out = outgoingOf(current.content);
+      const attachments: string[] = [];
+      for (const file of out.files) attachments.push(await uploadFile(turn, messageId, file));
+      const replyRef = current.replyTo ? turn.state.messages.get(current.replyTo)?.channelMessage : undefined;
+      const text = out.text || (attachments.length > 0 ? '' : '…');
+      const id = (await api.messages.send({
+        peer_id,
+        random_id: randomIdOf(messageId),
+        ...(text ? { message: text } : {}),
+        ...(attachments.length > 0 ? { attachment: attachments.join(',') } : {}),
+        ...(out.location ? { lat: out.location.latitude, long: out.location.longitude } : {}),
+        ...(replyRef && /^\d+$/.test(replyRef.messageId) ? { reply_to: Number(replyRef.messageId) } : {}),
+      })) as unknown as number;
+      await turn.record(
+        {
+          type: 'RecordDelivered',
+          messageId,
+          operation: 'send',
+          channelMessage: { chatId: String(peer_id), messageId: String(id) },
+        },
+        'send',
+      );
+    });
+    forget(messageId);
+    if (!failure) return;
+    if (failure.kind === 'unreachable') {
+      // Told once: not again while later answers fail the same way, again after one got through.
+      let previous: DeliveryOutcome | undefined;
+      for (const x of turn.state.messages.values())
+        if (x.direction === 'outgoing' && x.messageId !== messageId && x.deliveries.send)
+          previous = x.deliveries.send;
+      const already = previous?.outcome === 'failed' && UNREACHABLE_REASON.test(previous.reason);
+      if (!already) {
+        await notice(
+          turn,
+          failure.code === 901
+            ? '⚠️ VK does not let the community write to this client (error 901: they have not allowed messages from the community, or turned them off). Answers cannot reach them until they write to the community again.'
+            : `⚠️ Answers cannot reach the client on VK (${failure.reason}).`,
+          m,
+        );
+      }
+      return;
+    }
+    await notice(turn, `⚠️ This answer did not reach the client on VK: ${failure.reason}`, m);
+  };
+
+  /** The attachment strings a delivered message carries in VK now (messages.edit replaces them). */
+  const attachmentsInVk = async (peer_id: number, vkMessageId: number): Promise<string[]> => {
+    const result = (await api.messages.getById({ message_ids: [vkMessageId] })) as unknown as {
+      items: Array<{ peer_id?: number; attachments?: VkAttachment[] }>;
+    };
+    const item = result.items.find((x) => x.peer_id === undefined || x.peer_id === peer_id);
+    return (item?.attachments ?? []).flatMap((a) => {
+      const o = a[a.type] as Record<string, unknown> | undefined;
+      if (!o || o.id === undefined || o.owner_id === undefined) return [];
+      const type = a.type === 'audio_message' ? 'doc' : a.type;
+      return [`${type}${o.owner_id}_${o.id}${o.access_key ? `_${o.access_key}` : ''}`];
+    });
+  };
+
+  const edit = async (turn: Turn, messageId: string) => {
+    const m = turn.state.messages.get(messageId);
+    if (!m?.channelMessage || m.deleted || m.deliveries.send?.outcome !== 'delivered') return;
+    if (finished(m.deliveries.edit)) return;
+    const peer_id = peerOf(turn);
+    const vkId = Number(m.channelMessage.messageId);
+    const step = `edit:${m.editCount}`;
+    const failure = await withRetries(turn, m, 'edit', step, async () => {
+      const current = turn.state.messages.get(messageId) ?? m;
+      const out = outgoingOf(current.content);
+      // The files stay as delivered; the text (and a location) is what changes.
+      const attachments = out.files.length > 0 ? await attachmentsInVk(peer_id, vkId) : [];
+      await api.messages.edit({
+        peer_id,
+        message_id: vkId,
+        message: out.text || (attachments.length > 0 ? '' : '…'),
+        ...(attachments.length > 0 ? { attachment: attachments.join(',') } : {}),
+        ...(out.location ? { lat: out.location.latitude, long: out.location.longitude } : {}),
+        keep_forward_messages: 1,
+        keep_snippets: 1,
+      });
+      await turn.record({ type: 'RecordDelivered', messageId, operation: 'edit' }, step);
+    });
+    if (failure) await notice(turn, `⚠️ The edit did not reach the client on VK: ${failure.reason}`, m);
+  };
+
+  const remove = async (turn: Turn, messageId: string) => {
+    const m = turn.state.messages.get(messageId);
+    if (!m?.channelMessage || !m.deleted || m.deliveries.send?.outcome !== 'delivered') return;
+    if (finished(m.deliveries.delete)) return;
+    const peer_id = peerOf(turn);
+    const failure = await withRetries(turn, m, 'delete', 'delete', async () => {
+      await api.messages.delete({
+        peer_id,
+        message_ids: [Number(m.channelMessage!.messageId)],
+        delete_for_all: 1,
+      });
+      await turn.record({ type: 'RecordDelivered', messageId, operation: 'delete' }, 'delete');
+    });
+    if (failure) {
+      await notice(
+        turn,
+        `⚠️ Deleted here, but VK would not remove the answer from the client’s chat (${failure.reason}; VK allows it within 24 hours).`,
+        m,
+      );
+    }
+  };
+
+  /** A one-off message to the client (ban / close notices); failures are logged, not retried. */
+  const tellClient = async (turn: Turn, text: string, seed: string) => {
+    try {
+      await api.messages.send({ peer_id: peerOf(turn), random_id: randomIdOf(seed), message: text });
+    } catch (error) {
+      const failure = classify(error);
+      logger.info({ reason: failure.reason, conversationId: turn.conversationId }, 'vk notice not delivered');
+    }
+  };
+
+  const step = async (event: ConversationEvent, turn: Turn): Promise<void> => {
+    switch (event.type) {
+      case 'ManagerReplied':
+        return send(turn, event.data.messageId);
+      case 'ManagerReplyEdited':
+        return edit(turn, event.data.messageId);
+      case 'ManagerReplyDeleted':
+        return remove(turn, event.data.messageId);
+      case 'ClientMessageReceived': {
+        const s = turn.state;
+        const m = s.messages.get(event.data.messageId);
+        if (!m?.suppressed || !s.banned || s.banNoticeSent) return;
+        await tellClient(
+          turn,
+          'Your messages are not being forwarded to support at the moment.',
+          `notice:banned:${turn.recorded.id}`,
+        );
+        await turn.record({ type: 'RecordClientNotified', notice: 'banned' }, 'ban-notice');
+        return;
+      }
+      case 'ConversationClosed': {
+        const s = turn.state;
+        if (!s.closed || s.closeNoticeSent) return;
+        await tellClient(
+          turn,
+          'This conversation was closed by support. Write again any time to reopen it.',
+          `notice:closed:${turn.recorded.id}`,
+        );
+        await turn.record({ type: 'RecordClientNotified', notice: 'closed' }, 'close-notice');
+        return;
+      }
+      default:
+        return;
+    }
+  };
+
+  return {
+    name: 'vk',
+    async handle(events, signal) {
+      const byConversation = new Map<string, RecordedEvent[]>();
+      for (const e of events) {
+        if (!RELEVANT.has(e.type as ConversationEventType)) continue;
+        const id = conversationOf(e.stream);
+        if (!id) continue;
+        byConversation.set(id, [...(byConversation.get(id) ?? []), e]);
+      }
+      const queue = [...byConversation.entries()];
+      const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+        for (let next = queue.shift(); next && !signal.aborted; next = queue.shift())
+          await react(next[0], next[1], signal);
+      });
+      await Promise.all(workers);
+    },
+  };
+};

@@ -1,0 +1,25 @@
+// Webhooks to a source (SPEC §5): the reactor that queues deliveries, the scheduler that posts them,
+// and what sources' developers need to check a delivery's signature.
+export {
+  deliveryIdOf,
+  type FailedDelivery,
+  listFailedDeliveries,
+  webhookDeliveriesMigration,
+} from './deliveries.ts';
+export type { MessageResource, WebhookEventName, WebhookPayload } from './message-resource.ts';
+export { webhookOutcomeCounter } from './metrics.ts';
+export { createWebhookReactor, WEBHOOK_ACTOR_ID } from './reactor.ts';
+export {
+  backoffMs,
+  defaultRetryPolicy,
+  startWebhookScheduler,
+  type WebhookOutcome,
+  type WebhookScheduler,
+} from './scheduler.ts';
+export {
+  DELIVERY_HEADER,
+  SIGNATURE_HEADER,
+  signPayload,
+  TIMESTAMP_HEADER,
+  verifySignature,
+} from './signature.ts';

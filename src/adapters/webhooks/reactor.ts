@@ -1,0 +1,154 @@
+// The webhook reactor: turns every manager answer, edit and deletion in a conversation of channel
+// `external` into a queued delivery to that source's webhook (SPEC §5 "Webhooks to a source"). It
+// only enqueues — the scheduler posts, retries and records the outcomes — so a receiver that is
+// down never holds up the log's readers. Enqueuing is idempotent (the delivery id is derived from
+// the message, the operation and the edit number), so a batch replayed after a crash queues nothing
+// twice, and an event whose delivery the log shows settled is not queued again.
+import type pg from 'pg';
+import type { EventLog, RecordedEvent } from '../../domain/event-log.ts';
+import { type ConversationEvent, conversationStream, type DeliveryOperation } from '../../domain/events.ts';
+import type { SourceState } from '../../domain/source.ts';
+import type { Reactor } from '../../projections/reactor-runner.ts';
+import type { RunnerLogger } from '../../projections/runner.ts';
+import { readSource } from '../sources/sources.ts';
+import { DELIVERIES_CHANNEL, deliveryIdOf, enqueueDeliveries, type NewDelivery } from './deliveries.ts';
+import { AnswerFold, type ConversationIdentity, eventNameOf, messageResourceOf } from './message-resource.ts';
+
+/** The actor id of the outcomes the webhook scheduler records. */
+export const WEBHOOK_ACTOR_ID = 'webhooks';
+
+export interface WebhookReactorOptions {
+  readonly pool: pg.Pool;
+  readonly log: EventLog;
+  /** Time the queued deliveries are first due. Default: the system clock. */
+  readonly now?: () => Date;
+  /** Called after new deliveries were queued (the scheduler's wake-up in this process). */
+  readonly onEnqueued?: () => void;
+  /** Prefix of attachment URLs (PUBLIC_URL); relative URLs without it. */
+  readonly publicUrl?: string;
+  readonly logger?: RunnerLogger;
+  /** Conversations read at once within a batch. Default 8. */
+  readonly concurrency?: number;
+}
+
+const operationOf: Partial<Record<ConversationEvent['type'], DeliveryOperation>> = {
+  ManagerReplied: 'send',
+  ManagerReplyEdited: 'edit',
+  ManagerReplyDeleted: 'delete',
+};
+
+const conversationOf = (stream: string) =>
+  stream.startsWith('conversation-') ? stream.slice('conversation-'.length) : undefined;
+
+export const createWebhookReactor = (options: WebhookReactorOptions): Reactor => {
+  const { pool, log, now = () => new Date(), concurrency = 8 } = options;
+  // Conversations never change channel or source: remembered across batches (bounded).
+  const identities = new Map<string, ConversationIdentity | null>();
+
+  const identityOf = async (conversationId: string): Promise<ConversationIdentity | null> => {
+    const known = identities.get(conversationId);
+    if (known !== undefined) return known;
+    const [first] = await log.readStream(conversationStream(conversationId), { maxCount: 1 });
+    const event = first && ({ type: first.type, data: first.data } as ConversationEvent);
+    const identity =
+      event?.type === 'ConversationStarted'
+        ? { channel: event.data.channel, source: event.data.source, clientId: event.data.clientId }
+        : null;
+    if (identities.size >= 10_000) identities.clear();
+    identities.set(conversationId, identity);
+    return identity;
+  };
+
+  const deliveriesOf = async (
+    conversationId: string,
+    events: readonly RecordedEvent[],
+    sourceOf: (code: string) => Promise<SourceState>,
+  ): Promise<NewDelivery[]> => {
+    const identity = await identityOf(conversationId);
+    if (identity?.channel !== 'external') return [];
+    const source = await sourceOf(identity.source);
+    // A source without a webhook polls the API: nothing is posted to it.
+    if (!source.webhookUrl) return [];
+
+    const wanted = new Set(events.map((e) => e.id));
+    const fold = new AnswerFold(WEBHOOK_ACTOR_ID);
+    const found: Array<{ recorded: RecordedEvent; delivery: NewDelivery }> = [];
+    const dueAt = now().toISOString();
+    for (const recorded of await log.readStream(conversationStream(conversationId))) {
+      const answer = fold.apply(recorded);
+      const operation = operationOf[recorded.type as ConversationEvent['type']];
+      if (!answer || !operation || !wanted.has(recorded.id)) continue;
+      const editNumber = operation === 'edit' ? answer.editCount : 0;
+      const event = eventNameOf[operation];
+      found.push({
+        recorded,
+        delivery: {
+          delivery_id: deliveryIdOf(conversationId, answer.messageId, operation, editNumber),
+          source: identity.source,
+          conversation_id: conversationId,
+          external_id: identity.clientId,
+          message_id: answer.messageId,
+          operation,
+          edit_number: editNumber,
+          event,
+          event_id: recorded.id,
+          correlation_id: recorded.metadata.correlationId,
+          stream_revision: recorded.revision,
+          payload: {
+            event,
+            source: identity.source,
+            external_id: identity.clientId,
+            message: messageResourceOf(answer, identity.clientId, {
+              ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+            }),
+          },
+          next_attempt_at: dueAt,
+        },
+      });
+    }
+    // Settled in the log already (the queue row was removed by hand, the checkpoint reset): not again.
+    return found.filter((f) => !fold.settled.has(f.recorded.id)).map((f) => f.delivery);
+  };
+
+  return {
+    name: 'webhooks',
+    async handle(events, signal) {
+      const byConversation = new Map<string, RecordedEvent[]>();
+      for (const e of events) {
+        if (!operationOf[e.type as ConversationEvent['type']]) continue;
+        const id = conversationOf(e.stream);
+        if (!id) continue;
+        byConversation.set(id, [...(byConversation.get(id) ?? []), e]);
+      }
+      if (byConversation.size === 0) return;
+      const sources = new Map<string, Promise<SourceState>>();
+      const sourceOf = (code: string) => {
+        let s = sources.get(code);
+        if (!s) {
+          s = readSource(log, code);
+          sources.set(code, s);
+        }
+        return s;
+      };
+      const queue = [...byConversation.entries()];
+      const results: NewDelivery[][] = new Array(queue.length);
+      let next = 0;
+      const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+        while (next < queue.length && !signal.aborted) {
+          const i = next++;
+          const [conversationId, conversationEvents] = queue[i]!;
+          results[i] = await deliveriesOf(conversationId, conversationEvents, sourceOf);
+        }
+      });
+      await Promise.all(workers);
+      // Stopped mid-batch: the runner keeps the checkpoint, the batch comes again.
+      if (signal.aborted) return;
+      const added = await enqueueDeliveries(pool, results.flat());
+      if (added > 0) {
+        options.logger?.info({ added }, 'webhook deliveries queued');
+        await pool.query('SELECT pg_notify($1, $2)', [DELIVERIES_CHANNEL, String(added)]);
+        options.onEnqueued?.();
+      }
+    },
+  };
+};

@@ -1,0 +1,515 @@
+// The webhook scheduler: drains td_webhook_deliveries. One instance at a time (a PostgreSQL advisory
+// lock held on a connection that also LISTENs for new work); it wakes when the reactor queues work
+// and when the earliest retry falls due. Deliveries run a few at a time, at most a few per source, and
+// in order within a conversation: a later delivery waits while an earlier one of the same
+// conversation is pending. Any 2xx is success; anything else is retried with exponential backoff
+// for up to 24 hours after the first attempt, then given up. Every outcome is an event
+// (ReplyDelivered / DeliveryFailed) recorded with a command id derived from the delivery and the
+// attempt, so an outcome reported twice is recorded once.
+//
+// Time comes from `now()`, so a test can run a day of retries in a second: move the clock, call
+// `tick()`. Only the HTTP timeout is real time (it bounds real I/O).
+import type pg from 'pg';
+import type { CommandHandler } from '../../domain/command-handler.ts';
+import type { ConversationCommand } from '../../domain/conversation-commands.ts';
+import { foldConversation } from '../../domain/conversation-state.ts';
+import { DomainError } from '../../domain/errors.ts';
+import type { EventLog } from '../../domain/event-log.ts';
+import { type ConversationEvent, conversationStream } from '../../domain/events.ts';
+import type { RunnerLogger } from '../../projections/runner.ts';
+import { readSource } from '../sources/sources.ts';
+import {
+  type AttemptUpdate,
+  DELIVERIES_CHANNEL,
+  type DeliveryRow,
+  dueDeliveries,
+  fillCursor,
+  laterEditQueued,
+  nextDueAt,
+  postpone,
+  recordAttempt,
+} from './deliveries.ts';
+import type { WebhookPayload } from './message-resource.ts';
+import { WEBHOOK_ACTOR_ID } from './reactor.ts';
+import { DELIVERY_HEADER, SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER, USER_AGENT } from './signature.ts';
+
+export interface WebhookOutcome {
+  readonly source: string;
+  /** delivered: a 2xx; retry: failed, tried again later; failed: given up. */
+  readonly outcome: 'delivered' | 'retry' | 'failed';
+  /** The receiver's HTTP status, when it answered. */
+  readonly status?: number;
+}
+
+export interface RetryPolicy {
+  /** Wait after the first failure; doubled after each next one. Default 10 s. */
+  readonly initialMs: number;
+  /** The longest wait between two attempts. Default 1 h. */
+  readonly maxMs: number;
+  /** How long after the first attempt a delivery is retried before it is given up. Default 24 h. */
+  readonly forMs: number;
+  /** Each wait is shortened by up to this fraction, at random, so retries do not come in waves. Default 0.2. */
+  readonly jitter: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  initialMs: 10_000,
+  maxMs: 3_600_000,
+  forMs: 24 * 3_600_000,
+  jitter: 0.2,
+};
+
+/** The wait after failed attempt `attempt` (1-based): initial·2^(attempt-1), capped, with jitter. */
+export const backoffMs = (
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number => {
+  const base = Math.min(policy.initialMs * 2 ** Math.max(0, attempt - 1), policy.maxMs);
+  return Math.round(base * (1 - policy.jitter * Math.min(1, Math.max(0, random()))));
+};
+
+export interface WebhookSchedulerOptions {
+  readonly pool: pg.Pool;
+  readonly log: EventLog;
+  readonly handler: CommandHandler;
+  readonly logger?: RunnerLogger;
+  /** The clock every schedule is computed with. Default: the system clock. */
+  readonly now?: () => Date;
+  /** How long a receiver has to answer (real time). Default 10 s. */
+  readonly timeoutMs?: number;
+  /** Deliveries in flight at once. Default 8. */
+  readonly concurrency?: number;
+  /** Deliveries in flight at once to one source. Default half of `concurrency`. */
+  readonly perSourceConcurrency?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Jitter's random source (0 ≤ x < 1). Default Math.random. */
+  readonly random?: () => number;
+  /** The longest idle sleep before looking at the queue again (missed notifications). Default 30 s. */
+  readonly pollIntervalMs?: number;
+  /** How often a standby instance tries to take the lock. Default 1 s. */
+  readonly standbyRetryMs?: number;
+  /** Metrics hook: one call per attempt's outcome. */
+  readonly onOutcome?: (outcome: WebhookOutcome) => void;
+}
+
+export interface WebhookScheduler {
+  /** Resolves once this instance holds the lock and drains the queue. */
+  readonly leading: Promise<void>;
+  isLeader(): boolean;
+  /** Look at the queue now (new work was queued, the clock was moved). */
+  wake(): void;
+  /** Runs everything due at `now()` to completion, including deliveries that become possible on the way. */
+  tick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface PostResult {
+  readonly ok: boolean;
+  readonly status?: number;
+  readonly reason: string;
+  /** The request was cut short by stop(): no outcome to record. */
+  readonly aborted?: boolean;
+}
+
+const silent: RunnerLogger = { info() {}, warn() {}, error() {} };
+
+const errorText = (error: unknown): string => {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const detail = cause?.code ?? cause?.message;
+  return detail ? `${error.message}: ${detail}` : error.message;
+};
+
+/** The first `max` bytes of a response body, as text; the rest is not read. */
+const readSome = async (res: Response, max: number): Promise<string> => {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, max)).replace(/\s+/g, ' ').trim();
+};
+
+export const startWebhookScheduler = (options: WebhookSchedulerOptions): WebhookScheduler => {
+  const {
+    pool,
+    log,
+    handler,
+    logger = silent,
+    now = () => new Date(),
+    timeoutMs = 10_000,
+    concurrency = 8,
+    random = Math.random,
+    pollIntervalMs = 30_000,
+    standbyRetryMs = 1000,
+  } = options;
+  const perSourceConcurrency = options.perSourceConcurrency ?? Math.max(1, Math.ceil(concurrency / 2));
+  const policy: RetryPolicy = { ...defaultRetryPolicy, ...options.retry };
+  const stopping = new AbortController();
+  const inflight = new Map<string, { conversationId: string; source: string; done: Promise<void> }>();
+  let lock: pg.PoolClient | undefined;
+  let leader = false;
+  let markLeading: () => void = () => {};
+  const leading = new Promise<void>((resolve) => {
+    markLeading = resolve;
+  });
+
+  // ---- waking and sleeping ------------------------------------------------------------------------
+  let dirty = true;
+  let interrupt: (() => void) | undefined;
+  const wake = () => {
+    dirty = true;
+    interrupt?.();
+  };
+  const sleep = (ms: number, interruptible = true) =>
+    new Promise<void>((resolve) => {
+      if ((interruptible && dirty) || stopping.signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        if (interrupt === done) interrupt = undefined;
+        stopping.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      if (interruptible) interrupt = done;
+      stopping.signal.addEventListener('abort', done);
+    });
+
+  // ---- leadership ---------------------------------------------------------------------------------
+  const loseLock = (error?: unknown) => {
+    if (!lock) return;
+    if (error) logger.warn({ err: error }, 'webhook scheduler lost its database connection; standing by');
+    const client = lock;
+    lock = undefined;
+    leader = false;
+    client.removeAllListeners('notification');
+    client.release(true);
+  };
+
+  const acquire = async (): Promise<pg.PoolClient | undefined> => {
+    while (!stopping.signal.aborted) {
+      let client: pg.PoolClient | undefined;
+      try {
+        client = await pool.connect();
+        const { rows } = await client.query<{ ok: boolean }>(
+          'SELECT pg_try_advisory_lock(hashtext($1)) AS ok',
+          ['topicdesk:webhooks:scheduler'],
+        );
+        if (rows[0]?.ok) {
+          client.on('error', (error) => loseLock(error));
+          client.on('notification', (n) => {
+            if (n.channel === DELIVERIES_CHANNEL) wake();
+          });
+          await client.query(`LISTEN ${DELIVERIES_CHANNEL}`);
+          return client;
+        }
+        client.release();
+      } catch (error) {
+        logger.warn({ err: error }, 'webhook scheduler could not reach the database');
+        client?.release(true);
+      }
+      await sleep(standbyRetryMs, false);
+    }
+    return undefined;
+  };
+
+  // ---- one delivery -------------------------------------------------------------------------------
+  const post = async (
+    url: string,
+    secret: string,
+    row: DeliveryRow,
+    payload: WebhookPayload,
+    at: Date,
+  ): Promise<PostResult> => {
+    let target: URL;
+    try {
+      target = new URL(url);
+      if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new Error('not http(s)');
+    } catch {
+      return { ok: false, reason: `the webhook URL is not an http(s) URL: ${url}` };
+    }
+    const body = JSON.stringify(payload);
+    const timestamp = Math.floor(at.getTime() / 1000);
+    try {
+      const res = await fetch(target, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'User-Agent': USER_AGENT,
+          [SIGNATURE_HEADER]: signPayload(secret, timestamp, body),
+          [TIMESTAMP_HEADER]: String(timestamp),
+          [DELIVERY_HEADER]: row.delivery_id,
+        },
+        body,
+        // A redirect is not a 2xx: a signed request is not re-sent somewhere else.
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping.signal]),
+      });
+      if (res.status >= 200 && res.status < 300) {
+        await res.body?.cancel().catch(() => undefined);
+        return { ok: true, status: res.status, reason: `HTTP ${res.status}` };
+      }
+      const text = await readSome(res, 300).catch(() => '');
+      return { ok: false, status: res.status, reason: `HTTP ${res.status}${text ? `: ${text}` : ''}` };
+    } catch (error) {
+      if (stopping.signal.aborted) return { ok: false, reason: 'stopped', aborted: true };
+      if (error instanceof Error && error.name === 'TimeoutError')
+        return { ok: false, reason: `no answer within ${timeoutMs} ms` };
+      return { ok: false, reason: errorText(error) };
+    }
+  };
+
+  /** An edit overtaken by a later edit of the same answer: its outcome is not the message's any more. */
+  const overtaken = async (row: DeliveryRow): Promise<boolean> => {
+    if (row.operation !== 'edit') return false;
+    const state = foldConversation(
+      (await log.readStream(conversationStream(row.conversation_id))).map(
+        (e) => ({ type: e.type, data: e.data }) as ConversationEvent,
+      ),
+    );
+    return (state.messages.get(row.message_id)?.editCount ?? 0) > row.edit_number;
+  };
+
+  /** Records an outcome in the log; false when it was not recorded because a later edit overtook it. */
+  const recordOutcome = async (
+    row: DeliveryRow,
+    command: ConversationCommand,
+    step: string,
+    at: Date,
+  ): Promise<boolean> => {
+    // The state keeps one outcome per operation, cleared by each edit: an older edit's outcome
+    // recorded after a newer edit would stand for the newer one.
+    if (await overtaken(row)) return false;
+    try {
+      await handler.execute(row.conversation_id, command, {
+        commandId: `webhook:${row.delivery_id}:${step}`,
+        actor: { kind: 'system', id: WEBHOOK_ACTOR_ID },
+        causationId: row.event_id,
+        correlationId: row.correlation_id,
+        occurredAt: at.toISOString(),
+      });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      logger.warn(
+        { err: error, deliveryId: row.delivery_id },
+        'webhook outcome refused by the conversation; not recorded',
+      );
+    }
+    return true;
+  };
+
+  const settle = async (row: DeliveryRow, update: AttemptUpdate, outcome?: WebhookOutcome) => {
+    await recordAttempt(pool, row.delivery_id, update);
+    if (outcome) options.onOutcome?.(outcome);
+  };
+
+  const attempt = async (row: DeliveryRow): Promise<void> => {
+    const n = row.attempt + 1;
+    const startedAt = now();
+    const first = row.first_attempt_at ?? startedAt;
+    if (row.operation === 'edit' && (await laterEditQueued(pool, row))) {
+      // A later edit carries the whole message again: this one need not be sent at all.
+      await settle(row, { status: 'superseded', attempt: row.attempt, attemptedAt: null });
+      return;
+    }
+    // Read at every attempt: a webhook URL corrected while retries run is used at the next one.
+    const source = await readSource(log, row.source);
+
+    let result: PostResult;
+    if (!source.webhookUrl || !source.webhookSecret) {
+      result = { ok: false, reason: 'the source has no webhook URL any more' };
+    } else {
+      const payload = await fillCursor(pool, row);
+      result = await post(source.webhookUrl, source.webhookSecret, row, payload, startedAt);
+      if (result.aborted) return; // stopped mid-request: the next leader tries again
+    }
+    const at = now();
+    const status = result.status !== undefined ? { status: result.status } : {};
+
+    if (result.ok) {
+      const recorded = await recordOutcome(
+        row,
+        { type: 'RecordDelivered', messageId: row.message_id, operation: row.operation },
+        'delivered',
+        at,
+      );
+      await settle(
+        row,
+        {
+          status: recorded ? 'delivered' : 'superseded',
+          attempt: n,
+          attemptedAt: startedAt,
+          lastStatus: result.status ?? null,
+        },
+        { source: row.source, outcome: 'delivered', ...status },
+      );
+      return;
+    }
+
+    const permanent = !source.webhookUrl || at.getTime() - first.getTime() >= policy.forMs;
+    const nextAttemptAt = permanent
+      ? undefined
+      : new Date(Math.min(at.getTime() + backoffMs(n, policy, random), first.getTime() + policy.forMs));
+    const recorded = await recordOutcome(
+      row,
+      {
+        type: 'RecordDeliveryFailed',
+        messageId: row.message_id,
+        operation: row.operation,
+        reason: result.reason,
+        permanent,
+        attempt: n,
+        ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
+      },
+      `attempt:${n}`,
+      at,
+    );
+    logger.info(
+      { deliveryId: row.delivery_id, source: row.source, attempt: n, permanent, reason: result.reason },
+      permanent ? 'webhook delivery given up' : 'webhook delivery failed; will retry',
+    );
+    await settle(
+      row,
+      {
+        status: !recorded ? 'superseded' : permanent ? 'failed' : 'pending',
+        attempt: n,
+        attemptedAt: startedAt,
+        ...(nextAttemptAt ? { nextAttemptAt } : {}),
+        lastError: result.reason,
+        lastStatus: result.status ?? null,
+      },
+      { source: row.source, outcome: permanent ? 'failed' : 'retry', ...status },
+    );
+  };
+
+  const start = (row: DeliveryRow) => {
+    const done = attempt(row).catch(async (error: unknown) => {
+      // The log or the database failed, not the receiver: try again soon, without counting an attempt.
+      logger.error({ err: error, deliveryId: row.delivery_id }, 'webhook delivery could not be processed');
+      await postpone(pool, row.delivery_id, new Date(now().getTime() + policy.initialMs)).catch(
+        () => undefined,
+      );
+    });
+    inflight.set(row.delivery_id, { conversationId: row.conversation_id, source: row.source, done });
+    void done.finally(() => {
+      inflight.delete(row.delivery_id);
+      wake();
+    });
+  };
+
+  const busyConversations = () => [...new Set([...inflight.values()].map((f) => f.conversationId))];
+
+  // ---- draining -----------------------------------------------------------------------------------
+  interface Drained {
+    readonly started: number;
+    /** Nothing was in flight and nothing started. */
+    readonly quiet: boolean;
+    /** Something due was left waiting for a free slot (a finishing delivery wakes the loop). */
+    readonly blocked: boolean;
+  }
+
+  /** Starts what may start now. */
+  const drainOnce = async (): Promise<Drained> => {
+    if (!leader || stopping.signal.aborted) return { started: 0, quiet: true, blocked: false };
+    const free = concurrency - inflight.size;
+    if (free <= 0) return { started: 0, quiet: false, blocked: true };
+    const busy = busyConversations();
+    const rows = await dueDeliveries(pool, now(), busy, free * 4);
+    const perSource = new Map<string, number>();
+    for (const f of inflight.values()) perSource.set(f.source, (perSource.get(f.source) ?? 0) + 1);
+    let started = 0;
+    for (const row of rows) {
+      if (inflight.size >= concurrency || stopping.signal.aborted) break;
+      const bySource = perSource.get(row.source) ?? 0;
+      if (bySource >= perSourceConcurrency || inflight.has(row.delivery_id)) continue;
+      perSource.set(row.source, bySource + 1);
+      start(row);
+      started += 1;
+    }
+    return { started, quiet: started === 0 && busy.length === 0, blocked: rows.length > started };
+  };
+
+  let mutex: Promise<unknown> = Promise.resolve();
+  const drain = (): Promise<Drained> => {
+    const run = mutex.then(drainOnce);
+    mutex = run.catch(() => undefined);
+    return run;
+  };
+
+  /** How long the loop may sleep after a drain: until the next delivery falls due, at most the poll interval. */
+  const idleMs = async (drained: Drained): Promise<number> => {
+    if (drained.started > 0) return 0;
+    const at = await nextDueAt(pool, busyConversations());
+    if (!at) return pollIntervalMs;
+    const ms = at.getTime() - now().getTime();
+    if (ms > 0) return Math.min(ms, pollIntervalMs);
+    // Due already: it fell due while the queue was read (look again now), or it waits for a slot —
+    // a finishing delivery wakes the loop; meanwhile look once a second for other sources' work.
+    return drained.blocked ? Math.min(pollIntervalMs, 1000) : 0;
+  };
+
+  const loop = async () => {
+    while (!stopping.signal.aborted) {
+      if (!lock) {
+        lock = await acquire();
+        if (!lock) return;
+        leader = true;
+        dirty = true;
+        markLeading();
+      }
+      dirty = false;
+      let wait: number;
+      try {
+        wait = await idleMs(await drain());
+      } catch (error) {
+        if (stopping.signal.aborted) return;
+        logger.error({ err: error }, 'webhook scheduler could not read its queue; retrying');
+        wait = standbyRetryMs;
+      }
+      await sleep(wait);
+    }
+  };
+  const done = loop();
+
+  return {
+    leading,
+    isLeader: () => leader,
+    wake,
+    async tick() {
+      await leading;
+      // Done once a look at the queue with nothing in flight started nothing: a delivery that
+      // finished while the queue was being read may have let the next one of its conversation go.
+      for (;;) {
+        const { quiet } = await drain();
+        const pending = [...inflight.values()].map((f) => f.done);
+        if (quiet && pending.length === 0) return;
+        await Promise.all(pending);
+      }
+    },
+    async stop() {
+      stopping.abort();
+      interrupt?.();
+      await done;
+      await Promise.all([...inflight.values()].map((f) => f.done));
+      if (lock) {
+        const client = lock;
+        lock = undefined;
+        leader = false;
+        await client.query(`UNLISTEN *`).catch(() => undefined);
+        await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+        client.removeAllListeners('notification');
+        client.release();
+      }
+    },
+  };
+};

@@ -1,0 +1,136 @@
+// The whole app as `npm start` runs it, on a fresh database, wired to the Telegram stand-in (the
+// support group, the file store) and the VK stand-in (VK_API_BASE_URL). Callback API events are
+// POSTed to /webhooks/vk; with VK_MODE=longpoll the app polls the stand-in instead.
+//
+// POST /webhooks/vk comes from openapi/openapi.yaml (operationId vkWebhook). While the document does
+// not declare it yet, the harness serves the app's own vkWebhook handler on a plain Fastify route
+// beside the app, so the tests exercise the same handler either way.
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { specificationPath } from '../../src/adapters/http/server.ts';
+import { type App, startApp } from '../../src/app/app.ts';
+import { loadConfig } from '../../src/app/config.ts';
+import { WEBHOOK_SECRET } from './app-harness.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
+import {
+  startVkStandIn,
+  type VkCallbackEvent,
+  type VkStandIn,
+  type VkStandInOptions,
+} from './vk-stand-in.ts';
+
+export interface VkHarness {
+  readonly app: App;
+  readonly tg: TelegramStandIn;
+  readonly vk: VkStandIn;
+  readonly db: TestDatabase;
+  /** Where VK's Callback API requests go. */
+  readonly callbackUrl: string;
+  /** POSTs an event to the Callback API endpoint as VK would; `secret` overrides the event's. */
+  postEvent(
+    event: VkCallbackEvent,
+    opts?: { secret?: string | null },
+  ): Promise<{ status: number; body: string; type: string | null }>;
+  /** POSTs a Telegram update (a manager in the topic) to /webhooks/telegram. */
+  postUpdate(update: unknown): Promise<Response>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface VkHarnessOptions {
+  readonly mode?: 'callback' | 'longpoll';
+  readonly env?: Record<string, string>;
+  readonly vk?: VkStandInOptions;
+}
+
+const specDeclaresVkWebhook = () =>
+  /operationId:\s*vkWebhook\b/.test(readFileSync(specificationPath, 'utf8'));
+
+export const startVkHarness = async (options: VkHarnessOptions = {}): Promise<VkHarness> => {
+  const mode = options.mode ?? 'callback';
+  const db = await createTestDatabase({ migrate: false });
+  const tg = await startTelegramStandIn();
+  const vk = await startVkStandIn({ longPollEchoes: mode === 'longpoll', ...options.vk });
+  const config = () =>
+    loadConfig({
+      DATABASE_URL: db.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      TELEGRAM_BOT_TOKEN: tg.token,
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      TELEGRAM_SUPPORT_CHAT_ID: String(tg.supportChatId),
+      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: '1000',
+      TELEGRAM_LIMIT_GROUP_PER_MINUTE: '100000',
+      TELEGRAM_LIMIT_PER_SECOND: '1000',
+      VK_TOKEN: vk.token,
+      VK_GROUP_ID: String(vk.groupId),
+      VK_CONFIRMATION: vk.confirmation,
+      VK_SECRET: vk.secret,
+      VK_API_BASE_URL: vk.apiBaseUrl,
+      VK_MODE: mode,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...options.env,
+    });
+  const logger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  let app = await startApp(config(), logger());
+
+  let side: FastifyInstance | undefined;
+  let callbackUrl: string;
+  if (specDeclaresVkWebhook()) {
+    callbackUrl = '';
+  } else {
+    side = Fastify();
+    side.post('/webhooks/vk', (request, reply) => {
+      const route = app.handlers.vkWebhook!;
+      return (typeof route === 'function' ? route : route.handler)(request, reply);
+    });
+    await side.listen({ port: 0, host: '127.0.0.1' });
+    const addr = side.server.address();
+    callbackUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/webhooks/vk`;
+  }
+  const urlOfCallback = () => callbackUrl || `${app.address()}/webhooks/vk`;
+
+  return {
+    get app() {
+      return app;
+    },
+    tg,
+    vk,
+    db,
+    get callbackUrl() {
+      return urlOfCallback();
+    },
+    async postEvent(event, opts = {}) {
+      const body: Record<string, unknown> = { ...vk.body(event) };
+      if (opts.secret === null) delete body.secret;
+      else if (opts.secret !== undefined) body.secret = opts.secret;
+      const res = await fetch(urlOfCallback(), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'VKCallbackAPI' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
+    },
+    postUpdate(update) {
+      return fetch(`${app.address()}/webhooks/telegram`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': WEBHOOK_SECRET },
+        body: JSON.stringify(update),
+      });
+    },
+    async restart() {
+      await app.stop();
+      app = await startApp(config(), logger());
+    },
+    async stop() {
+      await side?.close();
+      await app.stop();
+      await vk.close();
+      await tg.close();
+      await db.drop();
+    },
+  };
+};
