@@ -16,6 +16,9 @@
 //   Reference: the raw append rate of the same log, `log.append` of one ClientMessageReceived-shaped
 //   event per call with the same concurrency (the foundation's figure, as `bench -- log` measures it),
 //   the better of two rounds, before and after the POSTs.
+//   Two rows say where a POST's time goes: the command alone (the handler's ReceiveClientMessage,
+//   called in process: read and fold the stream, decide, append — no HTTP, no wait) and the same
+//   POSTs with API_WRITE_WAIT_MS=0 (the app restarted on the same database; 202 without a cursor).
 // - List latency: `GET /api/external/{externalId}/messages?limit=50&direction=…&after_id=…` and the
 //   source-wide feed `GET /api/external/messages?after_id=…&limit=100`, one request at a time, p50/p95.
 //   Reference (the floor): the listing's own SQL — listMessages of src/adapters/api/read-model.ts,

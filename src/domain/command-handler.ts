@@ -56,6 +56,8 @@ export interface CommandHandlerOptions {
    */
   readonly decode?: (event: RecordedEvent) => ConversationEvent;
   readonly clock?: Clock;
+  /** Conversations whose folded state is kept between calls (least recently used dropped). Default 5000; 0 turns it off. */
+  readonly cacheSize?: number;
 }
 
 export interface CommandHandler {
@@ -78,6 +80,16 @@ const isWrongExpectedRevision = (error: unknown): boolean =>
 
 export const createCommandHandler = (options: CommandHandlerOptions): CommandHandler => {
   const { log, eventId, maxRetries = 10, decode = trustLog, clock: defaultClock = systemClock } = options;
+  const cacheSize = options.cacheSize ?? 5000;
+  const cache = new Map<string, { state: ConversationState; revision: number; seen: Set<string> }>();
+  const remember = (id: string, state: ConversationState, revision: number, seen: Set<string>) => {
+    if (cacheSize <= 0) return;
+    const current = cache.get(id);
+    if (current && current.revision > revision) return; // a concurrent call already knows more
+    cache.delete(id); // re-inserted last: the Map's order is least recently used first
+    cache.set(id, { state, revision, seen });
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+  };
 
   const execute = async (
     conversationId: string,
@@ -100,9 +112,14 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     };
     const idOf = (index: number): string => eventId(`${meta.commandId}:${index}`);
 
-    let state = initialConversationState;
-    let revision = -1;
-    const seen = new Set<string>();
+    // Start from what this process last saw of the stream and read only what came after: a
+    // conversation with a long history costs one short read, not a read and decode of all of it.
+    // The tail read happens on every attempt, so a stream moved on by another instance is caught up.
+    const cached = cache.get(conversationId);
+    let state = cached?.state ?? initialConversationState;
+    let revision = cached?.revision ?? -1;
+    // Only ever holds ids that are in the stream, so sharing it between calls is safe.
+    const seen = cached?.seen ?? new Set<string>();
 
     for (let attempt = 0; ; attempt++) {
       // After a conflict only the events appended since are read and folded onto what we have.
@@ -110,6 +127,8 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       for (const r of recorded) seen.add(r.id);
       state = foldConversation(recorded.map(decode), state);
       revision = recorded.at(-1)?.revision ?? revision;
+
+      remember(conversationId, state, revision, seen);
 
       // Asking decide() again would refuse what it accepted the first time (a second BanClient).
       if (seen.has(idOf(0))) return { events: [], state, revision, alreadyHandled: true };
@@ -127,12 +146,10 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       }));
       try {
         const result = await log.append(stream, toAppend, revision < 0 ? 'no_stream' : revision);
-        return {
-          events: stamped,
-          state: foldConversation(stamped, state),
-          revision: result.nextRevision,
-          alreadyHandled: false,
-        };
+        const after = foldConversation(stamped, state);
+        for (const e of stamped) seen.add(e.id);
+        remember(conversationId, after, result.nextRevision, seen);
+        return { events: stamped, state: after, revision: result.nextRevision, alreadyHandled: false };
       } catch (error) {
         if (!isWrongExpectedRevision(error) || attempt >= maxRetries) throw error;
       }

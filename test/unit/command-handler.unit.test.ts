@@ -23,6 +23,7 @@ const createMemoryLog = () => {
   const streams = new Map<string, RecordedEvent[]>();
   const all: RecordedEvent[] = [];
   let appendCalls = 0;
+  const reads: number[] = [];
   const log: EventLog = {
     async append(
       stream: string,
@@ -59,6 +60,7 @@ const createMemoryLog = () => {
     },
     async readStream(stream, options = {}) {
       const from = options.fromRevision ?? 0;
+      reads.push(from);
       const events = (streams.get(stream) ?? []).filter((e) => e.revision >= from);
       return options.maxCount === undefined ? events : events.slice(0, options.maxCount);
     },
@@ -78,6 +80,8 @@ const createMemoryLog = () => {
     log,
     streamOf: (conversationId: string) => streams.get(conversationStream(conversationId)) ?? [],
     appendCalls: () => appendCalls,
+    /** fromRevision of every readStream call, in order. */
+    reads,
   };
 };
 
@@ -86,6 +90,33 @@ const manager: Actor = { kind: 'manager', id: '42', name: 'Grace' };
 const clock: Clock = { now: () => new Date('2030-01-01T12:00:00.000Z') };
 
 describe('command handler', () => {
+  test('reads only the tail of a stream it has seen, and still sees what another writer appended', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const other = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock, cacheSize: 0 });
+    for (let i = 0; i < 20; i++) {
+      await handler.execute(CONVERSATION_ID, receive(`m${i}`, `text ${i}`), {
+        commandId: `c${i}`,
+        actor: client,
+      });
+    }
+    // 21 events stored; each later call read from the revision after the last one it knew.
+    assert.deepEqual(memory.reads.slice(0, 3), [0, 2, 3]);
+    assert.equal(memory.reads.at(-1), 20);
+    await other.execute(CONVERSATION_ID, { type: 'BanClient' }, { commandId: 'ban', actor: manager });
+    const result = await handler.execute(CONVERSATION_ID, receive('late', 'after the ban'), {
+      commandId: 'late',
+      actor: client,
+    });
+    assert.equal(result.state.banned, true, 'the ban appended by the other writer was read');
+    assert.equal(result.state.messages.get('late')?.suppressed, true);
+    const again = await handler.execute(CONVERSATION_ID, receive('late', 'after the ban'), {
+      commandId: 'late',
+      actor: client,
+    });
+    assert.equal(again.alreadyHandled, true);
+  });
+
   test('appends the decided events with deterministic ids and default metadata', async () => {
     const memory = createMemoryLog();
     const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
