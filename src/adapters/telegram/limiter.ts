@@ -9,6 +9,7 @@
 //
 // A retry after a lost answer (connection reset after Telegram acted) may repeat that one send: the
 // spec accepts a repeat (at least once), never a loss.
+import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { HttpError, type Transformer } from 'grammy';
 
@@ -106,6 +107,8 @@ export const createOutgoingLimiter = (options: OutgoingLimiterOptions = {}): Out
   const isGroup = options.isGroup ?? ((chatId: string) => chatId.startsWith('-'));
 
   const stopping = new AbortController();
+  // Every queued call listens for stop(); a burst queues far more than Node's default warning of 10.
+  setMaxListeners(0, stopping.signal);
   let inside = 0;
   /** Per chat: when its next message may go (spacing, or a 429's retry_after). */
   const chatFreeAt = new Map<string, number>();
