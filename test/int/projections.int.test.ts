@@ -42,17 +42,27 @@ const caughtUp = (db: TestDatabase) => async () => {
   return Number(c[0]!.n) === allProjections.length && Number(rows[0]!.n) === total;
 };
 
-describe('projections', () => {
+/** A fresh database with the registry and a PostgreSQL log for each describe block. */
+const setUp = (take: (x: { db: TestDatabase; log: EventLog }) => void) => {
   let db: TestDatabase;
   let log: EventLog;
   before(async () => {
     db = await createTestDatabase();
     await migrate(db.pool, [registryMigration]);
     log = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 100 });
+    take({ db, log });
   });
   after(async () => {
     await log.close();
     await db.drop();
+  });
+};
+
+describe('projections', () => {
+  let db: TestDatabase;
+  let log: EventLog;
+  setUp((x) => {
+    ({ db, log } = x);
   });
 
   it('builds both read models live, and a rebuild equals the incremental build row for row', async () => {
@@ -162,14 +172,8 @@ describe('projections', () => {
 describe('projections under crashes and concurrency', () => {
   let db: TestDatabase;
   let log: EventLog;
-  before(async () => {
-    db = await createTestDatabase();
-    await migrate(db.pool, [registryMigration]);
-    log = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 100 });
-  });
-  after(async () => {
-    await log.close();
-    await db.drop();
+  setUp((x) => {
+    ({ db, log } = x);
   });
 
   it('a runner SIGKILLed mid-batch again and again applies every event exactly once', async () => {
