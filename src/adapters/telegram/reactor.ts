@@ -17,6 +17,7 @@ import {
 import type { EventLog, RecordedEvent } from '../../domain/event-log.ts';
 import { type ConversationEvent, conversationStream, type MessageContent } from '../../domain/events.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
+import { recordOutcome } from '../reactor-outcomes.ts';
 import { contactCard, describeForTopic, displayName, topicTitle } from './translate.ts';
 
 export interface TelegramReactorOptions {
@@ -94,13 +95,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
           return state;
         },
         async record(command, step) {
-          const result = await handler.execute(conversationId, command, {
-            commandId: `reactor:telegram:${recorded.id}:${step}`,
-            actor: { kind: 'system', id: 'telegram-reactor' },
-            causationId: recorded.id,
-            correlationId: recorded.metadata.correlationId,
-          });
-          state = result.state;
+          state = await recordOutcome(handler, 'telegram', conversationId, recorded, command, step);
         },
         async reload() {
           state = await readState(conversationId);

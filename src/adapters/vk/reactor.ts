@@ -27,6 +27,7 @@ import {
   type DeliveryOperation,
 } from '../../domain/events.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
+import { recordOutcome } from '../reactor-outcomes.ts';
 import { backoffMs, classify, type Failure, UploadServerError } from './errors.ts';
 import type { FileStore } from './files.ts';
 import { randomIdOf } from './refs.ts';
@@ -122,13 +123,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
           return state;
         },
         async record(command, step) {
-          const result = await handler.execute(conversationId, command, {
-            commandId: `reactor:vk:${recorded.id}:${step}`,
-            actor: { kind: 'system', id: 'vk-reactor' },
-            causationId: recorded.id,
-            correlationId: recorded.metadata.correlationId,
-          });
-          state = result.state;
+          state = await recordOutcome(handler, 'vk', conversationId, recorded, command, step);
         },
       };
       await step({ type: recorded.type, data: recorded.data } as ConversationEvent, turn);
