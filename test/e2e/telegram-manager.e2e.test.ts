@@ -125,6 +125,17 @@ describe('telegram: managers answer in topics; edits go both ways', () => {
     );
   });
 
+  it('an answer in a topic the bot has opened but not yet recorded is not dropped: Telegram is asked again', async () => {
+    // The bot records TopicOpened only after Telegram created the topic: a quick manager can write
+    // in between. The topic's creation message says the bot opened it, so the update is not ignored.
+    const manager = h.tg.addManager({ first_name: 'Quick' });
+    const threadId = h.tg.topicCreatedByBot('Opening… (42)');
+    const eventsBefore = (await h.events()).length;
+    const res = await h.postUpdate(h.tg.groupMessage(manager, threadId, { text: 'on it' }));
+    assert.equal(res.status, 503, 'Telegram delivers the update again later');
+    assert.equal((await h.events()).length, eventsBefore, 'nothing appended');
+  });
+
   it('a client who blocked the bot: one notice in the topic however many answers fail; DeliveryFailed permanent', async () => {
     const user = h.tg.addUser({ first_name: 'Blocker' });
     const topic = await clientWithTopic(user);

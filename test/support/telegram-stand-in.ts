@@ -476,6 +476,7 @@ export const startTelegramStandIn = async (options: TelegramStandInOptions = {})
     generalMessage: builders.generalMessage.bind(builders),
     otherBotMessage: builders.otherBotMessage.bind(builders),
     topicCreatedByManager: builders.topicCreatedByManager.bind(builders),
+    topicCreatedByBot: builders.topicCreatedByBot.bind(builders),
     topicClosedByManager: builders.topicClosedByManager.bind(builders),
     topicReopenedByManager: builders.topicReopenedByManager.bind(builders),
     newChatMembers: builders.newChatMembers.bind(builders),

@@ -225,23 +225,37 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
   };
 
   /**
-   * The read model trails the log by milliseconds: a topic opened a moment ago may not be in it yet.
-   * Once it has applied everything the log held when the update came in, a topic it does not know
-   * was not opened by the bot. Wait a little for that; if it still trails, let Telegram deliver the
-   * update again.
+   * The read model trails the log by milliseconds: a topic opened a moment ago may not be in it yet,
+   * and the bot records TopicOpened only after Telegram has created the topic, so a manager can write
+   * in a topic whose opening is not in the log at all yet. Telegram tells who opened the topic: a
+   * message in a topic that is not an explicit reply carries the topic's creation message as
+   * `reply_to_message`. A topic the bot opened is waited for (and, after a while, Telegram is asked to
+   * deliver the update again); one a person opened is not ours. With no word on the creator (an
+   * explicit reply), a topic still unknown after a short wait is taken for a hand-made one.
    */
-  const topicConversation = async (chatId: string, topicId: string): Promise<string | undefined> => {
+  const topicConversation = async (m: Message): Promise<string | undefined> => {
+    const chatId = String(m.chat.id);
+    const topicId = String(m.message_thread_id);
+    const creation =
+      m.reply_to_message?.message_id === m.message_thread_id && m.reply_to_message?.forum_topic_created
+        ? m.reply_to_message
+        : undefined;
+    const openedByBot = creation ? creation.from?.id === botId : undefined;
     const deadline = Date.now() + 2000;
-    const head = await options.logHead();
     for (;;) {
-      // How far the read model is first, then the lookup: the other way round, a topic applied between
-      // the two would be taken for a hand-made one and the manager's answer dropped.
-      const applied = await options.readModelPosition();
-      const caughtUp = head === null || (applied !== null && comparePositions(applied, head) >= 0);
       const found = await options.findConversationByTopic(chatId, topicId);
       if (found) return found;
-      if (caughtUp) return undefined;
-      if (Date.now() > deadline) throw new RetryLaterError('the topic is not in the read model yet');
+      if (openedByBot === false) return undefined;
+      if (Date.now() > deadline) {
+        if (openedByBot) throw new RetryLaterError('the topic is not in the read model yet');
+        // Unknown creator: a topic the read model does not know once it has applied the whole log
+        // was not opened by the bot; if it still trails, let Telegram deliver the update again.
+        const head = await options.logHead();
+        const applied = await options.readModelPosition();
+        const caughtUp = head === null || (applied !== null && comparePositions(applied, head) >= 0);
+        if (caughtUp && !(await options.findConversationByTopic(chatId, topicId))) return undefined;
+        throw new RetryLaterError('the topic is not in the read model yet');
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   };
@@ -250,7 +264,7 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     // Other bots, service messages and the General topic are not answers to anyone.
     if (!m.from || m.from.is_bot || isServiceMessage(m)) return 'ignored';
     if (!m.is_topic_message || m.message_thread_id === undefined) return 'ignored';
-    const conversationId = await topicConversation(String(m.chat.id), String(m.message_thread_id));
+    const conversationId = await topicConversation(m);
     if (!conversationId) return 'ignored'; // a topic managers opened by hand
     const commandId = updateCommandId(botId, update.update_id);
     const messageId = telegramMessageId(m.chat.id, m.message_id);

@@ -377,6 +377,14 @@ export class UpdateBuilders {
     return { update: this.messageUpdate(topic.creationMessage), threadId: topic.message_thread_id };
   }
 
+  /**
+   * A topic the bot opened through createForumTopic, as the app would have it opened — without the
+   * app knowing (a stand-in for the moment between the call's answer and the app recording it).
+   */
+  topicCreatedByBot(name: string): number {
+    return this.world.createTopic(this.world.botUser, name).message_thread_id;
+  }
+
   topicClosedByManager(who: Who, threadId: number): Update {
     const topic = this.topic(threadId);
     topic.closed = true;
