@@ -1,6 +1,7 @@
 // `npm test`: type-check, lint, then every test tier against a throwaway PostgreSQL this script
 // starts itself (unless DATABASE_URL points at one). `npm test -- unit` runs one tier.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -33,6 +34,27 @@ const findTests = async (dir: string, wanted: readonly Tier[]): Promise<string[]
   return out.sort();
 };
 
+const CHROMIUM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+/**
+ * The audit page's test drives Debian's Chromium (playwright-core downloads no browser). When it is
+ * missing and this runs as root on Debian/Ubuntu (CI), install it; otherwise that test says it
+ * skipped and why.
+ */
+const ensureChromium = async () => {
+  if (process.env.CHROMIUM_PATH || CHROMIUM_PATHS.some((p) => existsSync(p))) return;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
+    console.log('no Chromium here (and not root to install it): the audit page test will skip');
+    return;
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = ['install', '-y', '-q', '--no-install-recommends', 'chromium'];
+  if ((await step('install Debian’s chromium for the audit page test', 'apt-get', install, env)) === 0)
+    return;
+  await step('apt-get update', 'apt-get', ['update', '-q'], env);
+  await step('install Debian’s chromium (after apt-get update)', 'apt-get', install, env);
+};
+
 const main = async () => {
   const args = process.argv.slice(2);
   const wanted = args.filter((a): a is Tier => (tiers as readonly string[]).includes(a));
@@ -58,6 +80,7 @@ const main = async () => {
     console.error(`no test files for tiers ${selected.join(', ')}`);
     return 1;
   }
+  if (selected.includes('e2e')) await ensureChromium();
 
   const env = { ...process.env };
   let stop = async () => {};

@@ -2,6 +2,8 @@
 // starts them in order and stops them in reverse.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { auditPage } from '../adapters/admin-page/audit-page.ts';
+import { createAdminApi } from '../adapters/api/admin.ts';
 import { createExternalApi } from '../adapters/api/external.ts';
 import { createTelegramFileStore, type FileStore } from '../adapters/api/telegram-files.ts';
 import { decodeConversationEvent } from '../adapters/event-codec.ts';
@@ -13,11 +15,13 @@ import {
   type RouteHandler,
 } from '../adapters/http/server.ts';
 import { eventIdOf } from '../adapters/ids.ts';
+import { countingEventLog } from '../adapters/metrics/counting-event-log.ts';
+import { createLagSource } from '../adapters/metrics/lag.ts';
 import { migrate } from '../adapters/postgres/migrations.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
+import { reportingDeliveries } from '../adapters/reactor-outcomes.ts';
 import { createTelegramChannel } from '../adapters/telegram/channel.ts';
 import { createVkChannel } from '../adapters/vk/channel.ts';
-import { webhookOutcomeCounter } from '../adapters/webhooks/metrics.ts';
 import { createWebhookReactor } from '../adapters/webhooks/reactor.ts';
 import { startWebhookScheduler } from '../adapters/webhooks/scheduler.ts';
 import { createCommandHandler } from '../domain/command-handler.ts';
@@ -52,14 +56,19 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
   try {
     const applied = await migrate(db.pool, allMigrations(config));
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
-    const log = await openEventLog(config, db);
-    cleanup.unshift(() => log.close());
+    const stored = await openEventLog(config, db);
+    cleanup.unshift(() => stored.close());
     logger.info(
       { eventStore: config.EVENT_STORE },
       `event log: ${config.EVENT_STORE === 'esdb' ? 'EventStoreDB' : 'PostgreSQL table td_events'}`,
     );
 
     const sql = sqlDatabase(db.pool);
+    const metrics = createMetrics({
+      lag: { source: createLagSource({ sql, log: stored }), logger: logger.child({ component: 'metrics' }) },
+    });
+    // Every writer in this process appends through this one, so the count covers them all.
+    const log = countingEventLog(stored, metrics.onAppended);
     // Read models exist (empty at worst) before anything can query them.
     for (const projection of allProjections) await ensureActiveGeneration(sql, projection);
     const runners = allProjections.map((projection) =>
@@ -94,6 +103,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         log,
         pool: db.pool,
         logger: logger.child({ component: 'telegram' }),
+        onRetry: metrics.onTelegramRetry,
+        onDelivery: metrics.onDelivery,
       });
       handlers.telegramWebhook = telegram.webhook;
       files = createTelegramFileStore({
@@ -134,6 +145,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
             supportChatId: config.TELEGRAM_SUPPORT_CHAT_ID,
           },
           logger: logger.child({ component: 'vk' }),
+          onRetry: metrics.onVkRetry,
+          onDelivery: metrics.onDelivery,
         });
         handlers.vkWebhook = vk.webhook;
         const vkReactor = startReactorRunner({
@@ -151,14 +164,12 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       }
     }
 
-    const metrics = createMetrics();
-
     // Webhooks to sources: the reactor queues each answer, edit and deletion of an external
     // conversation; the scheduler posts them and retries (one instance at a time each).
     const webhooks = startWebhookScheduler({
       pool: db.pool,
       log,
-      handler,
+      handler: reportingDeliveries(handler, metrics.onDelivery),
       logger: logger.child({ component: 'webhooks' }),
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       concurrency: config.WEBHOOK_CONCURRENCY,
@@ -167,7 +178,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         maxMs: config.WEBHOOK_RETRY_MAX_MS,
         forMs: config.WEBHOOK_RETRY_FOR_HOURS * 3_600_000,
       },
-      onOutcome: webhookOutcomeCounter(metrics.registry),
+      onOutcome: metrics.onWebhookOutcome,
     });
     const webhookReactor = startReactorRunner({
       db: sql,
@@ -200,6 +211,22 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         : {}),
     });
     Object.assign(handlers, external.handlers);
+    // The admin and audit API, and the audit page on top of it.
+    const admin = createAdminApi({
+      pool: db.pool,
+      sql,
+      log,
+      decode: decodeConversationEvent,
+      logger: logger.child({ component: 'admin' }),
+      ...(config.ADMIN_TOKEN ? { adminToken: config.ADMIN_TOKEN } : {}),
+      estimateLogSize: async () => {
+        if (config.EVENT_STORE !== 'postgres') return undefined;
+        const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM td_events');
+        return Number(rows[0]!.n);
+      },
+    });
+    Object.assign(handlers, admin.handlers, { auditPage });
+    cleanup.unshift(() => admin.stop());
     const http = await createHttpServer({
       logger,
       metrics,

@@ -72,13 +72,17 @@ export const startReactorRunner = (options: ReactorRunnerOptions): ReactorRunner
   const leading = new Promise<void>((resolve) => {
     markLeading = resolve;
   });
+  // The listener goes when the pause ends: a standby instance pauses once a second for as long as it
+  // runs, and each pause's listener would otherwise stay on the signal for good.
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      abort.signal.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(timer);
+        abort.signal.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, ms);
+      abort.signal.addEventListener('abort', done);
     });
 
   const acquire = async (): Promise<SqlSession | undefined> => {

@@ -74,6 +74,8 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
         ...(total === undefined ? {} : { total }),
         eventsPerSecond: events / Math.max(0.001, (performance.now() - started) / 1000),
       });
+    // At once: whoever watches knows the rebuild holds its lock and has a generation.
+    report('loading');
 
     const catchUp = async () => {
       for (;;) {

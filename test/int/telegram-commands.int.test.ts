@@ -2,53 +2,11 @@
 // CLI in a child process, configured by the environment only (no DATABASE_URL), talking to the Bot API
 // stand-in.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { cli, type CliRun as Run } from '../support/cli.ts';
 import { startTelegramStandIn, type TelegramStandIn } from '../support/telegram-stand-in.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 const SECRET = 'cli_test_secret_42';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly lines: string[];
-}
-
-/** Runs the CLI with only the variables given (plus PATH/HOME), so no DATABASE_URL or .env value leaks in. */
-const cli = (args: string[], env: Record<string, string>): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        // Set (even empty) so that a developer's .env cannot fill them in.
-        DATABASE_URL: '',
-        PUBLIC_URL: '',
-        TELEGRAM_MODE: 'webhook',
-        LOG_LEVEL: 'silent',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, lines: stdout.split('\n').filter(Boolean) });
-    });
-  });
 
 const envFor = (tg: TelegramStandIn, extra: Record<string, string> = {}) => ({
   TELEGRAM_API_ROOT: tg.apiRoot,

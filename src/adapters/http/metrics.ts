@@ -1,15 +1,39 @@
 // Prometheus metrics: one registry per app instance so tests can run several apps in one process.
+// Every metric the app exports is declared from here, so the registry this returns is the full list
+// (the Grafana dashboard's test reads its names from it).
 import client from 'prom-client';
+import { deliveryCounter } from '../metrics/deliveries.ts';
+import { type LagGaugeOptions, lagGauges } from '../metrics/lag.ts';
+import { telegramRetryMetrics, vkRetryMetrics } from '../metrics/retries.ts';
+import type { DeliveryReport } from '../reactor-outcomes.ts';
+import type { RetryInfo } from '../telegram/limiter.ts';
+import type { VkRetryInfo } from '../vk/reactor.ts';
+import { webhookOutcomeCounter } from '../webhooks/metrics.ts';
+import type { WebhookOutcome } from '../webhooks/scheduler.ts';
 
 export interface Metrics {
   readonly registry: client.Registry;
   readonly httpDuration: client.Histogram<'method' | 'route' | 'status'>;
   readonly eventsAppended: client.Counter<'type'>;
+  /** Hooks the adapters report to. */
+  readonly onAppended: (type: string) => void;
+  readonly onDelivery: (report: DeliveryReport) => void;
+  readonly onTelegramRetry: (info: RetryInfo) => void;
+  readonly onVkRetry: (info: VkRetryInfo) => void;
+  readonly onWebhookOutcome: (outcome: WebhookOutcome) => void;
 }
 
-export const createMetrics = (): Metrics => {
+/** `lag`: where the projection and reactor lag gauges read from at scrape time (none: no values). */
+export const createMetrics = (options: { lag?: LagGaugeOptions } = {}): Metrics => {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'topicdesk_' });
+  const eventsAppended = new client.Counter({
+    name: 'topicdesk_events_appended_total',
+    help: 'Events appended to the log by this instance, by type',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  lagGauges(registry, options.lag);
   return {
     registry,
     httpDuration: new client.Histogram({
@@ -19,11 +43,11 @@ export const createMetrics = (): Metrics => {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
-    eventsAppended: new client.Counter({
-      name: 'topicdesk_events_appended_total',
-      help: 'Events appended to the log, by type',
-      labelNames: ['type'],
-      registers: [registry],
-    }),
+    eventsAppended,
+    onAppended: (type) => eventsAppended.inc({ type }),
+    onDelivery: deliveryCounter(registry),
+    onTelegramRetry: telegramRetryMetrics(registry),
+    onVkRetry: vkRetryMetrics(registry),
+    onWebhookOutcome: webhookOutcomeCounter(registry),
   };
 };

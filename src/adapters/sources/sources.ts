@@ -36,19 +36,26 @@ export const readSource = async (log: EventLog, code: string): Promise<SourceSta
     initialSourceState,
   );
 
-export const createSource = async (log: EventLog, code: string, webhookUrl: string | null) => {
-  await runSourceCommand(log, code, {
-    type: 'RegisterSource',
-    code,
-    webhookUrl,
-    webhookSecret: generateWebhookSecret(),
-  });
-  return issueToken(log, code);
+/** Registers a source and issues its first token; the webhook secret signs what is posted to it. */
+export const createSource = async (
+  log: EventLog,
+  code: string,
+  webhookUrl: string | null,
+  actorId = 'cli',
+) => {
+  const webhookSecret = generateWebhookSecret();
+  await runSourceCommand(log, code, { type: 'RegisterSource', code, webhookUrl, webhookSecret }, actorId);
+  return { ...(await issueToken(log, code, actorId)), webhookSecret };
 };
 
-export const issueToken = async (log: EventLog, code: string) => {
+export const issueToken = async (log: EventLog, code: string, actorId = 'cli') => {
   const token = generateToken();
-  await runSourceCommand(log, code, { type: 'IssueToken', tokenId: token.tokenId, hash: token.hash });
+  await runSourceCommand(
+    log,
+    code,
+    { type: 'IssueToken', tokenId: token.tokenId, hash: token.hash },
+    actorId,
+  );
   return token;
 };
 

@@ -1,6 +1,7 @@
 // The Telegram channel assembled: the Bot API client behind the limiter, the inbound translator,
 // the webhook handler or the long-polling loop, and the reactor.
 import { timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { Api, type Transformer } from 'grammy';
 import type { Update } from 'grammy/types';
 import type pg from 'pg';
@@ -11,8 +12,9 @@ import type { Reactor } from '../../projections/reactor-runner.ts';
 import { readGeneration } from '../../projections/registry.ts';
 import { problem, type RouteHandler } from '../http/server.ts';
 import { sqlDatabase } from '../postgres/sql.ts';
+import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
-import { createOutgoingLimiter } from './limiter.ts';
+import { createOutgoingLimiter, type RetryInfo } from './limiter.ts';
 import { createTelegramReactor } from './reactor.ts';
 
 export interface TelegramChannelOptions {
@@ -26,7 +28,9 @@ export interface TelegramChannelOptions {
   readonly log: EventLog;
   readonly pool: pg.Pool;
   readonly logger: Logger;
-  readonly onRetry?: (info: { reason: string; waitMs: number }) => void;
+  /** Metrics hooks: each outgoing call retried (a 429, a 5xx, the network), each delivery outcome recorded. */
+  readonly onRetry?: (info: RetryInfo) => void;
+  readonly onDelivery?: (report: DeliveryReport) => void;
   readonly limits?: { perChatPerSecond: number; groupPerMinute: number; globalPerSecond: number };
 }
 
@@ -63,6 +67,9 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   // reactor repeats it after the restart: at least once, never lost. Installed after the limiter so
   // that it runs first and the limiter's waits end too.
   const abort = new AbortController();
+  // Every call in flight (and every wait in the limiter) listens on this one signal, each removing
+  // its listener when done: many at once is normal, not the leak Node's warning at 11 suspects.
+  setMaxListeners(0, abort.signal);
   // (grammY types its signal as the abort-controller polyfill's; any AbortSignal works at run time.)
   const stopSignal = abort.signal as unknown as Parameters<Transformer>[3];
   api.config.use((prev, method, payload, signal) => prev(method, payload, signal ?? stopSignal));
@@ -132,7 +139,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   const reactor = createTelegramReactor({
     api,
     log: options.log,
-    handler: options.handler,
+    handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,
     supportChatId: options.supportChatId,
     titleTemplate: options.titleTemplate,
     logger,

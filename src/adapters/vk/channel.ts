@@ -14,9 +14,10 @@ import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { EventLog } from '../../domain/event-log.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { problem, type RouteHandler } from '../http/server.ts';
+import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
 import { telegramFileStore } from './files.ts';
 import { createVkInbound, type VkEvent, type VkInbound } from './inbound.ts';
-import { createVkReactor, type VkRetryOptions } from './reactor.ts';
+import { createVkReactor, type VkRetryInfo, type VkRetryOptions } from './reactor.ts';
 
 export interface VkChannelOptions {
   readonly token: string;
@@ -38,6 +39,9 @@ export interface VkChannelOptions {
   };
   readonly logger: Logger;
   readonly retry?: VkRetryOptions;
+  /** Metrics hooks: each delivery outcome the reactor records, each retry it waits for. */
+  readonly onDelivery?: (report: DeliveryReport) => void;
+  readonly onRetry?: (info: VkRetryInfo) => void;
   /** Wait between long poll retries after a failure. Default 1000 ms. */
   readonly pollRetryMs?: number;
 }
@@ -103,12 +107,13 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
     api: vk.api,
     upload: vk.upload,
     log: options.log,
-    handler: options.handler,
+    handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,
     files,
     telegram: options.telegram.api,
     supportChatId: options.telegram.supportChatId,
     logger,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.onRetry ? { onRetry: options.onRetry } : {}),
   });
 
   const abort = new AbortController();

@@ -54,6 +54,16 @@ export interface VkReactorOptions {
   readonly logger: Logger;
   readonly concurrency?: number;
   readonly retry?: VkRetryOptions;
+  /** Told of each failed attempt that will be tried again, before the wait (metrics). */
+  readonly onRetry?: (info: VkRetryInfo) => void;
+}
+
+export interface VkRetryInfo {
+  readonly operation: DeliveryOperation;
+  /** VK's error code, when VK answered with one. */
+  readonly code?: number;
+  readonly waitMs: number;
+  readonly attempt: number;
 }
 
 /** Events the VK reactor acts on; every other event is skipped without reading its stream. */
@@ -246,6 +256,12 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
         );
         return failure;
       }
+      options.onRetry?.({
+        operation,
+        ...(failure.code === undefined ? {} : { code: failure.code }),
+        waitMs: wait,
+        attempt,
+      });
       logger.info(
         {
           conversationId: turn.conversationId,

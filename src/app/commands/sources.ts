@@ -37,6 +37,7 @@ export const createSourceCommand = async (ctx: Context, code: string, webhookUrl
     [
       `source ${code} created${webhookUrl ? `, webhooks to ${webhookUrl}` : ' (no webhook: poll GET /api/external/messages)'}`,
       `token id: ${token.tokenId}`,
+      ...(webhookUrl ? [`webhook secret (verifies X-Topicdesk-Signature): ${token.webhookSecret}`] : []),
     ],
     token.token,
   );

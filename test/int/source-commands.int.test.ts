@@ -1,0 +1,82 @@
+// sources:create, tokens:create, tokens:revoke and sources:list run as `npx topicdesk` runs them (the
+// CLI in a child process) against a real database: what they print is what an operator copies.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
+import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
+import { authenticate, readSource } from '../../src/adapters/sources/sources.ts';
+import type { EventLog } from '../../src/domain/event-log.ts';
+import { sourcesProjection } from '../../src/projections/read-models/sources.ts';
+import { catchUpProjection } from '../../src/projections/runner.ts';
+import { cli } from '../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+describe('source commands (CLI, real database)', () => {
+  let db: TestDatabase;
+  let log: EventLog;
+  const env = () => ({ DATABASE_URL: db.url });
+  const fresh = () => catchUpProjection({ db: sqlDatabase(db.pool), log, projection: sourcesProjection });
+
+  before(async () => {
+    db = await createTestDatabase();
+    log = createPgEventLog({ pool: db.pool, connectionString: db.url });
+  });
+  after(async () => {
+    await log.close();
+    await db.drop();
+  });
+
+  it('sources:create prints the webhook secret and, alone on the last line, a token that works', async () => {
+    const run = await cli(
+      ['sources:create', 'shop', '--webhook-url', 'https://shop.example.com/hooks'],
+      env(),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const token = run.lines.at(-1)!;
+    assert.match(token, /^td_/);
+    const secretLine = run.lines.find((l) => l.startsWith('webhook secret'));
+    const secret = /whsec_\S+/.exec(secretLine ?? '')?.[0];
+    assert.ok(secret, run.stdout);
+    assert.equal(
+      secret,
+      (await readSource(log, 'shop')).webhookSecret,
+      'the secret the webhooks are signed with',
+    );
+
+    await fresh();
+    assert.equal((await authenticate(db.pool, token))?.code, 'shop');
+
+    const polling = await cli(['sources:create', 'forms'], env());
+    assert.equal(polling.code, 0, polling.stderr);
+    assert.ok(!polling.stdout.includes('whsec_'), 'no webhook, no webhook secret');
+  });
+
+  it('tokens:create issues another token; tokens:revoke ends one; sources:list shows both', async () => {
+    const created = await cli(['tokens:create', 'shop'], env());
+    assert.equal(created.code, 0, created.stderr);
+    const token = created.lines.at(-1)!;
+    const tokenId = /token id: (\S+)/.exec(created.stdout)?.[1];
+    assert.ok(tokenId, created.stdout);
+    await fresh();
+    assert.equal((await authenticate(db.pool, token))?.code, 'shop');
+
+    const revoked = await cli(['tokens:revoke', tokenId], env());
+    assert.equal(revoked.code, 0, revoked.stderr);
+    await fresh();
+    assert.equal(await authenticate(db.pool, token), undefined, 'the revoked token is refused');
+
+    const list = await cli(['sources:list', '--json'], env());
+    assert.equal(list.code, 0, list.stderr);
+    const sources = JSON.parse(list.stdout) as Array<{ code: string; tokens: string }>;
+    const shop = sources.find((s) => s.code === 'shop');
+    assert.match(shop?.tokens ?? '', new RegExp(`${tokenId} \\(revoked\\)`));
+    assert.deepEqual(
+      sources.map((s) => s.code),
+      ['forms', 'shop'],
+    );
+
+    const unknown = await cli(['tokens:revoke', 'nope'], env());
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /no token nope/);
+  });
+});
