@@ -4,7 +4,7 @@
 // reference measured in the same run on the same server:
 //
 // - POST throughput: `POST /api/external/{externalId}/messages` JSON requests with a fixed number in
-//   flight (a bounded loop over node:http with keep-alive; autocannon is not a dependency), to clients
+//   flight (autocannon: that many keep-alive connections, one request in flight on each), to clients
 //   that already have ~100 messages and to new clients. Measured as the API behaves by default
 //   (API_WRITE_WAIT_MS 2000): a 201 is sent only once the `messages` projection has listed the
 //   message and handed out its cursor, so each request includes the token lookup, reading and folding
@@ -20,10 +20,11 @@
 //   called in process: read and fold the stream, decide, append — no HTTP, no wait) and the same
 //   POSTs with API_WRITE_WAIT_MS=0 (the app restarted on the same database; 202 without a cursor).
 // - List latency: `GET /api/external/{externalId}/messages?limit=50&direction=…&after_id=…` and the
-//   source-wide feed `GET /api/external/messages?after_id=…&limit=100`, one request at a time, p50/p95.
-//   Reference (the floor): the listing's own SQL — listMessages of src/adapters/api/read-model.ts,
-//   the very statement the handler runs, with the same parameters — straight on a pooled connection,
-//   interleaved with the HTTP requests so both see the same caches. What the HTTP figure adds is the
+//   source-wide feed `GET /api/external/messages?after_id=…&limit=100`, one request at a time
+//   (autocannon, one connection), p50/p95. Reference (the floor): the listing's own SQL — listMessages
+//   of src/adapters/api/read-model.ts, the very statement the handler runs, with the same parameters —
+//   straight on a pooled connection, in blocks of 200 alternating with the HTTP blocks (same parameters,
+//   the order of the two flipped every block) so both see the same caches. What the HTTP figure adds is the
 //   HTTP round trip (client in this same process), routing and validation, the token lookup (one
 //   more query), for the feed the head query (max(cursor), one more), and JSON encoding.
 //
@@ -34,23 +35,30 @@
 // reactor) catch up as the events arrive; the measurements start once all of them are at the head
 // of the log and the tables are vacuumed (autovacuum would have done that in service).
 import { randomUUID } from 'node:crypto';
-import { Agent, request as httpRequest } from 'node:http';
 import { loadavg } from 'node:os';
-import pino from 'pino';
 import { type ListFilter, listMessages } from '../src/adapters/api/read-model.ts';
 import { decodeConversationEvent } from '../src/adapters/event-codec.ts';
 import { conversationIdOf, eventIdOf } from '../src/adapters/ids.ts';
 import { createPgEventLog } from '../src/adapters/postgres/pg-event-log.ts';
 import { authenticate, createSource } from '../src/adapters/sources/sources.ts';
-import { type App, startApp } from '../src/app/app.ts';
-import { loadConfig } from '../src/app/config.ts';
+import type { App } from '../src/app/app.ts';
 import { createCommandHandler } from '../src/domain/command-handler.ts';
-import type { EventLog, NewEvent } from '../src/domain/event-log.ts';
-import { type Actor, type ConversationEvent, conversationStream } from '../src/domain/events.ts';
 import {
+  httpLoad,
+  type LoadRequest,
+  type LoadResult,
+  otherStatuses,
+  startBenchApp,
+  unexpected,
+} from './http.ts';
+import { appendScripts, externalConversation, externalIdOf, scriptsFor, seeded } from './loader.ts';
+import {
+  appendSingles,
   type BenchDatabase,
+  concurrently,
   fmt,
-  percentile,
+  latencyOf,
+  pXX,
   type Row,
   rate,
   ratio,
@@ -77,141 +85,6 @@ const appenders = 8;
 
 const progress = (line: string) => process.stderr.write(`[api] ${line}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-// ---------------------------------------------------------------------------------------------
-// The loaded conversations: ConversationStarted, then client messages and manager answers.
-
-/** A small seeded PRNG (mulberry32): the same shape of data on every run. */
-const seeded = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-
-const words =
-  'hello order delivery payment refund please thanks where is my parcel tracking number invoice account password reset help support card bank transfer status today tomorrow week address change cancel item size colour broken damaged replace return label courier warehouse discount promo code subscription renew price total receipt'.split(
-    ' ',
-  );
-const texts = (() => {
-  const random = seeded(11);
-  return Array.from({ length: 1024 }, () =>
-    Array.from(
-      { length: 3 + Math.floor(random() * random() * 40) },
-      () => words[Math.floor(random() * words.length)]!,
-    ).join(' '),
-  );
-})();
-const managers: readonly Actor[] = ['Alice', 'Boris', 'Chen', 'Dana'].map((name, i) => ({
-  kind: 'manager',
-  id: String(5_000_000 + i * 7919),
-  name,
-}));
-
-const externalIdOf = (i: number) => `client-${i}`;
-
-interface Script {
-  readonly stream: string;
-  revision: number;
-  remaining(): number;
-  take(count: number): NewEvent[];
-}
-
-const conversationScript = (index: number, messages: number, random: () => number, now: number): Script => {
-  const clientId = externalIdOf(index);
-  const conversationId = conversationIdOf('external', SOURCE, clientId);
-  const source: Actor = { kind: 'source', id: SOURCE };
-  let t = now - 90 * 86_400_000 + random() * 30 * 86_400_000;
-  let made = -1; // -1: ConversationStarted is next
-  const event = (e: ConversationEvent, actor: Actor): NewEvent => {
-    t += (10 + random() * 3600) * 1000;
-    const command = randomUUID();
-    return {
-      id: randomUUID(),
-      type: e.type,
-      data: e.data,
-      metadata: {
-        occurredAt: new Date(t).toISOString(),
-        correlationId: command,
-        causationId: command,
-        actor,
-      },
-    };
-  };
-  const next = (): NewEvent => {
-    const k = made++;
-    if (k < 0) {
-      return event(
-        {
-          type: 'ConversationStarted',
-          data: { conversationId, channel: 'external', source: SOURCE, clientId, profile: {} },
-        },
-        source,
-      );
-    }
-    const text = texts[Math.floor(random() * texts.length)]!;
-    if (k === 0 || random() < 0.6) {
-      return event(
-        {
-          type: 'ClientMessageReceived',
-          data: { messageId: randomUUID(), text, attachments: [], suppressed: false },
-        },
-        source,
-      );
-    }
-    const manager = managers[Math.floor(random() * managers.length)]!;
-    return event(
-      {
-        type: 'ManagerReplied',
-        data: {
-          messageId: randomUUID(),
-          managerId: manager.id,
-          managerName: manager.name!,
-          text,
-          attachments: [],
-        },
-      },
-      manager,
-    );
-  };
-  return {
-    stream: conversationStream(conversationId),
-    revision: -1,
-    remaining: () => messages - made,
-    take(count) {
-      const out: NewEvent[] = [];
-      while (out.length < count && made < messages) out.push(next());
-      return out;
-    },
-  };
-};
-
-/** Appends every conversation's events, `eventsPerAppend` per call, in rounds over all of them. */
-const load = async (log: EventLog, scripts: readonly Script[]): Promise<number> => {
-  let appended = 0;
-  for (;;) {
-    const pending = scripts.filter((s) => s.remaining() > 0);
-    if (pending.length === 0) return appended;
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: appenders }, async () => {
-        while (next < pending.length) {
-          const script = pending[next++]!;
-          const events = script.take(eventsPerAppend);
-          const result = await log.append(
-            script.stream,
-            events,
-            script.revision < 0 ? 'no_stream' : script.revision,
-          );
-          script.revision = result.nextRevision;
-          appended += events.length;
-        }
-      }),
-    );
-    progress(`  ${appended.toLocaleString('en-US')} events appended`);
-  }
-};
 
 /**
  * Waits until every active projection and every reactor has handled the last event of the log. The
@@ -246,119 +119,10 @@ const caughtUp = async (db: BenchDatabase, timeoutMs: number) => {
   }
 };
 
-// ---------------------------------------------------------------------------------------------
-// HTTP: node:http with keep-alive (cheaper per request than fetch, so less of the client's cost is
-// in the figures — the client runs in this same process, sharing the event loop with the app).
-
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-}
-
-const httpClient = (app: App, token: string, maxSockets: number) => {
-  const base = new URL(app.address());
-  const agent = new Agent({ keepAlive: true, maxSockets });
-  const call = (method: string, path: string, json?: unknown): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const body = json === undefined ? undefined : JSON.stringify(json);
-      const req = httpRequest(
-        {
-          host: base.hostname,
-          port: base.port,
-          method,
-          path,
-          agent,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(body === undefined
-              ? {}
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  return { call, close: () => agent.destroy() };
-};
-
-/** Runs `count` jobs with at most `concurrency` at once; per-request latencies and statuses. */
-const bounded = async (count: number, concurrency: number, job: (i: number) => Promise<number>) => {
-  let next = 0;
-  const latencies: number[] = [];
-  const statuses = new Map<number, number>();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        const t0 = performance.now();
-        const status = await job(i);
-        latencies.push(performance.now() - t0);
-        statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      }
-    }),
-  );
-  return { latencies: latencies.sort((a, b) => a - b), statuses };
-};
-
 /** The foundation's rate: single-event appends by `writers` concurrent writers (events/s). */
-const rawAppendRate = async (log: EventLog, count: number, writers: number, round: string) => {
-  const perWriter = Math.ceil(count / writers);
-  const { ms } = await timed(() =>
-    Promise.all(
-      Array.from({ length: writers }, async (_, w) => {
-        const revisions = new Map<string, number>();
-        for (let i = 0; i < perWriter; i++) {
-          const stream = `bench-append-${round}-${w}-${i % 50}`;
-          const expected = revisions.get(stream) ?? -1;
-          const command = randomUUID();
-          const result = await log.append(
-            stream,
-            [
-              {
-                id: randomUUID(),
-                // ClientMessageReceived's data, under a type (and stream) no projection reads.
-                type: 'BenchAppended',
-                data: {
-                  messageId: randomUUID(),
-                  text: `message number ${i} from a customer who needs help with an order`,
-                  attachments: [],
-                  suppressed: false,
-                },
-                metadata: {
-                  occurredAt: new Date().toISOString(),
-                  correlationId: command,
-                  causationId: command,
-                  actor: { kind: 'source' as const, id: SOURCE },
-                },
-              },
-            ],
-            expected < 0 ? 'no_stream' : expected,
-          );
-          revisions.set(stream, result.nextRevision);
-        }
-      }),
-    ),
-  );
-  return rate(perWriter * writers, ms);
-};
-
-const latencyOf = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
-};
-const pXX = (l: { p50: number; p95: number }) => `p50 ${l.p50.toFixed(2)} · p95 ${l.p95.toFixed(2)}`;
-const statusText = (statuses: Map<number, number>, expected: number) => {
-  const others = [...statuses].filter(([s]) => s !== expected).map(([s, n]) => `${n}×${s}`);
-  return others.length > 0 ? ` (${others.join(', ')})` : '';
-};
+const rawAppendRate = async (log: App['log'], count: number, writers: number, round: string) =>
+  (await appendSingles(log, { count, writers, stream: (w, i) => `bench-append-${round}-${w}-${i % 50}` }))
+    .rate;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -378,37 +142,34 @@ export const benchApi = async (options: ApiBenchOptions = {}): Promise<Row[]> =>
   let app: App | undefined;
   const rows: Row[] = [];
   try {
-    const env = {
-      DATABASE_URL: db.url,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      API_RATE_LIMIT_PER_MINUTE: '1000000000',
-      LOG_LEVEL: 'silent',
-    };
-    app = await startApp(loadConfig(env), pino({ level: 'silent' }));
+    // The rate limiter opened wide: its 600/min default would be the figure otherwise.
+    const env = { API_RATE_LIMIT_PER_MINUTE: '1000000000' };
+    app = await startBenchApp(db, env);
     const live = app;
     const { token } = await createSource(live.log, SOURCE, null);
     for (let i = 0; !(await authenticate(db.pool, token)); i++) {
       if (i > 500) throw new Error('the token was not accepted within 10 s');
       await new Promise((r) => setTimeout(r, 20));
     }
+    const auth = { authorization: `Bearer ${token}` };
 
     // ---- load N messages through the log; the app's runners catch up live ----------------------
     const log = createPgEventLog({ pool: db.pool, connectionString: db.url });
     const random = seeded(20_240_601);
     const now = Date.now();
-    const scripts = Array.from({ length: conversations }, (_, i) =>
-      conversationScript(
-        i,
-        Math.floor(messages / conversations) + (i < messages % conversations ? 1 : 0),
-        random,
-        now,
-      ),
+    const scripts = scriptsFor(messages, conversations, (i, n) =>
+      externalConversation(SOURCE, i, n, random, now),
     );
     progress(
       `loading ${messages.toLocaleString('en-US')} messages across ${conversations.toLocaleString('en-US')} conversations (${eventsPerAppend} events per append, ${appenders} appenders)`,
     );
-    const loaded = await timed(() => load(log, scripts));
+    const loaded = await timed(() =>
+      appendScripts(log, scripts, {
+        eventsPerAppend,
+        appenders,
+        onRound: (_, n) => progress(`  ${n.toLocaleString('en-US')} events appended`),
+      }),
+    );
     progress(`  appended in ${seconds(loaded.ms)} (${fmt(rate(loaded.value, loaded.ms))} events/s)`);
     const catchUp = await timed(() => caughtUp(db, 30 * 60_000));
     progress(`  projections and reactors caught up ${seconds(catchUp.ms)} after the last append`);
@@ -436,234 +197,247 @@ export const benchApi = async (options: ApiBenchOptions = {}): Promise<Row[]> =>
       ratio: '',
     });
 
-    const http = httpClient(live, token, concurrency);
-    try {
-      // ---- list latency, one request at a time, beside the listing's SQL alone -------------------
-      progress('list latency');
-      const ranges = (
-        await db.pool.query<{ external_id: string; lo: string; hi: string }>(
-          `SELECT external_id, min(cursor)::text AS lo, max(cursor)::text AS hi FROM rm_messages
-            WHERE channel = 'external' AND source = $1 GROUP BY external_id`,
-          [SOURCE],
-        )
-      ).rows.map((r) => ({ externalId: r.external_id, lo: Number(r.lo), hi: Number(r.hi) }));
-      const maxCursor = Math.max(...ranges.map((r) => r.hi));
-      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
-      const between = (a: number, b: number) => Math.floor(a + Math.random() * (b - a + 1));
+    // ---- list latency, one request at a time, beside the listing's SQL alone ---------------------
+    progress('list latency');
+    const ranges = (
+      await db.pool.query<{ external_id: string; lo: string; hi: string }>(
+        `SELECT external_id, min(cursor)::text AS lo, max(cursor)::text AS hi FROM rm_messages
+          WHERE channel = 'external' AND source = $1 GROUP BY external_id`,
+        [SOURCE],
+      )
+    ).rows.map((r) => ({ externalId: r.external_id, lo: Number(r.lo), hi: Number(r.hi) }));
+    const maxCursor = Math.max(...ranges.map((r) => r.hi));
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+    const between = (a: number, b: number) => Math.floor(a + Math.random() * (b - a + 1));
 
-      interface ListCase {
-        readonly figure: string;
-        /** The request's path and the filter the handler builds from it. */
-        readonly params: () => { path: string; filter: ListFilter };
-      }
-      const cases: ListCase[] = [
-        {
-          figure: 'GET /{externalId}/messages?limit=50&direction&after_id',
-          params: () => {
-            const r = pick(ranges);
-            const direction = Math.random() < 0.5 ? ('incoming' as const) : ('outgoing' as const);
-            const afterId = between(r.lo - 1, r.hi);
-            return {
-              path: `/api/external/${encodeURIComponent(r.externalId)}/messages?limit=50&direction=${direction}&after_id=${afterId}`,
-              filter: {
-                source: SOURCE,
-                conversationId: conversationIdOf('external', SOURCE, r.externalId),
-                direction,
-                afterId,
-                sort: 'asc',
-                limit: 50,
-                includeDeleted: false,
-              },
-            };
-          },
-        },
-        {
-          figure: 'GET /messages?after_id&limit=100 (source-wide feed)',
-          params: () => {
-            const afterId = between(0, maxCursor);
-            return {
-              path: `/api/external/messages?after_id=${afterId}&limit=100`,
-              filter: { source: SOURCE, afterId, sort: 'asc', limit: 100, includeDeleted: false },
-            };
-          },
-        },
-      ];
-      {
-        const viaHttp = async (path: string) => {
-          const t0 = performance.now();
-          const answer = await http.call('GET', path);
-          const ms = performance.now() - t0;
-          if (answer.status !== 200) throw new Error(`GET ${path} answered ${answer.status}: ${answer.body}`);
-          return { ms, answer };
-        };
-        const viaSql = async (filter: ListFilter) => {
-          const t0 = performance.now();
-          const page = await listMessages(db.pool, filter);
-          return { ms: performance.now() - t0, page };
-        };
-        for (const c of cases) {
-          // The API must answer with the very rows the SQL gives.
-          for (let i = 0; i < 20; i++) {
-            const { path, filter } = c.params();
-            const { answer } = await viaHttp(path);
-            const { page } = await viaSql(filter);
-            const got = (JSON.parse(answer.body) as { messages: Array<{ cursor: number }> }).messages
-              .map((m) => m.cursor)
-              .join();
-            if (got !== page.rows.map((r) => r.cursor).join())
-              throw new Error(`${c.figure}: the API answers other rows than the SQL for ${path}`);
-          }
-          const ours: number[] = [];
-          const floor: number[] = [];
-          let rowsSeen = 0;
-          for (let i = -200; i < listRequests; i++) {
-            const { path, filter } = c.params();
-            // Alternate which goes first so neither always finds the other's pages in cache.
-            const first = i % 2 === 0;
-            const s1 = first ? undefined : await viaSql(filter);
-            const h = await viaHttp(path);
-            const s2 = first ? await viaSql(filter) : s1!;
-            if (i < 0) continue; // warm-up
-            ours.push(h.ms);
-            floor.push(s2.ms);
-            rowsSeen += s2.page.rows.length;
-          }
-          const a = latencyOf(ours);
-          const b = latencyOf(floor);
-          rows.push({
-            figure: `${c.figure} (ms, ${listRequests} requests, ${(rowsSeen / listRequests).toFixed(0)} rows avg)`,
-            topicdesk: pXX(a),
-            reference: `${pXX(b)} its SQL alone`,
-            ratio: `${(a.p95 / b.p95).toFixed(1)}× p95`,
-            goal: 'p95 ≤ 5 ms',
-          });
-          progress(`  ${c.figure}: ${pXX(a)} (SQL ${pXX(b)})`);
-        }
-      }
-
-      // ---- POST throughput, `concurrency` in flight, beside the raw append rate ------------------
-      progress('POST throughput');
-      const post = (client: typeof http) => async (externalId: string, i: number) =>
-        (
-          await client.call('POST', `/api/external/${encodeURIComponent(externalId)}/messages`, {
-            text: `question ${i}: where is my parcel? order #${100_000 + i}`,
-          })
-        ).status;
-      // Round-robin over the conversations (a stride, so no two in flight are of the same client).
-      const historic = (i: number) => externalIdOf((i * 7919) % conversations);
-      // Warm-up (connections, JIT, caches), not measured.
-      await bounded(200, concurrency, (i) => post(http)(historic(i), i));
-      await caughtUp(db, 60_000);
-      const raw1 = await rawAppendRate(live.log, posts, concurrency, 'a');
-      await caughtUp(db, 60_000);
-      const existing = await timed(() =>
-        bounded(posts, concurrency, (i) => post(http)(historic(posts + i), 1_000_000 + i)),
-      );
-      await caughtUp(db, 60_000);
-      const fresh = await timed(() =>
-        bounded(posts, concurrency, (i) => post(http)(`new-client-${i}`, 2_000_000 + i)),
-      );
-      await caughtUp(db, 60_000);
-
-      // Where a POST's time goes, 1: the command alone — what the handler runs between the checks
-      // and the wait (read and fold the stream, decide, append), called in process as the app does.
-      const handler = createCommandHandler({
-        log: live.log,
-        eventId: eventIdOf,
-        decode: decodeConversationEvent,
-      });
-      const commandAlone = await timed(() =>
-        bounded(posts, concurrency, async (i) => {
-          const externalId = historic(2 * posts + i);
-          const conversationId = conversationIdOf('external', SOURCE, externalId);
-          const messageId = randomUUID();
-          await handler.execute(
-            conversationId,
-            {
-              type: 'ReceiveClientMessage',
-              conversationId,
-              channel: 'external',
-              source: SOURCE,
-              clientId: externalId,
-              profile: {},
-              messageId,
-              content: { text: `question ${i}: where is my parcel?`, attachments: [] },
-            },
-            { commandId: `api:${messageId}`, actor: { kind: 'source', id: SOURCE } },
-          );
-          return 201;
-        }),
-      );
-      await caughtUp(db, 60_000);
-      const raw2 = await rawAppendRate(live.log, posts, concurrency, 'b');
-      const raw = Math.max(raw1, raw2);
-      progress(`  raw append ${fmt(raw1)} / ${fmt(raw2)} events/s`);
-      await caughtUp(db, 60_000);
-
-      // Where a POST's time goes, 2: the same requests answered without waiting for the read model
-      // (API_WRITE_WAIT_MS=0: 202 and no cursor) — the app restarted on the same database.
-      http.close();
-      await live.stop();
-      app = await startApp(loadConfig({ ...env, API_WRITE_WAIT_MS: '0' }), pino({ level: 'silent' }));
-      const noWaitHttp = httpClient(app, token, concurrency);
-      try {
-        await bounded(200, concurrency, (i) => post(noWaitHttp)(historic(i), 3_000_000 + i));
-        await caughtUp(db, 60_000);
-        const noWait = await timed(() =>
-          bounded(posts, concurrency, (i) => post(noWaitHttp)(historic(3 * posts + i), 4_000_000 + i)),
-        );
-        await caughtUp(db, 60_000);
-
-        const perSecond = (run: typeof existing, status: number) =>
-          rate(run.value.statuses.get(status) ?? 0, run.ms);
-        const latency = (run: typeof existing): Row => ({
-          figure: '  latency of those requests (ms)',
-          topicdesk: pXX({
-            p50: percentile(run.value.latencies, 50),
-            p95: percentile(run.value.latencies, 95),
-          }),
-          reference: '',
-          ratio: '',
-        });
-        const against = `${fmt(raw)} log.append, ${concurrency} writers`;
-        const history = Math.round(messages / conversations);
-        rows.push(
-          {
-            figure: `POST /{externalId}/messages, ${concurrency} in flight, clients with ~${history} messages (201/s, ${posts} requests)`,
-            topicdesk: `${fmt(perSecond(existing, 201))}${statusText(existing.value.statuses, 201)}`,
-            reference: against,
-            ratio: ratio(perSecond(existing, 201), raw),
-            goal: '≥ 50 %',
-          },
-          latency(existing),
-          {
-            figure: '  the command alone: handler.execute in process, no HTTP, no wait (commands/s)',
-            topicdesk: fmt(rate(posts, commandAlone.ms)),
-            reference: against,
-            ratio: ratio(rate(posts, commandAlone.ms), raw),
-          },
-          {
-            figure: '  the same POSTs not waiting for the read model, API_WRITE_WAIT_MS=0 (202/s)',
-            topicdesk: `${fmt(perSecond(noWait, 202))}${statusText(noWait.value.statuses, 202)}`,
-            reference: against,
-            ratio: ratio(perSecond(noWait, 202), raw),
-          },
-          latency(noWait),
-          {
-            figure: `POST /{externalId}/messages, ${concurrency} in flight, new clients (201/s, ${posts} requests)`,
-            topicdesk: `${fmt(perSecond(fresh, 201))}${statusText(fresh.value.statuses, 201)}`,
-            reference: against,
-            ratio: ratio(perSecond(fresh, 201), raw),
-            goal: '≥ 50 %',
-          },
-          latency(fresh),
-        );
-      } finally {
-        noWaitHttp.close();
-      }
-    } finally {
-      http.close();
+    interface ListCase {
+      readonly figure: string;
+      /** The request's path and the filter the handler builds from it. */
+      readonly params: () => { path: string; filter: ListFilter };
     }
+    const cases: ListCase[] = [
+      {
+        figure: 'GET /{externalId}/messages?limit=50&direction&after_id',
+        params: () => {
+          const r = pick(ranges);
+          const direction = Math.random() < 0.5 ? ('incoming' as const) : ('outgoing' as const);
+          const afterId = between(r.lo - 1, r.hi);
+          return {
+            path: `/api/external/${encodeURIComponent(r.externalId)}/messages?limit=50&direction=${direction}&after_id=${afterId}`,
+            filter: {
+              source: SOURCE,
+              conversationId: conversationIdOf('external', SOURCE, r.externalId),
+              direction,
+              afterId,
+              sort: 'asc',
+              limit: 50,
+              includeDeleted: false,
+            },
+          };
+        },
+      },
+      {
+        figure: 'GET /messages?after_id&limit=100 (source-wide feed)',
+        params: () => {
+          const afterId = between(0, maxCursor);
+          return {
+            path: `/api/external/messages?after_id=${afterId}&limit=100`,
+            filter: { source: SOURCE, afterId, sort: 'asc', limit: 100, includeDeleted: false },
+          };
+        },
+      },
+    ];
+    const base = live.address();
+    for (const c of cases) {
+      // The API must answer with the very rows the SQL gives (a plain fetch: a check, not load).
+      for (let i = 0; i < 20; i++) {
+        const { path, filter } = c.params();
+        const res = await fetch(`${base}${path}`, { headers: auth });
+        const body = await res.text();
+        if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${body}`);
+        const page = await listMessages(db.pool, filter);
+        const got = (JSON.parse(body) as { messages: Array<{ cursor: number }> }).messages
+          .map((m) => m.cursor)
+          .join();
+        if (got !== page.rows.map((r) => r.cursor).join())
+          throw new Error(`${c.figure}: the API answers other rows than the SQL for ${path}`);
+      }
+      // Blocks of `block` requests: autocannon on one connection (one request at a time), then the
+      // same parameters through the SQL alone, or the other way round, flipped every block. The
+      // first block warms up and is not counted.
+      const block = 200;
+      const ours: number[] = [];
+      const floor: number[] = [];
+      let rowsSeen = 0;
+      for (let b = -1; b < Math.ceil(listRequests / block); b++) {
+        const params = Array.from({ length: block }, () => c.params());
+        const viaHttp = () =>
+          httpLoad(base, {
+            connections: 1,
+            amount: block,
+            request: (i) => ({ method: 'GET', path: params[i % block]!.path, headers: auth }),
+          });
+        const viaSql = async () => {
+          const ms: number[] = [];
+          for (const { filter } of params) {
+            const t0 = performance.now();
+            rowsSeen += b < 0 ? 0 : (await listMessages(db.pool, filter)).rows.length;
+            ms.push(performance.now() - t0);
+          }
+          return ms;
+        };
+        let h: LoadResult;
+        let s: number[];
+        if (b % 2 === 0) {
+          h = await viaHttp();
+          s = await viaSql();
+        } else {
+          s = await viaSql();
+          h = await viaHttp();
+        }
+        if ((h.statuses.get(200) ?? 0) !== block || h.errors > 0)
+          throw new Error(`${c.figure}: not every request answered 200${otherStatuses(h.statuses, 200)}`);
+        if (b < 0) continue; // warm-up
+        ours.push(...h.latencies);
+        floor.push(...s);
+      }
+      const a = latencyOf(ours);
+      const f = latencyOf(floor);
+      rows.push({
+        figure: `${c.figure} (ms, ${ours.length} requests, ${(rowsSeen / floor.length).toFixed(0)} rows avg)`,
+        topicdesk: pXX(a),
+        reference: `${pXX(f)} its SQL alone`,
+        ratio: `${(a.p95 / f.p95).toFixed(1)}× p95`,
+        goal: 'p95 ≤ 5 ms',
+        met: a.p95 <= 5,
+        summary: true,
+      });
+      progress(`  ${c.figure}: ${pXX(a)} (SQL ${pXX(f)})`);
+    }
+
+    // ---- POST throughput, `concurrency` in flight, beside the raw append rate --------------------
+    progress('POST throughput');
+    const post =
+      (externalId: (i: number) => string, offset: number) =>
+      (i: number): LoadRequest => ({
+        method: 'POST',
+        path: `/api/external/${encodeURIComponent(externalId(i))}/messages`,
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          text: `question ${offset + i}: where is my parcel? order #${100_000 + offset + i}`,
+        }),
+      });
+    const posting = (app: App, request: (i: number) => LoadRequest, amount = posts) =>
+      httpLoad(app.address(), { connections: concurrency, amount, request });
+    // Round-robin over the conversations (a stride, so no two in flight are of the same client).
+    const historic = (i: number) => externalIdOf((i * 7919) % conversations);
+    // Warm-up (connections, JIT, caches), not measured.
+    await posting(live, post(historic, 0), 200);
+    await caughtUp(db, 60_000);
+    const raw1 = await rawAppendRate(live.log, posts, concurrency, 'a');
+    await caughtUp(db, 60_000);
+    const existing = await posting(
+      live,
+      post((i) => historic(posts + i), 1_000_000),
+    );
+    await caughtUp(db, 60_000);
+    const fresh = await posting(
+      live,
+      post((i) => `new-client-${i}`, 2_000_000),
+    );
+    await caughtUp(db, 60_000);
+
+    // Where a POST's time goes, 1: the command alone — what the handler runs between the checks
+    // and the wait (read and fold the stream, decide, append), called in process as the app does.
+    const handler = createCommandHandler({
+      log: live.log,
+      eventId: eventIdOf,
+      decode: decodeConversationEvent,
+    });
+    const commandAlone = await timed(() =>
+      concurrently(posts, concurrency, async (i) => {
+        const externalId = historic(2 * posts + i);
+        const conversationId = conversationIdOf('external', SOURCE, externalId);
+        const messageId = randomUUID();
+        await handler.execute(
+          conversationId,
+          {
+            type: 'ReceiveClientMessage',
+            conversationId,
+            channel: 'external',
+            source: SOURCE,
+            clientId: externalId,
+            profile: {},
+            messageId,
+            content: { text: `question ${i}: where is my parcel?`, attachments: [] },
+          },
+          { commandId: `api:${messageId}`, actor: { kind: 'source', id: SOURCE } },
+        );
+      }),
+    );
+    await caughtUp(db, 60_000);
+    const raw2 = await rawAppendRate(live.log, posts, concurrency, 'b');
+    const raw = Math.max(raw1, raw2);
+    progress(`  raw append ${fmt(raw1)} / ${fmt(raw2)} events/s`);
+    await caughtUp(db, 60_000);
+
+    // Where a POST's time goes, 2: the same requests answered without waiting for the read model
+    // (API_WRITE_WAIT_MS=0: 202 and no cursor) — the app restarted on the same database.
+    await live.stop();
+    app = await startBenchApp(db, { ...env, API_WRITE_WAIT_MS: '0' });
+    const noWaitApp = app;
+    await posting(noWaitApp, post(historic, 3_000_000), 200);
+    await caughtUp(db, 60_000);
+    const noWait = await posting(
+      noWaitApp,
+      post((i) => historic(3 * posts + i), 4_000_000),
+    );
+    await caughtUp(db, 60_000);
+
+    const perSecond = (run: LoadResult, status: number) => rate(run.statuses.get(status) ?? 0, run.ms);
+    const latency = (run: LoadResult): Row => ({
+      figure: '  latency of those requests (ms)',
+      topicdesk: pXX(latencyOf(run.latencies)),
+      reference: '',
+      ratio: '',
+    });
+    const against = `${fmt(raw)} log.append, ${concurrency} writers`;
+    const history = Math.round(messages / conversations);
+    rows.push(
+      {
+        figure: `POST /{externalId}/messages, ${concurrency} in flight, clients with ~${history} messages (201/s, ${posts} requests)`,
+        topicdesk: `${fmt(perSecond(existing, 201))}${unexpected(existing, 201)}`,
+        reference: against,
+        ratio: ratio(perSecond(existing, 201), raw),
+        goal: '≥ 50 %',
+        met: perSecond(existing, 201) >= 0.5 * raw,
+        summary: true,
+      },
+      latency(existing),
+      {
+        figure: '  the command alone: handler.execute in process, no HTTP, no wait (commands/s)',
+        topicdesk: fmt(rate(posts, commandAlone.ms)),
+        reference: against,
+        ratio: ratio(rate(posts, commandAlone.ms), raw),
+      },
+      {
+        figure: '  the same POSTs not waiting for the read model, API_WRITE_WAIT_MS=0 (202/s)',
+        topicdesk: `${fmt(perSecond(noWait, 202))}${unexpected(noWait, 202)}`,
+        reference: against,
+        ratio: ratio(perSecond(noWait, 202), raw),
+      },
+      latency(noWait),
+      {
+        figure: `POST /{externalId}/messages, ${concurrency} in flight, new clients (201/s, ${posts} requests)`,
+        topicdesk: `${fmt(perSecond(fresh, 201))}${unexpected(fresh, 201)}`,
+        reference: against,
+        ratio: ratio(perSecond(fresh, 201), raw),
+        goal: '≥ 50 %',
+        met: perSecond(fresh, 201) >= 0.5 * raw,
+        summary: true,
+      },
+      latency(fresh),
+    );
     await log.close();
     rows.push({
       figure: 'machine load average (1 min) at start / end; whole run',

@@ -1,6 +1,9 @@
 // COPY … TO STDOUT / FROM STDIN on a plain pg client, without pg-copy-streams (not a dependency):
 // a pg "submittable" speaks the COPY sub-protocol on the client's connection. Bench use only.
+// The data goes through a file, in chunks of about 1 MiB, never all in memory: at 5 M events the
+// log's COPY text is several GiB.
 import { once } from 'node:events';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import type pg from 'pg';
 
 interface WireConnection {
@@ -15,8 +18,8 @@ const chunkBytes = 1 << 20;
 
 class CopyCommand {
   readonly done: Promise<number>;
-  /** COPY TO STDOUT: the data, in chunks of about 1 MiB. */
-  readonly chunks: Buffer[] = [];
+  /** COPY TO STDOUT: bytes written to the file. */
+  bytes = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private rows = 0;
@@ -25,7 +28,8 @@ class CopyCommand {
 
   constructor(
     private readonly text: string,
-    private readonly source?: readonly Buffer[],
+    /** COPY FROM STDIN: the file to send; COPY TO STDOUT: the descriptor to write to. */
+    private readonly io: { readonly from: string } | { readonly to: number },
   ) {
     this.done = new Promise<number>((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -39,9 +43,10 @@ class CopyCommand {
   handleCopyInResponse(connection: WireConnection): void {
     void (async () => {
       try {
-        for (const chunk of this.source ?? []) {
+        if (!('from' in this.io)) throw new Error('COPY FROM STDIN without a file');
+        for await (const chunk of createReadStream(this.io.from, { highWaterMark: chunkBytes })) {
           if (this.error) return;
-          connection.sendCopyFromChunk(chunk);
+          connection.sendCopyFromChunk(chunk as Buffer);
           if (connection.stream.writableNeedDrain) await once(connection.stream, 'drain');
         }
         connection.endCopyFrom();
@@ -76,9 +81,12 @@ class CopyCommand {
   handleEmptyQuery(): void {}
   handlePortalSuspended(): void {}
 
+  /** A synchronous write: while it runs, no more COPY data is read off the socket (back-pressure). */
   private flush() {
-    if (this.pendingBytes === 0) return;
-    this.chunks.push(Buffer.concat(this.pending, this.pendingBytes));
+    if (this.pendingBytes === 0 || !('to' in this.io)) return;
+    const data = Buffer.concat(this.pending, this.pendingBytes);
+    for (let off = 0; off < data.length; ) off += writeSync(this.io.to, data, off);
+    this.bytes += data.length;
     this.pending = [];
     this.pendingBytes = 0;
   }
@@ -94,16 +102,22 @@ const run = async (pool: pg.Pool, command: CopyCommand): Promise<number> => {
   }
 };
 
-/** `COPY (query) TO STDOUT` in text format: the rows as COPY's own bytes, ready for copyIn. */
+/** `COPY (query) TO STDOUT` in text format into `file` (created or truncated): COPY's own bytes, ready for copyIn. */
 export const copyOut = async (
   pool: pg.Pool,
   query: string,
-): Promise<{ rows: number; chunks: Buffer[]; bytes: number }> => {
-  const command = new CopyCommand(`COPY (${query}) TO STDOUT`);
-  const rows = await run(pool, command);
-  return { rows, chunks: command.chunks, bytes: command.chunks.reduce((n, c) => n + c.length, 0) };
+  file: string,
+): Promise<{ rows: number; file: string; bytes: number }> => {
+  const fd = openSync(file, 'w');
+  try {
+    const command = new CopyCommand(`COPY (${query}) TO STDOUT`, { to: fd });
+    const rows = await run(pool, command);
+    return { rows, file, bytes: command.bytes };
+  } finally {
+    closeSync(fd);
+  }
 };
 
-/** `COPY table (columns) FROM STDIN` of text-format chunks; resolves to the number of rows copied. */
-export const copyIn = (pool: pg.Pool, target: string, chunks: readonly Buffer[]): Promise<number> =>
-  run(pool, new CopyCommand(`COPY ${target} FROM STDIN`, chunks));
+/** `COPY table (columns) FROM STDIN` of a file copyOut wrote; resolves to the number of rows copied. */
+export const copyIn = (pool: pg.Pool, target: string, file: string): Promise<number> =>
+  run(pool, new CopyCommand(`COPY ${target} FROM STDIN`, { from: file }));

@@ -1,18 +1,20 @@
-// `npm run bench [-- name… --events=N --conversations=N]`: runs the named benchmarks (all by default)
-// and prints their tables.
+// `npm run bench [-- name… --flag=N…]`: runs the named benchmarks (all four by default), each on a
+// throwaway durable embedded PostgreSQL of its own, prints each one's table as it finishes and, when
+// more than one ran, one combined table at the end: every figure with a goal, every reference,
+// whether each goal is met. `npm run bench -- scale` runs the projections benchmark at several sizes
+// instead (see bench/scale.ts); it is not part of the default run.
+import { loadavg } from 'node:os';
 import { benchApi } from './api.ts';
 import { benchLog } from './log.ts';
 import { benchProjections } from './projections.ts';
-import { printTable, type Row } from './support.ts';
+import { benchScale } from './scale.ts';
+import { machine, printGrid, printTable, type Row } from './support.ts';
 import { benchTelegram } from './telegram.ts';
 
 const args = process.argv.slice(2);
 
-/** `--name=N` as a positive integer (underscores and commas allowed: 1_000_000), or undefined. */
-const numberFlag = (name: string): number | undefined => {
-  const arg = args.find((a) => a.startsWith(`--${name}=`));
-  if (arg === undefined) return undefined;
-  const value = Number(arg.slice(name.length + 3).replaceAll(/[_,]/g, ''));
+const positive = (arg: string, text: string) => {
+  const value = Number(text.replaceAll(/[_,]/g, ''));
   if (!Number.isInteger(value) || value <= 0) {
     console.error(`${arg}: expected a positive integer`);
     process.exit(2);
@@ -20,24 +22,57 @@ const numberFlag = (name: string): number | undefined => {
   return value;
 };
 
-const known = new Set(['events', 'conversations', 'messages']);
+/** `--name=N` as a positive integer (underscores and commas allowed: 1_000_000), or undefined. */
+const numberFlag = (name: string): number | undefined => {
+  const arg = args.find((a) => a.startsWith(`--${name}=`));
+  return arg === undefined ? undefined : positive(arg, arg.slice(name.length + 3));
+};
+
+/** `--name=a,b,c` as positive integers (underscores allowed: 100_000,1_000_000), or undefined. */
+const listFlag = (name: string): number[] | undefined => {
+  const arg = args.find((a) => a.startsWith(`--${name}=`));
+  return arg
+    ?.slice(name.length + 3)
+    .split(',')
+    .map((x) => positive(arg, x));
+};
+
+const flags: Record<string, string> = {
+  events: 'projections: events in the log (default 1000000)',
+  conversations: 'projections: conversations (default 10000)',
+  rounds: 'projections, scale: rounds of the rebuilds, best kept (default 2)',
+  messages: 'api: messages in the read model (default 1000000)',
+  'log-events': 'log: events per append figure (default 4000)',
+  sizes: 'scale: comma-separated sizes in events (default 100000,1000000,5000000)',
+  'per-conversation': 'scale: events per conversation (default 100)',
+};
 for (const a of args.filter((x) => x.startsWith('-'))) {
   const name = /^--([a-z-]+)=/.exec(a)?.[1];
-  if (!name || !known.has(name)) {
-    console.error(`unknown option "${a}"; known: ${[...known].map((k) => `--${k}=N`).join(', ')}`);
+  if (!name || !(name in flags)) {
+    console.error(
+      `unknown option "${a}"; known:\n${Object.entries(flags)
+        .map(([k, v]) => `  --${k}=${k === 'sizes' ? 'N,N,…' : 'N'}  ${v}`)
+        .join('\n')}`,
+    );
     process.exit(2);
   }
 }
 
 const benchmarks: Record<string, { title: string; run: () => Promise<Row[]> }> = {
-  log: { title: 'event log (PostgreSQL adapter)', run: () => benchLog() },
+  log: {
+    title: 'event log (PostgreSQL adapter; raw SQL and Emmett beside it)',
+    run: () => benchLog({ events: numberFlag('log-events') ?? 4000 }),
+  },
   projections: {
     title: 'projections (rebuild from zero, page queries)',
-    run: () =>
-      benchProjections({
-        events: numberFlag('events') ?? 1_000_000,
-        conversations: numberFlag('conversations') ?? 10_000,
-      }),
+    run: async () =>
+      (
+        await benchProjections({
+          events: numberFlag('events') ?? 1_000_000,
+          conversations: numberFlag('conversations') ?? 10_000,
+          rounds: numberFlag('rounds') ?? 2,
+        })
+      ).rows,
   },
   telegram: {
     title: 'telegram (whole app: webhook → topic latency, webhook ingest)',
@@ -50,12 +85,58 @@ const benchmarks: Record<string, { title: string; run: () => Promise<Row[]> }> =
 };
 
 const names = args.filter((a) => !a.startsWith('-'));
-const selected = names.length > 0 ? names : Object.keys(benchmarks);
-for (const name of selected) {
-  const bench = benchmarks[name];
-  if (!bench) {
-    console.error(`unknown benchmark "${name}"; known: ${Object.keys(benchmarks).join(', ')}`);
+if (names.includes('scale')) {
+  if (names.length > 1) {
+    console.error('scale runs alone: npm run bench -- scale [--sizes=…]');
     process.exit(2);
   }
-  printTable(bench.title, await bench.run());
+  await benchScale({
+    sizes: listFlag('sizes'),
+    perConversation: numberFlag('per-conversation'),
+    rounds: numberFlag('rounds'),
+  });
+  process.exit(0);
 }
+
+const selected = names.length > 0 ? names : Object.keys(benchmarks);
+for (const name of selected) {
+  if (!benchmarks[name]) {
+    console.error(`unknown benchmark "${name}"; known: ${[...Object.keys(benchmarks), 'scale'].join(', ')}`);
+    process.exit(2);
+  }
+}
+
+const started = performance.now();
+const loadAtStart = loadavg()[0]!;
+const summary: Array<readonly string[]> = [];
+let failed = false;
+for (const name of selected) {
+  const bench = benchmarks[name]!;
+  const t0 = performance.now();
+  try {
+    const rows = await bench.run();
+    printTable(bench.title, rows);
+    console.log(`\n(${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    for (const r of rows.filter((x) => x.summary))
+      summary.push([
+        `${name}: ${r.figure.trim()}`,
+        r.topicdesk,
+        r.reference,
+        r.ratio,
+        r.goal ?? '',
+        r.met === undefined ? '' : r.met ? 'yes' : 'NO',
+      ]);
+  } catch (error) {
+    failed = true;
+    console.error(`\n${name} failed:`, error);
+    summary.push([`${name}: FAILED (${error instanceof Error ? error.message : String(error)})`]);
+  }
+}
+
+if (selected.length > 1) {
+  console.log(
+    `\n## all benchmarks, one run\n\n${machine()}; load average (1 min) ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; ${((performance.now() - started) / 1000).toFixed(0)} s in all\n`,
+  );
+  printGrid(['figure', 'topicdesk', 'reference (same run)', 'ratio', 'goal', 'met?'], summary);
+}
+process.exit(failed ? 1 : 0);

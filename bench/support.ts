@@ -1,10 +1,13 @@
-// Shared bench plumbing: a durable embedded PostgreSQL (same settings as `npm start`), timing, and
-// the one table format every benchmark prints: figure, topicdesk, reference, ratio.
-import { randomBytes } from 'node:crypto';
+// Shared bench plumbing: a durable embedded PostgreSQL (same settings as `npm start`), timing, the
+// single-event append loop every benchmark uses as its reference, and the tables every benchmark
+// prints: figure, topicdesk, reference, ratio, goal, whether the goal is met.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/adapters/postgres/embedded.ts';
+import type { EventLog, NewEvent } from '../src/domain/event-log.ts';
+import type { Actor } from '../src/domain/events.ts';
 
 export interface BenchDatabase {
   readonly url: string;
@@ -22,6 +25,11 @@ export const startBenchDatabase = async (poolSize = 40): Promise<BenchDatabase> 
       });
   const url = external ?? server!.url;
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle connection that dies (the server stopped under us) must fail this benchmark's next query,
+  // not crash the whole run with an unhandled 'error' event.
+  pool.on('error', (error) =>
+    process.stderr.write(`[bench] idle database connection lost: ${error.message}\n`),
+  );
   return {
     url,
     pool,
@@ -38,12 +46,17 @@ export interface Row {
   readonly reference: string;
   readonly ratio: string;
   readonly goal?: string;
+  /** Whether the goal is met (only with a goal). */
+  readonly met?: boolean;
+  /** Also in the combined table `npm run bench` prints at the end of a run of several benchmarks. */
+  readonly summary?: boolean;
 }
 
 export const rate = (count: number, ms: number) => (count * 1000) / ms;
 export const fmt = (n: number, unit = '') =>
   `${n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2)}${unit}`;
 export const ratio = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
+export const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 export const timed = async <T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> => {
   const t0 = performance.now();
@@ -54,25 +67,123 @@ export const timed = async <T>(fn: () => Promise<T>): Promise<{ ms: number; valu
 export const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
+export interface Latency {
+  readonly p50: number;
+  readonly p95: number;
+}
+export const latencyOf = (xs: readonly number[]): Latency => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
+};
+export const pXX = (l: Latency) => `p50 ${l.p50.toFixed(2)} · p95 ${l.p95.toFixed(2)}`;
+
 export const machine = () =>
   `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 
-export const printTable = (title: string, rows: readonly Row[]) => {
-  const header: Row = {
-    figure: 'figure',
-    topicdesk: 'topicdesk',
-    reference: 'reference (same run)',
-    ratio: 'ratio',
-    goal: 'goal',
-  };
-  const all = [header, ...rows];
-  const width = (k: keyof Row) => Math.max(...all.map((r) => (r[k] ?? '').length));
-  const line = (r: Row) =>
-    `| ${(['figure', 'topicdesk', 'reference', 'ratio', 'goal'] as const).map((k) => (r[k] ?? '').padEnd(width(k))).join(' | ')} |`;
-  console.log(`\n## ${title}\n\n${machine()}\n`);
-  console.log(line(header));
-  console.log(
-    `|${(['figure', 'topicdesk', 'reference', 'ratio', 'goal'] as const).map((k) => '-'.repeat(width(k) + 2)).join('|')}|`,
+/** Runs `count` in-process jobs with at most `concurrency` at once (not HTTP: see http.ts for that). */
+export const concurrently = async (count: number, concurrency: number, job: (i: number) => Promise<void>) => {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) await job(i);
+    }),
   );
+};
+
+// ---------------------------------------------------------------------------------------------
+// The foundation's figure: one event per append, with an expected revision, by N concurrent writers.
+// The same events (payload and metadata shapes, sizes, streams) are what bench/emmett.ts appends.
+
+/** ClientMessageReceived's data: the payload of every single-event append in the benches. */
+export const benchPayload = (i: number) => ({
+  messageId: randomUUID(),
+  text: `message number ${i} from a customer who needs help with an order`,
+  attachments: [],
+  suppressed: false,
+});
+
+export const benchEvent = (i: number, type: string, actor: Actor): NewEvent => {
+  const command = randomUUID();
+  return {
+    id: randomUUID(),
+    type,
+    data: benchPayload(i),
+    metadata: { occurredAt: new Date().toISOString(), correlationId: command, causationId: command, actor },
+  };
+};
+
+export interface SingleAppends {
+  /** Events in all (rounded up to a multiple of the writers). */
+  readonly count: number;
+  readonly writers: number;
+  /** Writer w's i-th event goes to this stream (each writer has its own streams). */
+  readonly stream: (w: number, i: number) => string;
+  /** The event's type: `BenchAppended` where the app runs, so that no projection or reactor reads it. */
+  readonly type?: string;
+}
+
+export const perWriter = (o: SingleAppends) => Math.ceil(o.count / o.writers);
+
+/** `log.append` of one event per call, each with its stream's expected revision; events/s. */
+export const appendSingles = async (log: EventLog, o: SingleAppends) => {
+  const n = perWriter(o);
+  const { ms } = await timed(() =>
+    Promise.all(
+      Array.from({ length: o.writers }, async (_, w) => {
+        const revisions = new Map<string, number>();
+        for (let i = 0; i < n; i++) {
+          const stream = o.stream(w, i);
+          const expected = revisions.get(stream) ?? -1;
+          const event = benchEvent(i, o.type ?? 'BenchAppended', { kind: 'client', id: String(w) });
+          const result = await log.append(stream, [event], expected < 0 ? 'no_stream' : expected);
+          revisions.set(stream, result.nextRevision);
+        }
+      }),
+    ),
+  );
+  return { ms, events: n * o.writers, rate: rate(n * o.writers, ms) };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Memory: what `scale` reports per size.
+
+/** Peak growth of the process's RSS and of the V8 heap in use, sampled every 10 ms until stopped. */
+export const peakMemoryGrowth = () => {
+  const base = process.memoryUsage();
+  let rss = base.rss;
+  let heap = base.heapUsed;
+  const sample = () => {
+    const m = process.memoryUsage();
+    rss = Math.max(rss, m.rss);
+    heap = Math.max(heap, m.heapUsed);
+  };
+  const timer = setInterval(sample, 10);
+  return () => {
+    clearInterval(timer);
+    sample();
+    return { rss: rss - base.rss, heap: heap - base.heapUsed };
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Tables.
+
+/** A markdown table; every column padded to its widest cell. */
+export const printGrid = (header: readonly string[], rows: ReadonlyArray<readonly string[]>) => {
+  const width = header.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
+  const line = (r: readonly string[]) =>
+    `| ${header.map((_, k) => (r[k] ?? '').padEnd(width[k]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
+};
+
+const metText = (r: Row) => (r.met === undefined ? '' : r.met ? 'yes' : 'NO');
+
+export const printTable = (title: string, rows: readonly Row[]) => {
+  console.log(`\n## ${title}\n\n${machine()}\n`);
+  printGrid(
+    ['figure', 'topicdesk', 'reference (same run)', 'ratio', 'goal', 'met?'],
+    rows.map((r) => [r.figure, r.topicdesk, r.reference, r.ratio, r.goal ?? '', metText(r)]),
+  );
 };
