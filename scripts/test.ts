@@ -1,13 +1,15 @@
 // `npm test`: type-check, lint, then every test tier against a throwaway PostgreSQL this script
-// starts itself (unless DATABASE_URL points at one). `npm test -- unit` runs one tier.
+// starts itself (unless DATABASE_URL points at one). `npm test -- unit` runs one tier. The fault
+// suite (test/faults) runs here with short outages; `npm run test:faults` runs it with full ones.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startEmbeddedPostgres } from '../src/adapters/postgres/embedded.ts';
+import { FAST_ENV } from '../test/faults/support.ts';
 
-const tiers = ['unit', 'int', 'e2e'] as const;
+const tiers = ['unit', 'int', 'e2e', 'faults'] as const;
 type Tier = (typeof tiers)[number];
 const root = join(import.meta.dirname, '..');
 
@@ -27,7 +29,7 @@ const step = (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv 
 const findTests = async (dir: string, wanted: readonly Tier[]): Promise<string[]> => {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    const tier = /\.(unit|int|e2e)\.test\.ts$/.exec(entry.name)?.[1] as Tier | undefined;
+    const tier = /\.(unit|int|e2e|faults)\.test\.ts$/.exec(entry.name)?.[1] as Tier | undefined;
     if (entry.isFile() && tier && wanted.includes(tier))
       out.push(relative(root, join(entry.parentPath, entry.name)));
   }
@@ -82,7 +84,8 @@ const main = async () => {
   }
   if (selected.includes('e2e')) await ensureChromium();
 
-  const env = { ...process.env };
+  // The fault suite's short run (test/faults/support.ts); FAULTS_* in the environment win.
+  const env: NodeJS.ProcessEnv = { ...FAST_ENV, ...process.env };
   let stop = async () => {};
   if (!env.DATABASE_URL && !env.TEST_DATABASE_URL && selected.some((t) => t !== 'unit')) {
     const started = Date.now();

@@ -93,6 +93,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         supportChatId: config.TELEGRAM_SUPPORT_CHAT_ID,
         ...(config.TELEGRAM_WEBHOOK_SECRET ? { webhookSecret: config.TELEGRAM_WEBHOOK_SECRET } : {}),
         mode: config.TELEGRAM_MODE,
+        timeoutSeconds: config.TELEGRAM_TIMEOUT_SECONDS,
         titleTemplate: config.TOPIC_TITLE_TEMPLATE,
         limits: {
           perChatPerSecond: config.TELEGRAM_LIMIT_PER_CHAT_PER_SECOND,

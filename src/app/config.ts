@@ -37,6 +37,13 @@ const schema = z
     TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: z.coerce.number().positive().default(1),
     TELEGRAM_LIMIT_GROUP_PER_MINUTE: z.coerce.number().positive().default(20),
     TELEGRAM_LIMIT_PER_SECOND: z.coerce.number().positive().default(30),
+    /** How long a Bot API call may go unanswered before it is abandoned and retried. */
+    TELEGRAM_TIMEOUT_SECONDS: z.coerce
+      .number({ message: 'must be a number of seconds' })
+      .int()
+      .min(1, 'must be at least 1 second')
+      .max(600, 'must be at most 600 seconds')
+      .default(60),
     TOPIC_TITLE_TEMPLATE: z.string().min(1).default('{name} · {source} · {id}'),
     VK_TOKEN: optional(z.string().min(10, 'must be a VK community access token')),
     VK_GROUP_ID: optional(z.string().regex(/^\d+$/, 'must be the community id (digits)')),

@@ -88,9 +88,16 @@ export const startReactorRunner = (options: ReactorRunnerOptions): ReactorRunner
   const acquire = async (): Promise<SqlSession | undefined> => {
     while (!abort.signal.aborted) {
       const s = await db.session();
-      const { rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-        `topicdesk:reactor:${reactor.name}`,
-      ]);
+      let rows: Array<{ ok: boolean }>;
+      try {
+        ({ rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+          `topicdesk:reactor:${reactor.name}`,
+        ]));
+      } catch (error) {
+        // The connection is in an unknown state: not back into the pool.
+        s.release(true);
+        throw error;
+      }
       if (rows[0]?.ok) return s;
       s.release();
       await pause(standbyRetryMs);

@@ -55,9 +55,16 @@ export const startProjectionRunner = (options: ProjectionRunnerOptions): Project
   const acquire = async (): Promise<SqlSession | undefined> => {
     while (!stopped) {
       const s = await db.session();
-      const { rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-        lockKey(projection.name),
-      ]);
+      let rows: Array<{ ok: boolean }>;
+      try {
+        ({ rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+          lockKey(projection.name),
+        ]));
+      } catch (error) {
+        // The connection is in an unknown state: not back into the pool.
+        s.release(true);
+        throw error;
+      }
       if (rows[0]?.ok) return s;
       s.release();
       await new Promise<void>((resolve) => {

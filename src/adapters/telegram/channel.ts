@@ -16,6 +16,7 @@ import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
 import { createOutgoingLimiter, type RetryInfo } from './limiter.ts';
 import { createTelegramReactor } from './reactor.ts';
+import { MalformedUpdateError } from './update-schema.ts';
 
 export interface TelegramChannelOptions {
   readonly token: string;
@@ -23,6 +24,12 @@ export interface TelegramChannelOptions {
   readonly supportChatId: string;
   readonly webhookSecret?: string;
   readonly mode: 'webhook' | 'polling';
+  /**
+   * How long a Bot API call may go unanswered before it is abandoned (and retried by the limiter).
+   * Default 60 s; grammY's own default, 500 s, would hold a chat's queue that long behind one call
+   * whose answer never comes.
+   */
+  readonly timeoutSeconds?: number;
   readonly titleTemplate: string;
   readonly handler: CommandHandler;
   readonly log: EventLog;
@@ -53,7 +60,8 @@ const sameSecret = (given: string | undefined, expected: string) => {
 
 export const createTelegramChannel = async (options: TelegramChannelOptions): Promise<TelegramChannel> => {
   const { logger } = options;
-  const api = new Api(options.token, { apiRoot: options.apiRoot });
+  const timeoutSeconds = options.timeoutSeconds ?? 60;
+  const api = new Api(options.token, { apiRoot: options.apiRoot, timeoutSeconds });
   const limiter = createOutgoingLimiter({
     ...options.limits,
     onRetry: (info) => {
@@ -170,6 +178,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
         if (error instanceof RetryLaterError) {
           return problem(reply.header('Retry-After', '1'), 503, 'Service Unavailable', error.message);
         }
+        if (error instanceof MalformedUpdateError) return problem(reply, 400, 'Bad Request', error.message);
         throw error;
       }
     },
@@ -184,7 +193,12 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
         while (!abort.signal.aborted) {
           try {
             const updates = await api.getUpdates(
-              { offset, timeout: 25, allowed_updates: ['message', 'edited_message'] },
+              {
+                offset,
+                // The long poll ends before the call's own timeout does.
+                timeout: Math.max(0, Math.min(25, timeoutSeconds - 5)),
+                allowed_updates: ['message', 'edited_message'],
+              },
               abort.signal as never,
             );
             for (const update of updates) {
@@ -194,6 +208,11 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
                   break;
                 } catch (error) {
                   if (abort.signal.aborted) return;
+                  if (error instanceof MalformedUpdateError) {
+                    // It would be refused every time: skipped, not retried for ever.
+                    logger.warn({ err: error, update: update.update_id }, 'malformed update skipped');
+                    break;
+                  }
                   logger.warn({ err: error, update: update.update_id }, 'update not recorded yet; retrying');
                   await new Promise((r) => setTimeout(r, 1000));
                 }

@@ -16,6 +16,7 @@ import { comparePositions, type EventLog, type LogPosition } from '../../domain/
 import { type Actor, type ConversationEvent, conversationStream } from '../../domain/events.ts';
 import { TELEGRAM_SOURCE, telegramConversationId, telegramMessageId, updateCommandId } from './refs.ts';
 import { commandOf, contactCard, contentOf, isServiceMessage, profileOf } from './translate.ts';
+import { checkUpdate } from './update-schema.ts';
 
 export type InboundOutcome = 'recorded' | 'duplicate' | 'ignored';
 
@@ -42,6 +43,7 @@ export interface TelegramInboundOptions {
 }
 
 export interface TelegramInbound {
+  /** Throws MalformedUpdateError, before anything is recorded, for an update of the wrong shape. */
   handleUpdate(update: Update): Promise<InboundOutcome>;
 }
 
@@ -309,6 +311,7 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
 
   return {
     async handleUpdate(update) {
+      checkUpdate(update);
       const m = update.message ?? update.edited_message;
       if (!m) return 'ignored';
       const edited = update.edited_message !== undefined;

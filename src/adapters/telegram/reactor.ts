@@ -17,6 +17,7 @@ import {
 import type { EventLog, RecordedEvent } from '../../domain/event-log.ts';
 import { type ConversationEvent, conversationStream, type MessageContent } from '../../domain/events.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
+import { forEachConcurrently } from '../conversation-workers.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
 import { contactCard, describeForTopic, displayName, topicTitle } from './translate.ts';
 
@@ -657,12 +658,9 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
         if (!id) continue;
         byConversation.set(id, [...(byConversation.get(id) ?? []), e]);
       }
-      const queue = [...byConversation.entries()];
-      const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-        for (let next = queue.shift(); next && !signal.aborted; next = queue.shift())
-          await react(next[0], next[1], signal);
-      });
-      await Promise.all(workers);
+      await forEachConcurrently([...byConversation.entries()], concurrency, signal, ([id, events]) =>
+        react(id, events, signal),
+      );
     },
   };
 };

@@ -15,6 +15,7 @@ import type { EventLog } from '../../domain/event-log.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { problem, type RouteHandler } from '../http/server.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
+import { MalformedEventError } from './event-schema.ts';
 import { telegramFileStore } from './files.ts';
 import { createVkInbound, type VkEvent, type VkInbound } from './inbound.ts';
 import { createVkReactor, type VkRetryInfo, type VkRetryOptions } from './reactor.ts';
@@ -135,6 +136,11 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
         return true;
       } catch (error) {
         if (abort.signal.aborted) return false;
+        if (error instanceof MalformedEventError) {
+          // It would be refused every time: skipped, not retried for ever.
+          logger.warn({ err: error, eventId: update.event_id }, 'malformed vk update skipped');
+          return true;
+        }
         logger.warn({ err: error, eventId: update.event_id }, 'vk update not recorded yet; retrying');
         await pause(options.pollRetryMs ?? 1000);
       }
@@ -167,6 +173,7 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
         request.log.debug({ type: body.type, eventId: body.event_id, outcome }, 'vk event');
         return reply.type('text/plain; charset=utf-8').send('ok');
       } catch (error) {
+        if (error instanceof MalformedEventError) return problem(reply, 400, 'Bad Request', error.message);
         // Anything but `ok` makes VK deliver the event again (a few times, minutes apart).
         request.log.error({ err: error, eventId: body.event_id }, 'vk event not recorded');
         return problem(

@@ -18,6 +18,9 @@ export interface DownloadOptions {
 export const download = async (url: string, options: DownloadOptions = {}): Promise<Buffer> => {
   const { maxBytes = Number.POSITIVE_INFINITY, timeoutMs = 60_000 } = options;
   const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
+  // Not an http(s) address: no download could ever succeed (a refusal, not a network failure).
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new DownloadError(`download failed: not an http(s) URL: ${redact(url).slice(0, 100)}`, 400);
   const res = await fetch(url, { signal: AbortSignal.any(signals), redirect: 'follow' });
   if (!res.ok || !res.body) {
     await res.body?.cancel().catch(() => undefined);

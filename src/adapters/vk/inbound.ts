@@ -26,6 +26,7 @@ import {
   conversationStream,
 } from '../../domain/events.ts';
 import { DownloadError } from './errors.ts';
+import { checkEvent } from './event-schema.ts';
 import { download, type FileStore } from './files.ts';
 import { CHAT_PEER_OFFSET, eventCommandId, VK_SOURCE, vkConversationId, vkMessageId } from './refs.ts';
 import {
@@ -65,6 +66,7 @@ export interface VkInboundOptions {
 }
 
 export interface VkInbound {
+  /** Throws MalformedEventError, before anything is recorded, for a message event of the wrong shape. */
   handleEvent(event: VkEvent): Promise<InboundOutcome>;
 }
 
@@ -304,6 +306,11 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
     handleEvent(event) {
       if (event.group_id !== undefined && Number(event.group_id) !== groupId)
         return Promise.resolve('ignored');
+      try {
+        checkEvent(event);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       // API versions before 5.103 have no event_id: the message and its edit time name the event.
       const o = (event.object ?? {}) as { message?: VkMessage } & Partial<VkMessage>;
       const m = o.message ?? o;

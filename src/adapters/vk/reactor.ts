@@ -27,6 +27,7 @@ import {
   type DeliveryOperation,
 } from '../../domain/events.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
+import { forEachConcurrently } from '../conversation-workers.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
 import { backoffMs, classify, type Failure, UploadServerError } from './errors.ts';
 import type { FileStore } from './files.ts';
@@ -450,12 +451,9 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
         if (!id) continue;
         byConversation.set(id, [...(byConversation.get(id) ?? []), e]);
       }
-      const queue = [...byConversation.entries()];
-      const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-        for (let next = queue.shift(); next && !signal.aborted; next = queue.shift())
-          await react(next[0], next[1], signal);
-      });
-      await Promise.all(workers);
+      await forEachConcurrently([...byConversation.entries()], concurrency, signal, ([id, events]) =>
+        react(id, events, signal),
+      );
     },
   };
 };
