@@ -16,6 +16,7 @@ import { authenticate, createSource } from '../../src/adapters/sources/sources.t
 import type { EventLog } from '../../src/domain/event-log.ts';
 import { allProjections } from '../../src/projections/index.ts';
 import { lockKey } from '../../src/projections/runner.ts';
+import { telegramStandInEnv } from '../support/app-env.ts';
 import { waitFor } from '../support/app-harness.ts';
 import { type AppProcess, startAppProcess, withApplicationName } from '../support/app-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -129,14 +130,7 @@ describe('several instances on one database', () => {
       name,
       env: {
         DATABASE_URL: withApplicationName(db.url, name),
-        TELEGRAM_BOT_TOKEN: tg.token,
-        TELEGRAM_API_ROOT: tg.apiRoot,
-        TELEGRAM_SUPPORT_CHAT_ID: String(tg.supportChatId),
-        TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-        // The stand-in enforces no flood limits here; neither need the app's limiter.
-        TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: '1000',
-        TELEGRAM_LIMIT_GROUP_PER_MINUTE: '100000',
-        TELEGRAM_LIMIT_PER_SECOND: '1000',
+        ...telegramStandInEnv(tg, WEBHOOK_SECRET),
         API_RATE_LIMIT_PER_MINUTE: '1000000',
         API_WRITE_WAIT_MS: '5000',
         WEBHOOK_TIMEOUT_MS: '5000',

@@ -7,6 +7,7 @@
 // message of a conversation at a time, and up to REACTOR_CONCURRENCY conversations at once).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { telegramStandInEnv } from '../support/app-env.ts';
 import { type AppProcess, startAppProcess } from '../support/app-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from '../support/telegram-stand-in.ts';
@@ -46,14 +47,7 @@ describe('fault: SIGKILL of the app while messages flow both ways', () => {
       readyTimeoutMs: 60_000,
       env: {
         DATABASE_URL: db.url,
-        TELEGRAM_BOT_TOKEN: tg.token,
-        TELEGRAM_API_ROOT: tg.apiRoot,
-        TELEGRAM_SUPPORT_CHAT_ID: String(tg.supportChatId),
-        TELEGRAM_WEBHOOK_SECRET: SECRET,
-        // The stand-in enforces no flood limits here; neither need the app's limiter.
-        TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: '1000',
-        TELEGRAM_LIMIT_GROUP_PER_MINUTE: '100000',
-        TELEGRAM_LIMIT_PER_SECOND: '1000',
+        ...telegramStandInEnv(tg, SECRET),
         LOG_LEVEL: 'info', // app-process.ts waits for the 'listening' line
       },
     });

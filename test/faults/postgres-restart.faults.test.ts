@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.ts';
+import { telegramStandInEnv } from '../support/app-env.ts';
 import { type AppProcess, startAppProcess } from '../support/app-process.ts';
 import { startTelegramStandIn, type TelegramStandIn } from '../support/telegram-stand-in.ts';
 import {
@@ -71,13 +72,7 @@ describe('fault: PostgreSQL stopped and started again under load', () => {
       readyTimeoutMs: 60_000,
       env: {
         DATABASE_URL: url,
-        TELEGRAM_BOT_TOKEN: tg.token,
-        TELEGRAM_API_ROOT: tg.apiRoot,
-        TELEGRAM_SUPPORT_CHAT_ID: String(tg.supportChatId),
-        TELEGRAM_WEBHOOK_SECRET: SECRET,
-        TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: '1000',
-        TELEGRAM_LIMIT_GROUP_PER_MINUTE: '100000',
-        TELEGRAM_LIMIT_PER_SECOND: '1000',
+        ...telegramStandInEnv(tg, SECRET),
         LOG_LEVEL: 'info', // app-process.ts waits for the 'listening' line
       },
     });

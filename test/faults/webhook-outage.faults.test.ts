@@ -29,6 +29,7 @@ import { loadConfig } from '../../src/app/config.ts';
 import { allMigrations } from '../../src/app/context.ts';
 import { createCommandHandler } from '../../src/domain/command-handler.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
+import { telegramStandInEnv } from '../support/app-env.ts';
 import { waitFor } from '../support/app-harness.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from '../support/telegram-stand-in.ts';
@@ -85,13 +86,7 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
       DATABASE_URL: db.url,
       PORT: '0',
       HOST: '127.0.0.1',
-      TELEGRAM_BOT_TOKEN: tg.token,
-      TELEGRAM_API_ROOT: tg.apiRoot,
-      TELEGRAM_SUPPORT_CHAT_ID: String(tg.supportChatId),
-      TELEGRAM_WEBHOOK_SECRET: SECRET,
-      TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: '1000',
-      TELEGRAM_LIMIT_GROUP_PER_MINUTE: '100000',
-      TELEGRAM_LIMIT_PER_SECOND: '1000',
+      ...telegramStandInEnv(tg, SECRET),
       API_RATE_LIMIT_PER_MINUTE: '1000000',
       LOG_LEVEL: 'silent',
     });

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { telegramConversationId } from '../../src/adapters/telegram/refs.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
+import { telegramStandInEnv } from './app-env.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
 
@@ -56,14 +57,7 @@ export const startHarness = async (env: Record<string, string> = {}): Promise<Ha
       DATABASE_URL: db.url,
       PORT: '0',
       HOST: '127.0.0.1',
-      TELEGRAM_BOT_TOKEN: tg.token,
-      TELEGRAM_API_ROOT: tg.apiRoot,
-      TELEGRAM_SUPPORT_CHAT_ID: String(tg.supportChatId),
-      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      // The stand-in has no rate limit unless a test turns it on; neither need the app's limiter.
-      TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: '1000',
-      TELEGRAM_LIMIT_GROUP_PER_MINUTE: '100000',
-      TELEGRAM_LIMIT_PER_SECOND: '1000',
+      ...telegramStandInEnv(tg, WEBHOOK_SECRET),
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...env,
     });

@@ -11,6 +11,7 @@ import pino from 'pino';
 import { specificationPath } from '../../src/adapters/http/server.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
+import { telegramStandInEnv } from './app-env.ts';
 import { WEBHOOK_SECRET } from './app-harness.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
@@ -58,13 +59,7 @@ export const startVkHarness = async (options: VkHarnessOptions = {}): Promise<Vk
       DATABASE_URL: db.url,
       PORT: '0',
       HOST: '127.0.0.1',
-      TELEGRAM_BOT_TOKEN: tg.token,
-      TELEGRAM_API_ROOT: tg.apiRoot,
-      TELEGRAM_SUPPORT_CHAT_ID: String(tg.supportChatId),
-      TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: '1000',
-      TELEGRAM_LIMIT_GROUP_PER_MINUTE: '100000',
-      TELEGRAM_LIMIT_PER_SECOND: '1000',
+      ...telegramStandInEnv(tg, WEBHOOK_SECRET),
       VK_TOKEN: vk.token,
       VK_GROUP_ID: String(vk.groupId),
       VK_CONFIRMATION: vk.confirmation,

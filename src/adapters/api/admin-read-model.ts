@@ -1,6 +1,7 @@
 // What the admin API reads from the read models: conversations (listed by last activity, newest
 // first, keyset-paged on the rm_conversations activity index) and sources with their tokens.
 import type pg from 'pg';
+import type { ConversationRow } from '../../projections/read-models/conversations.ts';
 
 export interface ConversationFilter {
   readonly channel?: string;
@@ -38,21 +39,10 @@ export interface AdminConversation {
   readonly last_message_text: string | null;
 }
 
-interface ConversationDbRow {
-  conversation_id: string;
-  channel: string;
-  source: string;
-  client_id: string;
-  profile: Record<string, unknown>;
-  topic_id: string | null;
-  topic_chat_id: string | null;
-  topic_title: string | null;
-  status: 'open' | 'closed';
-  banned: boolean;
-  message_count: number;
+/** A rm_conversations row as pg reads it back (timestamps as Dates), with its cursor key. */
+interface ConversationDbRow extends Omit<ConversationRow, 'started_at' | 'last_activity_at' | 'revision'> {
   started_at: Date;
   last_activity_at: Date;
-  last_message_text: string | null;
   activity_key: string;
 }
 

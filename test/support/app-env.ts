@@ -1,0 +1,14 @@
+// The app's configuration for a Telegram stand-in: what every whole-app test sets the same way.
+import type { TelegramStandIn } from './telegram-stand-in.ts';
+
+/** The Telegram channel pointed at the stand-in, its webhook secret, and no outgoing limiter. */
+export const telegramStandInEnv = (tg: TelegramStandIn, webhookSecret: string): Record<string, string> => ({
+  TELEGRAM_BOT_TOKEN: tg.token,
+  TELEGRAM_API_ROOT: tg.apiRoot,
+  TELEGRAM_SUPPORT_CHAT_ID: String(tg.supportChatId),
+  TELEGRAM_WEBHOOK_SECRET: webhookSecret,
+  // The stand-in enforces no flood limits unless a test turns them on; neither need the app's limiter.
+  TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: '1000',
+  TELEGRAM_LIMIT_GROUP_PER_MINUTE: '100000',
+  TELEGRAM_LIMIT_PER_SECOND: '1000',
+});
