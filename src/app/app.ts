@@ -94,6 +94,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         ...(config.TELEGRAM_WEBHOOK_SECRET ? { webhookSecret: config.TELEGRAM_WEBHOOK_SECRET } : {}),
         mode: config.TELEGRAM_MODE,
         timeoutSeconds: config.TELEGRAM_TIMEOUT_SECONDS,
+        reactorConcurrency: config.REACTOR_CONCURRENCY,
         titleTemplate: config.TOPIC_TITLE_TEMPLATE,
         limits: {
           perChatPerSecond: config.TELEGRAM_LIMIT_PER_CHAT_PER_SECOND,
@@ -131,6 +132,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       if (config.VK_TOKEN && config.VK_GROUP_ID) {
         const vk = createVkChannel({
           token: config.VK_TOKEN,
+          reactorConcurrency: config.REACTOR_CONCURRENCY,
           groupId: Number(config.VK_GROUP_ID),
           ...(config.VK_CONFIRMATION ? { confirmation: config.VK_CONFIRMATION } : {}),
           ...(config.VK_SECRET ? { secret: config.VK_SECRET } : {}),

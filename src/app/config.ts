@@ -59,6 +59,17 @@ const schema = z
       .positive()
       .max(20, "must be at most 20 (VK's limit for a community token)")
       .default(20),
+    /**
+     * Conversations the Telegram and VK reactors carry at once (each in its own order). A crash may
+     * repeat one send per conversation in flight; 1 makes it at most one per crash, at the cost of
+     * one slow or rate-limited chat holding up the others.
+     */
+    REACTOR_CONCURRENCY: z.coerce
+      .number({ message: 'must be a number of conversations' })
+      .int()
+      .min(1, 'must be at least 1')
+      .max(64, 'must be at most 64')
+      .default(16),
     // Webhooks to sources: how long a receiver has to answer, deliveries in flight, and the retry schedule.
     WEBHOOK_TIMEOUT_MS: z.coerce
       .number({ message: 'must be a number of milliseconds' })

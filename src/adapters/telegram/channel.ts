@@ -31,6 +31,8 @@ export interface TelegramChannelOptions {
    */
   readonly timeoutSeconds?: number;
   readonly titleTemplate: string;
+  /** Conversations the reactor carries at once (REACTOR_CONCURRENCY). Default 16. */
+  readonly reactorConcurrency?: number;
   readonly handler: CommandHandler;
   readonly log: EventLog;
   readonly pool: pg.Pool;
@@ -146,6 +148,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   });
   const reactor = createTelegramReactor({
     api,
+    ...(options.reactorConcurrency ? { concurrency: options.reactorConcurrency } : {}),
     log: options.log,
     handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,
     supportChatId: options.supportChatId,

@@ -22,6 +22,8 @@ import { createVkReactor, type VkRetryInfo, type VkRetryOptions } from './reacto
 
 export interface VkChannelOptions {
   readonly token: string;
+  /** Conversations the reactor carries at once (REACTOR_CONCURRENCY). Default 16. */
+  readonly reactorConcurrency?: number;
   readonly groupId: number;
   readonly confirmation?: string;
   readonly secret?: string;
@@ -106,6 +108,7 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
   });
   const reactor = createVkReactor({
     api: vk.api,
+    ...(options.reactorConcurrency ? { concurrency: options.reactorConcurrency } : {}),
     upload: vk.upload,
     log: options.log,
     handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,
