@@ -6,7 +6,7 @@
 import type { EventLog, LogPosition, RecordedEvent } from '../domain/event-log.ts';
 import { startOfLog } from '../domain/event-log.ts';
 import type { RunnerLogger } from './runner.ts';
-import type { SqlDatabase, SqlSession } from './sql.ts';
+import { lockedSession, releaseLockedSession, type SqlDatabase, type SqlSession } from './sql.ts';
 
 export const reactorMigration = {
   id: '003_reactor_checkpoints',
@@ -87,19 +87,8 @@ export const startReactorRunner = (options: ReactorRunnerOptions): ReactorRunner
 
   const acquire = async (): Promise<SqlSession | undefined> => {
     while (!abort.signal.aborted) {
-      const s = await db.session();
-      let rows: Array<{ ok: boolean }>;
-      try {
-        ({ rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-          `topicdesk:reactor:${reactor.name}`,
-        ]));
-      } catch (error) {
-        // The connection is in an unknown state: not back into the pool.
-        s.release(true);
-        throw error;
-      }
-      if (rows[0]?.ok) return s;
-      s.release();
+      const s = await lockedSession(db, `topicdesk:reactor:${reactor.name}`);
+      if (s) return s;
       await pause(standbyRetryMs);
     }
     return undefined;
@@ -149,8 +138,7 @@ export const startReactorRunner = (options: ReactorRunnerOptions): ReactorRunner
       await stopSubscription?.();
       await done;
       if (session) {
-        await session.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-        session.release();
+        await releaseLockedSession(session);
         session = undefined;
       }
       leader = false;

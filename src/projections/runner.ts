@@ -6,7 +6,13 @@ import type { EventLog } from '../domain/event-log.ts';
 import { applyBatch } from './apply-batch.ts';
 import type { Projection } from './projection.ts';
 import { createGeneration, readGeneration } from './registry.ts';
-import { inTransaction, type SqlDatabase, type SqlSession } from './sql.ts';
+import {
+  inTransaction,
+  lockedSession,
+  releaseLockedSession,
+  type SqlDatabase,
+  type SqlSession,
+} from './sql.ts';
 
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
@@ -54,19 +60,8 @@ export const startProjectionRunner = (options: ProjectionRunnerOptions): Project
 
   const acquire = async (): Promise<SqlSession | undefined> => {
     while (!stopped) {
-      const s = await db.session();
-      let rows: Array<{ ok: boolean }>;
-      try {
-        ({ rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-          lockKey(projection.name),
-        ]));
-      } catch (error) {
-        // The connection is in an unknown state: not back into the pool.
-        s.release(true);
-        throw error;
-      }
-      if (rows[0]?.ok) return s;
-      s.release();
+      const s = await lockedSession(db, lockKey(projection.name));
+      if (s) return s;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, standbyRetryMs);
         wakeStandby = () => {
@@ -157,8 +152,7 @@ export const startProjectionRunner = (options: ProjectionRunnerOptions): Project
       await stopCurrent?.();
       await done;
       if (session) {
-        await session.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-        session.release();
+        await releaseLockedSession(session);
         session = undefined;
       }
       leader = false;
@@ -177,12 +171,9 @@ export const catchUpProjection = async (options: {
   readonly batchSize?: number;
 }): Promise<'caught-up' | 'held-elsewhere'> => {
   const { db, log, projection, batchSize = 1000 } = options;
-  const s = await db.session();
+  const s = await lockedSession(db, lockKey(projection.name));
+  if (!s) return 'held-elsewhere';
   try {
-    const { rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-      lockKey(projection.name),
-    ]);
-    if (!rows[0]?.ok) return 'held-elsewhere';
     const memory = new Map<string, unknown>();
     for (;;) {
       const applied = await inTransaction(s, async () => {
@@ -197,7 +188,6 @@ export const catchUpProjection = async (options: {
       if (applied === 0) return 'caught-up';
     }
   } finally {
-    await s.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-    s.release();
+    await releaseLockedSession(s);
   }
 };

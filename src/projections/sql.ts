@@ -31,3 +31,27 @@ export const inTransaction = async <T>(session: SqlSession, work: () => Promise<
     throw error;
   }
 };
+
+/**
+ * A session holding the session-level advisory lock `key` (whoever holds it leads that work), or
+ * undefined when another session holds it. A session whose lock query failed is in an unknown state:
+ * it is discarded, not pooled.
+ */
+export const lockedSession = async (db: SqlDatabase, key: string): Promise<SqlSession | undefined> => {
+  const s = await db.session();
+  try {
+    const { rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
+    if (rows[0]?.ok) return s;
+  } catch (error) {
+    s.release(true);
+    throw error;
+  }
+  s.release();
+  return undefined;
+};
+
+/** Gives the lock up and the session back to the pool. */
+export const releaseLockedSession = async (s: SqlSession): Promise<void> => {
+  await s.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+  s.release();
+};

@@ -7,8 +7,6 @@
 // message reaches its topic and every manager answer its client, with a duplicate only for what was
 // in flight in the killed process (its outcome never recorded).
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Message, User } from 'grammy/types';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
@@ -25,6 +23,7 @@ import {
   startTelegramStandIn,
   type TelegramStandIn,
 } from '../support/telegram-stand-in.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const WEBHOOK_SECRET = 'instances_secret_token';
 const TELEGRAM_CLIENTS = 14;
@@ -68,53 +67,32 @@ interface Delivery {
   readonly at: number;
 }
 
-/** The source's webhook endpoint: records every POST and answers 200. */
-const startReceiver = async () => {
-  const received: Delivery[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        event: string;
-        external_id: string;
-        message: { text: string };
-      };
-      received.push({
-        deliveryId: String(req.headers['x-topicdesk-delivery']),
-        event: body.event,
-        externalId: body.external_id,
-        text: body.message.text,
-        at: Date.now(),
-      });
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
-    });
+/** What the source's webhook receiver got: each POST's delivery id, event, client and text. */
+const deliveriesOf = (receiver: WebhookReceiver): Delivery[] =>
+  receiver.received.map((r) => {
+    const body = JSON.parse(r.body) as { event: string; external_id: string; message: { text: string } };
+    return {
+      deliveryId: String(r.headers['x-topicdesk-delivery']),
+      event: body.event,
+      externalId: body.external_id,
+      text: body.message.text,
+      at: r.at,
+    };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    received,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('several instances on one database', () => {
   let db: TestDatabase;
   let tg: TelegramStandIn;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: WebhookReceiver;
   let log: EventLog;
   const apps: AppProcess[] = [];
 
   before(async () => {
     db = await createTestDatabase({ migrate: false }); // the first app process migrates
     tg = await startTelegramStandIn();
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
     log = createPgEventLog({ pool: db.pool, connectionString: db.url });
   });
   after(async () => {
@@ -180,7 +158,7 @@ describe('several instances on one database', () => {
       async () =>
         [...(await holders()).values()].every((h) => h.length === 1 && h[0] === a.name) || undefined,
     );
-    const source = await createSource(log, 'site', receiver.url);
+    const source = await createSource(log, 'site', receiver.url('/hook'));
     const b = await startInstance('topicdesk-b');
     const started = Date.now() - t0;
     const killed = new Set<AppProcess>();
@@ -349,7 +327,7 @@ describe('several instances on one database', () => {
           ? tg.messagesIn(s.client.user!.id).filter((m) => m.text === s.text && m.from?.id === tg.botInfo.id)
               .length
           : new Set(
-              receiver.received
+              deliveriesOf(receiver)
                 .filter((d) => d.event === 'message.created' && d.text === s.text)
                 .map((d) => d.deliveryId),
             ).size;
@@ -409,13 +387,17 @@ describe('several instances on one database', () => {
             .map((m) => m.message_id);
           duplicated.push({ text: s.text, copies: n, firstAt: callAt(s.client.user!.id, ids[0]!), ids });
         } else if (n > 1) {
-          const firstAt = Math.min(...receiver.received.filter((d) => d.text === s.text).map((d) => d.at));
+          const firstAt = Math.min(
+            ...deliveriesOf(receiver)
+              .filter((d) => d.text === s.text)
+              .map((d) => d.at),
+          );
           duplicated.push({ text: s.text, copies: n, firstAt });
         }
       }
       // Webhook deliveries repeated under the same X-Topicdesk-Delivery (the receiver de-duplicates).
       const perDelivery = new Map<string, Delivery[]>();
-      for (const d of receiver.received)
+      for (const d of deliveriesOf(receiver))
         perDelivery.set(d.deliveryId, [...(perDelivery.get(d.deliveryId) ?? []), d]);
       const redelivered = [...perDelivery.values()].filter((ds) => ds.length > 1);
 

@@ -1,13 +1,12 @@
 // /metrics end to end: real traffic through the whole app (Telegram, an external source with a
 // webhook, VK), then what Prometheus would scrape is compared with what the log holds.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { authenticate, createSource } from '../../src/adapters/sources/sources.ts';
 import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
 import { startVkHarness, type VkHarness } from '../support/vk-stand-in-harness.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 import { apiEnv, client } from './api-helpers.ts';
 
 interface Sample {
@@ -70,34 +69,13 @@ const caughtUp = (samples: Sample[]) => {
   );
 };
 
-/** A local endpoint standing in for a source's webhook receiver: answers 200. */
-const startReceiver = async () => {
-  let received = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received += 1;
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
-    received: () => received,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-};
-
 describe('metrics: Telegram and an external source, whole app', () => {
   let h: Harness;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: WebhookReceiver;
   let updates = 0;
   before(async () => {
     h = await startHarness(apiEnv());
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
   });
   after(async () => {
     await h.stop();
@@ -143,7 +121,7 @@ describe('metrics: Telegram and an external source, whole app', () => {
     await send(h.tg.groupMessage(manager, borisTopic, { text: 'Hi Boris' }));
 
     // A client of an external source, over the HTTP API; the answer goes to the source's webhook.
-    const shop = await createSource(h.app.log, 'shop', receiver.url);
+    const shop = await createSource(h.app.log, 'shop', receiver.url('/hooks'));
     await waitFor('the token of shop', async () =>
       (await authenticate(h.app.db.pool, shop.token)) ? true : undefined,
     );
@@ -184,7 +162,7 @@ describe('metrics: Telegram and an external source, whole app', () => {
     });
     assert.equal(value(samples, 'topicdesk_events_appended_total', { type: 'ManagerReplied' }), 3);
 
-    assert.equal(receiver.received(), 1, 'the source got the answer');
+    assert.equal(receiver.received.length, 1, 'the source got the answer');
     assert.equal(
       value(samples, 'topicdesk_webhook_deliveries_total', { source: 'shop', outcome: 'delivered' }),
       1,

@@ -2,8 +2,6 @@
 // the managers, and a local HTTP receiver standing in for the source's webhook endpoint.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { conversationIdOf, eventIdOf } from '../../src/adapters/ids.ts';
 import { createSource, readSource } from '../../src/adapters/sources/sources.ts';
@@ -12,43 +10,13 @@ import { verifySignature } from '../../src/adapters/webhooks/signature.ts';
 import { type CommandHandler, createCommandHandler } from '../../src/domain/command-handler.ts';
 import { conversationStream } from '../../src/domain/events.ts';
 import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
+import {
+  type ReceivedRequest,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../support/webhook-receiver.ts';
 
-interface Received {
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-/** The source's webhook endpoint: answers 200, or 500 when a path's rule says so. */
-const startReceiver = async () => {
-  const received: Received[] = [];
-  const failing = new Map<string, (n: number) => boolean>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = req.url ?? '/';
-      received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      const n = received.filter((r) => r.path === path).length;
-      const fail = failing.get(path)?.(n) ?? false;
-      res.writeHead(fail ? 500 : 200, { 'content-type': 'text/plain' });
-      res.end(fail ? 'temporarily broken' : 'ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: (path: string) => `http://127.0.0.1:${port}${path}`,
-    failWhen: (path: string, rule: (n: number) => boolean) => failing.set(path, rule),
-    at: (path: string) => received.filter((r) => r.path === path),
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-};
-
-const json = (r: Received) =>
+const json = (r: ReceivedRequest) =>
   JSON.parse(r.body) as {
     event: string;
     source: string;
@@ -63,12 +31,12 @@ const bot = (text: string) => ({
 
 describe('webhooks to a source (whole app)', () => {
   let h: Harness;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: WebhookReceiver;
   let handler: CommandHandler;
 
   before(async () => {
     h = await startHarness({ WEBHOOK_RETRY_INITIAL_MS: '100', WEBHOOK_TIMEOUT_MS: '2000' });
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
     handler = createCommandHandler({ log: h.app.log, eventId: eventIdOf });
   });
   after(async () => {
@@ -102,7 +70,7 @@ describe('webhooks to a source (whole app)', () => {
       (e) => e.type === 'ReplyDelivered' || e.type === 'DeliveryFailed',
     );
 
-  const verified = async (source: string, r: Received) => {
+  const verified = async (source: string, r: ReceivedRequest) => {
     const { webhookSecret } = await readSource(h.app.log, source);
     return verifySignature(
       webhookSecret!,
@@ -191,7 +159,7 @@ describe('webhooks to a source (whole app)', () => {
 
   it('a receiver failing three times gets the same delivery id each time, then succeeds', async () => {
     await createSource(h.app.log, 'flaky', receiver.url('/hooks/flaky'));
-    receiver.failWhen('/hooks/flaky', (n) => n <= 3);
+    receiver.on('/hooks/flaky', (n) => (n <= 3 ? 500 : 200));
     const c = await externalClient('flaky', 'cust-2', 'Boris');
     const manager = h.tg.addManager({ first_name: 'Bob' });
     assert.equal(

@@ -2,7 +2,6 @@
 // a sender that retries like Telegram does, a traffic generator (Telegram clients writing to the bot
 // and a manager answering each of them in their topic) and the tally of what arrived where.
 import { appendFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import type { Message, Update, User } from 'grammy/types';
 import type pg from 'pg';
@@ -135,42 +134,6 @@ export const postUntilAccepted = async (
     if (Date.now() > deadline) return { accepted: false, status, body: text, attempts: attempt };
     await sleep(Math.min(2000, 100 * attempt));
   }
-};
-
-// ---- a source's webhook receiver -----------------------------------------------------------------
-
-export interface Received {
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-  /** The status answered. */
-  readonly status: number;
-}
-
-/** An HTTP server a source runs: `answer(path)` decides each request's status. */
-export const startReceiver = async (answer: (path: string) => number = () => 200) => {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = req.url ?? '/';
-      const status = answer(path);
-      received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
-      res.writeHead(status, { 'content-type': 'text/plain' });
-      res.end(status < 300 ? 'ok' : 'receiver is down');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: (path: string) => `http://127.0.0.1:${port}${path}`,
-    received,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 };
 
 // ---- the log and the read models ---------------------------------------------------------------

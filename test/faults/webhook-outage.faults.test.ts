@@ -34,13 +34,11 @@ import { waitFor } from '../support/app-harness.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from '../support/telegram-stand-in.ts';
 import {
-  WEBHOOK_CLIENTS as CLIENTS,
-  postUntilAccepted,
-  type Received,
-  report,
-  seconds,
-  startReceiver,
-} from './support.ts';
+  type ReceivedRequest,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../support/webhook-receiver.ts';
+import { WEBHOOK_CLIENTS as CLIENTS, postUntilAccepted, report, seconds } from './support.ts';
 
 const SECRET = 'faults_webhook_secret';
 const ANSWERS = 3; // per client
@@ -67,7 +65,7 @@ interface Failed {
 describe('fault: a source webhook down for a long time (test clock)', () => {
   let db: TestDatabase;
   let tg: TelegramStandIn;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: WebhookReceiver;
   let log: EventLog;
   let scheduler: WebhookScheduler;
   let app: App;
@@ -78,7 +76,7 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
   before(async () => {
     db = await createTestDatabase({ migrate: false });
     tg = await startTelegramStandIn();
-    receiver = await startReceiver((path) => {
+    receiver = await startWebhookReceiver((path) => {
       if (path === '/down') return 500;
       return clock.t.getTime() - started.getTime() < FLAKY_DOWN_FOR ? 503 : 200;
     });
@@ -194,9 +192,9 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
     const realMs = Date.now() - wall;
 
     // ---- what each source received, and what it is told failed ---------------------------------------
-    const bodyOf = (r: Received) => JSON.parse(r.body) as Body;
-    const okBy = new Map<string, Received[]>(); // delivery id → 2xx receipts
-    for (const r of receiver.received.filter((x) => x.status < 300)) {
+    const bodyOf = (r: ReceivedRequest) => JSON.parse(r.body) as Body;
+    const okBy = new Map<string, ReceivedRequest[]>(); // delivery id → 2xx receipts
+    for (const r of receiver.received.filter((x) => x.ok)) {
       const id = String(r.headers['x-topicdesk-delivery']);
       okBy.set(id, [...(okBy.get(id) ?? []), r]);
     }
@@ -257,7 +255,7 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
     // flaky: everything arrived once it was back, in order within each conversation, nothing listed.
     for (const c of clients.filter((x) => x.code === 'flaky')) {
       const got = receiver.received
-        .filter((r) => r.path === '/flaky' && r.status < 300 && bodyOf(r).external_id === c.id)
+        .filter((r) => r.path === '/flaky' && r.ok && bodyOf(r).external_id === c.id)
         .map((r) => bodyOf(r).message.text);
       assert.deepEqual(
         got,

@@ -3,8 +3,6 @@
 // clock, so a day of retries takes a second.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { conversationIdOf } from '../../src/adapters/ids.ts';
 import { migrate } from '../../src/adapters/postgres/migrations.ts';
@@ -33,51 +31,11 @@ import { reactorMigration, registryMigration } from '../../src/projections/index
 import { type ReactorRunner, startReactorRunner } from '../../src/projections/reactor-runner.ts';
 import { handlerFor } from '../support/conversations.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-
-// ---- a webhook receiver, as a source would run one ---------------------------------------------------
-
-type Behaviour = 'ok' | 'fail' | 'hang';
-interface Received {
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-const startReceiver = async () => {
-  const received: Received[] = [];
-  const hanging = new Set<ServerResponse>();
-  const behaviour = new Map<string, (n: number) => Behaviour>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = req.url ?? '/';
-      received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      const n = received.filter((r) => r.path === path).length;
-      const mode = behaviour.get(path)?.(n) ?? 'ok';
-      if (mode === 'hang') {
-        hanging.add(res);
-        return;
-      }
-      res.writeHead(mode === 'ok' ? 200 : 500, { 'content-type': 'text/plain' });
-      res.end(mode === 'ok' ? 'thanks' : 'receiver is down');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: (path: string) => `http://127.0.0.1:${port}${path}`,
-    on: (path: string, b: (n: number) => Behaviour) => behaviour.set(path, b),
-    at: (path: string) => received.filter((r) => r.path === path),
-    hanging: () => hanging.size,
-    async close() {
-      for (const res of hanging) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-};
-type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+import {
+  type ReceivedRequest,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../support/webhook-receiver.ts';
 
 const waitUntil = async <T>(
   what: string,
@@ -145,7 +103,7 @@ const outcomesOf = async (log: EventLog, conversationId: string, messageId: stri
       (e.data as { messageId: string }).messageId === messageId,
   );
 
-const json = (r: Received) =>
+const json = (r: ReceivedRequest) =>
   JSON.parse(r.body) as {
     event: string;
     source: string;
@@ -157,7 +115,7 @@ describe('webhooks to a source', () => {
   let db: TestDatabase;
   let log: EventLog;
   let handler: CommandHandler;
-  let receiver: Receiver;
+  let receiver: WebhookReceiver;
   let reactor: ReactorRunner;
   let scheduler: WebhookScheduler;
   const clock = { t: new Date() };
@@ -168,7 +126,7 @@ describe('webhooks to a source', () => {
     await migrate(db.pool, [registryMigration, reactorMigration, webhookDeliveriesMigration]);
     log = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 100 });
     handler = handlerFor(log);
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
     scheduler = startWebhookScheduler({
       pool: db.pool,
       log,
@@ -377,7 +335,7 @@ describe('webhooks to a source', () => {
   it('keeps order within a conversation, and a failing source holds up no other', async () => {
     await createSource(log, 'slow', receiver.url('/slow'));
     await createSource(log, 'fast', receiver.url('/fast'));
-    receiver.on('/slow', () => 'fail');
+    receiver.on('/slow', () => 500);
     const s = conversation(handler, 'slow', 'client-s');
     await s.clientWrites('hello');
     const first = await s.answer('first');
@@ -417,7 +375,7 @@ describe('webhooks to a source', () => {
     await scheduler.tick();
     assert.equal(receiver.at('/slow').length, 1);
 
-    receiver.on('/slow', () => 'ok');
+    receiver.on('/slow', () => 200);
     clock.t = new Date(clock.t.getTime() + 1_000);
     await scheduler.tick();
     assert.deepEqual(
@@ -457,12 +415,12 @@ describe('webhooks to a source', () => {
     });
     assert.equal(failed!.type, 'DeliveryFailed');
     assert.match((failed!.data as { reason: string }).reason, /no answer within 2500 ms/);
-    receiver.on('/hang', () => 'ok');
+    receiver.on('/hang', () => 200);
   });
 
   it('carries edits and deletions; an edit overtaken by a later one is not sent', async () => {
     await createSource(log, 'editor', receiver.url('/editor'));
-    receiver.on('/editor', () => 'fail');
+    receiver.on('/editor', () => 500);
     const e = conversation(handler, 'editor', 'client-e');
     await e.clientWrites('hello');
     const answer = await e.answer('v0');
@@ -480,7 +438,7 @@ describe('webhooks to a source', () => {
       );
       return rows.length > 0 || undefined;
     });
-    receiver.on('/editor', () => 'ok');
+    receiver.on('/editor', () => 200);
     clock.t = new Date(clock.t.getTime() + 10_000);
     await scheduler.tick();
     const got = receiver.at('/editor').map(json);
@@ -521,7 +479,7 @@ describe('webhooks to a source', () => {
 
   it('a receiver down for 25 hours: retried with growing gaps for 24 h, then given up and listed', async () => {
     await createSource(log, 'down', receiver.url('/down'));
-    receiver.on('/down', () => 'fail');
+    receiver.on('/down', () => 500);
     const d = conversation(handler, 'down', 'client-d');
     await d.clientWrites('hello');
     const started = new Date(clock.t);
@@ -605,7 +563,7 @@ describe('webhooks to a source', () => {
 
   it('gives up at once when the source has dropped its webhook URL', async () => {
     await createSource(log, 'dropper', receiver.url('/dropper'));
-    receiver.on('/dropper', () => 'fail');
+    receiver.on('/dropper', () => 500);
     const d = conversation(handler, 'dropper', 'client-x');
     await d.clientWrites('hello');
     const answer = await d.answer('first');

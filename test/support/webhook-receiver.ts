@@ -1,0 +1,62 @@
+// A source's webhook endpoint, as a source would run one: records every request and answers what the
+// test says — a status, or nothing at all ('hang', until the receiver closes).
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedRequest {
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  /** What was answered. */
+  readonly status: number | 'hang';
+  /** Answered 2xx. */
+  readonly ok: boolean;
+  /** Date.now() when the request had arrived whole. */
+  readonly at: number;
+}
+
+/** The answer to the `n`-th request (1-based) on `path`. */
+export type Answer = (path: string, n: number) => number | 'hang';
+
+export const startWebhookReceiver = async (answer: Answer = () => 200) => {
+  const received: ReceivedRequest[] = [];
+  const rules = new Map<string, (n: number) => number | 'hang'>();
+  const hanging = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = req.url ?? '/';
+      const n = received.filter((r) => r.path === path).length + 1;
+      const status = rules.get(path)?.(n) ?? answer(path, n);
+      const body = Buffer.concat(chunks).toString('utf8');
+      const ok = status !== 'hang' && status >= 200 && status < 300;
+      received.push({ path, headers: req.headers, body, status, ok, at: Date.now() });
+      if (status === 'hang') {
+        hanging.add(res);
+        return;
+      }
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(status < 300 ? 'ok' : 'receiver is down');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    /** Every request, in arrival order. */
+    received,
+    at: (path: string) => received.filter((r) => r.path === path),
+    /** From now on, answer requests on `path` by this rule (before the receiver's own `answer`). */
+    on: (path: string, rule: (n: number) => number | 'hang') => rules.set(path, rule),
+    /** Requests held without an answer. */
+    hanging: () => hanging.size,
+    async close() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
+
+export type WebhookReceiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
