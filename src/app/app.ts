@@ -21,6 +21,7 @@ import { migrate } from '../adapters/postgres/migrations.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import { reportingDeliveries } from '../adapters/reactor-outcomes.ts';
 import { createTelegramChannel } from '../adapters/telegram/channel.ts';
+import { createTelegramFiles } from '../adapters/telegram/file-store.ts';
 import { createVkChannel } from '../adapters/vk/channel.ts';
 import { createWebhookReactor } from '../adapters/webhooks/reactor.ts';
 import { startWebhookScheduler } from '../adapters/webhooks/scheduler.ts';
@@ -109,13 +110,15 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         onDelivery: metrics.onDelivery,
       });
       handlers.telegramWebhook = telegram.webhook;
-      files = createTelegramFileStore({
-        api: telegram.api,
-        token: config.TELEGRAM_BOT_TOKEN,
-        apiRoot: config.TELEGRAM_API_ROOT,
-        supportChatId: config.TELEGRAM_SUPPORT_CHAT_ID,
-        logger: logger.child({ component: 'api' }),
-      });
+      files = createTelegramFileStore(
+        createTelegramFiles({
+          api: telegram.api,
+          token: config.TELEGRAM_BOT_TOKEN,
+          apiRoot: config.TELEGRAM_API_ROOT,
+          supportChatId: config.TELEGRAM_SUPPORT_CHAT_ID,
+          logger: logger.child({ component: 'api' }),
+        }),
+      );
       const reactor = startReactorRunner({
         db: sql,
         log,

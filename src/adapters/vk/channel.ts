@@ -15,8 +15,9 @@ import type { EventLog } from '../../domain/event-log.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { problem, type RouteHandler } from '../http/server.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
+import { createTelegramFiles } from '../telegram/file-store.ts';
 import { MalformedEventError } from './event-schema.ts';
-import { telegramFileStore } from './files.ts';
+import { vkFileStore } from './files.ts';
 import { createVkInbound, type VkEvent, type VkInbound } from './inbound.ts';
 import { createVkReactor, type VkRetryInfo, type VkRetryOptions } from './reactor.ts';
 
@@ -90,13 +91,15 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
     uploadTimeout: 120_000,
     pollingGroupId: groupId,
   });
-  const files = telegramFileStore({
-    api: options.telegram.api,
-    token: options.telegram.token,
-    apiRoot: options.telegram.apiRoot,
-    supportChatId: options.telegram.supportChatId,
-    logger,
-  });
+  const files = vkFileStore(
+    createTelegramFiles({
+      api: options.telegram.api,
+      token: options.telegram.token,
+      apiRoot: options.telegram.apiRoot,
+      supportChatId: options.telegram.supportChatId,
+      logger,
+    }),
+  );
   const inbound = createVkInbound({
     handler: options.handler,
     log: options.log,

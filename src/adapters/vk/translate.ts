@@ -10,6 +10,7 @@
 // location becomes messages.send's lat/long, the rest readable text.
 import { withoutUndefined } from '../../domain/content.ts';
 import type { Attachment, AttachmentKind, ClientProfile, MessageContent } from '../../domain/events.ts';
+import type { TelegramUpload } from '../telegram/file-store.ts';
 import { describeForTopic, truncate } from '../telegram/translate.ts';
 import { vkProfileLink } from './refs.ts';
 
@@ -88,8 +89,7 @@ export const profileOf = (userId: number, user: VkUser | undefined, langId?: num
 // ---------------------------------------------------------------------------------------------------
 // Client → topic: what each VK attachment becomes
 
-/** How a file is put into Telegram (the file store) and what kind the event records. */
-export type TelegramUpload = 'photo' | 'document' | 'voice';
+export type { TelegramUpload };
 
 export interface PlannedFile {
   readonly type: 'file';
