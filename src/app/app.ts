@@ -32,7 +32,7 @@ import { startReactorRunner } from '../projections/reactor-runner.ts';
 import { ensureActiveGeneration } from '../projections/registry.ts';
 import { startProjectionRunner } from '../projections/runner.ts';
 import { type Config, channelStatus } from './config.ts';
-import { allMigrations, openEventLog } from './context.ts';
+import { allMigrations, logSizeEstimate, openEventLog } from './context.ts';
 import { type Database, openDatabase } from './database.ts';
 
 export interface App {
@@ -225,11 +225,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       decode: decodeConversationEvent,
       logger: logger.child({ component: 'admin' }),
       ...(config.ADMIN_TOKEN ? { adminToken: config.ADMIN_TOKEN } : {}),
-      estimateLogSize: async () => {
-        if (config.EVENT_STORE !== 'postgres') return undefined;
-        const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM td_events');
-        return Number(rows[0]!.n);
-      },
+      estimateLogSize: logSizeEstimate(config, db),
     });
     Object.assign(handlers, admin.handlers, { auditPage });
     cleanup.unshift(() => admin.stop());

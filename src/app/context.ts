@@ -26,6 +26,13 @@ export const openEventLog = async (config: Config, db: Database): Promise<EventL
 };
 
 /** Migrations of everything topicdesk keeps in PostgreSQL, for `migrate` and start-up. */
+/** The log's size, for a rebuild's ETA: counted in the PostgreSQL log; unknown with EventStoreDB. */
+export const logSizeEstimate = (config: Config, db: Database) => async (): Promise<number | undefined> => {
+  if (config.EVENT_STORE !== 'postgres') return undefined;
+  const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM td_events');
+  return Number(rows[0]!.n);
+};
+
 export const allMigrations = (config: Config) => [
   ...(config.EVENT_STORE === 'postgres' ? eventLogMigrations : []),
   registryMigration,

@@ -5,7 +5,7 @@ import { allProjections, projectionByName } from '../../projections/index.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { rebuildProjection } from '../../projections/rebuild.ts';
 import { projectionStatus } from '../../projections/status.ts';
-import type { Context } from '../context.ts';
+import { type Context, logSizeEstimate } from '../context.ts';
 
 export const printProjectionStatus = async (ctx: Context, json: boolean): Promise<void> => {
   const rows = await projectionStatus(sqlDatabase(ctx.db.pool), ctx.log);
@@ -32,12 +32,6 @@ export const printProjectionStatus = async (ctx: Context, json: boolean): Promis
       updated: r.updatedAt,
     })),
   );
-};
-
-const estimateTotal = (ctx: Context) => async () => {
-  if (ctx.config.EVENT_STORE !== 'postgres') return undefined;
-  const { rows } = await ctx.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM td_events');
-  return Number(rows[0]!.n);
 };
 
 export const rebuildProjections = async (
@@ -72,7 +66,7 @@ export const rebuildProjections = async (
       db: sqlDatabase(ctx.db.pool),
       log: ctx.log,
       projection,
-      estimateTotal: estimateTotal(ctx),
+      estimateTotal: logSizeEstimate(ctx.config, ctx.db),
       onProgress: (p) => {
         bar.setTotal(Math.max(p.total ?? p.events, p.events, 1));
         bar.update(p.events, { rate: Math.round(p.eventsPerSecond), phase: p.phase });
