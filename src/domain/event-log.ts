@@ -80,6 +80,12 @@ export interface EventLog {
   ): Subscription;
   /** Position of the last event a reader can see now (null for an empty log). */
   headPosition(): Promise<LogPosition | null>;
+  /**
+   * Whether events after `after` are committed but not readable yet (the PostgreSQL log holds back
+   * what an older, still open transaction may precede). A log whose readers see every committed
+   * event at once need not have it.
+   */
+  hasHidden?(after: LogPosition): Promise<boolean>;
   /** Whether the log answers (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;

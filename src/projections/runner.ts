@@ -2,7 +2,7 @@
 // connection that writes, so losing the lock means losing the ability to write), catch-up from the
 // stored checkpoint, then live batches. Another instance takes over from the checkpoint when this
 // one dies. A swap by projections:rebuild is noticed and followed.
-import type { EventLog } from '../domain/event-log.ts';
+import { type EventLog, startOfLog } from '../domain/event-log.ts';
 import { applyBatch } from './apply-batch.ts';
 import type { Projection } from './projection.ts';
 import { createGeneration, readGeneration } from './registry.ts';
@@ -175,17 +175,26 @@ export const catchUpProjection = async (options: {
   if (!s) return 'held-elsewhere';
   try {
     const memory = new Map<string, unknown>();
+    // Events committed behind an older, still open transaction are not readable yet: wait for them a
+    // while rather than report a read model that misses them.
+    const hiddenDeadline = Date.now() + 30_000;
     for (;;) {
-      const applied = await inTransaction(s, async () => {
+      const { applied, from } = await inTransaction(s, async () => {
         let row = await readGeneration(s, projection.name, { status: 'active' }, true);
         if (!row) {
           await createGeneration(s, projection, 'active', true);
           row = (await readGeneration(s, projection.name, { status: 'active' }, true))!;
         }
-        const batch = await log.readAll(row.checkpoint ?? { commit: -1n, prepare: -1n }, batchSize);
-        return batch.length === 0 ? 0 : Math.max(1, await applyBatch(s, projection, row, batch, memory));
+        const from = row.checkpoint ?? startOfLog;
+        const batch = await log.readAll(from, batchSize);
+        return {
+          from,
+          applied: batch.length === 0 ? 0 : Math.max(1, await applyBatch(s, projection, row, batch, memory)),
+        };
       });
-      if (applied === 0) return 'caught-up';
+      if (applied > 0) continue;
+      if (Date.now() > hiddenDeadline || !(await log.hasHidden?.(from))) return 'caught-up';
+      await new Promise((r) => setTimeout(r, 20));
     }
   } finally {
     await releaseLockedSession(s);

@@ -48,7 +48,11 @@ const mutate = (base: unknown, mutations: readonly Mutation[]): unknown => {
     if (value === undefined) {
       if (Array.isArray(parent) && typeof key === 'number') parent.splice(key, 1);
       else delete parent[key];
-    } else parent[key] = value;
+    } else {
+      // A copy: a later mutation on a path through this value must not change fast-check's own value
+      // (it is reused when shrinking) nor make it refer to itself.
+      parent[key] = structuredClone(value);
+    }
   }
   return copy;
 };

@@ -2,10 +2,12 @@
 // CLI in a child process) against a real database: what they print is what an operator copies.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { migrate } from '../../src/adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
-import { authenticate, readSource } from '../../src/adapters/sources/sources.ts';
+import { authenticate, createSource, readSource } from '../../src/adapters/sources/sources.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
+import { registryMigration } from '../../src/projections/index.ts';
 import { sourcesProjection } from '../../src/projections/read-models/sources.ts';
 import { catchUpProjection } from '../../src/projections/runner.ts';
 import { cli } from '../support/cli.ts';
@@ -78,5 +80,41 @@ describe('source commands (CLI, real database)', () => {
     const unknown = await cli(['tokens:revoke', 'nope'], env());
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /no token nope/);
+  });
+});
+
+describe('catch-up for a command, behind an open transaction', () => {
+  it('waits for events committed behind an older transaction instead of reporting without them', async () => {
+    const db = await createTestDatabase();
+    await migrate(db.pool, [registryMigration]);
+    const log = createPgEventLog({ pool: db.pool, connectionString: db.url });
+    const blocker = await db.pool.connect();
+    let committing: Promise<unknown> = Promise.resolve();
+    try {
+      await createSource(log, 'early', null);
+      // An older transaction with an id, still open: what is appended now is committed but hidden.
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT pg_current_xact_id()');
+      await createSource(log, 'late', null);
+      committing = new Promise((r) => setTimeout(r, 300)).then(() => blocker.query('COMMIT'));
+      const result = await catchUpProjection({
+        db: sqlDatabase(db.pool),
+        log,
+        projection: sourcesProjection,
+      });
+      assert.equal(result, 'caught-up');
+      const { rows } = await db.pool.query<{ code: string }>('SELECT code FROM rm_sources ORDER BY code');
+      assert.deepEqual(
+        rows.map((r) => r.code),
+        ['early', 'late'],
+        'the source appended behind the open transaction is there',
+      );
+    } finally {
+      await committing.catch(() => undefined);
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+      await log.close();
+      await db.drop();
+    }
   });
 });

@@ -257,6 +257,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     readStream,
     readAll,
     subscribeAll,
+    hasHidden,
     async headPosition() {
       const { rows } = await pool.query<{ transaction_id: string; position: string }>(
         `SELECT transaction_id, position FROM td_events
