@@ -209,6 +209,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       logger: logger.child({ component: 'api' }),
       rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
       projectionWaitMs: config.API_WRITE_WAIT_MS,
+      databaseUrl: db.url,
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(files ? { files } : {}),
       // The PostgreSQL event log NOTIFYs td_events on every append, from any instance.

@@ -112,31 +112,55 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     };
     const idOf = (index: number): string => eventId(`${meta.commandId}:${index}`);
 
-    // Start from what this process last saw of the stream and read only what came after: a
-    // conversation with a long history costs one short read, not a read and decode of all of it.
-    // The tail read happens on every attempt, so a stream moved on by another instance is caught up.
+    // Start from what this process last saw of the stream. A command that appends is decided on that
+    // at once: the append's expected revision refuses it if the stream moved on meanwhile (another
+    // instance), and the next attempt reads only what came after. A command that would append
+    // nothing, or is refused, is decided again on the stream's tail first: a stale view must not
+    // drop an edit as unchanged or refuse a message another instance has recorded.
     const cached = cache.get(conversationId);
     let state = cached?.state ?? initialConversationState;
     let revision = cached?.revision ?? -1;
     // Only ever holds ids that are in the stream, so sharing it between calls is safe.
     const seen = cached?.seen ?? new Set<string>();
+    // False only for the first attempt on a conversation this process holds.
+    let readTail = cached === undefined;
 
-    for (let attempt = 0; ; attempt++) {
-      // After a conflict only the events appended since are read and folded onto what we have.
-      const recorded = await log.readStream(stream, { fromRevision: revision + 1 });
-      for (const r of recorded) seen.add(r.id);
-      state = foldConversation(recorded.map(decode), state);
-      revision = recorded.at(-1)?.revision ?? revision;
-
-      remember(conversationId, state, revision, seen);
+    for (let conflicts = 0; ; ) {
+      if (readTail) {
+        const recorded = await log.readStream(stream, { fromRevision: revision + 1 });
+        for (const r of recorded) seen.add(r.id);
+        state = foldConversation(recorded.map(decode), state);
+        revision = recorded.at(-1)?.revision ?? revision;
+        remember(conversationId, state, revision, seen);
+      }
+      const unread = !readTail;
+      const readNext = () => {
+        readTail = true;
+      };
 
       // Asking decide() again would refuse what it accepted the first time (a second BanClient).
       if (seen.has(idOf(0))) return { events: [], state, revision, alreadyHandled: true };
 
-      const stamped: StampedConversationEvent[] = decide(command, state)
+      let decided: readonly ConversationEvent[];
+      try {
+        decided = decide(command, state);
+      } catch (error) {
+        if (unread && error instanceof DomainError) {
+          readNext();
+          continue;
+        }
+        throw error;
+      }
+      const stamped: StampedConversationEvent[] = decided
         .map((event, index) => ({ ...event, id: idOf(index), metadata }))
         .filter((event) => !seen.has(event.id));
-      if (stamped.length === 0) return { events: [], state, revision, alreadyHandled: false };
+      if (stamped.length === 0) {
+        if (unread) {
+          readNext();
+          continue;
+        }
+        return { events: [], state, revision, alreadyHandled: false };
+      }
 
       const toAppend: NewEvent[] = stamped.map(({ id, type, data, metadata: m }) => ({
         id,
@@ -151,7 +175,10 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
         remember(conversationId, after, result.nextRevision, seen);
         return { events: stamped, state: after, revision: result.nextRevision, alreadyHandled: false };
       } catch (error) {
-        if (!isWrongExpectedRevision(error) || attempt >= maxRetries) throw error;
+        if (!isWrongExpectedRevision(error)) throw error;
+        // Moved on by someone else: not counted against the retries when we had not read it yet.
+        if (!unread && ++conflicts > maxRetries) throw error;
+        readNext();
       }
     }
   };

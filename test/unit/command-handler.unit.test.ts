@@ -90,7 +90,7 @@ const manager: Actor = { kind: 'manager', id: '42', name: 'Grace' };
 const clock: Clock = { now: () => new Date('2030-01-01T12:00:00.000Z') };
 
 describe('command handler', () => {
-  test('reads only the tail of a stream it has seen, and still sees what another writer appended', async () => {
+  test('decides on what it holds without reading, and reads the tail when another writer moved on', async () => {
     const memory = createMemoryLog();
     const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
     const other = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock, cacheSize: 0 });
@@ -100,9 +100,8 @@ describe('command handler', () => {
         actor: client,
       });
     }
-    // 21 events stored; each later call read from the revision after the last one it knew.
-    assert.deepEqual(memory.reads.slice(0, 3), [0, 2, 3]);
-    assert.equal(memory.reads.at(-1), 20);
+    // 21 events stored; the stream was read once, when the conversation was new to this handler.
+    assert.deepEqual(memory.reads, [0]);
     await other.execute(CONVERSATION_ID, { type: 'BanClient' }, { commandId: 'ban', actor: manager });
     const result = await handler.execute(CONVERSATION_ID, receive('late', 'after the ban'), {
       commandId: 'late',
@@ -110,11 +109,45 @@ describe('command handler', () => {
     });
     assert.equal(result.state.banned, true, 'the ban appended by the other writer was read');
     assert.equal(result.state.messages.get('late')?.suppressed, true);
+    assert.equal(memory.reads.at(-1), 21, 'after the refused append, only what came after was read');
     const again = await handler.execute(CONVERSATION_ID, receive('late', 'after the ban'), {
       commandId: 'late',
       actor: client,
     });
     assert.equal(again.alreadyHandled, true);
+  });
+
+  test('a command its stale view would refuse or find unchanged is decided again on the tail', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const other = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock, cacheSize: 0 });
+    await handler.execute(CONVERSATION_ID, receive('m1', 'A'), { commandId: 'c1', actor: client });
+
+    // Recorded elsewhere: an edit of m1 to B.
+    await other.execute(
+      CONVERSATION_ID,
+      { type: 'EditClientMessage', messageId: 'm1', content: { text: 'B', attachments: [] } },
+      { commandId: 'e1', actor: client },
+    );
+    // Its view said m1 reads A, so editing it to A looked unchanged; it reads B: the edit is kept.
+    const back = await handler.execute(
+      CONVERSATION_ID,
+      { type: 'EditClientMessage', messageId: 'm1', content: { text: 'A', attachments: [] } },
+      { commandId: 'e2', actor: client },
+    );
+    assert.equal(back.events.length, 1);
+    assert.equal(memory.streamOf(CONVERSATION_ID).at(-1)?.type, 'ClientMessageEdited');
+    assert.equal(back.state.messages.get('m1')?.content.text, 'A');
+
+    // Recorded elsewhere: a message this handler has not seen. Its view says m2 does not exist: not
+    // a refusal before the stream is read.
+    await other.execute(CONVERSATION_ID, receive('m2', 'new'), { commandId: 'c2', actor: client });
+    const edited = await handler.execute(
+      CONVERSATION_ID,
+      { type: 'EditClientMessage', messageId: 'm2', content: { text: 'newer', attachments: [] } },
+      { commandId: 'e3', actor: client },
+    );
+    assert.equal(edited.state.messages.get('m2')?.content.text, 'newer');
   });
 
   test('appends the decided events with deterministic ids and default metadata', async () => {

@@ -22,7 +22,8 @@ import {
   uploadedParts,
 } from '../http/server.ts';
 import { conversationIdOf, eventIdOf } from '../ids.ts';
-import { type AuthenticatedSource, authenticate } from '../sources/sources.ts';
+import type { AuthenticatedSource } from '../sources/sources.ts';
+import { createAuthenticator } from '../sources/token-cache.ts';
 import { listFailedDeliveries } from '../webhooks/deliveries.ts';
 import { createHeadWatcher, type HeadWatcher } from './head-watcher.ts';
 import {
@@ -51,6 +52,8 @@ import { FileRefusedError, type FileStore } from './telegram-files.ts';
 
 export interface ExternalApiOptions {
   readonly pool: pg.Pool;
+  /** The read models' database: its LISTEN connection lets tokens be remembered (token-cache.ts). */
+  readonly databaseUrl?: string;
   readonly log: EventLog;
   readonly handler: CommandHandler;
   readonly logger: Logger;
@@ -106,6 +109,11 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
     ...(options.listen ? { listen: options.listen } : {}),
     onError: (err) => logger.warn({ err }, 'external api: watching the read model failed; retrying'),
   });
+  const authenticator = createAuthenticator({
+    pool,
+    ...(options.databaseUrl ? { connectionString: options.databaseUrl } : {}),
+    onError: (err) => logger.warn({ err }, 'external api: listening for token revocations failed; retrying'),
+  });
   const sources = new WeakMap<FastifyRequest, AuthenticatedSource>();
   const base = options.publicUrl?.replace(/\/+$/, '') ?? '';
   const fileUrl = (id: string) => `${base}/api/external/files/${id}`;
@@ -116,7 +124,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.authorization ?? '');
     let source: AuthenticatedSource | undefined;
     try {
-      source = m ? await authenticate(pool, m[1]) : undefined;
+      source = m ? await authenticator.authenticate(m[1]) : undefined;
     } catch (error) {
       if ((error as { code?: string }).code !== '42P01') throw error;
       return problem(
@@ -228,7 +236,9 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
     const deadline = Date.now() + projectionWaitMs;
     watcher.poke();
     for (;;) {
-      const head = await watcher.head();
+      // What the watcher last saw is below or at the head as the row is looked up, so waiting beyond
+      // it cannot miss the row's arrival; asking for the head each time would cost a query.
+      const head = watcher.known();
       const row = await findMessage(pool, source.code, conversationId, messageId);
       if (row && Number(row.revision) >= revision) {
         watcher.seen(BigInt(row.cursor));
@@ -662,6 +672,8 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       getFile: route(getFile),
       listFailedWebhookDeliveries: route(listFailedWebhookDeliveries),
     },
-    stop: () => watcher.stop(),
+    stop: async () => {
+      await Promise.all([watcher.stop(), authenticator.stop()]);
+    },
   };
 };

@@ -9,6 +9,8 @@ import pg from 'pg';
 export interface HeadWatcher {
   /** The highest cursor now in the read model (0 when empty). */
   head(): Promise<bigint>;
+  /** The highest cursor this watcher has seen so far, without asking (-1 before the first look). */
+  known(): bigint;
   /**
    * Resolves true once the read model holds a cursor above `after`, false when `timeoutMs` passes
    * or the signal aborts or the watcher stops.
@@ -135,6 +137,7 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
         else wake?.();
       });
     },
+    known: () => latest,
     poke,
     seen: advance,
     async stop() {

@@ -170,6 +170,7 @@ export const attachmentIdOf = (messageId: string, index: number, a: Attachment):
 /**
  * The attachment an id names among one source's messages (the newest message holding it), with
  * the message. Only that source's rows are searched, so another source's file is simply not found.
+ * `attachments <> '[]'` matches the partial indexes of messages with files (projection version 2).
  */
 export const findAttachment = async (
   pool: pg.Pool,
@@ -182,7 +183,7 @@ export const findAttachment = async (
     const index = Number(id.slice(colon + 1));
     const rows = await rowsOf(
       pool,
-      `SELECT ${COLUMNS} FROM rm_messages m WHERE ${OWN} AND message_id = $2 ORDER BY m.cursor DESC`,
+      `SELECT ${COLUMNS} FROM rm_messages m WHERE ${OWN} AND message_id = $2 AND attachments <> '[]'::jsonb ORDER BY m.cursor DESC`,
       [source, messageId],
     );
     for (const row of rows) {
@@ -192,7 +193,7 @@ export const findAttachment = async (
   }
   const rows = await rowsOf(
     pool,
-    `SELECT ${COLUMNS} FROM rm_messages m WHERE ${OWN} AND attachments @> $2::jsonb ORDER BY m.cursor DESC LIMIT 1`,
+    `SELECT ${COLUMNS} FROM rm_messages m WHERE ${OWN} AND attachments @> $2::jsonb AND attachments <> '[]'::jsonb ORDER BY m.cursor DESC LIMIT 1`,
     [source, JSON.stringify([{ fileUniqueId: id }])],
   );
   return rows[0]?.attachments.find((a) => a.fileUniqueId === id);

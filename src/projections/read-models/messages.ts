@@ -67,7 +67,8 @@ const key = (conversationId: string, messageId: string) => `${conversationId}/${
 
 export const messagesProjection: Projection = {
   name: 'messages',
-  version: 1,
+  // 2: the attachment indexes (GET /files/{fileId} looks a file up without reading a source's rows).
+  version: 2,
   tables: ['rm_messages', 'rm_message_identities'],
   createTables: (t) => `
 CREATE TABLE ${t('rm_messages')} (
@@ -100,14 +101,17 @@ CREATE TABLE ${t('rm_message_identities')} (
   source          text NOT NULL,
   client_id       text NOT NULL
 )`,
-  // Keyset pages: per conversation and source-wide, each with and without a direction filter.
+  // Keyset pages: per conversation and source-wide, each with and without a direction filter; and
+  // the messages that hold files, by file id and by message id (partial: most messages hold none).
   createIndexes: (t) => `
 CREATE UNIQUE INDEX ${t('rm_messages')}_cursor ON ${t('rm_messages')} (cursor);
 CREATE INDEX ${t('rm_messages')}_conversation ON ${t('rm_messages')} (conversation_id, cursor);
 CREATE INDEX ${t('rm_messages')}_conversation_direction ON ${t('rm_messages')} (conversation_id, direction, cursor);
 CREATE INDEX ${t('rm_messages')}_conversation_time ON ${t('rm_messages')} (conversation_id, created_at);
 CREATE INDEX ${t('rm_messages')}_source ON ${t('rm_messages')} (source, cursor);
-CREATE INDEX ${t('rm_messages')}_source_direction ON ${t('rm_messages')} (source, direction, cursor)`,
+CREATE INDEX ${t('rm_messages')}_source_direction ON ${t('rm_messages')} (source, direction, cursor);
+CREATE INDEX ${t('rm_messages')}_files ON ${t('rm_messages')} USING gin (attachments jsonb_path_ops) WHERE attachments <> '[]'::jsonb;
+CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_id) WHERE attachments <> '[]'::jsonb`,
   async apply(sql, events, ctx) {
     const table = ctx.t('rm_messages');
     const identities = ctx.t('rm_message_identities');

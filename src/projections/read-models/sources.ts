@@ -57,6 +57,8 @@ CREATE TABLE ${t('rm_source_tokens')} (
             `UPDATE ${ctx.t('rm_source_tokens')} SET revoked_at = $2, revision = $3 WHERE token_id = $1 AND revision < $3`,
             [event.data.tokenId, at, e.revision],
           );
+          // Delivered at commit: instances that remember this token forget it (token-cache.ts).
+          await sql.query(`SELECT pg_notify('td_tokens', $1)`, [event.data.tokenId]);
           break;
         default:
           break;
