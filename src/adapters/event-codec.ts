@@ -76,6 +76,7 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
     messageId: z.string(),
     topicId: z.string(),
     groupMessage: channelMessageRef,
+    moreGroupMessages: z.array(channelMessageRef).optional(),
   }),
   ManagerReplied: z.object({
     ...content,

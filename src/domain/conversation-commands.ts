@@ -51,7 +51,10 @@ export interface RecordForwarded {
   readonly type: 'RecordForwarded';
   readonly messageId: string;
   readonly topicId: string;
+  /** The topic message carrying the text (the first, when the message took several). */
   readonly groupMessage: ChannelMessageRef;
+  /** The other topic messages the message took (its further files), in order. */
+  readonly moreGroupMessages?: ReadonlyArray<ChannelMessageRef>;
 }
 
 export interface ReplyAsManager {

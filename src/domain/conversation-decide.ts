@@ -159,8 +159,19 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
       // Forwarded again into the same topic is a retry; into another topic, the copy replaces one
       // that stood in a topic since lost.
       if (message.forwarded && message.topicId === command.topicId) return none;
-      const { messageId, topicId, groupMessage } = command;
-      return [{ type: 'ClientMessageForwarded', data: { messageId, topicId, groupMessage } }];
+      const { messageId, topicId, groupMessage, moreGroupMessages } = command;
+      return [
+        {
+          type: 'ClientMessageForwarded',
+          data: {
+            messageId,
+            topicId,
+            groupMessage,
+            // One topic message is the common case: its event stays as it always was.
+            ...(moreGroupMessages?.length ? { moreGroupMessages: [...moreGroupMessages] } : {}),
+          },
+        },
+      ];
     }
     case 'ReplyAsManager': {
       const existing = started.messages.get(command.messageId);

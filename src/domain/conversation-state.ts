@@ -43,6 +43,8 @@ export interface ConversationMessage {
   readonly channelMessage?: ChannelMessageRef;
   /** Support group side: the topic copy (incoming) or the manager's original (outgoing). */
   readonly groupMessage?: ChannelMessageRef;
+  /** Incoming: the further topic messages the copy took (a source's message with several files). */
+  readonly moreGroupMessages?: ReadonlyArray<ChannelMessageRef>;
   /** The topic the incoming message was copied into. */
   readonly topicId?: string;
   readonly forwarded: boolean;
@@ -242,15 +244,23 @@ const step = (draft: Draft, event: ConversationEvent): void => {
       if (s.topic?.topicId === event.data.topicId) s.topic = null;
       return;
     case 'ClientMessageForwarded': {
-      const { messageId, topicId, groupMessage } = event.data;
-      updateMessage(draft, messageId, (m) => ({
-        ...m,
-        forwarded: true,
-        topicId,
-        groupMessage,
-        status: m.direction === 'incoming' ? 'forwarded' : m.status,
-      }));
-      if (draft.state.messages.has(messageId)) indexGroup(draft, groupMessage, messageId);
+      const { messageId, topicId, groupMessage, moreGroupMessages } = event.data;
+      updateMessage(draft, messageId, (m) => {
+        // A copy into a replacement topic replaces the old copies, further messages included.
+        const { moreGroupMessages: _replaced, ...rest } = m;
+        return {
+          ...rest,
+          forwarded: true,
+          topicId,
+          groupMessage,
+          ...(moreGroupMessages?.length ? { moreGroupMessages } : {}),
+          status: m.direction === 'incoming' ? 'forwarded' : m.status,
+        };
+      });
+      if (draft.state.messages.has(messageId)) {
+        // A manager replying to any of the message's topic messages is replying to the message.
+        for (const ref of [groupMessage, ...(moreGroupMessages ?? [])]) indexGroup(draft, ref, messageId);
+      }
       return;
     }
     case 'ManagerReplied': {

@@ -117,7 +117,13 @@ export interface ClientMessageForwarded {
   readonly data: {
     readonly messageId: string;
     readonly topicId: string;
+    /** The topic message that stands for the message: it carries the text, replies point at it. */
     readonly groupMessage: ChannelMessageRef;
+    /**
+     * Further topic messages the message took, in order: the rest of its files when a source sent
+     * several. Absent when the message is one topic message (and in events written before).
+     */
+    readonly moreGroupMessages?: ReadonlyArray<ChannelMessageRef>;
   };
 }
 

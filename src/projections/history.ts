@@ -225,8 +225,11 @@ export const summarize = (event: ConversationEvent): string => {
       return `topic ${event.data.topicId} opened ${quote(event.data.title)}`;
     case 'TopicLost':
       return `topic ${event.data.topicId} lost: ${event.data.reason}`;
-    case 'ClientMessageForwarded':
-      return `forwarded ${event.data.messageId} to topic ${event.data.topicId} (group message ${event.data.groupMessage.messageId})`;
+    case 'ClientMessageForwarded': {
+      const { messageId, topicId, groupMessage, moreGroupMessages = [] } = event.data;
+      const ids = [groupMessage, ...moreGroupMessages].map((ref) => ref.messageId);
+      return `forwarded ${messageId} to topic ${topicId} (group message${ids.length > 1 ? 's' : ''} ${ids.join(', ')})`;
+    }
     case 'ManagerReplied': {
       const d = event.data;
       return `manager ${d.managerName} replied ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}`;

@@ -94,6 +94,46 @@ describe('telegram: managers answer in topics; edits go both ways', () => {
     assert.ok(copies[0]!.media_group_id);
   });
 
+  it("a manager's album replying to a client message reaches the client as one album replying to it", async () => {
+    const user = h.tg.addUser({ first_name: 'Gallery', last_name: 'Reply' });
+    const question = h.tg.privateMessage(user, { text: 'How do I fit the filter?' });
+    await h.send(question);
+    const questionCopy = await h.topicCopyOf(user.id, question.message!.message_id);
+    const topic = await h.topicOf(user.id);
+    const manager = h.tg.addManager({ first_name: 'Boris' });
+    const group = '13799999999999999002';
+    const items = [
+      h.tg.groupMessage(
+        manager,
+        topic,
+        { photo: true, caption: 'open the <i>lid</i>', parse_mode: 'HTML', media_group_id: group },
+        { reply_to_message_id: questionCopy.message_id },
+      ),
+      h.tg.groupMessage(
+        manager,
+        topic,
+        { video: true, caption: 'then click it in', media_group_id: group },
+        { reply_to_message_id: questionCopy.message_id },
+      ),
+    ];
+    for (const item of items) await h.send(item);
+    const copies = await Promise.all(items.map((i) => h.clientCopyOf(user.id, i.message!.message_id)));
+    assert.equal(new Set(copies.map((c) => c.media_group_id)).size, 1, 'one album for the client');
+    assert.ok(copies[0]!.media_group_id);
+    assert.deepEqual(
+      copies.map((c) => c.reply_to_message?.message_id),
+      [question.message!.message_id, question.message!.message_id],
+      "a reply to the client's own message",
+    );
+    assert.deepEqual(
+      copies.map((c) => [c.caption, c.caption_entities]),
+      items.map((i) => [i.message!.caption, i.message!.caption_entities]),
+    );
+    assert.equal(copies[0]!.photo?.at(-1)?.file_unique_id, items[0]!.message!.photo?.at(-1)?.file_unique_id);
+    assert.equal(copies[1]!.video?.file_unique_id, items[1]!.message!.video?.file_unique_id);
+    assert.equal(copies[0]!.from?.id, h.tg.botInfo.id, 'sent by the bot, no manager shown');
+  });
+
   it("General-topic messages, service messages, other bots' messages and hand-made topics are ignored", async () => {
     const user = h.tg.addUser({ first_name: 'Quiet' });
     const topic = await clientWithTopic(user);

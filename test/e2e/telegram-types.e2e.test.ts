@@ -177,6 +177,75 @@ describe('telegram: every message type reaches the topic', () => {
     await albumKeptTogether(user);
   });
 
+  /** A client with a first message in the topic; returns that message and its topic copy. */
+  const clientWithMessage = async (user: StandInUser, text: string) => {
+    const first = h.tg.privateMessage(user, { text });
+    await h.send(first);
+    return { first: first.message!, firstCopy: await copyOf(user.id, first.message!.message_id) };
+  };
+
+  it("an album replying to an earlier message arrives as one album replying to that message's copy", async () => {
+    const user = h.tg.addUser({ first_name: 'Album', last_name: 'Reply' });
+    const { first, firstCopy } = await clientWithMessage(user, 'The parcel arrived damaged');
+    const album = h.tg.privateAlbum(
+      user,
+      [
+        { photo: true, caption: 'the <b>box</b>', parse_mode: 'HTML' },
+        { photo: true },
+        { video: true, caption: 'unpacking' },
+      ],
+      { reply_to_message_id: first.message_id },
+    );
+    for (const update of album) assert.equal(await h.send(update), 'recorded');
+
+    const copies = await Promise.all(album.map((u) => copyOf(user.id, u.message!.message_id)));
+    const topic = await h.topicOf(user.id);
+    assert.equal(new Set(copies.map((c) => c.media_group_id)).size, 1, 'one album in the topic');
+    assert.ok(copies[0]!.media_group_id);
+    assert.deepEqual(
+      copies.map((c) => c.reply_to_message?.message_id),
+      [firstCopy.message_id, firstCopy.message_id, firstCopy.message_id],
+      "every item replies to the first message's copy",
+    );
+    assert.deepEqual(
+      copies.map((c) => c.message_thread_id),
+      [topic, topic, topic],
+    );
+    const originals = album.map((u) => u.message!);
+    assert.deepEqual(
+      copies.map((c) => [c.caption, c.caption_entities]),
+      originals.map((o) => [o.caption, o.caption_entities]),
+      'captions and their formatting are kept',
+    );
+    assert.deepEqual(
+      copies.map((c) => c.photo?.at(-1)?.file_unique_id ?? c.video?.file_unique_id),
+      originals.map((o) => o.photo?.at(-1)?.file_unique_id ?? o.video?.file_unique_id),
+      'the same files, in the order sent',
+    );
+  });
+
+  it('an album reply Telegram will not take as one album arrives item by item, each still replying', async () => {
+    const user = h.tg.addUser({ first_name: 'Album', last_name: 'Refused' });
+    const { first, firstCopy } = await clientWithMessage(user, 'Here is what I ordered');
+    h.tg.failNext('sendMediaGroup', { error_code: 400, description: 'Bad Request: MEDIA_EMPTY' });
+    const album = h.tg.privateAlbum(user, [{ photo: true, caption: 'one' }, { photo: true }], {
+      reply_to_message_id: first.message_id,
+    });
+    for (const update of album) assert.equal(await h.send(update), 'recorded');
+    const copies = await Promise.all(album.map((u) => copyOf(user.id, u.message!.message_id)));
+    assert.deepEqual(
+      copies.map((c) => [c.caption, c.reply_to_message?.message_id]),
+      [
+        ['one', firstCopy.message_id],
+        [undefined, firstCopy.message_id],
+      ],
+    );
+    assert.ok(
+      h.tg.callsTo('sendMediaGroup').some((c) => c.status === 400),
+      'the album was tried first',
+    );
+  });
+
   it("replies keep their threading: the topic copy replies to the earlier message's copy", async () => {
     const user = h.tg.addUser({ first_name: 'Threads' });
     const first = h.tg.privateMessage(user, { text: 'My order number is 7781' });

@@ -210,6 +210,93 @@ describe('Telegram stand-in through grammY', () => {
     assert.equal(album[0]!.caption, 'first');
   });
 
+  it('sends an album by file ids into a topic as a reply; documents and audio go only with their own kind', async () => {
+    const topic = await bot.api.createForumTopic(tg.supportChatId, 'Albums');
+    const thread = { message_thread_id: topic.message_thread_id };
+    const question = await bot.api.sendMessage(tg.supportChatId, 'Which parts?', thread);
+    const photo = await bot.api.sendPhoto(tg.supportChatId, new InputFile(PNG, 'p.png'), thread);
+    const video = await bot.api.sendVideo(
+      tg.supportChatId,
+      new InputFile(Buffer.from('mp4'), 'v.mp4'),
+      thread,
+    );
+    const doc = await bot.api.sendDocument(
+      tg.supportChatId,
+      new InputFile(Buffer.from('pdf'), 'd.pdf'),
+      thread,
+    );
+    const audio = await bot.api.sendAudio(
+      tg.supportChatId,
+      new InputFile(Buffer.from('mp3'), 'a.mp3'),
+      thread,
+    );
+    const photoId = photo.photo.at(-1)!.file_id;
+
+    const album = await bot.api.sendMediaGroup(
+      tg.supportChatId,
+      [
+        { type: 'photo', media: photoId, caption: '<b>these</b>', parse_mode: 'HTML' },
+        { type: 'video', media: video.video.file_id },
+      ],
+      {
+        ...thread,
+        reply_parameters: { message_id: question.message_id, allow_sending_without_reply: true },
+      },
+    );
+    assert.equal(album.length, 2);
+    assert.equal(new Set(album.map((m: Message) => m.media_group_id)).size, 1);
+    for (const m of album) {
+      assert.equal(m.message_thread_id, topic.message_thread_id);
+      assert.equal(m.is_topic_message, true);
+      assert.equal(m.reply_to_message?.message_id, question.message_id, 'every item replies');
+    }
+    assert.equal(album[0]!.caption, 'these');
+    assert.deepEqual(album[0]!.caption_entities, [{ type: 'bold', offset: 0, length: 5 }]);
+    assert.equal(album[1]!.caption, undefined);
+    assert.equal(
+      (album[1] as Message).video?.file_unique_id,
+      video.video.file_unique_id,
+      'the same file again',
+    );
+
+    // Without a reply, an album in a topic replies to the topic's creation, like any topic message.
+    const plain = await bot.api.sendMediaGroup(
+      tg.supportChatId,
+      [
+        { type: 'document', media: doc.document.file_id },
+        { type: 'document', media: doc.document.file_id },
+      ],
+      thread,
+    );
+    assert.equal(plain[0]!.reply_to_message?.message_id, topic.message_thread_id);
+
+    const gone = await rejection(
+      bot.api.sendMediaGroup(
+        tg.supportChatId,
+        [
+          { type: 'photo', media: photoId },
+          { type: 'photo', media: photoId },
+        ],
+        { ...thread, reply_parameters: { message_id: 999_999 } },
+      ),
+    );
+    assert.equal(gone.description, 'Bad Request: message to be replied not found');
+    const mixedDoc = await rejection(
+      bot.api.sendMediaGroup(tg.supportChatId, [
+        { type: 'photo', media: photoId },
+        { type: 'document', media: doc.document.file_id },
+      ] as never),
+    );
+    assert.equal(mixedDoc.description, "Bad Request: document can't be mixed with other media types");
+    const mixedAudio = await rejection(
+      bot.api.sendMediaGroup(tg.supportChatId, [
+        { type: 'audio', media: audio.audio.file_id },
+        { type: 'video', media: video.video.file_id },
+      ] as never),
+    );
+    assert.equal(mixedAudio.description, "Bad Request: audio can't be mixed with other media types");
+  });
+
   it('refuses an edit that changes nothing, and applies one that does', async () => {
     const hank = tg.addUser({ first_name: 'Hank' });
     const sent = await bot.api.sendMessage(hank.id, 'Your ticket is open');

@@ -83,6 +83,40 @@ describe('evolve', () => {
     assert.equal(m1?.status, 'forwarded');
   });
 
+  test("a message's further topic messages are kept and found; a copy into a new topic replaces them", () => {
+    const several: ConversationEvent = {
+      type: 'ClientMessageForwarded',
+      data: {
+        messageId: 'm1',
+        topicId: '77',
+        groupMessage: groupRef('500'),
+        moreGroupMessages: [groupRef('501'), groupRef('502')],
+      },
+    };
+    const history: ConversationEvent[] = [started, received('m1', 'files'), topicOpened('77'), several];
+    const state = foldConversation(history);
+    assert.deepStrictEqual(history.reduce(evolve, initialConversationState), state);
+    const m1 = state.messages.get('m1');
+    assert.deepEqual(m1?.groupMessage, groupRef('500'));
+    assert.deepEqual(m1?.moreGroupMessages, [groupRef('501'), groupRef('502')]);
+    for (const id of ['500', '501', '502'])
+      assert.equal(findByGroupMessage(state, GROUP_CHAT, id)?.messageId, 'm1');
+
+    const moved = foldConversation(
+      [
+        { type: 'TopicLost', data: { topicId: '77', reason: 'deleted' } },
+        topicOpened('78'),
+        forwarded('m1', '900', '78'),
+      ],
+      state,
+    );
+    const again = moved.messages.get('m1');
+    assert.deepEqual(again?.groupMessage, groupRef('900'));
+    assert.equal(again?.moreGroupMessages, undefined, 'the new copy is one topic message');
+    assert.equal(again?.topicId, '78');
+    assert.equal(state.messages.get('m1')?.moreGroupMessages?.length, 2, 'the earlier state is untouched');
+  });
+
   test("answers are found by the manager's original and by the delivered copy", () => {
     const state = foldConversation([
       started,

@@ -346,6 +346,49 @@ describe('RecordForwarded', () => {
       .then('message_not_found');
   });
 
+  test('a message that took several topic messages records the further ones, in order', () => {
+    given([started, received('m1'), topicOpened('77')])
+      .when({
+        type: 'RecordForwarded',
+        messageId: 'm1',
+        topicId: '77',
+        groupMessage: groupRef('500'),
+        moreGroupMessages: [groupRef('501'), groupRef('502')],
+      })
+      .then([
+        {
+          type: 'ClientMessageForwarded',
+          data: {
+            messageId: 'm1',
+            topicId: '77',
+            groupMessage: groupRef('500'),
+            moreGroupMessages: [groupRef('501'), groupRef('502')],
+          },
+        },
+      ]);
+  });
+
+  test('no further topic messages: the event is the one-message event as before', () => {
+    given([started, received('m1'), topicOpened('77')])
+      .when({ ...forward('m1'), moreGroupMessages: [] } as ConversationCommand)
+      .then([forwarded('m1')]);
+  });
+
+  test('a retry of a several-message forwarding into the same topic appends nothing', () => {
+    const withMore: ConversationEvent = {
+      type: 'ClientMessageForwarded',
+      data: {
+        messageId: 'm1',
+        topicId: '77',
+        groupMessage: groupRef('500'),
+        moreGroupMessages: [groupRef('501')],
+      },
+    };
+    given([started, received('m1'), topicOpened('77'), withMore])
+      .when({ ...forward('m1'), moreGroupMessages: [groupRef('601')] } as ConversationCommand)
+      .then([]);
+  });
+
   test("a manager's reply is not forwarded", () => {
     given([started, replied('r1')])
       .when(forward('r1'))

@@ -28,6 +28,15 @@ const oneOfEach: readonly ConversationEvent[] = [
   topicOpened('77'),
   { type: 'TopicLost', data: { topicId: '77', reason: 'message thread not found' } },
   { type: 'ClientMessageForwarded', data: { messageId: 'm1', topicId: '77', groupMessage: groupRef('500') } },
+  {
+    type: 'ClientMessageForwarded',
+    data: {
+      messageId: 'm1',
+      topicId: '78',
+      groupMessage: groupRef('600'),
+      moreGroupMessages: [groupRef('601'), groupRef('602')],
+    },
+  },
   replied('r1', 'answer', { groupMessage: groupRef('501'), replyTo: 'm1' }),
   {
     type: 'ManagerReplyEdited',
@@ -95,6 +104,21 @@ describe('event codec', () => {
       }),
     );
     assert.equal(error.field, 'data.attachments.0.kind');
+  });
+
+  test("a forwarding's further topic messages are optional, and a bad one is named", () => {
+    const written = { messageId: 'm1', topicId: '77', groupMessage: groupRef('500') };
+    assert.deepStrictEqual(decodeConversationEvent({ type: 'ClientMessageForwarded', data: written }), {
+      type: 'ClientMessageForwarded',
+      data: written,
+    });
+    const error = errorOf(() =>
+      decodeConversationEvent({
+        type: 'ClientMessageForwarded',
+        data: { ...written, moreGroupMessages: [groupRef('501'), { chatId: '-100' }] },
+      }),
+    );
+    assert.equal(error.field, 'data.moreGroupMessages.1.messageId');
   });
 
   test('a wrong type of value is named', () => {

@@ -155,6 +155,28 @@ describe('summarize', () => {
       { type: 'TopicLost', data: { topicId: '55', reason: 'message thread not found' } },
       'topic 55 lost: message thread not found',
     ],
+    [
+      {
+        type: 'ClientMessageForwarded',
+        data: { messageId: 'm-1', topicId: '55', groupMessage: { chatId: '-100', messageId: '101' } },
+      },
+      'forwarded m-1 to topic 55 (group message 101)',
+    ],
+    [
+      {
+        type: 'ClientMessageForwarded',
+        data: {
+          messageId: 'm-8',
+          topicId: '55',
+          groupMessage: { chatId: '-100', messageId: '110' },
+          moreGroupMessages: [
+            { chatId: '-100', messageId: '111' },
+            { chatId: '-100', messageId: '112' },
+          ],
+        },
+      },
+      'forwarded m-8 to topic 55 (group messages 110, 111, 112)',
+    ],
     [{ type: 'ClientUnbanned', data: {} }, 'client unbanned'],
     [{ type: 'ConversationClosed', data: {} }, 'conversation closed'],
     [{ type: 'ConversationReopened', data: {} }, 'conversation reopened'],

@@ -15,10 +15,16 @@ import {
   foldConversation,
 } from '../../domain/conversation-state.ts';
 import type { EventLog, RecordedEvent } from '../../domain/event-log.ts';
-import { type ConversationEvent, conversationStream, type MessageContent } from '../../domain/events.ts';
+import {
+  type Attachment,
+  type ConversationEvent,
+  conversationStream,
+  type MessageContent,
+} from '../../domain/events.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { forEachConcurrently } from '../conversation-workers.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
+import { albumMedia, soleFile } from './albums.ts';
 import { contactCard, describeForTopic, displayName, topicTitle } from './translate.ts';
 
 export interface TelegramReactorOptions {
@@ -69,6 +75,16 @@ interface Turn {
 /** A client message Telegram can copy from the client's chat (a Telegram conversation's own message). */
 const copyable = (state: ConversationState, m: ConversationMessage) =>
   state.channel === 'telegram' && m.channelMessage !== undefined;
+
+/** Where a client message stands in the topic: the message carrying its text, then any further ones. */
+interface Placed {
+  readonly main: number;
+  readonly more: readonly number[];
+}
+
+const replyParameters = (messageId: string | number) => ({
+  reply_parameters: { message_id: Number(messageId), allow_sending_without_reply: true },
+});
 
 const byTelegramId =
   (ref: (m: ConversationMessage) => string | undefined) => (a: ConversationMessage, b: ConversationMessage) =>
@@ -139,23 +155,84 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     messageId ? state.messages.get(messageId)?.groupMessage : undefined;
 
   /** Puts one client message into the topic: a copy for Telegram, a re-send for other channels. */
-  const intoTopic = async (state: ConversationState, m: ConversationMessage, threadId: number) => {
+  const intoTopic = async (
+    state: ConversationState,
+    m: ConversationMessage,
+    threadId: number,
+  ): Promise<Placed> => {
     const replyRef = groupRefOf(state, m.replyTo);
     const common = {
       message_thread_id: threadId,
-      ...(replyRef
-        ? { reply_parameters: { message_id: Number(replyRef.messageId), allow_sending_without_reply: true } }
-        : {}),
+      ...(replyRef ? replyParameters(replyRef.messageId) : {}),
     };
     if (copyable(state, m)) {
-      return api.copyMessage(
+      const copy = await api.copyMessage(
         supportChatId,
         m.channelMessage!.chatId,
         Number(m.channelMessage!.messageId),
         common,
       );
+      return { main: copy.message_id, more: [] };
     }
-    return sendContent(supportChatId, m.content, common);
+    const files = m.content.attachments.filter((a) => a.fileRef);
+    if (files.length > 1) return filesIntoTopic(m, files, threadId, common);
+    return { main: (await sendContent(supportChatId, m.content, common)).message_id, more: [] };
+  };
+
+  /**
+   * A message with several files (a source's upload): one album when Telegram takes them as one,
+   * else one topic message per file. Either way the text is the first file's caption, so an edit of
+   * the text edits that one message.
+   */
+  const filesIntoTopic = async (
+    m: ConversationMessage,
+    files: readonly Attachment[],
+    threadId: number,
+    common: Record<string, unknown>,
+  ): Promise<Placed> => {
+    const media = albumMedia(files.map((file, i) => ({ file, ...(i === 0 ? { caption: m.content } : {}) })));
+    if (media) {
+      try {
+        const sent = await api.sendMediaGroup(supportChatId, media, common);
+        return { main: sent[0]!.message_id, more: sent.slice(1).map((x) => x.message_id) };
+      } catch (error) {
+        if (isThreadGone(error) || !(error instanceof GrammyError)) throw error;
+        logger.warn(
+          { err: error, messageId: m.messageId },
+          'files refused as one album; sending them one by one',
+        );
+      }
+    }
+    // The first file carries the text: if Telegram refuses it, the message as a whole is refused
+    // (the caller says so in the topic). A later file refused gets its own notice beside the rest.
+    // Several calls: a crash between them repeats the earlier ones when the batch is retried.
+    const main = (await sendContent(supportChatId, { ...m.content, attachments: [files[0]!] }, common))
+      .message_id;
+    const more: number[] = [];
+    for (const file of files.slice(1)) {
+      try {
+        const sent = await sendContent(
+          supportChatId,
+          { text: '', attachments: [file] },
+          { message_thread_id: threadId },
+        );
+        more.push(sent.message_id);
+      } catch (error) {
+        if (isThreadGone(error) || !(error instanceof GrammyError)) throw error;
+        logger.warn(
+          { err: error, messageId: m.messageId },
+          'a file of a client message could not be carried',
+        );
+        await api
+          .sendMessage(
+            supportChatId,
+            `⚠️ A file of this client message could not be shown here (${error.description}): ${file.fileName ?? file.kind}`,
+            { message_thread_id: threadId, ...replyParameters(main) },
+          )
+          .catch(ignoreRefused);
+      }
+    }
+    return { main, more };
   };
 
   const sendContent = async (
@@ -217,21 +294,36 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     return items.sort(byTelegramId(ref));
   };
 
-  /** Copies an album's items into the topic with one copyMessages call, so the topic shows one album. */
+  /**
+   * Puts an album's items into the topic in one call, so the topic shows one album: copyMessages,
+   * or, when the album replies to a message that has a copy in the topic, sendMediaGroup with the
+   * items' files (copyMessages cannot reply).
+   */
   const albumIntoTopic = async (
     turn: Turn,
     items: readonly ConversationMessage[],
     topicId: string,
   ): Promise<'done' | 'one-by-one'> => {
     const from = items[0]!.channelMessage!.chatId;
+    const replyRef = items.map((x) => groupRefOf(turn.state, x.replyTo)).find((ref) => ref !== undefined);
+    // An album Telegram made can always be rebuilt; should one not be, it is copied without the reply.
+    const media = replyRef
+      ? albumMedia(items.map((x) => ({ file: soleFile(x.content), caption: x.content })))
+      : undefined;
     let sent: { message_id: number }[];
     try {
-      sent = await api.copyMessages(
-        supportChatId,
-        from,
-        items.map((x) => Number(x.channelMessage!.messageId)),
-        { message_thread_id: Number(topicId) },
-      );
+      sent =
+        media && replyRef
+          ? await api.sendMediaGroup(supportChatId, media, {
+              message_thread_id: Number(topicId),
+              ...replyParameters(replyRef.messageId),
+            })
+          : await api.copyMessages(
+              supportChatId,
+              from,
+              items.map((x) => Number(x.channelMessage!.messageId)),
+              { message_thread_id: Number(topicId) },
+            );
     } catch (error) {
       // A topic that is gone is the caller's to handle; any other refusal is judged item by item.
       if (isThreadGone(error) || !(error instanceof GrammyError)) throw error;
@@ -295,15 +387,17 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
           for (const x of pending) await forward(turn, [x.messageId]);
           return;
         }
+        const ref = (id: number) => ({ chatId: supportChatId, messageId: String(id) });
         for (const x of pending) {
           current = x;
-          const sent = await intoTopic(turn.state, x, Number(topicId));
+          const placed = await intoTopic(turn.state, x, Number(topicId));
           await turn.record(
             {
               type: 'RecordForwarded',
               messageId: x.messageId,
               topicId,
-              groupMessage: { chatId: supportChatId, messageId: String(sent.message_id) },
+              groupMessage: ref(placed.main),
+              ...(placed.more.length > 0 ? { moreGroupMessages: placed.more.map(ref) } : {}),
             },
             `forwarded:${topicId}:${x.messageId}`,
           );
@@ -401,13 +495,14 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
         const m = turn.state.messages.get(event.data.messageId);
         const { topic } = turn.state;
         if (m?.forwarded && m.groupMessage && topic) {
+          // The copies stay (what the client said is part of the case); one notice, on the message
+          // that carries the text, covers the files that went with it.
+          const more = m.moreGroupMessages?.length ?? 0;
+          const also = more === 0 ? '' : ` and the ${more === 1 ? 'file' : `${more} files`} sent with it`;
           await api
-            .sendMessage(supportChatId, '🗑 The client deleted this message.', {
+            .sendMessage(supportChatId, `🗑 The client deleted this message${also}.`, {
               message_thread_id: Number(topic.topicId),
-              reply_parameters: {
-                message_id: Number(m.groupMessage.messageId),
-                allow_sending_without_reply: true,
-              },
+              ...replyParameters(m.groupMessage.messageId),
             })
             .catch(ignoreRefused);
         }
@@ -593,15 +688,27 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     }
   };
 
-  /** A manager's album goes to the client in one copyMessages call, so the client sees one album. */
+  /**
+   * A manager's album goes to the client in one call, so the client sees one album: copyMessages,
+   * or sendMediaGroup with the items' files when it replies to a message the client has.
+   */
   const deliverAlbum = async (turn: Turn, items: readonly ConversationMessage[], clientChat: string) => {
+    const replyRef = items
+      .map((x) => (x.replyTo ? turn.state.messages.get(x.replyTo)?.channelMessage : undefined))
+      .find((ref) => ref !== undefined);
+    const media = replyRef
+      ? albumMedia(items.map((x) => ({ file: soleFile(x.content), caption: x.content })))
+      : undefined;
     let sent: { message_id: number }[];
     try {
-      sent = await api.copyMessages(
-        clientChat,
-        items[0]!.groupMessage!.chatId,
-        items.map((x) => Number(x.groupMessage!.messageId)),
-      );
+      sent =
+        media && replyRef
+          ? await api.sendMediaGroup(clientChat, media, replyParameters(replyRef.messageId))
+          : await api.copyMessages(
+              clientChat,
+              items[0]!.groupMessage!.chatId,
+              items.map((x) => Number(x.groupMessage!.messageId)),
+            );
     } catch (error) {
       if (!(error instanceof GrammyError)) throw error;
       if (isForbidden(error)) {

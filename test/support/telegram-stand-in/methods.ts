@@ -364,12 +364,18 @@ const mediaGroupId = () =>
 const sendMediaGroup: Handler = async ({ env, args }) => {
   const media = args.json<InputMedia[]>('media');
   if (!Array.isArray(media) || media.length < 2 || media.length > 10) throw errors.mediaGroupSize();
+  const kinds = media.map((item) => item.type as string);
+  for (const kind of kinds)
+    if (!['photo', 'video', 'document', 'audio'].includes(kind))
+      throw badRequest('wrong type of media in the media group');
+  // Documents group only with documents and audio only with audio; photos and videos mix.
+  for (const alone of ['document', 'audio'])
+    if (kinds.includes(alone) && kinds.some((k) => k !== alone))
+      throw badRequest(`${alone} can't be mixed with other media types`);
   const target = resolveTarget(env, args);
   const contents: Partial<Message>[] = [];
   for (const item of media) {
     const kind = item.type as FileKind;
-    if (!['photo', 'video', 'document', 'audio'].includes(kind))
-      throw badRequest('wrong type of media in the media group');
     const meta: MediaMeta = {};
     const it = item as unknown as Record<string, unknown>;
     for (const k of ['width', 'height', 'duration'] as const)
