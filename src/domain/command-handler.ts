@@ -5,7 +5,7 @@ import type { ConversationCommand } from './conversation-commands.ts';
 import { decide } from './conversation-decide.ts';
 import { type ConversationState, foldConversation, initialConversationState } from './conversation-state.ts';
 import { DomainError, WrongExpectedRevisionError } from './errors.ts';
-import type { EventLog, NewEvent, RecordedEvent } from './event-log.ts';
+import type { EventLog, LogPosition, NewEvent, RecordedEvent } from './event-log.ts';
 import { type Actor, type ConversationEvent, conversationStream, type EventMetadata } from './events.ts';
 
 export { foldConversation } from './conversation-state.ts';
@@ -43,6 +43,8 @@ export interface CommandResult {
   readonly revision: number;
   /** The command's events were already in the stream (a re-delivery): decide() was not asked again. */
   readonly alreadyHandled: boolean;
+  /** Where the last appended event landed in the log; absent when nothing was appended. */
+  readonly position?: LogPosition;
 }
 
 export interface CommandHandlerOptions {
@@ -114,9 +116,10 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
 
     // Start from what this process last saw of the stream. A command that appends is decided on that
     // at once: the append's expected revision refuses it if the stream moved on meanwhile (another
-    // instance), and the next attempt reads only what came after. A command that would append
-    // nothing, or is refused, is decided again on the stream's tail first: a stale view must not
-    // drop an edit as unchanged or refuse a message another instance has recorded.
+    // instance), and the next attempt reads only what came after. Every other outcome — a command
+    // that would append nothing, is refused, or ran before — reads the stream's tail first: a stale
+    // view must not drop an edit as unchanged, refuse a message another instance has recorded, or
+    // hand a caller a state without what others appended.
     const cached = cache.get(conversationId);
     let state = cached?.state ?? initialConversationState;
     let revision = cached?.revision ?? -1;
@@ -139,7 +142,14 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       };
 
       // Asking decide() again would refuse what it accepted the first time (a second BanClient).
-      if (seen.has(idOf(0))) return { events: [], state, revision, alreadyHandled: true };
+      // The state handed back must be the stream's as it is now: callers go on from it.
+      if (seen.has(idOf(0))) {
+        if (unread) {
+          readNext();
+          continue;
+        }
+        return { events: [], state, revision, alreadyHandled: true };
+      }
 
       let decided: readonly ConversationEvent[];
       try {
@@ -170,10 +180,22 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       }));
       try {
         const result = await log.append(stream, toAppend, revision < 0 ? 'no_stream' : revision);
+        if (result.alreadyStored) {
+          // The log had these events already (a re-delivered command another writer recorded) and
+          // answered where they were stored: what the stream holds now is read, not assumed.
+          readNext();
+          continue;
+        }
         const after = foldConversation(stamped, state);
         for (const e of stamped) seen.add(e.id);
         remember(conversationId, after, result.nextRevision, seen);
-        return { events: stamped, state: after, revision: result.nextRevision, alreadyHandled: false };
+        return {
+          events: stamped,
+          state: after,
+          revision: result.nextRevision,
+          alreadyHandled: false,
+          position: result.position,
+        };
       } catch (error) {
         if (!isWrongExpectedRevision(error)) throw error;
         // Moved on by someone else: not counted against the retries when we had not read it yet.

@@ -50,6 +50,11 @@ export interface AppendResult {
   /** Revision of the stream's last event after the append. */
   readonly nextRevision: number;
   readonly position: LogPosition;
+  /**
+   * True when every event was in the log already (an append repeated), so this call wrote nothing:
+   * nextRevision and position are where they were stored then, not the stream's end now.
+   */
+  readonly alreadyStored?: boolean;
 }
 
 export interface Subscription {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { WrongExpectedRevisionError } from '../../src/domain/errors.ts';
-import type { EventLog, NewEvent, RecordedEvent } from '../../src/domain/event-log.ts';
+import type { AppendResult, EventLog, NewEvent, RecordedEvent } from '../../src/domain/event-log.ts';
 import { comparePositions } from '../../src/domain/event-log.ts';
 
 export interface SlowAppend {
@@ -144,6 +144,28 @@ export const runEventLogContract = (
       const read = await h.log.readStream(s);
       assert.equal(read.length, 1);
       assert.equal(read[0]!.id, e.id);
+    });
+
+    it('an append repeated after the stream moved on writes nothing and does not pass for a new one', async () => {
+      const s = stream();
+      const first = newEvent('First');
+      const fresh = await h.log.append(s, [first], 'no_stream');
+      assert.notEqual(fresh.alreadyStored, true, 'a first append is not a repeat');
+      await h.log.append(s, [newEvent('Later')], 0);
+      // The writer that appended `first` repeats it, still expecting the stream to be new: either a
+      // success that says the events were stored already, or a conflict — never a plain success,
+      // which a command handler would take for the stream's new end.
+      const repeated = await h.log.append(s, [first], 'no_stream').then(
+        (r) => r,
+        (error: unknown) => error,
+      );
+      if (repeated instanceof Error)
+        assert.ok(repeated instanceof WrongExpectedRevisionError, String(repeated));
+      else assert.equal((repeated as AppendResult).alreadyStored, true);
+      assert.deepEqual(
+        (await h.log.readStream(s)).map((e) => e.type),
+        ['First', 'Later'],
+      );
     });
 
     it('reads all events after a position, exclusive, in log order', async () => {

@@ -186,6 +186,35 @@ describe('read-model head watcher', () => {
     assert.equal(await pending, false);
   });
 
+  it('a write waits until the checkpoint passes its position, and times out otherwise', async () => {
+    let checkpoint: { commit: bigint; prepare: bigint } | null = null;
+    const watcher = createHeadWatcher({
+      readHead: async () => 0n,
+      readCheckpoint: async () => checkpoint,
+      idleMs: 5,
+      fastMs: 1,
+    });
+    const waiting = [
+      watcher.waitApplied({ commit: 10n, prepare: 3n }, 2000),
+      watcher.waitApplied({ commit: 10n, prepare: 5n }, 2000),
+      watcher.waitApplied({ commit: 11n, prepare: 0n }, 150),
+    ];
+    await new Promise((r) => setTimeout(r, 20));
+    checkpoint = { commit: 10n, prepare: 4n };
+    await new Promise((r) => setTimeout(r, 20));
+    checkpoint = { commit: 10n, prepare: 5n };
+    assert.deepEqual(await Promise.all(waiting), [true, true, false]);
+    assert.equal(await watcher.waitApplied({ commit: 9n, prepare: 99n }, 1000), true, 'already applied');
+    await watcher.stop();
+    const without = createHeadWatcher({ readHead: async () => 0n });
+    assert.equal(
+      await without.waitApplied({ commit: 0n, prepare: 0n }, 1000),
+      false,
+      'no checkpoint to wait on',
+    );
+    await without.stop();
+  });
+
   it('an aborted signal ends a wait', async () => {
     const watcher = createHeadWatcher({ readHead: async () => 0n, idleMs: 5 });
     const ac = new AbortController();

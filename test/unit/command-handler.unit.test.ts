@@ -16,10 +16,12 @@ import { type Actor, conversationStream } from '../../src/domain/events.ts';
 import { CONVERSATION_ID, receive, received, started } from './conversation-fixtures.ts';
 
 /**
- * A test double of the event-log port: honours expected revisions like the real adapters, and
- * deliberately does NOT de-duplicate event ids, so the handler's own de-duplication is what is tested.
+ * A test double of the event-log port: honours expected revisions like the real adapters, and by
+ * default deliberately does NOT de-duplicate event ids, so the handler's own de-duplication is what
+ * is tested. With `storedIsSuccess` it answers like the PostgreSQL log's td_append: an append whose
+ * events are all stored already succeeds, with where they were stored, whatever revision it expected.
  */
-const createMemoryLog = () => {
+const createMemoryLog = ({ storedIsSuccess = false } = {}) => {
   const streams = new Map<string, RecordedEvent[]>();
   const all: RecordedEvent[] = [];
   let appendCalls = 0;
@@ -35,6 +37,14 @@ const createMemoryLog = () => {
       const actual = existing.length - 1;
       const ok =
         expected === 'any' || (expected === 'no_stream' ? existing.length === 0 : expected === actual);
+      const stored = existing.filter((e) => events.some((n) => n.id === e.id));
+      if (!ok && storedIsSuccess && stored.length === events.length) {
+        return {
+          nextRevision: stored.at(-1)!.revision,
+          position: stored.at(-1)!.position,
+          alreadyStored: true,
+        };
+      }
       if (!ok) {
         throw new WrongExpectedRevisionError(
           stream,
@@ -115,6 +125,47 @@ describe('command handler', () => {
       actor: client,
     });
     assert.equal(again.alreadyHandled, true);
+
+    // A command run before, repeated while another writer moved on: the state handed back has it all.
+    await other.execute(CONVERSATION_ID, receive('elsewhere', 'by the other'), {
+      commandId: 'elsewhere',
+      actor: client,
+    });
+    const replayed = await handler.execute(CONVERSATION_ID, receive('late', 'after the ban'), {
+      commandId: 'late',
+      actor: client,
+    });
+    assert.equal(replayed.alreadyHandled, true);
+    assert.ok(replayed.state.messages.has('elsewhere'), 'what the other writer appended is in the state');
+  });
+
+  test('a command another writer recorded already, repeated on a stale view, leaves the view whole', async () => {
+    // The PostgreSQL log answers such an append with where the events were stored, far behind the
+    // stream's end: taking that for this append's revision would skip what came after for good.
+    const memory = createMemoryLog({ storedIsSuccess: true });
+    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const other = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock, cacheSize: 0 });
+    await handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client });
+    await other.execute(CONVERSATION_ID, receive('m2'), { commandId: 'c2', actor: client });
+    await other.execute(CONVERSATION_ID, receive('m3'), { commandId: 'c3', actor: client });
+
+    const repeated = await handler.execute(CONVERSATION_ID, receive('m2'), {
+      commandId: 'c2',
+      actor: client,
+    });
+    assert.deepEqual(repeated.events, [], 'nothing appended twice');
+    assert.ok(repeated.state.messages.has('m3'), 'what came after the repeated command is in the state');
+    const edited = await handler.execute(
+      CONVERSATION_ID,
+      { type: 'EditClientMessage', messageId: 'm3', content: { text: 'm3 again', attachments: [] } },
+      { commandId: 'e3', actor: client },
+    );
+    assert.equal(edited.events.length, 1);
+    assert.deepEqual(
+      memory.streamOf(CONVERSATION_ID).map((e) => e.revision),
+      [0, 1, 2, 3, 4],
+      'one stream, no revision written twice',
+    );
   });
 
   test('a command its stale view would refuse or find unchanged is decided again on the tail', async () => {

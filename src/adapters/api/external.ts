@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { CommandHandler, CommandResult } from '../../domain/command-handler.ts';
 import { foldConversation } from '../../domain/conversation-state.ts';
 import { DomainError } from '../../domain/errors.ts';
-import type { EventLog } from '../../domain/event-log.ts';
+import type { EventLog, LogPosition } from '../../domain/event-log.ts';
 import { type Attachment, type ConversationEvent, conversationStream } from '../../domain/events.ts';
 import {
   badRequest,
@@ -46,6 +46,7 @@ import {
   type MessageResource,
   pendingResource,
   readHead,
+  readMessagesCheckpoint,
   toResource,
 } from './read-model.ts';
 import { FileRefusedError, type FileStore } from './telegram-files.ts';
@@ -106,6 +107,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
   const limiter = createRateLimiter({ perMinute: options.rateLimitPerMinute });
   const watcher: HeadWatcher = createHeadWatcher({
     readHead: () => readHead(pool),
+    readCheckpoint: () => readMessagesCheckpoint(pool),
     ...(options.listen ? { listen: options.listen } : {}),
     onError: (err) => logger.warn({ err }, 'external api: watching the read model failed; retrying'),
   });
@@ -226,15 +228,27 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       failFields(reply, [{ field, message: 'must equal the externalId in the path' }]);
   };
 
-  /** Waits (up to projectionWaitMs) until the read model shows the message at `revision` or later. */
+  /**
+   * Waits (up to projectionWaitMs) until the read model shows the message at `revision` or later.
+   * With the log position of the write, it waits for the projection's checkpoint to pass it and
+   * looks the row up once; without, it looks again whenever the read model moves on.
+   */
   const awaitRow = async (
     source: AuthenticatedSource,
     conversationId: string,
     messageId: string,
     revision: number,
+    position?: LogPosition,
   ): Promise<ApiMessageRow | undefined> => {
     const deadline = Date.now() + projectionWaitMs;
     watcher.poke();
+    if (position && (await watcher.waitApplied(position, projectionWaitMs))) {
+      const row = await findMessage(pool, source.code, conversationId, messageId);
+      if (row && Number(row.revision) >= revision) {
+        watcher.seen(BigInt(row.cursor));
+        return row;
+      }
+    }
     for (;;) {
       // What the watcher last saw is below or at the head as the row is looked up, so waiting beyond
       // it cannot miss the row's arrival; asking for the head each time would cost a query.
@@ -398,7 +412,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
     );
     if (result.events.length === 0) return replay(result.state.messages.get(messageId)?.content.text);
 
-    const row = await awaitRow(source, conversationId, messageId, 0);
+    const row = await awaitRow(source, conversationId, messageId, 0, result.position);
     if (row) return created(reply, 201, resource(row), externalId);
     return created(
       reply,
@@ -542,7 +556,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       { commandId: `api:edit:${randomUUID()}`, actor: { kind: 'source', id: source.code } },
     );
     if (result.events.length === 0) return reply.send(resource(row));
-    const after = await awaitRow(source, conversationId, messageId, result.revision);
+    const after = await awaitRow(source, conversationId, messageId, result.revision, result.position);
     return reply.send(
       after ? resource(after) : { ...resource(row), text, edited_at: result.events[0]!.metadata.occurredAt },
     );
@@ -572,7 +586,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       const now = await awaitRow(source, conversationId, messageId, 0);
       return reply.send(resource(now ?? row));
     }
-    const after = await awaitRow(source, conversationId, messageId, result.revision);
+    const after = await awaitRow(source, conversationId, messageId, result.revision, result.position);
     return reply.send(
       after ? resource(after) : { ...resource(row), deleted_at: result.events[0]!.metadata.occurredAt },
     );

@@ -5,6 +5,7 @@
 // second after a hint that something was appended — a NOTIFY on the event log's channel (any
 // instance's append) or a poke from this process. Waiters are woken together, whatever their number.
 import pg from 'pg';
+import { comparePositions, type LogPosition } from '../../domain/event-log.ts';
 
 export interface HeadWatcher {
   /** The highest cursor now in the read model (0 when empty). */
@@ -16,6 +17,12 @@ export interface HeadWatcher {
    * or the signal aborts or the watcher stops.
    */
   waitBeyond(after: bigint, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Resolves true once the messages projection has applied the log up to `position` (its checkpoint
+   * is there), false on timeout or stop. A write that knows where its event landed waits on this, so
+   * it looks its row up once instead of on every move of the head.
+   */
+  waitApplied(position: LogPosition, timeoutMs: number): Promise<boolean>;
   /** Something was appended here: look often for a while. */
   poke(): void;
   /** A row with this cursor was seen: waiters below it wake at once. */
@@ -25,6 +32,8 @@ export interface HeadWatcher {
 
 export interface HeadWatcherOptions {
   readonly readHead: () => Promise<bigint>;
+  /** The messages projection's checkpoint (null before its first batch); needed for waitApplied. */
+  readonly readCheckpoint?: () => Promise<LogPosition | null>;
   /** LISTEN on this channel (the PostgreSQL event log's `td_events`) to hear other instances' appends. */
   readonly listen?: { readonly connectionString: string; readonly channel: string };
   readonly idleMs?: number;
@@ -34,7 +43,8 @@ export interface HeadWatcherOptions {
 }
 
 interface Waiter {
-  readonly after: bigint;
+  readonly after?: bigint;
+  readonly applied?: LogPosition;
   readonly resolve: (beyond: boolean) => void;
 }
 
@@ -42,6 +52,7 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
   const { readHead, idleMs = 50, fastMs = 10, fastForMs = 1000, onError = () => {} } = options;
   const waiters = new Set<Waiter>();
   let latest = -1n;
+  let checkpoint: LogPosition | null = null;
   let stopped = false;
   let running = false;
   let fastUntil = 0;
@@ -50,9 +61,16 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
   let connecting: Promise<void> | undefined;
   let nextListenAttempt = 0;
 
+  const reached = (w: Waiter) =>
+    w.applied
+      ? checkpoint !== null && comparePositions(checkpoint, w.applied) >= 0
+      : w.after !== undefined && latest > w.after;
+  const settle = () => {
+    for (const w of waiters) if (reached(w)) w.resolve(true);
+  };
   const advance = (head: bigint) => {
     if (head > latest) latest = head;
-    for (const w of waiters) if (latest > w.after) w.resolve(true);
+    settle();
   };
 
   const poke = () => {
@@ -93,7 +111,13 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
       while (waiters.size > 0 && !stopped) {
         ensureListening();
         try {
-          advance(await readHead());
+          const readCheckpoint = options.readCheckpoint;
+          if (readCheckpoint && [...waiters].some((w) => w.applied)) {
+            const [head, applied] = await Promise.all([readHead(), readCheckpoint()]);
+            if (applied && (checkpoint === null || comparePositions(applied, checkpoint) > 0))
+              checkpoint = applied;
+            advance(head);
+          } else advance(await readHead());
         } catch (error) {
           onError(error);
         }
@@ -112,6 +136,31 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
     }
   };
 
+  const wait = (
+    target: { after: bigint } | { applied: LogPosition },
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
+      const done = (beyond: boolean) => {
+        if (!waiters.delete(waiter)) return;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(beyond);
+      };
+      const waiter: Waiter = { ...target, resolve: done };
+      if (reached(waiter)) {
+        resolve(true);
+        return;
+      }
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      signal?.addEventListener('abort', onAbort);
+      waiters.add(waiter);
+      if (!running) void loop();
+      else wake?.();
+    });
+
   return {
     head: async () => {
       const head = await readHead();
@@ -120,22 +169,13 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
     },
     waitBeyond(after, timeoutMs, signal) {
       if (stopped || signal?.aborted || timeoutMs <= 0) return Promise.resolve(latest > after);
-      if (latest > after) return Promise.resolve(true);
-      return new Promise<boolean>((resolve) => {
-        const done = (beyond: boolean) => {
-          if (!waiters.delete(waiter)) return;
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve(beyond);
-        };
-        const waiter: Waiter = { after, resolve: done };
-        const onAbort = () => done(false);
-        const timer = setTimeout(() => done(false), timeoutMs);
-        signal?.addEventListener('abort', onAbort);
-        waiters.add(waiter);
-        if (!running) void loop();
-        else wake?.();
-      });
+      return wait({ after }, timeoutMs, signal);
+    },
+    waitApplied(position, timeoutMs) {
+      if (!options.readCheckpoint) return Promise.resolve(false);
+      if (stopped || timeoutMs <= 0)
+        return Promise.resolve(reached({ applied: position, resolve: () => {} }));
+      return wait({ applied: position }, timeoutMs);
     },
     known: () => latest,
     poke,

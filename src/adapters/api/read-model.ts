@@ -1,6 +1,7 @@
 // What the external API reads: rm_messages rows of one source's conversations (channel
 // `external`), keyset-paginated by cursor, and their shape as the API's message resource.
 import type pg from 'pg';
+import type { LogPosition } from '../../domain/event-log.ts';
 import type { Attachment } from '../../domain/events.ts';
 
 export interface ApiMessageRow {
@@ -106,6 +107,16 @@ export const readHead = async (pool: pg.Pool): Promise<bigint> => {
     if (missingTable(error)) return 0n;
     throw error;
   }
+};
+
+/** How far the messages projection has applied the log (null before its first batch, or without it). */
+export const readMessagesCheckpoint = async (pool: pg.Pool): Promise<LogPosition | null> => {
+  const { rows } = await pool.query<{ c: string | null; p: string | null }>(
+    `SELECT checkpoint_commit::text AS c, checkpoint_prepare::text AS p
+       FROM td_projections WHERE name = 'messages' AND status = 'active'`,
+  );
+  const row = rows[0];
+  return row?.c ? { commit: BigInt(row.c), prepare: BigInt(row.p ?? '0') } : null;
 };
 
 export interface ListFilter {

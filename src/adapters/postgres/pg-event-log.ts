@@ -62,6 +62,16 @@ LIMIT $3`;
 // transaction, or visible by now because that transaction ended between the read and this query (each
 // has its own snapshot; asking only for events still held back would miss those and sleep a whole
 // poll interval, their notification already spent).
+// The subscription's read: the same order without the guard in the WHERE, each row saying whether
+// it is below the horizon. Rows below it come first in this order, so the settled ones are a prefix
+// of the page, and an unsettled row after them says events are held back — one query where a read
+// and a second look for held-back events would be two on every idle turn.
+const readTailSql = `
+SELECT ${columns}, transaction_id < pg_snapshot_xmin(pg_current_snapshot()) AS settled FROM td_events
+WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+ORDER BY transaction_id, position
+LIMIT $3`;
+
 const hiddenSql = `
 SELECT EXISTS (
   SELECT 1 FROM td_events
@@ -100,10 +110,11 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     })();
   };
 
-  type AppendRow = { next_revision: string; commit_id: string; last_position: string };
-  const toResult = (row: AppendRow): AppendResult => ({
+  type AppendRow = { next_revision: string; commit_id: string; last_position: string; stored?: boolean };
+  const toResult = (row: AppendRow, stored = row.stored === true): AppendResult => ({
     nextRevision: Number(row.next_revision),
     position: { commit: BigInt(row.commit_id), prepare: BigInt(row.last_position) },
+    ...(stored ? { alreadyStored: true } : {}),
   });
 
   const append = async (
@@ -116,7 +127,9 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     for (let attempt = 0; ; attempt++) {
       try {
         const { rows } = await pool.query<AppendRow>(
-          'SELECT * FROM td_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])',
+          // Events stored by an earlier transaction: td_append answered where they were stored then.
+          `SELECT a.*, a.commit_id <> pg_current_xact_id() AS stored
+             FROM td_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) a`,
           [
             stream,
             expectedCode(expected),
@@ -135,7 +148,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
         if (e.code === '23505' && e.constraint === 'td_events_event_id_key') {
           // Stored before (a re-delivered update): success when all of it is there.
           const stored = await pool.query<AppendRow>('SELECT * FROM td_stored_append($1::uuid[])', [ids]);
-          if (stored.rows[0]) return toResult(stored.rows[0]);
+          if (stored.rows[0]) return toResult(stored.rows[0], true);
           throw new WrongExpectedRevisionError(
             stream,
             describeExpected(expected),
@@ -163,6 +176,16 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   const readAll: EventLog['readAll'] = async (from, maxCount) => {
     const { rows } = await pool.query<EventRow>(readAllSql, [...positionParams(from), maxCount]);
     return rows.map(toRecorded);
+  };
+
+  const readTail = async (from: LogPosition, maxCount: number) => {
+    const { rows } = await pool.query<EventRow & { settled: boolean }>(readTailSql, [
+      ...positionParams(from),
+      maxCount,
+    ]);
+    const settled = rows.findIndex((r) => !r.settled);
+    const batch = (settled < 0 ? rows : rows.slice(0, settled)).map(toRecorded);
+    return { batch, hidden: settled >= 0 };
   };
 
   const hasHidden = async (after: LogPosition): Promise<boolean> =>
@@ -213,7 +236,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
       void listen();
       while (!stopped) {
         nudged = false;
-        const batch = await readAll(position, batchSize);
+        const { batch, hidden } = await readTail(position, batchSize);
         if (batch.length > 0) {
           await handler(batch);
           position = batch[batch.length - 1]!.position;
@@ -221,7 +244,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
         }
         // Committed events held back by an older open transaction: look again soon rather than
         // waiting for a notification that already came.
-        const waitMs = (await hasHidden(position)) ? 5 : pollIntervalMs;
+        const waitMs = hidden ? 5 : pollIntervalMs;
         if (nudged) continue; // something was appended while we read: read again now
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, waitMs);
