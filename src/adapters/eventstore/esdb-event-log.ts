@@ -282,7 +282,7 @@ export const createEsdbEventLog = (options: EsdbEventLogOptions): EventLog => {
       const tail = await readStreamRaw(stream, { backwards: true, maxCount: dedupWindow });
       const known = tail.filter((e) => wanted.has(e.id));
       if (new Set(known.map((e) => e.id)).size === wanted.size) {
-        // Every id is stored already: a re-delivery. Answer as if it had been appended now.
+        // Every id is stored already: a re-delivery. Answer where it was stored, and say so.
         const last = known.reduce((a, b) => (b.revision > a.revision ? b : a));
         const revision = Number(last.revision);
         return {
@@ -290,6 +290,7 @@ export const createEsdbEventLog = (options: EsdbEventLogOptions): EventLog => {
           position: last.position
             ? { commit: last.position.commit, prepare: last.position.prepare }
             : await positionOfRevision(stream, revision),
+          alreadyStored: true,
         };
       }
       if (known.length > 0) {
