@@ -86,6 +86,21 @@ export const replied = (
   data: { text: body, attachments: [], messageId, managerId: '42', managerName: 'Grace', ...extra },
 });
 
+/** ClientMessageForwarded of a message shown as these topic messages: the first, then any further ones. */
+export const forwardedAs = (
+  messageId: string,
+  topicId: string,
+  [first, ...more]: readonly [string, ...string[]],
+): ConversationEvent => ({
+  type: 'ClientMessageForwarded',
+  data: {
+    messageId,
+    topicId,
+    groupMessage: groupRef(first),
+    ...(more.length > 0 ? { moreGroupMessages: more.map(groupRef) } : {}),
+  },
+});
+
 export const topicOpened = (topicId = '77'): ConversationEvent => ({
   type: 'TopicOpened',
   data: { topicId, chatId: GROUP_CHAT, title: 'Ada (@ada)' },

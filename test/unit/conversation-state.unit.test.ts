@@ -13,6 +13,7 @@ import {
   CLIENT_CHAT,
   CONVERSATION_ID,
   clientRef,
+  forwardedAs,
   GROUP_CHAT,
   groupRef,
   received,
@@ -84,16 +85,12 @@ describe('evolve', () => {
   });
 
   test("a message's further topic messages are kept and found; a copy into a new topic replaces them", () => {
-    const several: ConversationEvent = {
-      type: 'ClientMessageForwarded',
-      data: {
-        messageId: 'm1',
-        topicId: '77',
-        groupMessage: groupRef('500'),
-        moreGroupMessages: [groupRef('501'), groupRef('502')],
-      },
-    };
-    const history: ConversationEvent[] = [started, received('m1', 'files'), topicOpened('77'), several];
+    const history: ConversationEvent[] = [
+      started,
+      received('m1', 'files'),
+      topicOpened('77'),
+      forwardedAs('m1', '77', ['500', '501', '502']),
+    ];
     const state = foldConversation(history);
     assert.deepStrictEqual(history.reduce(evolve, initialConversationState), state);
     const m1 = state.messages.get('m1');

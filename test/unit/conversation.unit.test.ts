@@ -3,6 +3,7 @@ import type { ConversationCommand } from '../../src/domain/conversation.ts';
 import type { Attachment, ConversationEvent } from '../../src/domain/events.ts';
 import {
   clientRef,
+  forwardedAs,
   given,
   groupRef,
   receive,
@@ -355,17 +356,7 @@ describe('RecordForwarded', () => {
         groupMessage: groupRef('500'),
         moreGroupMessages: [groupRef('501'), groupRef('502')],
       })
-      .then([
-        {
-          type: 'ClientMessageForwarded',
-          data: {
-            messageId: 'm1',
-            topicId: '77',
-            groupMessage: groupRef('500'),
-            moreGroupMessages: [groupRef('501'), groupRef('502')],
-          },
-        },
-      ]);
+      .then([forwardedAs('m1', '77', ['500', '501', '502'])]);
   });
 
   test('no further topic messages: the event is the one-message event as before', () => {
@@ -375,16 +366,7 @@ describe('RecordForwarded', () => {
   });
 
   test('a retry of a several-message forwarding into the same topic appends nothing', () => {
-    const withMore: ConversationEvent = {
-      type: 'ClientMessageForwarded',
-      data: {
-        messageId: 'm1',
-        topicId: '77',
-        groupMessage: groupRef('500'),
-        moreGroupMessages: [groupRef('501')],
-      },
-    };
-    given([started, received('m1'), topicOpened('77'), withMore])
+    given([started, received('m1'), topicOpened('77'), forwardedAs('m1', '77', ['500', '501'])])
       .when({ ...forward('m1'), moreGroupMessages: [groupRef('601')] } as ConversationCommand)
       .then([]);
   });
