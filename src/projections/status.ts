@@ -1,6 +1,7 @@
 // projections:status — each projection's checkpoint, the log's head and the lag.
 import type { EventLog } from '../domain/event-log.ts';
 import { comparePositions, formatPosition, startOfLog } from '../domain/event-log.ts';
+import { allProjections } from './index.ts';
 import { listGenerations } from './registry.ts';
 import type { SqlClient } from './sql.ts';
 
@@ -8,6 +9,11 @@ export interface ProjectionStatus {
   readonly name: string;
   readonly generation: number;
   readonly version: number;
+  /**
+   * The version this code builds (null for a projection it no longer has). Above `version` on the
+   * active generation: the tables are an older build, and projections:rebuild brings the new one.
+   */
+  readonly codeVersion: number | null;
   readonly status: 'building' | 'active' | 'retired';
   readonly checkpoint: string | null;
   readonly head: string | null;
@@ -40,6 +46,7 @@ export const projectionStatus = async (
       name: g.name,
       generation: g.generation,
       version: g.version,
+      codeVersion: allProjections.find((p) => p.name === g.name)?.version ?? null,
       status: g.status,
       checkpoint: g.checkpoint ? formatPosition(g.checkpoint) : null,
       head: head ? formatPosition(head) : null,

@@ -246,12 +246,18 @@ describe('admin API (whole app)', () => {
   });
 
   it('rebuilds a projection on request, reports progress, and keeps answering meanwhile', async () => {
-    const status = await admin().get<{ projections: Array<{ name: string; status: string; lag: number }> }>(
-      '/api/admin/projections',
+    // As after an upgrade: the messages tables in service were built by the previous version.
+    await h.app.db.pool.query(
+      `UPDATE td_projections SET version = version - 1 WHERE name = 'messages' AND status = 'active'`,
     );
+    type Status = { name: string; status: string; lag: number; version: number; codeVersion: number | null };
+    const status = await admin().get<{ projections: Status[] }>('/api/admin/projections');
     assert.equal(status.status, 200);
-    const active = status.body.projections.filter((p) => p.status === 'active').map((p) => p.name);
-    assert.deepEqual([...active].sort(), ['conversations', 'messages', 'sources']);
+    const active = status.body.projections.filter((p) => p.status === 'active');
+    assert.deepEqual(active.map((p) => p.name).sort(), ['conversations', 'messages', 'sources']);
+    const older = active.find((p) => p.name === 'messages')!;
+    assert.equal(older.codeVersion, older.version + 1, 'the status says the tables are an older build');
+    for (const p of active.filter((x) => x.name !== 'messages')) assert.equal(p.codeVersion, p.version);
 
     const started = await admin().call<{ id: string; state: string; projection: string }>(
       'POST',
@@ -273,10 +279,17 @@ describe('admin API (whole app)', () => {
     assert.equal(done.phase, 'done');
     assert.ok(done.events > 0, 'events applied');
     const after = await admin().get<{
-      projections: Array<{ name: string; status: string; generation: number }>;
+      projections: Array<{
+        name: string;
+        status: string;
+        generation: number;
+        version: number;
+        codeVersion: number;
+      }>;
     }>('/api/admin/projections');
     const messages = after.body.projections.find((p) => p.name === 'messages' && p.status === 'active');
     assert.equal(messages?.generation, done.generation, 'the new generation is in service');
+    assert.equal(messages?.version, messages?.codeVersion, 'built by this version');
     const refund = await admin().get<Page>('/api/admin/conversations?q=refund');
     assert.equal(refund.body.conversations.length, 1, 'the search reads the rebuilt messages');
 

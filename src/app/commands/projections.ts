@@ -23,7 +23,10 @@ export const printProjectionStatus = async (ctx: Context, json: boolean): Promis
     rows.map((r) => ({
       projection: r.name,
       generation: r.generation,
-      version: r.version,
+      version:
+        r.codeVersion !== null && r.codeVersion !== r.version && r.status === 'active'
+          ? `${r.version} (code ${r.codeVersion}: rebuild)`
+          : r.version,
       status: r.status,
       checkpoint: r.checkpoint ?? 'start',
       head: r.head ?? 'empty log',
