@@ -385,3 +385,49 @@ describe('external API: messages', () => {
     assert.deepEqual(fieldsOf(badDate.body), ['query.date_end']);
   });
 });
+
+describe('external API: a write the listing has not caught up with', () => {
+  let h: Harness;
+  let api: ReturnType<typeof client>;
+
+  before(async () => {
+    // No wait at all: every write answers before the messages projection can have listed it.
+    h = await startHarness(apiEnv({ API_WRITE_WAIT_MS: '0' }));
+    api = client(h, await newSource(h, 'late'));
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('answers 202 with the recorded message and no cursor; a retry with its key gives the same message', async () => {
+    const headers = { 'idempotency-key': 'order-7-question' };
+    const sent = await api.post<Message>('/api/external/slow-1/messages', {
+      json: { text: 'Is order 7 shipped?' },
+      headers,
+    });
+    assert.equal(sent.status, 202);
+    assert.equal(sent.body.text, 'Is order 7 shipped?');
+    assert.equal(sent.body.direction, 'incoming');
+    assert.equal(sent.body.status, 'received');
+    assert.equal(sent.body.cursor, null, 'not listed yet, so no cursor');
+    assert.equal(sent.headers.get('location'), `/api/external/slow-1/messages/${sent.body.id}`);
+
+    const again = await api.post<Message>('/api/external/slow-1/messages', {
+      json: { text: 'Is order 7 shipped?' },
+      headers,
+    });
+    assert.ok([200, 202].includes(again.status), String(again.status));
+    assert.equal(again.body.id, sent.body.id, 'the same message, not a second one');
+
+    const listed = await waitFor('the message in the listing', async () => {
+      const r = await api.get<Message>(`/api/external/slow-1/messages/${sent.body.id}`);
+      return r.status === 200 ? r.body : undefined;
+    });
+    assert.equal(typeof listed.cursor, 'number');
+    const { rows } = await h.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM td_events WHERE type = 'ClientMessageReceived' AND data->>'messageId' = $1`,
+      [sent.body.id],
+    );
+    assert.equal(rows[0]!.n, 1, 'recorded once');
+  });
+});

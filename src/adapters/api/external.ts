@@ -312,6 +312,30 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
     const messageId = seed === undefined ? randomUUID() : eventIdOf(seed);
     const commandId = seed ?? `api:${messageId}`;
 
+    /** 202: recorded, not listed yet (no cursor). */
+    const accepted = (m: {
+      text: string;
+      attachments: readonly Attachment[];
+      createdAt: string;
+      replyTo?: string | undefined;
+    }) =>
+      created(
+        reply,
+        202,
+        pendingResource(
+          {
+            messageId,
+            externalId,
+            text: m.text,
+            attachments: m.attachments,
+            createdAt: m.createdAt,
+            ...(m.replyTo !== undefined ? { replyTo: m.replyTo } : {}),
+          },
+          fileUrl,
+        ),
+        externalId,
+      );
+
     const replay = async (recordedText: string | undefined) => {
       if (recordedText !== undefined && recordedText !== text) {
         fail(
@@ -322,24 +346,13 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       }
       const row = await awaitRow(source, conversationId, messageId, 0);
       if (!row) {
-        const state = await stateOf(log, conversationId);
-        const m = state.messages.get(messageId);
-        return created(
-          reply,
-          202,
-          pendingResource(
-            {
-              messageId,
-              externalId,
-              text: m?.content.text ?? text,
-              attachments: m?.content.attachments ?? [],
-              createdAt: new Date().toISOString(),
-              ...(m?.replyTo ? { replyTo: m.replyTo } : {}),
-            },
-            fileUrl,
-          ),
-          externalId,
-        );
+        const m = (await stateOf(log, conversationId)).messages.get(messageId);
+        return accepted({
+          text: m?.content.text ?? text,
+          attachments: m?.content.attachments ?? [],
+          createdAt: new Date().toISOString(),
+          replyTo: m?.replyTo,
+        });
       }
       return reply.code(200).header('Idempotent-Replayed', 'true').send(resource(row));
     };
@@ -414,22 +427,12 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
 
     const row = await awaitRow(source, conversationId, messageId, 0, result.position);
     if (row) return created(reply, 201, resource(row), externalId);
-    return created(
-      reply,
-      202,
-      pendingResource(
-        {
-          messageId,
-          externalId,
-          text,
-          attachments,
-          createdAt: result.events.at(-1)?.metadata.occurredAt ?? new Date().toISOString(),
-          ...(replyTo !== undefined ? { replyTo } : {}),
-        },
-        fileUrl,
-      ),
-      externalId,
-    );
+    return accepted({
+      text,
+      attachments,
+      createdAt: result.events.at(-1)?.metadata.occurredAt ?? new Date().toISOString(),
+      replyTo,
+    });
   };
 
   // ---- GET /{externalId}/messages and GET /messages ----------------------------------------------
