@@ -22,6 +22,28 @@ describe('operations endpoints', () => {
     await db?.drop();
   });
 
+  it('starts with one warning per channel not configured, naming its variables, and no other', async () => {
+    const lines: Array<{ level: number; msg: string; channel?: string }> = [];
+    const capture = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const other = await startApp(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }), capture);
+    await other.stop();
+    const warnings = lines.filter((l) => l.level >= 40);
+    assert.deepEqual(
+      warnings.map((w) => w.channel),
+      ['telegram', 'vk', 'admin'],
+      warnings.map((w) => w.msg).join('\n'),
+    );
+    assert.match(
+      warnings[0]!.msg,
+      /^telegram: not configured — set TELEGRAM_BOT_TOKEN and TELEGRAM_SUPPORT_CHAT_ID/,
+    );
+    assert.match(
+      warnings[1]!.msg,
+      /^vk: not configured — set VK_TOKEN, VK_GROUP_ID, VK_CONFIRMATION and VK_SECRET/,
+    );
+    assert.match(warnings[2]!.msg, /^admin: not configured — set ADMIN_TOKEN/);
+  });
+
   it('answers /healthz', async () => {
     const res = await fetch(`${app.address()}/healthz`);
     assert.equal(res.status, 200);

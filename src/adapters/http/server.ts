@@ -96,6 +96,32 @@ const hasBody = (request: FastifyRequest): boolean =>
   (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0');
 
 /** The media types a route's body schema declares; undefined when the route takes no body. */
+type OpenApiDocument = {
+  paths?: Record<
+    string,
+    Record<string, { requestBody?: { content?: object }; responses?: Record<string, { content?: object }> }>
+  >;
+  components?: { responses?: Record<string, { content?: object }> };
+};
+
+/** Media types the contract names only for responses, never for a request body. */
+const responseOnlyMediaTypes = (doc: OpenApiDocument): string[] => {
+  const requests = new Set<string>();
+  const responses = new Set<string>();
+  const add = (into: Set<string>, content?: object) => {
+    for (const media of Object.keys(content ?? {})) into.add(media.toLowerCase());
+  };
+  for (const operations of Object.values(doc.paths ?? {})) {
+    for (const operation of Object.values(operations)) {
+      if (typeof operation !== 'object' || operation === null) continue;
+      add(requests, operation.requestBody?.content);
+      for (const response of Object.values(operation.responses ?? {})) add(responses, response.content);
+    }
+  }
+  for (const response of Object.values(doc.components?.responses ?? {})) add(responses, response.content);
+  return [...responses].filter((media) => !requests.has(media));
+};
+
 const declaredMediaTypes = (request: FastifyRequest): string[] | undefined => {
   const body = (request.routeOptions.schema as { body?: { content?: Record<string, unknown> } } | undefined)
     ?.body;
@@ -370,6 +396,17 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
     },
   };
   const all: Record<string, RouteHandler | RouteDefinition> = { ...serviceHandlers, ...options.handlers };
+  // The glue warns at every start about each media type in the contract that no request parser
+  // takes, responses' types included (problem+json, the file download, the docs page). Those are
+  // never request bodies here: a body sent in one is refused with 415, as any undeclared type is.
+  for (const media of responseOnlyMediaTypes(app.swagger() as OpenApiDocument)) {
+    app.addContentTypeParser(media, (_request, _payload, done) =>
+      done(
+        Object.assign(new Error(`${media} is not accepted as a request body`), { statusCode: 415 }),
+        undefined,
+      ),
+    );
+  }
   await app.register(openapiGlue, {
     specification: specificationPath,
     // An object per operation, so a route can carry its own hooks; an operationId without a handler
