@@ -25,7 +25,6 @@ export const openEventLog = async (config: Config, db: Database): Promise<EventL
   return createPgEventLog({ pool: db.pool, connectionString: db.url });
 };
 
-/** Migrations of everything topicdesk keeps in PostgreSQL, for `migrate` and start-up. */
 /** The log's size, for a rebuild's ETA: counted in the PostgreSQL log; unknown with EventStoreDB. */
 export const logSizeEstimate = (config: Config, db: Database) => async (): Promise<number | undefined> => {
   if (config.EVENT_STORE !== 'postgres') return undefined;
@@ -33,6 +32,7 @@ export const logSizeEstimate = (config: Config, db: Database) => async (): Promi
   return Number(rows[0]!.n);
 };
 
+/** Migrations of everything topicdesk keeps in PostgreSQL, for `migrate` and start-up. */
 export const allMigrations = (config: Config) => [
   ...(config.EVENT_STORE === 'postgres' ? eventLogMigrations : []),
   registryMigration,

@@ -125,29 +125,23 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     let revision = cached?.revision ?? -1;
     // Only ever holds ids that are in the stream, so sharing it between calls is safe.
     const seen = cached?.seen ?? new Set<string>();
-    // False only for the first attempt on a conversation this process holds.
-    let readTail = cached === undefined;
+    // Deciding on what this process held, the stream's tail not read: only on the first attempt.
+    let stale = cached !== undefined;
 
-    for (let conflicts = 0; ; ) {
-      if (readTail) {
+    // Every turn of the loop but the first reads the tail (the update clears `stale`).
+    for (let conflicts = 0; ; stale = false) {
+      if (!stale) {
         const recorded = await log.readStream(stream, { fromRevision: revision + 1 });
         for (const r of recorded) seen.add(r.id);
         state = foldConversation(recorded.map(decode), state);
         revision = recorded.at(-1)?.revision ?? revision;
         remember(conversationId, state, revision, seen);
       }
-      const unread = !readTail;
-      const readNext = () => {
-        readTail = true;
-      };
 
       // Asking decide() again would refuse what it accepted the first time (a second BanClient).
       // The state handed back must be the stream's as it is now: callers go on from it.
       if (seen.has(idOf(0))) {
-        if (unread) {
-          readNext();
-          continue;
-        }
+        if (stale) continue;
         return { events: [], state, revision, alreadyHandled: true };
       }
 
@@ -155,20 +149,14 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       try {
         decided = decide(command, state);
       } catch (error) {
-        if (unread && error instanceof DomainError) {
-          readNext();
-          continue;
-        }
+        if (stale && error instanceof DomainError) continue;
         throw error;
       }
       const stamped: StampedConversationEvent[] = decided
         .map((event, index) => ({ ...event, id: idOf(index), metadata }))
         .filter((event) => !seen.has(event.id));
       if (stamped.length === 0) {
-        if (unread) {
-          readNext();
-          continue;
-        }
+        if (stale) continue;
         return { events: [], state, revision, alreadyHandled: false };
       }
 
@@ -180,12 +168,9 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       }));
       try {
         const result = await log.append(stream, toAppend, revision < 0 ? 'no_stream' : revision);
-        if (result.alreadyStored) {
-          // The log had these events already (a re-delivered command another writer recorded) and
-          // answered where they were stored: what the stream holds now is read, not assumed.
-          readNext();
-          continue;
-        }
+        // The log had these events already (a re-delivered command another writer recorded) and
+        // answered where they were stored: what the stream holds now is read, not assumed.
+        if (result.alreadyStored) continue;
         const after = foldConversation(stamped, state);
         for (const e of stamped) seen.add(e.id);
         remember(conversationId, after, result.nextRevision, seen);
@@ -199,8 +184,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       } catch (error) {
         if (!isWrongExpectedRevision(error)) throw error;
         // Moved on by someone else: not counted against the retries when we had not read it yet.
-        if (!unread && ++conflicts > maxRetries) throw error;
-        readNext();
+        if (!stale && ++conflicts > maxRetries) throw error;
       }
     }
   };

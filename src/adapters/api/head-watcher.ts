@@ -61,7 +61,7 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
   let connecting: Promise<void> | undefined;
   let nextListenAttempt = 0;
 
-  const reached = (w: Waiter) =>
+  const reached = (w: Pick<Waiter, 'after' | 'applied'>) =>
     w.applied
       ? checkpoint !== null && comparePositions(checkpoint, w.applied) >= 0
       : w.after !== undefined && latest > w.after;
@@ -173,8 +173,7 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
     },
     waitApplied(position, timeoutMs) {
       if (!options.readCheckpoint) return Promise.resolve(false);
-      if (stopped || timeoutMs <= 0)
-        return Promise.resolve(reached({ applied: position, resolve: () => {} }));
+      if (stopped || timeoutMs <= 0) return Promise.resolve(reached({ applied: position }));
       return wait({ applied: position }, timeoutMs);
     },
     known: () => latest,

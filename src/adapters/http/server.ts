@@ -95,7 +95,6 @@ const hasBody = (request: FastifyRequest): boolean =>
   request.headers['transfer-encoding'] !== undefined ||
   (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0');
 
-/** The media types a route's body schema declares; undefined when the route takes no body. */
 type OpenApiDocument = {
   paths?: Record<
     string,
@@ -122,6 +121,7 @@ const responseOnlyMediaTypes = (doc: OpenApiDocument): string[] => {
   return [...responses].filter((media) => !requests.has(media));
 };
 
+/** The media types a route's body schema declares; undefined when the route takes no body. */
 const declaredMediaTypes = (request: FastifyRequest): string[] | undefined => {
   const body = (request.routeOptions.schema as { body?: { content?: Record<string, unknown> } } | undefined)
     ?.body;

@@ -58,10 +58,6 @@ WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
 ORDER BY transaction_id, position
 LIMIT $3`;
 
-// Anything committed after `position` that the last read did not return: held back by an older open
-// transaction, or visible by now because that transaction ended between the read and this query (each
-// has its own snapshot; asking only for events still held back would miss those and sleep a whole
-// poll interval, their notification already spent).
 // The subscription's read: the same order without the guard in the WHERE, each row saying whether
 // it is below the horizon. Rows below it come first in this order, so the settled ones are a prefix
 // of the page, and an unsettled row after them says events are held back — one query where a read
@@ -72,6 +68,10 @@ WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
 ORDER BY transaction_id, position
 LIMIT $3`;
 
+// Anything committed after `position` that the last read did not return: held back by an older open
+// transaction, or visible by now because that transaction ended between the read and this query (each
+// has its own snapshot; asking only for events still held back would miss those and sleep a whole
+// poll interval, their notification already spent).
 const hiddenSql = `
 SELECT EXISTS (
   SELECT 1 FROM td_events

@@ -62,3 +62,7 @@ export const albumMedia = (entries: readonly AlbumEntry[]): Album | undefined =>
     return { type: file!.kind as AlbumKind, media: file!.fileRef!, ...text } as AlbumMedia;
   }) as Album; // groupable() checked the mix
 };
+
+/** sendMediaGroup's `media` re-sending an album's items from their files, each with its own caption. */
+export const resentAlbum = (items: readonly { readonly content: MessageContent }[]): Album | undefined =>
+  albumMedia(items.map((x) => ({ file: soleFile(x.content), caption: x.content })));

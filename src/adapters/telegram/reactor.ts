@@ -24,7 +24,7 @@ import {
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { forEachConcurrently } from '../conversation-workers.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
-import { albumMedia, soleFile } from './albums.ts';
+import { albumMedia, resentAlbum } from './albums.ts';
 import { contactCard, describeForTopic, displayName, topicTitle } from './translate.ts';
 
 export interface TelegramReactorOptions {
@@ -307,9 +307,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     const from = items[0]!.channelMessage!.chatId;
     const replyRef = items.map((x) => groupRefOf(turn.state, x.replyTo)).find((ref) => ref !== undefined);
     // An album Telegram made can always be rebuilt; should one not be, it is copied without the reply.
-    const media = replyRef
-      ? albumMedia(items.map((x) => ({ file: soleFile(x.content), caption: x.content })))
-      : undefined;
+    const media = replyRef ? resentAlbum(items) : undefined;
     let sent: { message_id: number }[];
     try {
       sent =
@@ -696,9 +694,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     const replyRef = items
       .map((x) => (x.replyTo ? turn.state.messages.get(x.replyTo)?.channelMessage : undefined))
       .find((ref) => ref !== undefined);
-    const media = replyRef
-      ? albumMedia(items.map((x) => ({ file: soleFile(x.content), caption: x.content })))
-      : undefined;
+    const media = replyRef ? resentAlbum(items) : undefined;
     let sent: { message_id: number }[];
     try {
       sent =
