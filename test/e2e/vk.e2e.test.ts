@@ -265,6 +265,29 @@ describe('vk: community messages ↔ forum topics', () => {
     assert.match(recorded.details.vk, /^photo\d+_\d+_\w+$/);
   });
 
+  it('a message too long for the topic once described is shown cut, and the conversation goes on', async () => {
+    const { user, topic } = await client('Lev', 'Longread');
+    const thread = topic.message_thread_id;
+    // VK takes 4096 characters of text; with the link's description the topic message is longer
+    // than Telegram accepts.
+    const long = `${'слово '.repeat(682)}end`;
+    assert.equal(long.length, 4095);
+    const res = await h.postEvent(
+      h.vk.messageNew(user, {
+        text: long,
+        attachments: [h.vk.attachments.link('https://example.com/x', 'X')],
+      }),
+    );
+    assert.deepEqual([res.status, res.body], [200, 'ok']);
+    const shown = await waitInTopic(thread, 'the long message, cut', (m) =>
+      Boolean(m.text?.startsWith('⚠️ A client message could not be shown here')),
+    );
+    assert.ok(shown.text!.length <= 4096);
+    assert.ok(shown.text!.includes('слово слово'), 'its text, as far as it fits');
+    await h.postEvent(h.vk.messageNew(user, { text: 'and after that' }));
+    await waitInTopic(thread, 'the next message', (m) => m.text === 'and after that');
+  });
+
   it('a file VK cannot serve right now is answered 503 and recorded on the next delivery', async () => {
     const { user } = await client('Retry', 'Later');
     const event = h.vk.messageNew(user, { text: 'photo', attachments: [h.vk.attachments.photo(user)] });

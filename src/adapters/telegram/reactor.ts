@@ -25,7 +25,10 @@ import type { Reactor } from '../../projections/reactor-runner.ts';
 import { forEachConcurrently } from '../conversation-workers.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
 import { albumMedia, resentAlbum } from './albums.ts';
-import { contactCard, describeForTopic, displayName, topicTitle } from './translate.ts';
+import { contactCard, describeForTopic, displayName, topicTitle, truncate } from './translate.ts';
+
+/** Telegram's limit on a text message, in characters. */
+const TEXT_LIMIT = 4096;
 
 export interface TelegramReactorOptions {
   readonly api: Api;
@@ -226,7 +229,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
         await api
           .sendMessage(
             supportChatId,
-            `⚠️ A file of this client message could not be shown here (${error.description}): ${file.fileName ?? file.kind}`,
+            `⚠️ A file of this client message could not be shown here (${error.description}): ${truncate(file.fileName ?? file.kind, 256)}`,
             { message_thread_id: threadId, ...replyParameters(main) },
           )
           .catch(ignoreRefused);
@@ -416,11 +419,16 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
           { err: error, conversationId: turn.conversationId, messageId: current.messageId },
           'client message could not be carried to the topic',
         );
-        await api.sendMessage(
-          supportChatId,
-          `⚠️ A client message could not be shown here (${error.description}). Its text: ${current.content.text || '(none)'}`,
-          { message_thread_id: Number(topicId) },
-        );
+        // The notice itself must go through: the text it quotes is cut to fit Telegram's limit, and
+        // a refusal of the notice is logged, not retried (that would hold the conversation for ever).
+        const notice = `⚠️ A client message could not be shown here (${error.description}). Its text: `;
+        await api
+          .sendMessage(
+            supportChatId,
+            notice + truncate(current.content.text || '(none)', TEXT_LIMIT - notice.length),
+            { message_thread_id: Number(topicId) },
+          )
+          .catch(ignoreRefused);
         return;
       }
     }
