@@ -38,7 +38,7 @@ import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { type ListFilter, listMessages } from '../src/adapters/api/read-model.ts';
 import { decodeConversationEvent } from '../src/adapters/event-codec.ts';
-import { conversationIdOf, eventIdOf } from '../src/adapters/ids.ts';
+import { commandEventId, conversationIdOf } from '../src/adapters/ids.ts';
 import { createPgEventLog } from '../src/adapters/postgres/pg-event-log.ts';
 import { authenticate, createSource } from '../src/adapters/sources/sources.ts';
 import type { App } from '../src/app/app.ts';
@@ -351,7 +351,7 @@ export const benchApi = async (options: ApiBenchOptions = {}): Promise<Row[]> =>
     // and the wait (read and fold the stream, decide, append), called in process as the app does.
     const handler = createCommandHandler({
       log: live.log,
-      eventId: eventIdOf,
+      eventId: commandEventId,
       decode: decodeConversationEvent,
     });
     const commandAlone = await timed(() =>

@@ -6,6 +6,7 @@ import type { ConversationCommand } from '../domain/conversation-commands.ts';
 import type { ConversationState } from '../domain/conversation-state.ts';
 import type { RecordedEvent } from '../domain/event-log.ts';
 import type { Channel, DeliveryOperation } from '../domain/events.ts';
+import { commandIdOf } from './ids.ts';
 
 export const recordOutcome = async (
   handler: CommandHandler,
@@ -17,7 +18,7 @@ export const recordOutcome = async (
 ): Promise<ConversationState> =>
   (
     await handler.execute(conversationId, command, {
-      commandId: `reactor:${reactor}:${cause.id}:${step}`,
+      commandId: commandIdOf('reactor', reactor, cause.id, step),
       actor: { kind: 'system', id: `${reactor}-reactor` },
       causationId: cause.id,
       correlationId: cause.metadata.correlationId,

@@ -14,7 +14,7 @@ import {
   type RouteDefinition,
   type RouteHandler,
 } from '../adapters/http/server.ts';
-import { eventIdOf } from '../adapters/ids.ts';
+import { commandEventId } from '../adapters/ids.ts';
 import { countingEventLog } from '../adapters/metrics/counting-event-log.ts';
 import { createLagSource } from '../adapters/metrics/lag.ts';
 import { migrate } from '../adapters/postgres/migrations.ts';
@@ -79,7 +79,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       await Promise.all(runners.map((r) => r.stop()));
     });
 
-    const handler = createCommandHandler({ log, eventId: eventIdOf, decode: decodeConversationEvent });
+    const handler = createCommandHandler({ log, eventId: commandEventId, decode: decodeConversationEvent });
     let files: FileStore | undefined;
     const handlers: Record<string, RouteHandler | RouteDefinition> = {
       telegramWebhook: async (_request, reply) =>

@@ -4,7 +4,7 @@
 import type { ConversationCommand } from './conversation-commands.ts';
 import { decide } from './conversation-decide.ts';
 import { type ConversationState, foldConversation, initialConversationState } from './conversation-state.ts';
-import { DomainError, WrongExpectedRevisionError } from './errors.ts';
+import { CommandGaveUpError, DomainError, WrongExpectedRevisionError } from './errors.ts';
 import type { EventLog, LogPosition, NewEvent, RecordedEvent } from './event-log.ts';
 import { type Actor, type ConversationEvent, conversationStream, type EventMetadata } from './events.ts';
 
@@ -49,8 +49,12 @@ export interface CommandResult {
 
 export interface CommandHandlerOptions {
   readonly log: EventLog;
-  readonly eventId: (seed: string) => string;
-  /** Retries after a concurrent append; the first attempt is not counted. Default 10. */
+  /** The id of a command's `index`-th event in `stream`: deterministic, and different for every stream. */
+  readonly eventId: (stream: string, commandId: string, index: number) => string;
+  /**
+   * Retries after a concurrent append; the first attempt is not counted. Default 10. Every turn of
+   * the loop counts against twice this, so no command can loop for ever (CommandGaveUpError).
+   */
   readonly maxRetries?: number;
   /**
    * Turns a recorded event into a domain event. The composition root passes the zod codec; the
@@ -112,7 +116,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       causationId: meta.causationId ?? meta.commandId,
       actor: meta.actor,
     };
-    const idOf = (index: number): string => eventId(`${meta.commandId}:${index}`);
+    const idOf = (index: number): string => eventId(stream, meta.commandId, index);
 
     // Start from what this process last saw of the stream. A command that appends is decided on that
     // at once: the append's expected revision refuses it if the stream moved on meanwhile (another
@@ -128,8 +132,13 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     // Deciding on what this process held, the stream's tail not read: only on the first attempt.
     let stale = cached !== undefined;
 
-    // Every turn of the loop but the first reads the tail (the update clears `stale`).
-    for (let conflicts = 0; ; stale = false) {
+    // Every turn of the loop but the first reads the tail (the update clears `stale`). Each turn
+    // counts: a log that keeps contradicting the read (an append it calls stored that the stream
+    // does not show) must end in an error naming the conversation, not a loop.
+    const maxTurns = 2 * (maxRetries + 1);
+    let reason = '';
+    for (let conflicts = 0, turns = 0; ; stale = false) {
+      if (++turns > maxTurns) throw new CommandGaveUpError(conversationId, turns - 1, reason);
       if (!stale) {
         const recorded = await log.readStream(stream, { fromRevision: revision + 1 });
         for (const r of recorded) seen.add(r.id);
@@ -170,7 +179,10 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
         const result = await log.append(stream, toAppend, revision < 0 ? 'no_stream' : revision);
         // The log had these events already (a re-delivered command another writer recorded) and
         // answered where they were stored: what the stream holds now is read, not assumed.
-        if (result.alreadyStored) continue;
+        if (result.alreadyStored) {
+          reason = 'the log reports the events stored, the stream does not show them';
+          continue;
+        }
         const after = foldConversation(stamped, state);
         for (const e of stamped) seen.add(e.id);
         remember(conversationId, after, result.nextRevision, seen);
@@ -183,6 +195,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
         };
       } catch (error) {
         if (!isWrongExpectedRevision(error)) throw error;
+        reason = 'the stream kept moving on';
         // Moved on by someone else: not counted against the retries when we had not read it yet.
         if (!stale && ++conflicts > maxRetries) throw error;
       }

@@ -37,3 +37,31 @@ export class WrongExpectedRevisionError extends Error {
     super(`stream ${stream}: expected revision ${expected}, found ${actual}`);
   }
 }
+
+/**
+ * Some of an append's event ids are stored in another stream: two different commands were given the
+ * same ids. Never a re-delivery (that is the same stream), so never retried.
+ */
+export class EventIdConflictError extends Error {
+  override readonly name = 'EventIdConflictError';
+  readonly code = 'event_id_conflict';
+  constructor(
+    readonly stream: string,
+    readonly otherStream: string,
+  ) {
+    super(`stream ${stream}: event ids of this append are stored in ${otherStream} already`);
+  }
+}
+
+/** A command kept meeting a moving stream (or a log contradicting itself) and was given up. Nothing was written by it. */
+export class CommandGaveUpError extends Error {
+  override readonly name = 'CommandGaveUpError';
+  readonly code = 'command_gave_up';
+  constructor(
+    readonly conversationId: string,
+    readonly attempts: number,
+    readonly reason: string,
+  ) {
+    super(`conversation ${conversationId}: command given up after ${attempts} attempts (${reason})`);
+  }
+}

@@ -51,8 +51,10 @@ export interface AppendResult {
   readonly nextRevision: number;
   readonly position: LogPosition;
   /**
-   * True when every event was in the log already (an append repeated), so this call wrote nothing:
-   * nextRevision and position are where they were stored then, not the stream's end now.
+   * True when every event was in this same stream already (an append repeated), so this call wrote
+   * nothing: nextRevision and position are where they were stored then, not the stream's end now.
+   * Ids stored in another stream are never "stored already": the PostgreSQL log refuses them with
+   * EventIdConflictError (a log whose ids are per stream, like EventStoreDB, simply writes them).
    */
   readonly alreadyStored?: boolean;
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { WrongExpectedRevisionError } from '../../src/domain/errors.ts';
+import { EventIdConflictError, WrongExpectedRevisionError } from '../../src/domain/errors.ts';
 import type { AppendResult, EventLog, NewEvent, RecordedEvent } from '../../src/domain/event-log.ts';
 import { comparePositions } from '../../src/domain/event-log.ts';
 
@@ -165,6 +165,37 @@ export const runEventLogContract = (
       assert.deepEqual(
         (await h.log.readStream(s)).map((e) => e.type),
         ['First', 'Later'],
+      );
+    });
+
+    it('an event id stored in another stream is never "stored already" in this one', async () => {
+      const s1 = stream();
+      const s2 = stream();
+      const shared = newEvent('Shared');
+      await h.log.append(s1, [shared], 'no_stream');
+      await h.log.append(s2, [newEvent('Own')], 'no_stream');
+      // Through the insert (the expected revision holds) and through the revision check (it does not):
+      // a refusal naming the conflict, or (a log whose ids are per stream) the event written in s2.
+      for (const expected of [0, 'no_stream'] as const) {
+        const outcome = await h.log.append(s2, [{ ...shared, type: 'Other' }], expected).then(
+          (r) => r,
+          (error: unknown) => error,
+        );
+        if (outcome instanceof Error) {
+          assert.ok(
+            outcome instanceof EventIdConflictError ||
+              (expected === 'no_stream' && outcome instanceof WrongExpectedRevisionError),
+            String(outcome),
+          );
+          if (outcome instanceof EventIdConflictError) assert.equal(outcome.code, 'event_id_conflict');
+        } else {
+          assert.notEqual((outcome as AppendResult).alreadyStored, true, `expected ${expected}`);
+          assert.ok((await h.log.readStream(s2)).some((e) => e.id === shared.id));
+        }
+      }
+      assert.deepEqual(
+        (await h.log.readStream(s1)).map((e) => e.type),
+        ['Shared'],
       );
     });
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { conversationIdOf, eventIdOf } from '../../src/adapters/ids.ts';
+import { commandEventId, conversationIdOf } from '../../src/adapters/ids.ts';
 import { createSource, readSource } from '../../src/adapters/sources/sources.ts';
 import { deliveryIdOf } from '../../src/adapters/webhooks/deliveries.ts';
 import { verifySignature } from '../../src/adapters/webhooks/signature.ts';
@@ -37,7 +37,7 @@ describe('webhooks to a source (whole app)', () => {
   before(async () => {
     h = await startHarness({ WEBHOOK_RETRY_INITIAL_MS: '100', WEBHOOK_TIMEOUT_MS: '2000' });
     receiver = await startWebhookReceiver();
-    handler = createCommandHandler({ log: h.app.log, eventId: eventIdOf });
+    handler = createCommandHandler({ log: h.app.log, eventId: commandEventId });
   });
   after(async () => {
     await h.stop();

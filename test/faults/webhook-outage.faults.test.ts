@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { decodeConversationEvent } from '../../src/adapters/event-codec.ts';
-import { eventIdOf } from '../../src/adapters/ids.ts';
+import { commandEventId } from '../../src/adapters/ids.ts';
 import { migrate } from '../../src/adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { authenticate, createSource } from '../../src/adapters/sources/sources.ts';
@@ -94,7 +94,7 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
     scheduler = startWebhookScheduler({
       pool: db.pool,
       log,
-      handler: createCommandHandler({ log, eventId: eventIdOf, decode: decodeConversationEvent }),
+      handler: createCommandHandler({ log, eventId: commandEventId, decode: decodeConversationEvent }),
       now: () => clock.t,
       timeoutMs: 5000,
       onOutcome: (o) => outcomes.push(o),

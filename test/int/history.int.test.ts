@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { decodeConversationEvent } from '../../src/adapters/event-codec.ts';
-import { conversationIdOf, eventIdOf } from '../../src/adapters/ids.ts';
+import { commandEventId, conversationIdOf } from '../../src/adapters/ids.ts';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { createCommandHandler } from '../../src/domain/command-handler.ts';
 import type { ConversationCommand } from '../../src/domain/conversation.ts';
@@ -121,7 +121,7 @@ describe('conversation audit history (PostgreSQL log)', () => {
   before(async () => {
     db = await createTestDatabase();
     log = createPgEventLog({ pool: db.pool, connectionString: db.url });
-    const handler = createCommandHandler({ log, eventId: eventIdOf, decode: decodeConversationEvent });
+    const handler = createCommandHandler({ log, eventId: commandEventId, decode: decodeConversationEvent });
     for (const [i, [actor, command]] of steps.entries()) {
       // recordedAt is the database's now(): a few milliseconds apart, each step has its own moment.
       await sleep(5);

@@ -2,7 +2,7 @@
 // process) against a real database: what an operator sees before, during and after an upgrade.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { conversationIdOf, eventIdOf } from '../../src/adapters/ids.ts';
+import { commandEventId, conversationIdOf } from '../../src/adapters/ids.ts';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { createCommandHandler } from '../../src/domain/command-handler.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
@@ -32,7 +32,7 @@ describe('projection commands (CLI, real database)', () => {
   before(async () => {
     db = await createTestDatabase();
     log = createPgEventLog({ pool: db.pool, connectionString: db.url });
-    const handler = createCommandHandler({ log, eventId: eventIdOf });
+    const handler = createCommandHandler({ log, eventId: commandEventId });
     for (const clientId of ['1', '2', '3']) {
       const conversationId = conversationIdOf('external', 'shop', clientId);
       await handler.execute(

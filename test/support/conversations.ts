@@ -1,14 +1,14 @@
 // Drives real conversations through the real command handler: the events projections see in
 // production, in the order adapters produce them.
 import { randomUUID } from 'node:crypto';
-import { conversationIdOf, eventIdOf } from '../../src/adapters/ids.ts';
+import { commandEventId, conversationIdOf } from '../../src/adapters/ids.ts';
 import { type CommandHandler, createCommandHandler } from '../../src/domain/command-handler.ts';
 import type { ConversationCommand } from '../../src/domain/conversation-commands.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
 import type { Actor } from '../../src/domain/events.ts';
 
 export const handlerFor = (log: EventLog): CommandHandler =>
-  createCommandHandler({ log, eventId: eventIdOf });
+  createCommandHandler({ log, eventId: commandEventId });
 
 const text = (t: string) => ({ text: t, attachments: [] });
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeConversationEvent } from '../../src/adapters/event-codec.ts';
-import { eventIdOf } from '../../src/adapters/ids.ts';
+import { commandEventId, eventIdOf } from '../../src/adapters/ids.ts';
 import { type Clock, createCommandHandler } from '../../src/domain/command-handler.ts';
-import { DomainError, WrongExpectedRevisionError } from '../../src/domain/errors.ts';
+import { CommandGaveUpError, DomainError, WrongExpectedRevisionError } from '../../src/domain/errors.ts';
 import type {
   AppendResult,
   EventLog,
@@ -102,8 +102,8 @@ const clock: Clock = { now: () => new Date('2030-01-01T12:00:00.000Z') };
 describe('command handler', () => {
   test('decides on what it holds without reading, and reads the tail when another writer moved on', async () => {
     const memory = createMemoryLog();
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
-    const other = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock, cacheSize: 0 });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
+    const other = createCommandHandler({ log: memory.log, eventId: commandEventId, clock, cacheSize: 0 });
     for (let i = 0; i < 20; i++) {
       await handler.execute(CONVERSATION_ID, receive(`m${i}`, `text ${i}`), {
         commandId: `c${i}`,
@@ -143,8 +143,8 @@ describe('command handler', () => {
     // The PostgreSQL log answers such an append with where the events were stored, far behind the
     // stream's end: taking that for this append's revision would skip what came after for good.
     const memory = createMemoryLog({ storedIsSuccess: true });
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
-    const other = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock, cacheSize: 0 });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
+    const other = createCommandHandler({ log: memory.log, eventId: commandEventId, clock, cacheSize: 0 });
     await handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client });
     await other.execute(CONVERSATION_ID, receive('m2'), { commandId: 'c2', actor: client });
     await other.execute(CONVERSATION_ID, receive('m3'), { commandId: 'c3', actor: client });
@@ -170,8 +170,8 @@ describe('command handler', () => {
 
   test('a command its stale view would refuse or find unchanged is decided again on the tail', async () => {
     const memory = createMemoryLog();
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
-    const other = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock, cacheSize: 0 });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
+    const other = createCommandHandler({ log: memory.log, eventId: commandEventId, clock, cacheSize: 0 });
     await handler.execute(CONVERSATION_ID, receive('m1', 'A'), { commandId: 'c1', actor: client });
 
     // Recorded elsewhere: an edit of m1 to B.
@@ -203,7 +203,7 @@ describe('command handler', () => {
 
   test('appends the decided events with deterministic ids and default metadata', async () => {
     const memory = createMemoryLog();
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
     const result = await handler.execute(CONVERSATION_ID, receive('m1', 'hello'), {
       commandId: 'tg:1:1001',
       actor: client,
@@ -217,7 +217,10 @@ describe('command handler', () => {
     const stream = memory.streamOf(CONVERSATION_ID);
     assert.deepEqual(
       stream.map((e) => e.id),
-      [eventIdOf('tg:1:1001:0'), eventIdOf('tg:1:1001:1')],
+      [
+        commandEventId(conversationStream(CONVERSATION_ID), 'tg:1:1001', 0),
+        commandEventId(conversationStream(CONVERSATION_ID), 'tg:1:1001', 1),
+      ],
     );
     assert.deepEqual(stream[0]?.metadata, {
       occurredAt: '2030-01-01T12:00:00.000Z',
@@ -231,7 +234,7 @@ describe('command handler', () => {
 
   test('explicit metadata and a per-call clock win over the defaults', async () => {
     const memory = createMemoryLog();
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
     await handler.execute(CONVERSATION_ID, receive('m1'), {
       commandId: 'c1',
       actor: client,
@@ -259,7 +262,7 @@ describe('command handler', () => {
 
   test('the same command id executed twice appends once', async () => {
     const memory = createMemoryLog();
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
     const meta = { commandId: 'tg:1:1001', actor: client };
     await handler.execute(CONVERSATION_ID, receive('m1'), meta);
     const again = await handler.execute(CONVERSATION_ID, receive('m1'), meta);
@@ -272,7 +275,7 @@ describe('command handler', () => {
 
   test('a re-delivered command that would now be refused is still a quiet no-op', async () => {
     const memory = createMemoryLog();
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
     await handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client });
     const meta = { commandId: 'ban-1', actor: manager };
     await handler.execute(CONVERSATION_ID, { type: 'BanClient' }, meta);
@@ -287,7 +290,7 @@ describe('command handler', () => {
 
   test('a command that decides nothing appends nothing', async () => {
     const memory = createMemoryLog();
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
     await handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client });
     const result = await handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c2', actor: client });
     assert.deepEqual(result.events, []);
@@ -297,7 +300,7 @@ describe('command handler', () => {
 
   test('a refused command appends nothing and surfaces the domain error', async () => {
     const memory = createMemoryLog();
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
     await assert.rejects(
       handler.execute(CONVERSATION_ID, { type: 'BanClient' }, { commandId: 'c1', actor: manager }),
       (error: unknown) => error instanceof DomainError && error.code === 'conversation_not_started',
@@ -307,7 +310,7 @@ describe('command handler', () => {
 
   test('a conflicting append is retried on the fresh state', async () => {
     const memory = createMemoryLog();
-    const setup = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const setup = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
     await setup.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client });
 
     // Another instance bans the client between this handler's read and its append.
@@ -322,7 +325,7 @@ describe('command handler', () => {
         return memory.log.append(stream, events, expected);
       },
     };
-    const handler = createCommandHandler({ log: racing, eventId: eventIdOf, clock });
+    const handler = createCommandHandler({ log: racing, eventId: commandEventId, clock });
     const result = await handler.execute(CONVERSATION_ID, receive('m2'), { commandId: 'c2', actor: client });
 
     assert.equal(memory.appendCalls(), 4); // c1, the ban, c2 refused, c2 again
@@ -338,7 +341,7 @@ describe('command handler', () => {
 
   test('two first messages racing on an empty stream: both land, the conversation starts once', async () => {
     const memory = createMemoryLog();
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
     await Promise.all([
       handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client }),
       handler.execute(CONVERSATION_ID, receive('m2'), { commandId: 'c2', actor: client }),
@@ -357,12 +360,44 @@ describe('command handler', () => {
         throw new WrongExpectedRevisionError(stream, 'no_stream', '0');
       },
     };
-    const handler = createCommandHandler({ log: alwaysBehind, eventId: eventIdOf, clock, maxRetries: 3 });
+    const handler = createCommandHandler({
+      log: alwaysBehind,
+      eventId: commandEventId,
+      clock,
+      maxRetries: 3,
+    });
     await assert.rejects(
       handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client }),
       WrongExpectedRevisionError,
     );
     assert.equal(attempts, 4);
+  });
+
+  test('a log that calls an append stored while the stream does not show it: an error naming the conversation, not a loop', async () => {
+    const memory = createMemoryLog();
+    let attempts = 0;
+    const contradicting: EventLog = {
+      ...memory.log,
+      append: async () => {
+        attempts++;
+        return { nextRevision: 0, position: { commit: 1n, prepare: 0n }, alreadyStored: true };
+      },
+    };
+    const handler = createCommandHandler({
+      log: contradicting,
+      eventId: commandEventId,
+      clock,
+      maxRetries: 3,
+    });
+    await assert.rejects(
+      handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client }),
+      (error: unknown) =>
+        error instanceof CommandGaveUpError &&
+        error.code === 'command_gave_up' &&
+        error.conversationId === CONVERSATION_ID &&
+        error.message.includes(CONVERSATION_ID),
+    );
+    assert.equal(attempts, 8);
   });
 
   test('other append errors are not retried', async () => {
@@ -375,7 +410,7 @@ describe('command handler', () => {
         throw new Error('connection reset');
       },
     };
-    const handler = createCommandHandler({ log: broken, eventId: eventIdOf, clock });
+    const handler = createCommandHandler({ log: broken, eventId: commandEventId, clock });
     await assert.rejects(
       handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client }),
       /connection reset/,
@@ -416,7 +451,7 @@ describe('command handler', () => {
     let decoded = 0;
     const handler = createCommandHandler({
       log: memory.log,
-      eventId: eventIdOf,
+      eventId: commandEventId,
       clock,
       decode: (event) => {
         decoded++;
@@ -432,7 +467,7 @@ describe('command handler', () => {
 
   test('a first message naming another conversation is refused', async () => {
     const memory = createMemoryLog();
-    const handler = createCommandHandler({ log: memory.log, eventId: eventIdOf, clock });
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
     await assert.rejects(
       handler.execute('00000000-0000-5000-8000-000000000000', receive('m1'), {
         commandId: 'c1',

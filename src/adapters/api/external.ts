@@ -11,7 +11,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandHandler, CommandResult } from '../../domain/command-handler.ts';
 import { foldConversation } from '../../domain/conversation-state.ts';
-import { DomainError } from '../../domain/errors.ts';
+import { CommandGaveUpError, DomainError, EventIdConflictError } from '../../domain/errors.ts';
 import type { EventLog, LogPosition } from '../../domain/event-log.ts';
 import { type Attachment, type ConversationEvent, conversationStream } from '../../domain/events.ts';
 import {
@@ -21,7 +21,7 @@ import {
   type RouteHandler,
   uploadedParts,
 } from '../http/server.ts';
-import { conversationIdOf, eventIdOf } from '../ids.ts';
+import { apiMessageId, commandIdOf, conversationIdOf } from '../ids.ts';
 import type { AuthenticatedSource } from '../sources/sources.ts';
 import { createAuthenticator } from '../sources/token-cache.ts';
 import { listFailedDeliveries } from '../webhooks/deliveries.ts';
@@ -176,6 +176,22 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       } catch (error) {
         if (error instanceof Answered) return error.reply;
         if (error instanceof DomainError) return domainProblem(reply, error);
+        if (error instanceof EventIdConflictError) {
+          logger.error({ err: error }, 'external api: a command was given event ids another stream holds');
+          return problem(reply, 409, 'Conflict', 'this request collides with another recorded command', {
+            code: error.code,
+          });
+        }
+        if (error instanceof CommandGaveUpError) {
+          logger.warn({ err: error }, 'external api: a command was given up');
+          return problem(
+            reply.header('Retry-After', '1'),
+            503,
+            'Service Unavailable',
+            'the conversation is too busy to record this now; nothing was recorded — retry',
+            { code: error.code },
+          );
+        }
         throw error;
       }
     },
@@ -308,9 +324,8 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
     }
 
     const key = request.headers['idempotency-key'] as string | undefined;
-    const seed = key === undefined ? undefined : `api:${source.code}:${externalId}:${key}`;
-    const messageId = seed === undefined ? randomUUID() : eventIdOf(seed);
-    const commandId = seed ?? `api:${messageId}`;
+    const messageId = key === undefined ? randomUUID() : apiMessageId(source.code, externalId, key);
+    const commandId = commandIdOf('api', messageId);
 
     /** 202: recorded, not listed yet (no cursor). */
     const accepted = (m: {
@@ -357,7 +372,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       return reply.code(200).header('Idempotent-Replayed', 'true').send(resource(row));
     };
 
-    if (seed !== undefined) {
+    if (key !== undefined) {
       const existing = await findMessage(pool, source.code, conversationId, messageId);
       if (existing) return replay(existing.text);
       // Recorded but not listed yet: no second upload of the files.
@@ -556,7 +571,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
     const result = await handler.execute(
       conversationId,
       { type: 'EditClientMessage', messageId, content: { text, attachments: row.attachments } },
-      { commandId: `api:edit:${randomUUID()}`, actor: { kind: 'source', id: source.code } },
+      { commandId: commandIdOf('api', 'edit', randomUUID()), actor: { kind: 'source', id: source.code } },
     );
     if (result.events.length === 0) return reply.send(resource(row));
     const after = await awaitRow(source, conversationId, messageId, result.revision, result.position);
@@ -581,7 +596,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       result = await handler.execute(
         conversationId,
         { type: 'DeleteClientMessage', messageId },
-        { commandId: `api:delete:${randomUUID()}`, actor: { kind: 'source', id: source.code } },
+        { commandId: commandIdOf('api', 'delete', randomUUID()), actor: { kind: 'source', id: source.code } },
       );
     } catch (error) {
       // Deleted meanwhile by a concurrent request: the same answer as deleting it again.

@@ -84,7 +84,65 @@ $$;
 `,
 };
 
-export const eventLogMigrations: readonly Migration[] = [eventLog];
+// A re-delivered append is one whose events are all in the *same* stream. Event ids found in another
+// stream mean two different commands were given the same ids: that is refused (TD412, naming the other
+// stream), never reported as stored — the caller would otherwise retry for ever. td_stored_append
+// stays for instances still running the previous release during an upgrade.
+const appendWithinStream: Migration = {
+  id: '002_append_within_stream',
+  sql: `
+CREATE OR REPLACE FUNCTION td_append(p_stream text, p_expected bigint, p_ids uuid[], p_types text[], p_data jsonb[], p_meta jsonb[])
+RETURNS TABLE (next_revision bigint, commit_id xid8, last_position bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_current bigint;
+  v_position bigint;
+  v_elsewhere text;
+BEGIN
+  SELECT max(revision) INTO v_current FROM td_events WHERE stream = p_stream;
+  v_current := coalesce(v_current, -1);
+  -- p_expected: -2 any, -1 no stream, n the revision of the last event
+  IF p_expected <> -2 AND v_current <> p_expected THEN
+    IF (SELECT count(*) FROM td_events WHERE event_id = ANY (p_ids) AND stream = p_stream) = cardinality(p_ids) THEN
+      RETURN QUERY SELECT e.revision, e.transaction_id, e.position FROM td_events e
+        WHERE e.event_id = ANY (p_ids) AND e.stream = p_stream ORDER BY e.position DESC LIMIT 1;
+      RETURN;
+    END IF;
+    SELECT e.stream INTO v_elsewhere FROM td_events e
+      WHERE e.event_id = ANY (p_ids) AND e.stream <> p_stream LIMIT 1;
+    IF v_elsewhere IS NOT NULL THEN
+      RAISE EXCEPTION '%', v_elsewhere USING ERRCODE = 'TD412';
+    END IF;
+    RAISE EXCEPTION '%', v_current USING ERRCODE = 'TD409';
+  END IF;
+
+  WITH inserted AS (
+    INSERT INTO td_events (event_id, stream, revision, type, data, metadata)
+    SELECT t.id, p_stream, v_current + t.n, t.type, t.data, t.meta
+    FROM unnest(p_ids, p_types, p_data, p_meta) WITH ORDINALITY AS t (id, type, data, meta, n)
+    RETURNING position)
+  SELECT max(position) INTO v_position FROM inserted;
+  RETURN QUERY SELECT v_current + cardinality(p_ids), pg_current_xact_id(), v_position;
+END $$;
+
+-- After an insert failed on td_events_event_id_key: another stream holding one of the ids (one row,
+-- other_stream set), else where the append landed when all of it is in p_stream, else no rows.
+CREATE FUNCTION td_stored_in_stream(p_stream text, p_ids uuid[])
+RETURNS TABLE (next_revision bigint, commit_id xid8, last_position bigint, other_stream text)
+LANGUAGE sql STABLE AS $$
+  (SELECT NULL::bigint, NULL::xid8, NULL::bigint, e.stream FROM td_events e
+    WHERE e.event_id = ANY (p_ids) AND e.stream <> p_stream LIMIT 1)
+  UNION ALL
+  (SELECT e.revision, e.transaction_id, e.position, NULL FROM td_events e
+    WHERE e.event_id = ANY (p_ids) AND e.stream = p_stream
+      AND NOT EXISTS (SELECT 1 FROM td_events o WHERE o.event_id = ANY (p_ids) AND o.stream <> p_stream)
+      AND (SELECT count(*) FROM td_events c WHERE c.event_id = ANY (p_ids) AND c.stream = p_stream) = cardinality(p_ids)
+    ORDER BY e.position DESC LIMIT 1)
+$$;
+`,
+};
+
+export const eventLogMigrations: readonly Migration[] = [eventLog, appendWithinStream];
 
 /** Applies the migrations not yet recorded; safe to call from many processes at once. */
 export const migrate = async (pool: pg.Pool, migrations: readonly Migration[]): Promise<string[]> => {

@@ -1,6 +1,6 @@
 // The embedded default event log: one append-only PostgreSQL table (see migrations.ts).
 import pg from 'pg';
-import { WrongExpectedRevisionError } from '../../domain/errors.ts';
+import { EventIdConflictError, WrongExpectedRevisionError } from '../../domain/errors.ts';
 import type {
   AppendResult,
   EventLog,
@@ -145,10 +145,16 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
         const e = error as { code?: string; constraint?: string; message: string };
         if (e.code === 'TD409')
           throw new WrongExpectedRevisionError(stream, describeExpected(expected), e.message);
+        if (e.code === 'TD412') throw new EventIdConflictError(stream, e.message);
         if (e.code === '23505' && e.constraint === 'td_events_event_id_key') {
-          // Stored before (a re-delivered update): success when all of it is there.
-          const stored = await pool.query<AppendRow>('SELECT * FROM td_stored_append($1::uuid[])', [ids]);
-          if (stored.rows[0]) return toResult(stored.rows[0], true);
+          // Stored before in this stream (a re-delivered update): success when all of it is there.
+          const stored = await pool.query<AppendRow & { other_stream: string | null }>(
+            'SELECT * FROM td_stored_in_stream($1, $2::uuid[])',
+            [stream, ids],
+          );
+          const row = stored.rows[0];
+          if (row?.other_stream) throw new EventIdConflictError(stream, row.other_stream);
+          if (row) return toResult(row, true);
           throw new WrongExpectedRevisionError(
             stream,
             describeExpected(expected),

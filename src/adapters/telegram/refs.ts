@@ -1,6 +1,6 @@
 // Telegram ids in topicdesk's terms: conversations, message ids and command ids are derived, never
 // looked up, so a re-delivered update names the very same things.
-import { conversationIdOf, eventIdOf } from '../ids.ts';
+import { commandIdOf, conversationIdOf, eventIdOf } from '../ids.ts';
 
 /** Telegram conversations use the channel name as their source (SPEC §3: channel:source:clientId). */
 export const TELEGRAM_SOURCE = 'telegram';
@@ -13,4 +13,5 @@ export const telegramMessageId = (chatId: number | string, messageId: number | s
   eventIdOf(`telegram-message:${chatId}:${messageId}`);
 
 /** update_id is unique per bot: with the bot id it names the update for good. */
-export const updateCommandId = (botId: number, updateId: number): string => `telegram:${botId}:${updateId}`;
+export const updateCommandId = (botId: number, updateId: number): string =>
+  commandIdOf('telegram', botId, updateId);

@@ -185,7 +185,6 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
     const conversationId = vkConversationId(userId);
     const mainId = vkMessageId(peer, key);
     const partId = (part: DomainPart) => (part.key === 'main' ? mainId : vkMessageId(peer, key, part.key));
-    const commandBase = eventCommandId(event.group_id ?? groupId, eventKey);
     const actor: Actor = { kind: 'client', id: String(userId) };
     const at = new Date(((edited ? m.update_time : undefined) ?? m.date) * 1000).toISOString();
     const group = `vk:${peer}:${key}`;
@@ -208,7 +207,7 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
     const grouped = parts.length > 1 || recordedParts.some((x) => x.mediaGroupId === group);
     const run = async (command: ConversationCommand, suffix: string) => {
       const result = await handler.execute(conversationId, command, {
-        commandId: suffix ? `${commandBase}:${suffix}` : commandBase,
+        commandId: eventCommandId(event.group_id ?? groupId, eventKey, suffix || undefined),
         actor,
         occurredAt: at,
       });

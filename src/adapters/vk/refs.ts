@@ -2,7 +2,7 @@
 // derived, never looked up, so a re-delivered Callback API event (or a retried send) names the very
 // same things.
 import { createHash } from 'node:crypto';
-import { conversationIdOf, eventIdOf } from '../ids.ts';
+import { commandIdOf, conversationIdOf, eventIdOf } from '../ids.ts';
 
 /** VK conversations use the channel name as their source (SPEC §3: channel:source:clientId). */
 export const VK_SOURCE = 'vk';
@@ -21,9 +21,12 @@ export const vkConversationId = (userId: number | string): string =>
 export const vkMessageId = (peerId: number | string, id: number | string, part?: string): string =>
   eventIdOf(`vk-message:${peerId}:${id}${part ? `:${part}` : ''}`);
 
-/** event_id is unique per community: with the group id it names the event for good. */
-export const eventCommandId = (groupId: number | string, eventId: string): string =>
-  `vk:${groupId}:${eventId}`;
+/**
+ * event_id is unique per community: with the group id it names the event for good; `part` names one
+ * of the several commands one event may become.
+ */
+export const eventCommandId = (groupId: number | string, eventId: string, part?: string): string =>
+  part ? commandIdOf('vk', groupId, eventId, part) : commandIdOf('vk', groupId, eventId);
 
 /**
  * messages.send's random_id for a domain message (or notice) id: VK keeps the random_id with the

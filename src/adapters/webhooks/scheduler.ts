@@ -17,6 +17,7 @@ import { DomainError } from '../../domain/errors.ts';
 import type { EventLog } from '../../domain/event-log.ts';
 import { type ConversationEvent, conversationStream } from '../../domain/events.ts';
 import type { RunnerLogger } from '../../projections/runner.ts';
+import { commandIdOf } from '../ids.ts';
 import { readSource } from '../sources/sources.ts';
 import {
   type AttemptUpdate,
@@ -292,7 +293,7 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
     if (await overtaken(row)) return false;
     try {
       await handler.execute(row.conversation_id, command, {
-        commandId: `webhook:${row.delivery_id}:${step}`,
+        commandId: commandIdOf('webhook', row.delivery_id, step),
         actor: { kind: 'system', id: WEBHOOK_ACTOR_ID },
         causationId: row.event_id,
         correlationId: row.correlation_id,
