@@ -66,6 +66,7 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
     channelMessage: channelMessageRef.optional(),
     replyTo: z.string().optional(),
     mediaGroupId: z.string().optional(),
+    sentOrder: z.number().int().optional(),
     suppressed: z.boolean(),
   }),
   ClientMessageEdited: z.object({ ...content, messageId: z.string(), previousText: z.string() }),

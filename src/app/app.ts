@@ -96,6 +96,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         mode: config.TELEGRAM_MODE,
         timeoutSeconds: config.TELEGRAM_TIMEOUT_SECONDS,
         reactorConcurrency: config.REACTOR_CONCURRENCY,
+        orderWaitMs: config.ORDER_WAIT_MS,
         titleTemplate: config.TOPIC_TITLE_TEMPLATE,
         limits: {
           perChatPerSecond: config.TELEGRAM_LIMIT_PER_CHAT_PER_SECOND,
@@ -136,6 +137,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         const vk = createVkChannel({
           token: config.VK_TOKEN,
           reactorConcurrency: config.REACTOR_CONCURRENCY,
+          orderWaitMs: config.ORDER_WAIT_MS,
           groupId: Number(config.VK_GROUP_ID),
           ...(config.VK_CONFIRMATION ? { confirmation: config.VK_CONFIRMATION } : {}),
           ...(config.VK_SECRET ? { secret: config.VK_SECRET } : {}),
@@ -193,6 +195,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         pool: db.pool,
         log,
         onEnqueued: webhooks.wake,
+        orderWaitMs: config.ORDER_WAIT_MS,
         ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
         logger: logger.child({ component: 'webhooks' }),
       }),

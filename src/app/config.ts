@@ -70,6 +70,16 @@ const schema = z
       .min(1, 'must be at least 1')
       .max(64, 'must be at most 64')
       .default(16),
+    /**
+     * How long a message waits, after it was recorded, for the ones its sender sent before it: a burst
+     * reaches the webhooks as concurrent deliveries, recorded in any order.
+     */
+    ORDER_WAIT_MS: z.coerce
+      .number({ message: 'must be a number of milliseconds' })
+      .int()
+      .min(0, 'must be at least 0')
+      .max(10_000, 'must be at most 10000')
+      .default(1000),
     // Webhooks to sources: how long a receiver has to answer, deliveries in flight, and the retry schedule.
     WEBHOOK_TIMEOUT_MS: z.coerce
       .number({ message: 'must be a number of milliseconds' })

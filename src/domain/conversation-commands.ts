@@ -21,6 +21,8 @@ export interface ReceiveClientMessage {
   /** messageId inside this conversation; a reference to anything else is dropped. */
   readonly replyTo?: string;
   readonly mediaGroupId?: string;
+  /** See ClientMessageReceived.sentOrder. */
+  readonly sentOrder?: number;
 }
 
 export interface EditClientMessage {

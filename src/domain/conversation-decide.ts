@@ -81,6 +81,7 @@ const receive = (command: ReceiveClientMessage, state: ConversationState): Event
       channelMessage: command.channelMessage,
       replyTo: knownReply(state, command.replyTo),
       mediaGroupId: command.mediaGroupId,
+      sentOrder: command.sentOrder,
       suppressed: state.banned,
     }),
   });

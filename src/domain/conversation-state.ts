@@ -33,6 +33,8 @@ export interface ConversationMessage {
   readonly content: MessageContent;
   readonly replyTo?: string;
   readonly mediaGroupId?: string;
+  /** Incoming: the client's own numbering, where it is not the channel message id (see sender-order.ts). */
+  readonly sentOrder?: number;
   readonly deleted: boolean;
   readonly editCount: number;
   /** Incoming from a banned client: recorded, never carried to the topic. */
@@ -208,6 +210,7 @@ const step = (draft: Draft, event: ConversationEvent): void => {
           content: contentFields(d),
           replyTo: d.replyTo,
           mediaGroupId: d.mediaGroupId,
+          sentOrder: d.sentOrder,
           deleted: false,
           editCount: 0,
           suppressed: d.suppressed,

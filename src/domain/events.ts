@@ -87,6 +87,11 @@ export interface ClientMessageReceived {
     readonly channelMessage?: ChannelMessageRef;
     readonly replyTo?: string; // messageId inside this conversation
     readonly mediaGroupId?: string;
+    /**
+     * The message's place in the client's chat, where the channel numbers messages and the number is
+     * not `channelMessage.messageId` (VK's conversation_message_id). Orders the copies in the topic.
+     */
+    readonly sentOrder?: number;
     /** True when the client is banned: recorded for the audit, not carried to the topic. */
     readonly suppressed: boolean;
   };

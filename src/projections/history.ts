@@ -333,7 +333,10 @@ export interface SnapshotMessage {
   readonly managerName?: string;
   /** Recorded while the client was banned: kept, not forwarded. */
   readonly suppressed: boolean;
+  /** When the log recorded it. */
   readonly createdAt: string;
+  /** When its sender sent it (the writer's `occurredAt`: Telegram's or VK's message date). */
+  readonly sentAt: string;
   /** The last edit made by then. */
   readonly editedAt?: string;
   readonly deletedAt?: string;
@@ -358,12 +361,13 @@ export interface ConversationSnapshot {
   readonly topic: { readonly topicId: string; readonly chatId: string; readonly title: string } | null;
   readonly closed: boolean;
   readonly banned: boolean;
-  /** In the order they were received. */
+  /** In the order they were recorded (a burst may have been sent in another: see `sentAt`). */
   readonly messages: readonly SnapshotMessage[];
 }
 
 interface MessageTimes {
   createdAt?: string;
+  sentAt?: string;
   editedAt?: string;
   deletedAt?: string;
 }
@@ -425,6 +429,7 @@ export const conversationAt = async (
         case 'ClientMessageReceived':
         case 'ManagerReplied':
           timesOf(event.data.messageId).createdAt ??= when;
+          timesOf(event.data.messageId).sentAt ??= recorded.metadata.occurredAt;
           break;
         case 'ClientMessageEdited':
         case 'ManagerReplyEdited':
@@ -454,6 +459,7 @@ export const conversationAt = async (
       ...(m.managerName === undefined ? {} : { managerName: m.managerName }),
       suppressed: m.suppressed,
       createdAt: t.createdAt ?? '',
+      sentAt: t.sentAt ?? t.createdAt ?? '',
       ...(m.editCount > 0 && t.editedAt !== undefined ? { editedAt: t.editedAt } : {}),
       ...(m.deleted && t.deletedAt !== undefined ? { deletedAt: t.deletedAt } : {}),
       deleted: m.deleted,

@@ -28,6 +28,12 @@ export interface Projection {
   createTables(t: TableNamer): string;
   /** DDL of the secondary indexes, created after a rebuild's bulk load (cheaper than maintaining them). */
   createIndexes(t: TableNamer): string;
+  /**
+   * DDL bringing a generation built by an older version to this version's shape in place (new columns
+   * nullable, `IF NOT EXISTS`), so readers keep working until `projections:rebuild` fills them.
+   * Undefined when that version's tables need nothing.
+   */
+  upgrade?(t: TableNamer, fromVersion: number): string | undefined;
   /** Applies events in log order; runs inside the transaction that also moves the checkpoint. */
   apply(sql: SqlClient, events: readonly RecordedEvent[], ctx: BatchContext): Promise<void>;
 }

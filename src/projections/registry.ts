@@ -145,6 +145,18 @@ export const pointViews = async (
   }
 };
 
+/** Whether a view shows fewer columns than its generation's table has (columns added since it was made). */
+const viewsBehind = async (sql: SqlClient, projection: Projection, generation: number): Promise<boolean> => {
+  const t = tableNamer(generation);
+  const { rows } = await sql.query<{ behind: boolean }>(
+    `SELECT bool_or(v.n < g.n) AS behind FROM unnest($1::text[], $2::text[]) AS x(view, tab)
+       CROSS JOIN LATERAL (SELECT count(*) AS n FROM information_schema.columns WHERE table_name = x.view) v
+       CROSS JOIN LATERAL (SELECT count(*) AS n FROM information_schema.columns WHERE table_name = x.tab) g`,
+    [projection.tables, projection.tables.map(t)],
+  );
+  return rows[0]?.behind === true;
+};
+
 export const dropGenerationTables = async (sql: SqlClient, projection: Projection, generation: number) => {
   const t = tableNamer(generation);
   for (const table of projection.tables) await sql.query(`DROP TABLE IF EXISTS ${t(table)}`);
@@ -165,8 +177,18 @@ export const ensureActiveGeneration = async (
     await s.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
       `topicdesk:projection-setup:${projection.name}`,
     ]);
-    if (!(await readGeneration(s, projection.name, { status: 'active' }))) {
-      await createGeneration(s, projection, 'active', true);
+    const active = await readGeneration(s, projection.name, { status: 'active' });
+    if (!active) await createGeneration(s, projection, 'active', true);
+    // Generations an older release built: given this version's columns now (a rebuild fills them).
+    // A view's `*` was expanded when it was made: the active one is made again to show them.
+    for (const which of ['active', 'building'] as const) {
+      const g = which === 'active' ? active : await readGeneration(s, projection.name, { status: which });
+      if (!g || g.version >= projection.version) continue;
+      const ddl = projection.upgrade?.(tableNamer(g.generation), g.version);
+      if (!ddl) continue;
+      await s.query(ddl);
+      if (which === 'active' && (await viewsBehind(s, projection, g.generation)))
+        await pointViews(s, projection, g.generation);
     }
     await s.query('COMMIT');
     s.release();

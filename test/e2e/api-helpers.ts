@@ -100,6 +100,7 @@ export interface Message {
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  recorded_at: string | null;
   cursor: number;
 }
 

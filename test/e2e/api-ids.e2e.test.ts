@@ -54,6 +54,10 @@ describe('external API: ids of different requests never collide', () => {
     const second = await post(h, shop, 'a:b', 'c', 'second');
     assert.equal(second.status, 201, JSON.stringify(second.body));
     assert.notEqual(second.body.id, first.body.id);
+    // Both facts: when it was sent (the request) and when the log recorded it.
+    const sent = Date.parse(first.body.created_at);
+    const recorded = Date.parse(String(first.body.recorded_at));
+    assert.ok(recorded >= sent - 1000 && recorded - sent < 10_000, JSON.stringify(first.body));
     assert.equal(second.body.text, 'second');
     const listed = await client(h, shop).get<{ messages: Message[] }>('/api/external/a:b/messages');
     assert.deepEqual(

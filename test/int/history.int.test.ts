@@ -113,6 +113,8 @@ describe('conversation audit history (PostgreSQL log)', () => {
   let log: EventLog;
   /** recordedAt of each revision, read back from the log. */
   let recorded: Date[] = [];
+  /** occurredAt of each revision: when its writer says it happened. */
+  let occurred: string[] = [];
   const revisionOf = (type: string) => expectedHistory.findIndex(([t]) => t === type);
   const at = (type: string, deltaMs = 0) => new Date(recorded[revisionOf(type)]!.getTime() + deltaMs);
   const state = (when: Date) => conversationAt(log, conversationId, when, decodeConversationEvent);
@@ -128,7 +130,9 @@ describe('conversation audit history (PostgreSQL log)', () => {
       const result = await handler.execute(conversationId, command, { commandId: `step-${i}`, actor });
       assert.ok(result.events.length > 0, `step ${i} (${command.type}) appended nothing`);
     }
-    recorded = (await log.readStream(conversationStream(conversationId))).map((e) => e.recordedAt);
+    const events = await log.readStream(conversationStream(conversationId));
+    recorded = events.map((e) => e.recordedAt);
+    occurred = events.map((e) => e.metadata.occurredAt);
   });
   after(async () => {
     await log?.close();
@@ -209,6 +213,7 @@ describe('conversation audit history (PostgreSQL log)', () => {
         status: 'forwarded',
         suppressed: false,
         createdAt: at('ClientMessageReceived').toISOString(),
+        sentAt: occurred[revisionOf('ClientMessageReceived')],
         deleted: false,
         edits: 0,
       });

@@ -10,7 +10,7 @@ import type { EventLog } from '../../src/domain/event-log.ts';
 import { allProjections, registryMigration } from '../../src/projections/index.ts';
 import { messagesProjection } from '../../src/projections/read-models/messages.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
-import { readGeneration } from '../../src/projections/registry.ts';
+import { ensureActiveGeneration, readGeneration } from '../../src/projections/registry.ts';
 import { startProjectionRunner } from '../../src/projections/runner.ts';
 import { handlerFor, scriptedConversation } from '../support/conversations.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -105,6 +105,34 @@ describe('projections', () => {
       return rowCount === 2;
     });
     await Promise.all(runners.map((r) => r.stop()));
+  });
+
+  it('a generation an older version built gets the new columns in place at start-up, and readers see them', async () => {
+    const sql = sqlDatabase(db.pool);
+    await ensureActiveGeneration(sql, messagesProjection);
+    const active = (await readGeneration(db.pool as never, 'messages', { status: 'active' }))!;
+    // As version 2 left it: no recorded_at, and the view made without it.
+    const table = `rm_messages_g${active.generation}`;
+    await db.pool.query(`DROP VIEW rm_messages`);
+    await db.pool.query(`ALTER TABLE ${table} DROP COLUMN recorded_at`);
+    await db.pool.query(`CREATE VIEW rm_messages AS SELECT * FROM ${table}`);
+    await db.pool.query(`UPDATE td_projections SET version = 2 WHERE name = 'messages' AND generation = $1`, [
+      active.generation,
+    ]);
+
+    await ensureActiveGeneration(sql, messagesProjection); // the next start
+    const { rows } = await db.pool.query<{ recorded_at: Date | null }>('SELECT recorded_at FROM rm_messages');
+    assert.ok(rows.length > 0);
+    // Filled only by a rebuild: the registry still says version 2, so status asks for one.
+    const after = (await readGeneration(db.pool as never, 'messages', { status: 'active' }))!;
+    assert.equal(after.version, 2);
+    await ensureActiveGeneration(sql, messagesProjection); // idempotent
+    await rebuildProjection({ db: sql, log, projection: messagesProjection });
+    const rebuilt = await db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM rm_messages WHERE recorded_at IS NULL',
+    );
+    assert.equal(rebuilt.rows[0]!.n, 0);
+    assert.equal((await readGeneration(db.pool as never, 'messages', { status: 'active' }))!.version, 3);
   });
 
   it('two runners for one projection: one leads, the other takes over from the checkpoint when it stops', async () => {

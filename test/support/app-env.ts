@@ -11,4 +11,7 @@ export const telegramStandInEnv = (tg: TelegramStandIn, webhookSecret: string): 
   TELEGRAM_LIMIT_PER_CHAT_PER_SECOND: '1000',
   TELEGRAM_LIMIT_GROUP_PER_MINUTE: '100000',
   TELEGRAM_LIMIT_PER_SECOND: '1000',
+  // Tests that do not test the sender's order send one message at a time: a short hold keeps them
+  // quick (test/e2e/sender-order.e2e.test.ts runs with the default).
+  ORDER_WAIT_MS: '100',
 });

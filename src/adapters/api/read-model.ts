@@ -17,6 +17,7 @@ export interface ApiMessageRow {
   created_at: Date;
   edited_at: Date | null;
   deleted_at: Date | null;
+  recorded_at: Date | null;
   cursor: string;
   revision: string;
 }
@@ -38,16 +39,19 @@ export interface MessageResource {
   attachments: AttachmentResource[];
   reply_to: string | null;
   status: 'received' | 'forwarded' | 'delivered' | 'failed';
+  /** When the sender sent it (Telegram's and VK's message date; for a source, when it was posted). */
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  /** When topicdesk's log recorded it. */
+  recorded_at: string | null;
   cursor: number | null;
 }
 
 // `cursor` comes out as text (a bigint); ORDER BY must name the table's column (`m.cursor`), or it
 // would sort by the text.
 const COLUMNS = `conversation_id, message_id, external_id, direction, text, attachments, reply_to, status,
-  manager_name, created_at, edited_at, deleted_at, cursor::text AS cursor, revision::text AS revision`;
+  manager_name, created_at, edited_at, deleted_at, recorded_at, cursor::text AS cursor, revision::text AS revision`;
 
 /** Only conversations of the external channel; the source filter is what isolates sources. */
 const OWN = `channel = 'external' AND source = $1`;
@@ -241,6 +245,7 @@ export const toResource = (row: ApiMessageRow, fileUrl: (id: string) => string):
   created_at: iso(row.created_at)!,
   edited_at: iso(row.edited_at),
   deleted_at: iso(row.deleted_at),
+  recorded_at: iso(row.recorded_at),
   cursor: Number(row.cursor),
 });
 
@@ -253,6 +258,7 @@ export const pendingResource = (
     attachments: readonly Attachment[];
     replyTo?: string;
     createdAt: string;
+    recordedAt?: string;
   },
   fileUrl: (id: string) => string,
 ): MessageResource => ({
@@ -266,5 +272,6 @@ export const pendingResource = (
   created_at: m.createdAt,
   edited_at: null,
   deleted_at: null,
+  recorded_at: m.recordedAt ?? null,
   cursor: null,
 });

@@ -33,6 +33,8 @@ export interface TelegramChannelOptions {
   readonly titleTemplate: string;
   /** Conversations the reactor carries at once (REACTOR_CONCURRENCY). Default 16. */
   readonly reactorConcurrency?: number;
+  /** How long the reactor lets a burst of messages settle to carry it in the sender's order. */
+  readonly orderWaitMs?: number;
   readonly handler: CommandHandler;
   readonly log: EventLog;
   readonly pool: pg.Pool;
@@ -149,6 +151,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   const reactor = createTelegramReactor({
     api,
     ...(options.reactorConcurrency ? { concurrency: options.reactorConcurrency } : {}),
+    ...(options.orderWaitMs !== undefined ? { orderWaitMs: options.orderWaitMs } : {}),
     log: options.log,
     handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,
     supportChatId: options.supportChatId,

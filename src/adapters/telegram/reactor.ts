@@ -3,7 +3,6 @@
 // one when Telegram says it is gone; managers' answers, edits and deletions go to Telegram clients.
 // Each step consults the conversation's state first, so a batch replayed after a crash repeats at
 // most the one call whose outcome was not yet recorded.
-import { setTimeout as delay } from 'node:timers/promises';
 import { type Api, GrammyError } from 'grammy';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
@@ -21,9 +20,11 @@ import {
   conversationStream,
   type MessageContent,
 } from '../../domain/events.ts';
+import { mayArriveOutOfOrder, waitingFrom } from '../../domain/sender-order.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { forEachConcurrently } from '../conversation-workers.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
+import { settleAfter } from '../settle.ts';
 import { albumMedia, resentAlbum } from './albums.ts';
 import { contactCard, describeForTopic, displayName, topicTitle, truncate } from './translate.ts';
 
@@ -44,6 +45,11 @@ export interface TelegramReactorOptions {
    * call (Telegram sends an album as one update per item). Default 1000 ms.
    */
   readonly albumWaitMs?: number;
+  /**
+   * How long after a message was recorded the reactor waits for messages its sender sent before it
+   * (delivered concurrently, recorded later) before carrying them all in the sender's order. Default 1000 ms.
+   */
+  readonly orderWaitMs?: number;
 }
 
 const isThreadGone = (e: unknown) =>
@@ -89,12 +95,9 @@ const replyParameters = (messageId: string | number) => ({
   reply_parameters: { message_id: Number(messageId), allow_sending_without_reply: true },
 });
 
-const byTelegramId =
-  (ref: (m: ConversationMessage) => string | undefined) => (a: ConversationMessage, b: ConversationMessage) =>
-    Number(ref(a)) - Number(ref(b));
-
 export const createTelegramReactor = (options: TelegramReactorOptions): Reactor => {
-  const { api, log, handler, supportChatId, logger, concurrency = 16, albumWaitMs = 1000 } = options;
+  const { api, log, handler, supportChatId, logger, concurrency = 16 } = options;
+  const { albumWaitMs = 1000, orderWaitMs = 1000 } = options;
 
   const readState = async (conversationId: string): Promise<ConversationState> =>
     foldConversation(
@@ -276,25 +279,26 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
   };
 
   /**
-   * The items of `m`'s album that still have to go, in the order the client sent them. Telegram
-   * delivers an album as one update per item, a moment apart: the reactor waits until `albumWaitMs`
-   * after this item was recorded so that the whole album goes in one call and stays one album.
+   * Waits until `ms` after the event was recorded, then reads the conversation again: what the sender
+   * sent before it (an album's other items, a burst's earlier messages) has been recorded by then.
    */
-  const albumOf = async (
-    turn: Turn,
-    m: ConversationMessage,
-    pending: (x: ConversationMessage) => boolean,
-    ref: (x: ConversationMessage) => string | undefined,
-  ): Promise<ConversationMessage[]> => {
-    const left = Math.min(albumWaitMs, turn.recorded.recordedAt.getTime() + albumWaitMs - Date.now());
-    if (left > 0) {
-      await delay(left, undefined, { signal: turn.signal });
-      await turn.reload();
+  const settle = async (turn: Turn, ms: number) => {
+    if (await settleAfter(turn.recorded.recordedAt, ms, turn.signal)) await turn.reload();
+  };
+
+  /** Consecutive items of one album (as `album` tells them) go in one call; anything else alone. */
+  const runsOf = (
+    messages: readonly ConversationMessage[],
+    album: (x: ConversationMessage) => boolean,
+  ): ConversationMessage[][] => {
+    const runs: ConversationMessage[][] = [];
+    for (const x of messages) {
+      const last = runs.at(-1);
+      const head = last?.[0];
+      if (head && album(x) && album(head) && x.mediaGroupId === head.mediaGroupId) last!.push(x);
+      else runs.push([x]);
     }
-    const items = [...turn.state.messages.values()].filter(
-      (x) => x.direction === m.direction && x.mediaGroupId === m.mediaGroupId && pending(x),
-    );
-    return items.sort(byTelegramId(ref));
+    return runs;
   };
 
   /**
@@ -456,20 +460,22 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
           return;
         }
         if (m.forwarded) return;
-        if (m.mediaGroupId && copyable(turn.state, m)) {
-          const album = await albumOf(
-            turn,
-            m,
-            (x) => !x.forwarded && !x.suppressed && x.channelMessage?.chatId === m.channelMessage?.chatId,
-            (x) => x.channelMessage?.messageId,
-          );
+        // This message and whatever the client sent around it, in the client's order.
+        const isAlbumItem = (x: ConversationMessage) =>
+          x.mediaGroupId !== undefined && copyable(turn.state, x);
+        await settle(
+          turn,
+          Math.max(
+            mayArriveOutOfOrder(turn.state, 'incoming') ? orderWaitMs : 0,
+            isAlbumItem(m) ? albumWaitMs : 0,
+          ),
+        );
+        const waiting = waitingFrom(turn.state, m, (x) => !x.forwarded && !x.suppressed);
+        for (const run of runsOf(waiting, isAlbumItem))
           await forward(
             turn,
-            album.map((x) => x.messageId),
+            run.map((x) => x.messageId),
           );
-          return;
-        }
-        await forward(turn, [m.messageId]);
         return;
       }
       case 'ConversationReopened': {
@@ -518,19 +524,13 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
         if (!clientChat) return; // other channels have their own reactors
         const m = turn.state.messages.get(event.data.messageId);
         if (!m || !undelivered(m)) return;
-        if (m.mediaGroupId && m.groupMessage) {
-          const album = await albumOf(
-            turn,
-            m,
-            (x) => undelivered(x) && x.groupMessage?.chatId === m.groupMessage?.chatId,
-            (x) => x.groupMessage?.messageId,
-          );
-          if (album.length > 1) {
-            await deliverAlbum(turn, album, clientChat);
-            return;
-          }
+        // This answer and the ones the manager sent around it, in the order they were written.
+        const isAlbumItem = (x: ConversationMessage) => x.mediaGroupId !== undefined;
+        await settle(turn, Math.max(orderWaitMs, isAlbumItem(m) ? albumWaitMs : 0));
+        for (const run of runsOf(waitingFrom(turn.state, m, undelivered), isAlbumItem)) {
+          if (run.length > 1) await deliverAlbum(turn, run, clientChat);
+          else await deliver(turn, run[0]!.messageId, clientChat);
         }
-        await deliver(turn, m.messageId, clientChat);
         return;
       }
       case 'ManagerReplyEdited': {
@@ -686,7 +686,8 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
           operation: 'send',
           channelMessage: { chatId: clientChat, messageId: String(sent.message_id) },
         },
-        'send',
+        // Named by the answer: one event may carry several (a burst), each recorded on its own.
+        `send:${messageId}`,
       );
     } catch (error) {
       if (!(error instanceof GrammyError)) throw error;

@@ -25,6 +25,8 @@ export interface VkChannelOptions {
   readonly token: string;
   /** Conversations the reactor carries at once (REACTOR_CONCURRENCY). Default 16. */
   readonly reactorConcurrency?: number;
+  /** How long the reactor lets a burst of messages settle to carry it in the sender's order. */
+  readonly orderWaitMs?: number;
   readonly groupId: number;
   readonly confirmation?: string;
   readonly secret?: string;
@@ -112,6 +114,7 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
   const reactor = createVkReactor({
     api: vk.api,
     ...(options.reactorConcurrency ? { concurrency: options.reactorConcurrency } : {}),
+    ...(options.orderWaitMs !== undefined ? { orderWaitMs: options.orderWaitMs } : {}),
     upload: vk.upload,
     log: options.log,
     handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,

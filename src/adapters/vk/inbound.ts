@@ -225,6 +225,8 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
       ...(part.key === 'main' ? { channelMessage: { chatId: String(peer), messageId: key } } : {}),
       ...(replyTo ? { replyTo } : {}),
       ...(grouped ? { mediaGroupId: group } : {}),
+      // The dialog's own numbering orders the copies in the topic (a message's parts share it).
+      ...(typeof m.conversation_message_id === 'number' ? { sentOrder: m.conversation_message_id } : {}),
     });
 
     const outcomes: InboundOutcome[] = [];

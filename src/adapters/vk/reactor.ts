@@ -26,9 +26,11 @@ import {
   conversationStream,
   type DeliveryOperation,
 } from '../../domain/events.ts';
+import { waitingFrom } from '../../domain/sender-order.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { forEachConcurrently } from '../conversation-workers.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
+import { settleAfter } from '../settle.ts';
 import { backoffMs, classify, type Failure, UploadServerError } from './errors.ts';
 import type { FileStore } from './files.ts';
 import { randomIdOf } from './refs.ts';
@@ -57,6 +59,11 @@ export interface VkReactorOptions {
   readonly retry?: VkRetryOptions;
   /** Told of each failed attempt that will be tried again, before the wait (metrics). */
   readonly onRetry?: (info: VkRetryInfo) => void;
+  /**
+   * How long after an answer was recorded the reactor waits for answers the manager wrote before it
+   * (recorded later) before sending them all in the order they were written. Default 1000 ms.
+   */
+  readonly orderWaitMs?: number;
 }
 
 export interface VkRetryInfo {
@@ -87,6 +94,8 @@ interface Turn {
   readonly signal: AbortSignal;
   readonly state: ConversationState;
   record(command: ConversationCommand, step: string): Promise<void>;
+  /** Reads the stream again (to see what inbound appended meanwhile). */
+  reload(): Promise<void>;
 }
 
 /** The attempt a failed-but-retryable operation continues from (after a restart, too). */
@@ -101,6 +110,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
   const baseMs = options.retry?.baseMs ?? 1000;
   const maxMs = options.retry?.maxMs ?? 5 * 60_000;
   const maxAttempts = options.retry?.maxAttempts ?? 20;
+  const orderWaitMs = options.orderWaitMs ?? 1000;
   /** Channel per conversation: it never changes, so a Telegram conversation's stream is read once. */
   const channels = new Map<string, Channel | undefined>();
   /** VK attachment strings already uploaded for an answer, so a retried send does not upload again. */
@@ -135,6 +145,9 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
         },
         async record(command, step) {
           state = await recordOutcome(handler, 'vk', conversationId, recorded, command, step);
+        },
+        async reload() {
+          state = await readState(conversationId, -1);
         },
       };
       await step({ type: recorded.type, data: recorded.data } as ConversationEvent, turn);
@@ -284,7 +297,8 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
     const m = turn.state.messages.get(messageId);
     if (m?.direction !== 'outgoing' || m.deleted || finished(m.deliveries.send)) return;
     const peer_id = peerOf(turn);
-    const failure = await withRetries(turn, m, 'send', 'send', async () => {
+    // Steps named by the answer: one event may carry several (a burst), each recorded on its own.
+    const failure = await withRetries(turn, m, 'send', `send:${messageId}`, async () => {
       // The content as it stands now: an edit recorded before the first delivery goes with it.
       const current = turn.state.messages.get(messageId) ?? m;
       const out = outgoingOf(current.content);
@@ -307,7 +321,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
           operation: 'send',
           channelMessage: { chatId: String(peer_id), messageId: String(id) },
         },
-        'send',
+        `send:${messageId}`,
       );
     });
     forget(messageId);
@@ -407,8 +421,15 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
 
   const step = async (event: ConversationEvent, turn: Turn): Promise<void> => {
     switch (event.type) {
-      case 'ManagerReplied':
-        return send(turn, event.data.messageId);
+      case 'ManagerReplied': {
+        const m = turn.state.messages.get(event.data.messageId);
+        const waiting = (x: ConversationMessage) => !x.deleted && !finished(x.deliveries.send);
+        if (m?.direction !== 'outgoing' || !waiting(m)) return;
+        // This answer and the ones the manager wrote around it, in the order they were written.
+        if (await settleAfter(turn.recorded.recordedAt, orderWaitMs, turn.signal)) await turn.reload();
+        for (const x of waitingFrom(turn.state, m, waiting)) await send(turn, x.messageId);
+        return;
+      }
       case 'ManagerReplyEdited':
         return edit(turn, event.data.messageId);
       case 'ManagerReplyDeleted':

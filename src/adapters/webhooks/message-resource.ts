@@ -31,9 +31,12 @@ export interface MessageResource {
   readonly attachments: readonly AttachmentResource[];
   readonly reply_to: string | null;
   readonly status: 'received' | 'forwarded' | 'delivered' | 'failed';
+  /** When the manager sent it. */
   readonly created_at: string;
   readonly edited_at: string | null;
   readonly deleted_at: string | null;
+  /** When topicdesk's log recorded it. */
+  readonly recorded_at: string | null;
   /** The message's cursor in the API's listings; null while the read model has not recorded it yet. */
   readonly cursor: number | null;
 }
@@ -77,6 +80,8 @@ export interface AnswerSnapshot {
   readonly attachments: readonly Attachment[];
   readonly replyTo: string | null;
   readonly createdAt: string;
+  /** When the log recorded the answer. */
+  readonly recordedAt: string;
   readonly editedAt: string | null;
   readonly deletedAt: string | null;
   /** How many edits so far: the n-th edit's delivery is `edit` number n. */
@@ -119,6 +124,7 @@ export class AnswerFold {
           attachments: event.data.attachments,
           replyTo: event.data.replyTo ?? null,
           createdAt: at,
+          recordedAt: recorded.recordedAt.toISOString(),
           editedAt: null,
           deletedAt: null,
           editCount: 0,
@@ -183,5 +189,6 @@ export const messageResourceOf = (
   created_at: answer.createdAt,
   edited_at: answer.editedAt,
   deleted_at: answer.deletedAt,
+  recorded_at: answer.recordedAt,
   cursor: options.cursor ?? null,
 });

@@ -10,6 +10,7 @@ import { type ConversationEvent, conversationStream, type DeliveryOperation } fr
 import type { SourceState } from '../../domain/source.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import type { RunnerLogger } from '../../projections/runner.ts';
+import { settleAfter } from '../settle.ts';
 import { readSource } from '../sources/sources.ts';
 import { DELIVERIES_CHANNEL, deliveryIdOf, enqueueDeliveries, type NewDelivery } from './deliveries.ts';
 import { AnswerFold, type ConversationIdentity, eventNameOf, messageResourceOf } from './message-resource.ts';
@@ -29,6 +30,11 @@ export interface WebhookReactorOptions {
   readonly logger?: RunnerLogger;
   /** Conversations read at once within a batch. Default 8. */
   readonly concurrency?: number;
+  /**
+   * How long after an answer was recorded the reactor waits for answers the manager wrote before it
+   * (recorded later) before queuing them in the order they were written. Default 1000 ms.
+   */
+  readonly orderWaitMs?: number;
 }
 
 const operationOf: Partial<Record<ConversationEvent['type'], DeliveryOperation>> = {
@@ -40,8 +46,37 @@ const operationOf: Partial<Record<ConversationEvent['type'], DeliveryOperation>>
 const conversationOf = (stream: string) =>
   stream.startsWith('conversation-') ? stream.slice('conversation-'.length) : undefined;
 
+const groupOrderOf = (recorded: RecordedEvent): number =>
+  Number((recorded.data as { groupMessage?: { messageId?: string } }).groupMessage?.messageId ?? 0);
+
+/**
+ * The scheduler posts a conversation's deliveries by `stream_revision`. Sends recorded one after the
+ * other (no edit or deletion between them) swap their revisions so that they go in the order the
+ * manager wrote them (their message ids in the support group); edits and deletions keep their places,
+ * after the sends they change.
+ */
+const inWritingOrder = (
+  found: ReadonlyArray<{ recorded: RecordedEvent; delivery: NewDelivery }>,
+): NewDelivery[] => {
+  const out = found.map((f) => f.delivery);
+  for (let start = 0; start < found.length; ) {
+    let end = start;
+    while (end < found.length && found[end]!.delivery.operation === 'send') end++;
+    if (end - start > 1) {
+      const run = found.slice(start, end);
+      const places = run.map((f) => f.delivery.stream_revision);
+      const written = [...run].sort((a, b) => groupOrderOf(a.recorded) - groupOrderOf(b.recorded));
+      written.forEach((f, i) => {
+        out[start + run.indexOf(f)] = { ...f.delivery, stream_revision: places[i]! };
+      });
+    }
+    start = Math.max(end, start + 1);
+  }
+  return out;
+};
+
 export const createWebhookReactor = (options: WebhookReactorOptions): Reactor => {
-  const { pool, log, now = () => new Date(), concurrency = 8 } = options;
+  const { pool, log, now = () => new Date(), concurrency = 8, orderWaitMs = 1000 } = options;
   // Conversations never change channel or source: remembered across batches (bounded).
   const identities = new Map<string, ConversationIdentity | null>();
 
@@ -63,6 +98,7 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
     conversationId: string,
     events: readonly RecordedEvent[],
     sourceOf: (code: string) => Promise<SourceState>,
+    signal: AbortSignal,
   ): Promise<NewDelivery[]> => {
     const identity = await identityOf(conversationId);
     if (identity?.channel !== 'external') return [];
@@ -71,13 +107,18 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
     if (!source.webhookUrl) return [];
 
     const wanted = new Set(events.map((e) => e.id));
+    // Answers the manager wrote together are recorded in any order: let the burst settle, and queue
+    // the answers recorded since with this batch's, in the order they were written.
+    const firstSend = events.find((e) => e.type === 'ManagerReplied');
+    const settled = firstSend ? await settleAfter(firstSend.recordedAt, orderWaitMs, signal) : false;
     const fold = new AnswerFold(WEBHOOK_ACTOR_ID);
     const found: Array<{ recorded: RecordedEvent; delivery: NewDelivery }> = [];
     const dueAt = now().toISOString();
     for (const recorded of await log.readStream(conversationStream(conversationId))) {
       const answer = fold.apply(recorded);
       const operation = operationOf[recorded.type as ConversationEvent['type']];
-      if (!answer || !operation || !wanted.has(recorded.id)) continue;
+      const later = settled && operation === 'send' && recorded.revision > firstSend!.revision;
+      if (!answer || !operation || !(wanted.has(recorded.id) || later)) continue;
       const editNumber = operation === 'edit' ? answer.editCount : 0;
       const event = eventNameOf[operation];
       found.push({
@@ -107,7 +148,7 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
       });
     }
     // Settled in the log already (the queue row was removed by hand, the checkpoint reset): not again.
-    return found.filter((f) => !fold.settled.has(f.recorded.id)).map((f) => f.delivery);
+    return inWritingOrder(found.filter((f) => !fold.settled.has(f.recorded.id)));
   };
 
   return {
@@ -137,7 +178,7 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
         while (next < queue.length && !signal.aborted) {
           const i = next++;
           const [conversationId, conversationEvents] = queue[i]!;
-          results[i] = await deliveriesOf(conversationId, conversationEvents, sourceOf);
+          results[i] = await deliveriesOf(conversationId, conversationEvents, sourceOf, signal);
         }
       });
       await Promise.all(workers);

@@ -29,6 +29,8 @@ export interface MessageRow {
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  /** When the log recorded the message (null in rows a version-2 generation held before its upgrade). */
+  recorded_at: string | null;
   cursor: string;
   revision: number;
 }
@@ -53,6 +55,7 @@ const columns: readonly Column[] = [
   { name: 'created_at', type: 'timestamptz' },
   { name: 'edited_at', type: 'timestamptz' },
   { name: 'deleted_at', type: 'timestamptz' },
+  { name: 'recorded_at', type: 'timestamptz' },
   { name: 'cursor', type: 'bigint' },
   { name: 'revision', type: 'bigint' },
 ];
@@ -68,7 +71,8 @@ const key = (conversationId: string, messageId: string) => `${conversationId}/${
 export const messagesProjection: Projection = {
   name: 'messages',
   // 2: the attachment indexes (GET /files/{fileId} looks a file up without reading a source's rows).
-  version: 2,
+  // 3: recorded_at beside created_at (the sender's time): when the log recorded the message.
+  version: 3,
   tables: ['rm_messages', 'rm_message_identities'],
   createTables: (t) => `
 CREATE TABLE ${t('rm_messages')} (
@@ -91,6 +95,7 @@ CREATE TABLE ${t('rm_messages')} (
   created_at         timestamptz NOT NULL,
   edited_at          timestamptz,
   deleted_at         timestamptz,
+  recorded_at        timestamptz,
   cursor             bigint NOT NULL,
   revision           bigint NOT NULL,
   PRIMARY KEY (conversation_id, message_id)
@@ -112,6 +117,8 @@ CREATE INDEX ${t('rm_messages')}_source ON ${t('rm_messages')} (source, cursor);
 CREATE INDEX ${t('rm_messages')}_source_direction ON ${t('rm_messages')} (source, direction, cursor);
 CREATE INDEX ${t('rm_messages')}_files ON ${t('rm_messages')} USING gin (attachments jsonb_path_ops) WHERE attachments <> '[]'::jsonb;
 CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_id) WHERE attachments <> '[]'::jsonb`,
+  upgrade: (t, from) =>
+    from < 3 ? `ALTER TABLE ${t('rm_messages')} ADD COLUMN IF NOT EXISTS recorded_at timestamptz` : undefined,
   async apply(sql, events, ctx) {
     const table = ctx.t('rm_messages');
     const identities = ctx.t('rm_message_identities');
@@ -173,7 +180,8 @@ CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_i
         `SELECT m.conversation_id, m.message_id, channel, source, external_id, direction, text, entities, attachments, reply_to,
            status, failure, manager_name, group_message_id, channel_message_id, suppressed,
            to_json(created_at)#>>'{}' AS created_at, to_json(edited_at)#>>'{}' AS edited_at,
-           to_json(deleted_at)#>>'{}' AS deleted_at, cursor::text AS cursor, revision::int AS revision
+           to_json(deleted_at)#>>'{}' AS deleted_at, to_json(recorded_at)#>>'{}' AS recorded_at,
+           cursor::text AS cursor, revision::int AS revision
          FROM ${table} m JOIN unnest($1::uuid[], $2::text[]) AS k(c, id) ON m.conversation_id = k.c AND m.message_id = k.id`,
         [pairs.map((p) => p.conversation_id), pairs.map((p) => p.message_id)],
       );
@@ -252,6 +260,7 @@ export const evolveMessageRow = (
     created_at: at,
     edited_at: null,
     deleted_at: null,
+    recorded_at: recorded.recordedAt.toISOString(),
     cursor: nextCursor(),
     revision: recorded.revision,
   });
