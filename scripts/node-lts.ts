@@ -59,13 +59,31 @@ const run = (cmd: string, args: string[], timeoutMs: number, env = process.env) 
     });
   });
 
-/** The binary answers `--version` with the version we want (a cut-short extract or a missing
- * shared library fails here, not in the middle of the tests). */
-const answers = async (node: string, version: string): Promise<string | undefined> => {
+/**
+ * Whether the binary answers `--version` with the version we want: a cut-short extract or a
+ * missing shared library fails here, not in the middle of the tests.
+ */
+const binaryProblem = async (node: string, version: string): Promise<string | undefined> => {
   if (!existsSync(node)) return `${node} is missing`;
   const ran = await run(node, ['--version'], 30_000);
   if (ran.code === 0 && ran.output.trim() === `v${version}`) return undefined;
-  return `${node} --version: ${ran.output.trim() || `exit ${ran.code}`}`;
+  // Node's Linux binaries since 25 link libatomic, which slim systems may lack.
+  const hint = /libatomic/.test(ran.output) ? ' (install libatomic1)' : '';
+  return `${node} --version: ${ran.output.trim() || `exit ${ran.code}`}${hint}`;
+};
+
+/** The line of npm's error output that says what went wrong (it prints a dozen). */
+const npmSays = (output: string): string => {
+  const lines = output
+    .split('\n')
+    .map((l) => l.replace(/^npm (error|ERR!) /, '').trim())
+    .filter((l) => l.length > 0);
+  return (
+    lines.find((l) => /request to|no matching version|404 Not Found|network/i.test(l)) ??
+    lines.find((l) => /^code /.test(l)) ??
+    lines.at(-1) ??
+    'npm failed without a word'
+  );
 };
 
 export interface EnsureOptions {
@@ -86,7 +104,7 @@ export const ensureLtsNode = async (root: string, options: EnsureOptions = {}): 
   const pkg = binaryPackage();
   const cacheDir = options.cacheDir ?? join(root, '.cache', 'node-lts');
   const node = join(cacheDir, 'node_modules', pkg, 'bin', 'node');
-  if ((await answers(node, version)) === undefined) return { node, version, fetchedMs: undefined };
+  if ((await binaryProblem(node, version)) === undefined) return { node, version, fetchedMs: undefined };
 
   const started = Date.now();
   const timeoutMs = options.timeoutMs ?? 300_000;
@@ -111,17 +129,11 @@ export const ensureLtsNode = async (root: string, options: EnsureOptions = {}): 
     `--fetch-timeout=${Math.min(60_000, timeoutMs)}`,
   ];
   const ran = await run('npm', npmArgs, timeoutMs, options.env ?? process.env);
-  const problem = ran.code === 0 ? await answers(node, version) : undefined;
+  const problem = ran.code === 0 ? await binaryProblem(node, version) : undefined;
   if (ran.code !== 0 || problem) {
     const why = ran.timedOut
       ? `no answer within ${Math.round(timeoutMs / 1000)} s`
-      : (problem ??
-        (ran.output
-          .split('\n')
-          .filter((l) => /npm error (code|errno|network|FetchError|\d{3}|notarget|.*request to)/i.test(l))
-          .slice(0, 4)
-          .join('; ') ||
-          ran.output.trim().split('\n').slice(-3).join('; ')));
+      : (problem ?? npmSays(ran.output)).replace(/\.$/, '');
     throw new Error(
       `could not fetch Node ${version} (${pkg}@${version}) from the npm registry for the LTS test tier: ${why}. ` +
         `It is fetched once into ${cacheDir}; with the registry out of reach run the other tiers ` +
