@@ -140,5 +140,7 @@ export const ensureLtsNode = async (root: string, options: EnsureOptions = {}): 
         '(`npm test -- unit int e2e faults`).',
     );
   }
+  // The C headers (67 MB of the 212) serve native addon builds; nothing here builds one with it.
+  await rm(join(cacheDir, 'node_modules', pkg, 'include'), { recursive: true, force: true });
   return { node, version, fetchedMs: Date.now() - started };
 };
