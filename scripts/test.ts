@@ -109,7 +109,7 @@ const main = async () => {
   const selected: readonly Tier[] = everything ? tiers : wanted;
   const checksOnly = args.includes('--checks');
   // The full run proves the LTS too, unless this Node is already on the LTS major (hosted CI, the
-  // image): then the run above was that proof.
+  // image): then the main run is that proof.
   const lts =
     args.includes('lts') ||
     (everything && !checksOnly && ltsMajor(ltsVersion(root)) !== ltsMajor(process.versions.node));
@@ -135,6 +135,8 @@ const main = async () => {
     return 1;
   }
   if (selected.includes('e2e')) await ensureChromium();
+  if (everything && !checksOnly && !lts)
+    console.log(`Node ${process.version} is on the LTS major: this run proves it, no second run under it`);
   // Fetched before the database starts: an unreachable registry fails the run here, in seconds.
   let ltsNode: Awaited<ReturnType<typeof ensureLtsNode>> | undefined;
   if (lts) {
