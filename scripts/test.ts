@@ -14,7 +14,10 @@ import { ensureLtsNode, ltsMajor, ltsVersion } from './node-lts.ts';
 
 const tiers = ['unit', 'int', 'e2e', 'faults'] as const;
 type Tier = (typeof tiers)[number];
-/** What the `lts` run covers: the tiers that exercise the code without the whole app's timing. */
+/**
+ * What the `lts` run covers: the code on the newer runtime for about a minute more; the e2e and
+ * fault tiers would add several minutes to every `npm test`.
+ */
 const ltsTiers: readonly Tier[] = ['unit', 'int'];
 const root = join(import.meta.dirname, '..');
 
