@@ -1,8 +1,11 @@
 # topicdesk production image. TypeScript runs through tsx (a runtime dependency): no build step,
 # and the source in the image is the source in the repository.
+# Node 26, the Active LTS: both stages name its major only, so a rebuild (`docker build --pull`) picks
+# up its security releases and a new major comes only with an edit. package.json's config.nodeLts is
+# the version the tests prove; test/unit/deploy.unit.test.ts checks the majors agree.
 
 # Stage 1: production dependencies only.
-FROM node:20-bookworm-slim AS deps
+FROM node:26-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The embedded PostgreSQL binaries (~60 MB) serve `npm start` without DATABASE_URL; in this image
@@ -12,7 +15,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
   && npm cache clean --force
 
 # Stage 2: the runtime: node, the dependencies and the source, as the unprivileged `node` user.
-FROM node:20-bookworm-slim AS app
+FROM node:26-bookworm-slim AS app
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

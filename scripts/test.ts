@@ -1,16 +1,24 @@
 // `npm test`: type-check, lint, then every test tier against a throwaway PostgreSQL this script
-// starts itself (unless DATABASE_URL points at one). `npm test -- unit` runs one tier. The fault
-// suite (test/faults) runs here with short outages; `npm run test:faults` runs it with full ones.
+// starts itself (unless DATABASE_URL points at one), then the unit and integration tiers once more
+// under the Node LTS binary (`lts`, scripts/node-lts.ts). `npm test -- unit` runs one tier;
+// `npm test -- lts` only the LTS run. The fault suite (test/faults) runs here with short outages;
+// `npm run test:faults` runs it with full ones.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { startEmbeddedPostgres } from '../src/adapters/postgres/embedded.ts';
 import { FAST_ENV } from '../test/faults/support.ts';
+import { ensureLtsNode, ltsMajor, ltsVersion } from './node-lts.ts';
 
 const tiers = ['unit', 'int', 'e2e', 'faults'] as const;
 type Tier = (typeof tiers)[number];
+/**
+ * What the `lts` run covers: the code on the newer runtime for about a minute more; the e2e and
+ * fault tiers would add several minutes to every `npm test`.
+ */
+const ltsTiers: readonly Tier[] = ['unit', 'int'];
 const root = join(import.meta.dirname, '..');
 
 const step = (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>
@@ -57,13 +65,59 @@ const ensureChromium = async () => {
   await step('install Debian’s chromium (after apt-get update)', 'apt-get', install, env);
 };
 
+interface Counts {
+  readonly pass: number;
+  readonly fail: number;
+  readonly skipped: number;
+}
+
+/** One `node --test` run of the files with the given node binary; its counts from a TAP copy. */
+const runTests = async (
+  name: string,
+  node: string,
+  files: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; counts: Counts }> => {
+  const tap = join(tmpdir(), `topicdesk-test-${process.pid}-${Date.now()}.tap`);
+  const code = await step(
+    name,
+    node,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-concurrency=2',
+      '--test-timeout=180000',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...files,
+    ],
+    env,
+  );
+  const summary = await readFile(tap, 'utf8').catch(() => '');
+  const count = (key: string) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
+  await rm(tap, { force: true });
+  return {
+    code,
+    counts: { pass: count('pass'), fail: count('fail') + count('cancelled'), skipped: count('skipped') },
+  };
+};
+
 const main = async () => {
   const args = process.argv.slice(2);
   const wanted = args.filter((a): a is Tier => (tiers as readonly string[]).includes(a));
-  const selected = wanted.length > 0 ? wanted : tiers;
+  const everything = wanted.length === 0 && !args.includes('lts');
+  const selected: readonly Tier[] = everything ? tiers : wanted;
   const checksOnly = args.includes('--checks');
+  // The full run proves the LTS too, unless this Node is already on the LTS major (hosted CI, the
+  // image): then the main run is that proof.
+  const lts =
+    args.includes('lts') ||
+    (everything && !checksOnly && ltsMajor(ltsVersion(root)) !== ltsMajor(process.versions.node));
 
-  if (wanted.length === 0) {
+  if (everything) {
     if (
       (await step('type-check (tsc --noEmit, strict)', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])) !==
       0
@@ -78,16 +132,35 @@ const main = async () => {
   }
 
   const files = await findTests(join(root, 'test'), selected);
-  if (files.length === 0) {
+  const ltsFiles = lts ? await findTests(join(root, 'test'), ltsTiers) : [];
+  if (files.length === 0 && ltsFiles.length === 0) {
     console.error(`no test files for tiers ${selected.join(', ')}`);
     return 1;
   }
   if (selected.includes('e2e')) await ensureChromium();
+  if (everything && !checksOnly && !lts)
+    console.log(`Node ${process.version} is on the LTS major: this run proves it, no second run under it`);
+  // Fetched before the database starts: an unreachable registry fails the run here, in seconds.
+  let ltsNode: Awaited<ReturnType<typeof ensureLtsNode>> | undefined;
+  if (lts) {
+    try {
+      ltsNode = await ensureLtsNode(root);
+    } catch (err) {
+      console.error(`\n✖ ${(err as Error).message}`);
+      return 1;
+    }
+    console.log(
+      ltsNode.fetchedMs === undefined
+        ? `Node ${ltsNode.version} (LTS tier): ${relative(root, ltsNode.node)}, cached`
+        : `Node ${ltsNode.version} (LTS tier): fetched from the npm registry in ${(ltsNode.fetchedMs / 1000).toFixed(1)} s`,
+    );
+  }
 
   // The fault suite's short run (test/faults/support.ts); FAULTS_* in the environment win.
   const env: NodeJS.ProcessEnv = { ...FAST_ENV, ...process.env };
   let stop = async () => {};
-  if (!env.DATABASE_URL && !env.TEST_DATABASE_URL && selected.some((t) => t !== 'unit')) {
+  const needsDatabase = selected.some((t) => t !== 'unit') || lts;
+  if (!env.DATABASE_URL && !env.TEST_DATABASE_URL && needsDatabase) {
     const started = Date.now();
     const pg = await startEmbeddedPostgres({
       dataDir: join(tmpdir(), `topicdesk-test-${process.pid}`),
@@ -104,32 +177,28 @@ const main = async () => {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const tap = join(tmpdir(), `topicdesk-test-${process.pid}.tap`);
-    const code = await step(
-      `tests: ${selected.join(', ')} (${files.length} files)`,
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--test',
-        '--test-concurrency=2',
-        '--test-timeout=180000',
-        '--test-reporter=spec',
-        '--test-reporter-destination=stdout',
-        '--test-reporter=tap',
-        `--test-reporter-destination=${tap}`,
-        ...files,
-      ],
-      env,
-    );
+    const runs: { code: number; counts: Counts }[] = [];
+    if (files.length > 0)
+      runs.push(
+        await runTests(`tests: ${selected.join(', ')} (${files.length} files)`, process.execPath, files, env),
+      );
+    if (ltsNode) {
+      // Its directory first on PATH: anything a test starts as plain `node` is the LTS too.
+      const ltsEnv = { ...env, PATH: [dirname(ltsNode.node), env.PATH].join(delimiter) };
+      const run = await runTests(
+        `tests under Node ${ltsNode.version} (LTS): ${ltsTiers.join(', ')} (${ltsFiles.length} files)`,
+        ltsNode.node,
+        ltsFiles,
+        ltsEnv,
+      );
+      const { pass, fail, skipped } = run.counts;
+      console.log(`Node ${ltsNode.version}: ${pass} pass, ${fail} fail, ${skipped} skipped`);
+      runs.push(run);
+    }
     // One plain closing line for CI and people: the counts of the whole run.
-    const summary = await readFile(tap, 'utf8').catch(() => '');
-    const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
-    await rm(tap, { force: true });
-    console.log(
-      `\n${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped')} skipped`,
-    );
-    return code;
+    const total = (key: keyof Counts) => runs.reduce((sum, r) => sum + r.counts[key], 0);
+    console.log(`\n${total('pass')} passed, ${total('fail')} failed, ${total('skipped')} skipped`);
+    return runs.find((r) => r.code !== 0)?.code ?? 0;
   } finally {
     await stop();
   }

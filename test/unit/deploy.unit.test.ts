@@ -1,6 +1,7 @@
 // The production deployment, checked without Docker (none on the development machines): the shape
 // of docker-compose.yml, the Dockerfile, .env.example and the CI workflow, and that they agree with
-// the configuration schema (src/app/config.ts) and with each other. Hosted CI then builds the image
+// the configuration schema (src/app/config.ts), with the Node LTS the tests prove (package.json's
+// config.nodeLts) and with each other. Hosted CI then builds the image
 // and starts the stack for real (.github/workflows/ci.yml).
 //
 // Each check is a function returning the problems it finds; the last block breaks copies of the
@@ -97,6 +98,7 @@ interface Files {
   readonly dockerfile: readonly Instruction[];
   readonly dockerignore: readonly string[];
   readonly workflow: Map;
+  readonly pkg: Map;
 }
 
 const load = (): Files => ({
@@ -109,6 +111,7 @@ const load = (): Files => ({
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#')),
   workflow: asMap(parse(read('.github/workflows/ci.yml'))),
+  pkg: asMap(JSON.parse(read('package.json'))),
 });
 
 // --- docker-compose.yml helpers --------------------------------------------------------------------
@@ -422,14 +425,8 @@ const checkWorkflow = (f: Files): string[] => {
     steps(job)
       .map((s) => str(s.run))
       .join('\n');
-  const nodeVersions = (job: string) =>
-    steps(job)
-      .filter((s) => str(s.uses).startsWith('actions/setup-node'))
-      .map((s) => str(asMap(s.with)['node-version']));
-
   if (!/npm ci\b/.test(runs('test')) || !/npm test\b/.test(runs('test')))
     problems.push('workflow: test does not run npm ci and npm test');
-  if (!nodeVersions('test').includes('20')) problems.push('workflow: test does not use Node 20');
 
   const contract = asMap(jobs['eventstore-contract']);
   const composeImage = str(service(f, 'eventstore').image);
@@ -449,9 +446,53 @@ const checkWorkflow = (f: Files): string[] => {
   if (!contractStep) problems.push(`workflow: eventstore-contract does not run ${esdbContractFile}`);
   else if (!/^esdb:\/\/localhost:\d+/.test(str(asMap(contractStep.env).EVENTSTORE_URL)))
     problems.push('workflow: the contract step does not set EVENTSTORE_URL to the service container');
-  if (!nodeVersions('eventstore-contract').includes('20'))
-    problems.push('workflow: eventstore-contract not on Node 20');
   if (!/docker build\b/.test(runs('image'))) problems.push('workflow: image does not run docker build');
+  return problems;
+};
+
+/**
+ * One Node everywhere it is chosen: the exact version the `lts` test tier runs (package.json
+ * config.nodeLts, scripts/node-lts.ts), and its major in every node image the Dockerfile builds on
+ * and in every CI job that runs node or npm. Images and jobs name the major only (`26`,
+ * `26-bookworm-slim`): security releases arrive without an edit, a new major never without one.
+ */
+const checkRuntime = (f: Files): string[] => {
+  const problems: string[] = [];
+  const lts = str(asMap(f.pkg.config).nodeLts);
+  if (!/^\d+\.\d+\.\d+$/.test(lts))
+    return [`package.json: config.nodeLts "${lts}" is not an exact Node version (major.minor.patch)`];
+  const major = lts.split('.')[0];
+
+  const froms = f.dockerfile.filter((i) => i.op === 'FROM').map((i) => i.args.split(/\s+/)[0] ?? '');
+  if (!/^node:/.test(froms.at(-1) ?? ''))
+    problems.push(`Dockerfile: the final stage is not built on a node image (FROM ${froms.at(-1)})`);
+  for (const image of froms.filter((from) => /^node:/.test(from))) {
+    const tag = imageTag(image) ?? '';
+    const tagMajor = /^(\d+)(?:-[a-z][\w.-]*)?$/.exec(tag)?.[1];
+    if (!tagMajor)
+      problems.push(
+        `Dockerfile: FROM ${image} is not pinned to a Node major (like node:${major}-bookworm-slim)`,
+      );
+    else if (tagMajor !== major)
+      problems.push(
+        `Dockerfile: FROM ${image} is Node ${tagMajor}, not the LTS ${major} (config.nodeLts ${lts})`,
+      );
+  }
+
+  for (const [name, job] of Object.entries(asMap(f.workflow.jobs))) {
+    const jobSteps = asList(asMap(job).steps).map(asMap);
+    const setups = jobSteps.filter((s) => str(s.uses).startsWith('actions/setup-node'));
+    const usesNode = jobSteps.some((s) => /(^|\s)(npm|npx|node)\s/m.test(str(s.run)));
+    if (usesNode && setups.length === 0)
+      problems.push(`workflow: ${name} runs node or npm without actions/setup-node (the runner's own Node)`);
+    for (const setup of setups) {
+      const version = str(asMap(setup.with)['node-version']);
+      if (version !== major)
+        problems.push(
+          `workflow: ${name} sets up Node "${version}", not the LTS major ${major} (config.nodeLts ${lts})`,
+        );
+    }
+  }
   return problems;
 };
 
@@ -477,6 +518,8 @@ describe('deployment: docker-compose.yml, Dockerfile, .env.example, CI workflow'
     assert.deepEqual(checkDockerfile(f), []));
   it('runs the tests, the EventStoreDB contract against the same server image, and docker build in CI', () =>
     assert.deepEqual(checkWorkflow(f), []));
+  it('builds the image and runs every CI job on the major of the Node LTS the tests prove', () =>
+    assert.deepEqual(checkRuntime(f), []));
 
   it('the CI contract step runs a file that skips itself without EVENTSTORE_URL', () => {
     const text = read(esdbContractFile);
@@ -671,6 +714,73 @@ describe('deployment checks notice breakage', () => {
       checkWorkflow,
       broken((f) => (svc(f, 'eventstore').image = 'docker.kurrent.io/kurrent-latest/kurrentdb:99.0')),
       /no service container running docker\.kurrent\.io\/kurrent-latest\/kurrentdb:99\.0/,
+    );
+  });
+  it("another Node major in the image or in a CI job, a floating tag, or a job on the runner's Node", () => {
+    const lts = str(asMap(original.pkg.config).nodeLts);
+    const major = lts.split('.')[0];
+    const withFrom = (f: { dockerfile: readonly Instruction[] }, stage: string, image: string) => {
+      f.dockerfile = f.dockerfile.map((i) =>
+        i.op === 'FROM' && i.args.endsWith(`AS ${stage}`) ? { op: 'FROM', args: `${image} AS ${stage}` } : i,
+      );
+    };
+    const job = (f: Files, name: string) => asMap(asMap(f.workflow.jobs)[name]);
+    const setupNode = (f: Files, name: string) =>
+      asList(job(f, name).steps)
+        .map(asMap)
+        .find((s) => str(s.uses).startsWith('actions/setup-node'));
+    expectProblem(
+      checkRuntime,
+      broken((f) => withFrom(f, 'deps', 'node:20-bookworm-slim')),
+      new RegExp(`FROM node:20-bookworm-slim is Node 20, not the LTS ${major}`),
+    );
+    expectProblem(
+      checkRuntime,
+      broken((f) => withFrom(f, 'app', 'node:lts-bookworm-slim')),
+      /FROM node:lts-bookworm-slim is not pinned to a Node major/,
+    );
+    expectProblem(
+      checkRuntime,
+      broken((f) => withFrom(f, 'app', 'debian:bookworm-slim')),
+      /the final stage is not built on a node image/,
+    );
+    expectProblem(
+      checkRuntime,
+      broken((f) => (asMap(setupNode(f, 'faults')?.with)['node-version'] = '24')),
+      new RegExp(`faults sets up Node "24", not the LTS major ${major}`),
+    );
+    expectProblem(
+      checkRuntime,
+      broken((f) => (asMap(setupNode(f, 'test')?.with)['node-version'] = 'lts/*')),
+      /test sets up Node "lts\/\*"/,
+    );
+    expectProblem(
+      checkRuntime,
+      broken(
+        (f) =>
+          (job(f, 'eventstore-contract').steps = asList(job(f, 'eventstore-contract').steps).filter(
+            (s) => !str(asMap(s).uses).startsWith('actions/setup-node'),
+          )),
+      ),
+      /eventstore-contract runs node or npm without actions\/setup-node/,
+    );
+    // The LTS moves on in package.json alone: the image and every job are now behind it.
+    const bumped = broken((f) => (asMap(f.pkg.config).nodeLts = '28.1.0'));
+    const problems = checkRuntime(bumped);
+    assert.equal(
+      problems.filter((p) => /Dockerfile: FROM node:\S+ is Node \d+, not the LTS 28/.test(p)).length,
+      2,
+    );
+    for (const name of ['test', 'eventstore-contract', 'faults'])
+      expectProblem(
+        checkRuntime,
+        bumped,
+        new RegExp(`workflow: ${name} sets up Node "${major}", not the LTS major 28`),
+      );
+    expectProblem(
+      checkRuntime,
+      broken((f) => (asMap(f.pkg.config).nodeLts = '26')),
+      /config.nodeLts "26" is not an exact Node version/,
     );
   });
 });
