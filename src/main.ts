@@ -1,8 +1,8 @@
 // `npm start`: read the configuration, start everything, stop cleanly on SIGINT/SIGTERM.
 import dotenv from 'dotenv';
-import pino from 'pino';
+import { createLogger } from './adapters/logging/logger.ts';
 import { startApp } from './app/app.ts';
-import { ConfigError, loadConfig } from './app/config.ts';
+import { ConfigError, configuredSecrets, loadConfig } from './app/config.ts';
 
 dotenv.config({ quiet: true });
 
@@ -17,7 +17,11 @@ const main = async () => {
     }
     throw error;
   }
-  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'topicdesk' } });
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    base: { service: 'topicdesk' },
+    secrets: configuredSecrets(config),
+  });
   const app = await startApp(config, logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

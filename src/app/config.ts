@@ -174,6 +174,45 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
 const redact = (name: string, value: string) =>
   /TOKEN|SECRET|PASSWORD|URL/.test(name) && value.length > 8 ? `${value.slice(0, 4)}…` : value;
 
+/** Variables whose values are secrets: no log line or error answer carries them. */
+const SECRET_VARIABLES = [
+  'TELEGRAM_BOT_TOKEN',
+  'TELEGRAM_WEBHOOK_SECRET',
+  'VK_TOKEN',
+  'VK_SECRET',
+  'ADMIN_TOKEN',
+] as const;
+/** Connection strings whose password is a secret. */
+const URL_VARIABLES = ['DATABASE_URL', 'EVENTSTORE_URL'] as const;
+
+type SecretSettings = Partial<
+  Record<(typeof SECRET_VARIABLES)[number] | (typeof URL_VARIABLES)[number], string | undefined>
+>;
+
+/**
+ * The secret values of a configuration (or of the environment, before it is validated): the tokens,
+ * the webhook secrets and the databases' passwords. VK_CONFIRMATION is not one: it is answered to
+ * anyone who asks.
+ */
+export const configuredSecrets = (c: SecretSettings): string[] => {
+  const values: string[] = SECRET_VARIABLES.map((name) => c[name] ?? '');
+  for (const name of URL_VARIABLES) {
+    const value = c[name];
+    const password = value && URL.canParse(value) ? new URL(value).password : '';
+    // As written in the URL (percent-encoded) and as the server gets it.
+    if (password) values.push(password, decoded(password));
+  }
+  return [...new Set(values.filter((v) => v !== ''))];
+};
+
+const decoded = (text: string) => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+};
+
 export interface ChannelStatus {
   readonly channel: 'telegram' | 'vk' | 'admin';
   readonly configured: boolean;
