@@ -1,6 +1,7 @@
 // `npm start`: read the configuration, start everything, stop cleanly on SIGINT/SIGTERM.
 import dotenv from 'dotenv';
 import { createLogger } from './adapters/logging/logger.ts';
+import { createRedactor } from './adapters/logging/redact.ts';
 import { startApp } from './app/app.ts';
 import { ConfigError, configuredSecrets, loadConfig } from './app/config.ts';
 
@@ -40,6 +41,9 @@ const main = async () => {
 };
 
 main().catch((error: unknown) => {
-  console.error('topicdesk: failed to start:', error instanceof Error ? error.message : error);
+  const redact = createRedactor(configuredSecrets(process.env));
+  console.error(
+    `topicdesk: failed to start: ${redact(error instanceof Error ? error.message : String(error))}`,
+  );
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 // Configuration from the environment (SPEC §6), validated once at start-up. A wrong or missing
 // value stops start-up with one line naming the variable.
 import { z } from 'zod';
+import { redactSecrets } from '../adapters/logging/redact.ts';
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional()) as unknown as z.ZodOptional<T>;
@@ -167,12 +168,18 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const issue = result.error.issues[0]!;
   const name = String(issue.path[0] ?? 'configuration');
   const value = env[name];
-  const shown = value === undefined || value === '' ? 'it is not set' : `got "${redact(name, value)}"`;
+  const shown = value === undefined || value === '' ? 'it is not set' : `got ${shownValue(name, value)}`;
   throw new ConfigError(`${name} ${issue.message.replace(/^Invalid input: /, '')} (${shown})`);
 };
 
-const redact = (name: string, value: string) =>
-  /TOKEN|SECRET|PASSWORD|URL/.test(name) && value.length > 8 ? `${value.slice(0, 4)}…` : value;
+/**
+ * A wrong value as the error quotes it: a secret by its first characters when it is long enough
+ * for that to give nothing away, else by its length; anything else (a URL) without its credentials.
+ */
+const shownValue = (name: string, value: string) => {
+  if (!/TOKEN|SECRET|PASSWORD/.test(name)) return `"${redactSecrets(value)}"`;
+  return value.length > 12 ? `"${value.slice(0, 4)}…"` : `${value.length} characters`;
+};
 
 /** Variables whose values are secrets: no log line or error answer carries them. */
 const SECRET_VARIABLES = [

@@ -3,6 +3,7 @@
 // tokens, URLs carry whatever a client puts in them, a receiver's answer is recorded as it came —
 // and every log line the app wrote, every answer and every CLI output is searched for the secrets.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { conversationIdOf } from '../../src/adapters/ids.ts';
@@ -21,9 +22,15 @@ import { apiEnv, client, newSource } from './api-helpers.ts';
 
 type Secrets = Readonly<Record<string, string>>;
 
+/** Bytes logged as JSON (`{"type":"Buffer","data":[71,69,84…]}`) spelled out, so a search sees them. */
+const readable = (text: string) =>
+  text.replace(/\{"type":"Buffer","data":\[([\d,]*)\]\}/g, (_, bytes: string) =>
+    Buffer.from(bytes.split(',').map(Number)).toString('latin1'),
+  );
+
 /** Each text that carries one of the secrets, with the secret's name (none: an empty list). */
 const leaks = (texts: readonly string[], secrets: Secrets): string[] =>
-  texts.flatMap((text) =>
+  texts.map(readable).flatMap((text) =>
     Object.entries(secrets)
       .filter(([, value]) => value !== '' && text.includes(value))
       .map(([name]) => `${name} in: ${text.slice(0, 600)}`),
@@ -122,6 +129,30 @@ describe('no secret in logs or answers', () => {
       const lines = h.logLines.slice(mark);
       assert.equal(logged(lines, 'request').length, 3);
       assert.deepEqual(leaks([...answers, ...lines], secrets), []);
+    });
+
+    it('a malformed request carrying a token: the bytes Node hands to the error are not logged', async () => {
+      const mark = h.logLines.length;
+      const { port } = new URL(h.url);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(
+            `GET /api/external/buyer-1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secrets['the source token']}\r\nno colon here\r\n\r\n`,
+          );
+        });
+        let got = '';
+        socket.on('data', (d) => {
+          got += d.toString();
+        });
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+      });
+      assert.match(answer, /^HTTP\/1\.1 400 Bad Request/);
+      const lines = await waitFor('the client error logged', () => {
+        const found = h.logLines.slice(mark);
+        return logged(found, 'client error').length > 0 ? found : undefined;
+      });
+      assert.deepEqual(leaks(lines, secrets), []);
     });
 
     it('getFile failing behind GET /files/{id} (a reset, a 502 page): 503, the bot token nowhere', async () => {
