@@ -173,8 +173,9 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
 };
 
 /**
- * A wrong value as the error quotes it: a secret by its first characters when it is long enough
- * for that to give nothing away, else by its length; anything else (a URL) without its credentials.
+ * A wrong value as the error quotes it: a secret by its first four characters when it is long (a
+ * hint at which value it is, e.g. a pasted `bot123:…`), else by its length only; anything else (a
+ * URL) without its credentials.
  */
 const shownValue = (name: string, value: string) => {
   if (!/TOKEN|SECRET|PASSWORD/.test(name)) return `"${redactSecrets(value)}"`;
