@@ -2,7 +2,7 @@
 // through its programmatic API in this same process (it shares the event loop with the app, as the
 // hand-written loops it replaced did; on two cores a separate process would compete for the same CPU).
 import autocannon from 'autocannon';
-import pino from 'pino';
+import { createLogger } from '../src/adapters/logging/logger.ts';
 import { type App, startApp } from '../src/app/app.ts';
 import { loadConfig } from '../src/app/config.ts';
 import type { BenchDatabase } from './support.ts';
@@ -11,7 +11,7 @@ import type { BenchDatabase } from './support.ts';
 export const startBenchApp = (db: BenchDatabase, env: Record<string, string> = {}): Promise<App> =>
   startApp(
     loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env }),
-    pino({ level: 'silent' }),
+    createLogger({ level: 'silent' }),
   );
 
 export interface LoadRequest {

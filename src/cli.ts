@@ -2,6 +2,7 @@
 // src/app/commands/; this file only declares them.
 import { Command, CommanderError } from 'commander';
 import dotenv from 'dotenv';
+import { createRedactor } from './adapters/logging/redact.ts';
 import { type HistoryOptions, historyCommand, parseAtOption } from './app/commands/history.ts';
 import { printProjectionStatus, rebuildProjections } from './app/commands/projections.ts';
 import {
@@ -12,7 +13,7 @@ import {
   revokeTokenCommand,
 } from './app/commands/sources.ts';
 import { checkCommand, deleteWebhookCommand, setWebhookCommand } from './app/commands/telegram.ts';
-import { ConfigError } from './app/config.ts';
+import { ConfigError, configuredSecrets } from './app/config.ts';
 import { openContext } from './app/context.ts';
 import { allProjections } from './projections/index.ts';
 
@@ -149,7 +150,9 @@ const run = async () => {
       console.error(`topicdesk: configuration error: ${error.message}`);
       process.exit(2);
     }
-    console.error(`topicdesk: ${error instanceof Error ? error.message : String(error)}`);
+    // A command's error may quote a secret (a URL with the bot token, a connection string).
+    const redact = createRedactor(configuredSecrets(process.env));
+    console.error(`topicdesk: ${redact(error instanceof Error ? error.message : String(error))}`);
     process.exit(1);
   }
 };

@@ -1,8 +1,9 @@
 // `npm start`: read the configuration, start everything, stop cleanly on SIGINT/SIGTERM.
 import dotenv from 'dotenv';
-import pino from 'pino';
+import { createLogger } from './adapters/logging/logger.ts';
+import { createRedactor } from './adapters/logging/redact.ts';
 import { startApp } from './app/app.ts';
-import { ConfigError, loadConfig } from './app/config.ts';
+import { ConfigError, configuredSecrets, loadConfig } from './app/config.ts';
 
 dotenv.config({ quiet: true });
 
@@ -17,7 +18,11 @@ const main = async () => {
     }
     throw error;
   }
-  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'topicdesk' } });
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    base: { service: 'topicdesk' },
+    secrets: configuredSecrets(config),
+  });
   const app = await startApp(config, logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
@@ -36,6 +41,9 @@ const main = async () => {
 };
 
 main().catch((error: unknown) => {
-  console.error('topicdesk: failed to start:', error instanceof Error ? error.message : error);
+  const redact = createRedactor(configuredSecrets(process.env));
+  console.error(
+    `topicdesk: failed to start: ${redact(error instanceof Error ? error.message : String(error))}`,
+  );
   process.exit(1);
 });

@@ -15,6 +15,7 @@ import {
   type RouteHandler,
 } from '../adapters/http/server.ts';
 import { commandEventId } from '../adapters/ids.ts';
+import { createRedactor } from '../adapters/logging/redact.ts';
 import { countingEventLog } from '../adapters/metrics/counting-event-log.ts';
 import { createLagSource } from '../adapters/metrics/lag.ts';
 import { migrate } from '../adapters/postgres/migrations.ts';
@@ -31,7 +32,7 @@ import { allProjections } from '../projections/index.ts';
 import { startReactorRunner } from '../projections/reactor-runner.ts';
 import { ensureActiveGeneration } from '../projections/registry.ts';
 import { startProjectionRunner } from '../projections/runner.ts';
-import { type Config, channelStatus } from './config.ts';
+import { type Config, channelStatus, configuredSecrets } from './config.ts';
 import { allMigrations, logSizeEstimate, openEventLog } from './context.ts';
 import { type Database, openDatabase } from './database.ts';
 
@@ -237,6 +238,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       logger,
       metrics,
       handlers,
+      redact: createRedactor(configuredSecrets(config)),
       multipart: { maxFileBytes: config.API_MAX_FILE_BYTES, maxFiles: config.API_MAX_FILES },
       readiness: {
         eventLog: () => log.ping(),

@@ -1,6 +1,7 @@
 // Configuration from the environment (SPEC §6), validated once at start-up. A wrong or missing
 // value stops start-up with one line naming the variable.
 import { z } from 'zod';
+import { redactSecrets } from '../adapters/logging/redact.ts';
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional()) as unknown as z.ZodOptional<T>;
@@ -177,12 +178,58 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const issue = result.error.issues[0]!;
   const name = String(issue.path[0] ?? 'configuration');
   const value = env[name];
-  const shown = value === undefined || value === '' ? 'it is not set' : `got "${redact(name, value)}"`;
+  const shown = value === undefined || value === '' ? 'it is not set' : `got ${shownValue(name, value)}`;
   throw new ConfigError(`${name} ${issue.message.replace(/^Invalid input: /, '')} (${shown})`);
 };
 
-const redact = (name: string, value: string) =>
-  /TOKEN|SECRET|PASSWORD|URL/.test(name) && value.length > 8 ? `${value.slice(0, 4)}…` : value;
+/**
+ * A wrong value as the error quotes it: a secret by its first four characters when it is long (a
+ * hint at which value it is, e.g. a pasted `bot123:…`), else by its length only; anything else (a
+ * URL) without its credentials.
+ */
+const shownValue = (name: string, value: string) => {
+  if (!/TOKEN|SECRET|PASSWORD/.test(name)) return `"${redactSecrets(value)}"`;
+  return value.length > 12 ? `"${value.slice(0, 4)}…"` : `${value.length} characters`;
+};
+
+/** Variables whose values are secrets: no log line or error answer carries them. */
+const SECRET_VARIABLES = [
+  'TELEGRAM_BOT_TOKEN',
+  'TELEGRAM_WEBHOOK_SECRET',
+  'VK_TOKEN',
+  'VK_SECRET',
+  'ADMIN_TOKEN',
+] as const;
+/** Connection strings whose password is a secret. */
+const URL_VARIABLES = ['DATABASE_URL', 'EVENTSTORE_URL'] as const;
+
+type SecretSettings = Partial<
+  Record<(typeof SECRET_VARIABLES)[number] | (typeof URL_VARIABLES)[number], string | undefined>
+>;
+
+/**
+ * The secret values of a configuration (or of the environment, before it is validated): the tokens,
+ * the webhook secrets and the databases' passwords. VK_CONFIRMATION is not one: it is answered to
+ * anyone who asks.
+ */
+export const configuredSecrets = (c: SecretSettings): string[] => {
+  const values: string[] = SECRET_VARIABLES.map((name) => c[name] ?? '');
+  for (const name of URL_VARIABLES) {
+    const value = c[name];
+    const password = value && URL.canParse(value) ? new URL(value).password : '';
+    // As written in the URL (percent-encoded) and as the server gets it.
+    if (password) values.push(password, decoded(password));
+  }
+  return [...new Set(values.filter((v) => v !== ''))];
+};
+
+const decoded = (text: string) => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+};
 
 export interface ChannelStatus {
   readonly channel: 'telegram' | 'vk' | 'admin';

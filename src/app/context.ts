@@ -1,12 +1,13 @@
 // What a CLI command needs: configuration, a logger, the database and the event log, opened the
 // same way `npm start` opens them (embedded PostgreSQL included), without the HTTP server.
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../adapters/logging/logger.ts';
 import { eventLogMigrations, migrate } from '../adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
 import { webhookDeliveriesMigration } from '../adapters/webhooks/deliveries.ts';
 import type { EventLog } from '../domain/event-log.ts';
 import { reactorMigration, registryMigration } from '../projections/index.ts';
-import { type Config, loadConfig } from './config.ts';
+import { type Config, configuredSecrets, loadConfig } from './config.ts';
 import { type Database, openDatabase } from './database.ts';
 
 export interface Context {
@@ -44,7 +45,13 @@ export const openContext = async (options: { config?: Config; logger?: Logger } 
   const config = options.config ?? loadConfig();
   // CLI output is for people: logs go to stderr, at warn unless LOG_LEVEL says otherwise.
   const logger =
-    options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'warn', base: undefined }, pino.destination(2));
+    options.logger ??
+    createLogger({
+      level: process.env.LOG_LEVEL ?? 'warn',
+      base: null,
+      destination: 2,
+      secrets: configuredSecrets(config),
+    });
   const db = await openDatabase(config, logger);
   try {
     await migrate(db.pool, allMigrations(config));

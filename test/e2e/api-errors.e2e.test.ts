@@ -1,7 +1,7 @@
 // Every 4xx of the external API, as problem+json, and none of them records anything.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
+import { createLogger } from '../../src/adapters/logging/logger.ts';
 import { runSourceCommand } from '../../src/adapters/sources/sources.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
@@ -328,7 +328,7 @@ describe('external API without the Telegram channel', () => {
     db = await createTestDatabase({ migrate: false });
     app = await startApp(
       loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }),
-      pino({ level: 'silent' }),
+      createLogger({ level: 'silent' }),
     );
   });
   after(async () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import pino from 'pino';
+import { createLogger } from '../../src/adapters/logging/logger.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -14,7 +14,7 @@ describe('operations endpoints', () => {
     db = await createTestDatabase({ migrate: false });
     app = await startApp(
       loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }),
-      pino({ level: 'silent' }),
+      createLogger({ level: 'silent' }),
     );
   });
   after(async () => {
@@ -24,7 +24,10 @@ describe('operations endpoints', () => {
 
   it('starts with one warning per channel not configured, naming its variables, and no other', async () => {
     const lines: Array<{ level: number; msg: string; channel?: string }> = [];
-    const capture = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const capture = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+    });
     const other = await startApp(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }), capture);
     await other.stop();
     const warnings = lines.filter((l) => l.level >= 40);
@@ -88,7 +91,7 @@ describe('operations endpoints', () => {
     const other = await createTestDatabase({ migrate: false });
     const broken = await startApp(
       loadConfig({ DATABASE_URL: other.url, PORT: '0', HOST: '127.0.0.1' }),
-      pino({ level: 'silent' }),
+      createLogger({ level: 'silent' }),
     );
     const name = new URL(other.url).pathname.slice(1);
     const admin = new pg.Client(other.url.replace(`/${name}`, '/postgres'));

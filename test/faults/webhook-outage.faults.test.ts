@@ -10,9 +10,9 @@
 // GET /api/external/webhooks/failed. Nothing is neither delivered nor listed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { decodeConversationEvent } from '../../src/adapters/event-codec.ts';
 import { commandEventId } from '../../src/adapters/ids.ts';
+import { createLogger } from '../../src/adapters/logging/logger.ts';
 import { migrate } from '../../src/adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { authenticate, createSource } from '../../src/adapters/sources/sources.ts';
@@ -100,7 +100,7 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
       onOutcome: (o) => outcomes.push(o),
     });
     await scheduler.leading;
-    app = await startApp(config, pino({ level: 'silent' }));
+    app = await startApp(config, createLogger({ level: 'silent' }));
   });
   after(async () => {
     await app?.stop();

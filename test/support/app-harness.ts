@@ -1,13 +1,13 @@
 // The whole app as `npm start` runs it, on a fresh database, wired to the Telegram stand-in.
 import assert from 'node:assert/strict';
 import type { Message } from 'grammy/types';
-import pino from 'pino';
 import { telegramConversationId } from '../../src/adapters/telegram/refs.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { telegramStandInEnv } from './app-env.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
+import { type LogCapture, testLogger } from './test-logger.ts';
 
 export const WEBHOOK_SECRET = 'test_secret_token';
 
@@ -26,8 +26,15 @@ export interface EventFilter {
   readonly conversationId?: string;
 }
 
+export interface HarnessOptions {
+  /** Keep the app's log lines, at this level, in `logLines` instead of writing them to stdout. */
+  readonly captureLogs?: string;
+}
+
 export interface Harness {
   readonly app: App;
+  /** Every log line the app wrote, as written (with `captureLogs`; empty otherwise). */
+  readonly logLines: readonly string[];
   readonly tg: TelegramStandIn;
   readonly db: TestDatabase;
   readonly url: string;
@@ -49,19 +56,23 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export const startHarness = async (env: Record<string, string> = {}): Promise<Harness> => {
+export const startHarness = async (
+  env: Record<string, string> = {},
+  options: HarnessOptions = {},
+): Promise<Harness> => {
   const db = await createTestDatabase({ migrate: false });
   const tg = await startTelegramStandIn();
+  const logs: LogCapture = testLogger(options.captureLogs);
   const config = () =>
     loadConfig({
       DATABASE_URL: db.url,
       PORT: '0',
       HOST: '127.0.0.1',
       ...telegramStandInEnv(tg, WEBHOOK_SECRET),
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      LOG_LEVEL: logs.level,
       ...env,
     });
-  const logger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = () => logs.loggerFor(config());
   let app = await startApp(config(), logger());
 
   const events = async (filter: EventFilter = {}): Promise<LoggedEvent[]> => {
@@ -82,6 +93,7 @@ export const startHarness = async (env: Record<string, string> = {}): Promise<Ha
     },
     tg,
     db,
+    logLines: logs.lines,
     get url() {
       return app.address();
     },

@@ -7,7 +7,6 @@
 // beside the app, so the tests exercise the same handler either way.
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { specificationPath } from '../../src/adapters/http/server.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
@@ -15,6 +14,7 @@ import { telegramStandInEnv } from './app-env.ts';
 import { WEBHOOK_SECRET } from './app-harness.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
+import { testLogger } from './test-logger.ts';
 import {
   startVkStandIn,
   type VkCallbackEvent,
@@ -27,6 +27,8 @@ export interface VkHarness {
   readonly tg: TelegramStandIn;
   readonly vk: VkStandIn;
   readonly db: TestDatabase;
+  /** Every log line the app wrote, as written (with `captureLogs`; empty otherwise). */
+  readonly logLines: readonly string[];
   /** Where VK's Callback API requests go. */
   readonly callbackUrl: string;
   /** POSTs an event to the Callback API endpoint as VK would; `secret` overrides the event's. */
@@ -44,6 +46,8 @@ export interface VkHarnessOptions {
   readonly mode?: 'callback' | 'longpoll';
   readonly env?: Record<string, string>;
   readonly vk?: VkStandInOptions;
+  /** Keep the app's log lines, at this level, in `logLines` instead of writing them to stdout. */
+  readonly captureLogs?: string;
 }
 
 const specDeclaresVkWebhook = () =>
@@ -54,6 +58,7 @@ export const startVkHarness = async (options: VkHarnessOptions = {}): Promise<Vk
   const db = await createTestDatabase({ migrate: false });
   const tg = await startTelegramStandIn();
   const vk = await startVkStandIn({ longPollEchoes: mode === 'longpoll', ...options.vk });
+  const logs = testLogger(options.captureLogs);
   const config = () =>
     loadConfig({
       DATABASE_URL: db.url,
@@ -66,10 +71,10 @@ export const startVkHarness = async (options: VkHarnessOptions = {}): Promise<Vk
       VK_SECRET: vk.secret,
       VK_API_BASE_URL: vk.apiBaseUrl,
       VK_MODE: mode,
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      LOG_LEVEL: logs.level,
       ...options.env,
     });
-  const logger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = () => logs.loggerFor(config());
   let app = await startApp(config(), logger());
 
   let side: FastifyInstance | undefined;
@@ -95,6 +100,7 @@ export const startVkHarness = async (options: VkHarnessOptions = {}): Promise<Vk
     tg,
     vk,
     db,
+    logLines: logs.lines,
     get callbackUrl() {
       return urlOfCallback();
     },

@@ -1,5 +1,6 @@
 // A source's webhook endpoint, as a source would run one: records every request and answers what the
-// test says — a status, or nothing at all ('hang', until the receiver closes).
+// test says — a status (with a body of the test's, if it says one), or nothing at all ('hang', until
+// the receiver closes).
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -15,12 +16,18 @@ export interface ReceivedRequest {
   readonly at: number;
 }
 
+/** A status with the body to answer it with. */
+export interface AnswerWithBody {
+  readonly status: number;
+  readonly body: string;
+}
+
 /** The answer to the `n`-th request (1-based) on `path`. */
-export type Answer = (path: string, n: number) => number | 'hang';
+export type Answer = (path: string, n: number) => number | 'hang' | AnswerWithBody;
 
 export const startWebhookReceiver = async (answer: Answer = () => 200) => {
   const received: ReceivedRequest[] = [];
-  const rules = new Map<string, (n: number) => number | 'hang'>();
+  const rules = new Map<string, (n: number) => number | 'hang' | AnswerWithBody>();
   const hanging = new Set<ServerResponse>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -28,7 +35,8 @@ export const startWebhookReceiver = async (answer: Answer = () => 200) => {
     req.on('end', () => {
       const path = req.url ?? '/';
       const n = received.filter((r) => r.path === path).length + 1;
-      const status = rules.get(path)?.(n) ?? answer(path, n);
+      const given = rules.get(path)?.(n) ?? answer(path, n);
+      const status = typeof given === 'object' ? given.status : given;
       const body = Buffer.concat(chunks).toString('utf8');
       const ok = status !== 'hang' && status >= 200 && status < 300;
       received.push({ path, headers: req.headers, body, status, ok, at: Date.now() });
@@ -37,7 +45,7 @@ export const startWebhookReceiver = async (answer: Answer = () => 200) => {
         return;
       }
       res.writeHead(status, { 'content-type': 'text/plain' });
-      res.end(status < 300 ? 'ok' : 'receiver is down');
+      res.end(typeof given === 'object' ? given.body : status < 300 ? 'ok' : 'receiver is down');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -48,7 +56,7 @@ export const startWebhookReceiver = async (answer: Answer = () => 200) => {
     received,
     at: (path: string) => received.filter((r) => r.path === path),
     /** From now on, answer requests on `path` by this rule (before the receiver's own `answer`). */
-    on: (path: string, rule: (n: number) => number | 'hang') => rules.set(path, rule),
+    on: (path: string, rule: (n: number) => number | 'hang' | AnswerWithBody) => rules.set(path, rule),
     /** Requests held without an answer. */
     hanging: () => hanging.size,
     async close() {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { channelStatus, loadConfig } from '../../src/app/config.ts';
+import { channelStatus, configuredSecrets, loadConfig } from '../../src/app/config.ts';
 
 const telegram = {
   TELEGRAM_BOT_TOKEN: '123456:ABCdefGHIjklMNOpqrSTUvwx',
@@ -61,6 +61,47 @@ describe('configuration', () => {
         return true;
       },
     );
+  });
+
+  it('does not print a short secret it refuses, nor the password of a URL it refuses', () => {
+    assert.throws(
+      () => loadConfig({ ADMIN_TOKEN: 'hunter2' }),
+      (e: Error) => {
+        assert.equal(e.message, 'ADMIN_TOKEN must be at least 16 characters (got 7 characters)');
+        return true;
+      },
+    );
+    assert.throws(
+      () => loadConfig({ EVENT_STORE: 'esdb', EVENTSTORE_URL: 'http://admin:changeit-2024@es:2113' }),
+      (e: Error) => {
+        assert.equal(
+          e.message,
+          'EVENTSTORE_URL must be an esdb:// connection string (got "http://admin:[redacted]@es:2113")',
+        );
+        return true;
+      },
+    );
+  });
+
+  it('lists the secrets of a configuration, for the logs to leave out', () => {
+    const c = loadConfig({
+      ...telegram,
+      ADMIN_TOKEN: 'admin-token-0123456789',
+      DATABASE_URL: 'postgres://u:p%40ss-word@db:5432/topicdesk',
+      VK_TOKEN: 'vk1.a.community-token',
+      VK_GROUP_ID: '1',
+      VK_CONFIRMATION: 'abc123',
+      VK_SECRET: 'vk-callback-secret',
+    });
+    assert.deepEqual(configuredSecrets(c).sort(), [
+      '123456:ABCdefGHIjklMNOpqrSTUvwx',
+      'admin-token-0123456789',
+      'p%40ss-word',
+      'p@ss-word',
+      'secret_1',
+      'vk-callback-secret',
+      'vk1.a.community-token',
+    ]);
   });
 
   it('accepts a full Telegram set-up and reports the channel configured', () => {

@@ -16,6 +16,7 @@ import Fastify, {
 } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Logger } from 'pino';
+import { type Redact, redactSecrets } from '../logging/redact.ts';
 import type { Metrics } from './metrics.ts';
 
 export const specificationPath = join(
@@ -33,6 +34,8 @@ export interface HttpServerOptions {
   readonly handlers?: Readonly<Record<string, RouteHandler | RouteDefinition>>;
   /** multipart/form-data bodies (for operations that declare them). */
   readonly multipart?: MultipartOptions;
+  /** Scrubs secrets from error answers (the configured ones too); default: their shapes only. */
+  readonly redact?: Redact;
 }
 
 export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -76,6 +79,8 @@ export const badRequest = (
   detail = 'the request does not match the API contract',
 ) => problem(reply, 400, 'Bad Request', detail, { errors });
 
+const PROBLEM_JSON = 'application/problem+json';
+
 export const problem = (
   reply: FastifyReply,
   status: number,
@@ -85,7 +90,7 @@ export const problem = (
 ) =>
   reply
     .code(status)
-    .type('application/problem+json')
+    .type(PROBLEM_JSON)
     .send({ type: 'about:blank', title, status, ...(detail ? { detail } : {}), ...extra });
 
 const mediaTypeOf = (request: FastifyRequest): string | undefined =>
@@ -276,6 +281,14 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
     );
   });
 
+  // Error answers quote what they were given (a URL, an error's message): no secret goes back out.
+  const redact = options.redact ?? redactSecrets;
+  app.addHook('onSend', async (_request, reply, payload) =>
+    typeof payload === 'string' && String(reply.getHeader('content-type')).startsWith(PROBLEM_JSON)
+      ? redact(payload)
+      : payload,
+  );
+
   app.setNotFoundHandler((request, reply) =>
     problem(reply, 404, 'Not Found', `${request.method} ${request.url}`),
   );
@@ -378,15 +391,21 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
     async getHealth() {
       return { status: 'ok' };
     },
-    async getReadiness(_request: FastifyRequest, reply: FastifyReply) {
-      const checks: Record<string, string> = {};
-      await Promise.all(
-        Object.entries(options.readiness).map(async ([name, check]) => {
-          checks[name] = await check().then(
-            () => 'ok',
-            (e: unknown) => (e instanceof Error ? e.message : String(e)) || 'failed',
-          );
-        }),
+    // Which check failed, not how: a dependency's error text (addresses, user names, whatever its
+    // driver puts in) is for the log, not for whoever can reach /readyz.
+    async getReadiness(request: FastifyRequest, reply: FastifyReply) {
+      const checks = Object.fromEntries(
+        await Promise.all(
+          Object.entries(options.readiness).map(async ([name, check]) => {
+            try {
+              await check();
+              return [name, 'ok'] as const;
+            } catch (err) {
+              request.log.warn({ check: name, err }, 'readiness check failed');
+              return [name, 'failed'] as const;
+            }
+          }),
+        ),
       );
       const ready = Object.values(checks).every((c) => c === 'ok');
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });

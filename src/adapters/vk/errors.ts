@@ -3,6 +3,7 @@
 // the network fail as plain errors.
 import { GrammyError, HttpError } from 'grammy';
 import { APIError, UploadError } from 'vk-io';
+import { redactSecrets } from '../logging/redact.ts';
 
 export type FailureKind =
   /** Worth retrying with backoff: rate limits, VK's internal errors, the network. */
@@ -32,7 +33,17 @@ const NETWORK = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|U
 export const vkReason = (e: APIError): string =>
   `VK error ${e.code}: ${e.message.replace(/^Code №\d+ - /, '')}`;
 
+/**
+ * What a failure means, its reason scrubbed: reasons are logged and recorded for good, and a
+ * network error's message quotes the address it failed on (an upload server's carries the upload's
+ * signature).
+ */
 export const classify = (e: unknown): Failure => {
+  const failure = classifyRaw(e);
+  return { ...failure, reason: redactSecrets(failure.reason) };
+};
+
+const classifyRaw = (e: unknown): Failure => {
   if (e instanceof APIError) {
     const code = Number(e.code);
     const kind: FailureKind = TRANSIENT_CODES.has(code)

@@ -1,6 +1,7 @@
 // Files between VK and Telegram. Telegram is the file store (SPEC §3): a client's VK file is
 // downloaded from VK's CDN and uploaded to the support group, and the event records Telegram's
 // file_id; a manager's file is downloaded from Telegram (getFile) for the upload to VK.
+import { redactSecrets } from '../logging/redact.ts';
 import type { StoredTelegramFile, TelegramFiles, TelegramUpload } from '../telegram/file-store.ts';
 import { DownloadError } from './errors.ts';
 
@@ -38,8 +39,8 @@ export const download = async (url: string, options: DownloadOptions = {}): Prom
   return Buffer.concat(chunks);
 };
 
-/** Bot tokens appear in Telegram file URLs: never log them. */
-const redact = (url: string) => url.replace(/\/bot[^/]+\//, '/bot<token>/').replace(/\?.*$/, '');
+/** A URL as an error shows it: the bot token in a Telegram file URL redacted, the query dropped. */
+const redact = (url: string) => redactSecrets(url.replace(/\?.*$/, ''));
 
 export interface FileStore {
   /** Uploads a file to Telegram (the file store) and returns its file_id. */

@@ -18,6 +18,7 @@ import type { EventLog } from '../../domain/event-log.ts';
 import { type ConversationEvent, conversationStream } from '../../domain/events.ts';
 import type { RunnerLogger } from '../../projections/runner.ts';
 import { commandIdOf } from '../ids.ts';
+import { createRedactor } from '../logging/redact.ts';
 import { readSource } from '../sources/sources.ts';
 import {
   type AttemptUpdate,
@@ -225,7 +226,21 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
   };
 
   // ---- one delivery -------------------------------------------------------------------------------
+  /** The attempt, its reason scrubbed: a reason is logged and recorded in the log for good. */
   const post = async (
+    url: string,
+    secret: string,
+    row: DeliveryRow,
+    payload: WebhookPayload,
+    at: Date,
+  ): Promise<PostResult> => {
+    const result = await attemptPost(url, secret, row, payload, at);
+    // What a receiver answers, or a URL with credentials in it, may quote a secret (its own webhook
+    // secret, a token).
+    return { ...result, reason: createRedactor([secret])(result.reason) };
+  };
+
+  const attemptPost = async (
     url: string,
     secret: string,
     row: DeliveryRow,

@@ -9,7 +9,8 @@
 // instead of in Telegram's answer.
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
-import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { createRedactor } from '../../adapters/logging/redact.ts';
+import { type Config, ConfigError, configuredSecrets, loadConfig } from '../config.ts';
 
 export const WEBHOOK_PATH = '/webhooks/telegram';
 export const ALLOWED_UPDATES = ['message', 'edited_message'] as const;
@@ -67,14 +68,18 @@ export const telegramApi = (config: Config): Api => {
   return new Api(config.TELEGRAM_BOT_TOKEN, { apiRoot: config.TELEGRAM_API_ROOT, timeoutSeconds: 30 });
 };
 
-/** One line for a failed Bot API call: Telegram's own description, or why it could not be reached. */
+/**
+ * One line for a failed Bot API call: Telegram's own description, or why it could not be reached
+ * (the fetch error's message, which quotes the Bot API URL and with it the token: redacted).
+ */
 const reason = (error: unknown, config: Config): string => {
   if (error instanceof GrammyError) return `${error.error_code} ${error.description}`;
+  const redact = createRedactor(configuredSecrets(config));
   if (error instanceof HttpError) {
     const inner = error.error instanceof Error ? error.error.message : String(error.error);
-    return `cannot reach the Bot API at ${config.TELEGRAM_API_ROOT}: ${inner}`;
+    return redact(`cannot reach the Bot API at ${config.TELEGRAM_API_ROOT}: ${inner}`);
   }
-  return error instanceof Error ? error.message : String(error);
+  return redact(error instanceof Error ? error.message : String(error));
 };
 
 const describeDrop = (drop: boolean, pending: number) =>
