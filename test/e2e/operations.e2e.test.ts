@@ -10,12 +10,17 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 describe('operations endpoints', () => {
   let db: TestDatabase;
   let app: App;
+  // Configured as documented: the service role runs the app, the owner role migrates.
+  const config = () =>
+    loadConfig({
+      DATABASE_URL: db.roles!.serviceUrl,
+      DATABASE_OWNER_URL: db.roles!.ownerUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
   before(async () => {
-    db = await createTestDatabase({ migrate: false });
-    app = await startApp(
-      loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }),
-      pino({ level: 'silent' }),
-    );
+    db = await createTestDatabase({ migrate: false, roles: true });
+    app = await startApp(config(), pino({ level: 'silent' }));
   });
   after(async () => {
     await app?.stop();
@@ -25,7 +30,7 @@ describe('operations endpoints', () => {
   it('starts with one warning per channel not configured, naming its variables, and no other', async () => {
     const lines: Array<{ level: number; msg: string; channel?: string }> = [];
     const capture = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const other = await startApp(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }), capture);
+    const other = await startApp(config(), capture);
     await other.stop();
     const warnings = lines.filter((l) => l.level >= 40);
     assert.deepEqual(
