@@ -191,6 +191,20 @@ describe('the service role on a database set up as start-up sets it up', () => {
       ),
     );
 
+    // Migrated already (`topicdesk migrate` as a deploy step): the service starts without the owner's URL.
+    lines.length = 0;
+    const serviceOnly = loadConfig({ DATABASE_URL: roles.serviceUrl });
+    const alone = await openDatabase(serviceOnly, capture);
+    try {
+      assert.deepEqual(await prepareDatabase(serviceOnly, alone, capture), []);
+    } finally {
+      await alone.close();
+    }
+    assert.deepEqual(
+      lines.filter((l) => l.level >= 40),
+      [],
+    );
+
     // One URL for everything, as before the roles: the app runs as the superuser and is told so.
     lines.length = 0;
     const single = loadConfig({ DATABASE_URL: db.url });
@@ -238,6 +252,13 @@ describe('an installation migrated by one role, then split into an owner and a s
     const split = await openDatabase(after, quiet);
     const log = createPgEventLog({ pool: split.pool, connectionString: split.url, pollIntervalMs: 100 });
     try {
+      // Without the membership the owner may not give the read models away: start-up says what to run.
+      await db.pool.query(`REVOKE ${roles.service} FROM ${roles.owner}`);
+      await assert.rejects(
+        prepareDatabase(after, split, quiet),
+        new RegExp(`belongs to ${roles.owner}.*GRANT ${roles.service} TO ${roles.owner}`),
+      );
+      await db.pool.query(`GRANT ${roles.service} TO ${roles.owner}`);
       await prepareDatabase(after, split, quiet);
       const { rows } = await db.pool.query<{ relname: string; owner: string }>(
         `SELECT relname, pg_get_userbyid(relowner) AS owner FROM pg_class

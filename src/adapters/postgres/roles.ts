@@ -135,6 +135,8 @@ export const grantServiceRole = async (
       return;
     }
     await client.query(`GRANT USAGE, CREATE ON SCHEMA ${client.escapeIdentifier(schema)} TO ${service}`);
+    // Seeing that nothing is left to migrate lets the service start without the owner's credentials.
+    await client.query(`GRANT SELECT ON td_migrations TO ${service}`);
     for (const m of options.migrations) if (m.grants) await client.query(m.grants(service));
     const canCreate = await client.query<{ ok: boolean }>(
       `SELECT has_schema_privilege($1, $2, 'CREATE') AS ok`,
