@@ -18,7 +18,6 @@ import { commandEventId } from '../adapters/ids.ts';
 import { createRedactor } from '../adapters/logging/redact.ts';
 import { countingEventLog } from '../adapters/metrics/counting-event-log.ts';
 import { createLagSource } from '../adapters/metrics/lag.ts';
-import { migrate } from '../adapters/postgres/migrations.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import { reportingDeliveries } from '../adapters/reactor-outcomes.ts';
 import { createTelegramChannel } from '../adapters/telegram/channel.ts';
@@ -33,7 +32,7 @@ import { startReactorRunner } from '../projections/reactor-runner.ts';
 import { ensureActiveGeneration } from '../projections/registry.ts';
 import { startProjectionRunner } from '../projections/runner.ts';
 import { type Config, channelStatus, configuredSecrets } from './config.ts';
-import { allMigrations, logSizeEstimate, openEventLog } from './context.ts';
+import { logSizeEstimate, openEventLog, prepareDatabase } from './context.ts';
 import { type Database, openDatabase } from './database.ts';
 
 export interface App {
@@ -56,7 +55,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
   const db = await openDatabase(config, logger);
   const cleanup: Array<() => Promise<void>> = [() => db.close()];
   try {
-    const applied = await migrate(db.pool, allMigrations(config));
+    const applied = await prepareDatabase(config, db, logger);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
     const stored = await openEventLog(config, db);
     cleanup.unshift(() => stored.close());

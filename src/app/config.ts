@@ -16,6 +16,8 @@ const schema = z
       url('the address Telegram and VK reach this service at, e.g. https://support.example.com'),
     ),
     DATABASE_URL: optional(url('postgres://user:password@host:5432/db')),
+    /** The role that owns the schema, for migrations only; the app itself connects with DATABASE_URL. */
+    DATABASE_OWNER_URL: optional(url('postgres://owner:password@host:5432/db')),
     DATA_DIR: z.string().default('.data'),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     EVENT_STORE: z.enum(['postgres', 'esdb'], { message: 'must be postgres or esdb' }).default('postgres'),
@@ -124,6 +126,14 @@ const schema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
+    if (c.DATABASE_OWNER_URL && !c.DATABASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_OWNER_URL'],
+        message:
+          'is set without DATABASE_URL: set DATABASE_URL to the role the service connects as (the embedded server sets both up itself)',
+      });
+    }
     if (c.EVENT_STORE === 'esdb' && !c.EVENTSTORE_URL) {
       ctx.addIssue({
         code: 'custom',

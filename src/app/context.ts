@@ -1,12 +1,14 @@
 // What a CLI command needs: configuration, a logger, the database and the event log, opened the
 // same way `npm start` opens them (embedded PostgreSQL included), without the HTTP server.
+import pg from 'pg';
 import type { Logger } from 'pino';
 import { createLogger } from '../adapters/logging/logger.ts';
-import { eventLogMigrations, migrate } from '../adapters/postgres/migrations.ts';
+import { eventLogMigrations, type Migration, migrate } from '../adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
+import { appendOnlyRisks, grantServiceRole } from '../adapters/postgres/roles.ts';
 import { webhookDeliveriesMigration } from '../adapters/webhooks/deliveries.ts';
 import type { EventLog } from '../domain/event-log.ts';
-import { reactorMigration, registryMigration } from '../projections/index.ts';
+import { allProjections, reactorMigration, registryMigration } from '../projections/index.ts';
 import { type Config, configuredSecrets, loadConfig } from './config.ts';
 import { type Database, openDatabase } from './database.ts';
 
@@ -34,12 +36,53 @@ export const logSizeEstimate = (config: Config, db: Database) => async (): Promi
 };
 
 /** Migrations of everything topicdesk keeps in PostgreSQL, for `migrate` and start-up. */
-export const allMigrations = (config: Config) => [
+export const allMigrations = (config: Config): Migration[] => [
   ...(config.EVENT_STORE === 'postgres' ? eventLogMigrations : []),
   registryMigration,
   reactorMigration,
   webhookDeliveriesMigration,
 ];
+
+/**
+ * Start-up's and `migrate`'s database work: the migrations as the owner role, then the service
+ * role's grants; without DATABASE_OWNER_URL both run as the one role. Returns the migrations applied.
+ */
+export const prepareDatabase = async (config: Config, db: Database, logger: Logger): Promise<string[]> => {
+  const migrations = allMigrations(config);
+  let applied: string[];
+  if (db.ownerUrl) {
+    const owner = new pg.Pool({ connectionString: db.ownerUrl, max: 1 });
+    owner.on('error', () => undefined); // an idle connection dropped: the next query says so
+    try {
+      applied = await migrate(owner, migrations);
+      const { rows } = await db.pool.query<{ role: string }>('SELECT current_user AS role');
+      await grantServiceRole(owner, {
+        service: rows[0]!.role,
+        migrations,
+        readModels: allProjections.flatMap((p) => p.tables),
+      });
+    } finally {
+      await owner.end();
+    }
+  } else {
+    applied = await migrate(db.pool, migrations);
+  }
+  if (config.EVENT_STORE === 'postgres') {
+    const { role, risks } = await appendOnlyRisks(db.pool);
+    if (risks.length === 0) {
+      logger.info(
+        { role },
+        `append-only: the service role ${role} can read and append events, not change or remove them`,
+      );
+    } else {
+      logger.warn(
+        { role, risks },
+        `append-only: the service connects as ${role}, which ${risks.join(' and ')}: it could change or remove events. Connect with DATABASE_URL as a role without those rights and migrate with DATABASE_OWNER_URL (README: The append-only guarantee)`,
+      );
+    }
+  }
+  return applied;
+};
 
 export const openContext = async (options: { config?: Config; logger?: Logger } = {}): Promise<Context> => {
   const config = options.config ?? loadConfig();
@@ -54,7 +97,7 @@ export const openContext = async (options: { config?: Config; logger?: Logger } 
     });
   const db = await openDatabase(config, logger);
   try {
-    await migrate(db.pool, allMigrations(config));
+    await prepareDatabase(config, db, logger);
     const log = await openEventLog(config, db);
     return {
       config,

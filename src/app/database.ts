@@ -1,24 +1,51 @@
 // The read-model database and (by default) the event log: DATABASE_URL, or an embedded PostgreSQL
-// under DATA_DIR that survives restarts.
+// under DATA_DIR that survives restarts. The app connects as the service role; migrations run as
+// the owner role (DATABASE_OWNER_URL), see README: The append-only guarantee.
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { startEmbeddedPostgres } from '../adapters/postgres/embedded.ts';
+import { EMBEDDED_ROLES, type LoginRole, setUpRoles } from '../adapters/postgres/roles.ts';
 import type { Config } from './config.ts';
 
 // bigint columns (counts, positions) arrive as strings; the adapters convert them where they need numbers.
 export interface Database {
+  /** Where the service role connects: the app's pool and its LISTEN connections. */
   readonly url: string;
   readonly pool: pg.Pool;
+  /** Where the owner role connects, for migrations only; absent: they run on `url` (one role for all). */
+  readonly ownerUrl?: string;
   readonly embedded: boolean;
   close(): Promise<void>;
 }
 
+const EMBEDDED_DATABASE = 'topicdesk';
+
+const servicePool = (url: string, logger: Logger) => {
+  const pool = new pg.Pool({ connectionString: url, max: 20 });
+  pool.on('error', (err) => logger.warn({ err }, 'idle database connection failed'));
+  return pool;
+};
+
+/** `url` logging in as `role` to `database`. */
+const loginUrl = (url: string, role: LoginRole, database: string): string => {
+  const u = new URL(url);
+  u.username = role.name;
+  u.password = role.password;
+  u.pathname = `/${database}`;
+  return u.toString();
+};
+
 export const openDatabase = async (config: Config, logger: Logger): Promise<Database> => {
   if (config.DATABASE_URL) {
-    const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 20 });
-    pool.on('error', (err) => logger.warn({ err }, 'idle database connection failed'));
-    return { url: config.DATABASE_URL, pool, embedded: false, close: () => pool.end() };
+    const pool = servicePool(config.DATABASE_URL, logger);
+    return {
+      url: config.DATABASE_URL,
+      pool,
+      ...(config.DATABASE_OWNER_URL ? { ownerUrl: config.DATABASE_OWNER_URL } : {}),
+      embedded: false,
+      close: () => pool.end(),
+    };
   }
   const started = Date.now();
   const server = await startEmbeddedPostgres({
@@ -26,25 +53,29 @@ export const openDatabase = async (config: Config, logger: Logger): Promise<Data
     port: config.EMBEDDED_PG_PORT,
     log: (line) => logger.info({ component: 'embedded-postgres' }, line),
   });
-  const admin = new pg.Client(server.url);
-  await admin.connect();
-  const exists = await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'topicdesk'`);
-  if (exists.rowCount === 0) await admin.query('CREATE DATABASE topicdesk');
-  await admin.end();
-  const url = server.url.replace(/\/postgres$/, '/topicdesk');
-  logger.info(
-    { component: 'embedded-postgres', ms: Date.now() - started },
-    `embedded PostgreSQL ready (set DATABASE_URL to use your own server)`,
-  );
-  const pool = new pg.Pool({ connectionString: url, max: 20 });
-  pool.on('error', (err) => logger.warn({ err }, 'idle database connection failed'));
-  return {
-    url,
-    pool,
-    embedded: true,
-    async close() {
-      await pool.end();
-      await server.stop();
-    },
-  };
+  try {
+    // The superuser only sets the two roles up; their passwords are kept beside its own.
+    const owner = { name: EMBEDDED_ROLES.owner, password: await server.secret('owner-password') };
+    const service = { name: EMBEDDED_ROLES.service, password: await server.secret('app-password') };
+    await setUpRoles({ superuserUrl: server.url, database: EMBEDDED_DATABASE, owner, service });
+    const url = loginUrl(server.url, service, EMBEDDED_DATABASE);
+    logger.info(
+      { component: 'embedded-postgres', ms: Date.now() - started, role: service.name },
+      `embedded PostgreSQL ready (set DATABASE_URL to use your own server)`,
+    );
+    const pool = servicePool(url, logger);
+    return {
+      url,
+      pool,
+      ownerUrl: loginUrl(server.url, owner, EMBEDDED_DATABASE),
+      embedded: true,
+      async close() {
+        await pool.end();
+        await server.stop();
+      },
+    };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
 };

@@ -18,6 +18,7 @@ CREATE TABLE td_reactors (
   events_handled     bigint NOT NULL DEFAULT 0,
   updated_at         timestamptz NOT NULL DEFAULT now()
 );`,
+  grants: (role: string) => `GRANT SELECT, INSERT, UPDATE, DELETE ON td_reactors TO ${role}`,
 };
 
 export interface Reactor {

@@ -24,6 +24,7 @@ CREATE TABLE td_projections (
 );
 CREATE UNIQUE INDEX td_projections_one_active ON td_projections (name) WHERE status = 'active';
 `,
+  grants: (role: string) => `GRANT SELECT, INSERT, UPDATE, DELETE ON td_projections TO ${role}`,
 };
 
 export interface GenerationRow {

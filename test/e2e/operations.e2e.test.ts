@@ -10,12 +10,17 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 describe('operations endpoints', () => {
   let db: TestDatabase;
   let app: App;
+  // Configured as documented: the service role runs the app, the owner role migrates.
+  const config = () =>
+    loadConfig({
+      DATABASE_URL: db.roles!.serviceUrl,
+      DATABASE_OWNER_URL: db.roles!.ownerUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
   before(async () => {
-    db = await createTestDatabase({ migrate: false });
-    app = await startApp(
-      loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }),
-      createLogger({ level: 'silent' }),
-    );
+    db = await createTestDatabase({ migrate: false, roles: true });
+    app = await startApp(config(), createLogger({ level: 'silent' }));
   });
   after(async () => {
     await app?.stop();
@@ -28,7 +33,7 @@ describe('operations endpoints', () => {
       level: 'info',
       destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
     });
-    const other = await startApp(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }), capture);
+    const other = await startApp(config(), capture);
     await other.stop();
     const warnings = lines.filter((l) => l.level >= 40);
     assert.deepEqual(

@@ -1,4 +1,5 @@
-// The whole app as `npm start` runs it, on a fresh database, wired to the Telegram stand-in.
+// The whole app as `npm start` runs it, on a fresh database, wired to the Telegram stand-in. It
+// connects as a service role and migrates as an owner role, as the embedded start-up sets them up.
 import assert from 'node:assert/strict';
 import type { Message } from 'grammy/types';
 import { telegramConversationId } from '../../src/adapters/telegram/refs.ts';
@@ -60,12 +61,13 @@ export const startHarness = async (
   env: Record<string, string> = {},
   options: HarnessOptions = {},
 ): Promise<Harness> => {
-  const db = await createTestDatabase({ migrate: false });
+  const db = await createTestDatabase({ migrate: false, roles: true });
   const tg = await startTelegramStandIn();
   const logs: LogCapture = testLogger(options.captureLogs);
   const config = () =>
     loadConfig({
-      DATABASE_URL: db.url,
+      DATABASE_URL: db.roles!.serviceUrl,
+      DATABASE_OWNER_URL: db.roles!.ownerUrl,
       PORT: '0',
       HOST: '127.0.0.1',
       ...telegramStandInEnv(tg, WEBHOOK_SECRET),

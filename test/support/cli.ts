@@ -22,6 +22,7 @@ export const cli = (args: string[], env: Record<string, string>): Promise<CliRun
         HOME: process.env.HOME ?? '',
         // Set (even empty) so that a developer's .env cannot fill them in.
         DATABASE_URL: '',
+        DATABASE_OWNER_URL: '',
         PUBLIC_URL: '',
         TELEGRAM_MODE: 'webhook',
         LOG_LEVEL: 'silent',

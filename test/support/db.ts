@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.ts';
 import { eventLogMigrations, migrate } from '../../src/adapters/postgres/migrations.ts';
+import { setUpRoles } from '../../src/adapters/postgres/roles.ts';
 
 let ownServer: Promise<EmbeddedPostgres> | undefined;
 let open = 0;
@@ -22,37 +23,80 @@ const serverUrl = async (): Promise<string> => {
 };
 
 export interface TestDatabase {
+  /** The superuser's URL of this database (`pool` connects with it). */
   readonly url: string;
   readonly pool: pg.Pool;
+  /** With `roles`: the owner and service roles, set up as the embedded start-up sets them up. */
+  readonly roles?: {
+    readonly owner: string;
+    readonly service: string;
+    /** DATABASE_OWNER_URL: the owner role, migrations only. */
+    readonly ownerUrl: string;
+    /** DATABASE_URL: the service role the app connects as. */
+    readonly serviceUrl: string;
+  };
   drop(): Promise<void>;
 }
 
-const withDatabase = (url: string, name: string): string => {
+const withDatabase = (url: string, name: string, login?: { name: string; password: string }): string => {
   const u = new URL(url);
   u.pathname = `/${name}`;
+  if (login) {
+    u.username = login.name;
+    u.password = login.password;
+  }
   return u.toString();
 };
 
-export const createTestDatabase = async (options: { migrate?: boolean } = {}): Promise<TestDatabase> => {
+export const createTestDatabase = async (
+  options: {
+    migrate?: boolean;
+    /** Owner and service roles of this database's own (role names are cluster-wide: unique per database). */
+    roles?: boolean;
+  } = {},
+): Promise<TestDatabase> => {
   const admin = await serverUrl();
-  const name = `td_test_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client(admin);
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
+  const suffix = randomBytes(6).toString('hex');
+  const name = `td_test_${suffix}`;
+  const login = (role: string) => ({ name: `${role}_${suffix}`, password: randomBytes(12).toString('hex') });
+  const owner = login('td_owner');
+  const service = login('td_app');
+  if (options.roles) {
+    await setUpRoles({ superuserUrl: admin, database: name, owner, service });
+  } else {
+    const client = new pg.Client(admin);
+    await client.connect();
+    await client.query(`CREATE DATABASE ${name}`);
+    await client.end();
+  }
   open += 1;
   const url = withDatabase(admin, name);
   const pool = new pg.Pool({ connectionString: url, max: 20 });
   pool.on('error', () => undefined); // an idle connection dropped by a test that terminates backends
-  if (options.migrate !== false) await migrate(pool, eventLogMigrations);
+  // With roles the owner migrates, as the app does at start (prepareDatabase), not the superuser.
+  if (options.migrate !== false && !options.roles) await migrate(pool, eventLogMigrations);
   return {
     url,
     pool,
+    ...(options.roles
+      ? {
+          roles: {
+            owner: owner.name,
+            service: service.name,
+            ownerUrl: withDatabase(admin, name, owner),
+            serviceUrl: withDatabase(admin, name, service),
+          },
+        }
+      : {}),
     async drop() {
       await pool.end();
       const c = new pg.Client(admin);
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      if (options.roles) {
+        await c.query(`DROP ROLE IF EXISTS ${service.name}`);
+        await c.query(`DROP ROLE IF EXISTS ${owner.name}`);
+      }
       await c.end();
       open -= 1;
       // A file run on its own started its own server: the last database takes it down with it.

@@ -53,6 +53,25 @@ describe('configuration', () => {
     );
   });
 
+  it("refuses the owner's database URL without the service's, without printing its password", () => {
+    assert.throws(
+      () => loadConfig({ DATABASE_OWNER_URL: 'postgres://owner:s3cret-pass@db:5432/topicdesk' }),
+      (e: Error) => {
+        assert.match(
+          e.message,
+          /^DATABASE_OWNER_URL is set without DATABASE_URL: set DATABASE_URL to the role/,
+        );
+        assert.equal(e.message.includes('s3cret-pass'), false);
+        return true;
+      },
+    );
+    const both = loadConfig({
+      DATABASE_URL: 'postgres://app:a@db:5432/topicdesk',
+      DATABASE_OWNER_URL: 'postgres://owner:o@db:5432/topicdesk',
+    });
+    assert.equal(both.DATABASE_OWNER_URL, 'postgres://owner:o@db:5432/topicdesk');
+  });
+
   it('does not print secrets it refuses', () => {
     assert.throws(
       () => loadConfig({ ...telegram, TELEGRAM_BOT_TOKEN: 'not-a-token-at-all-really' }),

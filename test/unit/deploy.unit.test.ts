@@ -7,7 +7,7 @@
 // Each check is a function returning the problems it finds; the last block breaks copies of the
 // files on purpose and expects each check to notice, so a check that stops biting fails here too.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import dotenv from 'dotenv';
@@ -29,7 +29,9 @@ const str = (v: unknown): string => (typeof v === 'string' || typeof v === 'numb
  */
 const composeOnly: Readonly<Record<string, string>> = {
   POSTGRES_PASSWORD:
-    'the postgres service creates its user with it, and the app service builds DATABASE_URL from it',
+    'the postgres service creates its user (the owner) with it, and the app service builds DATABASE_OWNER_URL from it',
+  POSTGRES_APP_PASSWORD:
+    "the postgres service's init script creates the app's role with it, and the app service builds DATABASE_URL from it",
   APP_PORT: 'the host port the app service is published on (`ports:`), which the reverse proxy targets',
 };
 
@@ -280,25 +282,86 @@ const checkAppEnvironment = (f: Files): string[] => {
   }
 
   const pg = environment(service(f, 'postgres'));
-  try {
-    const url = new URL(interpolate(env.DATABASE_URL ?? '', { POSTGRES_PASSWORD: 'password' }));
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
-      problems.push('app: DATABASE_URL is not a postgres:// URL');
-    if (url.hostname !== 'postgres')
-      problems.push('app: DATABASE_URL does not point at the postgres service');
-    if ((url.port || '5432') !== '5432') problems.push(`app: DATABASE_URL port ${url.port} is not 5432`);
-    if (url.username !== pg.POSTGRES_USER)
-      problems.push(`app: DATABASE_URL user "${url.username}" is not POSTGRES_USER "${pg.POSTGRES_USER}"`);
-    if (url.pathname !== `/${pg.POSTGRES_DB}`)
-      problems.push(`app: DATABASE_URL database "${url.pathname}" is not POSTGRES_DB "${pg.POSTGRES_DB}"`);
-  } catch {
-    problems.push(`app: DATABASE_URL "${env.DATABASE_URL}" is not a URL`);
+  // The owner (POSTGRES_USER) migrates; the app runs as the role the init script creates.
+  problems.push(...postgresUrlProblems(env, 'DATABASE_OWNER_URL', pg, 'POSTGRES_PASSWORD'));
+  problems.push(...postgresUrlProblems(env, 'DATABASE_URL', pg, 'POSTGRES_APP_PASSWORD'));
+  const user = postgresUser(env.DATABASE_URL);
+  if (user !== undefined && user === pg.POSTGRES_USER)
+    problems.push(
+      `app: DATABASE_URL connects as POSTGRES_USER "${user}", the owner: the service could change or delete events`,
+    );
+  else if (user !== undefined && user !== postgresUser(env.DATABASE_OWNER_URL)) {
+    if (!initScriptsOf(f).some((text) => new RegExp(`CREATE ROLE ${user}\\b`, 'i').test(text)))
+      problems.push(`app: DATABASE_URL connects as "${user}", which no postgres init script creates`);
   }
-  if (!/\$\{POSTGRES_PASSWORD[:}?-]/.test(env.DATABASE_URL ?? ''))
-    problems.push('app: DATABASE_URL does not take its password from POSTGRES_PASSWORD');
 
   const envFiles = asList(app.env_file).length > 0 ? asList(app.env_file).map(str) : [str(app.env_file)];
   if (!envFiles.includes('.env')) problems.push('app: env_file does not include .env');
+  return problems;
+};
+
+const postgresUser = (url: string | undefined): string | undefined => {
+  try {
+    return new URL(interpolate(url ?? '', {})).username || undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** A postgres:// URL of the app's at the postgres service's database, its password from `passwordVar`. */
+const postgresUrlProblems = (
+  env: Readonly<Record<string, string>>,
+  name: string,
+  pg: Readonly<Record<string, string>>,
+  passwordVar: string,
+): string[] => {
+  const problems: string[] = [];
+  const value = env[name];
+  if (value === undefined) return [`app: ${name} is not set`];
+  try {
+    const url = new URL(interpolate(value, { [passwordVar]: 'password' }));
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+      problems.push(`app: ${name} is not a postgres:// URL`);
+    if (url.hostname !== 'postgres') problems.push(`app: ${name} does not point at the postgres service`);
+    if ((url.port || '5432') !== '5432') problems.push(`app: ${name} port ${url.port} is not 5432`);
+    if (name === 'DATABASE_OWNER_URL' && url.username !== pg.POSTGRES_USER)
+      problems.push(`app: ${name} user "${url.username}" is not POSTGRES_USER "${pg.POSTGRES_USER}"`);
+    if (url.pathname !== `/${pg.POSTGRES_DB}`)
+      problems.push(`app: ${name} database "${url.pathname}" is not POSTGRES_DB "${pg.POSTGRES_DB}"`);
+  } catch {
+    problems.push(`app: ${name} "${value}" is not a URL`);
+  }
+  if (!new RegExp(`\\$\\{${passwordVar}[:}?-]`).test(value))
+    problems.push(`app: ${name} does not take its password from ${passwordVar}`);
+  return problems;
+};
+
+const INIT_DIR = '/docker-entrypoint-initdb.d';
+
+/** The texts of the scripts mounted into the postgres image's init directory (run on an empty volume). */
+const initScriptsOf = (f: Files): string[] => {
+  const mount = mounts(service(f, 'postgres'), []).find((m) => m.target === INIT_DIR);
+  if (!mount) return [];
+  const dir = join(root, mount.source);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+  return readdirSync(dir)
+    .filter((name) => /\.(sh|sql)$/.test(name))
+    .map((name) => readFileSync(join(dir, name), 'utf8'));
+};
+
+const checkPostgresInit = (f: Files): string[] => {
+  const problems: string[] = [];
+  const mount = mounts(service(f, 'postgres'), []).find((m) => m.target === INIT_DIR);
+  if (!mount) return [`postgres: nothing mounted at ${INIT_DIR}: the app's role is never created`];
+  if (!existsSync(join(root, mount.source)))
+    return [`postgres: ${INIT_DIR} is mounted from ${mount.source}, which does not exist`];
+  const scripts = initScriptsOf(f);
+  if (!scripts.some((text) => /CREATE ROLE/i.test(text) && /POSTGRES_APP_PASSWORD/.test(text)))
+    problems.push(`postgres: no init script creates a role with the password POSTGRES_APP_PASSWORD`);
+  if (
+    !/\$\{POSTGRES_APP_PASSWORD[:}?-]/.test(environment(service(f, 'postgres')).POSTGRES_APP_PASSWORD ?? '')
+  )
+    problems.push('postgres: its environment does not pass POSTGRES_APP_PASSWORD to the init script');
   return problems;
 };
 
@@ -511,6 +574,8 @@ describe('deployment: docker-compose.yml, Dockerfile, .env.example, CI workflow'
   it('starts the app once both databases are healthy', () => assert.deepEqual(checkDependsOn(f), []));
   it('sets only configuration variables on the app: the esdb log at eventstore, PostgreSQL at postgres', () =>
     assert.deepEqual(checkAppEnvironment(f), []));
+  it("creates the app's own role on an empty postgres volume, with its own password", () =>
+    assert.deepEqual(checkPostgresInit(f), []));
   it('publishes the app on loopback only and neither database', () => assert.deepEqual(checkPorts(f), []));
   it('documents every configuration variable in .env.example, and nothing unexplained', () =>
     assert.deepEqual(checkEnvExample(f), []));
@@ -528,11 +593,12 @@ describe('deployment: docker-compose.yml, Dockerfile, .env.example, CI workflow'
   });
 
   it('.env.example with the secrets filled in, under the compose environment, is a valid configuration', () => {
-    const env = composedAppEnv(f, { POSTGRES_PASSWORD: 'a1b2c3' });
+    const env = composedAppEnv(f, { POSTGRES_PASSWORD: 'a1b2c3', POSTGRES_APP_PASSWORD: 'd4e5f6' });
     const config = loadConfig(env);
     assert.equal(config.EVENT_STORE, 'esdb');
     assert.equal(config.EVENTSTORE_URL, 'esdb://eventstore:2113?tls=false');
-    assert.equal(config.DATABASE_URL, 'postgres://topicdesk:a1b2c3@postgres:5432/topicdesk');
+    assert.equal(config.DATABASE_URL, 'postgres://topicdesk_app:d4e5f6@postgres:5432/topicdesk');
+    assert.equal(config.DATABASE_OWNER_URL, 'postgres://topicdesk:a1b2c3@postgres:5432/topicdesk');
     assert.equal(config.PORT, 3000);
     // And with a bot configured, as the Deploy section has the user do.
     const withBot = loadConfig({
@@ -649,6 +715,46 @@ describe('deployment checks notice breakage', () => {
       checkAppEnvironment,
       broken((f) => (asMap(svc(f, 'app').environment).DATABASE_URL = 'postgres://u:p@db:5432/topicdesk')),
       /DATABASE_URL does not point at the postgres service/,
+    );
+  });
+  it('the app running as the owner, without an owner for its migrations, or as a role nobody creates', () => {
+    const owner = environment(svc(original, 'app')).DATABASE_OWNER_URL ?? '';
+    expectProblem(
+      checkAppEnvironment,
+      broken((f) => (asMap(svc(f, 'app').environment).DATABASE_URL = owner)),
+      /DATABASE_URL connects as POSTGRES_USER "topicdesk", the owner/,
+    );
+    expectProblem(
+      checkAppEnvironment,
+      broken((f) => delete asMap(svc(f, 'app').environment).DATABASE_OWNER_URL),
+      /DATABASE_OWNER_URL is not set/,
+    );
+    expectProblem(
+      checkAppEnvironment,
+      broken(
+        (f) =>
+          (asMap(svc(f, 'app').environment).DATABASE_URL = (
+            environment(svc(original, 'app')).DATABASE_URL ?? ''
+          ).replace('topicdesk_app:', 'support:')),
+      ),
+      /DATABASE_URL connects as "support", which no postgres init script creates/,
+    );
+  });
+  it("the app's role never created: no init script mounted, or no password for it", () => {
+    expectProblem(
+      checkPostgresInit,
+      broken((f) => (svc(f, 'postgres').volumes = ['postgres-data:/var/lib/postgresql/data'])),
+      /nothing mounted at \/docker-entrypoint-initdb\.d/,
+    );
+    expectProblem(
+      checkPostgresInit,
+      broken((f) => (svc(f, 'postgres').volumes = ['./deploy/nowhere:/docker-entrypoint-initdb.d:ro'])),
+      /mounted from \.\/deploy\/nowhere, which does not exist/,
+    );
+    expectProblem(
+      checkPostgresInit,
+      broken((f) => delete asMap(svc(f, 'postgres').environment).POSTGRES_APP_PASSWORD),
+      /does not pass POSTGRES_APP_PASSWORD/,
     );
   });
   it('a database port published, or the app on every interface', () => {

@@ -17,6 +17,11 @@ export interface EmbeddedPostgres {
   readonly url: string;
   readonly dataDir: string;
   readonly port: number;
+  /**
+   * A random password kept in the data directory (mode 0600) under `name`, made on first use: the
+   * login roles' passwords survive restarts like the superuser's does.
+   */
+  secret(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -111,11 +116,16 @@ export const startEmbeddedPostgres = async (options: EmbeddedOptions): Promise<E
     });
   }
 
+  const writeSecret = async (file: string): Promise<string> => {
+    const secret = randomBytes(18).toString('base64url');
+    await writeFile(file, `${secret}\n`, { mode: 0o600 });
+    if (as.uid !== undefined) await chown(file, as.uid, as.gid ?? as.uid);
+    return secret;
+  };
+
   if (!(await exists(join(pgData, 'PG_VERSION')))) {
     log(`initialising PostgreSQL in ${pgData}`);
-    const password = randomBytes(18).toString('base64url');
-    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-    if (as.uid !== undefined) await chown(passwordFile, as.uid, as.gid ?? as.uid);
+    await writeSecret(passwordFile);
     await exec(bin.initdb, [
       `--pgdata=${pgData}`,
       '--username=postgres',
@@ -172,6 +182,14 @@ export const startEmbeddedPostgres = async (options: EmbeddedOptions): Promise<E
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     dataDir,
     port,
+    async secret(name) {
+      const file = join(dataDir, name);
+      const kept = await readFile(file, 'utf8').then(
+        (t) => t.trim(),
+        () => '',
+      );
+      return kept || writeSecret(file);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

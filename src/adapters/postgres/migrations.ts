@@ -5,6 +5,11 @@ import type pg from 'pg';
 export interface Migration {
   readonly id: string;
   readonly sql: string;
+  /**
+   * What the service role (the running app's) may do with what this migration created: SQL run by
+   * the owner at every start, given the role as a quoted identifier. It describes the current schema.
+   */
+  readonly grants?: (role: string) => string;
 }
 
 const eventLog: Migration = {
@@ -82,6 +87,13 @@ LANGUAGE sql STABLE AS $$
   ORDER BY e.position DESC LIMIT 1
 $$;
 `,
+  // Read and append, nothing else: no UPDATE, DELETE, TRUNCATE or TRIGGER, and INSERT only of the
+  // event's own columns, so the position, transaction id and recording time are always the database's.
+  grants: (role) => `
+REVOKE ALL ON td_events FROM ${role};
+GRANT SELECT, INSERT (event_id, stream, revision, type, data, metadata) ON td_events TO ${role};
+GRANT EXECUTE ON FUNCTION td_append(text, bigint, uuid[], text[], jsonb[], jsonb[]), td_stored_append(uuid[]) TO ${role};
+`,
 };
 
 // A re-delivered append is one whose events are all in the *same* stream. Event ids found in another
@@ -140,6 +152,7 @@ LANGUAGE sql STABLE AS $$
     ORDER BY e.position DESC LIMIT 1)
 $$;
 `,
+  grants: (role) => `GRANT EXECUTE ON FUNCTION td_stored_in_stream(text, uuid[]) TO ${role};`,
 };
 
 export const eventLogMigrations: readonly Migration[] = [eventLog, appendWithinStream];

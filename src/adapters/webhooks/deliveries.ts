@@ -40,6 +40,7 @@ CREATE INDEX td_webhook_deliveries_conversation ON td_webhook_deliveries (conver
   WHERE status = 'pending';
 CREATE INDEX td_webhook_deliveries_source ON td_webhook_deliveries (source, seq) WHERE attempt > 0;
 `,
+  grants: (role: string) => `GRANT SELECT, INSERT, UPDATE, DELETE ON td_webhook_deliveries TO ${role}`,
 };
 
 /** Channel the reactor notifies (after enqueuing) so a scheduler on another instance wakes at once. */
