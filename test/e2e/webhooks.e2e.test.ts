@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { conversationIdOf, eventIdOf } from '../../src/adapters/ids.ts';
 import { createSource, readSource } from '../../src/adapters/sources/sources.ts';
 import { deliveryIdOf } from '../../src/adapters/webhooks/deliveries.ts';
-import { verifySignature } from '../../src/adapters/webhooks/signature.ts';
+import { verifyWebhook } from '../../src/adapters/webhooks/signature.ts';
 import { type CommandHandler, createCommandHandler } from '../../src/domain/command-handler.ts';
 import { conversationStream } from '../../src/domain/events.ts';
 import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
@@ -72,16 +72,12 @@ describe('webhooks to a source (whole app)', () => {
 
   const verified = async (source: string, r: ReceivedRequest) => {
     const { webhookSecret } = await readSource(h.app.log, source);
-    return verifySignature(
-      webhookSecret!,
-      String(r.headers['x-topicdesk-timestamp']),
-      r.body,
-      String(r.headers['x-topicdesk-signature']),
-    );
+    const verified = verifyWebhook(webhookSecret!, String(r.headers['x-topicdesk-signature']), r.body);
+    return verified !== undefined && verified.deliveryId === r.headers['x-topicdesk-delivery'];
   };
 
   it("posts a manager's answer, its edit and its /delete to the source, signed", async () => {
-    await createSource(h.app.log, 'shop', receiver.url('/hooks/shop'));
+    await createSource(h.app.log, 'shop', await receiver.hook('/hooks/shop'));
     const c = await externalClient('shop', 'cust-1', 'Olga');
     const manager = h.tg.addManager({ first_name: 'Alice', last_name: 'Support' });
 
@@ -158,7 +154,7 @@ describe('webhooks to a source (whole app)', () => {
   });
 
   it('a receiver failing three times gets the same delivery id each time, then succeeds', async () => {
-    await createSource(h.app.log, 'flaky', receiver.url('/hooks/flaky'));
+    await createSource(h.app.log, 'flaky', await receiver.hook('/hooks/flaky'));
     receiver.on('/hooks/flaky', (n) => (n <= 3 ? 500 : 200));
     const c = await externalClient('flaky', 'cust-2', 'Boris');
     const manager = h.tg.addManager({ first_name: 'Bob' });

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/app/config.ts';
 import { telegramStandInEnv } from './app-env.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
+import { RECEIVER_ALLOWANCE } from './webhook-receiver.ts';
 
 export const WEBHOOK_SECRET = 'test_secret_token';
 
@@ -58,6 +59,7 @@ export const startHarness = async (env: Record<string, string> = {}): Promise<Ha
       PORT: '0',
       HOST: '127.0.0.1',
       ...telegramStandInEnv(tg, WEBHOOK_SECRET),
+      WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...env,
     });

@@ -2,6 +2,18 @@
 // test says — a status, or nothing at all ('hang', until the receiver closes).
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  type CheckedWebhookUrl,
+  checkWebhookUrl,
+  parsePrivateAddressPolicy,
+} from '../../src/adapters/webhooks/address-guard.ts';
+
+/**
+ * WEBHOOK_ALLOW_PRIVATE as the tests set it: the receivers listen on loopback, which the service
+ * refuses by default, so the tests allow exactly that address, as an operator would.
+ */
+export const RECEIVER_ALLOWANCE = '127.0.0.1';
+export const receiverPolicy = parsePrivateAddressPolicy(RECEIVER_ALLOWANCE);
 
 export interface ReceivedRequest {
   readonly path: string;
@@ -42,8 +54,11 @@ export const startWebhookReceiver = async (answer: Answer = () => 200) => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
+  const url = (path: string) => `http://127.0.0.1:${port}${path}`;
   return {
-    url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    url,
+    /** The URL of `path` as a source is registered with it: checked under RECEIVER_ALLOWANCE. */
+    hook: (path: string): Promise<CheckedWebhookUrl> => checkWebhookUrl(url(path), receiverPolicy),
     /** Every request, in arrival order. */
     received,
     at: (path: string) => received.filter((r) => r.path === path),
