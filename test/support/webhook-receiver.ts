@@ -27,12 +27,15 @@ export interface ReceivedRequest {
   readonly at: number;
 }
 
+/** A status (with a short text body), a whole answer, or nothing at all. */
+export type Reply = number | 'hang' | { status: number; body?: string; headers?: Record<string, string> };
+
 /** The answer to the `n`-th request (1-based) on `path`. */
-export type Answer = (path: string, n: number) => number | 'hang';
+export type Answer = (path: string, n: number) => Reply;
 
 export const startWebhookReceiver = async (answer: Answer = () => 200) => {
   const received: ReceivedRequest[] = [];
-  const rules = new Map<string, (n: number) => number | 'hang'>();
+  const rules = new Map<string, (n: number) => Reply>();
   const hanging = new Set<ServerResponse>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -40,7 +43,8 @@ export const startWebhookReceiver = async (answer: Answer = () => 200) => {
     req.on('end', () => {
       const path = req.url ?? '/';
       const n = received.filter((r) => r.path === path).length + 1;
-      const status = rules.get(path)?.(n) ?? answer(path, n);
+      const reply = rules.get(path)?.(n) ?? answer(path, n);
+      const status = typeof reply === 'object' ? reply.status : reply;
       const body = Buffer.concat(chunks).toString('utf8');
       const ok = status !== 'hang' && status >= 200 && status < 300;
       received.push({ path, headers: req.headers, body, status, ok, at: Date.now() });
@@ -48,8 +52,15 @@ export const startWebhookReceiver = async (answer: Answer = () => 200) => {
         hanging.add(res);
         return;
       }
-      res.writeHead(status, { 'content-type': 'text/plain' });
-      res.end(status < 300 ? 'ok' : 'receiver is down');
+      const headers = typeof reply === 'object' ? (reply.headers ?? {}) : {};
+      res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+      res.end(
+        typeof reply === 'object' && reply.body !== undefined
+          ? reply.body
+          : status < 300
+            ? 'ok'
+            : 'receiver is down',
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -63,7 +74,7 @@ export const startWebhookReceiver = async (answer: Answer = () => 200) => {
     received,
     at: (path: string) => received.filter((r) => r.path === path),
     /** From now on, answer requests on `path` by this rule (before the receiver's own `answer`). */
-    on: (path: string, rule: (n: number) => number | 'hang') => rules.set(path, rule),
+    on: (path: string, rule: (n: number) => Reply) => rules.set(path, rule),
     /** Requests held without an answer. */
     hanging: () => hanging.size,
     async close() {
