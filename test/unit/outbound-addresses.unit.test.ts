@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { onFileHost, parseFileHosts } from '../../src/adapters/vk/file-hosts.ts';
 import {
   checkWebhookTarget,
+  checkWebhookUrl,
   nonPublicReason,
   PUBLIC_ONLY,
   parsePrivateAddressPolicy,
@@ -85,6 +86,11 @@ describe('webhook addresses', () => {
       /^hooks\.corp\.test resolves to 10\.1\.2\.3, a private/,
     );
     assert.match((await refusal('https://nowhere.test/x')) ?? '', /does not resolve \(ENOTFOUND\)/);
+    assert.equal(
+      await checkWebhookUrl('https://nowhere.test/x', PUBLIC_ONLY, dns({})),
+      'https://nowhere.test/x',
+      'registered while it does not resolve: it is checked at every send',
+    );
     assert.match((await refusal('ftp://example.com/')) ?? '', /http\(s\) URL/);
     assert.match((await refusal('https://user:pw@example.com/')) ?? '', /user name or password/);
 

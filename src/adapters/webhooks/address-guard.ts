@@ -127,6 +127,8 @@ export class WebhookAddressError extends Error {
     message: string,
     /** What the source may be told: no resolved address, nothing about the private network. */
     readonly publicReason: string,
+    /** The name did not resolve (rather than resolving to refused addresses). */
+    readonly unresolved = false,
   ) {
     super(message);
   }
@@ -182,27 +184,36 @@ export const checkWebhookTarget = async (
     all = await resolve(host);
   } catch (error) {
     const code = (error as { code?: string }).code ?? String(error);
-    throw new WebhookAddressError(`${host} does not resolve (${code})`, refused);
+    throw new WebhookAddressError(`${host} does not resolve (${code})`, refused, true);
   }
   const addresses = all.filter((a) => addressAllowed(a.address, host, policy));
   if (addresses.length === 0) {
     const shown = all.map((a) => `${a.address}, ${nonPublicReason(a.address) ?? 'refused'}`).join('; ');
-    throw new WebhookAddressError(
-      all.length === 0 ? `${host} does not resolve` : `${host} resolves to ${shown}: refused (${ALLOW_HINT})`,
-      refused,
-    );
+    if (all.length === 0) throw new WebhookAddressError(`${host} does not resolve`, refused, true);
+    throw new WebhookAddressError(`${host} resolves to ${shown}: refused (${ALLOW_HINT})`, refused);
   }
   return { url, addresses };
 };
 
 declare const checked: unique symbol;
-/** A webhook URL that passed checkWebhookTarget when it was registered. */
+/** A webhook URL that passed checkWebhookUrl when it was registered. */
 export type CheckedWebhookUrl = string & { readonly [checked]: true };
 
-/** Checks a URL a source is to be registered with; the normalised URL, or WebhookAddressError. */
+/**
+ * Checks a URL a source is to be registered with and returns it normalised, or throws
+ * WebhookAddressError. A name that does not resolve yet is accepted (DNS may be set up later, or be
+ * out of reach now): what it resolves to is checked at every send anyway.
+ */
 export const checkWebhookUrl = async (
   text: string,
   policy: PrivateAddressPolicy,
   resolve: Resolve = systemResolve,
-): Promise<CheckedWebhookUrl> =>
-  (await checkWebhookTarget(text, policy, resolve)).url.toString() as CheckedWebhookUrl;
+): Promise<CheckedWebhookUrl> => {
+  try {
+    return (await checkWebhookTarget(text, policy, resolve)).url.toString() as CheckedWebhookUrl;
+  } catch (error) {
+    if (error instanceof WebhookAddressError && error.unresolved)
+      return new URL(text).toString() as CheckedWebhookUrl;
+    throw error;
+  }
+};
