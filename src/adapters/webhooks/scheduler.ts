@@ -5,9 +5,9 @@
 // conversation is pending. Any 2xx is success; anything else is retried with exponential backoff
 // for up to 24 hours after the first attempt, then given up. Each attempt resolves the URL's host
 // and connects only to addresses the operator's policy allows (address-guard.ts); a refused
-// address is a failed attempt like any other, and only the receiver's status code is recorded. Every outcome is an event
-// (ReplyDelivered / DeliveryFailed) recorded with a command id derived from the delivery and the
-// attempt, so an outcome reported twice is recorded once.
+// address is a failed attempt like any other, and only the receiver's status code is recorded.
+// Every outcome is an event (ReplyDelivered / DeliveryFailed) recorded with a command id derived
+// from the delivery and the attempt, so an outcome reported twice is recorded once.
 //
 // Time comes from `now()`, so a test can run a day of retries in a second: move the clock, call
 // `tick()`. Only the HTTP timeout is real time (it bounds real I/O).
