@@ -11,6 +11,7 @@ import {
   generateTokenCommand,
   listSourcesCommand,
   revokeTokenCommand,
+  rotateWebhookSecretCommand,
 } from './app/commands/sources.ts';
 import { checkCommand, deleteWebhookCommand, setWebhookCommand } from './app/commands/telegram.ts';
 import { ConfigError, configuredSecrets } from './app/config.ts';
@@ -87,6 +88,21 @@ program
   .description('register an external source and print its first API token (once, alone on the last line)')
   .action((code: string, opts: { webhookUrl?: string }) =>
     withContext((ctx) => createSourceCommand(ctx, code, opts.webhookUrl))(),
+  );
+
+program
+  .command('sources:rotate-webhook-secret')
+  .argument('<code>', 'the source')
+  .option(
+    '--grace <duration>',
+    'how long the old secret still signs beside the new one (e.g. 24h, 90m, 0)',
+    '24h',
+  )
+  .description(
+    'give a source a new webhook secret (printed once, alone on the last line); both sign during the grace period',
+  )
+  .action((code: string, opts: { grace: string }) =>
+    withContext((ctx) => rotateWebhookSecretCommand(ctx, code, opts.grace))(),
   );
 
 program

@@ -144,6 +144,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
           apiBaseUrl: config.VK_API_BASE_URL,
           mode: config.VK_MODE,
           apiLimit: config.VK_API_LIMIT,
+          fileHosts: config.VK_FILE_HOSTS,
           handler,
           log,
           telegram: {
@@ -187,6 +188,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         forMs: config.WEBHOOK_RETRY_FOR_HOURS * 3_600_000,
       },
       onOutcome: metrics.onWebhookOutcome,
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     });
     const webhookReactor = startReactorRunner({
       db: sql,
@@ -229,6 +231,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       decode: decodeConversationEvent,
       logger: logger.child({ component: 'admin' }),
       ...(config.ADMIN_TOKEN ? { adminToken: config.ADMIN_TOKEN } : {}),
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
       estimateLogSize: logSizeEstimate(config, db),
     });
     Object.assign(handlers, admin.handlers, { auditPage });

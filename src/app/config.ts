@@ -2,11 +2,27 @@
 // value stops start-up with one line naming the variable.
 import { z } from 'zod';
 import { redactSecrets } from '../adapters/logging/redact.ts';
+import { DEFAULT_VK_FILE_HOSTS, parseFileHosts } from '../adapters/vk/file-hosts.ts';
+import { parsePrivateAddressPolicy } from '../adapters/webhooks/address-guard.ts';
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional()) as unknown as z.ZodOptional<T>;
 
 const url = (what: string) => z.url({ message: `must be a URL (${what})` });
+
+/** A list parsed by `parse`, whose Error message says which entry is wrong. */
+const parsedList = <T>(fallback: string, parse: (text: string) => T) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return parse(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
 
 const schema = z
   .object({
@@ -53,6 +69,8 @@ const schema = z
     VK_CONFIRMATION: optional(z.string().min(1)),
     VK_SECRET: optional(z.string().min(1)),
     VK_API_BASE_URL: url('the VK API').default('https://api.vk.ru/method'),
+    /** Hosts VK attachments are downloaded from (host or host:port, subdomains included). */
+    VK_FILE_HOSTS: parsedList(DEFAULT_VK_FILE_HOSTS, parseFileHosts),
     VK_MODE: z
       .enum(['callback', 'longpoll'], { message: 'must be callback or longpoll' })
       .default('callback'),
@@ -109,6 +127,8 @@ const schema = z
       .number({ message: 'must be a number of hours' })
       .positive('must be more than 0')
       .default(24),
+    /** Non-public addresses sources' webhooks may point at: false, true, or addresses, CIDR ranges and host names. */
+    WEBHOOK_ALLOW_PRIVATE: parsedList('false', parsePrivateAddressPolicy),
     ADMIN_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
     API_RATE_LIMIT_PER_MINUTE: z.coerce
       .number({ message: 'must be a number of requests per minute' })

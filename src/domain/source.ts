@@ -13,6 +13,14 @@ export interface SourceWebhookChanged {
   readonly type: 'SourceWebhookChanged';
   readonly data: { readonly webhookUrl: string | null };
 }
+/**
+ * A new webhook secret. The one it replaces still signs (beside it) until `previousValidUntil`, so
+ * a receiver can switch secrets without refusing a delivery.
+ */
+export interface SourceWebhookSecretRotated {
+  readonly type: 'SourceWebhookSecretRotated';
+  readonly data: { readonly webhookSecret: string; readonly previousValidUntil: string };
+}
 export interface TokenIssued {
   readonly type: 'TokenIssued';
   readonly data: { readonly tokenId: string; readonly hash: string };
@@ -22,7 +30,12 @@ export interface TokenRevoked {
   readonly data: { readonly tokenId: string };
 }
 
-export type SourceEvent = SourceRegistered | SourceWebhookChanged | TokenIssued | TokenRevoked;
+export type SourceEvent =
+  | SourceRegistered
+  | SourceWebhookChanged
+  | SourceWebhookSecretRotated
+  | TokenIssued
+  | TokenRevoked;
 
 export type SourceCommand =
   | {
@@ -32,6 +45,12 @@ export type SourceCommand =
       readonly webhookSecret: string;
     }
   | { readonly type: 'ChangeSourceWebhook'; readonly webhookUrl: string | null }
+  | {
+      readonly type: 'RotateWebhookSecret';
+      readonly webhookSecret: string;
+      /** ISO 8601; the previous secret signs too until then (now or earlier: not at all). */
+      readonly previousValidUntil: string;
+    }
   | { readonly type: 'IssueToken'; readonly tokenId: string; readonly hash: string }
   | { readonly type: 'RevokeToken'; readonly tokenId: string };
 
@@ -40,6 +59,9 @@ export interface SourceState {
   readonly code?: string;
   readonly webhookUrl: string | null;
   readonly webhookSecret?: string;
+  /** The secret a rotation replaced, still signing until `previousValidUntil`. */
+  readonly previousWebhookSecret?: string;
+  readonly previousValidUntil?: string;
   readonly tokens: ReadonlyMap<string, { readonly hash: string; readonly revoked: boolean }>;
 }
 
@@ -77,6 +99,15 @@ export const evolveSource = (state: SourceState, event: SourceEvent): SourceStat
       };
     case 'SourceWebhookChanged':
       return { ...state, webhookUrl: event.data.webhookUrl };
+    case 'SourceWebhookSecretRotated': {
+      const { webhookSecret: previous, ...rest } = state;
+      return {
+        ...rest,
+        webhookSecret: event.data.webhookSecret,
+        ...(previous ? { previousWebhookSecret: previous } : {}),
+        previousValidUntil: event.data.previousValidUntil,
+      };
+    }
     case 'TokenIssued': {
       const tokens = new Map(state.tokens);
       tokens.set(event.data.tokenId, { hash: event.data.hash, revoked: false });
@@ -118,6 +149,13 @@ export const decideSource = (command: SourceCommand, state: SourceState): readon
       return command.webhookUrl === state.webhookUrl
         ? []
         : [{ type: 'SourceWebhookChanged', data: { webhookUrl: command.webhookUrl } }];
+    case 'RotateWebhookSecret':
+      return [
+        {
+          type: 'SourceWebhookSecretRotated',
+          data: { webhookSecret: command.webhookSecret, previousValidUntil: command.previousValidUntil },
+        },
+      ];
     case 'IssueToken':
       return state.tokens.has(command.tokenId)
         ? []
@@ -134,4 +172,17 @@ export const decideSource = (command: SourceCommand, state: SourceState): readon
       return never;
     }
   }
+};
+
+/**
+ * The secrets that sign a webhook sent at `at`: the current one, and during a rotation's grace
+ * period the one it replaced (a secret rotated twice within a grace period drops the oldest).
+ */
+export const signingSecrets = (state: SourceState, at: Date): string[] => {
+  if (!state.webhookSecret) return [];
+  const previousValid =
+    state.previousWebhookSecret &&
+    state.previousValidUntil &&
+    at.getTime() < Date.parse(state.previousValidUntil);
+  return previousValid ? [state.webhookSecret, state.previousWebhookSecret!] : [state.webhookSecret];
 };

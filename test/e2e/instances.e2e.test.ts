@@ -23,7 +23,11 @@ import {
   startTelegramStandIn,
   type TelegramStandIn,
 } from '../support/telegram-stand-in.ts';
-import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
+import {
+  RECEIVER_ALLOWANCE,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../support/webhook-receiver.ts';
 
 const WEBHOOK_SECRET = 'instances_secret_token';
 const TELEGRAM_CLIENTS = 14;
@@ -114,6 +118,7 @@ describe('several instances on one database', () => {
         WEBHOOK_TIMEOUT_MS: '5000',
         WEBHOOK_RETRY_INITIAL_MS: '200',
         WEBHOOK_RETRY_MAX_MS: '1000',
+        WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
         LOG_LEVEL: 'info',
       },
     });
@@ -158,7 +163,7 @@ describe('several instances on one database', () => {
       async () =>
         [...(await holders()).values()].every((h) => h.length === 1 && h[0] === a.name) || undefined,
     );
-    const source = await createSource(log, 'site', receiver.url('/hook'));
+    const source = await createSource(log, 'site', await receiver.hook('/hook'));
     const b = await startInstance('topicdesk-b');
     const started = Date.now() - t0;
     const killed = new Set<AppProcess>();

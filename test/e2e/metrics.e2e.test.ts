@@ -121,7 +121,7 @@ describe('metrics: Telegram and an external source, whole app', () => {
     await send(h.tg.groupMessage(manager, borisTopic, { text: 'Hi Boris' }));
 
     // A client of an external source, over the HTTP API; the answer goes to the source's webhook.
-    const shop = await createSource(h.app.log, 'shop', receiver.url('/hooks'));
+    const shop = await createSource(h.app.log, 'shop', await receiver.hook('/hooks'));
     await waitFor('the token of shop', async () =>
       (await authenticate(h.app.db.pool, shop.token)) ? true : undefined,
     );

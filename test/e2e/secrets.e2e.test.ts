@@ -289,7 +289,7 @@ describe('no secret in logs or answers', () => {
     });
 
     it('a receiver whose refusal quotes the webhook secret and the token: neither logged nor recorded', async () => {
-      const source = await createSource(h.app.log, 'echo', receiver.url('/hooks/echo'));
+      const source = await createSource(h.app.log, 'echo', await receiver.hook('/hooks/echo'));
       receiver.on('/hooks/echo', (n) =>
         n === 1
           ? {

@@ -281,7 +281,7 @@ describe('sender order: webhooks to a source', () => {
   });
 
   it("a manager's burst is posted to the source's webhook in the order it was written", async () => {
-    const created = await createSource(h.app.log, 'ordered', receiver.url('/hook'));
+    const created = await createSource(h.app.log, 'ordered', await receiver.hook('/hook'));
     await waitFor('the token', async () => (await authenticate(h.app.db.pool, created.token)) ?? undefined);
     const api = client(h, { code: 'ordered', token: created.token, tokenId: created.tokenId });
     const sent = await api.post<Message>('/api/external/buyer/messages', { json: { text: 'buyer: hello' } });

@@ -1,6 +1,8 @@
 // VK end to end: Callback API events POSTed to /webhooks/vk, the whole app on a real PostgreSQL,
 // the Telegram Bot API stand-in as the support group (and file store) and the VK API stand-in as VK.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from 'grammy/types';
 import { telegramMessageId } from '../../src/adapters/telegram/refs.ts';
@@ -286,6 +288,66 @@ describe('vk: community messages ↔ forum topics', () => {
     assert.ok(shown.text!.includes('слово слово'), 'its text, as far as it fits');
     await h.postEvent(h.vk.messageNew(user, { text: 'and after that' }));
     await waitInTopic(thread, 'the next message', (m) => m.text === 'and after that');
+  });
+
+  it('downloads files only from VK_FILE_HOSTS: another host, or a redirect to one, is not fetched and the topic gets the link', async () => {
+    // Another HTTP server on this machine: what a forged URL in an event would point at.
+    const elsewhere: string[] = [];
+    const server = createServer((req, res) => {
+      elsewhere.push(req.url ?? '/');
+      res.writeHead(200, { 'content-type': 'image/jpeg' });
+      res.end(fakeJpeg('not from VK'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const other = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const { user, topic } = await client('Mallory', 'Hosts');
+      const thread = topic.message_thread_id;
+      /** A photo attachment whose every size is at `to(url)`. */
+      const photoAt = (to: (url: string) => string) => {
+        const a = h.vk.attachments.photo(user, fakeJpeg(`mallory-${Math.random()}`));
+        const photo = a.photo as { sizes: Array<{ url: string }> };
+        for (const size of photo.sizes) size.url = to(size.url);
+        return a;
+      };
+      const send = async (text: string, attachment: Record<string, unknown>) => {
+        const res = await h.postEvent(h.vk.messageNew(user, { text, attachments: [attachment as never] }));
+        assert.deepEqual([res.status, res.body], [200, 'ok']);
+      };
+
+      const direct = photoAt(() => `${other}/direct.jpg`);
+      await send('direct', direct);
+      await waitInTopic(
+        thread,
+        'the link instead of the file',
+        (m) => m.text === `direct\n\n🖼 Photo: ${other}/direct.jpg`,
+      );
+
+      const redirect = `${h.vk.baseUrl}/redirect?to=${encodeURIComponent(`${other}/redirected.jpg`)}`;
+      const redirected = photoAt(() => redirect);
+      await send('redirected', redirected);
+      await waitInTopic(thread, 'the link instead of the redirected file', (m) =>
+        Boolean(m.text?.startsWith('redirected\n\n🖼 Photo: ')),
+      );
+      assert.deepEqual(elsewhere, [], 'nothing was fetched from a host not allowed');
+
+      // A redirect that stays on an allowed host (here the stand-in's CDN) is followed.
+      let original = '';
+      const within = photoAt((url) => {
+        if (!original || !url.includes('?')) original = url;
+        return `${h.vk.baseUrl}/redirect?to=${encodeURIComponent(url)}`;
+      });
+      await send('within', within);
+      const carried = await waitInTopic(
+        thread,
+        'the file behind an allowed redirect',
+        (m) => m.caption === 'within',
+      );
+      assert.deepEqual(h.tg.fileBytes(carried.photo!.at(-1)!.file_id), h.vk.fileAt(original));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a file VK cannot serve right now is answered 503 and recorded on the next delivery', async () => {

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { commandEventId, conversationIdOf } from '../../src/adapters/ids.ts';
-import { createSource, readSource } from '../../src/adapters/sources/sources.ts';
+import { authenticate, createSource, readSource } from '../../src/adapters/sources/sources.ts';
 import { deliveryIdOf } from '../../src/adapters/webhooks/deliveries.ts';
-import { verifySignature } from '../../src/adapters/webhooks/signature.ts';
+import { verifyWebhook } from '../../src/adapters/webhooks/signature.ts';
 import { type CommandHandler, createCommandHandler } from '../../src/domain/command-handler.ts';
 import { conversationStream } from '../../src/domain/events.ts';
 import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
@@ -29,13 +29,15 @@ const bot = (text: string) => ({
   entities: [{ type: 'bot_command' as const, offset: 0, length: text.length }],
 });
 
+const ADMIN_TOKEN = 'admin-token-for-the-webhook-tests-0123';
+
 describe('webhooks to a source (whole app)', () => {
   let h: Harness;
   let receiver: WebhookReceiver;
   let handler: CommandHandler;
 
   before(async () => {
-    h = await startHarness({ WEBHOOK_RETRY_INITIAL_MS: '100', WEBHOOK_TIMEOUT_MS: '2000' });
+    h = await startHarness({ WEBHOOK_RETRY_INITIAL_MS: '100', WEBHOOK_TIMEOUT_MS: '2000', ADMIN_TOKEN });
     receiver = await startWebhookReceiver();
     handler = createCommandHandler({ log: h.app.log, eventId: commandEventId });
   });
@@ -72,16 +74,12 @@ describe('webhooks to a source (whole app)', () => {
 
   const verified = async (source: string, r: ReceivedRequest) => {
     const { webhookSecret } = await readSource(h.app.log, source);
-    return verifySignature(
-      webhookSecret!,
-      String(r.headers['x-topicdesk-timestamp']),
-      r.body,
-      String(r.headers['x-topicdesk-signature']),
-    );
+    const verified = verifyWebhook(webhookSecret!, String(r.headers['x-topicdesk-signature']), r.body);
+    return verified !== undefined && verified.deliveryId === r.headers['x-topicdesk-delivery'];
   };
 
   it("posts a manager's answer, its edit and its /delete to the source, signed", async () => {
-    await createSource(h.app.log, 'shop', receiver.url('/hooks/shop'));
+    await createSource(h.app.log, 'shop', await receiver.hook('/hooks/shop'));
     const c = await externalClient('shop', 'cust-1', 'Olga');
     const manager = h.tg.addManager({ first_name: 'Alice', last_name: 'Support' });
 
@@ -158,7 +156,7 @@ describe('webhooks to a source (whole app)', () => {
   });
 
   it('a receiver failing three times gets the same delivery id each time, then succeeds', async () => {
-    await createSource(h.app.log, 'flaky', receiver.url('/hooks/flaky'));
+    await createSource(h.app.log, 'flaky', await receiver.hook('/hooks/flaky'));
     receiver.on('/hooks/flaky', (n) => (n <= 3 ? 500 : 200));
     const c = await externalClient('flaky', 'cust-2', 'Boris');
     const manager = h.tg.addManager({ first_name: 'Bob' });
@@ -199,5 +197,44 @@ describe('webhooks to a source (whole app)', () => {
         : undefined;
     });
     assert.match(metrics, /topicdesk_webhook_deliveries_total\{source="flaky",outcome="retry"\} 3/);
+  });
+
+  it('what a failing receiver answers reaches neither the source nor the admin API: only its status', async () => {
+    const marker = `db01.corp.internal-${randomUUID()}`;
+    receiver.on('/hooks/leaky', () => ({
+      status: 500,
+      body: `<html><title>Internal</title><body>upstream ${marker} refused</body></html>`,
+    }));
+    const { token } = await createSource(h.app.log, 'leaky', await receiver.hook('/hooks/leaky'));
+    await waitFor('the token', async () => ((await authenticate(h.db.pool, token)) ? true : undefined));
+    const c = await externalClient('leaky', 'cust-3', 'Vera');
+    const manager = h.tg.addManager({ first_name: 'Carol' });
+    assert.equal(
+      (await h.postUpdate(h.tg.groupMessage(manager, c.threadId, { text: 'Hi Vera' }))).status,
+      200,
+    );
+    await waitFor(
+      'two failed attempts',
+      () => (receiver.at('/hooks/leaky').length >= 2 ? true : undefined),
+      20_000,
+    );
+
+    const get = async (path: string, bearer: string) => {
+      const res = await fetch(`${h.url}${path}`, { headers: { authorization: `Bearer ${bearer}` } });
+      assert.equal(res.status, 200, path);
+      return res.text();
+    };
+    const seen = {
+      source: await get('/api/external/webhooks/failed', token),
+      admin: await get('/api/admin/sources/leaky/deliveries/failed', ADMIN_TOKEN),
+      audit: await get(`/api/admin/conversations/${c.conversationId}/events`, ADMIN_TOKEN),
+    };
+    const listed = JSON.parse(seen.source) as { deliveries: Array<{ last_error: string }> };
+    assert.equal(listed.deliveries[0]?.last_error, 'HTTP 500', 'the status is what the source learns');
+    for (const [where, text] of Object.entries(seen))
+      assert.ok(
+        !text.includes(marker),
+        `the receiver's answer is not shown in ${where}: ${text.slice(0, 300)}`,
+      );
   });
 });

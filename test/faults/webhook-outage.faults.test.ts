@@ -34,7 +34,9 @@ import { waitFor } from '../support/app-harness.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from '../support/telegram-stand-in.ts';
 import {
+  RECEIVER_ALLOWANCE,
   type ReceivedRequest,
+  receiverPolicy,
   startWebhookReceiver,
   type WebhookReceiver,
 } from '../support/webhook-receiver.ts';
@@ -86,6 +88,7 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
       HOST: '127.0.0.1',
       ...telegramStandInEnv(tg, SECRET),
       API_RATE_LIMIT_PER_MINUTE: '1000000',
+      WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
       LOG_LEVEL: 'silent',
     });
     // The schema first, then this process's scheduler takes the lock before the app starts its own.
@@ -98,6 +101,7 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
       now: () => clock.t,
       timeoutMs: 5000,
       onOutcome: (o) => outcomes.push(o),
+      allowPrivate: receiverPolicy,
     });
     await scheduler.leading;
     app = await startApp(config, createLogger({ level: 'silent' }));
@@ -118,7 +122,7 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
     const sources = ['down', 'flaky'] as const;
     const tokens = new Map<string, string>();
     for (const code of sources) {
-      const { token } = await createSource(log, code, receiver.url(`/${code}`));
+      const { token } = await createSource(log, code, await receiver.hook(`/${code}`));
       await waitFor(`the token of ${code}`, async () =>
         (await authenticate(db.pool, token)) ? true : undefined,
       );

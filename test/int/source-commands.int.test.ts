@@ -81,6 +81,72 @@ describe('source commands (CLI, real database)', () => {
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /no token nope/);
   });
+
+  it('sources:create refuses a webhook URL on loopback, a private network or a metadata address, unless allowed', async () => {
+    const refused: Array<[string, RegExp]> = [
+      ['http://127.0.0.1:8080/hooks', /127\.0\.0\.1 is a loopback address/],
+      ['http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254 is a link-local address/],
+      ['http://[::1]/hooks', /::1 is a loopback address/],
+      ['http://10.0.0.1/', /10\.0\.0\.1 is a private network address/],
+      ['http://localhost:8080/hooks', /localhost resolves to .*loopback/],
+    ];
+    for (const [url, why] of refused) {
+      const run = await cli(['sources:create', 'intranet', '--webhook-url', url], env());
+      assert.equal(run.code, 1, `${url}: ${run.stdout}`);
+      assert.match(run.stderr, /^topicdesk: --webhook-url /, url);
+      assert.match(run.stderr, why, url);
+      assert.match(run.stderr, /WEBHOOK_ALLOW_PRIVATE/, url);
+      assert.equal(run.stdout, '', 'no token printed');
+    }
+    assert.equal((await readSource(log, 'intranet')).registered, false, 'nothing recorded');
+
+    const allowed = await cli(
+      ['sources:create', 'intranet', '--webhook-url', 'http://127.0.0.1:8080/hooks'],
+      {
+        ...env(),
+        WEBHOOK_ALLOW_PRIVATE: '127.0.0.1',
+      },
+    );
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal((await readSource(log, 'intranet')).webhookUrl, 'http://127.0.0.1:8080/hooks');
+    const changed = await cli(['app:generate-token', 'intranet', 'http://192.168.0.10/hooks'], {
+      ...env(),
+      WEBHOOK_ALLOW_PRIVATE: '127.0.0.1',
+    });
+    assert.equal(changed.code, 1);
+    assert.match(changed.stderr, /the webhook URL 192\.168\.0\.10 is a private network address/);
+    assert.equal((await readSource(log, 'intranet')).webhookUrl, 'http://127.0.0.1:8080/hooks', 'unchanged');
+  });
+
+  it('sources:rotate-webhook-secret prints the new secret once, alone on the last line; the old one signs until the grace ends', async () => {
+    const before = (await readSource(log, 'shop')).webhookSecret;
+    const started = Date.now();
+    const run = await cli(['sources:rotate-webhook-secret', 'shop', '--grace', '2h'], env());
+    assert.equal(run.code, 0, run.stderr);
+    const secret = run.lines.at(-1)!;
+    assert.match(secret, /^whsec_[A-Za-z0-9_-]{32}$/);
+    assert.match(run.stdout, /shown only this once/);
+    const source = await readSource(log, 'shop');
+    assert.equal(source.webhookSecret, secret);
+    assert.equal(source.previousWebhookSecret, before);
+    const until = Date.parse(source.previousValidUntil!);
+    assert.ok(Math.abs(until - started - 2 * 3_600_000) < 60_000, source.previousValidUntil);
+    assert.match(
+      run.stdout,
+      new RegExp(`until ${source.previousValidUntil} every webhook is signed with both secrets`),
+    );
+    const [event] = (await log.readStream('source-shop')).filter(
+      (e) => e.type === 'SourceWebhookSecretRotated',
+    );
+    assert.equal(event?.metadata.actor.id, 'cli', 'audited: who rotated it');
+
+    const bad = await cli(['sources:rotate-webhook-secret', 'shop', '--grace', 'a while'], env());
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--grace must be a duration up to 30d/);
+    const unknown = await cli(['sources:rotate-webhook-secret', 'nope'], env());
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no source nope/);
+  });
 });
 
 describe('catch-up for a command, behind an open transaction', () => {

@@ -22,7 +22,7 @@ import {
   type WebhookOutcome,
   type WebhookScheduler,
 } from '../../src/adapters/webhooks/scheduler.ts';
-import { signPayload, verifySignature } from '../../src/adapters/webhooks/signature.ts';
+import { verifyWebhook } from '../../src/adapters/webhooks/signature.ts';
 import type { CommandHandler } from '../../src/domain/command-handler.ts';
 import type { ConversationCommand } from '../../src/domain/conversation-commands.ts';
 import type { EventLog, RecordedEvent } from '../../src/domain/event-log.ts';
@@ -33,6 +33,7 @@ import { handlerFor } from '../support/conversations.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import {
   type ReceivedRequest,
+  receiverPolicy,
   startWebhookReceiver,
   type WebhookReceiver,
 } from '../support/webhook-receiver.ts';
@@ -137,6 +138,7 @@ describe('webhooks to a source', () => {
       perSourceConcurrency: 2,
       random: () => 0,
       onOutcome: (o) => outcomes.push(o),
+      allowPrivate: receiverPolicy,
     });
     reactor = startReactorRunner({
       db: sqlDatabase(db.pool),
@@ -163,40 +165,6 @@ describe('webhooks to a source', () => {
     clock.t = new Date();
   });
 
-  it('signs with HMAC-SHA256 over "<timestamp>.<body>" and verifies only the genuine request', () => {
-    const body = '{"event":"message.created"}';
-    const sig = signPayload('whsec_test', 1_767_225_600, body);
-    assert.match(sig, /^sha256=[0-9a-f]{64}$/);
-    const at = new Date(1_767_225_600_000 + 60_000);
-    assert.equal(verifySignature('whsec_test', '1767225600', body, sig, { now: at }), true);
-    assert.equal(
-      verifySignature('whsec_test', '1767225600', `${body} `, sig, { now: at }),
-      false,
-      'body changed',
-    );
-    assert.equal(verifySignature('whsec_other', '1767225600', body, sig, { now: at }), false, 'wrong secret');
-    assert.equal(
-      verifySignature('whsec_test', '1767225601', body, sig, { now: at }),
-      false,
-      'timestamp changed',
-    );
-    assert.equal(
-      verifySignature('whsec_test', '1767225600', body, sig, { now: new Date(at.getTime() + 3_600_000) }),
-      false,
-      'too old',
-    );
-    assert.equal(
-      verifySignature('whsec_test', '1767225600', body, sig, {
-        now: new Date(at.getTime() + 3_600_000),
-        toleranceSeconds: Number.POSITIVE_INFINITY,
-      }),
-      true,
-    );
-    assert.equal(verifySignature('whsec_test', '1767225600', body, `sha256=00, ${sig}`, { now: at }), true);
-    assert.equal(verifySignature('whsec_test', null, body, sig), false);
-    assert.equal(verifySignature('whsec_test', '1767225600', body, sig.slice(7), { now: at }), false);
-  });
-
   it('backs off exponentially from 10 s, capped at 1 h, jitter only shortening the wait', () => {
     const p = defaultRetryPolicy;
     assert.deepEqual(
@@ -210,7 +178,7 @@ describe('webhooks to a source', () => {
   });
 
   it('posts message.created with the message resource, signed, and records ReplyDelivered', async () => {
-    await createSource(log, 'shop', receiver.url('/shop'));
+    await createSource(log, 'shop', await receiver.hook('/shop'));
     const c = conversation(handler, 'shop', 'client-1');
     await c.clientWrites('Where is my order?');
     const photo: Attachment = {
@@ -232,17 +200,13 @@ describe('webhooks to a source', () => {
     assert.match(String(h['user-agent']), /^topicdesk-webhooks\//);
     assert.equal(h['x-topicdesk-delivery'], deliveryIdOf(c.conversationId, messageId, 'send'));
     assert.equal(String(h['x-topicdesk-timestamp']), String(Math.floor(clock.t.getTime() / 1000)));
-    assert.ok(
-      verifySignature(
-        webhookSecret!,
-        String(h['x-topicdesk-timestamp']),
-        request!.body,
-        String(h['x-topicdesk-signature']),
-        {
-          now: clock.t,
-        },
-      ),
-      'the signature verifies with the source secret',
+    assert.deepEqual(
+      verifyWebhook(webhookSecret!, String(h['x-topicdesk-signature']), request!.body, { now: clock.t }),
+      {
+        timestamp: Math.floor(clock.t.getTime() / 1000),
+        deliveryId: deliveryIdOf(c.conversationId, messageId, 'send'),
+      },
+      'the signature verifies with the source secret and signs the delivery id',
     );
     const body = json(request!);
     assert.equal(body.event, 'message.created');
@@ -301,7 +265,7 @@ describe('webhooks to a source', () => {
     await p.clientWrites('hi');
     await p.answer('hello poller');
     // The reactor reads in log order: once a later delivery arrives, the poller's events were handled.
-    await createSource(log, 'marker', receiver.url('/marker'));
+    await createSource(log, 'marker', await receiver.hook('/marker'));
     const m = conversation(handler, 'marker', 'client-m');
     await m.clientWrites('hi');
     await m.answer('hello marker');
@@ -333,8 +297,8 @@ describe('webhooks to a source', () => {
   });
 
   it('keeps order within a conversation, and a failing source holds up no other', async () => {
-    await createSource(log, 'slow', receiver.url('/slow'));
-    await createSource(log, 'fast', receiver.url('/fast'));
+    await createSource(log, 'slow', await receiver.hook('/slow'));
+    await createSource(log, 'fast', await receiver.hook('/fast'));
     receiver.on('/slow', () => 500);
     const s = conversation(handler, 'slow', 'client-s');
     await s.clientWrites('hello');
@@ -368,7 +332,7 @@ describe('webhooks to a source', () => {
         nextAttemptAt: new Date(clock.t.getTime() + 10_000).toISOString(),
       },
     );
-    assert.match((failed!.data as { reason: string }).reason, /^HTTP 500: receiver is down$/);
+    assert.equal((failed!.data as { reason: string }).reason, 'HTTP 500', 'the status only, not the answer');
 
     // Not due yet: nothing is sent before the backoff has passed.
     clock.t = new Date(clock.t.getTime() + 9_000);
@@ -393,8 +357,8 @@ describe('webhooks to a source', () => {
   });
 
   it('a receiver that does not answer times out while other sources are served', async () => {
-    await createSource(log, 'hang', receiver.url('/hang'));
-    await createSource(log, 'quick', receiver.url('/quick'));
+    await createSource(log, 'hang', await receiver.hook('/hang'));
+    await createSource(log, 'quick', await receiver.hook('/quick'));
     receiver.on('/hang', () => 'hang');
     const h = conversation(handler, 'hang', 'client-h');
     await h.clientWrites('hello');
@@ -419,7 +383,7 @@ describe('webhooks to a source', () => {
   });
 
   it('carries edits and deletions; an edit overtaken by a later one is not sent', async () => {
-    await createSource(log, 'editor', receiver.url('/editor'));
+    await createSource(log, 'editor', await receiver.hook('/editor'));
     receiver.on('/editor', () => 500);
     const e = conversation(handler, 'editor', 'client-e');
     await e.clientWrites('hello');
@@ -478,7 +442,7 @@ describe('webhooks to a source', () => {
   });
 
   it('a receiver down for 25 hours: retried with growing gaps for 24 h, then given up and listed', async () => {
-    await createSource(log, 'down', receiver.url('/down'));
+    await createSource(log, 'down', await receiver.hook('/down'));
     receiver.on('/down', () => 500);
     const d = conversation(handler, 'down', 'client-d');
     await d.clientWrites('hello');
@@ -510,10 +474,11 @@ describe('webhooks to a source', () => {
     const { webhookSecret } = await readSource(log, 'down');
     for (const r of requests) {
       const ts = String(r.headers['x-topicdesk-timestamp']);
-      assert.ok(
-        verifySignature(webhookSecret!, ts, r.body, String(r.headers['x-topicdesk-signature']), {
+      assert.equal(
+        verifyWebhook(webhookSecret!, String(r.headers['x-topicdesk-signature']), r.body, {
           now: new Date(Number(ts) * 1000),
-        }),
+        })?.deliveryId,
+        deliveryId,
       );
     }
 
@@ -562,7 +527,7 @@ describe('webhooks to a source', () => {
   });
 
   it('gives up at once when the source has dropped its webhook URL', async () => {
-    await createSource(log, 'dropper', receiver.url('/dropper'));
+    await createSource(log, 'dropper', await receiver.hook('/dropper'));
     receiver.on('/dropper', () => 500);
     const d = conversation(handler, 'dropper', 'client-x');
     await d.clientWrites('hello');

@@ -9,6 +9,7 @@ import { telegramStandInEnv } from './app-env.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
 import { type LogCapture, testLogger } from './test-logger.ts';
+import { RECEIVER_ALLOWANCE } from './webhook-receiver.ts';
 
 export const WEBHOOK_SECRET = 'test_secret_token';
 
@@ -71,6 +72,7 @@ export const startHarness = async (
       PORT: '0',
       HOST: '127.0.0.1',
       ...telegramStandInEnv(tg, WEBHOOK_SECRET),
+      WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
       LOG_LEVEL: logs.level,
       ...env,
     });

@@ -71,6 +71,8 @@ export const startVkHarness = async (options: VkHarnessOptions = {}): Promise<Vk
       VK_SECRET: vk.secret,
       VK_API_BASE_URL: vk.apiBaseUrl,
       VK_MODE: mode,
+      // The stand-in serves the files VK would put on its CDN: its address is the allowed file host.
+      VK_FILE_HOSTS: new URL(vk.baseUrl).host,
       LOG_LEVEL: logs.level,
       ...options.env,
     });

@@ -693,6 +693,12 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
         res.writeHead(200, { 'content-type': stored.contentType, 'content-length': stored.data.length });
         return res.end(stored.data);
       }
+      // VK's own links redirect to its CDN (vk.com/doc… to psv4.userapi.com): /redirect?to=<url> does that.
+      if (url.pathname === '/redirect' && url.searchParams.get('to')) {
+        req.resume();
+        res.writeHead(302, { location: url.searchParams.get('to')! });
+        return res.end();
+      }
       if (url.pathname === `/lp/${groupId}`) {
         req.resume();
         return longPoll(res, url);

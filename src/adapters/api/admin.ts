@@ -23,7 +23,15 @@ import type { SqlDatabase } from '../../projections/sql.ts';
 import { projectionStatus } from '../../projections/status.ts';
 import { badRequest, problem, type RouteDefinition, type RouteHandler } from '../http/server.ts';
 import { conversationIdOf } from '../ids.ts';
-import { createSource, issueToken, runSourceCommand } from '../sources/sources.ts';
+import { createSource, issueToken, rotateWebhookSecret, runSourceCommand } from '../sources/sources.ts';
+import {
+  type CheckedWebhookUrl,
+  checkWebhookUrl,
+  type PrivateAddressPolicy,
+  PUBLIC_ONLY,
+  type Resolve,
+  WebhookAddressError,
+} from '../webhooks/address-guard.ts';
 import { listFailedDeliveries } from '../webhooks/deliveries.ts';
 import {
   type ConversationCursor,
@@ -44,6 +52,10 @@ export interface AdminApiOptions {
   readonly adminToken?: string;
   /** The log's size, for a rebuild's ETA. */
   readonly estimateLogSize?: () => Promise<number | undefined>;
+  /** Non-public addresses a webhook URL may point at (WEBHOOK_ALLOW_PRIVATE). Default: none. */
+  readonly allowPrivate?: PrivateAddressPolicy;
+  /** Name resolution for the webhook URL check. Default: the system's. */
+  readonly resolve?: Resolve;
 }
 
 export interface AdminApi {
@@ -51,6 +63,9 @@ export interface AdminApi {
   /** Waits for rebuilds started here. */
   stop(): Promise<void>;
 }
+
+/** How long a rotated webhook secret keeps signing beside the new one, unless the request says. */
+export const DEFAULT_GRACE_SECONDS = 86_400;
 
 /** The actor id recorded on source and token changes made through the admin API. */
 export const ADMIN_ACTOR_ID = 'admin-api';
@@ -239,13 +254,38 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
 
     adminCreateSource: route(async (request, reply) => {
       const body = request.body as { code: string; webhook_url?: string | null };
-      const created = await createSource(log, body.code, body.webhook_url ?? null, ADMIN_ACTOR_ID);
+      let webhookUrl: CheckedWebhookUrl | null = null;
+      if (body.webhook_url) {
+        try {
+          webhookUrl = await checkWebhookUrl(
+            body.webhook_url,
+            options.allowPrivate ?? PUBLIC_ONLY,
+            ...(options.resolve ? [options.resolve] : []),
+          );
+        } catch (error) {
+          if (!(error instanceof WebhookAddressError)) throw error;
+          return badRequest(reply, [{ field: 'body.webhook_url', message: error.message }]);
+        }
+      }
+      const created = await createSource(log, body.code, webhookUrl, ADMIN_ACTOR_ID);
       return reply.code(201).send({
         code: body.code,
-        webhook_url: body.webhook_url ?? null,
-        webhook_secret: body.webhook_url ? created.webhookSecret : null,
+        webhook_url: webhookUrl,
+        webhook_secret: webhookUrl ? created.webhookSecret : null,
         token_id: created.tokenId,
         token: created.token,
+      });
+    }),
+
+    adminRotateWebhookSecret: route(async (request, reply) => {
+      const code = params(request).code ?? '';
+      const body = (request.body ?? {}) as { grace_seconds?: number };
+      const graceSeconds = body.grace_seconds ?? DEFAULT_GRACE_SECONDS;
+      const rotated = await rotateWebhookSecret(log, code, graceSeconds * 1000, ADMIN_ACTOR_ID);
+      return reply.code(200).send({
+        code,
+        webhook_secret: rotated.webhookSecret,
+        previous_secret_valid_until: rotated.previousValidUntil,
       });
     }),
 

@@ -13,6 +13,7 @@ import {
 } from '../../domain/source.ts';
 import { runStreamCommand } from '../../domain/stream-handler.ts';
 import { eventIdOf } from '../ids.ts';
+import type { CheckedWebhookUrl } from '../webhooks/address-guard.ts';
 import { generateToken, generateWebhookSecret, parseToken, secretMatches } from './tokens.ts';
 
 const decider = { initial: initialSourceState, evolve: evolveSource, decide: decideSource };
@@ -36,16 +37,49 @@ export const readSource = async (log: EventLog, code: string): Promise<SourceSta
     initialSourceState,
   );
 
-/** Registers a source and issues its first token; the webhook secret signs what is posted to it. */
+/**
+ * Registers a source and issues its first token; the webhook secret signs what is posted to it.
+ * The URL must have passed checkWebhookUrl (address-guard.ts) under the operator's policy.
+ */
 export const createSource = async (
   log: EventLog,
   code: string,
-  webhookUrl: string | null,
+  webhookUrl: CheckedWebhookUrl | null,
   actorId = 'cli',
 ) => {
   const webhookSecret = generateWebhookSecret();
   await runSourceCommand(log, code, { type: 'RegisterSource', code, webhookUrl, webhookSecret }, actorId);
   return { ...(await issueToken(log, code, actorId)), webhookSecret };
+};
+
+/** Points the source's webhooks elsewhere (a checked URL), or turns them off (null). */
+export const changeSourceWebhook = (
+  log: EventLog,
+  code: string,
+  webhookUrl: CheckedWebhookUrl | null,
+  actorId = 'cli',
+) => runSourceCommand(log, code, { type: 'ChangeSourceWebhook', webhookUrl }, actorId);
+
+/**
+ * Gives the source a new webhook secret; the old one keeps signing beside it for `graceMs` from
+ * `now`. Returns the new secret (shown once) and when the old one stops signing.
+ */
+export const rotateWebhookSecret = async (
+  log: EventLog,
+  code: string,
+  graceMs: number,
+  actorId = 'cli',
+  now: Date = new Date(),
+) => {
+  const webhookSecret = generateWebhookSecret();
+  const previousValidUntil = new Date(now.getTime() + graceMs).toISOString();
+  await runSourceCommand(
+    log,
+    code,
+    { type: 'RotateWebhookSecret', webhookSecret, previousValidUntil },
+    actorId,
+  );
+  return { webhookSecret, previousValidUntil };
 };
 
 export const issueToken = async (log: EventLog, code: string, actorId = 'cli') => {

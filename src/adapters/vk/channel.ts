@@ -17,6 +17,7 @@ import { problem, type RouteHandler } from '../http/server.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
 import { createTelegramFiles } from '../telegram/file-store.ts';
 import { MalformedEventError } from './event-schema.ts';
+import { DEFAULT_VK_FILE_HOSTS, type FileHost, parseFileHosts } from './file-hosts.ts';
 import { vkFileStore } from './files.ts';
 import { createVkInbound, type VkEvent, type VkInbound } from './inbound.ts';
 import { createVkReactor, type VkRetryInfo, type VkRetryOptions } from './reactor.ts';
@@ -50,6 +51,8 @@ export interface VkChannelOptions {
   readonly onRetry?: (info: VkRetryInfo) => void;
   /** Wait between long poll retries after a failure. Default 1000 ms. */
   readonly pollRetryMs?: number;
+  /** Hosts clients' files are downloaded from (VK_FILE_HOSTS). Default: VK's content hosts. */
+  readonly fileHosts?: readonly FileHost[];
 }
 
 export interface VkChannel {
@@ -110,6 +113,7 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
     groupId,
     files,
     logger,
+    fileHosts: options.fileHosts ?? parseFileHosts(DEFAULT_VK_FILE_HOSTS),
   });
   const reactor = createVkReactor({
     api: vk.api,

@@ -4,22 +4,56 @@
 import { redactSecrets } from '../logging/redact.ts';
 import type { StoredTelegramFile, TelegramFiles, TelegramUpload } from '../telegram/file-store.ts';
 import { DownloadError } from './errors.ts';
+import { type FileHost, onFileHost } from './file-hosts.ts';
 
 export interface DownloadOptions {
   /** Refuse (DownloadError 413) what is larger. */
   readonly maxBytes?: number;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Download only from these hosts (VK_FILE_HOSTS), following a redirect only to another of them;
+   * anything else is refused (DownloadError 403). Without it any host, and redirects are followed.
+   */
+  readonly hosts?: readonly FileHost[];
 }
+
+/** Redirects followed within the allowed hosts before giving up. */
+const MAX_REDIRECTS = 5;
+
+const isRedirect = (status: number) => [301, 302, 303, 307, 308].includes(status);
 
 /** GETs a file; HTTP errors become DownloadError (with the status), network errors are thrown as they are. */
 export const download = async (url: string, options: DownloadOptions = {}): Promise<Buffer> => {
-  const { maxBytes = Number.POSITIVE_INFINITY, timeoutMs = 60_000 } = options;
+  const { maxBytes = Number.POSITIVE_INFINITY, timeoutMs = 60_000, hosts } = options;
   const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
+  const signal = AbortSignal.any(signals);
   // Not an http(s) address: no download could ever succeed (a refusal, not a network failure).
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
     throw new DownloadError(`download failed: not an http(s) URL: ${redact(url).slice(0, 100)}`, 400);
-  const res = await fetch(url, { signal: AbortSignal.any(signals), redirect: 'follow' });
+  let res: Response;
+  if (!hosts) {
+    res = await fetch(url, { signal, redirect: 'follow' });
+  } else {
+    let at = new URL(url);
+    for (let hops = 0; ; hops += 1) {
+      if (!/^https?:$/.test(at.protocol) || !onFileHost(at, hosts))
+        throw new DownloadError(
+          `download refused: ${at.host} is not one of the file hosts allowed (VK_FILE_HOSTS)${hops > 0 ? `, redirected from ${redact(url)}` : ''}`,
+          403,
+        );
+      res = await fetch(at, { signal, redirect: 'manual' });
+      const location = res.headers.get('location');
+      if (!isRedirect(res.status) || !location) break;
+      await res.body?.cancel().catch(() => undefined);
+      if (hops >= MAX_REDIRECTS)
+        throw new DownloadError(
+          `download failed: more than ${MAX_REDIRECTS} redirects from ${redact(url)}`,
+          400,
+        );
+      at = new URL(location, at);
+    }
+  }
   if (!res.ok || !res.body) {
     await res.body?.cancel().catch(() => undefined);
     throw new DownloadError(`download failed: HTTP ${res.status} for ${redact(url)}`, res.status);

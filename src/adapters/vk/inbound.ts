@@ -27,6 +27,7 @@ import {
 } from '../../domain/events.ts';
 import { DownloadError } from './errors.ts';
 import { checkEvent } from './event-schema.ts';
+import type { FileHost } from './file-hosts.ts';
 import { download, type FileStore } from './files.ts';
 import { CHAT_PEER_OFFSET, eventCommandId, VK_SOURCE, vkConversationId, vkMessageId } from './refs.ts';
 import {
@@ -63,6 +64,8 @@ export interface VkInboundOptions {
   readonly files: FileStore;
   readonly logger: Logger;
   readonly downloadTimeoutMs?: number;
+  /** Where a client's files may be downloaded from (VK_FILE_HOSTS); elsewhere the topic gets the link. */
+  readonly fileHosts: readonly FileHost[];
 }
 
 export interface VkInbound {
@@ -115,6 +118,7 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
       try {
         const data = await download(item.url, {
           maxBytes: TELEGRAM_UPLOAD_LIMIT,
+          hosts: options.fileHosts,
           ...(options.downloadTimeoutMs ? { timeoutMs: options.downloadTimeoutMs } : {}),
         });
         const stored = await files.put(item.upload, data, item.fileName);

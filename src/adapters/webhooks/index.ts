@@ -19,7 +19,8 @@ export {
 export {
   DELIVERY_HEADER,
   SIGNATURE_HEADER,
-  signPayload,
+  signatureHeader,
   TIMESTAMP_HEADER,
-  verifySignature,
+  type VerifiedWebhook,
+  verifyWebhook,
 } from './signature.ts';

@@ -3,12 +3,16 @@
 // and when the earliest retry falls due. Deliveries run a few at a time, at most a few per source, and
 // in order within a conversation: a later delivery waits while an earlier one of the same
 // conversation is pending. Any 2xx is success; anything else is retried with exponential backoff
-// for up to 24 hours after the first attempt, then given up. Every outcome is an event
-// (ReplyDelivered / DeliveryFailed) recorded with a command id derived from the delivery and the
-// attempt, so an outcome reported twice is recorded once.
+// for up to 24 hours after the first attempt, then given up. Each attempt resolves the URL's host
+// and connects only to addresses the operator's policy allows (address-guard.ts); a refused
+// address is a failed attempt like any other, and only the receiver's status code is recorded.
+// Every outcome is an event (ReplyDelivered / DeliveryFailed) recorded with a command id derived
+// from the delivery and the attempt, so an outcome reported twice is recorded once.
 //
 // Time comes from `now()`, so a test can run a day of retries in a second: move the clock, call
 // `tick()`. Only the HTTP timeout is real time (it bounds real I/O).
+import http from 'node:http';
+import https from 'node:https';
 import type pg from 'pg';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
@@ -16,10 +20,19 @@ import { foldConversation } from '../../domain/conversation-state.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { EventLog } from '../../domain/event-log.ts';
 import { type ConversationEvent, conversationStream } from '../../domain/events.ts';
+import { type SourceState, signingSecrets } from '../../domain/source.ts';
 import type { RunnerLogger } from '../../projections/runner.ts';
 import { commandIdOf } from '../ids.ts';
 import { createRedactor } from '../logging/redact.ts';
 import { readSource } from '../sources/sources.ts';
+import {
+  checkWebhookTarget,
+  type PrivateAddressPolicy,
+  PUBLIC_ONLY,
+  type Resolve,
+  systemResolve,
+  WebhookAddressError,
+} from './address-guard.ts';
 import {
   type AttemptUpdate,
   DELIVERIES_CHANNEL,
@@ -32,8 +45,15 @@ import {
   recordAttempt,
 } from './deliveries.ts';
 import type { WebhookPayload } from './message-resource.ts';
+import { pinnedPost } from './pinned-post.ts';
 import { WEBHOOK_ACTOR_ID } from './reactor.ts';
-import { DELIVERY_HEADER, SIGNATURE_HEADER, signPayload, TIMESTAMP_HEADER, USER_AGENT } from './signature.ts';
+import {
+  DELIVERY_HEADER,
+  SIGNATURE_HEADER,
+  signatureHeader,
+  TIMESTAMP_HEADER,
+  USER_AGENT,
+} from './signature.ts';
 
 export interface WebhookOutcome {
   readonly source: string;
@@ -93,6 +113,10 @@ export interface WebhookSchedulerOptions {
   readonly standbyRetryMs?: number;
   /** Metrics hook: one call per attempt's outcome. */
   readonly onOutcome?: (outcome: WebhookOutcome) => void;
+  /** Non-public addresses a webhook may go to (WEBHOOK_ALLOW_PRIVATE). Default: none. */
+  readonly allowPrivate?: PrivateAddressPolicy;
+  /** Name resolution at send time. Default: the system's (dns.lookup). */
+  readonly resolve?: Resolve;
 }
 
 export interface WebhookScheduler {
@@ -118,28 +142,8 @@ const silent: RunnerLogger = { info() {}, warn() {}, error() {} };
 
 const errorText = (error: unknown): string => {
   if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const detail = cause?.code ?? cause?.message;
-  return detail ? `${error.message}: ${detail}` : error.message;
-};
-
-/** The first `max` bytes of a response body, as text; the rest is not read. */
-const readSome = async (res: Response, max: number): Promise<string> => {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < max) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, max)).replace(/\s+/g, ' ').trim();
+  const code = (error as { code?: string }).code;
+  return code ? `connection failed: ${code}` : `connection failed: ${error.message}`;
 };
 
 export const startWebhookScheduler = (options: WebhookSchedulerOptions): WebhookScheduler => {
@@ -156,6 +160,12 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
     standbyRetryMs = 1000,
   } = options;
   const perSourceConcurrency = options.perSourceConcurrency ?? Math.max(1, Math.ceil(concurrency / 2));
+  const allowPrivate = options.allowPrivate ?? PUBLIC_ONLY;
+  const resolve = options.resolve ?? systemResolve;
+  const agents = {
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({ keepAlive: true }),
+  };
   const policy: RetryPolicy = { ...defaultRetryPolicy, ...options.retry };
   const stopping = new AbortController();
   const inflight = new Map<string, { conversationId: string; source: string; done: Promise<void> }>();
@@ -228,59 +238,60 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
   // ---- one delivery -------------------------------------------------------------------------------
   /** The attempt, its reason scrubbed: a reason is logged and recorded in the log for good. */
   const post = async (
-    url: string,
-    secret: string,
+    source: SourceState & { webhookUrl: string },
     row: DeliveryRow,
     payload: WebhookPayload,
     at: Date,
   ): Promise<PostResult> => {
-    const result = await attemptPost(url, secret, row, payload, at);
-    // What a receiver answers, or a URL with credentials in it, may quote a secret (its own webhook
-    // secret, a token).
-    return { ...result, reason: createRedactor([secret])(result.reason) };
+    const result = await attemptPost(source, row, payload, at);
+    // A reason may quote a secret (a URL with credentials in it names its target in an error).
+    return { ...result, reason: createRedactor(signingSecrets(source, at))(result.reason) };
   };
 
   const attemptPost = async (
-    url: string,
-    secret: string,
+    source: SourceState & { webhookUrl: string },
     row: DeliveryRow,
     payload: WebhookPayload,
     at: Date,
   ): Promise<PostResult> => {
-    let target: URL;
+    let target: Awaited<ReturnType<typeof checkWebhookTarget>>;
     try {
-      target = new URL(url);
-      if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new Error('not http(s)');
-    } catch {
-      return { ok: false, reason: `the webhook URL is not an http(s) URL: ${url}` };
+      // Resolved and checked now, at every attempt; the request connects only to what passed.
+      target = await checkWebhookTarget(source.webhookUrl, allowPrivate, resolve);
+    } catch (error) {
+      if (!(error instanceof WebhookAddressError)) throw error;
+      // The operator's log names the address; the source is told only that it was refused.
+      logger.warn(
+        { deliveryId: row.delivery_id, source: row.source, detail: error.message },
+        'webhook refused: its address is not allowed',
+      );
+      return { ok: false, reason: `refused: ${error.publicReason}` };
     }
     const body = JSON.stringify(payload);
     const timestamp = Math.floor(at.getTime() / 1000);
+    const timeout = AbortSignal.timeout(timeoutMs);
     try {
-      const res = await fetch(target, {
-        method: 'POST',
+      const answer = await pinnedPost(target, {
         headers: {
           'Content-Type': 'application/json',
           'User-Agent': USER_AGENT,
-          [SIGNATURE_HEADER]: signPayload(secret, timestamp, body),
+          [SIGNATURE_HEADER]: signatureHeader(signingSecrets(source, at), timestamp, row.delivery_id, body),
           [TIMESTAMP_HEADER]: String(timestamp),
           [DELIVERY_HEADER]: row.delivery_id,
         },
         body,
-        // A redirect is not a 2xx: a signed request is not re-sent somewhere else.
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping.signal]),
+        signal: AbortSignal.any([timeout, stopping.signal]),
+        agents,
       });
-      if (res.status >= 200 && res.status < 300) {
-        await res.body?.cancel().catch(() => undefined);
-        return { ok: true, status: res.status, reason: `HTTP ${res.status}` };
-      }
-      const text = await readSome(res, 300).catch(() => '');
-      return { ok: false, status: res.status, reason: `HTTP ${res.status}${text ? `: ${text}` : ''}` };
+      // Only the status is kept: what a receiver answers never reaches the source's failure list
+      // (it could be an internal service's page). A redirect is a failure: a signed request is not
+      // re-sent somewhere else.
+      const ok = answer.status >= 200 && answer.status < 300;
+      const redirect = answer.status >= 300 && answer.status < 400 ? ' (redirects are not followed)' : '';
+      return { ok, status: answer.status, reason: `HTTP ${answer.status}${redirect}` };
     } catch (error) {
       if (stopping.signal.aborted) return { ok: false, reason: 'stopped', aborted: true };
-      if (error instanceof Error && error.name === 'TimeoutError')
-        return { ok: false, reason: `no answer within ${timeoutMs} ms` };
+      if (timeout.aborted) return { ok: false, reason: `no answer within ${timeoutMs} ms` };
       return { ok: false, reason: errorText(error) };
     }
   };
@@ -342,11 +353,12 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
     const source = await readSource(log, row.source);
 
     let result: PostResult;
-    if (!source.webhookUrl || !source.webhookSecret) {
+    const webhookUrl = source.webhookUrl;
+    if (!webhookUrl || !source.webhookSecret) {
       result = { ok: false, reason: 'the source has no webhook URL any more' };
     } else {
       const payload = await fillCursor(pool, row);
-      result = await post(source.webhookUrl, source.webhookSecret, row, payload, startedAt);
+      result = await post({ ...source, webhookUrl }, row, payload, startedAt);
       if (result.aborted) return; // stopped mid-request: the next leader tries again
     }
     const at = now();
@@ -526,6 +538,8 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
         client.removeAllListeners('notification');
         client.release();
       }
+      agents.http.destroy();
+      agents.https.destroy();
     },
   };
 };

@@ -1,7 +1,20 @@
-// sources:create, app:generate-token (tg-support-bot's name), tokens:create, tokens:revoke, sources:list
+// sources:create, app:generate-token (tg-support-bot's name), tokens:create, tokens:revoke, sources:list,
+// sources:rotate-webhook-secret
 
 import { sqlDatabase } from '../../adapters/postgres/sql.ts';
-import { createSource, issueToken, runSourceCommand } from '../../adapters/sources/sources.ts';
+import {
+  changeSourceWebhook,
+  createSource,
+  issueToken,
+  readSource,
+  rotateWebhookSecret,
+  runSourceCommand,
+} from '../../adapters/sources/sources.ts';
+import {
+  type CheckedWebhookUrl,
+  checkWebhookUrl,
+  WebhookAddressError,
+} from '../../adapters/webhooks/address-guard.ts';
 import { sourcesProjection } from '../../projections/read-models/sources.ts';
 import { catchUpProjection } from '../../projections/runner.ts';
 import type { Context } from '../context.ts';
@@ -10,18 +23,19 @@ import type { Context } from '../context.ts';
 const freshSources = (ctx: Context) =>
   catchUpProjection({ db: sqlDatabase(ctx.db.pool), log: ctx.log, projection: sourcesProjection });
 
-const checkUrl = (url: string | undefined): string | null => {
+/** The URL checked against WEBHOOK_ALLOW_PRIVATE; a refusal names the option it came from. */
+const checkUrl = async (
+  ctx: Context,
+  url: string | undefined,
+  option = '--webhook-url',
+): Promise<CheckedWebhookUrl | null> => {
   if (!url) return null;
-  let parsed: URL;
   try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`--webhook-url must be an http(s) URL (got "${url}")`);
+    return await checkWebhookUrl(url, ctx.config.WEBHOOK_ALLOW_PRIVATE);
+  } catch (error) {
+    if (error instanceof WebhookAddressError) throw new Error(`${option} ${error.message}`);
+    throw error;
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new Error(`--webhook-url must be an http(s) URL (got "${url}")`);
-  }
-  return parsed.toString();
 };
 
 /** The token goes alone on the last line, so scripts can take it with `tail -n 1`. */
@@ -32,10 +46,11 @@ const printToken = (lines: string[], token: string) => {
 };
 
 export const createSourceCommand = async (ctx: Context, code: string, webhookUrl: string | undefined) => {
-  const token = await createSource(ctx.log, code, checkUrl(webhookUrl));
+  const checked = await checkUrl(ctx, webhookUrl);
+  const token = await createSource(ctx.log, code, checked);
   printToken(
     [
-      `source ${code} created${webhookUrl ? `, webhooks to ${webhookUrl}` : ' (no webhook: poll GET /api/external/messages)'}`,
+      `source ${code} created${checked ? `, webhooks to ${checked}` : ' (no webhook: poll GET /api/external/messages)'}`,
       `token id: ${token.tokenId}`,
       ...(webhookUrl ? [`webhook secret (verifies X-Topicdesk-Signature): ${token.webhookSecret}`] : []),
     ],
@@ -51,7 +66,7 @@ export const generateTokenCommand = async (ctx: Context, code: string, webhookUr
     .catch(() => ({ rowCount: 0 }));
   if (!rowCount) return createSourceCommand(ctx, code, webhookUrl);
   if (webhookUrl !== undefined)
-    await runSourceCommand(ctx.log, code, { type: 'ChangeSourceWebhook', webhookUrl: checkUrl(webhookUrl) });
+    await changeSourceWebhook(ctx.log, code, await checkUrl(ctx, webhookUrl, 'the webhook URL'));
   return createTokenCommand(ctx, code);
 };
 
@@ -96,4 +111,31 @@ export const listSourcesCommand = async (ctx: Context, json: boolean) => {
         tokens: r.tokens ?? '',
       })),
     );
+};
+
+/** `30s`, `15m`, `24h`, `7d` or `0` (no grace) → milliseconds; at most 30 days. */
+export const parseGrace = (text: string): number => {
+  const m = /^(\d+)(s|m|h|d)?$/.exec(text.trim());
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  const ms = m ? Number(m[1]) * unit[(m[2] ?? 's') as keyof typeof unit] : Number.NaN;
+  if (!(ms >= 0 && ms <= 30 * 86_400_000))
+    throw new Error(`--grace must be a duration up to 30d, e.g. 24h, 90m or 0 (got "${text}")`);
+  return ms;
+};
+
+/** The new secret goes alone on the last line, like a token. */
+export const rotateWebhookSecretCommand = async (ctx: Context, code: string, grace: string) => {
+  const graceMs = parseGrace(grace);
+  const source = await readSource(ctx.log, code);
+  if (!source.registered) throw new Error(`no source ${code} (see sources:list)`);
+  const rotated = await rotateWebhookSecret(ctx.log, code, graceMs);
+  console.log(`webhook secret of source ${code} rotated`);
+  console.log(
+    graceMs > 0
+      ? `until ${rotated.previousValidUntil} every webhook is signed with both secrets (two v1= entries in X-Topicdesk-Signature); then only with the new one`
+      : 'the previous secret no longer signs',
+  );
+  if (!source.webhookUrl) console.log('(the source has no webhook URL: the secret signs once it has one)');
+  console.log('The new webhook secret is shown only this once; store it now.');
+  console.log(rotated.webhookSecret);
 };

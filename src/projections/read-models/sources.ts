@@ -45,6 +45,12 @@ CREATE TABLE ${t('rm_source_tokens')} (
             [code, event.data.webhookUrl, e.revision],
           );
           break;
+        case 'SourceWebhookSecretRotated':
+          await sql.query(
+            `UPDATE ${ctx.t('rm_sources')} SET webhook_secret = $2, revision = $3 WHERE code = $1 AND revision < $3`,
+            [code, event.data.webhookSecret, e.revision],
+          );
+          break;
         case 'TokenIssued':
           await sql.query(
             `INSERT INTO ${ctx.t('rm_source_tokens')} (token_id, source_code, hash, created_at, revision)
