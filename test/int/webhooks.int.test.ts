@@ -221,6 +221,7 @@ describe('webhooks to a source', () => {
       'edited_at',
       'external_id',
       'id',
+      'recorded_at',
       'reply_to',
       'status',
       'text',
