@@ -51,6 +51,8 @@ export interface TelegramStandInOptions {
   firstUpdateId?: number;
   /** Clock in milliseconds (message dates, the 48 h deletion rule, rate limits). */
   now?: () => number;
+  /** Port on 127.0.0.1 (default: any free one). */
+  port?: number;
 }
 
 export type ApiResponse =
@@ -340,7 +342,7 @@ export const startTelegramStandIn = async (options: TelegramStandInOptions = {})
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const apiRoot = `http://127.0.0.1:${port}`;
