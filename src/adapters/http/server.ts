@@ -377,9 +377,15 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
       if (error.validation) {
         return badRequest(reply, allValidationErrors(request, error));
       }
+      // A multipart body refused part-way is not parsed further: the rest is read and dropped, never
+      // kept, so a client still sending gets to read the answer (closing the connection instead
+      // makes it fail with EPIPE); HTTP_REQUEST_TIMEOUT_MS bounds how long that may take.
+      if (mediaTypeOf(request) === 'multipart/form-data' && !request.raw.readableEnded) {
+        request.raw.unpipe();
+        request.raw.resume();
+      }
       if (error instanceof PartsRefused) {
-        // The rest of the body is not read; the connection goes with the answer.
-        reply.headers({ ...error.headers, Connection: 'close' });
+        reply.headers(error.headers);
         return problem(reply, error.status, STATUS_CODES[error.status] ?? 'Error', error.detail);
       }
       let status =
@@ -449,8 +455,9 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
       if (reply.sent || mediaTypeOf(request) !== 'multipart/form-data') return payload;
       const declared = Number(request.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBodyBytes) {
+        // Unread, the body is dropped by Node once the answer is sent.
         await problem(
-          reply.header('Connection', 'close'),
+          reply,
           413,
           'Payload Too Large',
           `the body (${declared} bytes) is larger than any this route takes: ${maxBodyBytes} bytes ` +
