@@ -255,6 +255,24 @@ describe('HTTP limits: uploads, long polls, request time, offset, the Telegram s
     assert.match(tooBig.body.detail ?? '', /a file is larger than/);
   });
 
+  it('an upload the disk cannot take is 503 (retry), not a bad request, and records nothing', async () => {
+    const api = client(h, a);
+    // The spool is os.tmpdir(), read at each upload: here a directory that does not exist.
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = '/nonexistent/topicdesk-spool';
+    let r: Awaited<ReturnType<typeof api.post<Problem>>>;
+    try {
+      r = await api.post<Problem>('/api/external/disk/messages', { form: fileForm('disk.bin') });
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
+    assert.equal(r.status, 503, JSON.stringify(r.body));
+    assert.match(r.body.detail ?? '', /could not be kept on disk.*retry/);
+    assert.equal((await api.get('/api/external/disk/messages')).status, 404, 'no conversation was started');
+    assert.equal((await api.post('/api/external/disk/messages', { form: fileForm('disk.bin') })).status, 201);
+  });
+
   it('offset pages at most 5000 deep: beyond, a 400 naming query.offset points to after_id', async () => {
     const api = client(h, a);
     assert.equal((await api.post('/api/external/deep/messages', { json: { text: 'one' } })).status, 201);

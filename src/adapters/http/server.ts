@@ -59,8 +59,6 @@ export interface MultipartOptions {
   readonly maxFileBytes: number;
   /** Most file parts in one request: beyond it 413. */
   readonly maxFiles: number;
-  /** Where file parts are written while their request lasts. Default: the system's (os.tmpdir()). */
-  readonly spoolDir?: string;
 }
 
 /** A file part of a multipart body, written to a file of its own (the body's field holds only its name). */
@@ -94,6 +92,8 @@ interface Spool {
   readonly parts: UploadedPart[];
   readonly writes: Set<Promise<unknown>>;
   holders: number;
+  /** Let go by all: no part is written any more. */
+  closed: boolean;
 }
 
 const spools = new WeakMap<FastifyRequest, Spool>();
@@ -106,13 +106,12 @@ const bodyAccepted = new WeakSet<FastifyRequest>();
 export const uploadedParts = (request: FastifyRequest): readonly UploadedPart[] =>
   spools.get(request)?.parts ?? [];
 
-/** The answer to a request whose file parts cannot be taken: given at the first file part, unread. */
+/** The answer to a multipart request whose file parts cannot be taken (the rest is not parsed). */
 export class PartsRefused extends Error {
   override readonly name = 'PartsRefused';
   constructor(
     readonly status: number,
     readonly detail: string,
-    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(detail);
   }
@@ -128,7 +127,9 @@ export const refuseFileParts = (request: FastifyRequest, refusal: PartsRefused):
 
 const letGo = (spool: Spool): void => {
   spool.holders -= 1;
-  if (spool.holders > 0 || !spool.dir) return;
+  if (spool.holders > 0) return;
+  spool.closed = true;
+  if (!spool.dir) return;
   const dir = spool.dir;
   void Promise.allSettled([...spool.writes])
     .then(() => dir)
@@ -385,7 +386,6 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
         request.raw.resume();
       }
       if (error instanceof PartsRefused) {
-        reply.headers(error.headers);
         return problem(reply, error.status, STATUS_CODES[error.status] ?? 'Error', error.detail);
       }
       let status =
@@ -441,12 +441,11 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
 
   if (options.multipart) {
     const { maxFileBytes, maxFiles } = options.multipart;
-    const spoolDir = options.multipart.spoolDir ?? tmpdir();
     const maxBodyBytes = maxFiles * maxFileBytes + MULTIPART_ROOM;
     // A spool for each multipart request, held by its response until that is sent or cut off.
     app.addHook('onRequest', async (request, reply) => {
       if (mediaTypeOf(request) !== 'multipart/form-data') return;
-      const spool: Spool = { parts: [], writes: new Set(), holders: 1 };
+      const spool: Spool = { parts: [], writes: new Set(), holders: 1, closed: false };
       spools.set(request, spool);
       reply.raw.once('close', () => letGo(spool));
     });
@@ -483,15 +482,29 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
         const refusal = refusals.get(this);
         if (refusal) throw refusal;
         const spool = spools.get(this);
-        if (!spool) throw new Error('a file part outside a multipart request');
-        spool.dir ??= mkdtemp(join(spoolDir, 'topicdesk-upload-'));
-        const path = join(await spool.dir, String(spool.parts.length));
-        const write = pipeline(part.file, createWriteStream(path, { flags: 'wx' }));
-        spool.writes.add(write);
+        if (!spool || spool.closed) throw new Error('a file part after its request ended');
+        // Files go under the system's temporary directory (TMPDIR), one directory per request.
+        spool.dir ??= mkdtemp(join(tmpdir(), 'topicdesk-upload-'));
+        const written = spool.dir.then(async (dir) => {
+          if (spool.closed) throw new Error('a file part after its request ended');
+          const path = join(dir, String(spool.parts.length));
+          await pipeline(part.file, createWriteStream(path, { flags: 'wx' }));
+          return path;
+        });
+        spool.writes.add(written);
+        let path: string;
         try {
-          await write;
+          path = await written;
+        } catch (error) {
+          // The disk's failure (full, not writable), not the body's: nothing is recorded, retry.
+          if (!(error as { syscall?: string }).syscall) throw error;
+          this.log.error({ err: error }, 'an upload could not be spooled to disk');
+          throw new PartsRefused(
+            503,
+            'the upload could not be kept on disk for now; nothing was recorded — retry',
+          );
         } finally {
-          spool.writes.delete(write);
+          spool.writes.delete(written);
         }
         if (part.file.truncated) throw new app.multipartErrors.RequestFileTooLargeError();
         spool.parts.push({
