@@ -122,7 +122,11 @@ const schema = z
       .int()
       .min(1, 'must be at least 1')
       .default(4),
-    API_MAX_UPLOADS: z.coerce.number({ message: 'must be a number of requests' }).int().min(1).default(8),
+    API_MAX_UPLOADS: z.coerce
+      .number({ message: 'must be a number of requests' })
+      .int()
+      .min(1, 'must be at least 1')
+      .default(8),
     API_MAX_LONG_POLLS_PER_TOKEN: z.coerce
       .number({ message: 'must be a number of requests' })
       .int()
@@ -131,7 +135,7 @@ const schema = z
     API_MAX_LONG_POLLS: z.coerce
       .number({ message: 'must be a number of requests' })
       .int()
-      .min(1)
+      .min(1, 'must be at least 1')
       .default(100),
     API_WRITE_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -28,7 +28,7 @@ import type { AuthenticatedSource } from '../sources/sources.ts';
 import { createAuthenticator } from '../sources/token-cache.ts';
 import { listFailedDeliveries } from '../webhooks/deliveries.ts';
 import { createHeadWatcher, type HeadWatcher } from './head-watcher.ts';
-import { createInFlight, type InFlight, type InFlightLimits } from './in-flight.ts';
+import { createInFlight, type InFlight, type InFlightLimits, type InFlightRefusal } from './in-flight.ts';
 import {
   cleanFileName,
   cleanMimeType,
@@ -87,7 +87,7 @@ const CAPTION_LIMIT = 1024;
 const FILE_FIELDS = new Set(['files', 'uploaded_file']);
 const UPLOAD_TIMEOUT_MS = 60_000;
 /** The deepest `offset` served: beyond it the database would walk that many rows for every page. */
-export const MAX_OFFSET = 5000;
+const MAX_OFFSET = 5000;
 /** What a 429 for uploads or long polls asks to wait: a slot frees when one of them ends. */
 const BUSY_RETRY_AFTER_SECONDS = 5;
 const NO_FILE_STORE = 'files need the Telegram channel (TELEGRAM_BOT_TOKEN): Telegram is the file store';
@@ -136,7 +136,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
   const resource = (row: ApiMessageRow) => toResource(row, fileUrl);
 
   /** 429 when a cap on requests in progress is reached: this token's own, or everyone's. */
-  const busy = (reply: FastifyReply, slots: InFlight, refused: 'key' | 'total', what: string, code: string) =>
+  const busy = (reply: FastifyReply, slots: InFlight, refused: InFlightRefusal, what: string, code: string) =>
     problem(
       reply.header('Retry-After', String(BUSY_RETRY_AFTER_SECONDS)),
       429,
