@@ -214,6 +214,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       logger: logger.child({ component: 'api' }),
       rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
       projectionWaitMs: config.API_WRITE_WAIT_MS,
+      uploads: { perKey: config.API_MAX_UPLOADS_PER_TOKEN, total: config.API_MAX_UPLOADS },
+      longPolls: { perKey: config.API_MAX_LONG_POLLS_PER_TOKEN, total: config.API_MAX_LONG_POLLS },
       databaseUrl: db.url,
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(files ? { files } : {}),
@@ -242,6 +244,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       handlers,
       redact: createRedactor(configuredSecrets(config)),
       multipart: { maxFileBytes: config.API_MAX_FILE_BYTES, maxFiles: config.API_MAX_FILES },
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
       readiness: {
         eventLog: () => log.ping(),
         database: async () => {

@@ -28,6 +28,12 @@ const schema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().default('0.0.0.0'),
+    /** How long a client may take to send a whole request (headers and body); 408 beyond. */
+    HTTP_REQUEST_TIMEOUT_MS: z.coerce
+      .number({ message: 'must be a number of milliseconds' })
+      .int()
+      .min(1000, 'must be at least 1000 ms')
+      .default(120_000),
     PUBLIC_URL: optional(
       url('the address Telegram and VK reach this service at, e.g. https://support.example.com'),
     ),
@@ -142,6 +148,28 @@ const schema = z
       .max(50 * 1024 * 1024, 'must be at most 52428800 (Telegram takes uploads up to 50 MB)')
       .default(20 * 1024 * 1024),
     API_MAX_FILES: z.coerce.number().int().min(1).max(10, 'must be at most 10').default(10),
+    // Requests in progress at once, per token and in all (per instance): uploads (multipart
+    // requests, their files spooled to disk and sent on to Telegram) and long polls.
+    API_MAX_UPLOADS_PER_TOKEN: z.coerce
+      .number({ message: 'must be a number of requests' })
+      .int()
+      .min(1, 'must be at least 1')
+      .default(4),
+    API_MAX_UPLOADS: z.coerce
+      .number({ message: 'must be a number of requests' })
+      .int()
+      .min(1, 'must be at least 1')
+      .default(8),
+    API_MAX_LONG_POLLS_PER_TOKEN: z.coerce
+      .number({ message: 'must be a number of requests' })
+      .int()
+      .min(1, 'must be at least 1')
+      .default(4),
+    API_MAX_LONG_POLLS: z.coerce
+      .number({ message: 'must be a number of requests' })
+      .int()
+      .min(1, 'must be at least 1')
+      .default(100),
     API_WRITE_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -218,7 +246,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
  * URL) without its credentials.
  */
 const shownValue = (name: string, value: string) => {
-  if (!/TOKEN|SECRET|PASSWORD/.test(name)) return `"${redactSecrets(value)}"`;
+  // A secret's name ends in TOKEN, SECRET or PASSWORD (API_MAX_LONG_POLLS_PER_TOKEN is no secret).
+  if (!/(TOKEN|SECRET|PASSWORD)$/.test(name)) return `"${redactSecrets(value)}"`;
   return value.length > 12 ? `"${value.slice(0, 4)}…"` : `${value.length} characters`;
 };
 

@@ -38,6 +38,27 @@ describe('configuration', () => {
     );
   });
 
+  it('bounds requests: the time to send one, uploads and long polls in progress', () => {
+    const c = loadConfig({});
+    assert.deepEqual(
+      [c.HTTP_REQUEST_TIMEOUT_MS, c.API_MAX_UPLOADS_PER_TOKEN, c.API_MAX_UPLOADS],
+      [120_000, 4, 8],
+    );
+    assert.deepEqual([c.API_MAX_LONG_POLLS_PER_TOKEN, c.API_MAX_LONG_POLLS], [4, 100]);
+    assert.throws(
+      () => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '500' }),
+      /^ConfigError: HTTP_REQUEST_TIMEOUT_MS must be at least 1000 ms \(got "500"\)$/,
+    );
+    assert.throws(
+      () => loadConfig({ API_MAX_UPLOADS: '0' }),
+      /^ConfigError: API_MAX_UPLOADS must be at least 1 \(got "0"\)$/,
+    );
+    assert.throws(
+      () => loadConfig({ API_MAX_LONG_POLLS_PER_TOKEN: 'many' }),
+      /^ConfigError: API_MAX_LONG_POLLS_PER_TOKEN must be a number of requests \(got "many"\)$/,
+    );
+  });
+
   it('names a variable that is missing because another one needs it', () => {
     assert.throws(
       () => loadConfig({ EVENT_STORE: 'esdb' }),

@@ -16,9 +16,11 @@ import type { EventLog, LogPosition } from '../../domain/event-log.ts';
 import { type Attachment, type ConversationEvent, conversationStream } from '../../domain/events.ts';
 import {
   badRequest,
+  PartsRefused,
   problem,
   type RouteDefinition,
   type RouteHandler,
+  refuseFileParts,
   uploadedParts,
 } from '../http/server.ts';
 import { apiMessageId, commandIdOf, conversationIdOf } from '../ids.ts';
@@ -26,6 +28,7 @@ import type { AuthenticatedSource } from '../sources/sources.ts';
 import { createAuthenticator } from '../sources/token-cache.ts';
 import { listFailedDeliveries } from '../webhooks/deliveries.ts';
 import { createHeadWatcher, type HeadWatcher } from './head-watcher.ts';
+import { createInFlight, type InFlight, type InFlightLimits, type InFlightRefusal } from './in-flight.ts';
 import {
   cleanFileName,
   cleanMimeType,
@@ -67,6 +70,10 @@ export interface ExternalApiOptions {
   readonly listen?: { readonly connectionString: string; readonly channel: string };
   /** How long a write waits for the read model before answering without it. Default 2000 ms. */
   readonly projectionWaitMs?: number;
+  /** multipart/form-data requests in progress at once, per token and in all. Default 4 and 8. */
+  readonly uploads?: InFlightLimits;
+  /** Long polls (`wait` > 0) held at once, per token and in all. Default 4 and 100. */
+  readonly longPolls?: InFlightLimits;
 }
 
 export interface ExternalApi {
@@ -79,6 +86,11 @@ export interface ExternalApi {
 const CAPTION_LIMIT = 1024;
 const FILE_FIELDS = new Set(['files', 'uploaded_file']);
 const UPLOAD_TIMEOUT_MS = 60_000;
+/** The deepest `offset` served: beyond it the database would walk that many rows for every page. */
+const MAX_OFFSET = 5000;
+/** What a 429 for uploads or long polls asks to wait: a slot frees when one of them ends. */
+const BUSY_RETRY_AFTER_SECONDS = 5;
+const NO_FILE_STORE = 'files need the Telegram channel (TELEGRAM_BOT_TOKEN): Telegram is the file store';
 
 class Answered extends Error {
   constructor(readonly reply: FastifyReply) {
@@ -105,6 +117,8 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
   const { pool, log, handler, logger } = options;
   const projectionWaitMs = options.projectionWaitMs ?? 2000;
   const limiter = createRateLimiter({ perMinute: options.rateLimitPerMinute });
+  const uploads = createInFlight(options.uploads ?? { perKey: 4, total: 8 });
+  const longPolls = createInFlight(options.longPolls ?? { perKey: 4, total: 100 });
   const watcher: HeadWatcher = createHeadWatcher({
     readHead: () => readHead(pool),
     readCheckpoint: () => readMessagesCheckpoint(pool),
@@ -120,6 +134,36 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
   const base = options.publicUrl?.replace(/\/+$/, '') ?? '';
   const fileUrl = (id: string) => `${base}/api/external/files/${id}`;
   const resource = (row: ApiMessageRow) => toResource(row, fileUrl);
+
+  /** 429 when a cap on requests in progress is reached: this token's own, or everyone's. */
+  const busy = (reply: FastifyReply, slots: InFlight, refused: InFlightRefusal, what: string, code: string) =>
+    problem(
+      reply.header('Retry-After', String(BUSY_RETRY_AFTER_SECONDS)),
+      429,
+      'Too Many Requests',
+      refused === 'key'
+        ? `this token already has ${slots.limits.perKey} ${what} in progress; retry when one has ended`
+        : `${slots.limits.total} ${what} are in progress on this instance; retry in a few seconds`,
+      { code },
+    );
+
+  /**
+   * Uploads: a slot per multipart request for as long as it lasts (its parts are spooled to disk and
+   * sent on to Telegram); without a file store its file parts are refused before they are read.
+   */
+  const uploadGuard: RouteHandler = async (request, reply) => {
+    const source = sources.get(request);
+    if (!source || request.headers['content-type']?.toLowerCase().startsWith('multipart/') !== true)
+      return undefined;
+    if (!options.files) {
+      refuseFileParts(request, new PartsRefused(503, NO_FILE_STORE));
+      return undefined;
+    }
+    const slot = uploads.take(source.tokenId);
+    if ('refused' in slot) return busy(reply, uploads, slot.refused, 'uploads', 'too_many_uploads');
+    reply.raw.once('close', slot.release);
+    return undefined;
+  };
 
   // ---- authentication and rate limit: before the body is read ----------------------------------
   const guard: RouteHandler = async (request, reply) => {
@@ -160,8 +204,8 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
   };
 
   /** Every route: the guard first; strings PostgreSQL cannot store are a 400; domain refusals map to problems. */
-  const route = (fn: Handler): RouteDefinition => ({
-    onRequest: [guard],
+  const route = (fn: Handler, guards: RouteHandler[] = []): RouteDefinition => ({
+    onRequest: [guard, ...guards],
     async handler(request, reply) {
       const source = sources.get(request);
       if (!source) return problem(reply, 401, 'Unauthorized', 'missing, wrong or revoked bearer token');
@@ -386,12 +430,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
     if (parts.length > 0) {
       const files = options.files;
       if (!files) {
-        return problem(
-          reply,
-          503,
-          'Service Unavailable',
-          'files need the Telegram channel (TELEGRAM_BOT_TOKEN): Telegram is the file store',
-        );
+        return problem(reply, 503, 'Service Unavailable', NO_FILE_STORE);
       }
       const signal = AbortSignal.timeout(UPLOAD_TIMEOUT_MS);
       for (const part of parts) {
@@ -401,7 +440,8 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
               {
                 fileName: cleanFileName(part.fileName),
                 mimeType: cleanMimeType(part.mimeType),
-                data: part.data,
+                path: part.path,
+                size: part.size,
               },
               `📎 ${source.code} · ${externalId} (upload; removed automatically)`,
               signal,
@@ -490,6 +530,11 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       bad.push({ field: 'query.date_start', message: 'is not a valid date' });
     if (q.date_end !== undefined && !until)
       bad.push({ field: 'query.date_end', message: 'is not a valid date' });
+    if (q.offset !== undefined && q.offset > MAX_OFFSET)
+      bad.push({
+        field: 'query.offset',
+        message: `must be at most ${MAX_OFFSET}; page further with after_id (the last page's next_cursor)`,
+      });
     if (bad.length > 0) failFields(reply, bad);
     const sort = sortOf(q.sort, q.type_sort);
     const filter: ListFilter = {
@@ -523,7 +568,15 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       limit: q.limit ?? 50,
       includeDeleted: q.include_deleted ?? false,
     };
-    const deadline = Date.now() + (q.wait ?? 0) * 1000;
+    const wait = q.wait ?? 0;
+    let slot: { release: () => void } | undefined;
+    if (wait > 0) {
+      const taken = longPolls.take(source.tokenId);
+      if ('refused' in taken)
+        return busy(reply, longPolls, taken.refused, 'long polls', 'too_many_long_polls');
+      slot = taken;
+    }
+    const deadline = Date.now() + wait * 1000;
     // The client went away: a response that closes before it was written ends the wait.
     const gone = new AbortController();
     const onClose = () => gone.abort();
@@ -539,6 +592,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       }
     } finally {
       reply.raw.off('close', onClose);
+      slot?.release();
     }
   };
 
@@ -646,14 +700,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
     const { fileId } = request.params as { fileId: string };
     const attachment = await findAttachment(pool, source.code, fileId);
     if (!attachment?.fileRef) return problem(reply, 404, 'Not Found', 'no such file');
-    if (!options.files) {
-      return problem(
-        reply,
-        503,
-        'Service Unavailable',
-        'files need the Telegram channel (TELEGRAM_BOT_TOKEN): Telegram is the file store',
-      );
-    }
+    if (!options.files) return problem(reply, 503, 'Service Unavailable', NO_FILE_STORE);
     let download: Awaited<ReturnType<FileStore['open']>>;
     try {
       download = await options.files.open(attachment.fileRef, AbortSignal.timeout(UPLOAD_TIMEOUT_MS));
@@ -693,7 +740,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
 
   return {
     handlers: {
-      sendMessage: route(sendMessage),
+      sendMessage: route(sendMessage, [uploadGuard]),
       listMessages: route(listConversation),
       editMessageCompat: route(editMessageCompat),
       deleteMessageCompat: route(deleteMessageCompat),

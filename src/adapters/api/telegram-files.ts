@@ -4,10 +4,12 @@ import { GrammyError } from 'grammy';
 import type { Attachment } from '../../domain/events.ts';
 import type { StoredTelegramFile, TelegramFiles } from '../telegram/file-store.ts';
 
+/** A file waiting on disk (a spooled upload part): it is streamed to Telegram, never read whole. */
 export interface FileToStore {
   readonly fileName: string;
   readonly mimeType: string;
-  readonly data: Buffer;
+  readonly path: string;
+  readonly size: number;
 }
 
 export interface FileDownload {
@@ -31,7 +33,7 @@ export const createTelegramFileStore = (files: TelegramFiles): FileStore => ({
   async store(file, caption, signal) {
     let stored: StoredTelegramFile | undefined;
     try {
-      stored = await files.put('document', file.data, file.fileName, {
+      stored = await files.put('document', { path: file.path }, file.fileName, {
         caption,
         ...(signal ? { signal } : {}),
       });
@@ -48,7 +50,7 @@ export const createTelegramFileStore = (files: TelegramFiles): FileStore => ({
       fileUniqueId: stored.fileUniqueId,
       fileName: file.fileName,
       mimeType: file.mimeType,
-      size: file.data.length,
+      size: file.size,
     };
   },
   async open(fileRef, signal) {

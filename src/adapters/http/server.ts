@@ -1,8 +1,13 @@
 // The HTTP server: routes and request validation generated from openapi/ (design first),
 // the document at /openapi.json and Swagger UI at /docs.
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import multipart, { type MultipartFile } from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -36,6 +41,12 @@ export interface HttpServerOptions {
   readonly multipart?: MultipartOptions;
   /** Scrubs secrets from error answers (the configured ones too); default: their shapes only. */
   readonly redact?: Redact;
+  /**
+   * How long a client may take to send a whole request, headers and body (HTTP_REQUEST_TIMEOUT_MS);
+   * a request still arriving then is cut off (408). Answers may take longer: a long poll's wait
+   * starts once its request is in.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -53,21 +64,81 @@ export interface MultipartOptions {
   readonly maxFiles: number;
 }
 
-/** A file part of a multipart body, read into memory (the body's field holds only its name). */
+/** A file part of a multipart body, written to a file of its own (the body's field holds only its name). */
 export interface UploadedPart {
   readonly field: string;
   readonly fileName: string;
   readonly mimeType: string;
-  readonly data: Buffer;
+  /** The part's bytes on disk; the file is removed when the response is done and the handler has returned. */
+  readonly path: string;
+  readonly size: number;
 }
 
-const uploadsOf = new WeakMap<FastifyRequest, UploadedPart[]>();
+// Multipart bodies besides file parts: at most 50 fields of 64 KiB and 100 parts, each part's
+// headers at most 80 KiB (busboy's limit). A Content-Length beyond the files' limits plus this
+// room cannot be a body the limits accept, so it is refused before a byte of it is read.
+const MAX_FIELDS = 50;
+const MAX_FIELD_BYTES = 64 * 1024;
+const MAX_PARTS = 100;
+const PART_HEADER_BYTES = 80 * 1024;
+const MULTIPART_ROOM = 12 * 1024 * 1024;
+if (MAX_FIELDS * MAX_FIELD_BYTES + MAX_PARTS * PART_HEADER_BYTES > MULTIPART_ROOM)
+  throw new Error('MULTIPART_ROOM is too small');
+
+/**
+ * A multipart request's spooled files: their directory (made at the first file part) is removed once
+ * every holder let go — the response (when it is sent or the connection closes) and the handler
+ * (when it returns), after the writes in progress have ended.
+ */
+interface Spool {
+  dir?: Promise<string>;
+  readonly parts: UploadedPart[];
+  readonly writes: Set<Promise<unknown>>;
+  holders: number;
+  /** Let go by all: no part is written any more. */
+  closed: boolean;
+}
+
+const spools = new WeakMap<FastifyRequest, Spool>();
+/** Requests whose file parts are refused before they are read (see refuseFileParts). */
+const refusals = new WeakMap<FastifyRequest, PartsRefused>();
 /** Requests whose body was parsed and validated: an error after that is the server's, not the body's. */
 const bodyAccepted = new WeakSet<FastifyRequest>();
 
 /** The file parts of a multipart request, in the order they came. */
 export const uploadedParts = (request: FastifyRequest): readonly UploadedPart[] =>
-  uploadsOf.get(request) ?? [];
+  spools.get(request)?.parts ?? [];
+
+/** The answer to a multipart request whose file parts cannot be taken (the rest is not parsed). */
+export class PartsRefused extends Error {
+  override readonly name = 'PartsRefused';
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/**
+ * Refuses the request's file parts (e.g. no file store): its first file part ends the request with
+ * this answer instead of being read; text fields before it cost at most their limits.
+ */
+export const refuseFileParts = (request: FastifyRequest, refusal: PartsRefused): void => {
+  refusals.set(request, refusal);
+};
+
+const letGo = (spool: Spool): void => {
+  spool.holders -= 1;
+  if (spool.holders > 0) return;
+  spool.closed = true;
+  if (!spool.dir) return;
+  const dir = spool.dir;
+  void Promise.allSettled([...spool.writes])
+    .then(() => dir)
+    .then((path) => rm(path, { recursive: true, force: true }))
+    .catch(() => undefined); // mkdtemp failed: nothing was written
+};
 
 /** Field names whose file parts validate as their file name (the contract's binary strings). */
 const FILE_FIELDS = new Set(['files', 'uploaded_file']);
@@ -255,7 +326,21 @@ const lowerCaseHeaders = (schema: Record<string, unknown>): Record<string, unkno
 };
 
 export const createHttpServer = async (options: HttpServerOptions): Promise<FastifyInstance> => {
+  const requestTimeout = options.requestTimeoutMs ?? 0;
   const app = Fastify({
+    requestTimeout,
+    http: {
+      // Node looks for requests over their time every connectionsCheckingInterval (30 s by default):
+      // often enough that a short timeout is kept within a quarter of itself. Headers get the same
+      // time at most (Node's 60 s otherwise).
+      ...(requestTimeout > 0
+        ? {
+            connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))),
+            headersTimeout: Math.min(60_000, requestTimeout),
+          }
+        : {}),
+    },
+    clientErrorHandler: clientError(requestTimeout),
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
     // Long path parameters reach validation (a 400 naming them) instead of Fastify's bare 414.
     routerOptions: { maxParamLength: 1000 },
@@ -305,6 +390,16 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
     ) => {
       if (error.validation) {
         return badRequest(reply, allValidationErrors(request, error));
+      }
+      // A multipart body refused part-way is not parsed further: the rest is read and dropped, never
+      // kept, so a client still sending gets to read the answer (closing the connection instead
+      // makes it fail with EPIPE); HTTP_REQUEST_TIMEOUT_MS bounds how long that may take.
+      if (mediaTypeOf(request) === 'multipart/form-data' && !request.raw.readableEnded) {
+        request.raw.unpipe();
+        request.raw.resume();
+      }
+      if (error instanceof PartsRefused) {
+        return problem(reply, error.status, STATUS_CODES[error.status] ?? 'Error', error.detail);
       }
       let status =
         error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
@@ -359,22 +454,79 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
 
   if (options.multipart) {
     const { maxFileBytes, maxFiles } = options.multipart;
+    const maxBodyBytes = maxFiles * maxFileBytes + MULTIPART_ROOM;
+    // A spool for each multipart request, held by its response until that is sent or cut off.
+    app.addHook('onRequest', async (request, reply) => {
+      if (mediaTypeOf(request) !== 'multipart/form-data') return;
+      const spool: Spool = { parts: [], writes: new Set(), holders: 1, closed: false };
+      spools.set(request, spool);
+      reply.raw.once('close', () => letGo(spool));
+    });
+    // Bodies no limit could accept are refused on their declared length, unread.
+    app.addHook('preParsing', async (request, reply, payload) => {
+      if (reply.sent || mediaTypeOf(request) !== 'multipart/form-data') return payload;
+      const declared = Number(request.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBodyBytes) {
+        // Unread, the body is dropped by Node once the answer is sent.
+        await problem(
+          reply,
+          413,
+          'Payload Too Large',
+          `the body (${declared} bytes) is larger than any this route takes: ${maxBodyBytes} bytes ` +
+            '(API_MAX_FILES × API_MAX_FILE_BYTES and 12 MiB for the text fields)',
+        );
+      }
+      return payload;
+    });
     await app.register(multipart, {
       attachFieldsToBody: 'keyValues',
-      limits: { fileSize: maxFileBytes, files: maxFiles, fields: 50, fieldSize: 64 * 1024, parts: 100 },
-      // Files are read into memory and kept beside the body; the body's field gets the file's name,
-      // so the contract's schema (an array of binary strings) validates it. A file sent in a field
-      // that is not a file field is made an object, which fails that field's validation.
+      limits: {
+        fileSize: maxFileBytes,
+        files: maxFiles,
+        fields: MAX_FIELDS,
+        fieldSize: MAX_FIELD_BYTES,
+        parts: MAX_PARTS,
+      },
+      // Each file part is written to a file of its own as it arrives (never held in memory) and
+      // kept beside the body; the body's field gets the file's name, so the contract's schema (an
+      // array of binary strings) validates it. A file sent in a field that is not a file field is
+      // made an object, which fails that field's validation.
       async onFile(this: FastifyRequest, part: MultipartFile & { value?: unknown }) {
-        const data = await part.toBuffer();
-        const list = uploadsOf.get(this) ?? [];
-        list.push({
+        const refusal = refusals.get(this);
+        if (refusal) throw refusal;
+        const spool = spools.get(this);
+        if (!spool || spool.closed) throw new Error('a file part after its request ended');
+        // Files go under the system's temporary directory (TMPDIR), one directory per request.
+        spool.dir ??= mkdtemp(join(tmpdir(), 'topicdesk-upload-'));
+        const written = spool.dir.then(async (dir) => {
+          if (spool.closed) throw new Error('a file part after its request ended');
+          const path = join(dir, String(spool.parts.length));
+          await pipeline(part.file, createWriteStream(path, { flags: 'wx' }));
+          return path;
+        });
+        spool.writes.add(written);
+        let path: string;
+        try {
+          path = await written;
+        } catch (error) {
+          // The disk's failure (full, not writable), not the body's: nothing is recorded, retry.
+          if (!(error as { syscall?: string }).syscall) throw error;
+          this.log.error({ err: error }, 'an upload could not be spooled to disk');
+          throw new PartsRefused(
+            503,
+            'the upload could not be kept on disk for now; nothing was recorded — retry',
+          );
+        } finally {
+          spool.writes.delete(written);
+        }
+        if (part.file.truncated) throw new app.multipartErrors.RequestFileTooLargeError();
+        spool.parts.push({
           field: part.fieldname,
           fileName: part.filename || 'file',
           mimeType: part.mimetype || 'application/octet-stream',
-          data,
+          path,
+          size: part.file.bytesRead,
         });
-        uploadsOf.set(this, list);
         part.value = FILE_FIELDS.has(part.fieldname) ? part.filename || 'file' : { file: part.filename };
       },
     });
@@ -434,13 +586,55 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
     operationResolver: (operationId: string) => {
       const h = all[operationId];
       if (h === undefined) return undefined as never;
+      const handler = holdingSpool(typeof h === 'function' ? h : h.handler);
       return (
-        typeof h === 'function' ? { handler: h } : { handler: h.handler, onRequest: [...(h.onRequest ?? [])] }
+        typeof h === 'function' ? { handler } : { handler, onRequest: [...(h.onRequest ?? [])] }
       ) as never;
     },
   });
   return app;
 };
+
+/**
+ * Errors Node meets before a request reaches Fastify (a request not in within its time, headers too
+ * large, bytes that are not HTTP), answered as problems too, then the connection is closed. Nothing
+ * is written when the answer to the request had begun (Node's own rule).
+ */
+const clientError =
+  (requestTimeoutMs: number) =>
+  (error: Error & { code?: string }, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, detail] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, `the request did not arrive within ${requestTimeoutMs} ms (HTTP_REQUEST_TIMEOUT_MS)`]
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'the request headers are too large']
+          : [400, 'not a valid HTTP request'];
+    const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (socket.writable && !answering) {
+      const title = STATUS_CODES[status] ?? 'Error';
+      const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+      socket.write(
+        `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  };
+
+/** The handler keeps its request's spooled files while it runs, even if the client is gone. */
+const holdingSpool =
+  (handler: RouteHandler): RouteHandler =>
+  async (request, reply) => {
+    const spool = spools.get(request);
+    if (!spool) return handler(request, reply);
+    spool.holders += 1;
+    try {
+      return await handler(request, reply);
+    } finally {
+      letGo(spool);
+    }
+  };
 
 const tooLargeDetail = (error: { code?: string; message: string }, multipartOptions?: MultipartOptions) => {
   switch (error.code) {

@@ -10,7 +10,7 @@ import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { EventLog, LogPosition } from '../../domain/event-log.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { readGeneration } from '../../projections/registry.ts';
-import { problem, type RouteHandler } from '../http/server.ts';
+import { problem, type RouteDefinition } from '../http/server.ts';
 import { sqlDatabase } from '../postgres/sql.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
@@ -49,7 +49,8 @@ export interface TelegramChannel {
   readonly api: Api;
   readonly inbound: TelegramInbound;
   readonly reactor: Reactor;
-  readonly webhook: RouteHandler;
+  /** The webhook: the mode and the secret are checked before the body is read. */
+  readonly webhook: RouteDefinition;
   /** Starts long polling when TELEGRAM_MODE=polling. */
   startPolling(): void;
   stop(): Promise<void>;
@@ -165,28 +166,31 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     api,
     inbound,
     reactor,
-    async webhook(request, reply) {
-      if (options.mode !== 'webhook' || !options.webhookSecret) {
-        return problem(reply, 404, 'Not Found', 'the telegram webhook is off (TELEGRAM_MODE=polling)');
-      }
-      if (
-        !sameSecret(
-          request.headers['x-telegram-bot-api-secret-token'] as string | undefined,
-          options.webhookSecret,
-        )
-      ) {
-        return problem(reply, 401, 'Unauthorized', 'wrong or missing secret token');
-      }
-      try {
-        const outcome = await inbound.handleUpdate(request.body as Update);
-        return reply.send({ ok: true, outcome });
-      } catch (error) {
-        if (error instanceof RetryLaterError) {
-          return problem(reply.header('Retry-After', '1'), 503, 'Service Unavailable', error.message);
+    webhook: {
+      onRequest: [
+        async (request, reply) => {
+          if (options.mode !== 'webhook' || !options.webhookSecret) {
+            return problem(reply, 404, 'Not Found', 'the telegram webhook is off (TELEGRAM_MODE=polling)');
+          }
+          const given = request.headers['x-telegram-bot-api-secret-token'];
+          if (!sameSecret(typeof given === 'string' ? given : undefined, options.webhookSecret)) {
+            return problem(reply, 401, 'Unauthorized', 'wrong or missing secret token');
+          }
+          return undefined;
+        },
+      ],
+      async handler(request, reply) {
+        try {
+          const outcome = await inbound.handleUpdate(request.body as Update);
+          return reply.send({ ok: true, outcome });
+        } catch (error) {
+          if (error instanceof RetryLaterError) {
+            return problem(reply.header('Retry-After', '1'), 503, 'Service Unavailable', error.message);
+          }
+          if (error instanceof MalformedUpdateError) return problem(reply, 400, 'Bad Request', error.message);
+          throw error;
         }
-        if (error instanceof MalformedUpdateError) return problem(reply, 400, 'Bad Request', error.message);
-        throw error;
-      }
+      },
     },
     startPolling() {
       // Our own loop rather than bot.start(): an update is confirmed (offset moved past it) only after

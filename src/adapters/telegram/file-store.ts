@@ -18,6 +18,9 @@ export interface StoredTelegramFile {
   readonly size?: number;
 }
 
+/** A file's bytes: in memory, or a file on disk that is streamed from there (each attempt opens it anew). */
+export type FileSource = Buffer | { readonly path: string };
+
 export interface TelegramFiles {
   /**
    * Uploads a file; undefined when Telegram kept no file from it. Bot API refusals are thrown as
@@ -25,7 +28,7 @@ export interface TelegramFiles {
    */
   put(
     upload: TelegramUpload,
-    data: Buffer,
+    data: FileSource,
     fileName: string,
     options?: { readonly caption?: string; readonly signal?: AbortSignal },
   ): Promise<StoredTelegramFile | undefined>;
@@ -76,7 +79,7 @@ export const createTelegramFiles = (options: TelegramFilesOptions): TelegramFile
   const { api, supportChatId, logger } = options;
   return {
     async put(upload, data, fileName, { caption, signal } = {}) {
-      const file = new InputFile(data, fileName);
+      const file = new InputFile(Buffer.isBuffer(data) ? data : data.path, fileName);
       const extra = { disable_notification: true, ...(caption ? { caption: caption.slice(0, 1024) } : {}) };
       const message =
         upload === 'photo'
