@@ -246,8 +246,9 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
  * URL) without its credentials.
  */
 const shownValue = (name: string, value: string) => {
-  // A secret's name ends in TOKEN, SECRET or PASSWORD (API_MAX_LONG_POLLS_PER_TOKEN is no secret).
-  if (!/(TOKEN|SECRET|PASSWORD)$/.test(name)) return `"${redactSecrets(value)}"`;
+  // The secrets by name (API_MAX_LONG_POLLS_PER_TOKEN is no secret).
+  if (!(SECRET_VARIABLES as readonly string[]).includes(name) && !/PASSWORD$/.test(name))
+    return `"${redactSecrets(value)}"`;
   return value.length > 12 ? `"${value.slice(0, 4)}…"` : `${value.length} characters`;
 };
 
