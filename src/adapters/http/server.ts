@@ -340,7 +340,7 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
           }
         : {}),
     },
-    clientErrorHandler: clientError(requestTimeout),
+    clientErrorHandler: clientError(requestTimeout, options.logger.child({ component: 'http' })),
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
     // Long path parameters reach validation (a 400 naming them) instead of Fastify's bare 414.
     routerOptions: { maxParamLength: 1000 },
@@ -601,8 +601,10 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
  * is written when the answer to the request had begun (Node's own rule).
  */
 const clientError =
-  (requestTimeoutMs: number) =>
+  (requestTimeoutMs: number, log: Logger) =>
   (error: Error & { code?: string }, socket: Socket): void => {
+    // As Fastify's own handler does: at debug level (the logger scrubs the bytes the error carries).
+    log.debug({ err: error }, 'client error');
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const [status, detail] =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
