@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
+import { processStarted } from '../../src/adapters/postgres/embedded-processes.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { openContext } from '../../src/app/context.ts';
 import { waitFor } from '../support/app-harness.ts';
@@ -29,14 +30,8 @@ const freePort = (): Promise<number> =>
     });
   });
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+/** Whether `pid` runs (an exited process its parent has not reaped yet does not). */
+const alive = async (pid: number) => (await processStarted(pid)) !== null;
 
 /** /readyz every 100 ms until stopped: every status it answered (0: no answer). */
 const watchReadiness = (app: AppProcess) => {
@@ -85,7 +80,7 @@ describe('the embedded default shared by the app, the CLI and a second start', (
   const postmaster = async (): Promise<number | undefined> => {
     const text = await readFile(join(dataDir, 'postgres', 'pg', 'postmaster.pid'), 'utf8').catch(() => '');
     const pid = Number(text.split('\n')[0]);
-    return pid > 0 && alive(pid) ? pid : undefined;
+    return pid > 0 && (await alive(pid)) ? pid : undefined;
   };
   const post = (app: AppProcess, externalId: string, text: string) =>
     fetch(`${app.url}/api/external/${externalId}/messages`, {
@@ -221,7 +216,7 @@ describe('the embedded default shared by the app, the CLI and a second start', (
     const server = await postmaster();
     assert.ok(server);
     assert.notEqual(server, orphan, 'a new server');
-    assert.equal(alive(orphan), false, 'the left-behind server was stopped');
+    assert.equal(await alive(orphan), false, 'the left-behind server was stopped');
     assert.match(next.logs(), /still holds the data directory/);
     assert.equal((await post(next, 'ada', 'written after the kill')).status, 201);
     assert.equal((await listed(next)).at(-1), 'written after the kill');

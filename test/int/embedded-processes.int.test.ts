@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { processStarted } from '../../src/adapters/postgres/embedded-processes.ts';
 import { waitFor } from '../support/app-harness.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -26,14 +27,8 @@ const freePort = (): Promise<number> =>
     });
   });
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+/** Whether `pid` runs (an exited process its parent has not reaped yet does not). */
+const alive = async (pid: number) => (await processStarted(pid)) !== null;
 
 interface User {
   readonly child: ChildProcess;
@@ -99,7 +94,7 @@ describe('several processes on one embedded PostgreSQL data directory', () => {
   const postmaster = async (): Promise<number | undefined> => {
     const text = await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').catch(() => '');
     const pid = Number(text.split('\n')[0]);
-    return pid > 0 && alive(pid) ? pid : undefined;
+    return pid > 0 && (await alive(pid)) ? pid : undefined;
   };
   after(async () => {
     for (const u of users) u.child.kill('SIGKILL');

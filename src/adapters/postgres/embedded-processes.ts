@@ -48,15 +48,16 @@ export const processStarted = async (pid: number): Promise<string | null | undef
     );
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
     if (stat === null) return null;
-    // Field 22 (starttime); the fields after the command's closing parenthesis start at field 3.
-    const starttime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    return starttime ? `${await bootId}/${starttime}` : undefined;
+    // Fields 3 (state) and 22 (starttime): the fields after the command's parenthesis start at 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return null; // exited, not yet reaped by its parent
+    return fields[19] ? `${await bootId}/${fields[19]}` : undefined;
   }
-  const ps = await run('ps', ['-o', 'lstart=', '-p', String(pid)]).then(
-    (r) => r.stdout.trim(),
-    () => undefined,
+  // ps exits 1 when no process has the pid; without ps at all, nothing can be told.
+  return run('ps', ['-o', 'lstart=', '-p', String(pid)]).then(
+    (r) => r.stdout.trim() || null,
+    (error: { code?: unknown }) => (error.code === 1 ? null : undefined),
   );
-  return ps || undefined;
 };
 
 const pidAlive = (pid: number): boolean => {
