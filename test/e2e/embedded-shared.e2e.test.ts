@@ -67,11 +67,11 @@ describe('the embedded default shared by the app, the CLI and a second start', (
     EMBEDDED_PG_PORT: String(pgPort),
     API_WRITE_WAIT_MS: '10000',
   });
-  const start = async (name: string) => {
+  const start = async (name: string, extra: Record<string, string> = {}) => {
     const app = await startAppProcess({
       name,
       readyTimeoutMs: 90_000,
-      env: { ...env(), LOG_LEVEL: 'info' },
+      env: { ...env(), LOG_LEVEL: 'info', ...extra },
     });
     apps.push(app);
     return app;
@@ -159,6 +159,15 @@ describe('the embedded default shared by the app, the CLI and a second start', (
     assert.equal(await postmaster(), server, 'the second start did not stop or replace the server');
     assert.ok(first.isAlive(), 'the first still runs');
     assert.equal((await post(second, 'bob', 'written through the second')).status, 201);
+
+    // A third on the first's PORT cannot listen: it fails with that, and leaves the server alone.
+    const failed = await start('third', { PORT: new URL(first.url).port }).then(
+      () => 'started',
+      (error: Error) => error.message,
+    );
+    assert.match(failed, /exited during start-up[\s\S]*EADDRINUSE/);
+    assert.equal(await postmaster(), server, 'the failed start left the server running');
+    assert.equal((await fetch(`${first.url}/readyz`)).status, 200);
 
     await first.stop();
     assert.deepEqual(await first.exited, { code: 0, signal: null });
