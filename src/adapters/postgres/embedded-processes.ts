@@ -17,7 +17,7 @@ export type Intent = 'deciding' | 'using' | 'stopping';
 export interface ProcessEntry {
   readonly pid: number;
   readonly intent: Intent;
-  /** The command line, for log lines (`src/main.ts`, `src/cli.ts projections:rebuild messages`). */
+  /** For log lines: the script and a CLI command's name (`src/main.ts`, `src/cli.ts projections:rebuild`). */
   readonly command: string;
 }
 
@@ -84,11 +84,9 @@ export const joinProcesses = async (dir: string): Promise<Membership> => {
   const name = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const file = join(dir, name);
   const started = (await processStarted(process.pid)) ?? null;
-  const command = process.argv
-    .slice(1)
-    .map((a, i) => (i === 0 ? a.replace(/^.*?(src\/|scripts\/|test\/|bench\/)/, '$1') : a))
-    .join(' ')
-    .slice(0, 200);
+  // The script and the command's name only: an argument may hold a secret (a URL with a password).
+  const script = (process.argv[1] ?? '').replace(/^.*?\/(?=(src|scripts|test|bench)\/)/, '');
+  const command = [script, process.argv[2]?.match(/^[\w:-]+$/)?.[0]].filter(Boolean).join(' ');
 
   const set = async (intent: Intent) => {
     const stored: Stored = { pid: process.pid, intent, command, started };
@@ -137,6 +135,6 @@ export const joinProcesses = async (dir: string): Promise<Membership> => {
   };
 };
 
-/** "pid 123 (src/main.ts), pid 456 (src/cli.ts projections:rebuild messages)" */
+/** "pid 123 (src/main.ts), pid 456 (src/cli.ts projections:rebuild)" */
 export const describeProcesses = (entries: readonly ProcessEntry[]): string =>
   entries.map((e) => `pid ${e.pid} (${e.command})`).join(', ');
