@@ -60,7 +60,12 @@ export const openDatabase = async (config: Config, logger: Logger): Promise<Data
     await setUpRoles({ superuserUrl: server.url, database: EMBEDDED_DATABASE, owner, service });
     const url = loginUrl(server.url, service, EMBEDDED_DATABASE);
     logger.info(
-      { component: 'embedded-postgres', ms: Date.now() - started, role: service.name },
+      {
+        component: 'embedded-postgres',
+        ms: Date.now() - started,
+        role: service.name,
+        shared: !server.started,
+      },
       `embedded PostgreSQL ready (set DATABASE_URL to use your own server)`,
     );
     const pool = servicePool(url, logger);
@@ -71,6 +76,7 @@ export const openDatabase = async (config: Config, logger: Logger): Promise<Data
       embedded: true,
       async close() {
         await pool.end();
+        // Stops the server unless another topicdesk process (the app, a CLI command) still uses it.
         await server.stop();
       },
     };

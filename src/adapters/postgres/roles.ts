@@ -16,6 +16,8 @@ export const EMBEDDED_ROLES = { owner: 'topicdesk_owner', service: 'topicdesk_ap
 
 /** The advisory lock the migrations take: grants race like migrations do ("tuple concurrently updated"). */
 const MIGRATE_LOCK = `hashtext('topicdesk:migrate')`;
+/** Taken while the roles are set up: ALTER ROLE races like that too. */
+const ROLES_LOCK = `hashtext('topicdesk:roles')`;
 
 const connect = async (url: string): Promise<pg.Client> => {
   const client = new pg.Client({ connectionString: url });
@@ -43,6 +45,8 @@ export const setUpRoles = async (options: {
   const { owner, service, database } = options;
   const admin = await connect(options.superuserUrl);
   try {
+    // Processes sharing one embedded server (the app, a CLI command) set the roles up at once.
+    await admin.query(`SELECT pg_advisory_lock(${ROLES_LOCK})`);
     const id = (name: string) => admin.escapeIdentifier(name);
     for (const role of [owner, service]) {
       const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role.name]);
@@ -63,14 +67,14 @@ export const setUpRoles = async (options: {
     if (db.rowCount === 0) await admin.query(`CREATE DATABASE ${id(database)} OWNER ${id(owner.name)}`);
     // The database owner owns its public schema (PostgreSQL 15+): the owner role, never the service.
     else await admin.query(`ALTER DATABASE ${id(database)} OWNER TO ${id(owner.name)}`);
+    const inDb = await connect(withDatabase(options.superuserUrl, database));
+    try {
+      await adoptSuperuserObjects(inDb, owner.name, service.name);
+    } finally {
+      await inDb.end();
+    }
   } finally {
-    await admin.end();
-  }
-  const inDb = await connect(withDatabase(options.superuserUrl, database));
-  try {
-    await adoptSuperuserObjects(inDb, owner.name, service.name);
-  } finally {
-    await inDb.end();
+    await admin.end(); // ends the session, and with it the lock
   }
 };
 
