@@ -3,6 +3,7 @@
 // reactor records as events. The checkpoint moves only after a batch is handled, so a crash repeats
 // at most the work in flight (at least once); reactors consult the conversation's state, in which
 // earlier outcomes are recorded, to skip what is already done.
+import { setMaxListeners } from 'node:events';
 import type { EventLog, LogPosition, RecordedEvent } from '../domain/event-log.ts';
 import { startOfLog } from '../domain/event-log.ts';
 import type { RunnerLogger } from './runner.ts';
@@ -66,6 +67,9 @@ export const startReactorRunner = (options: ReactorRunnerOptions): ReactorRunner
     retryMs = 1000,
   } = options;
   const abort = new AbortController();
+  // Every conversation in flight waits on this signal (a burst settling, a backoff): more than
+  // Node's default of ten listeners is normal, not a leak.
+  setMaxListeners(0, abort.signal);
   let leader = false;
   let session: SqlSession | undefined;
   let stopSubscription: (() => Promise<void>) | undefined;
