@@ -5,30 +5,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
-import { startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.ts';
+import { freePort, startEmbeddedPostgres } from '../../src/adapters/postgres/embedded.ts';
 import { authenticate, createSource } from '../../src/adapters/sources/sources.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { waitFor } from '../support/app-harness.ts';
 import { cli } from '../support/cli.ts';
-
-const freePort = (): Promise<number> =>
-  new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === 'object' && address ? ok(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
 
 const quiet = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 

@@ -6,29 +6,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
+import { freePort } from '../../src/adapters/postgres/embedded.ts';
 import { processStarted } from '../../src/adapters/postgres/embedded-processes.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { openContext } from '../../src/app/context.ts';
 import { waitFor } from '../support/app-harness.ts';
 import { type AppProcess, startAppProcess } from '../support/app-process.ts';
 import { cli } from '../support/cli.ts';
-
-const freePort = (): Promise<number> =>
-  new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === 'object' && address ? ok(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
 
 /** Whether `pid` runs (an exited process its parent has not reaped yet does not). */
 const alive = async (pid: number) => (await processStarted(pid)) !== null;

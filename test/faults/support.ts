@@ -2,10 +2,11 @@
 // a sender that retries like Telegram does, a traffic generator (Telegram clients writing to the bot
 // and a manager answering each of them in their topic) and the tally of what arrived where.
 import { appendFileSync } from 'node:fs';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import type { Message, Update, User } from 'grammy/types';
 import type pg from 'pg';
 import type { StandInUser, TelegramStandIn } from '../support/telegram-stand-in.ts';
+
+export { freePort } from '../../src/adapters/postgres/embedded.ts';
 
 // ---- knobs ---------------------------------------------------------------------------------------
 
@@ -45,15 +46,6 @@ export const FAST_ENV: Readonly<Record<string, string>> = {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A TCP port free on 127.0.0.1 now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 // ---- the summary line ----------------------------------------------------------------------------
 

@@ -6,26 +6,14 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { freePort } from '../../src/adapters/postgres/embedded.ts';
 import { processStarted } from '../../src/adapters/postgres/embedded-processes.ts';
 import { waitFor } from '../support/app-harness.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-
-const freePort = (): Promise<number> =>
-  new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === 'object' && address ? ok(address.port) : fail(new Error('no port')),
-      );
-    });
-  });
 
 /** Whether `pid` runs (an exited process its parent has not reaped yet does not). */
 const alive = async (pid: number) => (await processStarted(pid)) !== null;

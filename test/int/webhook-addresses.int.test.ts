@@ -27,23 +27,10 @@ import type { EventLog } from '../../src/domain/event-log.ts';
 import { conversationStream } from '../../src/domain/events.ts';
 import { reactorMigration, registryMigration } from '../../src/projections/index.ts';
 import { type ReactorRunner, startReactorRunner } from '../../src/projections/reactor-runner.ts';
+import { waitFor } from '../support/app-harness.ts';
 import { handlerFor } from '../support/conversations.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
-
-const waitUntil = async <T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  ms = 10_000,
-) => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('webhooks: where they may go at send time, and signatures across a rotation', () => {
   let db: TestDatabase;
@@ -103,7 +90,7 @@ describe('webhooks: where they may go at send time, and signatures across a rota
       },
       'manager',
     );
-    await waitUntil('the delivery queued', async () => {
+    await waitFor('the delivery queued', async () => {
       const { rowCount } = await db.pool.query('SELECT 1 FROM td_webhook_deliveries WHERE message_id = $1', [
         messageId,
       ]);

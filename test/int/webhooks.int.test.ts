@@ -29,6 +29,7 @@ import type { EventLog, RecordedEvent } from '../../src/domain/event-log.ts';
 import { type Actor, type Attachment, conversationStream } from '../../src/domain/events.ts';
 import { reactorMigration, registryMigration } from '../../src/projections/index.ts';
 import { type ReactorRunner, startReactorRunner } from '../../src/projections/reactor-runner.ts';
+import { waitFor } from '../support/app-harness.ts';
 import { handlerFor } from '../support/conversations.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import {
@@ -37,20 +38,6 @@ import {
   startWebhookReceiver,
   type WebhookReceiver,
 } from '../support/webhook-receiver.ts';
-
-const waitUntil = async <T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  ms = 10_000,
-) => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 // ---- conversations -----------------------------------------------------------------------------------
 
@@ -190,7 +177,7 @@ describe('webhooks to a source', () => {
     };
     const messageId = await c.answer('It ships today', { attachments: [photo] });
 
-    const [request] = await waitUntil('the delivery', () => {
+    const [request] = await waitFor('the delivery', () => {
       const got = receiver.at('/shop');
       return got.length > 0 ? got : undefined;
     });
@@ -243,7 +230,7 @@ describe('webhooks to a source', () => {
     assert.equal(request!.body.includes(MANAGER_ID), false, "the manager's Telegram id is never sent");
     assert.equal(request!.body.includes('AgACAgIAAxkBAAIB'), false, "Telegram's file_id is not sent");
 
-    const recorded = await waitUntil('the outcome', async () => {
+    const recorded = await waitFor('the outcome', async () => {
       const o = await outcomesOf(log, c.conversationId, messageId);
       return o.length > 0 ? o : undefined;
     });
@@ -255,7 +242,7 @@ describe('webhooks to a source', () => {
       (e) => e.type === 'ManagerReplied',
     )!;
     assert.equal(recorded[0]!.metadata.causationId, replied.id);
-    await waitUntil('the metrics hook', () =>
+    await waitFor('the metrics hook', () =>
       outcomes.some((o) => o.source === 'shop' && o.outcome === 'delivered'),
     );
   });
@@ -270,7 +257,7 @@ describe('webhooks to a source', () => {
     const m = conversation(handler, 'marker', 'client-m');
     await m.clientWrites('hi');
     await m.answer('hello marker');
-    await waitUntil('the marker delivery', () => receiver.at('/marker').length > 0 || undefined);
+    await waitFor('the marker delivery', () => receiver.at('/marker').length > 0 || undefined);
     const { rows } = await db.pool.query(`SELECT * FROM td_webhook_deliveries WHERE source = 'poller'`);
     assert.equal(rows.length, 0);
 
@@ -309,8 +296,8 @@ describe('webhooks to a source', () => {
     await f.clientWrites('hello');
     await f.answer('fast answer');
 
-    await waitUntil('the fast delivery', () => receiver.at('/fast').length > 0 || undefined);
-    await waitUntil(
+    await waitFor('the fast delivery', () => receiver.at('/fast').length > 0 || undefined);
+    await waitFor(
       'the first failure recorded',
       async () => (await outcomesOf(log, s.conversationId, first)).length > 0,
     );
@@ -364,17 +351,17 @@ describe('webhooks to a source', () => {
     const h = conversation(handler, 'hang', 'client-h');
     await h.clientWrites('hello');
     const answer = await h.answer('into the void');
-    await waitUntil('the hanging request', () => receiver.hanging() > 0 || undefined);
+    await waitFor('the hanging request', () => receiver.hanging() > 0 || undefined);
     const q = conversation(handler, 'quick', 'client-q');
     await q.clientWrites('hello');
     await q.answer('quick answer');
-    await waitUntil('the quick delivery', () => receiver.at('/quick').length > 0 || undefined);
+    await waitFor('the quick delivery', () => receiver.at('/quick').length > 0 || undefined);
     assert.equal(
       (await outcomesOf(log, h.conversationId, answer)).length,
       0,
       'served while the other receiver still hangs',
     );
-    const [failed] = await waitUntil('the timeout', async () => {
+    const [failed] = await waitFor('the timeout', async () => {
       const o = await outcomesOf(log, h.conversationId, answer);
       return o.length > 0 ? o : undefined;
     });
@@ -389,14 +376,14 @@ describe('webhooks to a source', () => {
     const e = conversation(handler, 'editor', 'client-e');
     await e.clientWrites('hello');
     const answer = await e.answer('v0');
-    await waitUntil(
+    await waitFor(
       'the first attempt',
       async () => (await outcomesOf(log, e.conversationId, answer)).length > 0,
     );
     await e.edit(answer, 'v1');
     await e.edit(answer, 'v2');
     await e.remove(answer);
-    await waitUntil('the deletion queued', async () => {
+    await waitFor('the deletion queued', async () => {
       const { rows } = await db.pool.query(
         `SELECT 1 FROM td_webhook_deliveries WHERE message_id = $1 AND operation = 'delete'`,
         [answer],
@@ -450,7 +437,7 @@ describe('webhooks to a source', () => {
     const started = new Date(clock.t);
     const answer = await d.answer('are you there?');
     const deliveryId = deliveryIdOf(d.conversationId, answer, 'send');
-    await waitUntil(
+    await waitFor(
       'the first attempt',
       async () => (await outcomesOf(log, d.conversationId, answer)).length > 0,
     );
@@ -533,7 +520,7 @@ describe('webhooks to a source', () => {
     const d = conversation(handler, 'dropper', 'client-x');
     await d.clientWrites('hello');
     const answer = await d.answer('first');
-    await waitUntil(
+    await waitFor(
       'the first attempt',
       async () => (await outcomesOf(log, d.conversationId, answer)).length > 0,
     );

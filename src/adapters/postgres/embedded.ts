@@ -80,7 +80,8 @@ const unprivilegedUser = async (): Promise<RunAs> => {
   }
 };
 
-const freePort = (): Promise<number> =>
+/** A port nobody listens on at this moment (on loopback). */
+export const freePort = (): Promise<number> =>
   new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);
