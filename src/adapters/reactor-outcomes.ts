@@ -42,6 +42,7 @@ export const reportingDeliveries = (
   handler: CommandHandler,
   report: (delivery: DeliveryReport) => void,
 ): CommandHandler => ({
+  reader: handler.reader,
   async execute(conversationId, command, meta, clock) {
     const result = await handler.execute(conversationId, command, meta, clock);
     const channel = result.state.channel;

@@ -18,6 +18,7 @@ import { commandEventId } from '../adapters/ids.ts';
 import { createRedactor } from '../adapters/logging/redact.ts';
 import { countingEventLog } from '../adapters/metrics/counting-event-log.ts';
 import { createLagSource } from '../adapters/metrics/lag.ts';
+import { createPgConversationStore } from '../adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import { reportingDeliveries } from '../adapters/reactor-outcomes.ts';
 import { createTelegramChannel } from '../adapters/telegram/channel.ts';
@@ -26,6 +27,7 @@ import { createVkChannel } from '../adapters/vk/channel.ts';
 import { createWebhookReactor } from '../adapters/webhooks/reactor.ts';
 import { startWebhookScheduler } from '../adapters/webhooks/scheduler.ts';
 import { createCommandHandler } from '../domain/command-handler.ts';
+import { createConversationReader } from '../domain/conversation-reader.ts';
 import type { EventLog } from '../domain/event-log.ts';
 import { allProjections } from '../projections/index.ts';
 import { startReactorRunner } from '../projections/reactor-runner.ts';
@@ -79,7 +81,19 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       await Promise.all(runners.map((r) => r.stop()));
     });
 
-    const handler = createCommandHandler({ log, eventId: commandEventId, decode: decodeConversationEvent });
+    // One reader of conversations for everything in this process: the command handler, the
+    // reactors, the inbound adapters and the API (docs/design.md, "The conversation's state").
+    const reader = createConversationReader({
+      log,
+      store: createPgConversationStore({ pool: db.pool }),
+      decode: decodeConversationEvent,
+    });
+    const handler = createCommandHandler({
+      log,
+      eventId: commandEventId,
+      decode: decodeConversationEvent,
+      reader,
+    });
     let files: FileStore | undefined;
     const handlers: Record<string, RouteHandler | RouteDefinition> = {
       telegramWebhook: async (_request, reply) =>
@@ -196,6 +210,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       reactor: createWebhookReactor({
         pool: db.pool,
         log,
+        reader,
         onEnqueued: webhooks.wake,
         orderWaitMs: config.ORDER_WAIT_MS,
         ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),

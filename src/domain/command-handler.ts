@@ -2,8 +2,9 @@
 // concurrency. Deterministic event ids make a re-delivered command append nothing, whichever
 // adapter delivered it.
 import type { ConversationCommand } from './conversation-commands.ts';
-import { decide } from './conversation-decide.ts';
-import { type ConversationState, foldConversation, initialConversationState } from './conversation-state.ts';
+import { decide, messagesNeeded } from './conversation-decide.ts';
+import { type ConversationReader, createConversationReader } from './conversation-reader.ts';
+import type { ConversationState } from './conversation-state.ts';
 import { CommandGaveUpError, DomainError, WrongExpectedRevisionError } from './errors.ts';
 import type { EventLog, LogPosition, NewEvent, RecordedEvent } from './event-log.ts';
 import { type Actor, type ConversationEvent, conversationStream, type EventMetadata } from './events.ts';
@@ -62,8 +63,10 @@ export interface CommandHandlerOptions {
    */
   readonly decode?: (event: RecordedEvent) => ConversationEvent;
   readonly clock?: Clock;
-  /** Conversations whose folded state is kept between calls (least recently used dropped). Default 5000; 0 turns it off. */
+  /** Conversations whose state is kept between calls (least recently used dropped). Default 5000; 0 turns it off. */
   readonly cacheSize?: number;
+  /** The conversation reader to share (the app's, with the store); by default one of its own over `log`. */
+  readonly reader?: ConversationReader;
 }
 
 export interface CommandHandler {
@@ -73,10 +76,9 @@ export interface CommandHandler {
     meta: CommandMeta,
     clock?: Clock,
   ): Promise<CommandResult>;
+  /** The reader this handler reads conversations through (for callers that only read). */
+  readonly reader: ConversationReader;
 }
-
-const trustLog = (event: RecordedEvent): ConversationEvent =>
-  ({ type: event.type, data: event.data }) as ConversationEvent;
 
 const isWrongExpectedRevision = (error: unknown): boolean =>
   error instanceof WrongExpectedRevisionError ||
@@ -85,17 +87,14 @@ const isWrongExpectedRevision = (error: unknown): boolean =>
     (error as { code?: unknown }).code === 'wrong_expected_revision');
 
 export const createCommandHandler = (options: CommandHandlerOptions): CommandHandler => {
-  const { log, eventId, maxRetries = 10, decode = trustLog, clock: defaultClock = systemClock } = options;
-  const cacheSize = options.cacheSize ?? 5000;
-  const cache = new Map<string, { state: ConversationState; revision: number; seen: Set<string> }>();
-  const remember = (id: string, state: ConversationState, revision: number, seen: Set<string>) => {
-    if (cacheSize <= 0) return;
-    const current = cache.get(id);
-    if (current && current.revision > revision) return; // a concurrent call already knows more
-    cache.delete(id); // re-inserted last: the Map's order is least recently used first
-    cache.set(id, { state, revision, seen });
-    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
-  };
+  const { log, eventId, maxRetries = 10, clock: defaultClock = systemClock } = options;
+  const reader =
+    options.reader ??
+    createConversationReader({
+      log,
+      ...(options.decode ? { decode: options.decode } : {}),
+      ...(options.cacheSize !== undefined ? { cacheSize: options.cacheSize } : {}),
+    });
 
   const execute = async (
     conversationId: string,
@@ -117,56 +116,46 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       actor: meta.actor,
     };
     const idOf = (index: number): string => eventId(stream, meta.commandId, index);
+    const needs = { messageIds: messagesNeeded(command) };
 
-    // Start from what this process last saw of the stream. A command that appends is decided on that
-    // at once: the append's expected revision refuses it if the stream moved on meanwhile (another
+    // Start from what this process holds of the stream. A command that appends is decided on that at
+    // once: the append's expected revision refuses it if the stream moved on meanwhile (another
     // instance), and the next attempt reads only what came after. Every other outcome — a command
     // that would append nothing, is refused, or ran before — reads the stream's tail first: a stale
     // view must not drop an edit as unchanged, refuse a message another instance has recorded, or
     // hand a caller a state without what others appended.
-    const cached = cache.get(conversationId);
-    let state = cached?.state ?? initialConversationState;
-    let revision = cached?.revision ?? -1;
-    // Only ever holds ids that are in the stream, so sharing it between calls is safe.
-    const seen = cached?.seen ?? new Set<string>();
-    // Deciding on what this process held, the stream's tail not read: only on the first attempt.
-    let stale = cached !== undefined;
-
-    // Every turn of the loop but the first reads the tail (the update clears `stale`). Each turn
-    // counts: a log that keeps contradicting the read (an append it calls stored that the stream
-    // does not show) must end in an error naming the conversation, not a loop.
+    let read = await reader.read(conversationId, needs);
+    // Each turn counts: a stream that keeps moving, or a log that keeps contradicting the read, must
+    // end in an error naming the conversation, not a loop.
     const maxTurns = 2 * (maxRetries + 1);
     let reason = '';
-    for (let conflicts = 0, turns = 0; ; stale = false) {
-      if (++turns > maxTurns) throw new CommandGaveUpError(conversationId, turns - 1, reason);
-      if (!stale) {
-        const recorded = await log.readStream(stream, { fromRevision: revision + 1 });
-        for (const r of recorded) seen.add(r.id);
-        state = foldConversation(recorded.map(decode), state);
-        revision = recorded.at(-1)?.revision ?? revision;
-        remember(conversationId, state, revision, seen);
-      }
+    for (let conflicts = 0, turns = 1; ; turns++) {
+      if (turns > maxTurns) throw new CommandGaveUpError(conversationId, turns - 1, reason);
+      if (turns > 1) read = await reader.read(conversationId, { ...needs, fresh: true });
+      const stale = read.held;
 
       // Asking decide() again would refuse what it accepted the first time (a second BanClient).
       // The state handed back must be the stream's as it is now: callers go on from it.
-      if (seen.has(idOf(0))) {
+      if (read.recent.includes(idOf(0))) {
         if (stale) continue;
-        return { events: [], state, revision, alreadyHandled: true };
+        return { events: [], state: read.state, revision: read.revision, alreadyHandled: true };
       }
 
       let decided: readonly ConversationEvent[];
       try {
-        decided = decide(command, state);
+        decided = decide(command, read.state);
       } catch (error) {
         if (stale && error instanceof DomainError) continue;
         throw error;
       }
-      const stamped: StampedConversationEvent[] = decided
-        .map((event, index) => ({ ...event, id: idOf(index), metadata }))
-        .filter((event) => !seen.has(event.id));
+      const stamped: StampedConversationEvent[] = decided.map((event, index) => ({
+        ...event,
+        id: idOf(index),
+        metadata,
+      }));
       if (stamped.length === 0) {
         if (stale) continue;
-        return { events: [], state, revision, alreadyHandled: false };
+        return { events: [], state: read.state, revision: read.revision, alreadyHandled: false };
       }
 
       const toAppend: NewEvent[] = stamped.map(({ id, type, data, metadata: m }) => ({
@@ -176,19 +165,27 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
         metadata: m,
       }));
       try {
-        const result = await log.append(stream, toAppend, revision < 0 ? 'no_stream' : revision);
-        // The log had these events already (a re-delivered command another writer recorded) and
-        // answered where they were stored: what the stream holds now is read, not assumed.
+        const result = await log.append(stream, toAppend, read.revision < 0 ? 'no_stream' : read.revision);
         if (result.alreadyStored) {
-          reason = 'the log reports the events stored, the stream does not show them';
-          continue;
+          // These very events are in this stream already: the command ran before (a re-delivery older
+          // than the ids a read keeps). Nothing was written; the caller gets the stream as it is.
+          const now = await reader.read(conversationId, { ...needs, fresh: true });
+          return { events: [], state: now.state, revision: now.revision, alreadyHandled: true };
         }
-        const after = foldConversation(stamped, state);
-        for (const e of stamped) seen.add(e.id);
-        remember(conversationId, after, result.nextRevision, seen);
+        const first = result.nextRevision - stamped.length + 1;
+        const after = reader.appended(
+          conversationId,
+          read,
+          stamped.map((event, i) => ({
+            event: { type: event.type, data: event.data } as ConversationEvent,
+            id: event.id,
+            revision: first + i,
+            at: event.metadata.occurredAt,
+          })),
+        );
         return {
           events: stamped,
-          state: after,
+          state: after.state,
           revision: result.nextRevision,
           alreadyHandled: false,
           position: result.position,
@@ -197,10 +194,11 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
         if (!isWrongExpectedRevision(error)) throw error;
         reason = 'the stream kept moving on';
         // Moved on by someone else: not counted against the retries when we had not read it yet.
-        if (!stale && ++conflicts > maxRetries) throw error;
+        if (!stale && ++conflicts > maxRetries)
+          throw new CommandGaveUpError(conversationId, turns, reason, { cause: error });
       }
     }
   };
 
-  return { execute };
+  return { execute, reader };
 };

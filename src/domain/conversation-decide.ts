@@ -241,3 +241,32 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
     }
   }
 };
+
+/** The messages decide() looks at for a command: what a reader must load before asking it. */
+export const messagesNeeded = (command: ConversationCommand): string[] => {
+  switch (command.type) {
+    case 'ReceiveClientMessage':
+    case 'ReplyAsManager':
+      return command.replyTo === undefined ? [command.messageId] : [command.messageId, command.replyTo];
+    case 'EditClientMessage':
+    case 'DeleteClientMessage':
+    case 'RecordForwarded':
+    case 'EditManagerReply':
+    case 'DeleteManagerReply':
+    case 'RecordDelivered':
+    case 'RecordDeliveryFailed':
+      return [command.messageId];
+    case 'RecordTopicOpened':
+    case 'RecordTopicLost':
+    case 'BanClient':
+    case 'UnbanClient':
+    case 'CloseConversation':
+    case 'ReopenConversation':
+    case 'RecordClientNotified':
+      return [];
+    default: {
+      const unknown: never = command;
+      return unknown;
+    }
+  }
+};

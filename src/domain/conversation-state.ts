@@ -1,5 +1,10 @@
 // A conversation's state, folded from its stream. decide() reads it; reactors and adapters read it
 // to find where a message stands on either side (client chat, support group topic).
+//
+// The state is split so that its cost does not grow with the conversation (docs/design.md, "The
+// conversation's state"): a small core (who, topic, flags, what waits to be carried) and a window
+// of messages — the ones a caller loaded and the ones changed since the store's copy. A message the
+// window was not given is not silently taken for absent: asking for it throws NotLoadedError.
 import { contentFields, withoutUndefined } from './content.ts';
 import type {
   Channel,
@@ -13,7 +18,7 @@ import type {
 /** incoming: written by the client; outgoing: written by a manager. */
 export type MessageDirection = 'incoming' | 'outgoing';
 
-/** The message's standing as the API shows it (SPEC §5). */
+/** The message's standing as the API shows it. */
 export type DeliveryStatus = 'received' | 'forwarded' | 'delivered' | 'failed';
 
 export type DeliveryOutcome =
@@ -57,6 +62,12 @@ export interface ConversationMessage {
    * has to be carried again.
    */
   readonly deliveries: Readonly<Partial<Record<DeliveryOperation, DeliveryOutcome>>>;
+  /** When its writer says it was sent, last edited, deleted (the events' occurredAt), where known. */
+  readonly sentAt?: string;
+  /** The revision of the event that recorded it, where known: a reader of its history starts there. */
+  readonly recordedRevision?: number;
+  readonly editedAt?: string;
+  readonly deletedAt?: string;
 }
 
 export interface ConversationTopic {
@@ -65,7 +76,14 @@ export interface ConversationTopic {
   readonly title: string;
 }
 
-export interface ConversationState {
+/** An answer's latest send outcome, for notices told once (a blocked bot, an unreachable client). */
+export interface SendOutcome {
+  readonly messageId: string;
+  readonly outcome: DeliveryOutcome;
+}
+
+/** What the conversation is, apart from its messages: small, whatever the conversation's length. */
+export interface ConversationCore {
   readonly started: boolean;
   readonly conversationId?: string;
   readonly channel?: Channel;
@@ -80,12 +98,204 @@ export interface ConversationState {
   readonly banNoticeSent: boolean;
   /** Reset by each close. */
   readonly closeNoticeSent: boolean;
-  /** In the order the messages were recorded. */
-  readonly messages: ReadonlyMap<string, ConversationMessage>;
-  /** `refKey(chatId, messageId)` in the support group → messageId. */
-  readonly byGroupMessage: ReadonlyMap<string, string>;
-  /** `refKey(chatId, messageId)` in the client's chat → messageId. */
-  readonly byChannelMessage: ReadonlyMap<string, string>;
+  /** Messages recorded so far, both ways. */
+  readonly messageCount: number;
+  /** Client messages not yet in the topic (nor suppressed), in the order recorded; the oldest kept. */
+  readonly waitingIncoming: readonly string[];
+  /** Answers not yet delivered, given up or deleted, in the order recorded. */
+  readonly waitingOutgoing: readonly string[];
+  /** The latest send outcomes, one per answer, newest last. */
+  readonly sendOutcomes: readonly SendOutcome[];
+}
+
+/** How many ids a waiting list and the send outcomes keep: older ones were given up long ago. */
+const WAITING_LIMIT = 500;
+const OUTCOMES_LIMIT = 16;
+
+export class NotLoadedError extends Error {
+  override readonly name = 'NotLoadedError';
+  readonly code = 'not_loaded';
+  constructor(what: string) {
+    super(`${what} was not loaded into the conversation's state (a caller must ask for it first)`);
+  }
+}
+
+export const refKey = (chatId: string | number, messageId: string | number): string =>
+  `${chatId}/${messageId}`;
+/** The window's keys for a topic message (`g`) and a client-chat message (`c`). */
+export const groupKey = (ref: { chatId: string | number; messageId: string | number }) =>
+  `g:${refKey(ref.chatId, ref.messageId)}`;
+export const channelKey = (ref: { chatId: string | number; messageId: string | number }) =>
+  `c:${refKey(ref.chatId, ref.messageId)}`;
+
+interface Entry {
+  readonly message: ConversationMessage;
+  /** The revision of the last event that changed it (-1: unknown, a fold without revisions). */
+  readonly revision: number;
+}
+
+/**
+ * The messages a state holds. Complete (a fold of the whole stream): any other id is no message of
+ * the conversation. Partial (the store's copy plus what changed since): an id is answered only when
+ * it was loaded, or is known not to exist; anything else throws NotLoadedError.
+ */
+export class MessageWindow {
+  constructor(
+    private readonly entries: ReadonlyMap<string, Entry>,
+    /** `groupKey` / `channelKey` → message id; null: known to name no message. */
+    private readonly refs: ReadonlyMap<string, string | null>,
+    /** Ids known to name no message of the conversation. */
+    private readonly absent: ReadonlySet<string>,
+    readonly complete: boolean,
+  ) {}
+
+  static empty(complete: boolean): MessageWindow {
+    return new MessageWindow(new Map(), new Map(), new Set(), complete);
+  }
+
+  /** Whether `id` can be answered without a load. */
+  knows(id: string): boolean {
+    return this.complete || this.entries.has(id) || this.absent.has(id);
+  }
+
+  knowsRef(key: string): boolean {
+    return this.complete || this.refs.has(key);
+  }
+
+  get(id: string): ConversationMessage | undefined {
+    const entry = this.entries.get(id);
+    if (entry) return entry.message;
+    if (this.complete || this.absent.has(id)) return undefined;
+    throw new NotLoadedError(`message ${id}`);
+  }
+
+  has(id: string): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  revisionOf(id: string): number | undefined {
+    return this.entries.get(id)?.revision;
+  }
+
+  /** The message a topic or client-chat message stands for. */
+  byRef(key: string): ConversationMessage | undefined {
+    const id = this.refs.get(key);
+    if (id === undefined && !this.complete) throw new NotLoadedError(`reference ${key}`);
+    return id ? this.get(id) : undefined;
+  }
+
+  /** The loaded messages, in the order they entered the window (the order recorded, for a full fold). */
+  loaded(): IterableIterator<ConversationMessage> {
+    return [...this.entries.values()].map((e) => e.message)[Symbol.iterator]();
+  }
+
+  /** Every message: only a complete window can say. */
+  values(): IterableIterator<ConversationMessage> {
+    if (!this.complete) throw new NotLoadedError('every message');
+    return this.loaded();
+  }
+
+  keys(): IterableIterator<string> {
+    if (!this.complete) throw new NotLoadedError('every message');
+    return this.entries.keys();
+  }
+
+  get size(): number {
+    if (!this.complete) throw new NotLoadedError('every message');
+    return this.entries.size;
+  }
+
+  /** Reference keys the window holds (tests, the store's writes). */
+  refEntries(): IterableIterator<[string, string | null]> {
+    return this.refs.entries();
+  }
+
+  entriesWithRevisions(): IterableIterator<[string, Entry]> {
+    return this.entries.entries();
+  }
+
+  /** A window with more loaded: messages and references read from the store, or known absent. */
+  withLoaded(
+    messages: ReadonlyArray<{ message: ConversationMessage; revision: number }>,
+    absentIds: readonly string[] = [],
+    refs: ReadonlyArray<readonly [string, string | null]> = [],
+  ): MessageWindow {
+    const entries = new Map(this.entries);
+    for (const m of messages) if (!entries.has(m.message.messageId)) entries.set(m.message.messageId, m);
+    const absent = new Set(this.absent);
+    for (const id of absentIds) if (!entries.has(id)) absent.add(id);
+    const refMap = new Map(this.refs);
+    for (const [k, v] of refs) if (!refMap.has(k) || refMap.get(k) === null) refMap.set(k, v);
+    return new MessageWindow(entries, refMap, absent, this.complete);
+  }
+
+  /** A window keeping only `keep` (and all references): how the reader bounds what it holds. */
+  only(keep: (id: string, revision: number) => boolean): MessageWindow {
+    const entries = new Map([...this.entries].filter(([id, e]) => keep(id, e.revision)));
+    const refs = new Map([...this.refs].filter(([, id]) => id !== null && entries.has(id)));
+    return new MessageWindow(entries, refs, new Set(), false);
+  }
+
+  /** @internal evolve's copy-on-write. */
+  draft(): WindowDraft {
+    return new WindowDraft(this);
+  }
+
+  /** @internal */
+  parts() {
+    return { entries: this.entries, refs: this.refs, absent: this.absent, complete: this.complete };
+  }
+}
+
+/** A window being changed by a fold: its maps are copied on the first write only. */
+class WindowDraft {
+  private entries: Map<string, Entry> | undefined;
+  private refs: Map<string, string | null> | undefined;
+  private absent: Set<string> | undefined;
+  constructor(private readonly base: MessageWindow) {}
+
+  get(id: string): Entry | undefined {
+    return (this.entries ?? this.base.parts().entries).get(id);
+  }
+
+  knows(id: string): boolean {
+    return this.get(id) !== undefined || this.base.knows(id);
+  }
+
+  /** Whether the fold may apply an event of `revision` to message `id` (not yet part of it). */
+  applies(id: string, revision: number | undefined): boolean {
+    const known = this.get(id);
+    return revision === undefined || known === undefined || known.revision < revision;
+  }
+
+  put(message: ConversationMessage, revision: number): void {
+    this.entries ??= new Map(this.base.parts().entries);
+    this.entries.set(message.messageId, { message, revision });
+    if (this.base.parts().absent.has(message.messageId)) {
+      this.absent ??= new Set(this.base.parts().absent);
+      this.absent.delete(message.messageId);
+    }
+  }
+
+  ref(key: string, messageId: string): void {
+    this.refs ??= new Map(this.base.parts().refs);
+    this.refs.set(key, messageId);
+  }
+
+  done(): MessageWindow {
+    if (!this.entries && !this.refs && !this.absent) return this.base;
+    const p = this.base.parts();
+    return new MessageWindow(
+      this.entries ?? p.entries,
+      this.refs ?? p.refs,
+      this.absent ?? p.absent,
+      p.complete,
+    );
+  }
+}
+
+export interface ConversationState extends ConversationCore {
+  readonly messages: MessageWindow;
 }
 
 /** A started conversation, whose identity fields are known. */
@@ -100,110 +310,164 @@ export type StartedConversationState = ConversationState & {
 
 export const isStarted = (state: ConversationState): state is StartedConversationState => state.started;
 
-export const initialConversationState: ConversationState = {
+export const initialConversationCore: ConversationCore = {
   started: false,
   topic: null,
   closed: false,
   banned: false,
   banNoticeSent: false,
   closeNoticeSent: false,
-  messages: new Map(),
-  byGroupMessage: new Map(),
-  byChannelMessage: new Map(),
+  messageCount: 0,
+  waitingIncoming: [],
+  waitingOutgoing: [],
+  sendOutcomes: [],
 };
 
-export const refKey = (chatId: string | number, messageId: string | number): string =>
-  `${chatId}/${messageId}`;
+/** A conversation no event has touched: complete, since there is nothing to load. */
+export const initialConversationState: ConversationState = {
+  ...initialConversationCore,
+  messages: MessageWindow.empty(true),
+};
+
+/** The core of a state (what the store keeps in one row). */
+export const coreOf = (state: ConversationState): ConversationCore => {
+  const { messages: _messages, ...core } = state;
+  return core;
+};
 
 /** Which message of this conversation is Telegram message `messageId` in the support group chat. */
 export const findByGroupMessage = (
   state: ConversationState,
   chatId: string | number,
   messageId: string | number,
-): ConversationMessage | undefined => {
-  const id = state.byGroupMessage.get(refKey(chatId, messageId));
-  return id === undefined ? undefined : state.messages.get(id);
-};
+): ConversationMessage | undefined => state.messages.byRef(groupKey({ chatId, messageId }));
 
 /** Which message of this conversation is message `messageId` in the client's chat. */
 export const findByChannelMessage = (
   state: ConversationState,
   chatId: string | number,
   messageId: string | number,
-): ConversationMessage | undefined => {
-  const id = state.byChannelMessage.get(refKey(chatId, messageId));
-  return id === undefined ? undefined : state.messages.get(id);
-};
+): ConversationMessage | undefined => state.messages.byRef(channelKey({ chatId, messageId }));
+
+/** The message an event is about, if it is about one. */
+export const messageIdOfEvent = (event: ConversationEvent): string | undefined =>
+  'messageId' in event.data ? (event.data as { messageId: string }).messageId : undefined;
+
+/** An event with what the fold needs to know of where it stands. */
+export interface Folded {
+  readonly event: ConversationEvent;
+  /** Its revision in the stream: a part of the state already past it is not changed again. */
+  readonly revision?: number;
+  /** Its occurredAt: the message's sent/edited/deleted times. */
+  readonly at?: string;
+}
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/**
- * evolve() and foldConversation() share one step function over a draft whose maps are copied on
- * first write. evolve() stays pure (the maps it was given are never touched), while a fold over a
- * long stream copies each map once instead of once per event.
- */
-interface Draft {
-  readonly state: Mutable<ConversationState>;
-  ownMessages: boolean;
-  ownByGroup: boolean;
-  ownByChannel: boolean;
-}
+const without = (list: readonly string[], id: string): readonly string[] =>
+  list.includes(id) ? list.filter((x) => x !== id) : list;
+const appended = (list: readonly string[], id: string): readonly string[] =>
+  (list.length >= WAITING_LIMIT ? list.slice(list.length - WAITING_LIMIT + 1) : list).concat(id);
 
-const draftOf = (state: ConversationState): Draft => ({
-  state: { ...state },
-  ownMessages: false,
-  ownByGroup: false,
-  ownByChannel: false,
-});
-
-const putMessage = (draft: Draft, message: ConversationMessage): void => {
-  if (!draft.ownMessages) {
-    draft.state.messages = new Map(draft.state.messages);
-    draft.ownMessages = true;
-  }
-  (draft.state.messages as Map<string, ConversationMessage>).set(message.messageId, message);
+const recordOutcome = (core: Mutable<ConversationCore>, messageId: string, outcome: DeliveryOutcome) => {
+  const kept = core.sendOutcomes.filter((o) => o.messageId !== messageId);
+  core.sendOutcomes = [...kept.slice(Math.max(0, kept.length - OUTCOMES_LIMIT + 1)), { messageId, outcome }];
 };
 
-const indexGroup = (draft: Draft, ref: ChannelMessageRef, messageId: string): void => {
-  if (!draft.ownByGroup) {
-    draft.state.byGroupMessage = new Map(draft.state.byGroupMessage);
-    draft.ownByGroup = true;
-  }
-  (draft.state.byGroupMessage as Map<string, string>).set(refKey(ref.chatId, ref.messageId), messageId);
-};
-
-const indexChannel = (draft: Draft, ref: ChannelMessageRef, messageId: string): void => {
-  if (!draft.ownByChannel) {
-    draft.state.byChannelMessage = new Map(draft.state.byChannelMessage);
-    draft.ownByChannel = true;
-  }
-  (draft.state.byChannelMessage as Map<string, string>).set(refKey(ref.chatId, ref.messageId), messageId);
-};
-
-/** Message objects are replaced, never mutated, so earlier states keep their own view. */
-const updateMessage = (
-  draft: Draft,
-  messageId: string,
-  change: (message: ConversationMessage) => ConversationMessage,
-): void => {
-  const message = draft.state.messages.get(messageId);
-  // An event about a message this stream never recorded cannot come from decide(); ignore it
-  // rather than make a whole conversation unreadable.
-  if (message !== undefined) putMessage(draft, change(message));
-};
-
-const step = (draft: Draft, event: ConversationEvent): void => {
-  const s = draft.state;
+/** What an event changes in the core. */
+const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): void => {
   switch (event.type) {
     case 'ConversationStarted': {
       const { conversationId, channel, source, clientId, profile } = event.data;
-      Object.assign(s, { started: true, conversationId, channel, source, clientId, profile });
+      Object.assign(core, { started: true, conversationId, channel, source, clientId, profile });
       return;
     }
+    case 'ClientMessageReceived':
+      core.messageCount += 1;
+      if (!event.data.suppressed) core.waitingIncoming = appended(core.waitingIncoming, event.data.messageId);
+      return;
+    case 'ClientMessageForwarded':
+      core.waitingIncoming = without(core.waitingIncoming, event.data.messageId);
+      return;
+    case 'ManagerReplied':
+      core.messageCount += 1;
+      core.waitingOutgoing = appended(core.waitingOutgoing, event.data.messageId);
+      return;
+    case 'ManagerReplyDeleted':
+      core.waitingOutgoing = without(core.waitingOutgoing, event.data.messageId);
+      return;
+    case 'ReplyDelivered':
+      if (event.data.operation !== 'send') return;
+      core.waitingOutgoing = without(core.waitingOutgoing, event.data.messageId);
+      recordOutcome(core, event.data.messageId, { outcome: 'delivered' });
+      return;
+    case 'DeliveryFailed': {
+      const { messageId, operation, reason, permanent, attempt, nextAttemptAt } = event.data;
+      if (operation !== 'send') return;
+      if (permanent) core.waitingOutgoing = without(core.waitingOutgoing, messageId);
+      recordOutcome(
+        core,
+        messageId,
+        withoutUndefined<DeliveryOutcome>({ outcome: 'failed', reason, permanent, attempt, nextAttemptAt }),
+      );
+      return;
+    }
+    case 'TopicOpened': {
+      const { topicId, chatId, title } = event.data;
+      core.topic = { topicId, chatId, title };
+      return;
+    }
+    case 'TopicLost':
+      if (core.topic?.topicId === event.data.topicId) core.topic = null;
+      return;
+    case 'ClientBanned':
+      core.banned = true;
+      core.banNoticeSent = false;
+      return;
+    case 'ClientUnbanned':
+      core.banned = false;
+      return;
+    case 'ConversationClosed':
+      core.closed = true;
+      core.closeNoticeSent = false;
+      return;
+    case 'ConversationReopened':
+      core.closed = false;
+      return;
+    case 'ClientNotified':
+      if (event.data.notice === 'banned') core.banNoticeSent = true;
+      else core.closeNoticeSent = true;
+      return;
+    case 'ClientMessageEdited':
+    case 'ClientMessageDeleted':
+    case 'ManagerReplyEdited':
+      return;
+    default: {
+      const unknown: never = event;
+      // A type written by a newer version is skipped, not fatal: old readers keep working while a
+      // rolling upgrade is in progress.
+      void unknown;
+      return;
+    }
+  }
+};
+
+/** What an event changes in its message (and the references to it). */
+const messageStep = (w: WindowDraft, f: Folded): void => {
+  const { event, at } = f;
+  const revision = f.revision ?? -1;
+  // An event about a message this window does not hold (and a fold without the store cannot have)
+  // cannot come from decide(); it is skipped rather than make a whole conversation unreadable.
+  const update = (messageId: string, change: (m: ConversationMessage) => ConversationMessage) => {
+    const entry = w.get(messageId);
+    if (entry) w.put(change(entry.message), revision);
+    else if (!w.knows(messageId))
+      throw new NotLoadedError(`message ${messageId} (an event of the fold is about it)`);
+  };
+  switch (event.type) {
     case 'ClientMessageReceived': {
       const d = event.data;
-      putMessage(
-        draft,
+      w.put(
         withoutUndefined<ConversationMessage>({
           messageId: d.messageId,
           direction: 'incoming',
@@ -218,37 +482,40 @@ const step = (draft: Draft, event: ConversationEvent): void => {
           forwarded: false,
           status: 'received',
           deliveries: {},
+          sentAt: at,
+          recordedRevision: f.revision,
         }),
+        revision,
       );
-      if (d.channelMessage) indexChannel(draft, d.channelMessage, d.messageId);
+      if (d.channelMessage) w.ref(channelKey(d.channelMessage), d.messageId);
       return;
     }
     case 'ClientMessageEdited':
     case 'ManagerReplyEdited': {
       const d = event.data;
       const isManager = event.type === 'ManagerReplyEdited';
-      updateMessage(draft, d.messageId, (m) => {
+      update(d.messageId, (m) => {
         const deliveries = { ...m.deliveries };
         if (isManager) delete deliveries.edit;
-        return { ...m, content: contentFields(d), editCount: m.editCount + 1, deliveries };
+        return withoutUndefined({
+          ...m,
+          content: contentFields(d),
+          editCount: m.editCount + 1,
+          deliveries,
+          editedAt: at ?? m.editedAt,
+        });
       });
       return;
     }
     case 'ClientMessageDeleted':
     case 'ManagerReplyDeleted':
-      updateMessage(draft, event.data.messageId, (m) => ({ ...m, deleted: true }));
-      return;
-    case 'TopicOpened': {
-      const { topicId, chatId, title } = event.data;
-      s.topic = { topicId, chatId, title };
-      return;
-    }
-    case 'TopicLost':
-      if (s.topic?.topicId === event.data.topicId) s.topic = null;
+      update(event.data.messageId, (m) =>
+        withoutUndefined({ ...m, deleted: true, deletedAt: m.deletedAt ?? at }),
+      );
       return;
     case 'ClientMessageForwarded': {
       const { messageId, topicId, groupMessage, moreGroupMessages } = event.data;
-      updateMessage(draft, messageId, (m) => {
+      update(messageId, (m) => {
         // A copy into a replacement topic replaces the old copies, further messages included.
         const { moreGroupMessages: _replaced, ...rest } = m;
         return {
@@ -260,16 +527,14 @@ const step = (draft: Draft, event: ConversationEvent): void => {
           status: m.direction === 'incoming' ? 'forwarded' : m.status,
         };
       });
-      if (draft.state.messages.has(messageId)) {
-        // A manager replying to any of the message's topic messages is replying to the message.
-        for (const ref of [groupMessage, ...(moreGroupMessages ?? [])]) indexGroup(draft, ref, messageId);
-      }
+      // A manager replying to any of the message's topic messages is replying to the message.
+      if (w.get(messageId))
+        for (const ref of [groupMessage, ...(moreGroupMessages ?? [])]) w.ref(groupKey(ref), messageId);
       return;
     }
     case 'ManagerReplied': {
       const d = event.data;
-      putMessage(
-        draft,
+      w.put(
         withoutUndefined<ConversationMessage>({
           messageId: d.messageId,
           direction: 'outgoing',
@@ -285,28 +550,30 @@ const step = (draft: Draft, event: ConversationEvent): void => {
           forwarded: false,
           status: 'received',
           deliveries: {},
+          sentAt: at,
+          recordedRevision: f.revision,
         }),
+        revision,
       );
-      if (d.groupMessage) indexGroup(draft, d.groupMessage, d.messageId);
+      if (d.groupMessage) w.ref(groupKey(d.groupMessage), d.messageId);
       return;
     }
     case 'ReplyDelivered': {
       const { messageId, operation, channelMessage } = event.data;
-      updateMessage(draft, messageId, (m) => ({
+      update(messageId, (m) => ({
         ...m,
         ...(channelMessage && operation !== 'delete' ? { channelMessage } : {}),
         status: operation === 'send' ? 'delivered' : m.status,
         deliveries: { ...m.deliveries, [operation]: { outcome: 'delivered' } },
       }));
       // The old ref stays indexed too: the client may still reply to the message it first saw.
-      if (channelMessage && operation !== 'delete' && draft.state.messages.has(messageId)) {
-        indexChannel(draft, channelMessage, messageId);
-      }
+      if (channelMessage && operation !== 'delete' && w.get(messageId))
+        w.ref(channelKey(channelMessage), messageId);
       return;
     }
     case 'DeliveryFailed': {
       const { messageId, operation, reason, permanent, attempt, nextAttemptAt } = event.data;
-      updateMessage(draft, messageId, (m) => ({
+      update(messageId, (m) => ({
         ...m,
         status: operation === 'send' && m.status !== 'delivered' ? 'failed' : m.status,
         deliveries: {
@@ -322,46 +589,39 @@ const step = (draft: Draft, event: ConversationEvent): void => {
       }));
       return;
     }
-    case 'ClientBanned':
-      s.banned = true;
-      s.banNoticeSent = false;
+    default:
       return;
-    case 'ClientUnbanned':
-      s.banned = false;
-      return;
-    case 'ConversationClosed':
-      s.closed = true;
-      s.closeNoticeSent = false;
-      return;
-    case 'ConversationReopened':
-      s.closed = false;
-      return;
-    case 'ClientNotified':
-      if (event.data.notice === 'banned') s.banNoticeSent = true;
-      else s.closeNoticeSent = true;
-      return;
-    default: {
-      const unknown: never = event;
-      // A type written by a newer version is skipped, not fatal: old readers keep working while a
-      // rolling upgrade is in progress.
-      void unknown;
-      return;
-    }
   }
 };
 
-export const evolve = (state: ConversationState, event: ConversationEvent): ConversationState => {
-  const draft = draftOf(state);
-  step(draft, event);
-  return draft.state;
+export interface FoldOptions {
+  /** The core's revision: events at or before it are part of it already (the store's copy). */
+  readonly coreRevision?: number;
+}
+
+/**
+ * Folds events onto `from`. With revisions, each part (the core, each message) takes only the events
+ * after its own revision, so the store's copy plus the stream's tail give what a whole fold gives.
+ * The maps are copied once per fold, not once per event; `from` is never changed.
+ */
+export const foldConversation = (
+  events: Iterable<ConversationEvent | Folded>,
+  from: ConversationState = initialConversationState,
+  options: FoldOptions = {},
+): ConversationState => {
+  const { messages, ...core } = from;
+  const c = core as Mutable<ConversationCore>;
+  const w = messages.draft();
+  const coreRevision = options.coreRevision;
+  for (const item of events) {
+    const f: Folded = 'event' in item ? item : { event: item };
+    if (coreRevision === undefined || f.revision === undefined || f.revision > coreRevision)
+      coreStep(c, f.event);
+    const id = messageIdOfEvent(f.event);
+    if (id !== undefined && w.applies(id, f.revision)) messageStep(w, f);
+  }
+  return { ...c, messages: w.done() };
 };
 
-/** Folds events onto `from` (the initial state by default); `evolve` step by step, without the copies. */
-export const foldConversation = (
-  events: Iterable<ConversationEvent>,
-  from: ConversationState = initialConversationState,
-): ConversationState => {
-  const draft = draftOf(from);
-  for (const event of events) step(draft, event);
-  return draft.state;
-};
+export const evolve = (state: ConversationState, event: ConversationEvent): ConversationState =>
+  foldConversation([event], state);

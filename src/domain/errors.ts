@@ -61,7 +61,8 @@ export class CommandGaveUpError extends Error {
     readonly conversationId: string,
     readonly attempts: number,
     readonly reason: string,
+    options?: { cause?: unknown },
   ) {
-    super(`conversation ${conversationId}: command given up after ${attempts} attempts (${reason})`);
+    super(`conversation ${conversationId}: command given up after ${attempts} attempts (${reason})`, options);
   }
 }

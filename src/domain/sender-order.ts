@@ -36,20 +36,26 @@ export const inSenderOrder = (
 };
 
 /**
- * The messages of `m`'s direction recorded from `m` on that `waiting` still holds (not yet carried),
- * in the sender's order: what a reactor carries when it comes to `m`. Messages recorded before `m` were
- * the reactor's to carry earlier; one it gave up on is not tried again here.
+ * Ids of the messages of `m`'s direction still waiting to be carried, from `m` on, in the order
+ * recorded (the core's waiting list: incoming not yet in the topic, answers not yet delivered).
+ * Messages recorded before `m` were the reactor's to carry earlier; one it gave up on is not tried
+ * again here. A caller loads these before it looks at them.
  */
+export const waitingIdsFrom = (state: ConversationState, m: ConversationMessage): readonly string[] => {
+  const list = m.direction === 'incoming' ? state.waitingIncoming : state.waitingOutgoing;
+  const from = list.indexOf(m.messageId);
+  return from < 0 ? [] : list.slice(from);
+};
+
+/** The loaded messages of `waitingIdsFrom` that `waiting` still holds, in the sender's order. */
 export const waitingFrom = (
   state: ConversationState,
   m: ConversationMessage,
   waiting: (x: ConversationMessage) => boolean,
-): ConversationMessage[] => {
-  const all = [...state.messages.values()];
-  const from = all.findIndex((x) => x.messageId === m.messageId);
-  if (from < 0) return [];
-  return inSenderOrder(
+): ConversationMessage[] =>
+  inSenderOrder(
     state,
-    all.slice(from).filter((x) => x.direction === m.direction && waiting(x)),
+    waitingIdsFrom(state, m)
+      .map((id) => state.messages.get(id))
+      .filter((x): x is ConversationMessage => x !== undefined && waiting(x)),
   );
-};

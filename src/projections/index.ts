@@ -1,5 +1,6 @@
 // The projections topicdesk runs, and the schema they share.
 import type { Projection } from './projection.ts';
+import { conversationStateProjection } from './read-models/conversation-state.ts';
 import { conversationsProjection } from './read-models/conversations.ts';
 import { messagesProjection } from './read-models/messages.ts';
 import { sourcesProjection } from './read-models/sources.ts';
@@ -11,6 +12,7 @@ export const allProjections: readonly Projection[] = [
   conversationsProjection,
   messagesProjection,
   sourcesProjection,
+  conversationStateProjection,
 ];
 
 export const projectionByName = (name: string): Projection | undefined =>

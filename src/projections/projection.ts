@@ -26,7 +26,7 @@ export interface Projection {
   readonly tables: readonly string[];
   /** DDL creating one generation's tables, with only the keys the writes need. */
   createTables(t: TableNamer): string;
-  /** DDL of the secondary indexes, created after a rebuild's bulk load (cheaper than maintaining them). */
+  /** DDL of the secondary indexes, created after a rebuild's bulk load (cheaper than maintaining them); '' for none. */
   createIndexes(t: TableNamer): string;
   /**
    * DDL bringing a generation built by an older version to this version's shape in place (new columns

@@ -89,7 +89,8 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
 
     await catchUp();
     report('indexing');
-    await session.query(projection.createIndexes(tableNamer(generation)));
+    const indexes = projection.createIndexes(tableNamer(generation));
+    if (indexes) await session.query(indexes);
     await session.query(`ANALYZE ${projection.tables.map((t) => tableNamer(generation)(t)).join(', ')}`);
     await catchUp();
 

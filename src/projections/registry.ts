@@ -123,7 +123,8 @@ export const createGeneration = async (
   const t = tableNamer(generation);
   for (const table of projection.tables) await sql.query(`DROP TABLE IF EXISTS ${t(table)} CASCADE`);
   await sql.query(projection.createTables(t));
-  if (withIndexes) await sql.query(projection.createIndexes(t));
+  const indexes = withIndexes ? projection.createIndexes(t) : '';
+  if (indexes) await sql.query(indexes);
   await sql.query(
     `INSERT INTO td_projections (name, generation, version, status, activated_at)
      VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'active' THEN now() END)`,

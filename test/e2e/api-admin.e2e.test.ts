@@ -254,7 +254,12 @@ describe('admin API (whole app)', () => {
     const status = await admin().get<{ projections: Status[] }>('/api/admin/projections');
     assert.equal(status.status, 200);
     const active = status.body.projections.filter((p) => p.status === 'active');
-    assert.deepEqual(active.map((p) => p.name).sort(), ['conversations', 'messages', 'sources']);
+    assert.deepEqual(active.map((p) => p.name).sort(), [
+      'conversation-state',
+      'conversations',
+      'messages',
+      'sources',
+    ]);
     const older = active.find((p) => p.name === 'messages')!;
     assert.equal(older.codeVersion, older.version + 1, 'the status says the tables are an older build');
     for (const p of active.filter((x) => x.name !== 'messages')) assert.equal(p.codeVersion, p.version);

@@ -65,7 +65,12 @@ describe('projection commands (CLI, real database)', () => {
     assert.equal(built.code, 0, built.stderr);
     assert.match(built.stderr, /messages/, 'progress is shown per projection');
     const rows = await status();
-    assert.deepEqual(rows.map((r) => r.name).sort(), ['conversations', 'messages', 'sources']);
+    assert.deepEqual(rows.map((r) => r.name).sort(), [
+      'conversation-state',
+      'conversations',
+      'messages',
+      'sources',
+    ]);
     for (const r of rows) {
       assert.equal(r.lag, 0, `${r.name} is at the head`);
       assert.equal(r.version, r.codeVersion, `${r.name} is this version's build`);

@@ -117,6 +117,7 @@ describe('webhooks: where they may go at send time, and signatures across a rota
       reactor: createWebhookReactor({
         pool: db.pool,
         log,
+        reader: handler.reader,
         now: () => clock.t,
         onEnqueued: () => scheduler?.wake(),
       }),

@@ -133,6 +133,7 @@ describe('webhooks to a source', () => {
       reactor: createWebhookReactor({
         pool: db.pool,
         log,
+        reader: handler.reader,
         now: () => clock.t,
         onEnqueued: scheduler.wake,
         publicUrl: 'https://support.example.com/',
@@ -267,6 +268,7 @@ describe('webhooks to a source', () => {
     const replay = createWebhookReactor({
       pool: db.pool,
       log,
+      reader: handler.reader,
       now: () => clock.t,
       onEnqueued: () => {
         added += 1;

@@ -225,9 +225,8 @@ describe('evolve', () => {
   test('evolve never changes the state it was given', () => {
     const before = foldConversation([started, received('m1', 'one', { channelMessage: clientRef('10') })]);
     const snapshot = structuredClone({
-      messages: [...before.messages],
-      byChannel: [...before.byChannelMessage],
-      byGroup: [...before.byGroupMessage],
+      messages: [...before.messages.values()],
+      refs: [...before.messages.refEntries()],
       topic: before.topic,
     });
     let after = evolve(before, topicOpened('77'));
@@ -236,9 +235,8 @@ describe('evolve', () => {
     after = evolve(after, { type: 'ClientMessageDeleted', data: { messageId: 'm1' } });
     assert.deepEqual(
       {
-        messages: [...before.messages],
-        byChannel: [...before.byChannelMessage],
-        byGroup: [...before.byGroupMessage],
+        messages: [...before.messages.values()],
+        refs: [...before.messages.refEntries()],
         topic: before.topic,
       },
       snapshot,

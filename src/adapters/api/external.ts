@@ -10,10 +10,9 @@ import { HttpError } from 'grammy';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandHandler, CommandResult } from '../../domain/command-handler.ts';
-import { foldConversation } from '../../domain/conversation-state.ts';
 import { CommandGaveUpError, DomainError, EventIdConflictError } from '../../domain/errors.ts';
 import type { EventLog, LogPosition } from '../../domain/event-log.ts';
-import { type Attachment, type ConversationEvent, conversationStream } from '../../domain/events.ts';
+import type { Attachment } from '../../domain/events.ts';
 import {
   badRequest,
   PartsRefused,
@@ -106,15 +105,8 @@ type Handler = (
   source: AuthenticatedSource,
 ) => Promise<unknown>;
 
-const stateOf = async (log: EventLog, conversationId: string) =>
-  foldConversation(
-    (await log.readStream(conversationStream(conversationId))).map(
-      (e) => ({ type: e.type, data: e.data }) as ConversationEvent,
-    ),
-  );
-
 export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
-  const { pool, log, handler, logger } = options;
+  const { pool, handler, logger } = options;
   const projectionWaitMs = options.projectionWaitMs ?? 2000;
   const limiter = createRateLimiter({ perMinute: options.rateLimitPerMinute });
   const uploads = createInFlight(options.uploads ?? { perKey: 4, total: 8 });
@@ -267,6 +259,12 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
     }
   };
 
+  /** The message as the log has it (recorded, perhaps not listed yet). */
+  const recordedMessage = async (conversationId: string, messageId: string) =>
+    (await handler.reader.read(conversationId, { messageIds: [messageId], fresh: true })).state.messages.get(
+      messageId,
+    );
+
   const notFound = (reply: FastifyReply, externalId: string, messageId: string): never =>
     fail(problem(reply, 404, 'Not Found', `no message ${messageId} for ${externalId}`));
 
@@ -405,7 +403,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       }
       const row = await awaitRow(source, conversationId, messageId, 0);
       if (!row) {
-        const m = (await stateOf(log, conversationId)).messages.get(messageId);
+        const m = await recordedMessage(conversationId, messageId);
         return accepted({
           text: m?.content.text ?? text,
           attachments: m?.content.attachments ?? [],
@@ -421,7 +419,7 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       if (existing) return replay(existing.text);
       // Recorded but not listed yet: no second upload of the files.
       if (parts.length > 0) {
-        const m = (await stateOf(log, conversationId)).messages.get(messageId);
+        const m = await recordedMessage(conversationId, messageId);
         if (m) return replay(m.content.text);
       }
     }

@@ -126,7 +126,6 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
 
   const inbound = createTelegramInbound({
     handler: options.handler,
-    log: options.log,
     api,
     botId: me.id,
     botUsername: me.username,
@@ -153,7 +152,6 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     api,
     ...(options.reactorConcurrency ? { concurrency: options.reactorConcurrency } : {}),
     ...(options.orderWaitMs !== undefined ? { orderWaitMs: options.orderWaitMs } : {}),
-    log: options.log,
     handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,
     supportChatId: options.supportChatId,
     titleTemplate: options.titleTemplate,

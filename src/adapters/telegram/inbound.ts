@@ -7,13 +7,14 @@ import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
 import {
+  channelKey,
   findByChannelMessage,
   findByGroupMessage,
-  foldConversation,
+  groupKey,
 } from '../../domain/conversation-state.ts';
 import { DomainError } from '../../domain/errors.ts';
-import { comparePositions, type EventLog, type LogPosition } from '../../domain/event-log.ts';
-import { type Actor, type ConversationEvent, conversationStream } from '../../domain/events.ts';
+import { comparePositions, type LogPosition } from '../../domain/event-log.ts';
+import type { Actor } from '../../domain/events.ts';
 import { TELEGRAM_SOURCE, telegramConversationId, telegramMessageId, updateCommandId } from './refs.ts';
 import { commandOf, contactCard, contentOf, isServiceMessage, profileOf } from './translate.ts';
 import { checkUpdate } from './update-schema.ts';
@@ -28,7 +29,6 @@ export class RetryLaterError extends Error {
 
 export interface TelegramInboundOptions {
   readonly handler: CommandHandler;
-  readonly log: EventLog;
   readonly api: Api;
   readonly botId: number;
   readonly botUsername: string;
@@ -62,14 +62,11 @@ const commandTexts: Record<string, string> = {
 };
 
 export const createTelegramInbound = (options: TelegramInboundOptions): TelegramInbound => {
-  const { handler, log, api, botId, supportChatId, logger } = options;
+  const { handler, api, botId, supportChatId, logger } = options;
 
-  const stateOf = async (conversationId: string) =>
-    foldConversation(
-      (await log.readStream(conversationStream(conversationId))).map(
-        (e) => ({ type: e.type, data: e.data }) as ConversationEvent,
-      ),
-    );
+  /** The conversation as the stream has it, with `refs` (a reply's target) looked up. */
+  const stateOf = async (conversationId: string, refs: readonly string[] = []) =>
+    (await handler.reader.read(conversationId, { refs, fresh: true })).state;
 
   const run = async (
     conversationId: string,
@@ -122,8 +119,9 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     let replyTo: string | undefined;
     if (m.reply_to_message) {
       // A reply to the client's own message names it directly; a reply to one of our answers needs the state.
-      const state = await stateOf(conversationId);
-      replyTo = findByChannelMessage(state, m.chat.id, m.reply_to_message.message_id)?.messageId;
+      const target = { chatId: m.chat.id, messageId: m.reply_to_message.message_id };
+      const state = await stateOf(conversationId, [channelKey(target)]);
+      replyTo = findByChannelMessage(state, target.chatId, target.messageId)?.messageId;
     }
     return tolerant(() =>
       run(
@@ -285,8 +283,9 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     if (command) return managerCommand(update, m, conversationId, command);
     let replyTo: string | undefined;
     if (m.reply_to_message && m.reply_to_message.message_id !== m.message_thread_id) {
-      const state = await stateOf(conversationId);
-      replyTo = findByGroupMessage(state, m.chat.id, m.reply_to_message.message_id)?.messageId;
+      const target = { chatId: m.chat.id, messageId: m.reply_to_message.message_id };
+      const state = await stateOf(conversationId, [groupKey(target)]);
+      replyTo = findByGroupMessage(state, target.chatId, target.messageId)?.messageId;
     }
     const actor = managerActor(m);
     return tolerant(() =>

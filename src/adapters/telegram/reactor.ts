@@ -6,25 +6,11 @@
 import { type Api, GrammyError } from 'grammy';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
-import type { ConversationCommand } from '../../domain/conversation-commands.ts';
-import {
-  type ConversationMessage,
-  type ConversationState,
-  type DeliveryOutcome,
-  foldConversation,
-} from '../../domain/conversation-state.ts';
-import type { EventLog, RecordedEvent } from '../../domain/event-log.ts';
-import {
-  type Attachment,
-  type ConversationEvent,
-  conversationStream,
-  type MessageContent,
-} from '../../domain/events.ts';
-import { mayArriveOutOfOrder, waitingFrom } from '../../domain/sender-order.ts';
+import type { ConversationMessage, ConversationState } from '../../domain/conversation-state.ts';
+import type { Attachment, MessageContent } from '../../domain/events.ts';
+import { mayArriveOutOfOrder, waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
-import { forEachConcurrently } from '../conversation-workers.ts';
-import { recordOutcome } from '../reactor-outcomes.ts';
-import { settleAfter } from '../settle.ts';
+import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { albumMedia, resentAlbum } from './albums.ts';
 import { contactCard, describeForTopic, displayName, topicTitle, truncate } from './translate.ts';
 
@@ -33,7 +19,6 @@ const TEXT_LIMIT = 4096;
 
 export interface TelegramReactorOptions {
   readonly api: Api;
-  readonly log: EventLog;
   readonly handler: CommandHandler;
   readonly supportChatId: string;
   readonly titleTemplate: string;
@@ -60,26 +45,8 @@ const isNotModified = (e: unknown) =>
   e instanceof GrammyError && /message is not modified/i.test(e.description);
 const isTopicNotModified = (e: unknown) =>
   e instanceof GrammyError && /TOPIC_NOT_MODIFIED/i.test(e.description);
-const wasForbidden = (outcome: DeliveryOutcome | undefined) =>
-  outcome?.outcome === 'failed' && /^forbidden/i.test(outcome.reason);
-
-const conversationOf = (stream: string) =>
-  stream.startsWith('conversation-') ? stream.slice('conversation-'.length) : undefined;
-
-type RecordFn = (command: ConversationCommand, step: string) => Promise<void>;
-
-/** One event being reacted to, with the conversation as it stands now. */
-interface Turn {
-  readonly conversationId: string;
-  readonly recorded: RecordedEvent;
-  readonly signal: AbortSignal;
-  /** Read at the start of the batch, then replaced by every recorded outcome: never stale. */
-  readonly state: ConversationState;
-  /** Records an outcome; its command id is derived from the event and `step`. */
-  readonly record: RecordFn;
-  /** Reads the stream again (to see what inbound appended meanwhile). */
-  reload(): Promise<ConversationState>;
-}
+const wasForbidden = (outcome: { outcome: string; reason?: string } | undefined) =>
+  outcome?.outcome === 'failed' && /^forbidden/i.test(outcome.reason ?? '');
 
 /** A client message Telegram can copy from the client's chat (a Telegram conversation's own message). */
 const copyable = (state: ConversationState, m: ConversationMessage) =>
@@ -96,38 +63,8 @@ const replyParameters = (messageId: string | number) => ({
 });
 
 export const createTelegramReactor = (options: TelegramReactorOptions): Reactor => {
-  const { api, log, handler, supportChatId, logger, concurrency = 16 } = options;
+  const { api, handler, supportChatId, logger, concurrency = 16 } = options;
   const { albumWaitMs = 1000, orderWaitMs = 1000 } = options;
-
-  const readState = async (conversationId: string): Promise<ConversationState> =>
-    foldConversation(
-      (await log.readStream(conversationStream(conversationId))).map(
-        (e) => ({ type: e.type, data: e.data }) as ConversationEvent,
-      ),
-    );
-
-  const react = async (conversationId: string, events: readonly RecordedEvent[], signal: AbortSignal) => {
-    let state = await readState(conversationId);
-    for (const recorded of events) {
-      const event = { type: recorded.type, data: recorded.data } as ConversationEvent;
-      const turn: Turn = {
-        conversationId,
-        recorded,
-        signal,
-        get state() {
-          return state;
-        },
-        async record(command, step) {
-          state = await recordOutcome(handler, 'telegram', conversationId, recorded, command, step);
-        },
-        async reload() {
-          state = await readState(conversationId);
-          return state;
-        },
-      };
-      await step(event, turn);
-    }
-  };
 
   const openTopic = async (turn: Turn, step: string) => {
     const { state, conversationId } = turn;
@@ -282,9 +219,6 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
    * Waits until `ms` after the event was recorded, then reads the conversation again: what the sender
    * sent before it (an album's other items, a burst's earlier messages) has been recorded by then.
    */
-  const settle = async (turn: Turn, ms: number) => {
-    if (await settleAfter(turn.recorded.recordedAt, ms, turn.signal)) await turn.reload();
-  };
 
   /** Consecutive items of one album (as `album` tells them) go in one call; anything else alone. */
   const runsOf = (
@@ -375,6 +309,9 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     const stepKey = messageIds[0]!;
     // At worst: open a topic, find it deleted on the copy, open another, copy.
     for (let attempt = 0; attempt < 4; attempt++) {
+      // The messages, and those they reply to (their copies in the topic thread the copy).
+      await turn.need(messageIds);
+      await turn.need(messageIds.map((id) => turn.state.messages.get(id)?.replyTo));
       const state = turn.state;
       const pending = messageIds
         .map((id) => state.messages.get(id))
@@ -443,7 +380,8 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
   const telegramClientChat = (state: ConversationState) =>
     state.channel === 'telegram' ? state.clientId : undefined;
 
-  const step = async (event: ConversationEvent, turn: Turn): Promise<void> => {
+  const step = async (turn: Turn): Promise<void> => {
+    const { event } = turn;
     const clientChat = telegramClientChat(turn.state);
     switch (event.type) {
       case 'ClientMessageReceived': {
@@ -463,13 +401,13 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
         // This message and whatever the client sent around it, in the client's order.
         const isAlbumItem = (x: ConversationMessage) =>
           x.mediaGroupId !== undefined && copyable(turn.state, x);
-        await settle(
-          turn,
+        await turn.settle(
           Math.max(
             mayArriveOutOfOrder(turn.state, 'incoming') ? orderWaitMs : 0,
             isAlbumItem(m) ? albumWaitMs : 0,
           ),
         );
+        await turn.need(waitingIdsFrom(turn.state, m));
         const waiting = waitingFrom(turn.state, m, (x) => !x.forwarded && !x.suppressed);
         for (const run of runsOf(waiting, isAlbumItem))
           await forward(
@@ -526,7 +464,8 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
         if (!m || !undelivered(m)) return;
         // This answer and the ones the manager sent around it, in the order they were written.
         const isAlbumItem = (x: ConversationMessage) => x.mediaGroupId !== undefined;
-        await settle(turn, Math.max(orderWaitMs, isAlbumItem(m) ? albumWaitMs : 0));
+        await turn.settle(Math.max(orderWaitMs, isAlbumItem(m) ? albumWaitMs : 0));
+        await turn.need(waitingIdsFrom(turn.state, m));
         for (const run of runsOf(waitingFrom(turn.state, m, undelivered), isAlbumItem)) {
           if (run.length > 1) await deliverAlbum(turn, run, clientChat);
           else await deliver(turn, run[0]!.messageId, clientChat);
@@ -631,10 +570,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
    */
   const deliveryRefused = async (turn: Turn, items: readonly ConversationMessage[], error: GrammyError) => {
     const ids = new Set(items.map((x) => x.messageId));
-    let previous: DeliveryOutcome | undefined;
-    for (const x of turn.state.messages.values())
-      if (x.direction === 'outgoing' && !ids.has(x.messageId) && x.deliveries.send)
-        previous = x.deliveries.send;
+    const previous = turn.state.sendOutcomes.findLast((o) => !ids.has(o.messageId))?.outcome;
     for (const item of items) {
       await turn.record(
         {
@@ -660,8 +596,10 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
   };
 
   const deliver = async (turn: Turn, messageId: string, clientChat: string) => {
+    await turn.need([messageId]);
     const m = turn.state.messages.get(messageId);
     if (!m || !undelivered(m)) return;
+    await turn.need([m.replyTo]);
     const replyRef = m.replyTo ? turn.state.messages.get(m.replyTo)?.channelMessage : undefined;
     try {
       const sent = await api.copyMessage(
@@ -700,6 +638,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
    * or sendMediaGroup with the items' files when it replies to a message the client has.
    */
   const deliverAlbum = async (turn: Turn, items: readonly ConversationMessage[], clientChat: string) => {
+    await turn.need(items.map((x) => x.replyTo));
     const replyRef = items
       .map((x) => (x.replyTo ? turn.state.messages.get(x.replyTo)?.channelMessage : undefined))
       .find((ref) => ref !== undefined);
@@ -763,16 +702,6 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
 
   return {
     name: 'telegram',
-    async handle(events, signal) {
-      const byConversation = new Map<string, RecordedEvent[]>();
-      for (const e of events) {
-        const id = conversationOf(e.stream);
-        if (!id) continue;
-        byConversation.set(id, [...(byConversation.get(id) ?? []), e]);
-      }
-      await forEachConcurrently([...byConversation.entries()], concurrency, signal, ([id, events]) =>
-        react(id, events, signal),
-      );
-    },
+    handle: reactWithTurns({ name: 'telegram', handler, reader: handler.reader, concurrency, step }),
   };
 };

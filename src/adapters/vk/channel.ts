@@ -107,7 +107,6 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
   );
   const inbound = createVkInbound({
     handler: options.handler,
-    log: options.log,
     api: vk.api,
     upload: vk.upload,
     groupId,
@@ -120,7 +119,6 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
     ...(options.reactorConcurrency ? { concurrency: options.reactorConcurrency } : {}),
     ...(options.orderWaitMs !== undefined ? { orderWaitMs: options.orderWaitMs } : {}),
     upload: vk.upload,
-    log: options.log,
     handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,
     files,
     telegram: options.telegram.api,

@@ -11,20 +11,9 @@ import type { Logger } from 'pino';
 import { type API, MessageContext, UpdateSource, type Upload } from 'vk-io';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
-import {
-  type ConversationState,
-  findByChannelMessage,
-  foldConversation,
-} from '../../domain/conversation-state.ts';
+import { channelKey } from '../../domain/conversation-state.ts';
 import { DomainError } from '../../domain/errors.ts';
-import type { EventLog } from '../../domain/event-log.ts';
-import {
-  type Actor,
-  type Attachment,
-  type ClientProfile,
-  type ConversationEvent,
-  conversationStream,
-} from '../../domain/events.ts';
+import type { Actor, Attachment, ClientProfile } from '../../domain/events.ts';
 import { DownloadError } from './errors.ts';
 import { checkEvent } from './event-schema.ts';
 import type { FileHost } from './file-hosts.ts';
@@ -57,7 +46,6 @@ export interface VkEvent {
 
 export interface VkInboundOptions {
   readonly handler: CommandHandler;
-  readonly log: EventLog;
   readonly api: API;
   readonly upload: Upload;
   readonly groupId: number;
@@ -74,16 +62,9 @@ export interface VkInbound {
 }
 
 export const createVkInbound = (options: VkInboundOptions): VkInbound => {
-  const { handler, log, api, groupId, files, logger } = options;
+  const { handler, api, groupId, files, logger } = options;
   /** A re-delivery that arrives while the first delivery is still uploading waits for it. */
   const inFlight = new Map<string, Promise<InboundOutcome>>();
-
-  const stateOf = async (conversationId: string): Promise<ConversationState> =>
-    foldConversation(
-      (await log.readStream(conversationStream(conversationId))).map(
-        (e) => ({ type: e.type, data: e.data }) as ConversationEvent,
-      ),
-    );
 
   const profile = async (userId: number, langId: number | undefined): Promise<ClientProfile> => {
     try {
@@ -193,9 +174,18 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
     const at = new Date(((edited ? m.update_time : undefined) ?? m.date) * 1000).toISOString();
     const group = `vk:${peer}:${key}`;
 
-    const state = await stateOf(conversationId);
+    const reply = edited ? undefined : m.reply_message;
+    const replyRef = reply
+      ? channelKey({ chatId: peer, messageId: reply.id ? reply.id : `c${reply.conversation_message_id}` })
+      : undefined;
+    const { state } = await handler.reader.read(conversationId, {
+      messageIds: [mainId],
+      mediaGroups: [group],
+      ...(replyRef ? { refs: [replyRef] } : {}),
+      fresh: true,
+    });
     // This VK message's parts as recorded so far (main, files), and the files they carry by VK ref.
-    const recordedParts = [...state.messages.values()].filter(
+    const recordedParts = [...state.messages.loaded()].filter(
       (x) => x.direction === 'incoming' && (x.messageId === mainId || x.mediaGroupId === group),
     );
     const known = new Map<string, Attachment>();
@@ -238,11 +228,7 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
       const profileNow = state.started
         ? (state.profile ?? {})
         : await profile(userId, context.clientInfo?.lang_id);
-      const reply = m.reply_message;
-      const replyTo = reply
-        ? findByChannelMessage(state, peer, reply.id ? reply.id : `c${reply.conversation_message_id}`)
-            ?.messageId
-        : undefined;
+      const replyTo = replyRef ? state.messages.byRef(replyRef)?.messageId : undefined;
       for (const part of parts) {
         outcomes.push(
           await tolerant(() =>
@@ -257,7 +243,7 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
       const wanted = new Set(parts.map(partId));
       for (const part of parts) {
         const id = partId(part);
-        const existing = state.messages.get(id);
+        const existing = recordedParts.find((x) => x.messageId === id);
         const command: ConversationCommand =
           existing || part.key === 'main'
             ? { type: 'EditClientMessage', messageId: id, content: part.content }

@@ -11,26 +11,11 @@ import type { Api } from 'grammy';
 import type { Logger } from 'pino';
 import { type API, APIError, type Upload, UploadError } from 'vk-io';
 import type { CommandHandler } from '../../domain/command-handler.ts';
-import type { ConversationCommand } from '../../domain/conversation-commands.ts';
-import {
-  type ConversationMessage,
-  type ConversationState,
-  type DeliveryOutcome,
-  foldConversation,
-} from '../../domain/conversation-state.ts';
-import type { EventLog, RecordedEvent } from '../../domain/event-log.ts';
-import {
-  type Channel,
-  type ConversationEvent,
-  type ConversationEventType,
-  conversationStream,
-  type DeliveryOperation,
-} from '../../domain/events.ts';
-import { waitingFrom } from '../../domain/sender-order.ts';
+import type { ConversationMessage, DeliveryOutcome } from '../../domain/conversation-state.ts';
+import type { ConversationEventType, DeliveryOperation } from '../../domain/events.ts';
+import { waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
-import { forEachConcurrently } from '../conversation-workers.ts';
-import { recordOutcome } from '../reactor-outcomes.ts';
-import { settleAfter } from '../settle.ts';
+import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { backoffMs, classify, type Failure, UploadServerError } from './errors.ts';
 import type { FileStore } from './files.ts';
 import { randomIdOf } from './refs.ts';
@@ -48,7 +33,6 @@ export interface VkRetryOptions {
 export interface VkReactorOptions {
   readonly api: API;
   readonly upload: Upload;
-  readonly log: EventLog;
   readonly handler: CommandHandler;
   readonly files: FileStore;
   /** The Telegram Bot API, for notices in the conversation's topic. */
@@ -85,18 +69,8 @@ const RELEVANT = new Set<ConversationEventType>([
 
 const UNREACHABLE_REASON = /^VK error 90[012]\b/;
 
-const conversationOf = (stream: string) =>
+const _conversationOf = (stream: string) =>
   stream.startsWith('conversation-') ? stream.slice('conversation-'.length) : undefined;
-
-interface Turn {
-  readonly conversationId: string;
-  readonly recorded: RecordedEvent;
-  readonly signal: AbortSignal;
-  readonly state: ConversationState;
-  record(command: ConversationCommand, step: string): Promise<void>;
-  /** Reads the stream again (to see what inbound appended meanwhile). */
-  reload(): Promise<void>;
-}
 
 /** The attempt a failed-but-retryable operation continues from (after a restart, too). */
 const attemptsSoFar = (outcome: DeliveryOutcome | undefined): number =>
@@ -106,53 +80,13 @@ const finished = (outcome: DeliveryOutcome | undefined): boolean =>
   outcome?.outcome === 'delivered' || (outcome?.outcome === 'failed' && outcome.permanent);
 
 export const createVkReactor = (options: VkReactorOptions): Reactor => {
-  const { api, upload, log, handler, files, telegram, supportChatId, logger, concurrency = 16 } = options;
+  const { api, upload, handler, files, telegram, supportChatId, logger, concurrency = 16 } = options;
   const baseMs = options.retry?.baseMs ?? 1000;
   const maxMs = options.retry?.maxMs ?? 5 * 60_000;
   const maxAttempts = options.retry?.maxAttempts ?? 20;
   const orderWaitMs = options.orderWaitMs ?? 1000;
-  /** Channel per conversation: it never changes, so a Telegram conversation's stream is read once. */
-  const channels = new Map<string, Channel | undefined>();
   /** VK attachment strings already uploaded for an answer, so a retried send does not upload again. */
   const uploaded = new Map<string, string>();
-
-  /** The conversation with at least the events of this batch folded in (a lagging read is read again). */
-  const readState = async (conversationId: string, atLeast: number): Promise<ConversationState> => {
-    for (let tries = 0; ; tries++) {
-      const recorded = await log.readStream(conversationStream(conversationId));
-      if ((recorded.at(-1)?.revision ?? -1) >= atLeast) {
-        return foldConversation(recorded.map((e) => ({ type: e.type, data: e.data }) as ConversationEvent));
-      }
-      if (tries >= 50) throw new Error(`conversation ${conversationId} reads behind revision ${atLeast}`);
-      await delay(20);
-    }
-  };
-
-  const react = async (conversationId: string, events: readonly RecordedEvent[], signal: AbortSignal) => {
-    if (channels.has(conversationId) && channels.get(conversationId) !== 'vk') return;
-    let state = await readState(conversationId, Math.max(...events.map((e) => e.revision)));
-    if (channels.size > 100_000) channels.clear();
-    channels.set(conversationId, state.channel);
-    if (state.channel !== 'vk' || !state.clientId) return;
-    for (const recorded of events) {
-      if (signal.aborted) return;
-      const turn: Turn = {
-        conversationId,
-        recorded,
-        signal,
-        get state() {
-          return state;
-        },
-        async record(command, step) {
-          state = await recordOutcome(handler, 'vk', conversationId, recorded, command, step);
-        },
-        async reload() {
-          state = await readState(conversationId, -1);
-        },
-      };
-      await step({ type: recorded.type, data: recorded.data } as ConversationEvent, turn);
-    }
-  };
 
   // ---- Telegram notices ---------------------------------------------------------------------------
 
@@ -294,8 +228,10 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
   // ---- steps --------------------------------------------------------------------------------------
 
   const send = async (turn: Turn, messageId: string) => {
+    await turn.need([messageId]);
     const m = turn.state.messages.get(messageId);
     if (m?.direction !== 'outgoing' || m.deleted || finished(m.deliveries.send)) return;
+    await turn.need([m.replyTo]);
     const peer_id = peerOf(turn);
     // Steps named by the answer: one event may carry several (a burst), each recorded on its own.
     const failure = await withRetries(turn, m, 'send', `send:${messageId}`, async () => {
@@ -328,10 +264,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
     if (!failure) return;
     if (failure.kind === 'unreachable') {
       // Told once: not again while later answers fail the same way, again after one got through.
-      let previous: DeliveryOutcome | undefined;
-      for (const x of turn.state.messages.values())
-        if (x.direction === 'outgoing' && x.messageId !== messageId && x.deliveries.send)
-          previous = x.deliveries.send;
+      const previous = turn.state.sendOutcomes.findLast((o) => o.messageId !== messageId)?.outcome;
       const already = previous?.outcome === 'failed' && UNREACHABLE_REASON.test(previous.reason);
       if (!already) {
         await notice(
@@ -419,14 +352,16 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
     }
   };
 
-  const step = async (event: ConversationEvent, turn: Turn): Promise<void> => {
+  const step = async (turn: Turn): Promise<void> => {
+    const { event } = turn;
     switch (event.type) {
       case 'ManagerReplied': {
         const m = turn.state.messages.get(event.data.messageId);
         const waiting = (x: ConversationMessage) => !x.deleted && !finished(x.deliveries.send);
         if (m?.direction !== 'outgoing' || !waiting(m)) return;
         // This answer and the ones the manager wrote around it, in the order they were written.
-        if (await settleAfter(turn.recorded.recordedAt, orderWaitMs, turn.signal)) await turn.reload();
+        await turn.settle(orderWaitMs);
+        await turn.need(waitingIdsFrom(turn.state, m));
         for (const x of waitingFrom(turn.state, m, waiting)) await send(turn, x.messageId);
         return;
       }
@@ -464,17 +399,14 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
 
   return {
     name: 'vk',
-    async handle(events, signal) {
-      const byConversation = new Map<string, RecordedEvent[]>();
-      for (const e of events) {
-        if (!RELEVANT.has(e.type as ConversationEventType)) continue;
-        const id = conversationOf(e.stream);
-        if (!id) continue;
-        byConversation.set(id, [...(byConversation.get(id) ?? []), e]);
-      }
-      await forEachConcurrently([...byConversation.entries()], concurrency, signal, ([id, events]) =>
-        react(id, events, signal),
-      );
-    },
+    handle: reactWithTurns({
+      name: 'vk',
+      handler,
+      reader: handler.reader,
+      concurrency,
+      relevant: (e) => RELEVANT.has(e.type as ConversationEventType),
+      serves: (state) => state.channel === 'vk' && state.clientId !== undefined,
+      step,
+    }),
   };
 };

@@ -5,11 +5,14 @@
 // the message, the operation and the edit number), so a batch replayed after a crash queues nothing
 // twice, and an event whose delivery the log shows settled is not queued again.
 import type pg from 'pg';
+import type { ConversationReader } from '../../domain/conversation-reader.ts';
 import type { EventLog, RecordedEvent } from '../../domain/event-log.ts';
 import { type ConversationEvent, conversationStream, type DeliveryOperation } from '../../domain/events.ts';
 import type { SourceState } from '../../domain/source.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import type { RunnerLogger } from '../../projections/runner.ts';
+import { forEachConcurrently } from '../conversation-workers.ts';
+import { byConversation, messagesOf } from '../reactor-kernel.ts';
 import { settleAfter } from '../settle.ts';
 import { readSource } from '../sources/sources.ts';
 import { DELIVERIES_CHANNEL, deliveryIdOf, enqueueDeliveries, type NewDelivery } from './deliveries.ts';
@@ -28,6 +31,8 @@ export interface WebhookReactorOptions {
   /** Prefix of attachment URLs (PUBLIC_URL); relative URLs without it. */
   readonly publicUrl?: string;
   readonly logger?: RunnerLogger;
+  /** The conversation reader (the state of the batch's conversations, their answers). */
+  readonly reader: ConversationReader;
   /** Conversations read at once within a batch. Default 8. */
   readonly concurrency?: number;
   /**
@@ -42,9 +47,6 @@ const operationOf: Partial<Record<ConversationEvent['type'], DeliveryOperation>>
   ManagerReplyEdited: 'edit',
   ManagerReplyDeleted: 'delete',
 };
-
-const conversationOf = (stream: string) =>
-  stream.startsWith('conversation-') ? stream.slice('conversation-'.length) : undefined;
 
 const groupOrderOf = (recorded: RecordedEvent): number =>
   Number((recorded.data as { groupMessage?: { messageId?: string } }).groupMessage?.messageId ?? 0);
@@ -76,23 +78,7 @@ const inWritingOrder = (
 };
 
 export const createWebhookReactor = (options: WebhookReactorOptions): Reactor => {
-  const { pool, log, now = () => new Date(), concurrency = 8, orderWaitMs = 1000 } = options;
-  // Conversations never change channel or source: remembered across batches (bounded).
-  const identities = new Map<string, ConversationIdentity | null>();
-
-  const identityOf = async (conversationId: string): Promise<ConversationIdentity | null> => {
-    const known = identities.get(conversationId);
-    if (known !== undefined) return known;
-    const [first] = await log.readStream(conversationStream(conversationId), { maxCount: 1 });
-    const event = first && ({ type: first.type, data: first.data } as ConversationEvent);
-    const identity =
-      event?.type === 'ConversationStarted'
-        ? { channel: event.data.channel, source: event.data.source, clientId: event.data.clientId }
-        : null;
-    if (identities.size >= 10_000) identities.clear();
-    identities.set(conversationId, identity);
-    return identity;
-  };
+  const { pool, log, reader, now = () => new Date(), concurrency = 8, orderWaitMs = 1000 } = options;
 
   const deliveriesOf = async (
     conversationId: string,
@@ -100,8 +86,15 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
     sourceOf: (code: string) => Promise<SourceState>,
     signal: AbortSignal,
   ): Promise<NewDelivery[]> => {
-    const identity = await identityOf(conversationId);
-    if (identity?.channel !== 'external') return [];
+    const answers = messagesOf(events);
+    const atLeast = Math.max(...events.map((e) => e.revision));
+    const { state } = await reader.read(conversationId, { atLeast, messageIds: answers });
+    if (state.channel !== 'external' || !state.source || state.clientId === undefined) return [];
+    const identity: ConversationIdentity = {
+      channel: state.channel,
+      source: state.source,
+      clientId: state.clientId,
+    };
     const source = await sourceOf(identity.source);
     // A source without a webhook polls the API: nothing is posted to it.
     if (!source.webhookUrl) return [];
@@ -114,7 +107,12 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
     const fold = new AnswerFold(WEBHOOK_ACTOR_ID);
     const found: Array<{ recorded: RecordedEvent; delivery: NewDelivery }> = [];
     const dueAt = now().toISOString();
-    for (const recorded of await log.readStream(conversationStream(conversationId))) {
+    // The answers' histories: from the first one's recording on, not the whole conversation.
+    const from = Math.min(
+      events[0]!.revision,
+      ...answers.map((id) => state.messages.get(id)?.recordedRevision ?? 0),
+    );
+    for (const recorded of await log.readStream(conversationStream(conversationId), { fromRevision: from })) {
       const answer = fold.apply(recorded);
       const operation = operationOf[recorded.type as ConversationEvent['type']];
       const later = settled && operation === 'send' && recorded.revision > firstSend!.revision;
@@ -154,14 +152,10 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
   return {
     name: 'webhooks',
     async handle(events, signal) {
-      const byConversation = new Map<string, RecordedEvent[]>();
-      for (const e of events) {
-        if (!operationOf[e.type as ConversationEvent['type']]) continue;
-        const id = conversationOf(e.stream);
-        if (!id) continue;
-        byConversation.set(id, [...(byConversation.get(id) ?? []), e]);
-      }
-      if (byConversation.size === 0) return;
+      const conversations = [
+        ...byConversation(events, (e) => operationOf[e.type as ConversationEvent['type']] !== undefined),
+      ];
+      if (conversations.length === 0) return;
       const sources = new Map<string, Promise<SourceState>>();
       const sourceOf = (code: string) => {
         let s = sources.get(code);
@@ -171,17 +165,15 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
         }
         return s;
       };
-      const queue = [...byConversation.entries()];
-      const results: NewDelivery[][] = new Array(queue.length);
-      let next = 0;
-      const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-        while (next < queue.length && !signal.aborted) {
-          const i = next++;
-          const [conversationId, conversationEvents] = queue[i]!;
-          results[i] = await deliveriesOf(conversationId, conversationEvents, sourceOf, signal);
-        }
-      });
-      await Promise.all(workers);
+      const results: NewDelivery[][] = [];
+      await forEachConcurrently(
+        conversations.map((c, i) => [i, c] as const),
+        concurrency,
+        signal,
+        async ([i, [conversationId, own]]) => {
+          results[i] = await deliveriesOf(conversationId, own, sourceOf, signal);
+        },
+      );
       // Stopped mid-batch: the runner keeps the checkpoint, the batch comes again.
       if (signal.aborted) return;
       const added = await enqueueDeliveries(pool, results.flat());

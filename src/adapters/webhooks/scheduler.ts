@@ -16,10 +16,8 @@ import https from 'node:https';
 import type pg from 'pg';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
-import { foldConversation } from '../../domain/conversation-state.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { EventLog } from '../../domain/event-log.ts';
-import { type ConversationEvent, conversationStream } from '../../domain/events.ts';
 import { type SourceState, signingSecrets } from '../../domain/source.ts';
 import type { RunnerLogger } from '../../projections/runner.ts';
 import { commandIdOf } from '../ids.ts';
@@ -299,11 +297,10 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
   /** An edit overtaken by a later edit of the same answer: its outcome is not the message's any more. */
   const overtaken = async (row: DeliveryRow): Promise<boolean> => {
     if (row.operation !== 'edit') return false;
-    const state = foldConversation(
-      (await log.readStream(conversationStream(row.conversation_id))).map(
-        (e) => ({ type: e.type, data: e.data }) as ConversationEvent,
-      ),
-    );
+    const { state } = await handler.reader.read(row.conversation_id, {
+      messageIds: [row.message_id],
+      fresh: true,
+    });
     return (state.messages.get(row.message_id)?.editCount ?? 0) > row.edit_number;
   };
 

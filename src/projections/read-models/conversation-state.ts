@@ -1,0 +1,181 @@
+// rm_conversation_state, rm_conversation_messages, rm_conversation_refs: every conversation's state
+// as the domain folds it — its core in one row, each message in a row, each reference to a message
+// (its topic copy, its copy in the client's chat) in a row — each with the revision of the last
+// event that changed it. The conversation reader starts from this copy and folds only the stream's
+// tail, so a read costs the same whatever the conversation's length (docs/design.md). It is built
+// with the domain's own fold; the log stays the record, and the audit trail reads only the log.
+
+import { RECENT_EVENTS } from '../../domain/conversation-reader.ts';
+import {
+  type ConversationCore,
+  type ConversationMessage,
+  type Folded,
+  foldConversation,
+  initialConversationCore,
+  MessageWindow,
+  messageIdOfEvent,
+} from '../../domain/conversation-state.ts';
+import type { ConversationEvent } from '../../domain/events.ts';
+import type { Projection } from '../projection.ts';
+import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
+
+/** Bumped with the shape of the core or of a message (the domain's ConversationCore / ConversationMessage). */
+export const CONVERSATION_STATE_VERSION = 1;
+
+const coreColumns: readonly Column[] = [
+  { name: 'conversation_id', type: 'uuid' },
+  { name: 'revision', type: 'bigint' },
+  { name: 'core', type: 'jsonb' },
+  { name: 'recent_event_ids', type: 'jsonb' },
+];
+const messageColumns: readonly Column[] = [
+  { name: 'conversation_id', type: 'uuid' },
+  { name: 'message_id', type: 'text' },
+  { name: 'revision', type: 'bigint' },
+  { name: 'message', type: 'jsonb' },
+];
+
+interface CoreRow {
+  conversation_id: string;
+  revision: string;
+  core: ConversationCore;
+  recent_event_ids: string[];
+}
+
+interface MessageRow {
+  conversation_id: string;
+  message_id: string;
+  revision: string;
+  message: ConversationMessage;
+}
+
+export const conversationStateProjection: Projection = {
+  name: 'conversation-state',
+  version: CONVERSATION_STATE_VERSION,
+  tables: ['rm_conversation_state', 'rm_conversation_messages', 'rm_conversation_refs'],
+  createTables: (t) => `
+CREATE TABLE ${t('rm_conversation_state')} (
+  conversation_id  uuid PRIMARY KEY,
+  revision         bigint NOT NULL,
+  core             jsonb NOT NULL,
+  recent_event_ids jsonb NOT NULL
+);
+CREATE TABLE ${t('rm_conversation_messages')} (
+  conversation_id uuid NOT NULL,
+  message_id      text NOT NULL,
+  revision        bigint NOT NULL,
+  message         jsonb NOT NULL,
+  PRIMARY KEY (conversation_id, message_id)
+);
+CREATE TABLE ${t('rm_conversation_refs')} (
+  conversation_id uuid NOT NULL,
+  ref             text NOT NULL,
+  message_id      text NOT NULL,
+  PRIMARY KEY (conversation_id, ref)
+)`,
+  // Lookups are by primary key, but for a media group's messages (a VK message's parts, an album).
+  createIndexes: (t) =>
+    `CREATE INDEX ${t('rm_conversation_messages')}_media_group ON ${t('rm_conversation_messages')}
+       (conversation_id, (message->>'mediaGroupId')) WHERE message ? 'mediaGroupId'`,
+  async apply(sql, events, ctx) {
+    const byConversation = new Map<string, Folded[]>();
+    const ids = new Map<string, string[]>();
+    for (const e of events) {
+      const id = conversationIdOfStream(e.stream);
+      if (!id) continue;
+      const list = byConversation.get(id) ?? [];
+      list.push({
+        event: { type: e.type, data: e.data } as ConversationEvent,
+        revision: e.revision,
+        at: e.metadata.occurredAt,
+      });
+      byConversation.set(id, list);
+      ids.set(id, [...(ids.get(id) ?? []), e.id]);
+    }
+    if (byConversation.size === 0) return;
+    const conversations = [...byConversation.keys()];
+
+    const cores = new Map<string, CoreRow>();
+    for (const r of (
+      await sql.query<CoreRow>(
+        `SELECT conversation_id, revision::text, core, recent_event_ids FROM ${ctx.t('rm_conversation_state')}
+         WHERE conversation_id = ANY ($1::uuid[])`,
+        [conversations],
+      )
+    ).rows)
+      cores.set(r.conversation_id, r);
+
+    const wanted: Array<[string, string]> = [];
+    for (const [id, folded] of byConversation)
+      for (const mid of new Set(folded.map((f) => messageIdOfEvent(f.event)).filter((m) => m !== undefined)))
+        wanted.push([id, mid!]);
+    const stored = new Map<string, MessageRow[]>();
+    if (wanted.length > 0) {
+      const { rows } = await sql.query<MessageRow>(
+        `SELECT m.conversation_id, m.message_id, m.revision::text, m.message FROM ${ctx.t('rm_conversation_messages')} m
+         JOIN unnest($1::uuid[], $2::text[]) AS k(c, id) ON m.conversation_id = k.c AND m.message_id = k.id`,
+        [wanted.map(([c]) => c), wanted.map(([, m]) => m)],
+      );
+      for (const r of rows) stored.set(r.conversation_id, [...(stored.get(r.conversation_id) ?? []), r]);
+    }
+
+    const coreRows: Record<string, unknown>[] = [];
+    const messageRows: Record<string, unknown>[] = [];
+    const refRows: Array<{ conversation_id: string; ref: string; message_id: string }> = [];
+    for (const [id, folded] of byConversation) {
+      const row = cores.get(id);
+      const coreRevision = row ? Number(row.revision) : -1;
+      const loaded = (stored.get(id) ?? []).map((r) => ({
+        message: r.message,
+        revision: Number(r.revision),
+      }));
+      const have = new Set(loaded.map((m) => m.message.messageId));
+      const about = wanted.filter(([c, m]) => c === id && !have.has(m)).map(([, m]) => m);
+      const before = MessageWindow.empty(false).withLoaded(loaded, about);
+      const state = foldConversation(
+        folded,
+        { ...(row?.core ?? initialConversationCore), messages: before },
+        { coreRevision },
+      );
+      const last = folded[folded.length - 1]!.revision!;
+      if (last > coreRevision) {
+        const { messages: _messages, ...core } = state;
+        const recent = [...(row?.recent_event_ids ?? []), ...ids.get(id)!];
+        coreRows.push({
+          conversation_id: id,
+          revision: last,
+          core,
+          recent_event_ids: recent.slice(Math.max(0, recent.length - RECENT_EVENTS)),
+        });
+      }
+      for (const [mid, e] of state.messages.entriesWithRevisions()) {
+        if (e.revision > (before.revisionOf(mid) ?? -1))
+          messageRows.push({
+            conversation_id: id,
+            message_id: mid,
+            revision: e.revision,
+            message: e.message,
+          });
+      }
+      for (const [ref, mid] of state.messages.refEntries())
+        if (mid !== null) refRows.push({ conversation_id: id, ref, message_id: mid });
+    }
+    await upsertRows(sql, ctx.t('rm_conversation_state'), coreColumns, ['conversation_id'], coreRows);
+    await upsertRows(
+      sql,
+      ctx.t('rm_conversation_messages'),
+      messageColumns,
+      ['conversation_id', 'message_id'],
+      messageRows,
+    );
+    if (refRows.length > 0) {
+      // A reference, once made, names the same message for good: a repeat changes nothing.
+      await sql.query(
+        `INSERT INTO ${ctx.t('rm_conversation_refs')} (conversation_id, ref, message_id)
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(conversation_id uuid, ref text, message_id text)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(refRows)],
+      );
+    }
+  },
+};
