@@ -123,6 +123,8 @@ export const reactWithTurns =
               if (await settleAfter(recorded.recordedAt, ms, signal)) await turn.need([], { fresh: true });
             },
           };
+          // The message this event is about, loaded again if an earlier turn's reads let it go.
+          await turn.need([messageIdOfEvent(turn.event)]);
           await step(turn);
         }
       },

@@ -196,6 +196,9 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
         // Moved on by someone else: not counted against the retries when we had not read it yet.
         if (!stale && ++conflicts > maxRetries)
           throw new CommandGaveUpError(conversationId, turns, reason, { cause: error });
+        // Writers racing on one conversation (a burst of updates, a reactor recording outcomes) would
+        // meet again at once: a short random pause, growing with the conflicts, lets one through.
+        if (!stale) await new Promise((r) => setTimeout(r, Math.random() * Math.min(40, 2 ** conflicts)));
       }
     }
   };

@@ -110,6 +110,8 @@ export interface ConversationCore {
 
 /** How many ids a waiting list and the send outcomes keep: older ones were given up long ago. */
 const WAITING_LIMIT = 500;
+/** Ids known absent a trimmed window keeps (a command's own new id among them). */
+const ABSENT_KEPT = 64;
 const OUTCOMES_LIMIT = 16;
 
 export class NotLoadedError extends Error {
@@ -229,11 +231,15 @@ export class MessageWindow {
     return new MessageWindow(entries, refMap, absent, this.complete);
   }
 
-  /** A window keeping only `keep` (and all references): how the reader bounds what it holds. */
+  /**
+   * A window keeping only the messages `keep` accepts (and the references to them, and the most
+   * recent ids known absent): how the reader bounds what it holds.
+   */
   only(keep: (id: string, revision: number) => boolean): MessageWindow {
     const entries = new Map([...this.entries].filter(([id, e]) => keep(id, e.revision)));
     const refs = new Map([...this.refs].filter(([, id]) => id !== null && entries.has(id)));
-    return new MessageWindow(entries, refs, new Set(), false);
+    const absent = new Set([...this.absent].slice(-ABSENT_KEPT));
+    return new MessageWindow(entries, refs, absent, false);
   }
 
   /** @internal evolve's copy-on-write. */
