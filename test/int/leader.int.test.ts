@@ -12,7 +12,7 @@ import {
   startLeaderLoop,
 } from '../../src/projections/leader.ts';
 import { waitFor } from '../support/app-harness.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createTestDatabase, lockHolders, type TestDatabase } from '../support/db.ts';
 
 const RETRY_MS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,17 +36,7 @@ describe('the leader loop', () => {
     await db.drop();
   });
 
-  /** The backends holding the advisory lock `key` now. */
-  const holders = async (key: string): Promise<number[]> => {
-    const { rows } = await db.pool.query<{ pid: number }>(
-      `SELECT l.pid FROM pg_locks l
-        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtext($1)::bigint`,
-      [key],
-    );
-    return rows.map((r) => r.pid);
-  };
+  const holders = (key: string) => lockHolders(db.pool, key);
 
   /** A loop whose work notes its backend, then holds on until its term ends (`onEnd` runs then). */
   const startProbe = (

@@ -13,7 +13,7 @@ import { reactorMigration } from '../../src/projections/index.ts';
 import { type Reactor, startReactorRunner } from '../../src/projections/reactor-runner.ts';
 import { waitFor } from '../support/app-harness.ts';
 import { handlerFor, scriptedConversation } from '../support/conversations.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createTestDatabase, lockHolders, type TestDatabase } from '../support/db.ts';
 
 /** One side effect a reactor made: which instance, for which event, when. */
 interface Sent {
@@ -66,15 +66,10 @@ describe('reactor runner', () => {
     const b = runner('b');
     await waitFor('a at work on its batch', () => sent.length >= 2 || undefined);
 
-    const { rows } = await db.pool.query<{ pid: number }>(
-      `SELECT l.pid FROM pg_locks l
-        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtext('topicdesk:reactor:slow')::bigint`,
-    );
-    assert.equal(rows.length, 1);
+    const holders = await lockHolders(db.pool, 'topicdesk:reactor:slow');
+    assert.equal(holders.length, 1);
     const killedAt = Date.now();
-    await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+    await db.pool.query('SELECT pg_terminate_backend($1)', [holders[0]]);
 
     const byB = () => sent.filter((s) => s.instance === 'b').map((s) => s.eventId);
     await waitFor('b to handle every event from the checkpoint', () =>
