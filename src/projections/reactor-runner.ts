@@ -6,8 +6,9 @@
 import { setMaxListeners } from 'node:events';
 import type { EventLog, LogPosition, RecordedEvent } from '../domain/event-log.ts';
 import { startOfLog } from '../domain/event-log.ts';
+import { followWhileLeading, type Leader, type LeaderTerm, startLeaderLoop } from './leader.ts';
 import type { RunnerLogger } from './runner.ts';
-import { lockedSession, releaseLockedSession, type SqlDatabase, type SqlSession } from './sql.ts';
+import type { LeaderDatabase, SqlSession } from './sql.ts';
 
 export const reactorMigration = {
   id: '003_reactor_checkpoints',
@@ -29,7 +30,7 @@ export interface Reactor {
 }
 
 export interface ReactorRunnerOptions {
-  readonly db: SqlDatabase;
+  readonly db: LeaderDatabase;
   readonly log: EventLog;
   readonly reactor: Reactor;
   readonly logger?: RunnerLogger;
@@ -38,11 +39,7 @@ export interface ReactorRunnerOptions {
   readonly retryMs?: number;
 }
 
-export interface ReactorRunner {
-  readonly leading: Promise<void>;
-  isLeader(): boolean;
-  stop(): Promise<void>;
-}
+export type ReactorRunner = Leader;
 
 const silent: RunnerLogger = { info() {}, warn() {}, error() {} };
 
@@ -56,97 +53,35 @@ const readCheckpoint = async (s: SqlSession, name: string): Promise<LogPosition>
   return r?.c == null ? startOfLog : { commit: BigInt(r.c), prepare: BigInt(r.p ?? '0') };
 };
 
-export const startReactorRunner = (options: ReactorRunnerOptions): ReactorRunner => {
-  const {
-    db,
-    log,
-    reactor,
-    logger = silent,
-    batchSize = 200,
-    standbyRetryMs = 1000,
-    retryMs = 1000,
-  } = options;
-  const abort = new AbortController();
+/** Handles batches from the checkpoint until the term ends; the reactor's waits end with it. */
+const runWhileLeading = async (options: ReactorRunnerOptions, { session: s, signal }: LeaderTerm) => {
+  const { log, reactor, batchSize = 200 } = options;
   // Every conversation in flight waits on this signal (a burst settling, a backoff): more than
   // Node's default of ten listeners is normal, not a leak.
-  setMaxListeners(0, abort.signal);
-  let leader = false;
-  let session: SqlSession | undefined;
-  let stopSubscription: (() => Promise<void>) | undefined;
-  let markLeading: () => void = () => {};
-  const leading = new Promise<void>((resolve) => {
-    markLeading = resolve;
+  setMaxListeners(0, signal);
+  const from = await readCheckpoint(s, reactor.name);
+  const subscription = log.subscribeAll({ from, batchSize }, async (batch) => {
+    await reactor.handle(batch, signal);
+    if (signal.aborted) return;
+    const last = batch[batch.length - 1]!.position;
+    await s.query(
+      `UPDATE td_reactors SET checkpoint_commit = $2, checkpoint_prepare = $3, events_handled = events_handled + $4,
+         updated_at = now() WHERE name = $1`,
+      [reactor.name, last.commit.toString(), last.prepare.toString(), batch.length],
+    );
   });
-  // The listener goes when the pause ends: a standby instance pauses once a second for as long as it
-  // runs, and each pause's listener would otherwise stay on the signal for good.
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        abort.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      abort.signal.addEventListener('abort', done);
-    });
+  await followWhileLeading(subscription, signal);
+};
 
-  const acquire = async (): Promise<SqlSession | undefined> => {
-    while (!abort.signal.aborted) {
-      const s = await lockedSession(db, `topicdesk:reactor:${reactor.name}`);
-      if (s) return s;
-      await pause(standbyRetryMs);
-    }
-    return undefined;
-  };
-
-  const loop = async () => {
-    while (!abort.signal.aborted) {
-      try {
-        session = await acquire();
-        if (!session) return;
-        const s = session;
-        leader = true;
-        markLeading();
-        const from = await readCheckpoint(s, reactor.name);
-        const subscription = log.subscribeAll({ from, batchSize }, async (batch) => {
-          await reactor.handle(batch, abort.signal);
-          if (abort.signal.aborted) return;
-          const last = batch[batch.length - 1]!.position;
-          await s.query(
-            `UPDATE td_reactors SET checkpoint_commit = $2, checkpoint_prepare = $3, events_handled = events_handled + $4,
-               updated_at = now() WHERE name = $1`,
-            [reactor.name, last.commit.toString(), last.prepare.toString(), batch.length],
-          );
-        });
-        stopSubscription = () => subscription.stop();
-        if (abort.signal.aborted) await subscription.stop();
-        await subscription.done;
-      } catch (error) {
-        if (abort.signal.aborted) break;
-        logger.error({ reactor: reactor.name, err: error }, 'reactor failed; retrying from its checkpoint');
-        session?.release(true);
-        session = undefined;
-        leader = false;
-        await pause(retryMs);
-      } finally {
-        stopSubscription = undefined;
-      }
-    }
-  };
-
-  const done = loop();
-  return {
-    leading,
-    isLeader: () => leader,
-    async stop() {
-      abort.abort();
-      await stopSubscription?.();
-      await done;
-      if (session) {
-        await releaseLockedSession(session);
-        session = undefined;
-      }
-      leader = false;
-    },
-  };
+export const startReactorRunner = (options: ReactorRunnerOptions): ReactorRunner => {
+  const { db, reactor, logger = silent, standbyRetryMs = 1000, retryMs = 1000 } = options;
+  return startLeaderLoop({
+    db,
+    key: `topicdesk:reactor:${reactor.name}`,
+    standbyRetryMs,
+    retryMs,
+    lead: (term) => runWhileLeading(options, term),
+    onError: (err) =>
+      logger.error({ reactor: reactor.name, err }, 'reactor failed; retrying from its checkpoint'),
+  });
 };

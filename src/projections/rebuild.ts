@@ -4,6 +4,7 @@
 import type { EventLog } from '../domain/event-log.ts';
 import { startOfLog } from '../domain/event-log.ts';
 import { applyBatch } from './apply-batch.ts';
+import { releaseLead, tryLead } from './leader.ts';
 import type { Projection } from './projection.ts';
 import { tableNamer } from './projection.ts';
 import { createGeneration, dropGenerationTables, pointViews, readGeneration } from './registry.ts';
@@ -42,13 +43,10 @@ export class RebuildInProgressError extends Error {
 export const rebuildProjection = async (options: RebuildOptions): Promise<RebuildResult> => {
   const { db, log, projection, batchSize = 5000 } = options;
   const started = performance.now();
-  const session = await db.session();
-  let broken = false;
+  const session = await tryLead(db, `topicdesk:rebuild:${projection.name}`);
+  if (!session) throw new RebuildInProgressError(`a rebuild of ${projection.name} is already running`);
+  let broken = true;
   try {
-    const { rows } = await session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-      `topicdesk:rebuild:${projection.name}`,
-    ]);
-    if (!rows[0]?.ok) throw new RebuildInProgressError(`a rebuild of ${projection.name} is already running`);
     const total = await options.estimateTotal?.();
 
     // A rebuild that died half-way left a building generation: start over.
@@ -119,12 +117,9 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
     });
     if (previous !== undefined) await dropGenerationTables(session, projection, previous);
     report('done');
+    broken = false;
     return { generation, previous, events, ms: performance.now() - started };
-  } catch (error) {
-    broken = !(error instanceof RebuildInProgressError);
-    throw error;
   } finally {
-    await session.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
-    session.release(broken);
+    await releaseLead(session, broken);
   }
 };

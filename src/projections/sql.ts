@@ -20,6 +20,18 @@ export interface SqlDatabase extends SqlClient {
   session(): Promise<SqlSession>;
 }
 
+/** A session a leader holds its advisory lock on (leader.ts): it tells when it is lost, and it can LISTEN. */
+export interface LeaderSession extends SqlSession {
+  /** `listener` runs once when the server drops the connection (or at once if it is lost already). */
+  onLost(listener: (error: Error) => void): void;
+  /** LISTENs on `channel`: `listener` runs at each notification on it until the session is released. */
+  listen(channel: string, listener: () => void): Promise<void>;
+}
+
+export interface LeaderDatabase extends SqlDatabase {
+  session(): Promise<LeaderSession>;
+}
+
 export const inTransaction = async <T>(session: SqlSession, work: () => Promise<T>): Promise<T> => {
   await session.query('BEGIN');
   try {
@@ -30,28 +42,4 @@ export const inTransaction = async <T>(session: SqlSession, work: () => Promise<
     await session.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
-};
-
-/**
- * A session holding the session-level advisory lock `key` (whoever holds it leads that work), or
- * undefined when another session holds it. A session whose lock query failed is in an unknown state:
- * it is discarded, not pooled.
- */
-export const lockedSession = async (db: SqlDatabase, key: string): Promise<SqlSession | undefined> => {
-  const s = await db.session();
-  try {
-    const { rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
-    if (rows[0]?.ok) return s;
-  } catch (error) {
-    s.release(true);
-    throw error;
-  }
-  s.release();
-  return undefined;
-};
-
-/** Gives the lock up and the session back to the pool. */
-export const releaseLockedSession = async (s: SqlSession): Promise<void> => {
-  await s.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-  s.release();
 };

@@ -110,3 +110,15 @@ export const stopOwnServer = async (): Promise<void> => {
   if (ownServer) await (await ownServer).stop();
   ownServer = undefined;
 };
+
+/** The backends that hold the session advisory lock named `key` (as the leader loop takes it) now. */
+export const lockHolders = async (pool: pg.Pool, key: string): Promise<number[]> => {
+  const { rows } = await pool.query<{ pid: number }>(
+    `SELECT l.pid FROM pg_locks l
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtext($1)::bigint`,
+    [key],
+  );
+  return rows.map((r) => r.pid);
+};

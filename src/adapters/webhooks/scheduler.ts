@@ -19,9 +19,11 @@ import type { ConversationCommand } from '../../domain/conversation-commands.ts'
 import { DomainError } from '../../domain/errors.ts';
 import type { EventLog } from '../../domain/event-log.ts';
 import { type SourceState, signingSecrets } from '../../domain/source.ts';
+import { type LeaderTerm, startLeaderLoop } from '../../projections/leader.ts';
 import type { RunnerLogger } from '../../projections/runner.ts';
 import { commandIdOf } from '../ids.ts';
 import { createRedactor } from '../logging/redact.ts';
+import { sqlDatabase } from '../postgres/sql.ts';
 import { readSource } from '../sources/sources.ts';
 import {
   checkWebhookTarget,
@@ -167,12 +169,6 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
   const policy: RetryPolicy = { ...defaultRetryPolicy, ...options.retry };
   const stopping = new AbortController();
   const inflight = new Map<string, { conversationId: string; source: string; done: Promise<void> }>();
-  let lock: pg.PoolClient | undefined;
-  let leader = false;
-  let markLeading: () => void = () => {};
-  const leading = new Promise<void>((resolve) => {
-    markLeading = resolve;
-  });
 
   // ---- waking and sleeping ------------------------------------------------------------------------
   let dirty = true;
@@ -181,57 +177,20 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
     dirty = true;
     interrupt?.();
   };
-  const sleep = (ms: number, interruptible = true) =>
+  /** Ends early at wake() and when the leadership term ends (stop, a lost lock connection). */
+  const sleep = (ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
-      if ((interruptible && dirty) || stopping.signal.aborted) return resolve();
+      if (dirty || signal.aborted) return resolve();
       const done = () => {
         clearTimeout(timer);
         if (interrupt === done) interrupt = undefined;
-        stopping.signal.removeEventListener('abort', done);
+        signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      if (interruptible) interrupt = done;
-      stopping.signal.addEventListener('abort', done);
+      interrupt = done;
+      signal.addEventListener('abort', done);
     });
-
-  // ---- leadership ---------------------------------------------------------------------------------
-  const loseLock = (error?: unknown) => {
-    if (!lock) return;
-    if (error) logger.warn({ err: error }, 'webhook scheduler lost its database connection; standing by');
-    const client = lock;
-    lock = undefined;
-    leader = false;
-    client.removeAllListeners('notification');
-    client.release(true);
-  };
-
-  const acquire = async (): Promise<pg.PoolClient | undefined> => {
-    while (!stopping.signal.aborted) {
-      let client: pg.PoolClient | undefined;
-      try {
-        client = await pool.connect();
-        const { rows } = await client.query<{ ok: boolean }>(
-          'SELECT pg_try_advisory_lock(hashtext($1)) AS ok',
-          ['topicdesk:webhooks:scheduler'],
-        );
-        if (rows[0]?.ok) {
-          client.on('error', (error) => loseLock(error));
-          client.on('notification', (n) => {
-            if (n.channel === DELIVERIES_CHANNEL) wake();
-          });
-          await client.query(`LISTEN ${DELIVERIES_CHANNEL}`);
-          return client;
-        }
-        client.release();
-      } catch (error) {
-        logger.warn({ err: error }, 'webhook scheduler could not reach the database');
-        client?.release(true);
-      }
-      await sleep(standbyRetryMs, false);
-    }
-    return undefined;
-  };
 
   // ---- one delivery -------------------------------------------------------------------------------
   /** The attempt, its reason scrubbed: a reason is logged and recorded in the log for good. */
@@ -445,7 +404,7 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
 
   /** Starts what may start now. */
   const drainOnce = async (): Promise<Drained> => {
-    if (!leader || stopping.signal.aborted) return { started: 0, quiet: true, blocked: false };
+    if (!leadership.isLeader() || stopping.signal.aborted) return { started: 0, quiet: true, blocked: false };
     const free = concurrency - inflight.size;
     if (free <= 0) return { started: 0, quiet: false, blocked: true };
     const busy = busyConversations();
@@ -483,35 +442,46 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
     return drained.blocked ? Math.min(pollIntervalMs, 1000) : 0;
   };
 
-  const loop = async () => {
-    while (!stopping.signal.aborted) {
-      if (!lock) {
-        lock = await acquire();
-        if (!lock) return;
-        leader = true;
-        dirty = true;
-        markLeading();
-      }
+  /** While leading: drain, sleep until woken or the next delivery falls due, again; in flight ends first. */
+  const serve = async ({ signal }: LeaderTerm) => {
+    while (!signal.aborted) {
       dirty = false;
       let wait: number;
       try {
         wait = await idleMs(await drain());
       } catch (error) {
-        if (stopping.signal.aborted) return;
+        if (signal.aborted) break;
         logger.error({ err: error }, 'webhook scheduler could not read its queue; retrying');
         wait = standbyRetryMs;
       }
-      await sleep(wait);
+      await sleep(wait, signal);
     }
+    await Promise.all([...inflight.values()].map((f) => f.done));
   };
-  const done = loop();
+
+  // One instance at a time; the lock's connection LISTENs for queued work.
+  const leadership = startLeaderLoop({
+    db: sqlDatabase(pool),
+    key: 'topicdesk:webhooks:scheduler',
+    standbyRetryMs,
+    retryMs: standbyRetryMs,
+    listen: { channel: DELIVERIES_CHANNEL, onNotify: wake },
+    lead: serve,
+    onError: (err, phase) =>
+      logger.warn(
+        { err },
+        phase === 'standby'
+          ? 'webhook scheduler could not reach the database'
+          : 'webhook scheduler lost its database connection; standing by',
+      ),
+  });
 
   return {
-    leading,
-    isLeader: () => leader,
+    leading: leadership.leading,
+    isLeader: () => leadership.isLeader(),
     wake,
     async tick() {
-      await leading;
+      await leadership.leading;
       // Done once a look at the queue with nothing in flight started nothing: a delivery that
       // finished while the queue was being read may have let the next one of its conversation go.
       for (;;) {
@@ -523,18 +493,8 @@ export const startWebhookScheduler = (options: WebhookSchedulerOptions): Webhook
     },
     async stop() {
       stopping.abort();
-      interrupt?.();
-      await done;
+      await leadership.stop();
       await Promise.all([...inflight.values()].map((f) => f.done));
-      if (lock) {
-        const client = lock;
-        lock = undefined;
-        leader = false;
-        await client.query(`UNLISTEN *`).catch(() => undefined);
-        await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-        client.removeAllListeners('notification');
-        client.release();
-      }
       agents.http.destroy();
       agents.https.destroy();
     },
