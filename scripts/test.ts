@@ -3,7 +3,7 @@
 // under the Node LTS binary (`lts`, scripts/node-lts.ts). `npm test -- unit` runs one tier;
 // `npm test -- lts` only the LTS run. The fault suite (test/faults) runs here with short outages;
 // `npm run test:faults` runs it with full ones.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,16 +21,51 @@ type Tier = (typeof tiers)[number];
 const ltsTiers: readonly Tier[] = ['unit', 'int'];
 const root = join(import.meta.dirname, '..');
 
-const step = (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>
+/** The step running now, so a signal to this script ends it (and its children) too. */
+let running: ChildProcess | undefined;
+
+/** Ends a step and everything it started: it leads a process group of its own. */
+const killGroup = (child: ChildProcess, signal: NodeJS.Signals) => {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+};
+
+/**
+ * Runs one step. A step given `timeoutMs` that is still running then is ended (its whole process
+ * group) and fails with a line saying so: a test that hangs fails the run in minutes, not at CI's limit.
+ */
+const step = (
+  name: string,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs?: number,
+) =>
   new Promise<number>((resolve) => {
     const started = Date.now();
     console.log(`\n▶ ${name}`);
-    const child = spawn(cmd, args, { stdio: 'inherit', env, cwd: root });
+    const child = spawn(cmd, args, { stdio: 'inherit', env, cwd: root, detached: true });
+    running = child;
+    let timedOut = false;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            console.error(`\n✖ ${name}: still running after ${timeoutMs / 60_000} min, ended`);
+            killGroup(child, 'SIGTERM');
+            setTimeout(() => killGroup(child, 'SIGKILL'), 10_000).unref();
+          }, timeoutMs);
     child.on('exit', (code, signal) => {
-      console.log(
-        `◀ ${name}: ${code === 0 ? 'ok' : `failed (${signal ?? code})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-      );
-      resolve(code ?? 1);
+      clearTimeout(timer);
+      running = undefined;
+      const how = timedOut ? 'timed out' : code === 0 ? 'ok' : `failed (${signal ?? code})`;
+      console.log(`◀ ${name}: ${how} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      resolve(timedOut ? 1 : (code ?? 1));
     });
   });
 
@@ -43,6 +78,9 @@ const findTests = async (dir: string, wanted: readonly Tier[]): Promise<string[]
   }
   return out.sort();
 };
+
+/** One `node --test` run is ended after this long (TEST_RUN_TIMEOUT_MIN): today's full run takes about 8 min. */
+const RUN_TIMEOUT_MS = Number(process.env.TEST_RUN_TIMEOUT_MIN ?? 25) * 60_000;
 
 const CHROMIUM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
@@ -88,6 +126,9 @@ const runTests = async (
       '--test',
       '--test-concurrency=2',
       '--test-timeout=180000',
+      // A file whose tests have all ended exits even if something it started still holds the event
+      // loop open (a loop a failed test did not stop): that failure is reported, not a hang.
+      '--test-force-exit',
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
       '--test-reporter=tap',
@@ -95,6 +136,7 @@ const runTests = async (
       ...files,
     ],
     env,
+    RUN_TIMEOUT_MS,
   );
   const summary = await readFile(tap, 'utf8').catch(() => '');
   const count = (key: string) => Number(new RegExp(`^# ${key} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
@@ -173,7 +215,10 @@ const main = async () => {
   } else if (env.DATABASE_URL && !env.TEST_DATABASE_URL) {
     env.TEST_DATABASE_URL = env.DATABASE_URL;
   }
-  const onSignal = () => void stop().then(() => process.exit(130));
+  const onSignal = () => {
+    if (running) killGroup(running, 'SIGTERM');
+    void stop().then(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {

@@ -3,7 +3,7 @@
 // retry interval; stop() waits for the work in flight and leaves the lock free; a stopped loop never
 // leads again; LISTEN on the lock's connection reaches the leader only.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import {
   type Leader,
@@ -37,6 +37,15 @@ describe('the leader loop', () => {
   });
 
   const holders = (key: string) => lockHolders(db.pool, key);
+  // Every loop a test starts is stopped after it, passed or failed: a loop left running keeps the
+  // test process (and the database it would drop) alive.
+  const started: Leader[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((loop) => loop.stop()));
+  });
+  /** `leading` resolves once the lock is held; the work's first query may still be on its way. */
+  const termStarted = (probe: Probe, n = 1) =>
+    waitFor(`term ${n} of the work to start`, () => probe.terms[n - 1]);
 
   /** A loop whose work notes its backend, then holds on until its term ends (`onEnd` runs then). */
   const startProbe = (
@@ -62,13 +71,14 @@ describe('the leader loop', () => {
       },
       ...extra,
     });
+    started.push(loop);
     return Object.assign(probe, { loop });
   };
 
   it('one loop leads, the other stands by; when the leader stops the other takes over', async () => {
     const key = 'test:leader:standby';
     const a = startProbe(key);
-    await a.loop.leading;
+    await termStarted(a);
     const b = startProbe(key);
     await sleep(RETRY_MS * 5); // b tried several times
     assert.equal(a.loop.isLeader(), true);
@@ -81,7 +91,7 @@ describe('the leader loop', () => {
     );
 
     await a.loop.stop();
-    await b.loop.leading;
+    await termStarted(b);
     assert.deepEqual(await holders(key), [b.terms[0]!.pid]);
     assert.deepEqual([...a.errors, ...b.errors], [], 'nothing failed');
     await b.loop.stop();
@@ -91,14 +101,14 @@ describe('the leader loop', () => {
     const key = 'test:leader:killed';
     // The old leader waits longer after its failure than the standby between tries: the standby wins.
     const a = startProbe(key, { retryMs: 2000 });
-    await a.loop.leading;
+    await termStarted(a);
     const b = startProbe(key);
     await sleep(RETRY_MS * 2);
     const victim = a.terms[0]!.pid;
 
     const killedAt = Date.now();
     await db.pool.query('SELECT pg_terminate_backend($1)', [victim]);
-    await waitFor('the standby to lead', () => b.loop.isLeader() || undefined);
+    await termStarted(b);
     const takeoverMs = Date.now() - killedAt;
     // The standby tries every RETRY_MS; the rest is a lock query on a machine that may be busy.
     assert.ok(takeoverMs < RETRY_MS + 1000, `taken over in ${takeoverMs} ms`);
@@ -120,7 +130,7 @@ describe('the leader loop', () => {
 
     // The old leader stands by now: it leads again when the new one goes.
     await b.loop.stop();
-    await waitFor('the old leader to lead again', () => a.loop.isLeader() || undefined);
+    await termStarted(a, 2);
     assert.equal(a.terms.length, 2);
     await a.loop.stop();
   });
@@ -146,7 +156,7 @@ describe('the leader loop', () => {
   it('a stopped loop never leads again, whether it led or stood by', async () => {
     const key = 'test:leader:stopped';
     const a = startProbe(key);
-    await a.loop.leading;
+    await termStarted(a);
     const b = startProbe(key);
     await sleep(RETRY_MS * 2);
     await b.loop.stop(); // stopped while standing by
@@ -178,6 +188,7 @@ describe('the leader loop', () => {
         await ended(signal);
       },
     });
+    started.push(loop);
     await waitFor('the second run', () => runs >= 2 || undefined);
     assert.equal(failures.length, 1);
     assert.equal((failures[0]!.error as Error).message, 'the first run fails');
@@ -201,7 +212,7 @@ describe('the leader loop', () => {
       },
     });
     const a: Probe = startProbe(key, { listen: notifiedOf(() => a) });
-    await a.loop.leading;
+    await termStarted(a);
     const b: Probe = startProbe(key, { listen: notifiedOf(() => b) });
     await sleep(RETRY_MS * 2);
 
