@@ -350,6 +350,24 @@ describe('command handler', () => {
     assert.deepEqual(types, ['ConversationStarted', 'ClientMessageReceived', 'ClientMessageReceived']);
   });
 
+  test('a burst of commands on one conversation in one process queues: each appends once, none conflicts', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
+    await handler.execute(CONVERSATION_ID, receive('first'), { commandId: 'first', actor: client });
+    const before = memory.appendCalls();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        handler.execute(CONVERSATION_ID, receive(`b${i}`), { commandId: `b${i}`, actor: client }),
+      ),
+    );
+    assert.equal(memory.appendCalls() - before, 10, 'one append per command, no refused ones');
+    assert.deepEqual(
+      results.map((r) => r.revision),
+      Array.from({ length: 10 }, (_, i) => 2 + i),
+      'recorded in the order they were handed in',
+    );
+  });
+
   test('gives up after maxRetries conflicts, with an error naming the conversation', async () => {
     const memory = createMemoryLog();
     let attempts = 0;
