@@ -46,7 +46,7 @@ import {
 import { caughtUp, copyHistory, type HistorySpec, historyOf, skipToHead } from './growth-history.ts';
 import type { RssInput, RssOutput } from './growth-rss.ts';
 import { startBenchApp } from './http.ts';
-import { type CpuProfile, formatSummary, summarizeProfile } from './profile-summary.ts';
+import { type CpuProfile, formatSummary, remapProfile, summarizeProfile } from './profile-summary.ts';
 import { type BenchDatabase, machine, mib, printGrid, startBenchDatabase } from './support.ts';
 
 export interface GrowthOptions {
@@ -288,7 +288,8 @@ export const benchGrowth = async (options: GrowthOptions = {}): Promise<void> =>
   })();
 
   const db = await startBenchDatabase(8);
-  countQueries(db);
+  // Not while profiling: the wrapper would stand on every query's stack.
+  if (!options.profileDir) countQueries(db);
   const tg = await startTelegramStandIn();
   const env = growthEnv(tg);
   let app: App | undefined;
@@ -434,12 +435,24 @@ export const benchGrowth = async (options: GrowthOptions = {}): Promise<void> =>
       await session.post('Profiler.start');
       const took: number[] = [];
       for (let i = 0; i < samples; i++) took.push((await externalMessage(l, `profile-${i}`)).copied);
-      const { profile } = await session.post('Profiler.stop');
+      const { profile: raw } = await session.post('Profiler.stop');
+      // The compiled text of every script, for its inline source map (see remapProfile).
+      const scripts = new Map<string, string>();
+      session.on('Debugger.scriptParsed', (m) => scripts.set(m.params.url, m.params.scriptId));
+      await session.post('Debugger.enable');
+      const compiled = new Map<string, string>();
+      for (const url of new Set(raw.nodes.map((n) => n.callFrame.url))) {
+        const scriptId = scripts.get(url);
+        if (scriptId && url.startsWith('file://') && !url.includes('/node_modules/'))
+          compiled.set(url, (await session.post('Debugger.getScriptSource', { scriptId })).scriptSource);
+      }
+      await session.post('Debugger.disable');
       session.disconnect();
+      const profile = remapProfile(raw as unknown as CpuProfile, (url) => compiled.get(url));
       mkdirSync(options.profileDir, { recursive: true });
       const file = join(options.profileDir, `growth-post-${l.size}.cpuprofile`);
       writeFileSync(file, JSON.stringify(profile));
-      const summary = summarizeProfile(profile as unknown as CpuProfile);
+      const summary = summarizeProfile(profile);
       console.log(
         `\n## growth: CPU profile of ${samples} POSTs (each until its copy is in the topic and every runner is idle) on a conversation of ${l.size.toLocaleString('en-US')} messages\n\n${machine()}; commit ${commit}; POST → copy p50 ${msText(median(took))} ms\nprofile: ${file} (the whole bench process: app, stand-in and the bench's own client)\n`,
       );

@@ -4,18 +4,26 @@
 // it for the profile it takes; on its own it reads any .cpuprofile (node --cpu-prof, DevTools):
 //
 //   node --import tsx bench/profile-summary.ts FILE.cpuprofile [--top=N] [--only=src/]
+//
+// tsx compiles each .ts file to one line of JavaScript (minifyWhitespace) and wraps every function in
+// a naming helper (keepNames), so V8 reports our functions nameless at line 1. remapProfile puts the
+// TypeScript line back through the compiled file's inline source map, and takes the name from it.
 import { readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export interface CallFrame {
+  readonly functionName: string;
+  readonly url: string;
+  readonly lineNumber: number;
+  readonly columnNumber: number;
+}
 
 export interface CpuProfile {
   readonly nodes: ReadonlyArray<{
     readonly id: number;
-    readonly callFrame: {
-      readonly functionName: string;
-      readonly url: string;
-      readonly lineNumber: number;
-    };
+    readonly callFrame: CallFrame;
     readonly children?: readonly number[];
   }>;
   readonly startTime: number;
@@ -98,6 +106,77 @@ export const summarizeProfile = (profile: CpuProfile): ProfileSummary => {
     .map(([file, selfMs]) => ({ file, selfMs }))
     .sort((a, b) => b.selfMs - a.selfMs);
   return { spanMs, functions, files };
+};
+
+const inlineMap = /\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/;
+
+/** `const name = (…) =>`, `function name(`, `name(…) {`, `name: (…) =>`: the name in front of `column`. */
+const nameBefore = (line: string, column: number): string | undefined => {
+  // The position is the function's first parameter (or its opening parenthesis): drop `(`, `<T>`.
+  const head = line
+    .slice(0, column)
+    .replace(/\s*\($/, '')
+    .replace(/\s*<[^<>=]*>$/, '')
+    .trimEnd();
+  const assigned = /([A-Za-z_$][\w$]*)\s*(?::[^=]*)?[=:]\s*(?:async\s*)?(?:function\s*\*?\s*)?$/.exec(head);
+  if (assigned) return assigned[1];
+  const declared = /(?:function\s*\*?|async)\s+([A-Za-z_$][\w$]*)\s*$/.exec(head);
+  if (declared) return declared[1];
+  return /([A-Za-z_$][\w$]*)\s*(?:<[^>]*>)?\s*\($/.exec(line.slice(0, column + 1).trimEnd())?.[1];
+};
+
+/**
+ * The profile with the call frames of compiled files (those whose compiled text `compiledOf` gives,
+ * with an inline source map) moved to their TypeScript line and column, and named from the source.
+ */
+export const remapProfile = (
+  profile: CpuProfile,
+  compiledOf: (url: string) => string | undefined,
+): CpuProfile => {
+  const maps = new Map<string, { map: SourceMap; lines: string[] } | null>();
+  const mapOf = (url: string) => {
+    if (!maps.has(url)) {
+      const payload = inlineMap.exec(compiledOf(url) ?? '')?.[1];
+      let entry: { map: SourceMap; lines: string[] } | null = null;
+      try {
+        if (payload && url.startsWith('file://'))
+          entry = {
+            map: new SourceMap(JSON.parse(Buffer.from(payload, 'base64').toString('utf8'))),
+            lines: readFileSync(fileURLToPath(url), 'utf8').split('\n'),
+          };
+      } catch {
+        entry = null;
+      }
+      maps.set(url, entry);
+    }
+    return maps.get(url) ?? undefined;
+  };
+  return {
+    ...profile,
+    nodes: profile.nodes.map((n) => {
+      const f = n.callFrame;
+      const m = f.url ? mapOf(f.url) : undefined;
+      if (!m) return n;
+      const found = m.map.findEntry(f.lineNumber, f.columnNumber) as {
+        originalLine?: number;
+        originalColumn?: number;
+        name?: string;
+      };
+      if (found.originalLine === undefined) return n;
+      const line = m.lines[found.originalLine] ?? '';
+      const name =
+        f.functionName || found.name || nameBefore(line, found.originalColumn ?? 0) || '(anonymous)';
+      return {
+        ...n,
+        callFrame: {
+          ...f,
+          functionName: name,
+          lineNumber: found.originalLine,
+          columnNumber: found.originalColumn ?? 0,
+        },
+      };
+    }),
+  };
 };
 
 const pct = (ms: number, span: number) => `${((ms / span) * 100).toFixed(1)} %`;
