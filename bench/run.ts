@@ -2,9 +2,11 @@
 // throwaway durable embedded PostgreSQL of its own, prints each one's table as it finishes and, when
 // more than one ran, one combined table at the end: every figure with a goal, every reference,
 // whether each goal is met. `npm run bench -- scale` runs the projections benchmark at several sizes
-// instead (see bench/scale.ts); it is not part of the default run.
+// instead (see bench/scale.ts); it is not part of the default run. Nor is `npm run bench -- growth`
+// (bench/growth.ts): one message's cost as its conversation grows from 100 to 100 000 messages.
 import { loadavg } from 'node:os';
 import { benchApi } from './api.ts';
+import { benchGrowth } from './growth.ts';
 import { benchLog } from './log.ts';
 import { benchProjections } from './projections.ts';
 import { benchScale } from './scale.ts';
@@ -45,13 +47,28 @@ const flags: Record<string, string> = {
   'log-events': 'log: events per append figure (default 4000)',
   sizes: 'scale: comma-separated sizes in events (default 100000,1000000,5000000)',
   'per-conversation': 'scale: events per conversation (default 100)',
+  'growth-sizes': 'growth: comma-separated conversation lengths in messages (default 100,1000,10000,100000)',
+  'growth-samples': 'growth: measured messages per figure and size (default 30)',
+  'growth-budget': 'growth: seconds per size before it stops at 5 samples (default 120)',
+  'growth-cold-rounds': 'growth: app restarts per size for the cold-cache figure (default 3)',
+  cached: 'growth: conversations cached for the RSS figure (default 5000)',
+  'cached-messages': 'growth: messages in each of them (default 1000)',
+  'growth-profile': 'growth: only a CPU profile of POSTs at the largest size, written to this directory',
 };
+const placeholder: Record<string, string> = {
+  sizes: 'N,N,…',
+  'growth-sizes': 'N,N,…',
+  'growth-profile': 'DIR',
+};
+/** `--name=text` as it is, or undefined. */
+const textFlag = (name: string): string | undefined =>
+  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) || undefined;
 for (const a of args.filter((x) => x.startsWith('-'))) {
   const name = /^--([a-z-]+)=/.exec(a)?.[1];
   if (!name || !(name in flags)) {
     console.error(
       `unknown option "${a}"; known:\n${Object.entries(flags)
-        .map(([k, v]) => `  --${k}=${k === 'sizes' ? 'N,N,…' : 'N'}  ${v}`)
+        .map(([k, v]) => `  --${k}=${placeholder[k] ?? 'N'}  ${v}`)
         .join('\n')}`,
     );
     process.exit(2);
@@ -85,6 +102,23 @@ const benchmarks: Record<string, { title: string; run: () => Promise<Row[]> }> =
 };
 
 const names = args.filter((a) => !a.startsWith('-'));
+if (names.includes('growth')) {
+  if (names.length > 1) {
+    console.error('growth runs alone: npm run bench -- growth [--growth-sizes=…]');
+    process.exit(2);
+  }
+  const profileDir = textFlag('growth-profile');
+  await benchGrowth({
+    sizes: listFlag('growth-sizes'),
+    samples: numberFlag('growth-samples'),
+    budgetS: numberFlag('growth-budget'),
+    coldRounds: numberFlag('growth-cold-rounds'),
+    cached: numberFlag('cached'),
+    cachedMessages: numberFlag('cached-messages'),
+    ...(profileDir ? { profileDir } : {}),
+  });
+  process.exit(0);
+}
 if (names.includes('scale')) {
   if (names.length > 1) {
     console.error('scale runs alone: npm run bench -- scale [--sizes=…]');
@@ -101,7 +135,9 @@ if (names.includes('scale')) {
 const selected = names.length > 0 ? names : Object.keys(benchmarks);
 for (const name of selected) {
   if (!benchmarks[name]) {
-    console.error(`unknown benchmark "${name}"; known: ${[...Object.keys(benchmarks), 'scale'].join(', ')}`);
+    console.error(
+      `unknown benchmark "${name}"; known: ${[...Object.keys(benchmarks), 'scale', 'growth'].join(', ')}`,
+    );
     process.exit(2);
   }
 }
