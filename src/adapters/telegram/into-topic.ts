@@ -9,7 +9,12 @@ import type { Turn } from '../reactor-kernel.ts';
 import { albumMedia, resentAlbum, runsOf } from './albums.ts';
 import { refusal } from './errors.ts';
 import { fileNotShownNotice, messageNotShownNotice } from './notices.ts';
-import { ignoreRefused, replyParameters, type TelegramReactorContext } from './reactor-context.ts';
+import {
+  ignoreRefused,
+  rememberRefused,
+  replyParameters,
+  type TelegramReactorContext,
+} from './reactor-context.ts';
 import { editContent, sendContent } from './send-content.ts';
 import { contactCard, displayName, topicTitle } from './translate.ts';
 
@@ -43,7 +48,11 @@ export const carryClientMessages = async (
     ),
   );
   await turn.need(waitingIdsFrom(turn.state, m));
-  const waiting = waitingFrom(turn.state, m, (x) => !x.forwarded && !x.suppressed);
+  const waiting = waitingFrom(
+    turn.state,
+    m,
+    (x) => !x.forwarded && !x.suppressed && !ctx.refusedMessages.has(x.messageId),
+  );
   for (const run of runsOf(waiting, isAlbumItem))
     await forward(
       ctx,
@@ -143,6 +152,7 @@ const forward = async (
         'client message could not be carried to the topic',
       );
       await messageNotShownNotice(ctx, topicId, current, refused);
+      rememberRefused(ctx, current.messageId);
       return;
     }
   }

@@ -113,6 +113,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     logger: options.logger,
     albumWaitMs: options.albumWaitMs ?? 1000,
     orderWaitMs: options.orderWaitMs ?? 1000,
+    refusedMessages: new Set(),
   };
   return {
     name: 'telegram',
