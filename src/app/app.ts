@@ -7,7 +7,6 @@ import { createAdminApi } from '../adapters/api/admin.ts';
 import { createExternalApi } from '../adapters/api/external.ts';
 import { createTelegramFileStore, type FileStore } from '../adapters/api/telegram-files.ts';
 import { decodeConversationEvent } from '../adapters/event-codec.ts';
-import { createMetrics, type Metrics } from '../adapters/http/metrics.ts';
 import {
   createHttpServer,
   problem,
@@ -18,6 +17,7 @@ import { commandEventId } from '../adapters/ids.ts';
 import { createRedactor } from '../adapters/logging/redact.ts';
 import { countingEventLog } from '../adapters/metrics/counting-event-log.ts';
 import { createLagSource } from '../adapters/metrics/lag.ts';
+import { createMetrics, type Metrics } from '../adapters/metrics/registry.ts';
 import { createPgConversationStore } from '../adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import { reportingDeliveries } from '../adapters/reactor-outcomes.ts';

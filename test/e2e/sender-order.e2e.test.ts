@@ -114,6 +114,33 @@ describe('sender order: telegram', () => {
     }
   });
 
+  it('a message of a burst Telegram refuses is reported in the topic once; the rest come in order', async () => {
+    const user = h.tg.addUser({ first_name: 'Vanish' });
+    const hello = h.tg.privateMessage(user, { text: 'vanish: hello' });
+    await h.send(hello);
+    await h.topicCopyOf(user.id, hello.message!.message_id);
+    const topic = await h.topicOf(user.id);
+    const burst = [1, 2, 3].map((i) => h.tg.privateMessage(user, { text: `vanish: ${i}` }));
+    // The client deletes the second before the bot copies it: Telegram answers "message to copy not found".
+    h.tg.deleteMessageByHand(user.chat.id, burst[1]!.message!.message_id);
+    // In order: the first one's event carries the whole burst, the refused one's own event comes after.
+    for (const update of burst) await h.send(update);
+    await h.topicCopyOf(user.id, burst[2]!.message!.message_id);
+    // Carried after every event before it, the refused message's own among them.
+    const later = h.tg.privateMessage(user, { text: 'vanish: 4' });
+    await h.send(later);
+    await h.topicCopyOf(user.id, later.message!.message_id);
+    assert.deepEqual(textsInTopic(h, topic, 'vanish:'), [
+      'vanish: hello',
+      'vanish: 1',
+      'vanish: 3',
+      'vanish: 4',
+    ]);
+    assert.deepEqual(textsInTopic(h, topic, '⚠️ A client message could not be shown here'), [
+      '⚠️ A client message could not be shown here (Bad Request: message to copy not found). Its text: vanish: 2',
+    ]);
+  });
+
   it("a manager's burst reaches the client in the order it was written", async () => {
     const user = h.tg.addUser({ first_name: 'Reader' });
     const hello = h.tg.privateMessage(user, { text: 'reader: hello' });

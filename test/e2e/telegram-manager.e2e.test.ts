@@ -1,6 +1,6 @@
 // Telegram end to end, manager → client and edits both ways: answers copied to the client and
-// recorded, what is not an answer ignored, a client who blocked the bot reported once, edits carried
-// to the other side's copy.
+// recorded, what is not an answer ignored, a client who blocked the bot (or whose chat is gone)
+// reported once, edits carried to the other side's copy.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
@@ -214,6 +214,36 @@ describe('telegram: managers answer in topics; edits go both ways', () => {
     await h.send(again);
     const copy = await h.clientCopyOf(user.id, again.message!.message_id);
     assert.equal(copy.text, 'welcome back');
+  });
+
+  it('a client whose chat Telegram no longer finds: the topic is told once that answers cannot reach them', async () => {
+    const user = h.tg.addUser({ first_name: 'Vanished' });
+    const topic = await clientWithTopic(user);
+    const manager = h.tg.addManager({ first_name: 'Ines' });
+    const conversationId = h.conversationOf(user.id);
+    // What Telegram answers for a chat it does not know (e.g. the bot's token now belongs to another bot).
+    h.tg.failNext('copyMessage', { error_code: 400, description: 'Bad Request: chat not found' }, 2);
+    for (const text of ['first try', 'second try']) await h.send(h.tg.groupMessage(manager, topic, { text }));
+    const failed = await waitFor('two failures', async () => {
+      const f = await h.events({ type: 'DeliveryFailed', conversationId });
+      return f.length === 2 ? f : undefined;
+    });
+    assert.deepEqual(
+      failed.map((f) => [f.data.permanent, f.data.reason]),
+      [
+        [true, 'Bad Request: chat not found'],
+        [true, 'Bad Request: chat not found'],
+      ],
+    );
+    await settle(300);
+    assert.deepEqual(
+      h.tg
+        .messagesIn(h.tg.supportChatId, topic)
+        .map((m) => m.text ?? '')
+        .filter((t) => t.startsWith('⚠️')),
+      ['⚠️ Answers cannot reach the client (Bad Request: chat not found).'],
+      'reported once',
+    );
   });
 
   it("a client's edit edits the topic copy (text and caption)", async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createMetrics } from '../../src/adapters/http/metrics.ts';
+import { createMetrics } from '../../src/adapters/metrics/registry.ts';
 
 const dashboardPath = join(import.meta.dirname, '../../deploy/grafana/topicdesk-dashboard.json');
 

@@ -2,7 +2,7 @@
 // Content-Security-Policy allows that one script by its hash and nothing from elsewhere.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { RouteHandler } from '../http/server.ts';
+import type { RouteHandler } from '../http/routes.ts';
 
 const html = readFileSync(new URL('./audit.html', import.meta.url), 'utf8');
 

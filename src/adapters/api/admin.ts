@@ -21,7 +21,8 @@ import { allProjections, projectionByName } from '../../projections/index.ts';
 import { RebuildInProgressError } from '../../projections/rebuild.ts';
 import type { SqlDatabase } from '../../projections/sql.ts';
 import { projectionStatus } from '../../projections/status.ts';
-import { badRequest, problem, type RouteDefinition, type RouteHandler } from '../http/server.ts';
+import { badRequest, problem } from '../http/problem.ts';
+import type { RouteDefinition, RouteHandler } from '../http/routes.ts';
 import { conversationIdOf } from '../ids.ts';
 import { createSource, issueToken, rotateWebhookSecret, runSourceCommand } from '../sources/sources.ts';
 import {

@@ -1,7 +1,7 @@
 // Files of the external API: a file a source uploads is stored in Telegram as a document (its
 // file_id is what the event records), and GET /files streams it back from Telegram.
-import { GrammyError } from 'grammy';
 import type { Attachment } from '../../domain/events.ts';
+import { refusal, telegramFailure } from '../telegram/errors.ts';
 import type { StoredTelegramFile, TelegramFiles } from '../telegram/file-store.ts';
 
 /** A file waiting on disk (a spooled upload part): it is streamed to Telegram, never read whole. */
@@ -38,9 +38,8 @@ export const createTelegramFileStore = (files: TelegramFiles): FileStore => ({
         ...(signal ? { signal } : {}),
       });
     } catch (error) {
-      if (error instanceof GrammyError && error.error_code >= 400 && error.error_code < 500) {
-        throw new FileRefusedError(`Telegram refused the file: ${error.description}`);
-      }
+      const refused = refusal(error);
+      if (refused) throw new FileRefusedError(`Telegram refused the file: ${refused.reason}`);
       throw error;
     }
     if (!stored) throw new FileRefusedError('Telegram kept no file from the upload');
@@ -58,7 +57,9 @@ export const createTelegramFileStore = (files: TelegramFiles): FileStore => ({
     try {
       found = await files.downloadUrl(fileRef, signal);
     } catch (error) {
-      if (error instanceof GrammyError) throw new FileRefusedError(`Telegram: ${error.description}`);
+      // Any answer but the file's path (getFile is not retried by the limiter): the file cannot be had now.
+      const answered = telegramFailure(error);
+      if (answered?.code !== undefined) throw new FileRefusedError(`Telegram: ${answered.reason}`);
       throw error;
     }
     if (!found) throw new FileRefusedError('Telegram has no download path for this file');

@@ -21,8 +21,14 @@ import Fastify, {
 } from 'fastify';
 import openapiGlue from 'fastify-openapi-glue';
 import type { Logger } from 'pino';
+import type { Histogram, Registry } from 'prom-client';
 import { type Redact, redactSecrets } from '../logging/redact.ts';
-import type { Metrics } from './metrics.ts';
+import { badRequest, PROBLEM_JSON, problem } from './problem.ts';
+import type { RouteDefinition, RouteHandler } from './routes.ts';
+
+// Also importable from here, as the routes written before problem.ts and routes.ts do.
+export { badRequest, problem } from './problem.ts';
+export type { RouteDefinition, RouteHandler } from './routes.ts';
 
 export const specificationPath = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -31,9 +37,15 @@ export const specificationPath = join(
 
 export type ReadinessCheck = () => Promise<void>;
 
+/** What the server reports each request to, and serves at GET /metrics. */
+export interface HttpMetrics {
+  readonly registry: Registry;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+}
+
 export interface HttpServerOptions {
   readonly logger: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: HttpMetrics;
   readonly readiness: Readonly<Record<string, ReadinessCheck>>;
   /** Handlers of the document's other operations, by operationId (channels add theirs). */
   readonly handlers?: Readonly<Record<string, RouteHandler | RouteDefinition>>;
@@ -47,14 +59,6 @@ export interface HttpServerOptions {
    * starts once its request is in.
    */
   readonly requestTimeoutMs?: number;
-}
-
-export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-
-/** A handler with route-level hooks (authentication and rate limits run before the body is read). */
-export interface RouteDefinition {
-  readonly handler: RouteHandler;
-  readonly onRequest?: readonly RouteHandler[];
 }
 
 export interface MultipartOptions {
@@ -142,27 +146,6 @@ const letGo = (spool: Spool): void => {
 
 /** Field names whose file parts validate as their file name (the contract's binary strings). */
 const FILE_FIELDS = new Set(['files', 'uploaded_file']);
-
-/** A 400 naming fields, the same shape validation errors get. */
-export const badRequest = (
-  reply: FastifyReply,
-  errors: ReadonlyArray<{ field: string; message: string }>,
-  detail = 'the request does not match the API contract',
-) => problem(reply, 400, 'Bad Request', detail, { errors });
-
-const PROBLEM_JSON = 'application/problem+json';
-
-export const problem = (
-  reply: FastifyReply,
-  status: number,
-  title: string,
-  detail?: string,
-  extra: object = {},
-) =>
-  reply
-    .code(status)
-    .type(PROBLEM_JSON)
-    .send({ type: 'about:blank', title, status, ...(detail ? { detail } : {}), ...extra });
 
 const mediaTypeOf = (request: FastifyRequest): string | undefined =>
   request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() || undefined;

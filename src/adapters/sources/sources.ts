@@ -13,7 +13,6 @@ import {
 } from '../../domain/source.ts';
 import { runStreamCommand } from '../../domain/stream-handler.ts';
 import { eventIdOf } from '../ids.ts';
-import type { CheckedWebhookUrl } from '../webhooks/address-guard.ts';
 import { generateToken, generateWebhookSecret, parseToken, secretMatches } from './tokens.ts';
 
 const decider = { initial: initialSourceState, evolve: evolveSource, decide: decideSource };
@@ -36,6 +35,13 @@ export const readSource = async (log: EventLog, code: string): Promise<SourceSta
     (s, e) => evolveSource(s, { type: e.type, data: e.data } as never),
     initialSourceState,
   );
+
+declare const checked: unique symbol;
+/**
+ * A webhook URL that passed checkWebhookUrl (webhooks/address-guard.ts) when it was registered:
+ * declared here, where it is required, so that the registry depends on no webhook module.
+ */
+export type CheckedWebhookUrl = string & { readonly [checked]: true };
 
 /**
  * Registers a source and issues its first token; the webhook secret signs what is posted to it.

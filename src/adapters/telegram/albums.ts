@@ -66,3 +66,18 @@ export const albumMedia = (entries: readonly AlbumEntry[]): Album | undefined =>
 /** sendMediaGroup's `media` re-sending an album's items from their files, each with its own caption. */
 export const resentAlbum = (items: readonly { readonly content: MessageContent }[]): Album | undefined =>
   albumMedia(items.map((x) => ({ file: soleFile(x.content), caption: x.content })));
+
+/** Consecutive items of one album (as `album` tells them) go in one call; anything else alone. */
+export const runsOf = <T extends { readonly mediaGroupId?: string | undefined }>(
+  messages: readonly T[],
+  album: (x: T) => boolean,
+): T[][] => {
+  const runs: T[][] = [];
+  for (const x of messages) {
+    const last = runs.at(-1);
+    const head = last?.[0];
+    if (head && album(x) && album(head) && x.mediaGroupId === head.mediaGroupId) last!.push(x);
+    else runs.push([x]);
+  }
+  return runs;
+};

@@ -11,7 +11,8 @@
 // spec accepts a repeat (at least once), never a loss.
 import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import { HttpError, type Transformer } from 'grammy';
+import type { Transformer } from 'grammy';
+import { answerFailure, telegramFailure } from './errors.ts';
 
 export interface RetryInfo {
   method: string;
@@ -85,15 +86,6 @@ interface CallerSignal {
   addEventListener(type: 'abort', listener: () => void): void;
   removeEventListener(type: 'abort', listener: () => void): void;
 }
-
-// A local upload that cannot be read (missing file, a stream already consumed by the first try) fails
-// the same way every time: grammY wraps it in an HttpError too, but retrying it would never end.
-const isLocalUploadError = (e: HttpError): boolean => {
-  const inner = e.error as { code?: unknown; message?: unknown } | undefined;
-  return (
-    ['ENOENT', 'EACCES', 'EISDIR'].includes(String(inner?.code)) || /InputFile/.test(String(inner?.message))
-  );
-};
 
 export const createOutgoingLimiter = (options: OutgoingLimiterOptions = {}): OutgoingLimiter => {
   const perChatMs = 1000 / (options.perChatPerSecond ?? 1);
@@ -233,11 +225,12 @@ export const createOutgoingLimiter = (options: OutgoingLimiterOptions = {}): Out
           try {
             const res = await prev(method, payload, signal);
             if (res.ok) return res;
-            if (res.error_code === 429) {
+            const failure = answerFailure(res);
+            if (failure.kind === 'rate-limited') {
               // Telegram says how long to keep quiet, not why. Hold back this chat for that long; hold
               // back everything when the call named no chat, or when another chat is refused while an
               // earlier chat's hold still runs (the bot as a whole is flooding). takeTurn then waits.
-              const waitMs = (res.parameters?.retry_after ?? 1) * 1000;
+              const waitMs = failure.retryAfterMs!;
               const t = now();
               const until = t + waitMs;
               const global =
@@ -252,11 +245,12 @@ export const createOutgoingLimiter = (options: OutgoingLimiterOptions = {}): Out
               continue;
             }
             // Any other 4xx is the caller's to judge (grammY makes it a GrammyError): returned as is.
-            if (res.error_code < 500) return res;
+            if (!failure.retry) return res;
             backoff = '5xx';
           } catch (e) {
             // A reset connection, a timeout, a 502 page that is not JSON: grammY throws HttpError.
-            if (!(e instanceof HttpError) || signal?.aborted || isLocalUploadError(e)) throw e;
+            // A local upload that cannot be read fails the same way every time: not retried.
+            if (telegramFailure(e)?.kind !== 'network' || signal?.aborted) throw e;
             backoff = 'network';
           }
           // Exponential backoff with jitter (half fixed, half random), so that many callers failing

@@ -1,9 +1,9 @@
 // Which VK failures are worth another try. VK answers errors inside a 200 response
 // (`{error: {error_code, error_msg}}`); vk-io raises them as APIError with `code`. Upload servers and
 // the network fail as plain errors.
-import { GrammyError, HttpError } from 'grammy';
 import { APIError, UploadError } from 'vk-io';
 import { redactSecrets } from '../logging/redact.ts';
+import { telegramFailure } from '../telegram/errors.ts';
 
 export type FailureKind =
   /** Worth retrying with backoff: rate limits, VK's internal errors, the network. */
@@ -53,12 +53,12 @@ const classifyRaw = (e: unknown): Failure => {
         : 'permanent';
     return { kind, reason: vkReason(e), code };
   }
-  if (e instanceof GrammyError) {
-    // Downloading a manager's file from Telegram: 429/5xx pass, "file is too big" does not.
-    const transient = e.error_code === 429 || e.error_code >= 500;
-    return { kind: transient ? 'transient' : 'permanent', reason: `Telegram: ${e.description}` };
+  // Downloading a manager's file from Telegram: 429/5xx and the network pass, "file is too big" does not.
+  const telegram = telegramFailure(e);
+  if (telegram?.code !== undefined) {
+    return { kind: telegram.retry ? 'transient' : 'permanent', reason: `Telegram: ${telegram.reason}` };
   }
-  if (e instanceof HttpError) return { kind: 'transient', reason: `Telegram unreachable: ${e.message}` };
+  if (telegram) return { kind: 'transient', reason: `Telegram unreachable: ${telegram.reason}` };
   if (e instanceof UploadError) return { kind: 'permanent', reason: `VK upload: ${e.message}` };
   if (e instanceof DownloadError) {
     return { kind: e.status >= 500 || e.status === 429 ? 'transient' : 'permanent', reason: e.message };

@@ -6,7 +6,6 @@
 // Files are put into Telegram (the file store) before anything is recorded, so the events carry
 // Telegram file_ids and the Telegram reactor shows them in the topic as it shows any file.
 
-import { GrammyError } from 'grammy';
 import type { Logger } from 'pino';
 import { type API, MessageContext, UpdateSource, type Upload } from 'vk-io';
 import type { CommandHandler } from '../../domain/command-handler.ts';
@@ -14,6 +13,7 @@ import type { ConversationCommand } from '../../domain/conversation-commands.ts'
 import { channelKey } from '../../domain/conversation-state.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { Actor, Attachment, ClientProfile } from '../../domain/events.ts';
+import { refusal } from '../telegram/errors.ts';
 import { DownloadError } from './errors.ts';
 import { checkEvent } from './event-schema.ts';
 import type { FileHost } from './file-hosts.ts';
@@ -121,10 +121,7 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
             error.status >= 400 &&
             error.status < 500 &&
             error.status !== 429) ||
-          (error instanceof GrammyError &&
-            error.error_code >= 400 &&
-            error.error_code < 500 &&
-            error.error_code !== 429);
+          refusal(error) !== undefined;
         if (!refused) throw error;
         logger.warn(
           { err: error, vkRef: item.vkRef },

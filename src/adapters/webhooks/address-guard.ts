@@ -8,6 +8,7 @@
 import type { LookupAddress } from 'node:dns';
 import { promises as dns } from 'node:dns';
 import ipaddr from 'ipaddr.js';
+import type { CheckedWebhookUrl } from '../sources/sources.ts';
 
 /** What WEBHOOK_ALLOW_PRIVATE allows beyond public addresses. */
 export interface PrivateAddressPolicy {
@@ -195,9 +196,8 @@ export const checkWebhookTarget = async (
   return { url, addresses };
 };
 
-declare const checked: unique symbol;
-/** A webhook URL that passed checkWebhookUrl when it was registered. */
-export type CheckedWebhookUrl = string & { readonly [checked]: true };
+/** What checkWebhookUrl returns: the type the source registry asks for (sources.ts declares it). */
+export type { CheckedWebhookUrl };
 
 /**
  * Checks a URL a source is to be registered with and returns it normalised, or throws

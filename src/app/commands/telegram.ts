@@ -7,9 +7,10 @@
 // a loopback address: a local Bot API server (`telegram-bot-api --local` allows http webhooks on any
 // port) or the tests' stand-in. Against api.telegram.org a wrong address fails here, with one line,
 // instead of in Telegram's answer.
-import { Api, GrammyError, HttpError } from 'grammy';
+import { Api, HttpError } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { createRedactor } from '../../adapters/logging/redact.ts';
+import { telegramFailure } from '../../adapters/telegram/errors.ts';
 import { type Config, ConfigError, configuredSecrets, loadConfig } from '../config.ts';
 
 export const WEBHOOK_PATH = '/webhooks/telegram';
@@ -73,7 +74,8 @@ export const telegramApi = (config: Config): Api => {
  * (the fetch error's message, which quotes the Bot API URL and with it the token: redacted).
  */
 const reason = (error: unknown, config: Config): string => {
-  if (error instanceof GrammyError) return `${error.error_code} ${error.description}`;
+  const failure = telegramFailure(error);
+  if (failure?.code !== undefined) return `${failure.code} ${failure.reason}`;
   const redact = createRedactor(configuredSecrets(config));
   if (error instanceof HttpError) {
     const inner = error.error instanceof Error ? error.error.message : String(error.error);
@@ -179,7 +181,7 @@ export const checkCommand = async (deps: TelegramCommandDeps = {}): Promise<numb
     me = await api.getMe();
     line('pass', `bot token: valid, the bot is @${me.username} (id ${me.id})`);
   } catch (error) {
-    const unauthorized = error instanceof GrammyError && error.error_code === 401;
+    const unauthorized = telegramFailure(error)?.kind === 'unauthorized';
     line(
       'fail',
       unauthorized

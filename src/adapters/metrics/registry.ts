@@ -2,14 +2,14 @@
 // Every metric the app exports is declared from here, so the registry this returns is the full list
 // (the Grafana dashboard's test reads its names from it).
 import client from 'prom-client';
-import { deliveryCounter } from '../metrics/deliveries.ts';
-import { type LagGaugeOptions, lagGauges } from '../metrics/lag.ts';
-import { telegramRetryMetrics, vkRetryMetrics } from '../metrics/retries.ts';
 import type { DeliveryReport } from '../reactor-outcomes.ts';
 import type { RetryInfo } from '../telegram/limiter.ts';
 import type { VkRetryInfo } from '../vk/reactor.ts';
 import { webhookOutcomeCounter } from '../webhooks/metrics.ts';
 import type { WebhookOutcome } from '../webhooks/scheduler.ts';
+import { deliveryCounter } from './deliveries.ts';
+import { type LagGaugeOptions, lagGauges } from './lag.ts';
+import { telegramRetryMetrics, vkRetryMetrics } from './retries.ts';
 
 export interface Metrics {
   readonly registry: client.Registry;

@@ -1,0 +1,11 @@
+// What a route handler is, for the modules that hand the HTTP server their operations (the API,
+// the channels' webhooks, the admin page) without depending on the server itself.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/** A handler with route-level hooks (authentication and rate limits run before the body is read). */
+export interface RouteDefinition {
+  readonly handler: RouteHandler;
+  readonly onRequest?: readonly RouteHandler[];
+}
