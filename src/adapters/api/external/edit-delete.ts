@@ -17,7 +17,7 @@ import {
   type Handler,
   resource,
 } from './context.ts';
-import { awaitRow, requireOwnMessage } from './message-lookup.ts';
+import { atRevision, awaitRow, recordedMessage, requireOwnMessage } from './message-lookup.ts';
 
 export const editMessage: Handler = async (ctx, request, reply, source) => {
   const { externalId, messageId } = request.params as { externalId: string; messageId: string };
@@ -78,7 +78,14 @@ const edit = async (
     { commandId: commandIdOf('api', 'edit', randomUUID()), actor: { kind: 'source', id: source.code } },
   );
   if (result.events.length === 0) return reply.send(resource(ctx, row));
-  const after = await awaitRow(ctx, source, conversationId, messageId, result.revision, result.position);
+  const after = await awaitRow(
+    ctx,
+    source,
+    conversationId,
+    messageId,
+    atRevision(result.revision),
+    result.position,
+  );
   return reply.send(
     after
       ? resource(ctx, after)
@@ -106,12 +113,22 @@ const remove = async (
       { commandId: commandIdOf('api', 'delete', randomUUID()), actor: { kind: 'source', id: source.code } },
     );
   } catch (error) {
-    // Deleted meanwhile by a concurrent request: the same answer as deleting it again.
+    // Deleted meanwhile by a concurrent request: the same answer as deleting it again, once the
+    // listing shows the deletion, or with the log's time of it.
     if (!(error instanceof DomainError && error.code === 'message_deleted')) throw error;
-    const now = await awaitRow(ctx, source, conversationId, messageId, 0);
-    return reply.send(resource(ctx, now ?? row));
+    const now = await awaitRow(ctx, source, conversationId, messageId, (r) => r.deleted_at !== null);
+    if (now) return reply.send(resource(ctx, now));
+    const recorded = await recordedMessage(ctx, conversationId, messageId);
+    return reply.send({ ...resource(ctx, row), deleted_at: recorded?.deletedAt ?? null });
   }
-  const after = await awaitRow(ctx, source, conversationId, messageId, result.revision, result.position);
+  const after = await awaitRow(
+    ctx,
+    source,
+    conversationId,
+    messageId,
+    atRevision(result.revision),
+    result.position,
+  );
   return reply.send(
     after
       ? resource(ctx, after)

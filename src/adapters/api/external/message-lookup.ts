@@ -25,8 +25,14 @@ export const requireOwnMessage = async (
   return row ?? fail(problem(reply, 404, 'Not Found', `no message ${messageId} for ${externalId}`));
 };
 
+/** A row that shows a write recorded at `revision` (0: any row of the message). */
+export const atRevision =
+  (revision: number) =>
+  (row: ApiMessageRow): boolean =>
+    Number(row.revision) >= revision;
+
 /**
- * Waits (up to projectionWaitMs) until the read model shows the message at `revision` or later.
+ * Waits (up to projectionWaitMs) until the read model shows the message as `ready` says.
  * With the log position of the write, it waits for the projection's checkpoint to pass it and
  * looks the row up once; without, it looks again whenever the read model moves on.
  */
@@ -35,7 +41,7 @@ export const awaitRow = async (
   source: AuthenticatedSource,
   conversationId: string,
   messageId: string,
-  revision: number,
+  ready: (row: ApiMessageRow) => boolean,
   position?: LogPosition,
 ): Promise<ApiMessageRow | undefined> => {
   const { pool, watcher, projectionWaitMs } = ctx;
@@ -43,7 +49,7 @@ export const awaitRow = async (
   watcher.poke();
   if (position && (await watcher.waitApplied(position, projectionWaitMs))) {
     const row = await findMessage(pool, source.code, conversationId, messageId);
-    if (row && Number(row.revision) >= revision) {
+    if (row && ready(row)) {
       watcher.seen(BigInt(row.cursor));
       return row;
     }
@@ -53,7 +59,7 @@ export const awaitRow = async (
     // it cannot miss the row's arrival; asking for the head each time would cost a query.
     const head = watcher.known();
     const row = await findMessage(pool, source.code, conversationId, messageId);
-    if (row && Number(row.revision) >= revision) {
+    if (row && ready(row)) {
       watcher.seen(BigInt(row.cursor));
       return row;
     }

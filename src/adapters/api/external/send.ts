@@ -21,7 +21,7 @@ import {
   resource,
 } from './context.ts';
 import { FILE_FIELDS, storeUploads } from './files.ts';
-import { awaitRow, recordedMessage } from './message-lookup.ts';
+import { atRevision, awaitRow, recordedMessage } from './message-lookup.ts';
 
 /** The message being posted, as the replies below need it. */
 interface Posting {
@@ -98,7 +98,7 @@ export const sendMessage: Handler = async (ctx, request, reply, source) => {
   if (result.events.length === 0)
     return replay(ctx, posting, result.state.messages.get(messageId)?.content.text);
 
-  const row = await awaitRow(ctx, source, conversationId, messageId, 0, result.position);
+  const row = await awaitRow(ctx, source, conversationId, messageId, atRevision(0), result.position);
   if (row) return created(reply, 201, resource(ctx, row), externalId);
   return accepted(ctx, posting, {
     text,
@@ -118,13 +118,14 @@ const replay = async (ctx: ExternalContext, posting: Posting, recordedText: stri
       }),
     );
   }
-  const row = await awaitRow(ctx, source, conversationId, messageId, 0);
+  const row = await awaitRow(ctx, source, conversationId, messageId, atRevision(0));
   if (!row) {
     const m = await recordedMessage(ctx, conversationId, messageId);
     return accepted(ctx, posting, {
       text: m?.content.text ?? text,
       attachments: m?.content.attachments ?? [],
-      createdAt: new Date().toISOString(),
+      // When it was first posted, as the first answer said: a retry does not make it newer.
+      createdAt: m?.sentAt ?? new Date().toISOString(),
       replyTo: m?.replyTo,
     });
   }
