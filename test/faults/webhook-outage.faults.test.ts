@@ -17,13 +17,9 @@ import { migrate } from '../../src/adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { authenticate, createSource } from '../../src/adapters/sources/sources.ts';
 import { nextDueAt } from '../../src/adapters/webhooks/deliveries.ts';
-import {
-  backoffMs,
-  defaultRetryPolicy,
-  startWebhookScheduler,
-  type WebhookOutcome,
-  type WebhookScheduler,
-} from '../../src/adapters/webhooks/scheduler.ts';
+import type { WebhookOutcome } from '../../src/adapters/webhooks/delivery-outcomes.ts';
+import { backoffMs, defaultRetryPolicy } from '../../src/adapters/webhooks/delivery-policy.ts';
+import { startWebhookScheduler, type WebhookScheduler } from '../../src/adapters/webhooks/scheduler.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { allMigrations } from '../../src/app/context.ts';

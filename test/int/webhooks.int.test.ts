@@ -14,14 +14,10 @@ import {
   listFailedDeliveries,
   webhookDeliveriesMigration,
 } from '../../src/adapters/webhooks/deliveries.ts';
+import type { WebhookOutcome } from '../../src/adapters/webhooks/delivery-outcomes.ts';
+import { backoffMs, defaultRetryPolicy } from '../../src/adapters/webhooks/delivery-policy.ts';
 import { createWebhookReactor } from '../../src/adapters/webhooks/reactor.ts';
-import {
-  backoffMs,
-  defaultRetryPolicy,
-  startWebhookScheduler,
-  type WebhookOutcome,
-  type WebhookScheduler,
-} from '../../src/adapters/webhooks/scheduler.ts';
+import { startWebhookScheduler, type WebhookScheduler } from '../../src/adapters/webhooks/scheduler.ts';
 import { verifyWebhook } from '../../src/adapters/webhooks/signature.ts';
 import type { CommandHandler } from '../../src/domain/command-handler.ts';
 import type { ConversationCommand } from '../../src/domain/conversation-commands.ts';

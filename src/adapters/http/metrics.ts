@@ -8,8 +8,8 @@ import { telegramRetryMetrics, vkRetryMetrics } from '../metrics/retries.ts';
 import type { DeliveryReport } from '../reactor-outcomes.ts';
 import type { RetryInfo } from '../telegram/limiter.ts';
 import type { VkRetryInfo } from '../vk/reactor.ts';
+import type { WebhookOutcome } from '../webhooks/delivery-outcomes.ts';
 import { webhookOutcomeCounter } from '../webhooks/metrics.ts';
-import type { WebhookOutcome } from '../webhooks/scheduler.ts';
 
 export interface Metrics {
   readonly registry: client.Registry;
