@@ -181,7 +181,7 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
     const wall = Date.now();
     let ticks = 0;
     for (;;) {
-      const at = await nextDueAt(db.pool, []);
+      const at = await nextDueAt(db.pool, { conversations: [], sources: [] });
       if (!at) break;
       if (at > clock.t) clock.t = at;
       await scheduler.tick();

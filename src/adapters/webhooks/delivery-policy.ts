@@ -1,6 +1,6 @@
 // What the webhook scheduler sends next, and when a failed delivery is tried again: pure rules, so
 // the loop in scheduler.ts only reads the queue, applies them and sleeps.
-import type { DeliveryRow } from './deliveries.ts';
+import type { Busy, DeliveryRow } from './deliveries.ts';
 
 export interface RetryPolicy {
   /** Wait after the first failure; doubled after each next one. Default 10 s. */
@@ -63,6 +63,16 @@ export interface InFlightDelivery {
   readonly conversationId: string;
   readonly source: string;
 }
+
+/** What the queue is read without: conversations with one in flight, sources at their cap. */
+export const busyOf = (inflight: ReadonlyMap<string, InFlightDelivery>, concurrency: Concurrency): Busy => {
+  const perSource = new Map<string, number>();
+  for (const f of inflight.values()) perSource.set(f.source, (perSource.get(f.source) ?? 0) + 1);
+  return {
+    conversations: [...new Set([...inflight.values()].map((f) => f.conversationId))],
+    sources: [...perSource].filter(([, n]) => n >= concurrency.perSource).map(([source]) => source),
+  };
+};
 
 /**
  * Which of the due rows to start now, in their order: up to the free slots, at most `perSource`

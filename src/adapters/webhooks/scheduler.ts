@@ -25,6 +25,7 @@ import { DELIVERIES_CHANNEL, type DeliveryRow, dueDeliveries, nextDueAt, postpon
 import { type AttemptContext, attemptDelivery } from './delivery-attempt.ts';
 import type { WebhookOutcome } from './delivery-outcomes.ts';
 import {
+  busyOf,
   type Concurrency,
   type Drained,
   defaultRetryPolicy,
@@ -190,10 +191,6 @@ const start = (s: Scheduler, row: DeliveryRow) => {
   });
 };
 
-const busyConversations = (s: Scheduler) => [
-  ...new Set([...s.inflight.values()].map((f) => f.conversationId)),
-];
-
 const allDone = (s: Scheduler) => Promise.all([...s.inflight.values()].map((f) => f.done));
 
 // ---- draining -------------------------------------------------------------------------------------
@@ -202,12 +199,12 @@ const drainOnce = async (s: Scheduler): Promise<Drained> => {
   if (!s.leader?.isLeader() || s.stopping.aborted) return { started: 0, quiet: true, blocked: false };
   const free = s.concurrency.total - s.inflight.size;
   if (free <= 0) return { started: 0, quiet: false, blocked: true };
-  const busy = busyConversations(s);
+  const busy = busyOf(s.inflight, s.concurrency);
   const rows = await dueDeliveries(s.pool, s.now(), busy, free * 4);
   const picked = s.stopping.aborted ? [] : pickDeliveries(rows, s.inflight, s.concurrency);
   for (const row of picked) start(s, row);
   const started = picked.length;
-  return { started, quiet: started === 0 && busy.length === 0, blocked: rows.length > started };
+  return { started, quiet: started === 0 && busy.conversations.length === 0, blocked: rows.length > started };
 };
 
 const drain = (s: Scheduler): Promise<Drained> => {
@@ -226,7 +223,12 @@ const serve = async (s: Scheduler, { signal }: LeaderTerm) => {
       wait =
         drained.started > 0
           ? 0
-          : idleMs(drained, await nextDueAt(s.pool, busyConversations(s)), s.now(), s.pollIntervalMs);
+          : idleMs(
+              drained,
+              await nextDueAt(s.pool, busyOf(s.inflight, s.concurrency)),
+              s.now(),
+              s.pollIntervalMs,
+            );
     } catch (error) {
       if (signal.aborted) break;
       s.logger.error({ err: error }, 'webhook scheduler could not read its queue; retrying');
