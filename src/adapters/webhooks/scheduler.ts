@@ -89,6 +89,7 @@ interface Scheduler extends AttemptContext {
   interrupt: (() => void) | undefined;
   /** Drains one at a time (the loop and tick() may both drain). */
   mutex: Promise<unknown>;
+  /** Set once the leader loop is started (it is given `serve`, which needs this state). */
   leader: Leader | undefined;
 }
 
