@@ -430,4 +430,53 @@ describe('external API: a write the listing has not caught up with', () => {
     );
     assert.equal(rows[0]!.n, 1, 'recorded once');
   });
+
+  /** Keeps the messages projection from listing anything until released (reads go on). */
+  const holdListing = async () => {
+    const held = await h.db.pool.connect();
+    await held.query('BEGIN');
+    await held.query('LOCK TABLE rm_messages IN EXCLUSIVE MODE');
+    return async () => {
+      await held.query('COMMIT');
+      held.release();
+    };
+  };
+
+  it('a retry answered before the listing has it says when the message was sent, not when it was retried', async () => {
+    const release = await holdListing();
+    try {
+      const headers = { 'idempotency-key': 'order-8-question' };
+      const post = () =>
+        api.post<Message>('/api/external/slow-2/messages', {
+          json: { text: 'Is order 8 shipped?' },
+          headers,
+        });
+      const sent = await post();
+      await new Promise((r) => setTimeout(r, 20));
+      const again = await post();
+      assert.deepEqual([sent.status, again.status], [202, 202], 'neither listed yet');
+      assert.equal(again.body.id, sent.body.id);
+      assert.equal(again.body.created_at, sent.body.created_at);
+    } finally {
+      await release();
+    }
+  });
+
+  it('a second DELETE answered before the listing has the first says the message is deleted', async () => {
+    const sent = await api.post<Message>('/api/external/slow-3/messages', { json: { text: 'typo' } });
+    const path = `/api/external/slow-3/messages/${sent.body.id}`;
+    await waitFor('the message in the listing', async () =>
+      (await api.get(path)).status === 200 ? true : undefined,
+    );
+    const release = await holdListing();
+    try {
+      const first = await api.del<Message>(path);
+      const second = await api.del<Message>(path);
+      assert.deepEqual([first.status, second.status], [200, 200]);
+      assert.ok(first.body.deleted_at, 'the first answer says deleted');
+      assert.equal(second.body.deleted_at, first.body.deleted_at, 'the same answer as deleting it again');
+    } finally {
+      await release();
+    }
+  });
 });

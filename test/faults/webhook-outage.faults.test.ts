@@ -17,13 +17,9 @@ import { migrate } from '../../src/adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { authenticate, createSource } from '../../src/adapters/sources/sources.ts';
 import { nextDueAt } from '../../src/adapters/webhooks/deliveries.ts';
-import {
-  backoffMs,
-  defaultRetryPolicy,
-  startWebhookScheduler,
-  type WebhookOutcome,
-  type WebhookScheduler,
-} from '../../src/adapters/webhooks/scheduler.ts';
+import type { WebhookOutcome } from '../../src/adapters/webhooks/delivery-outcomes.ts';
+import { backoffMs, defaultRetryPolicy } from '../../src/adapters/webhooks/delivery-policy.ts';
+import { startWebhookScheduler, type WebhookScheduler } from '../../src/adapters/webhooks/scheduler.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { allMigrations } from '../../src/app/context.ts';
@@ -185,7 +181,7 @@ describe('fault: a source webhook down for a long time (test clock)', () => {
     const wall = Date.now();
     let ticks = 0;
     for (;;) {
-      const at = await nextDueAt(db.pool, []);
+      const at = await nextDueAt(db.pool, { conversations: [], sources: [] });
       if (!at) break;
       if (at > clock.t) clock.t = at;
       await scheduler.tick();

@@ -14,14 +14,10 @@ import {
   listFailedDeliveries,
   webhookDeliveriesMigration,
 } from '../../src/adapters/webhooks/deliveries.ts';
+import type { WebhookOutcome } from '../../src/adapters/webhooks/delivery-outcomes.ts';
+import { backoffMs, defaultRetryPolicy } from '../../src/adapters/webhooks/delivery-policy.ts';
 import { createWebhookReactor } from '../../src/adapters/webhooks/reactor.ts';
-import {
-  backoffMs,
-  defaultRetryPolicy,
-  startWebhookScheduler,
-  type WebhookOutcome,
-  type WebhookScheduler,
-} from '../../src/adapters/webhooks/scheduler.ts';
+import { startWebhookScheduler, type WebhookScheduler } from '../../src/adapters/webhooks/scheduler.ts';
 import { verifyWebhook } from '../../src/adapters/webhooks/signature.ts';
 import type { CommandHandler } from '../../src/domain/command-handler.ts';
 import type { ConversationCommand } from '../../src/domain/conversation-commands.ts';
@@ -543,5 +539,47 @@ describe('webhooks to a source', () => {
     assert.equal(receiver.at('/dropper').length, 1);
     const listed = await listFailedDeliveries(db.pool, 'dropper', { limit: 5 });
     assert.match(listed[0]!.last_error!, /no webhook URL/);
+  });
+
+  it('a receiver hanging on many conversations holds up no other source behind its queue', async () => {
+    await createSource(log, 'jam', await receiver.hook('/jam'));
+    await createSource(log, 'prompt', await receiver.hook('/prompt'));
+    receiver.on('/jam', () => 'hang');
+    // More of its deliveries due than one look at the queue reads (4 × the free slots).
+    const jammed = Array.from({ length: 12 }, (_, i) => conversation(handler, 'jam', `client-j${i}`));
+    for (const j of jammed) {
+      await j.clientWrites('hello');
+      await j.answer('stuck');
+    }
+    await waitFor('all twelve queued', async () => {
+      const { rows } = await db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM td_webhook_deliveries WHERE source = 'jam'`,
+      );
+      return rows[0]!.n === 12 || undefined;
+    });
+    await waitFor('its share of slots taken', () => receiver.at('/jam').length === 2 || undefined);
+    const p = conversation(handler, 'prompt', 'client-p');
+    await p.clientWrites('hello');
+    await p.answer('on time');
+    await waitFor('the prompt delivery', () => receiver.at('/prompt').length > 0 || undefined);
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM td_webhook_deliveries WHERE source = 'jam' AND attempt > 0`,
+    );
+    assert.equal(rows[0]!.n, 0, 'delivered while the first two to the hanging receiver were still waiting');
+
+    // Let the jam clear so nothing is left in flight: the rest now, the two that time out at their retry.
+    receiver.on('/jam', () => 200);
+    await scheduler.tick();
+    clock.t = new Date(clock.t.getTime() + 3_600_000);
+    await scheduler.tick();
+    assert.equal(
+      new Set(
+        receiver
+          .at('/jam')
+          .filter((r) => r.ok)
+          .map((r) => json(r).external_id),
+      ).size,
+      12,
+    );
   });
 });

@@ -112,40 +112,48 @@ const rowColumns = `delivery_id, seq::text AS seq, source, conversation_id, exte
   edit_number, event, event_id, correlation_id, stream_revision::int AS stream_revision, payload,
   to_json(next_attempt_at)#>>'{}' AS next_attempt_at, attempt, first_attempt_at, last_attempt_at, status, last_error`;
 
+/** What may not start now: conversations with a delivery in flight, sources with all theirs taken. */
+export interface Busy {
+  readonly conversations: readonly string[];
+  readonly sources: readonly string[];
+}
+
 /**
  * Deliveries due at `now` that may go now: the earliest pending one of their conversation (order is
- * kept per conversation), in conversations with nothing in flight, most overdue first.
+ * kept per conversation), outside what is busy, most overdue first. A source at its cap is left out
+ * here, not after the LIMIT: its backlog would otherwise fill every page and hold other sources up.
  */
 export const dueDeliveries = async (
   db: Pick<pg.Pool, 'query'>,
   now: Date,
-  busyConversations: readonly string[],
+  busy: Busy,
   limit: number,
 ): Promise<DeliveryRow[]> => {
   const { rows } = await db.query<DeliveryRow>(
     `SELECT ${rowColumns} FROM td_webhook_deliveries d
      WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-       AND NOT (d.conversation_id = ANY ($2::uuid[]))
+       AND NOT (d.conversation_id = ANY ($2::uuid[])) AND NOT (d.source = ANY ($4::text[]))
        AND NOT EXISTS (SELECT 1 FROM td_webhook_deliveries e WHERE e.status = 'pending'
          AND e.conversation_id = d.conversation_id AND e.stream_revision < d.stream_revision)
      ORDER BY d.next_attempt_at, d.seq
      LIMIT $3`,
-    [now, busyConversations, limit],
+    [now, busy.conversations, limit, busy.sources],
   );
   return rows;
 };
 
-/** When the next delivery not waiting on another becomes due (null: nothing pending). */
-export const nextDueAt = async (
-  db: Pick<pg.Pool, 'query'>,
-  busyConversations: readonly string[],
-): Promise<Date | null> => {
+/**
+ * When the next delivery that waits on nothing becomes due (null: nothing pending). Busy sources'
+ * are left out: a delivery of theirs ending wakes the scheduler anyway.
+ */
+export const nextDueAt = async (db: Pick<pg.Pool, 'query'>, busy: Busy): Promise<Date | null> => {
   const { rows } = await db.query<{ at: Date | null }>(
     `SELECT min(d.next_attempt_at) AS at FROM td_webhook_deliveries d
      WHERE d.status = 'pending' AND NOT (d.conversation_id = ANY ($1::uuid[]))
+       AND NOT (d.source = ANY ($2::text[]))
        AND NOT EXISTS (SELECT 1 FROM td_webhook_deliveries e WHERE e.status = 'pending'
          AND e.conversation_id = d.conversation_id AND e.stream_revision < d.stream_revision)`,
-    [busyConversations],
+    [busy.conversations, busy.sources],
   );
   return rows[0]?.at ?? null;
 };

@@ -6,16 +6,12 @@ export {
   listFailedDeliveries,
   webhookDeliveriesMigration,
 } from './deliveries.ts';
+export type { WebhookOutcome } from './delivery-outcomes.ts';
+export { backoffMs, defaultRetryPolicy } from './delivery-policy.ts';
 export type { MessageResource, WebhookEventName, WebhookPayload } from './message-resource.ts';
 export { webhookOutcomeCounter } from './metrics.ts';
 export { createWebhookReactor, WEBHOOK_ACTOR_ID } from './reactor.ts';
-export {
-  backoffMs,
-  defaultRetryPolicy,
-  startWebhookScheduler,
-  type WebhookOutcome,
-  type WebhookScheduler,
-} from './scheduler.ts';
+export { startWebhookScheduler, type WebhookScheduler } from './scheduler.ts';
 export {
   DELIVERY_HEADER,
   SIGNATURE_HEADER,

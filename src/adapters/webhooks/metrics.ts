@@ -1,6 +1,6 @@
 // Prometheus counters for webhook deliveries, fed by the scheduler's onOutcome hook.
 import client from 'prom-client';
-import type { WebhookOutcome } from './scheduler.ts';
+import type { WebhookOutcome } from './delivery-outcomes.ts';
 
 /** Registers `topicdesk_webhook_deliveries_total{source,outcome}` and returns the hook that counts. */
 export const webhookOutcomeCounter = (registry: client.Registry): ((o: WebhookOutcome) => void) => {
