@@ -1,4 +1,5 @@
-// SPEC §2: domain ← projections ← adapters ← composition root. Inner layers never import outer ones.
+// docs/design.md, "Layers": domain ← projections ← adapters ← composition root. Inner layers never
+// import outer ones.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
