@@ -1,7 +1,7 @@
-// `npm run bench -- api [--messages=N]`: the external API (SPEC §5) of the whole app (startApp, as
-// `npm start` runs it) on a throwaway durable embedded PostgreSQL, no Telegram configured (text
-// messages only), holding N messages (default 1 M) of one source — each figure beside a plain
-// reference measured in the same run on the same server:
+// `npm run bench -- api [--messages=N]`: the external API (docs/design.md, "The external API") of
+// the whole app (startApp, as `npm start` runs it) on a throwaway durable embedded PostgreSQL, no
+// Telegram configured (text messages only), holding N messages (default 1 M) of one source — each
+// figure beside a plain reference measured in the same run on the same server:
 //
 // - POST throughput: `POST /api/external/{externalId}/messages` JSON requests with a fixed number in
 //   flight (autocannon: that many keep-alive connections, one request in flight on each), to clients

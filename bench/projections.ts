@@ -196,7 +196,8 @@ const breakdown = (name: string, run: RebuildRun): Row[] => {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Page queries: the API's keyset listings (SPEC §5), on the view and on the plain reference table.
+// Page queries: the API's keyset listings (docs/design.md, "The external API"), on the view and on
+// the plain reference table.
 
 // The SQL mirrors listMessages in src/adapters/api/read-model.ts (the external API's listings):
 // only the `external` channel, one source, deleted messages left out, limit + 1 to know whether

@@ -1,5 +1,5 @@
-// `npx topicdesk <command>` / `npm run cli -- <command>` (SPEC §7). Each command lives in
-// src/app/commands/; this file only declares them.
+// `npx topicdesk <command>` / `npm run cli -- <command>` (docs/design.md, "The command line"). Each
+// command lives in src/app/commands/; this file only declares them.
 import { Command, CommanderError } from 'commander';
 import dotenv from 'dotenv';
 import { createRedactor } from './adapters/logging/redact.ts';

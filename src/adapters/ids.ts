@@ -1,6 +1,6 @@
-// Deterministic ids (SPEC §3): any adapter names a conversation's stream without a lookup, and a
-// re-delivered update gets the same event ids, so the log appends it once. Every seed built from
-// several parts is unambiguous (README: Deterministic ids): no part's text can move a boundary.
+// Deterministic ids (docs/design.md, "Deterministic ids"): any adapter names a conversation's stream
+// without a lookup, and a re-delivered update gets the same event ids, so the log appends it once.
+// Every seed built from several parts is unambiguous: no part's text can move a boundary.
 import { v5 as uuidv5 } from 'uuid';
 import type { Channel } from '../domain/events.ts';
 

@@ -1,5 +1,5 @@
-// Configuration from the environment (SPEC §6), validated once at start-up. A wrong or missing
-// value stops start-up with one line naming the variable.
+// Configuration from the environment, validated once at start-up (docs/design.md, "Configuration"). A
+// wrong or missing value stops start-up with one line naming the variable.
 import { z } from 'zod';
 import { redactSecrets } from '../adapters/logging/redact.ts';
 import { DEFAULT_VK_FILE_HOSTS, parseFileHosts } from '../adapters/vk/file-hosts.ts';

@@ -77,7 +77,7 @@ export const prepareDatabase = async (config: Config, db: Database, logger: Logg
     } else {
       logger.warn(
         { role, risks },
-        `append-only: the service connects as ${role}, which ${risks.join(' and ')}: it could change or remove events. Connect with DATABASE_URL as a role without those rights and migrate with DATABASE_OWNER_URL (README: The append-only guarantee)`,
+        `append-only: the service connects as ${role}, which ${risks.join(' and ')}: it could change or remove events. Connect with DATABASE_URL as a role without those rights and migrate with DATABASE_OWNER_URL (docs/design.md, "The append-only guarantee")`,
       );
     }
   }

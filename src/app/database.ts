@@ -1,6 +1,6 @@
 // The read-model database and (by default) the event log: DATABASE_URL, or an embedded PostgreSQL
 // under DATA_DIR that survives restarts. The app connects as the service role; migrations run as
-// the owner role (DATABASE_OWNER_URL), see README: The append-only guarantee.
+// the owner role (DATABASE_OWNER_URL), see docs/design.md, "The append-only guarantee".
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';

@@ -1,5 +1,6 @@
-// Message content comparison: an edit that changes nothing is not an edit (SPEC §4.4), and Telegram
-// re-sends `edited_message` for reasons that leave the content untouched (reactions, link previews).
+// Message content comparison: an edit that changes nothing is not an edit (docs/design.md, "Edits"),
+// and Telegram re-sends `edited_message` for reasons that leave the content untouched (reactions,
+// link previews).
 import type { Attachment, MessageContent } from './events.ts';
 
 /** Structural equality of JSON-like values; plain data only, which is all events carry. */

@@ -1,4 +1,4 @@
-// Conversation and source events: the append-only log's vocabulary (SPEC §3).
+// Conversation and source events: the append-only log's vocabulary (docs/design.md, "Streams and events").
 // Every type is readonly; `type` is the discriminant that decide/evolve/projections switch on.
 
 export type Channel = 'telegram' | 'vk' | 'external';

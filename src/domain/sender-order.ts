@@ -1,7 +1,7 @@
 // The order a sender wrote their messages in, which need not be the order the log recorded them:
 // a burst from one client (a forwarded batch, a long text split in parts, an album with a caption)
 // reaches the webhook as concurrent deliveries. Reactors carry messages in the sender's order
-// (README: Messages in the order they were sent).
+// (docs/design.md, "Messages in the order they were sent").
 import type { ConversationMessage, ConversationState, MessageDirection } from './conversation-state.ts';
 
 const numeric = (s: string | undefined): number | undefined =>

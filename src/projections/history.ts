@@ -1,4 +1,4 @@
-// The audit history of one conversation (SPEC §1, §5 admin, §7 `history`): every event of its
+// The audit history of one conversation (docs/design.md, "The audit history"): every event of its
 // stream in order, described for a person, and the conversation as it stood at a past moment.
 // Read straight from the log (readStream only), so it works on any EventLog adapter and needs no
 // read model; the CLI prints it and the admin API serves the same values as JSON.

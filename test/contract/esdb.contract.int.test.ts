@@ -1,4 +1,5 @@
-// The shared event-log contract against EventStoreDB / KurrentDB (SPEC §10). Needs a server:
+// The shared event-log contract against EventStoreDB / KurrentDB (docs/design.md, "The event-log
+// contract"). Needs a server:
 // EVENTSTORE_URL=esdb://admin:changeit@localhost:2113?tls=false (reading $all needs a user allowed to).
 // None can be installed on the development machines, so without it the suite is reported as skipped.
 // The suite gives every run its own stream prefix, so runs against one shared server do not collide.

@@ -1,5 +1,5 @@
-// The one contract every event-log adapter keeps (SPEC §10). Run by pg.contract.int.test.ts always
-// and by esdb.contract.int.test.ts when EVENTSTORE_URL is set.
+// The one contract every event-log adapter keeps (docs/design.md, "The event-log contract"). Run by
+// pg.contract.int.test.ts always and by esdb.contract.int.test.ts when EVENTSTORE_URL is set.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';

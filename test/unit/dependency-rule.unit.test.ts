@@ -1,5 +1,5 @@
-// SPEC §2: domain ← projections ← adapters ← composition root. Inner layers never import outer ones.
-// Within src/adapters, folders depend on one another one way only: no folder cycles.
+// docs/design.md, "Layers": domain ← projections ← adapters ← composition root. Inner layers never
+// import outer ones. Within src/adapters, folders depend on one another one way only: no folder cycles.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';

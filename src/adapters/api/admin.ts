@@ -1,4 +1,5 @@
-// The admin API (SPEC §5, `/api/admin`): handlers by operationId for the routes openapi/ declares.
+// The admin API (docs/design.md, "The audit history"; `/api/admin`): handlers by operationId for
+// the routes openapi/ declares.
 // One bearer token, ADMIN_TOKEN, compared in constant time; without it the admin API is off (404).
 // Conversations are listed from the read model; a conversation's history and its state at a moment
 // come straight from the log (the audit trail does not depend on a projection being current).

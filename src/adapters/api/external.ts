@@ -1,4 +1,4 @@
-// The external sources API (SPEC §5, `/api/external`): handlers by operationId for the routes
+// The external sources API (docs/design.md, "The external API"; `/api/external`): handlers by operationId for the routes
 // openapi/openapi.yaml declares. A bearer token names the source; a source sees only its own
 // conversations (channel `external`, its code as source) — anything else is simply not found.
 // Writes go through the command handler (ReceiveClientMessage, EditClientMessage,

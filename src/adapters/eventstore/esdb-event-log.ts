@@ -1,4 +1,5 @@
-// The production event log: EventStoreDB / KurrentDB through @eventstore/db-client (SPEC §2, §3, §8).
+// The production event log: EventStoreDB / KurrentDB through @eventstore/db-client (docs/design.md,
+// "The EventStoreDB event log").
 //
 // Positions are ESDB's own $all positions (commit, prepare). What ESDB does differently from the port,
 // and how this adapter bridges it:

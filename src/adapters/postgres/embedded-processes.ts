@@ -1,7 +1,7 @@
 // Which topicdesk processes use the embedded PostgreSQL server: one small file per process under
 // DATA_DIR/postgres/processes with its pid, when that process started (so that a reused pid is not
 // taken for it) and what it is about to do with the server. How the files decide who may stop the
-// server: README, Design notes: one embedded server, several processes.
+// server: docs/design.md, "One embedded server, several processes".
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';

@@ -236,8 +236,8 @@ export const startEmbeddedPostgres = async (options: EmbeddedOptions): Promise<E
   };
 
   // Each process says what it is about to do (its entry) before it looks at the others' entries,
-  // so that of two processes, one always sees the other (README: one embedded server, several
-  // processes): a server is joined only while another live process uses it, stopped only when
+  // so that of two processes, one always sees the other (docs/design.md, "One embedded server, several
+  // processes"): a server is joined only while another live process uses it, stopped only when
   // none does, and left alone while another process stops it.
   const me = await joinProcesses(join(dataDir, 'processes'));
   let listening: { port: number; started: boolean } | undefined;

@@ -2,7 +2,7 @@
 // its triggers and functions) and the bookkeeping tables, and runs the migrations; the service role,
 // which the running app connects as, may read the log and append to it, and owns the read models it
 // builds and rebuilds. Without ownership, superuser or UPDATE/DELETE/TRUNCATE rights, the service
-// role cannot change or remove an event (README: The append-only guarantee).
+// role cannot change or remove an event (docs/design.md, "The append-only guarantee").
 import pg from 'pg';
 import type { Migration } from './migrations.ts';
 

@@ -1,8 +1,9 @@
-// Telegram is the file store (SPEC §3): a file from a source or a VK client is sent to the support
-// group (its General topic) as a helper message, silently, and deleted right after — the file_id
-// outlives the message, and the reactor carries the file into the client's topic from the recorded
-// file_id like any other attachment. Files are read back through getFile and the Bot API's download
-// URL. The external API and the VK channel both store their files here.
+// Telegram is the file store (docs/design.md, "Telegram is the file store"): a file from a source
+// or a VK client is sent to the support group (its General topic) as a helper message, silently,
+// and deleted right after — the file_id outlives the message, and the reactor carries the file into
+// the client's topic from the recorded file_id like any other attachment. Files are read back
+// through getFile and the Bot API's download URL. The external API and the VK channel both store
+// their files here.
 import { type Api, InputFile } from 'grammy';
 import type { Message, PhotoSize } from 'grammy/types';
 import type { Logger } from 'pino';

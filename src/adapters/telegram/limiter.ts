@@ -1,5 +1,6 @@
-// Outgoing Telegram calls, paced and retried (SPEC §4.7). Installed as a grammY API transformer
-// (`bot.api.config.use(limiter.transformer)`), so every call the app makes goes through it.
+// Outgoing Telegram calls, paced and retried (docs/design.md, "The outgoing Telegram limiter").
+// Installed as a grammY API transformer (`bot.api.config.use(limiter.transformer)`), so every call
+// the app makes goes through it.
 //
 // Telegram's Bot FAQ: about one message a second to one chat, 20 a minute to one group, about 30 a
 // second in all; beyond that it answers 429 with `retry_after`. We pace below those numbers rather
@@ -7,8 +8,8 @@
 // the call goes through or the limiter is stopped: nothing is dropped. Calls to one chat run one at
 // a time in arrival order, so a retry can never let a later message overtake an earlier one.
 //
-// A retry after a lost answer (connection reset after Telegram acted) may repeat that one send: the
-// spec accepts a repeat (at least once), never a loss.
+// A retry after a lost answer (connection reset after Telegram acted) may repeat that one send: a
+// repeat is accepted, a loss is not (docs/design.md, "At least once").
 import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Transformer } from 'grammy';

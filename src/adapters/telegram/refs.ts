@@ -2,7 +2,10 @@
 // looked up, so a re-delivered update names the very same things.
 import { commandIdOf, conversationIdOf, eventIdOf } from '../ids.ts';
 
-/** Telegram conversations use the channel name as their source (SPEC §3: channel:source:clientId). */
+/**
+ * Telegram conversations use the channel name as their source (docs/design.md, "Deterministic ids":
+ * channel:source:clientId).
+ */
 export const TELEGRAM_SOURCE = 'telegram';
 
 export const telegramConversationId = (userId: number | string): string =>

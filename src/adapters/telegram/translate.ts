@@ -1,4 +1,5 @@
-// Pure translation between Telegram objects and the domain (SPEC §3, §4): no I/O, no bot instance.
+// Pure translation between Telegram objects and the domain (docs/design.md, "What each channel
+// carries"): no I/O, no bot instance.
 // Inbound updates become MessageContent/ClientProfile; topics get a title and a contact card; manager
 // commands are recognised; non-file payloads get a readable line for channels that cannot copy them.
 import type { Message, MessageEntity, User } from 'grammy/types';
@@ -33,7 +34,7 @@ export const displayName = (profile: ClientProfile, clientId: string): string =>
 // ---------------------------------------------------------------------------------------------------
 // Message content
 
-/** The message types carried end to end (SPEC §4.1). */
+/** The message types carried end to end (docs/design.md, "What each channel carries"). */
 export type MessageKind =
   | 'text'
   | 'photo'
@@ -80,7 +81,10 @@ const CONTENT_FIELDS = [
   'giveaway_winners',
 ] as const satisfies ReadonlyArray<keyof Message>;
 
-/** True for anything that is not a user's content message (SPEC §4.3: service messages are ignored). */
+/**
+ * True for anything that is not a user's content message (service messages are ignored: docs/design.md, "What
+ * each channel carries").
+ */
 export const isServiceMessage = (message: Message): boolean =>
   !CONTENT_FIELDS.some((field) => message[field] !== undefined && message[field] !== null);
 
@@ -333,7 +337,10 @@ export const contentOf = (message: Message): MessageContent => {
   return entities === undefined ? { text, attachments } : { text, entities, attachments };
 };
 
-/** SPEC §4.4: an `edited_message` whose content did not change (reactions, link previews) is not an edit. */
+/**
+ * docs/design.md, "Edits": an `edited_message` whose content did not change (reactions, link previews) is not
+ * an edit.
+ */
 export const editedContentChanged = (before: MessageContent, message: Message): boolean =>
   !sameContent(before, contentOf(message));
 

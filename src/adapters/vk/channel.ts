@@ -2,8 +2,9 @@
 // the inbound translator behind the Callback API handler or the Bots Long Poll loop, and the reactor.
 //
 // vk-io's own webhook callback answers `ok` before the update is handled and its long poll moves on
-// before the handlers finish; topicdesk needs the opposite (SPEC §8: answered only after the events
-// are appended), so the handler and the loop are ours and vk-io parses, calls and uploads.
+// before the handlers finish; topicdesk needs the opposite, an answer only after the events are
+// appended (docs/design.md, "Answered only after it is recorded"), so the handler and the loop are
+// ours and vk-io parses, calls and uploads.
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';

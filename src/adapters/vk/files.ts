@@ -1,6 +1,7 @@
-// Files between VK and Telegram. Telegram is the file store (SPEC §3): a client's VK file is
-// downloaded from VK's CDN and uploaded to the support group, and the event records Telegram's
-// file_id; a manager's file is downloaded from Telegram (getFile) for the upload to VK.
+// Files between VK and Telegram, which is the file store (docs/design.md, "Telegram is the file
+// store"): a client's VK file is downloaded from VK's CDN and uploaded to the support group, and
+// the event records Telegram's file_id; a manager's file is downloaded from Telegram (getFile) for
+// the upload to VK.
 import { redactSecrets } from '../logging/redact.ts';
 import type { StoredTelegramFile, TelegramFiles, TelegramUpload } from '../telegram/file-store.ts';
 import { DownloadError } from './errors.ts';

@@ -4,7 +4,10 @@
 import { createHash } from 'node:crypto';
 import { commandIdOf, conversationIdOf, eventIdOf } from '../ids.ts';
 
-/** VK conversations use the channel name as their source (SPEC §3: channel:source:clientId). */
+/**
+ * VK conversations use the channel name as their source (docs/design.md, "Deterministic ids":
+ * channel:source:clientId).
+ */
 export const VK_SOURCE = 'vk';
 
 /** Peer ids from 2e9 up are group chats; topicdesk serves the community's private dialogs only. */

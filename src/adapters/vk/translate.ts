@@ -1,4 +1,5 @@
-// Pure translation between VK objects and the domain (SPEC §3, §4): no I/O, no vk-io instance.
+// Pure translation between VK objects and the domain (docs/design.md, "What each channel carries"):
+// no I/O, no vk-io instance.
 //
 // Client → topic. One VK message becomes one domain message (the "main" one: the client's text, the
 // first file, and every attachment that is not a file) plus one extra domain message per further file,

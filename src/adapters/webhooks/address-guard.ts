@@ -3,7 +3,8 @@
 // post to its own loopback, the private network or a cloud metadata endpoint. The URL is checked
 // when it is registered and again at every send, after DNS resolution, and the request then
 // connects only to the addresses that passed (a name that resolves differently the second time —
-// DNS rebinding — gains nothing). The reasoning and the classes refused are in the README.
+// DNS rebinding — gains nothing). The reasoning: docs/design.md, "Outbound requests a source or a
+// client can steer"; the classes refused: README.md, "External sources API".
 
 import type { LookupAddress } from 'node:dns';
 import { promises as dns } from 'node:dns';

@@ -1,5 +1,6 @@
-// Webhooks to a source (SPEC §5): the reactor that queues deliveries, the scheduler that posts them,
-// and what sources' developers need to check a delivery's signature.
+// Webhooks to a source (docs/design.md, "Webhooks to a source"): the reactor that queues
+// deliveries, the scheduler that posts them, and what sources' developers need to check a
+// delivery's signature.
 export {
   deliveryIdOf,
   type FailedDelivery,

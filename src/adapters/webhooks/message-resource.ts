@@ -1,7 +1,8 @@
-// The API's message resource (SPEC §5) for a manager's answer, as a webhook carries it. Built from
-// the conversation's stream, folded up to the event being announced, so a replayed batch posts what
-// the message looked like then, not what it became later. The manager's Telegram id is never part
-// of it (nor the manager's name: the API's resource has neither).
+// The API's message resource (docs/design.md, "The message resource") for a manager's answer, as a
+// webhook carries it. Built from the conversation's stream, folded up to the event being announced,
+// so a replayed batch posts what the message looked like then, not what it became later. The
+// manager's Telegram id is never part of it (nor the manager's name: the API's resource has
+// neither).
 import type { RecordedEvent } from '../../domain/event-log.ts';
 import type { Attachment, ConversationEvent, DeliveryOperation } from '../../domain/events.ts';
 

@@ -1,5 +1,5 @@
 // The webhook reactor: turns every manager answer, edit and deletion in a conversation of channel
-// `external` into a queued delivery to that source's webhook (SPEC §5 "Webhooks to a source"). It
+// `external` into a queued delivery to that source's webhook (docs/design.md, "Webhooks to a source"). It
 // only enqueues — the scheduler posts, retries and records the outcomes — so a receiver that is
 // down never holds up the log's readers. Enqueuing is idempotent (the delivery id is derived from
 // the message, the operation and the edit number), so a batch replayed after a crash queues nothing

@@ -1,4 +1,4 @@
-// Signed webhooks to a source (SPEC §5):
+// Signed webhooks to a source (docs/design.md, "Webhooks to a source"):
 //   X-Topicdesk-Signature: t=<unix seconds>,d=<delivery id>,v1=<hex HMAC-SHA256(secret, "<t>.<d>.<body>")>
 // The timestamp lets a receiver refuse a replay; the delivery id is signed too, so a replayed body
 // cannot be passed off as a new delivery to a receiver that de-duplicates on it. During a secret

@@ -1,5 +1,6 @@
-// `topicdesk history <conversationId | channel:clientId> [--at TIME] [--json]` (SPEC §7): a
-// conversation's audit history straight from the log, or its state at a past moment.
+// `topicdesk history <conversationId | channel:clientId> [--at TIME] [--json]` (docs/design.md,
+// "The audit history"): a conversation's audit history straight from the log, or its state at a
+// past moment.
 import { InvalidArgumentError } from 'commander';
 import { decodeConversationEvent } from '../../adapters/event-codec.ts';
 import { conversationIdOf } from '../../adapters/ids.ts';

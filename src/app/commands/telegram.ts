@@ -1,6 +1,6 @@
-// telegram:set-webhook [--drop-pending], telegram:delete-webhook [--drop-pending] and telegram:check
-// (SPEC §7). They need the configuration and the Bot API only, never the database: an operator can
-// run them before the service was ever started.
+// telegram:set-webhook [--drop-pending], telegram:delete-webhook [--drop-pending] and
+// telegram:check (docs/design.md, "The command line"). They need the configuration and the Bot API
+// only, never the database: an operator can run them before the service was ever started.
 //
 // Webhook address rule: PUBLIC_URL must be https:// and on a port Telegram delivers to (443, 80, 88,
 // 8443), as Telegram itself requires. http:// and any port are accepted only when TELEGRAM_API_ROOT is

@@ -1,7 +1,8 @@
-// rm_messages: one row per message, the fields of the API's message resource (SPEC §5), with a
-// cursor that strictly increases in the order the messages were recorded. The cursor is a counter
-// kept with the checkpoint (not a sequence), so it has no gaps after a crash and a rebuild hands
-// out the very same numbers: a poller's cursor stays valid across rebuilds.
+// rm_messages: one row per message, the fields of the API's message resource (docs/design.md, "The
+// message resource"), with a cursor that strictly increases in the order the messages were
+// recorded. The cursor is a counter kept with the checkpoint (not a sequence), so it has no gaps
+// after a crash and a rebuild hands out the very same numbers: a poller's cursor stays valid across
+// rebuilds.
 import type { RecordedEvent } from '../../domain/event-log.ts';
 import type { Attachment, ConversationEvent } from '../../domain/events.ts';
 import type { Projection } from '../projection.ts';
