@@ -31,10 +31,13 @@ const attachment = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
+const button = z.object({ text: z.string(), url: z.string() });
+
 const content = {
   text: z.string(),
   entities: z.array(z.record(z.string(), z.unknown())).optional(),
   attachments: z.array(attachment),
+  buttons: z.array(z.array(button)).optional(),
 };
 
 const deliveryOperation = z.enum(['send', 'edit', 'delete']);
@@ -108,6 +111,11 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
   ConversationClosed: empty,
   ConversationReopened: empty,
   ClientNotified: z.object({ notice: z.enum(['banned', 'closed']) }),
+  ContactCardPosted: z.object({ topicId: z.string(), groupMessage: channelMessageRef }),
+  TopicStatusChanged: z.object({
+    topicId: z.string(),
+    status: z.enum(['waiting', 'answered', 'closed']),
+  }),
 };
 
 export const eventMetadataSchema: z.ZodType<EventMetadata> = z.object({
@@ -119,6 +127,7 @@ export const eventMetadataSchema: z.ZodType<EventMetadata> = z.object({
     id: z.string(),
     name: z.string().optional(),
   }),
+  via: z.enum(['button']).optional(),
 });
 
 /** Thrown for an event the domain cannot read; `field` is the dotted path of the first bad field. */

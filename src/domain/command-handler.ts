@@ -27,6 +27,8 @@ export interface CommandMeta {
   readonly causationId?: string;
   /** Defaults to the clock's now. */
   readonly occurredAt?: string;
+  /** Recorded in the events' metadata: the actor pressed a button rather than typed the command. */
+  readonly via?: 'button';
 }
 
 /** A decided event with the id and metadata it was appended with. */
@@ -135,6 +137,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       correlationId: meta.correlationId ?? meta.commandId,
       causationId: meta.causationId ?? meta.commandId,
       actor: meta.actor,
+      ...(meta.via ? { via: meta.via } : {}),
     };
     const idOf = (index: number): string => eventId(stream, meta.commandId, index);
     const needs = { messageIds: messagesNeeded(command) };

@@ -36,14 +36,20 @@ export const sameAttachment = (a: Attachment, b: Attachment): boolean => {
 export const sameContent = (a: MessageContent, b: MessageContent): boolean =>
   a.text === b.text &&
   sameValue(a.entities ?? [], b.entities ?? []) &&
+  sameValue(a.buttons ?? [], b.buttons ?? []) &&
   a.attachments.length === b.attachments.length &&
   a.attachments.every((att, i) => sameAttachment(att, b.attachments[i]!));
 
-/** Content as events carry it: no `entities: undefined` key, so stored and decoded events compare equal. */
-export const contentFields = (content: MessageContent): MessageContent =>
-  content.entities === undefined
-    ? { text: content.text, attachments: content.attachments }
-    : { text: content.text, entities: content.entities, attachments: content.attachments };
+/**
+ * Content as events carry it: no `entities: undefined` key (nor `buttons`), so stored and decoded
+ * events compare equal; no buttons key when there are none, so answers without buttons read as before.
+ */
+export const contentFields = (content: MessageContent): MessageContent => ({
+  text: content.text,
+  ...(content.entities === undefined ? {} : { entities: content.entities }),
+  attachments: content.attachments,
+  ...(content.buttons?.length ? { buttons: content.buttons } : {}),
+});
 
 /** Drops keys whose value is undefined: events go through JSON, which would drop them anyway. */
 export const withoutUndefined = <T extends object>(value: T): T =>

@@ -6,6 +6,7 @@ import type {
   ClientProfile,
   DeliveryOperation,
   MessageContent,
+  TopicStatus,
 } from './events.ts';
 
 export interface ReceiveClientMessage {
@@ -123,6 +124,18 @@ export interface RecordClientNotified {
   readonly notice: 'banned' | 'closed';
 }
 
+export interface RecordContactCard {
+  readonly type: 'RecordContactCard';
+  readonly topicId: string;
+  readonly groupMessage: ChannelMessageRef;
+}
+
+export interface RecordTopicStatus {
+  readonly type: 'RecordTopicStatus';
+  readonly topicId: string;
+  readonly status: TopicStatus;
+}
+
 export type ConversationCommand =
   | ReceiveClientMessage
   | EditClientMessage
@@ -139,6 +152,8 @@ export type ConversationCommand =
   | UnbanClient
   | CloseConversation
   | ReopenConversation
-  | RecordClientNotified;
+  | RecordClientNotified
+  | RecordContactCard
+  | RecordTopicStatus;
 
 export type ConversationCommandType = ConversationCommand['type'];

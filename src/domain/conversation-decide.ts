@@ -1,5 +1,6 @@
 // decide(command, state) → events. Pure: refusals throw DomainError with a stable code; a command
 // whose effect is already in the stream (a re-delivered update, a repeated report) decides nothing.
+import { answerContent } from './answer-buttons.ts';
 import { contentFields, sameContent, withoutUndefined } from './content.ts';
 import type {
   ConversationCommand,
@@ -14,9 +15,12 @@ import type {
 } from './conversation-state.ts';
 import { isStarted } from './conversation-state.ts';
 import { DomainError } from './errors.ts';
-import type { ConversationEvent, DeliveryOperation, MessageContent } from './events.ts';
+import type { ChannelMessageRef, ConversationEvent, DeliveryOperation, MessageContent } from './events.ts';
 
 type Events = readonly ConversationEvent[];
+
+const sameRef = (a: ChannelMessageRef, b: ChannelMessageRef) =>
+  a.chatId === b.chatId && a.messageId === b.messageId;
 const none: Events = [];
 
 const requireStarted = (state: ConversationState, command: ConversationCommand): StartedConversationState => {
@@ -50,6 +54,12 @@ const requireLive = (message: ConversationMessage): ConversationMessage => {
 const knownReply = (state: ConversationState, replyTo: string | undefined): string | undefined =>
   replyTo !== undefined && state.messages.has(replyTo) ? replyTo : undefined;
 
+/** Buttons are for managers' answers: a client's content never carries them. */
+const clientContent = (content: MessageContent): MessageContent => {
+  const { buttons: _ignored, ...rest } = content;
+  return rest;
+};
+
 const receive = (command: ReceiveClientMessage, state: ConversationState): Events => {
   const existing = state.messages.get(command.messageId);
   if (existing !== undefined) {
@@ -76,7 +86,7 @@ const receive = (command: ReceiveClientMessage, state: ConversationState): Event
   events.push({
     type: 'ClientMessageReceived',
     data: withoutUndefined({
-      ...contentFields(command.content),
+      ...contentFields(clientContent(command.content)),
       messageId: command.messageId,
       channelMessage: command.channelMessage,
       replyTo: knownReply(state, command.replyTo),
@@ -136,7 +146,7 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
     case 'EditClientMessage':
       return edit(
         requireLive(requireMessage(started, command.messageId, 'incoming')),
-        command.content,
+        clientContent(command.content),
         'ClientMessageEdited',
       );
     case 'DeleteClientMessage':
@@ -185,7 +195,7 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
         {
           type: 'ManagerReplied',
           data: withoutUndefined({
-            ...contentFields(command.content),
+            ...contentFields(answerContent(command.content)),
             messageId,
             managerId,
             managerName,
@@ -199,7 +209,7 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
     case 'EditManagerReply':
       return edit(
         requireLive(requireMessage(started, command.messageId, 'outgoing')),
-        command.content,
+        answerContent(command.content),
         'ManagerReplyEdited',
       );
     case 'DeleteManagerReply':
@@ -235,6 +245,22 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
       if (sent) return none;
       return [{ type: 'ClientNotified', data: { notice: command.notice } }];
     }
+    case 'RecordContactCard': {
+      const { topicId, groupMessage } = command;
+      // A card for a topic since replaced comes from a stale step; the same card again is a retry.
+      if (started.topic?.topicId !== topicId) return none;
+      const card = started.card;
+      if (card?.topicId === topicId && sameRef(card.groupMessage, groupMessage)) return none;
+      return [{ type: 'ContactCardPosted', data: { topicId, groupMessage } }];
+    }
+    case 'RecordTopicStatus': {
+      const { topicId, status } = command;
+      // Only transitions are recorded: the status the topic shows already, or a topic since
+      // replaced, records nothing (a replayed step, an edit overtaken by another).
+      if (started.topic?.topicId !== topicId) return none;
+      if (started.topicStatus?.topicId === topicId && started.topicStatus.status === status) return none;
+      return [{ type: 'TopicStatusChanged', data: { topicId, status } }];
+    }
     default: {
       const unknown: never = command;
       throw new DomainError('invalid_command', `unknown command ${(unknown as { type?: unknown }).type}`);
@@ -263,6 +289,8 @@ export const messagesNeeded = (command: ConversationCommand): string[] => {
     case 'CloseConversation':
     case 'ReopenConversation':
     case 'RecordClientNotified':
+    case 'RecordContactCard':
+    case 'RecordTopicStatus':
       return [];
     default: {
       const unknown: never = command;

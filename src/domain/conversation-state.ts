@@ -13,6 +13,7 @@ import type {
   ConversationEvent,
   DeliveryOperation,
   MessageContent,
+  TopicStatus,
 } from './events.ts';
 
 /** incoming: written by the client; outgoing: written by a manager. */
@@ -106,6 +107,12 @@ export interface ConversationCore {
   readonly waitingOutgoing: readonly string[];
   /** The latest send outcomes, one per answer, newest last. */
   readonly sendOutcomes: readonly SendOutcome[];
+  /** The client wrote last (a message carried to the topic), no manager has answered since. */
+  readonly awaitingAnswer: boolean;
+  /** The contact card at the top of the current topic, whose buttons follow the state; absent before. */
+  readonly card?: { readonly topicId: string; readonly groupMessage: ChannelMessageRef };
+  /** What the current topic's title or icon shows, as last recorded (TopicStatusChanged). */
+  readonly topicStatus?: { readonly topicId: string; readonly status: TopicStatus };
 }
 
 /** How many ids a waiting list and the send outcomes keep: older ones were given up long ago. */
@@ -327,6 +334,7 @@ export const initialConversationCore: ConversationCore = {
   waitingIncoming: [],
   waitingOutgoing: [],
   sendOutcomes: [],
+  awaitingAnswer: false,
 };
 
 /** A conversation no event has touched: complete, since there is nothing to load. */
@@ -340,6 +348,23 @@ export const coreOf = (state: ConversationState): ConversationCore => {
   const { messages: _messages, ...core } = state;
   return core;
 };
+
+/**
+ * What the topic should show at a glance: closed, else waiting while the client's last message has no
+ * answer, else answered (docs/design.md, "Topic status"). Derived, so a replay derives the same.
+ */
+export const topicStatusOf = (core: ConversationCore): TopicStatus =>
+  core.closed ? 'closed' : core.awaitingAnswer ? 'waiting' : 'answered';
+
+/** The contact card of the current topic, if one was recorded (a lost topic's card is no longer shown). */
+export const currentCard = (core: ConversationCore) =>
+  core.card !== undefined && core.topic?.topicId === core.card.topicId ? core.card.groupMessage : undefined;
+
+/** The status the current topic shows, as recorded; undefined when nothing was recorded for it. */
+export const shownTopicStatus = (core: ConversationCore): TopicStatus | undefined =>
+  core.topicStatus !== undefined && core.topic?.topicId === core.topicStatus.topicId
+    ? core.topicStatus.status
+    : undefined;
 
 /** Which message of this conversation is Telegram message `messageId` in the support group chat. */
 export const findByGroupMessage = (
@@ -390,7 +415,10 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
     }
     case 'ClientMessageReceived':
       core.messageCount += 1;
-      if (!event.data.suppressed) core.waitingIncoming = appended(core.waitingIncoming, event.data.messageId);
+      if (!event.data.suppressed) {
+        core.waitingIncoming = appended(core.waitingIncoming, event.data.messageId);
+        core.awaitingAnswer = true;
+      }
       return;
     case 'ClientMessageForwarded':
       core.waitingIncoming = without(core.waitingIncoming, event.data.messageId);
@@ -398,6 +426,7 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
     case 'ManagerReplied':
       core.messageCount += 1;
       core.waitingOutgoing = appended(core.waitingOutgoing, event.data.messageId);
+      core.awaitingAnswer = false;
       return;
     case 'ManagerReplyDeleted':
       core.waitingOutgoing = without(core.waitingOutgoing, event.data.messageId);
@@ -443,6 +472,12 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
     case 'ClientNotified':
       if (event.data.notice === 'banned') core.banNoticeSent = true;
       else core.closeNoticeSent = true;
+      return;
+    case 'ContactCardPosted':
+      core.card = { topicId: event.data.topicId, groupMessage: event.data.groupMessage };
+      return;
+    case 'TopicStatusChanged':
+      core.topicStatus = { topicId: event.data.topicId, status: event.data.status };
       return;
     case 'ClientMessageEdited':
     case 'ClientMessageDeleted':

@@ -17,6 +17,8 @@ export interface EventMetadata {
   readonly correlationId: string;
   readonly causationId: string;
   readonly actor: Actor;
+  /** How the actor asked for it, when not by writing: `button` for a press of an inline button. */
+  readonly via?: 'button';
 }
 
 export type AttachmentKind =
@@ -62,11 +64,23 @@ export interface ChannelMessageRef {
   readonly messageId: string;
 }
 
+/** A link button under a manager's answer (docs/design.md, "Buttons in answers"). */
+export interface MessageButton {
+  readonly text: string;
+  /** http(s):// or tg:// */
+  readonly url: string;
+}
+
 export interface MessageContent {
   readonly text: string;
   /** Telegram-style formatting entities, kept as received so a copy looks the same. */
   readonly entities?: ReadonlyArray<Readonly<Record<string, unknown>>>;
   readonly attachments: ReadonlyArray<Attachment>;
+  /**
+   * Manager answers only: link buttons under the text, row by row, taken out of the text the manager
+   * wrote (`[[label|url]]`). Absent when there are none.
+   */
+  readonly buttons?: ReadonlyArray<ReadonlyArray<MessageButton>>;
 }
 
 export interface ConversationStarted {
@@ -198,6 +212,21 @@ export interface ConversationReopened {
   readonly data: Readonly<Record<string, never>>;
 }
 
+/** The contact card the bot posted at the top of the topic, whose buttons follow the conversation's state. */
+export interface ContactCardPosted {
+  readonly type: 'ContactCardPosted';
+  readonly data: { readonly topicId: string; readonly groupMessage: ChannelMessageRef };
+}
+
+/** What a topic shows at a glance (docs/design.md, "Topic status"). */
+export type TopicStatus = 'waiting' | 'answered' | 'closed';
+
+/** The topic's title or icon now shows `status`. */
+export interface TopicStatusChanged {
+  readonly type: 'TopicStatusChanged';
+  readonly data: { readonly topicId: string; readonly status: TopicStatus };
+}
+
 /** The client was told once that their messages are not forwarded while banned / the bot is blocked. */
 export interface ClientNotified {
   readonly type: 'ClientNotified';
@@ -221,7 +250,9 @@ export type ConversationEvent =
   | ClientUnbanned
   | ConversationClosed
   | ConversationReopened
-  | ClientNotified;
+  | ClientNotified
+  | ContactCardPosted
+  | TopicStatusChanged;
 
 export type ConversationEventType = ConversationEvent['type'];
 
@@ -243,6 +274,8 @@ export const conversationEventTypes: readonly ConversationEventType[] = [
   'ConversationClosed',
   'ConversationReopened',
   'ClientNotified',
+  'ContactCardPosted',
+  'TopicStatusChanged',
 ];
 
 export const conversationStream = (conversationId: string): string => `conversation-${conversationId}`;

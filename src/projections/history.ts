@@ -14,6 +14,7 @@ import type {
   ConversationEvent,
   ConversationEventType,
   DeliveryOperation,
+  MessageButton,
 } from '../domain/events.ts';
 import { conversationEventTypes, conversationStream } from '../domain/events.ts';
 
@@ -164,6 +165,8 @@ export interface HistoryEntry {
   readonly actor: HistoryActor;
   readonly correlationId: string;
   readonly causationId: string;
+  /** `button` when the actor pressed an inline button rather than typing the command; else null. */
+  readonly via: 'button' | null;
   /** One line for a person: `client message m-1: "hello"`. */
   readonly summary: string;
   /** The event's data as stored. */
@@ -182,12 +185,15 @@ const describeAttachment = (a: Attachment): string =>
 export const describeContent = (content: {
   readonly text: string;
   readonly attachments: readonly Attachment[];
+  readonly buttons?: readonly (readonly MessageButton[])[];
 }): string => {
   const files = content.attachments.length
     ? `[${content.attachments.map(describeAttachment).join(', ')}]`
     : '';
-  if (content.text === '' && files !== '') return files;
-  return files === '' ? quote(content.text) : `${quote(content.text)} ${files}`;
+  const labels = (content.buttons ?? []).flat().map((b) => JSON.stringify(b.text));
+  const buttons = labels.length ? ` [button${labels.length > 1 ? 's' : ''} ${labels.join(', ')}]` : '';
+  if (content.text === '' && files !== '') return files + buttons;
+  return (files === '' ? quote(content.text) : `${quote(content.text)} ${files}`) + buttons;
 };
 
 const describeProfile = (profile: ClientProfile): string => {
@@ -202,6 +208,8 @@ const what = (operation: DeliveryOperation, messageId: string): string =>
 
 const replyNote = (replyTo: string | undefined): string =>
   replyTo === undefined ? '' : ` (reply to ${replyTo})`;
+
+const statusWords = { waiting: 'waiting for an answer', answered: 'answered', closed: 'closed' } as const;
 
 /** One line describing an event, for a person reading the audit history. */
 export const summarize = (event: ConversationEvent): string => {
@@ -259,6 +267,10 @@ export const summarize = (event: ConversationEvent): string => {
       return event.data.notice === 'banned'
         ? 'client told their messages are not forwarded (banned)'
         : 'client told the conversation is closed';
+    case 'ContactCardPosted':
+      return `contact card posted in topic ${event.data.topicId} (group message ${event.data.groupMessage.messageId})`;
+    case 'TopicStatusChanged':
+      return `topic ${event.data.topicId} shows: ${statusWords[event.data.status]}`;
     default: {
       const unknown: never = event;
       return `${(unknown as { type: string }).type}`;
@@ -299,7 +311,8 @@ const toEntry = (event: RecordedEvent, decode: DecodeConversationEvent): History
     },
     correlationId: meta?.correlationId ?? '',
     causationId: meta?.causationId ?? '',
-    summary,
+    via: meta?.via ?? null,
+    summary: meta?.via === 'button' ? `${summary} (pressed a button)` : summary,
     data,
   };
 };

@@ -38,6 +38,12 @@ const oneOfEach: readonly ConversationEvent[] = [
     },
   },
   replied('r1', 'answer', { groupMessage: groupRef('501'), replyTo: 'm1' }),
+  replied('r2', 'with a button', {
+    buttons: [
+      [{ text: 'Open the order', url: 'https://example.com/o/1' }],
+      [{ text: 'Bot', url: 'tg://resolve?domain=shop_bot' }],
+    ],
+  }),
   {
     type: 'ManagerReplyEdited',
     data: { text: 'answer!', attachments: [], messageId: 'r1', previousText: 'answer' },
@@ -60,6 +66,8 @@ const oneOfEach: readonly ConversationEvent[] = [
   { type: 'ConversationClosed', data: {} },
   { type: 'ConversationReopened', data: {} },
   { type: 'ClientNotified', data: { notice: 'banned' } },
+  { type: 'ContactCardPosted', data: { topicId: '77', groupMessage: groupRef('78') } },
+  { type: 'TopicStatusChanged', data: { topicId: '77', status: 'answered' } },
 ];
 
 const errorOf = (fn: () => unknown): EventDecodeError => {
@@ -131,6 +139,20 @@ describe('event codec', () => {
     assert.equal(error.field, 'data.permanent');
   });
 
+  test('a button without an address is named, and a status the domain does not know', () => {
+    const error = errorOf(() =>
+      decodeConversationEvent({
+        type: 'ManagerReplied',
+        data: { ...replied('r1').data, buttons: [[{ text: 'Open' }]] },
+      }),
+    );
+    assert.equal(error.field, 'data.buttons.0.0.url');
+    const status = errorOf(() =>
+      decodeConversationEvent({ type: 'TopicStatusChanged', data: { topicId: '77', status: 'urgent' } }),
+    );
+    assert.equal(status.field, 'data.status');
+  });
+
   test('an unknown event type is refused', () => {
     const error = errorOf(() => decodeConversationEvent({ type: 'SomethingElse', data: {} }));
     assert.equal(error.field, 'type');
@@ -149,5 +171,11 @@ describe('event codec', () => {
     assert.equal(error.field, 'metadata.occurredAt');
     const actorError = errorOf(() => decodeEventMetadata({ ...metadata, actor: { kind: 'robot', id: '1' } }));
     assert.equal(actorError.field, 'metadata.actor.kind');
+    // A press of a button is kept; another word for how is refused.
+    assert.deepStrictEqual(decodeEventMetadata({ ...metadata, via: 'button' }), {
+      ...metadata,
+      via: 'button',
+    });
+    assert.equal(errorOf(() => decodeEventMetadata({ ...metadata, via: 'telepathy' })).field, 'metadata.via');
   });
 });

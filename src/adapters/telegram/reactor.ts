@@ -96,6 +96,8 @@ const step = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => {
     case 'ClientBanned':
     case 'ClientUnbanned':
     case 'ClientNotified':
+    case 'ContactCardPosted':
+    case 'TopicStatusChanged':
       return;
     default: {
       const never: never = event;

@@ -117,6 +117,8 @@ export const evolveConversationRow = (
     case 'ReplyDelivered':
     case 'DeliveryFailed':
     case 'ClientNotified':
+    case 'ContactCardPosted':
+    case 'TopicStatusChanged':
       break;
     default: {
       const never: never = event;
