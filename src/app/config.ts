@@ -70,6 +70,11 @@ const schema = z
       .max(600, 'must be at most 600 seconds')
       .default(60),
     TOPIC_TITLE_TEMPLATE: z.string().min(1).default('{name} · {source} · {id}'),
+    /**
+     * Topic status at a glance (waiting / answered / closed): off, a title prefix, or the topic's icon.
+     * Off by default: every change is a service line in the topic and a share of the group's budget.
+     */
+    TOPIC_STATUS: z.enum(['off', 'title', 'icon'], { message: 'must be off, title or icon' }).default('off'),
     VK_TOKEN: optional(z.string().min(10, 'must be a VK community access token')),
     VK_GROUP_ID: optional(z.string().regex(/^\d+$/, 'must be the community id (digits)')),
     VK_CONFIRMATION: optional(z.string().min(1)),

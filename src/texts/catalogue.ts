@@ -88,6 +88,45 @@ export const catalogue = {
     en: '⚠️ Deleted here, but VK would not remove the answer from the client’s chat ({reason}; VK allows it within 24 hours).',
     ru: '⚠️ Удалено здесь, но VK не удалил ответ из чата клиента ({reason}; VK позволяет это в течение 24 часов).',
   }),
+  'card.close': entry({ vars: [], en: 'Close', ru: 'Закрыть' }),
+  'card.reopen': entry({ vars: [], en: 'Reopen', ru: 'Открыть снова' }),
+  'card.ban': entry({ vars: [], en: 'Ban', ru: 'Заблокировать' }),
+  'card.unban': entry({ vars: [], en: 'Unban', ru: 'Разблокировать' }),
+  'card.info': entry({ vars: [], en: 'Info', ru: 'Инфо' }),
+  'press.not_member': entry({
+    vars: [],
+    en: 'Only members of the support group can use these buttons.',
+    ru: 'Эти кнопки доступны только участникам группы поддержки.',
+  }),
+  'press.closed': entry({
+    vars: [],
+    en: 'Conversation closed; the client was told.',
+    ru: 'Диалог закрыт, клиент уведомлён.',
+  }),
+  'press.reopened': entry({ vars: [], en: 'Conversation reopened.', ru: 'Диалог открыт снова.' }),
+  'press.banned': entry({
+    vars: [],
+    en: 'Client banned: their messages are recorded but not forwarded.',
+    ru: 'Клиент заблокирован: его сообщения записываются, но не пересылаются.',
+  }),
+  'press.unbanned': entry({ vars: [], en: 'Client unbanned.', ru: 'Клиент разблокирован.' }),
+  'press.info': entry({ vars: [], en: 'Contact card posted below.', ru: 'Карточка клиента — ниже.' }),
+  'press.not_done': entry({
+    vars: ['reason'],
+    required: ['reason'],
+    en: 'Not done: {reason}',
+    ru: 'Не сделано: {reason}',
+  }),
+  'press.unknown': entry({
+    vars: [],
+    en: 'This button no longer works.',
+    ru: 'Эта кнопка больше не работает.',
+  }),
+  'press.failed': entry({
+    vars: [],
+    en: 'Could not be done just now; try again in a moment.',
+    ru: 'Сейчас не получилось; попробуйте чуть позже.',
+  }),
 } as const satisfies Record<string, Entry>;
 
 export type TextKey = keyof typeof catalogue;

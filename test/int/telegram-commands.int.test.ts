@@ -44,13 +44,16 @@ describe('telegram commands (CLI, Bot API stand-in, no database)', () => {
     assert.equal(run.lines[0], '✔ webhook set: http://127.0.0.1:8443/support/webhooks/telegram');
     assert.match(lineStarting(run, '  secret token:'), /TELEGRAM_WEBHOOK_SECRET \(18 characters\)/);
     assert.ok(!run.stdout.includes(SECRET), 'the secret itself is never printed');
-    assert.equal(lineStarting(run, '  allowed updates:'), '  allowed updates: message, edited_message');
+    assert.equal(
+      lineStarting(run, '  allowed updates:'),
+      '  allowed updates: message, edited_message, callback_query',
+    );
     assert.equal(lineStarting(run, '  pending updates:'), '  pending updates: dropped');
 
     assert.deepEqual(tg.webhookInfo(), {
       url: 'http://127.0.0.1:8443/support/webhooks/telegram',
       secret_token: SECRET,
-      allowed_updates: ['message', 'edited_message'],
+      allowed_updates: ['message', 'edited_message', 'callback_query'],
     });
     assert.equal(tg.pendingUpdates().length, 0, '--drop-pending dropped the waiting update');
     const [call] = tg.callsTo('setWebhook');

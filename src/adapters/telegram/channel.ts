@@ -14,10 +14,14 @@ import { problem } from '../http/problem.ts';
 import type { RouteDefinition } from '../http/routes.ts';
 import { sqlDatabase } from '../postgres/sql.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
+import { type CallbackRegistry, createCallbackRouter, createMembership } from './callbacks.ts';
+import { cardButtons } from './card.ts';
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
 import { createOutgoingLimiter, type RetryInfo } from './limiter.ts';
 import { createTelegramReactor } from './reactor.ts';
-import { MalformedUpdateError } from './update-schema.ts';
+import { type StatusLook, statusIcons, type TopicStatusMode } from './topic-status.ts';
+import { CARD_PREFIX } from './translate.ts';
+import { ALLOWED_UPDATES, MalformedUpdateError } from './update-schema.ts';
 
 export interface TelegramChannelOptions {
   readonly token: string;
@@ -32,6 +36,8 @@ export interface TelegramChannelOptions {
    */
   readonly timeoutSeconds?: number;
   readonly titleTemplate: string;
+  /** How topics show their status (TOPIC_STATUS): not at all, a title prefix, or the topic's icon. Default off. */
+  readonly topicStatus?: TopicStatusMode;
   /** Conversations the reactor carries at once (REACTOR_CONCURRENCY). Default 16. */
   readonly reactorConcurrency?: number;
   /** How long the reactor lets a burst of messages settle to carry it in the sender's order. */
@@ -49,6 +55,11 @@ export interface TelegramChannelOptions {
 export interface TelegramChannel {
   readonly api: Api;
   readonly inbound: TelegramInbound;
+  /**
+   * Where handlers of inline-button presses are registered by callback_data prefix (`card` is the
+   * contact card's): `callbacks.register('tpl', handler)` (docs/design.md, "Callbacks").
+   */
+  readonly callbacks: CallbackRegistry;
   readonly reactor: Reactor;
   /** The webhook: the mode and the secret are checked before the body is read. */
   readonly webhook: RouteDefinition;
@@ -56,6 +67,28 @@ export interface TelegramChannel {
   startPolling(): void;
   stop(): Promise<void>;
 }
+
+/**
+ * How topics show their status. Icon mode needs the three status icons among the stickers Telegram
+ * allows as topic icons; without them (or without an answer) titles are prefixed instead.
+ */
+const statusLook = async (
+  api: Api,
+  mode: TopicStatusMode,
+  logger: Logger,
+): Promise<StatusLook | undefined> => {
+  if (mode === 'off') return undefined;
+  if (mode === 'title') return { mode: 'title' };
+  const icons = statusIcons(
+    await api.getForumTopicIconStickers().catch((err: unknown) => {
+      logger.warn({ err }, 'getForumTopicIconStickers failed');
+      return [];
+    }),
+  );
+  if (icons) return { mode: 'icon', icons };
+  logger.warn('TOPIC_STATUS=icon: Telegram offers no icon for a status; topic titles show it instead');
+  return { mode: 'title' };
+};
 
 const sameSecret = (given: string | undefined, expected: string) => {
   if (given === undefined) return false;
@@ -125,9 +158,16 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     return last ? { commit: BigInt(last.transaction_id), prepare: BigInt(last.position) } : visible;
   };
 
+  const callbacks = createCallbackRouter();
+  callbacks.register(
+    CARD_PREFIX,
+    cardButtons({ api, handler: options.handler, supportChatId: options.supportChatId, logger }),
+  );
   const inbound = createTelegramInbound({
     handler: options.handler,
     api,
+    callbacks,
+    isMember: createMembership({ api, supportChatId: options.supportChatId }),
     botId: me.id,
     botUsername: me.username,
     supportChatId: options.supportChatId,
@@ -149,8 +189,10 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
       return (await readGeneration(sql, 'conversations', { status: 'active' }))?.checkpoint ?? null;
     },
   });
+  const look = await statusLook(api, options.topicStatus ?? 'off', logger);
   const reactor = createTelegramReactor({
     api,
+    ...(look ? { topicStatus: { look, limiter } } : {}),
     ...(options.reactorConcurrency ? { concurrency: options.reactorConcurrency } : {}),
     ...(options.orderWaitMs !== undefined ? { orderWaitMs: options.orderWaitMs } : {}),
     handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,
@@ -164,6 +206,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   return {
     api,
     inbound,
+    callbacks,
     reactor,
     webhook: {
       onRequest: [
@@ -206,7 +249,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
                 offset,
                 // The long poll ends before the call's own timeout does.
                 timeout: Math.max(0, Math.min(25, timeoutSeconds - 5)),
-                allowed_updates: ['message', 'edited_message'],
+                allowed_updates: [...ALLOWED_UPDATES],
               },
               abort.signal as never,
             );

@@ -2,7 +2,7 @@
 // of the support group are managers. The caller answers the webhook only after this resolves, i.e.
 // after the events are durably appended (or the update was judged irrelevant).
 import type { Api } from 'grammy';
-import type { Message, Update } from 'grammy/types';
+import type { CallbackQuery, Message, Update } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
@@ -15,8 +15,11 @@ import {
 import { DomainError } from '../../domain/errors.ts';
 import { comparePositions, type LogPosition } from '../../domain/event-log.ts';
 import type { Actor } from '../../domain/events.ts';
+import { shippedText } from '../../texts/catalogue.ts';
+import type { CallbackAnswer, CallbackRouter } from './callbacks.ts';
+import { postContactCard } from './card.ts';
 import { TELEGRAM_SOURCE, telegramConversationId, telegramMessageId, updateCommandId } from './refs.ts';
-import { commandOf, contactCard, contentOf, isServiceMessage, profileOf } from './translate.ts';
+import { commandOf, contentOf, isServiceMessage, profileOf } from './translate.ts';
 import { checkUpdate } from './update-schema.ts';
 
 export type InboundOutcome = 'recorded' | 'duplicate' | 'ignored';
@@ -39,6 +42,10 @@ export interface TelegramInboundOptions {
   readonly logHead: () => Promise<LogPosition | null>;
   /** How far the conversations read model has applied the log (null: not at all yet). */
   readonly readModelPosition: () => Promise<LogPosition | null>;
+  /** Handlers of inline-button presses, by callback_data prefix. */
+  readonly callbacks: CallbackRouter;
+  /** Whether a user is a member of the support group (asked for every press; cached by the caller). */
+  readonly isMember: (userId: number) => Promise<boolean>;
   readonly logger: Logger;
 }
 
@@ -47,7 +54,7 @@ export interface TelegramInbound {
   handleUpdate(update: Update): Promise<InboundOutcome>;
 }
 
-const managerActor = (m: Message): Actor => ({
+const managerActor = (m: Pick<Message, 'from'>): Actor => ({
   kind: 'manager',
   id: String(m.from?.id ?? 'unknown'),
   name: [m.from?.first_name, m.from?.last_name].filter(Boolean).join(' ') || 'manager',
@@ -166,20 +173,10 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     const at = new Date(m.date * 1000);
     if (command.command === 'info') {
       const state = await stateOf(conversationId);
-      if (!state.started) return 'ignored';
-      const card = contactCard({
-        channel: state.channel!,
-        source: state.source!,
-        clientId: state.clientId!,
-        profile: state.profile ?? {},
-        conversationId,
-      });
-      await api
-        .sendMessage(m.chat.id, card.text, {
-          message_thread_id: m.message_thread_id,
-          entities: card.entities,
-        })
-        .catch((err: unknown) => logger.warn({ err }, 'could not post the contact card'));
+      if (!state.started || m.message_thread_id === undefined) return 'ignored';
+      await postContactCard(api, supportChatId, m.message_thread_id, conversationId, state).catch(
+        (err: unknown) => logger.warn({ err }, 'could not post the contact card'),
+      );
       return 'ignored';
     }
     let domainCommand: ConversationCommand;
@@ -308,9 +305,62 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     );
   };
 
+  /**
+   * A press of an inline button (docs/design.md, "Callbacks"). Every press is answered
+   * (answerCallbackQuery: Telegram shows a spinner until then); only members of the support group may
+   * press, and the press goes to the handler of its callback_data's prefix.
+   */
+  const fromPress = async (update: Update, q: CallbackQuery): Promise<InboundOutcome> => {
+    const answer = async (a: Omit<CallbackAnswer, 'outcome'>) => {
+      await api
+        .answerCallbackQuery(q.id, {
+          ...(a.text ? { text: a.text } : {}),
+          ...(a.showAlert ? { show_alert: true } : {}),
+        })
+        // Answered already (a re-delivered press), or too late: the press itself is what counts.
+        .catch((err: unknown) => logger.info({ err }, 'a button press could not be answered'));
+    };
+    // Buttons outside the support group are not the bot's to act on (a client's are links only).
+    if (!q.message || String(q.message.chat.id) !== supportChatId) {
+      await answer({});
+      return 'ignored';
+    }
+    const pressed = options.callbacks.find(q.data ?? '');
+    try {
+      if (!(await options.isMember(q.from.id))) {
+        logger.info({ user: q.from.id }, 'a button press by someone outside the support group was refused');
+        await answer({ text: shippedText('press.not_member', 'en'), showAlert: true });
+        return 'ignored';
+      }
+      if (!pressed) {
+        await answer({ text: shippedText('press.unknown', 'en') });
+        return 'ignored';
+      }
+      const message = q.message;
+      const result = await pressed.handler({
+        query: q,
+        args: pressed.args,
+        actor: managerActor(q),
+        commandId: updateCommandId(botId, update.update_id),
+        at: new Date(),
+        conversationOfTopic: async () =>
+          'message_thread_id' in message && message.message_thread_id !== undefined
+            ? options.findConversationByTopic(supportChatId, String(message.message_thread_id))
+            : undefined,
+      });
+      await answer(result);
+      return result.outcome;
+    } catch (error) {
+      // Not recorded: the update fails, so Telegram delivers it again; the manager is told meanwhile.
+      await answer({ text: shippedText('press.failed', 'en') });
+      throw error;
+    }
+  };
+
   return {
     async handleUpdate(update) {
       checkUpdate(update);
+      if (update.callback_query) return fromPress(update, update.callback_query);
       const m = update.message ?? update.edited_message;
       if (!m) return 'ignored';
       const edited = update.edited_message !== undefined;

@@ -2,11 +2,16 @@
 // client's message, a re-send of another channel's; an album in one call; the topic opened first
 // when there is none, and a new one when Telegram says it is gone. Also the topic's own changes:
 // a client's edit of a copied message, the topic closed and reopened with the conversation.
-import type { ConversationMessage, ConversationState } from '../../domain/conversation-state.ts';
+import {
+  type ConversationMessage,
+  type ConversationState,
+  topicStatusOf,
+} from '../../domain/conversation-state.ts';
 import type { Attachment } from '../../domain/events.ts';
 import { mayArriveOutOfOrder, waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Turn } from '../reactor-kernel.ts';
 import { albumMedia, resentAlbum, runsOf } from './albums.ts';
+import { postContactCard } from './card.ts';
 import { refusal } from './errors.ts';
 import { fileNotShownNotice, messageNotShownNotice } from './notices.ts';
 import {
@@ -16,7 +21,8 @@ import {
   type TelegramReactorContext,
 } from './reactor-context.ts';
 import { editContent, sendContent } from './send-content.ts';
-import { contactCard, displayName, topicTitle } from './translate.ts';
+import { lookFields } from './topic-status.ts';
+import { displayName, topicTitle } from './translate.ts';
 
 /** A client message Telegram can copy from the client's chat (a Telegram conversation's own message). */
 const copyable = (state: ConversationState, m: ConversationMessage) =>
@@ -72,22 +78,25 @@ const openTopic = async (ctx: TelegramReactorContext, turn: Turn, step: string) 
     source: state.source ?? '',
     channel: state.channel ?? '',
   });
-  const topic = await api.createForumTopic(supportChatId, title);
+  // A new topic shows its status from the start: no edit of its own for the first one.
+  const status = topicStatusOf(state);
+  const look = ctx.statusLook ? lookFields(ctx.statusLook, title, status) : {};
+  const topic = await api.createForumTopic(supportChatId, look.name ?? title, {
+    ...(look.icon_custom_emoji_id ? { icon_custom_emoji_id: look.icon_custom_emoji_id } : {}),
+  });
+  const topicId = String(topic.message_thread_id);
+  await turn.record({ type: 'RecordTopicOpened', topicId, chatId: supportChatId, title }, `topic:${step}`);
+  if (ctx.statusLook)
+    await turn.record({ type: 'RecordTopicStatus', topicId, status }, `topic-status:${topicId}:${status}`);
+  const card = await postContactCard(api, supportChatId, topic.message_thread_id, conversationId, turn.state);
   await turn.record(
-    { type: 'RecordTopicOpened', topicId: String(topic.message_thread_id), chatId: supportChatId, title },
-    `topic:${step}`,
+    {
+      type: 'RecordContactCard',
+      topicId,
+      groupMessage: { chatId: supportChatId, messageId: String(card.message_id) },
+    },
+    `card:${topicId}`,
   );
-  const card = contactCard({
-    channel: state.channel ?? 'telegram',
-    source: state.source ?? '',
-    clientId: state.clientId ?? '',
-    profile,
-    conversationId,
-  });
-  await api.sendMessage(supportChatId, card.text, {
-    message_thread_id: topic.message_thread_id,
-    entities: card.entities,
-  });
 };
 
 /**

@@ -45,6 +45,13 @@ export interface OutgoingLimiter {
   transformer: Transformer;
   /** Paced calls inside the limiter: waiting for their turn, in flight or between retries. */
   pending(): number;
+  /**
+   * Resolves when a call of low priority (a topic's status edit) may go to `chatId` without holding
+   * up any other: nothing of the chat's is queued or in flight, the chat's spacing has passed, and
+   * its group window keeps a reserve free for what comes next (docs/design.md, "The limiter's
+   * priorities"). Rejects with LimiterStoppedError when the limiter stops, or when `signal` aborts.
+   */
+  whenQuiet(chatId: string, signal?: AbortSignal): Promise<void>;
   /** Calls still waiting reject with LimiterStoppedError; calls in flight finish as they do. */
   stop(): void;
 }
@@ -114,6 +121,10 @@ export const createOutgoingLimiter = (options: OutgoingLimiterOptions = {}): Out
   let lastFlood: { chat: string; until: number } | undefined;
   /** Per chat: the tail of its queue; each call waits for the one before it to finish. */
   const tails = new Map<string, Promise<void>>();
+  /** Per chat: low-priority callers waiting for its queue to empty. */
+  const quietWaiters = new Map<string, Set<() => void>>();
+  /** Slots of a group's window that low-priority calls leave free: a quarter of it, at least one. */
+  const reserve = Math.max(1, Math.ceil(groupLimit / 4));
 
   // Runs a wait that ends early, with an error, when the limiter stops or the caller aborts. The
   // caller's signal may be grammY's polyfilled AbortSignal, so it is listened to, not combined.
@@ -202,7 +213,42 @@ export const createOutgoingLimiter = (options: OutgoingLimiterOptions = {}): Out
       return await fn();
     } finally {
       done();
-      if (tails.get(chat) === tail) tails.delete(chat);
+      if (tails.get(chat) === tail) {
+        tails.delete(chat);
+        const waiters = quietWaiters.get(chat);
+        quietWaiters.delete(chat);
+        for (const wake of waiters ?? []) wake();
+      }
+    }
+  };
+
+  const whenQuiet = async (chat: string, signal?: AbortSignal): Promise<void> => {
+    const method = 'low-priority call';
+    for (;;) {
+      if (stopping.signal.aborted) throw new LimiterStoppedError(method);
+      if (tails.has(chat)) {
+        // Woken when the chat's queue empties; a stop or an abort ends the wait.
+        await interruptible(
+          method,
+          signal,
+          () =>
+            new Promise<void>((resolve) => {
+              const waiters = quietWaiters.get(chat) ?? new Set();
+              waiters.add(resolve);
+              quietWaiters.set(chat, waiters);
+            }),
+        );
+        continue;
+      }
+      const t = now();
+      const stamps = isGroup(chat) ? (groupStamps.get(chat) ?? []) : undefined;
+      const wait = Math.max(
+        (chatFreeAt.get(chat) ?? 0) - t,
+        globalHoldUntil - t,
+        stamps ? windowWait(stamps, groupLimit - reserve, groupWindowMs, 1, t) : 0,
+      );
+      if (wait <= 0) return;
+      await pause(method, wait, signal);
     }
   };
 
@@ -270,6 +316,7 @@ export const createOutgoingLimiter = (options: OutgoingLimiterOptions = {}): Out
   return {
     transformer,
     pending: () => inside,
+    whenQuiet,
     stop: () => stopping.abort(),
   };
 };

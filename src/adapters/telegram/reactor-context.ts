@@ -3,6 +3,7 @@
 import type { Api } from 'grammy';
 import type { Logger } from 'pino';
 import { refusal } from './errors.ts';
+import type { StatusLook, TopicStatusBoard } from './topic-status.ts';
 
 export interface TelegramReactorContext {
   readonly api: Api;
@@ -19,6 +20,9 @@ export interface TelegramReactorContext {
    * so after a restart a replayed event may tell the topic once more.
    */
   readonly refusedMessages: Set<string>;
+  /** How topics show their status (TOPIC_STATUS), and the board that makes the edits; absent when off. */
+  readonly statusLook?: StatusLook;
+  readonly statusBoard?: TopicStatusBoard;
 }
 
 /** The most refused client messages remembered; the oldest are forgotten first. */

@@ -7,13 +7,22 @@
 import type { Api } from 'grammy';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
-import type { ConversationState } from '../../domain/conversation-state.ts';
+import {
+  type ConversationState,
+  currentCard,
+  shownTopicStatus,
+  topicStatusOf,
+} from '../../domain/conversation-state.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
+import { recordOutcome } from '../reactor-outcomes.ts';
+import { refreshCardButtons } from './card.ts';
 import { carryClientMessages, closeTopic, editTopicCopy, reopenTopic } from './into-topic.ts';
+import type { OutgoingLimiter } from './limiter.ts';
 import { banNotice, clientDeletedNotice, closeNotice } from './notices.ts';
 import type { TelegramReactorContext } from './reactor-context.ts';
 import { carryAnswers, deleteAnswer, editAnswer } from './to-client.ts';
+import { createTopicStatusBoard, type StatusLook, type StatusWant } from './topic-status.ts';
 
 export interface TelegramReactorOptions {
   readonly api: Api;
@@ -33,14 +42,56 @@ export interface TelegramReactorOptions {
    * (delivered concurrently, recorded later) before carrying them all in the sender's order. Default 1000 ms.
    */
   readonly orderWaitMs?: number;
+  /** Topic status at a glance (TOPIC_STATUS): how it is shown, and the limiter whose quiet moments it uses. */
+  readonly topicStatus?: {
+    readonly look: StatusLook;
+    readonly limiter: Pick<OutgoingLimiter, 'whenQuiet'>;
+    /** Tests: a status edit dropped because a later one replaced it, or the topic showed it already. */
+    readonly onDropped?: (want: StatusWant) => void;
+  };
 }
 
 /** The client's chat when the conversation is a Telegram one (other channels have their own reactors). */
 const telegramClientChat = (state: ConversationState) =>
   state.channel === 'telegram' ? state.clientId : undefined;
 
+/** The contact card's buttons follow a close, a reopening, a ban and an unban. */
+const refreshCard = async (ctx: TelegramReactorContext, turn: Turn) => {
+  const card = currentCard(turn.state);
+  if (card) await refreshCardButtons(ctx.api, card, turn.conversationId, turn.state, ctx.logger);
+};
+
+/** Asks for the topic's status to follow the conversation (made later, at a quiet moment). */
+const followStatus = (ctx: TelegramReactorContext, turn: Turn) => {
+  const { topic } = turn.state;
+  if (!ctx.statusBoard || !topic) return;
+  ctx.statusBoard.want({
+    conversationId: turn.conversationId,
+    topicId: topic.topicId,
+    title: topic.title,
+    status: topicStatusOf(turn.state),
+    shown: shownTopicStatus(turn.state),
+    cause: turn.recorded,
+  });
+};
+
 /** What the reactor does for one event. */
 const step = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => {
+  await carry(ctx, turn);
+  switch (turn.event.type) {
+    case 'ClientMessageReceived':
+    case 'ManagerReplied':
+    case 'ConversationClosed':
+    case 'ConversationReopened':
+      followStatus(ctx, turn);
+      return;
+    default:
+      return;
+  }
+};
+
+/** What the reactor carries to Telegram for one event. */
+const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => {
   const { event } = turn;
   const clientChat = telegramClientChat(turn.state);
   switch (event.type) {
@@ -57,10 +108,16 @@ const step = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => {
     }
     case 'ConversationReopened':
       await reopenTopic(ctx, turn);
+      await refreshCard(ctx, turn);
       return;
     case 'ConversationClosed':
       await closeTopic(ctx, turn);
+      await refreshCard(ctx, turn);
       if (clientChat) await closeNotice(ctx, turn, clientChat);
+      return;
+    case 'ClientBanned':
+    case 'ClientUnbanned':
+      await refreshCard(ctx, turn);
       return;
     case 'ClientMessageEdited': {
       const m = turn.state.messages.get(event.data.messageId);
@@ -93,8 +150,6 @@ const step = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => {
     case 'ClientMessageForwarded':
     case 'ReplyDelivered':
     case 'DeliveryFailed':
-    case 'ClientBanned':
-    case 'ClientUnbanned':
     case 'ClientNotified':
     case 'ContactCardPosted':
     case 'TopicStatusChanged':
@@ -108,6 +163,7 @@ const step = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => {
 
 export const createTelegramReactor = (options: TelegramReactorOptions): Reactor => {
   const { handler, concurrency = 16 } = options;
+  const status = options.topicStatus;
   const ctx: TelegramReactorContext = {
     api: options.api,
     supportChatId: options.supportChatId,
@@ -116,6 +172,29 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     albumWaitMs: options.albumWaitMs ?? 1000,
     orderWaitMs: options.orderWaitMs ?? 1000,
     refusedMessages: new Set(),
+    ...(status
+      ? {
+          statusLook: status.look,
+          statusBoard: createTopicStatusBoard({
+            api: options.api,
+            supportChatId: options.supportChatId,
+            look: status.look,
+            limiter: status.limiter,
+            logger: options.logger,
+            ...(status.onDropped ? { onDropped: status.onDropped } : {}),
+            record: async (want) => {
+              await recordOutcome(
+                handler,
+                'telegram',
+                want.conversationId,
+                want.cause,
+                { type: 'RecordTopicStatus', topicId: want.topicId, status: want.status },
+                `topic-status:${want.topicId}:${want.status}`,
+              );
+            },
+          }),
+        }
+      : {}),
   };
   return {
     name: 'telegram',

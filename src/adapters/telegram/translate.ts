@@ -2,9 +2,16 @@
 // carries"): no I/O, no bot instance.
 // Inbound updates become MessageContent/ClientProfile; topics get a title and a contact card; manager
 // commands are recognised; non-file payloads get a readable line for channels that cannot copy them.
-import type { Message, MessageEntity, User } from 'grammy/types';
+import type { InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, User } from 'grammy/types';
 import { sameContent, withoutUndefined } from '../../domain/content.ts';
-import type { Attachment, Channel, ClientProfile, MessageContent } from '../../domain/events.ts';
+import type {
+  Attachment,
+  Channel,
+  ClientProfile,
+  MessageButton,
+  MessageContent,
+} from '../../domain/events.ts';
+import { shippedText, type TextKey } from '../../texts/catalogue.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Profiles
@@ -499,6 +506,61 @@ export const contactCard = (v: ContactCardInput): FormattedText => {
   if (language) b.plain(`🌐 Language: ${language}\n`);
   return b.build();
 };
+
+// ---------------------------------------------------------------------------------------------------
+// Inline buttons
+
+/** Telegram's limit on a button's callback_data, in bytes. */
+export const CALLBACK_DATA_LIMIT = 64;
+
+/** `prefix:args` as a button's callback_data; throws when it would pass Telegram's 64 bytes. */
+export const callbackData = (prefix: string, ...args: readonly string[]): string => {
+  const data = [prefix, ...args].join(':');
+  const bytes = Buffer.byteLength(data, 'utf8');
+  if (bytes > CALLBACK_DATA_LIMIT) {
+    throw new RangeError(
+      `callback_data "${data}" is ${bytes} bytes; Telegram takes at most ${CALLBACK_DATA_LIMIT}`,
+    );
+  }
+  return data;
+};
+
+/** The callback_data prefix of the contact card's buttons: `card:<action>:<conversation id>`. */
+export const CARD_PREFIX = 'card';
+export const CARD_ACTIONS = ['close', 'reopen', 'ban', 'unban', 'info'] as const;
+export type CardAction = (typeof CARD_ACTIONS)[number];
+export const isCardAction = (value: string): value is CardAction =>
+  (CARD_ACTIONS as readonly string[]).includes(value);
+
+/** Words the bot writes into the support group (the group's language is the default one). */
+const groupText = (key: TextKey): string => shippedText(key, 'en');
+
+/**
+ * The contact card's buttons, following the conversation: Close or Reopen, Ban or Unban, Info. Each
+ * button's data names the conversation, so a press acts on it wherever the card stands.
+ */
+export const cardKeyboard = (
+  conversationId: string,
+  state: { readonly closed: boolean; readonly banned: boolean },
+): InlineKeyboardMarkup => {
+  const button = (action: CardAction): InlineKeyboardButton.CallbackButton => ({
+    text: groupText(`card.${action}`),
+    callback_data: callbackData(CARD_PREFIX, action, conversationId),
+  });
+  return {
+    inline_keyboard: [
+      [button(state.closed ? 'reopen' : 'close'), button(state.banned ? 'unban' : 'ban'), button('info')],
+    ],
+  };
+};
+
+/** An answer's link buttons as Telegram's inline keyboard (undefined when it has none). */
+export const answerKeyboard = (
+  buttons: ReadonlyArray<ReadonlyArray<MessageButton>> | undefined,
+): InlineKeyboardMarkup | undefined =>
+  buttons?.length
+    ? { inline_keyboard: buttons.map((row) => row.map((b) => ({ text: b.text, url: b.url }))) }
+    : undefined;
 
 // ---------------------------------------------------------------------------------------------------
 // Manager commands

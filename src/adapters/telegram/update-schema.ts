@@ -87,11 +87,30 @@ const message = z.looseObject({
   dice: z.looseObject({ emoji: text, value: int }).optional(),
 });
 
+/** A press of an inline button: its message may be inaccessible (too old), then only its ids are known. */
+const callbackQuery = z.looseObject({
+  id: text,
+  from: user,
+  data: text.optional(),
+  message: z
+    .looseObject({
+      message_id: int,
+      chat: z.looseObject({ id: int, type: text }),
+      date: unixTime,
+      message_thread_id: int.optional(),
+    })
+    .optional(),
+});
+
 const update = z.looseObject({
   update_id: count,
   message: message.optional(),
   edited_message: message.optional(),
+  callback_query: callbackQuery.optional(),
 });
+
+/** The updates topicdesk asks Telegram for, by webhook (telegram:set-webhook) and by polling. */
+export const ALLOWED_UPDATES = ['message', 'edited_message', 'callback_query'] as const;
 
 /** The update does not have the shape Telegram gives it: refused (400), never recorded. */
 export class MalformedUpdateError extends Error {

@@ -11,10 +11,10 @@ import { Api, HttpError } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { createRedactor } from '../../adapters/logging/redact.ts';
 import { telegramFailure } from '../../adapters/telegram/errors.ts';
+import { ALLOWED_UPDATES } from '../../adapters/telegram/update-schema.ts';
 import { type Config, ConfigError, configuredSecrets, loadConfig } from '../config.ts';
 
 export const WEBHOOK_PATH = '/webhooks/telegram';
-export const ALLOWED_UPDATES = ['message', 'edited_message'] as const;
 const WEBHOOK_PORTS = ['443', '80', '88', '8443'];
 
 export interface TelegramCommandDeps {
