@@ -1,5 +1,6 @@
 // A message's content sent, or edited, through the Bot API: a file with its caption, or text.
 import type { Api } from 'grammy';
+import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { MessageContent } from '../../domain/events.ts';
 import { isNotModified } from './errors.ts';
 import { describeForTopic } from './translate.ts';
@@ -42,17 +43,29 @@ export const sendContent = async (
   });
 };
 
-/** Edits a copy's text, or its caption when it carries a file; an edit that changes nothing is done. */
-export const editContent = async (api: Api, chatId: string, messageId: number, content: MessageContent) => {
+/**
+ * Edits a copy's text, or its caption when it carries a file; an edit that changes nothing is done.
+ * `replyMarkup` is the keyboard the message keeps (an edit without one removes the buttons it had).
+ */
+export const editContent = async (
+  api: Api,
+  chatId: string,
+  messageId: number,
+  content: MessageContent,
+  replyMarkup?: InlineKeyboardMarkup,
+) => {
+  const markup = replyMarkup ? { reply_markup: replyMarkup } : {};
   try {
     if (content.attachments.some((a) => a.fileRef)) {
       await api.editMessageCaption(chatId, messageId, {
         caption: content.text,
         ...(content.entities ? { caption_entities: content.entities as never } : {}),
+        ...markup,
       });
     } else {
       await api.editMessageText(chatId, messageId, content.text || '(empty message)', {
         ...(content.entities ? { entities: content.entities as never } : {}),
+        ...markup,
       });
     }
   } catch (error) {

@@ -1,6 +1,7 @@
 // Managers' answers to a Telegram client: copied from the topic (an album in one call), in the order
 // they were written; their edits and deletions carried after them. Every outcome is recorded
 // (ReplyDelivered / DeliveryFailed); what Telegram refuses is refused for good.
+import { BUTTON_ROW_LIMIT } from '../../domain/answer-buttons.ts';
 import type { ConversationMessage } from '../../domain/conversation-state.ts';
 import { waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Turn } from '../reactor-kernel.ts';
@@ -9,6 +10,7 @@ import { isUnreachable, isUnreachableReason, refusal, type TelegramFailure } fro
 import { unreachableNotice } from './notices.ts';
 import { ignoreRefused, replyParameters, type TelegramReactorContext } from './reactor-context.ts';
 import { editContent } from './send-content.ts';
+import { answerKeyboard } from './translate.ts';
 
 /** An answer still to be carried to the client (not delivered, not given up on, not deleted). */
 const undelivered = (m: ConversationMessage) =>
@@ -42,12 +44,7 @@ const deliver = async (ctx: TelegramReactorContext, turn: Turn, messageId: strin
   await turn.need([m.replyTo]);
   const replyRef = m.replyTo ? turn.state.messages.get(m.replyTo)?.channelMessage : undefined;
   try {
-    const sent = await ctx.api.copyMessage(
-      clientChat,
-      m.groupMessage!.chatId,
-      Number(m.groupMessage!.messageId),
-      replyRef ? replyParameters(replyRef.messageId) : {},
-    );
+    const sent = await sendAnswer(ctx, m, clientChat, replyRef ? replyParameters(replyRef.messageId) : {});
     await turn.record(
       {
         type: 'RecordDelivered',
@@ -66,6 +63,36 @@ const deliver = async (ctx: TelegramReactorContext, turn: Turn, messageId: strin
 };
 
 /**
+ * An answer is copied from the topic, so it looks as the manager wrote it. One with buttons is not
+ * the manager's message as it stands (the markup is taken out of its text): its text is sent anew
+ * with the buttons, or its file copied with the text as the caption and the buttons under it.
+ */
+const sendAnswer = async (
+  ctx: TelegramReactorContext,
+  m: ConversationMessage,
+  clientChat: string,
+  reply: Record<string, unknown>,
+): Promise<{ message_id: number }> => {
+  const keyboard = answerKeyboard(m.content.buttons);
+  const from = m.groupMessage!;
+  if (!keyboard) return ctx.api.copyMessage(clientChat, from.chatId, Number(from.messageId), reply);
+  const { text, entities } = m.content;
+  if (m.content.attachments.some((a) => a.fileRef)) {
+    return ctx.api.copyMessage(clientChat, from.chatId, Number(from.messageId), {
+      ...reply,
+      caption: text,
+      ...(entities ? { caption_entities: entities as never } : {}),
+      reply_markup: keyboard,
+    });
+  }
+  return ctx.api.sendMessage(clientChat, text, {
+    ...reply,
+    ...(entities ? { entities: entities as never } : {}),
+    reply_markup: keyboard,
+  });
+};
+
+/**
  * A manager's album goes to the client in one call, so the client sees one album: copyMessages,
  * or sendMediaGroup with the items' files when it replies to a message the client has.
  */
@@ -80,12 +107,14 @@ const deliverAlbum = async (
   const replyRef = items
     .map((x) => (x.replyTo ? turn.state.messages.get(x.replyTo)?.channelMessage : undefined))
     .find((ref) => ref !== undefined);
-  const media = replyRef ? resentAlbum(items) : undefined;
+  // Buttons cannot hang under an album: its captions go without the markup, the buttons after it.
+  const buttons = items.flatMap((x) => x.content.buttons ?? []);
+  const media = replyRef || buttons.length > 0 ? resentAlbum(items) : undefined;
   let sent: { message_id: number }[];
   try {
     sent =
-      media && replyRef
-        ? await api.sendMediaGroup(clientChat, media, replyParameters(replyRef.messageId))
+      media && (replyRef || buttons.length > 0)
+        ? await api.sendMediaGroup(clientChat, media, replyRef ? replyParameters(replyRef.messageId) : {})
         : await api.copyMessages(
             clientChat,
             items[0]!.groupMessage!.chatId,
@@ -127,6 +156,21 @@ const deliverAlbum = async (
       `send:${item.messageId}`,
     );
   }
+  if (buttons.length > 0) {
+    // Sent after the album is recorded: a repeat after a crash repeats at most this message.
+    await api
+      .sendMessage(
+        clientChat,
+        buttons
+          .flat()
+          .map((b) => b.text)
+          .join(' · '),
+        {
+          reply_markup: answerKeyboard(buttons.slice(0, BUTTON_ROW_LIMIT))!,
+        },
+      )
+      .catch((e: unknown) => ignoreRefused(ctx, e));
+  }
 };
 
 /**
@@ -162,7 +206,15 @@ const deliveryRefused = async (
 export const editAnswer = async (ctx: TelegramReactorContext, turn: Turn, m: ConversationMessage) => {
   if (!m.channelMessage || m.deliveries.edit || m.deleted) return;
   try {
-    await editContent(ctx.api, m.channelMessage.chatId, Number(m.channelMessage.messageId), m.content);
+    // An album item's buttons stand in a message of their own (see deliverAlbum): its edit is the caption's.
+    const keyboard = m.mediaGroupId === undefined ? answerKeyboard(m.content.buttons) : undefined;
+    await editContent(
+      ctx.api,
+      m.channelMessage.chatId,
+      Number(m.channelMessage.messageId),
+      m.content,
+      keyboard,
+    );
     await turn.record(
       { type: 'RecordDelivered', messageId: m.messageId, operation: 'edit' },
       `edit:${m.editCount}`,

@@ -248,6 +248,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
         ...(text ? { message: text } : {}),
         ...(attachments.length > 0 ? { attachment: attachments.join(',') } : {}),
         ...(out.location ? { lat: out.location.latitude, long: out.location.longitude } : {}),
+        ...(out.keyboard ? { keyboard: out.keyboard } : {}),
         ...(replyRef && /^\d+$/.test(replyRef.messageId) ? { reply_to: Number(replyRef.messageId) } : {}),
       })) as unknown as number;
       await turn.record(
@@ -312,6 +313,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
         message: out.text || (attachments.length > 0 ? '' : '…'),
         ...(attachments.length > 0 ? { attachment: attachments.join(',') } : {}),
         ...(out.location ? { lat: out.location.latitude, long: out.location.longitude } : {}),
+        ...(out.keyboard ? { keyboard: out.keyboard } : {}),
         keep_forward_messages: 1,
         keep_snippets: 1,
       });

@@ -9,8 +9,16 @@
 //
 // Manager → client. An answer's files are listed for upload to VK, stickers become their emoji, a
 // location becomes messages.send's lat/long, the rest readable text.
+
+import { Keyboard } from 'vk-io';
 import { withoutUndefined } from '../../domain/content.ts';
-import type { Attachment, AttachmentKind, ClientProfile, MessageContent } from '../../domain/events.ts';
+import type {
+  Attachment,
+  AttachmentKind,
+  ClientProfile,
+  MessageButton,
+  MessageContent,
+} from '../../domain/events.ts';
 import type { TelegramUpload } from '../telegram/file-store.ts';
 import { describeForTopic, truncate } from '../telegram/translate.ts';
 import { vkProfileLink } from './refs.ts';
@@ -461,7 +469,33 @@ export interface OutgoingMessage {
   readonly text: string;
   readonly files: readonly OutgoingFile[];
   readonly location?: { readonly latitude: number; readonly longitude: number };
+  /** messages.send's `keyboard`: the answer's link buttons as an inline keyboard (JSON). */
+  readonly keyboard?: string;
 }
+
+/**
+ * An answer's buttons for VK: http(s) links as open_link buttons of an inline keyboard (vk-io's
+ * builder, which checks VK's limits: labels of 40 characters, two link buttons a row, six rows);
+ * tg:// links, which VK does not open, as lines under the text.
+ */
+export const vkButtons = (
+  buttons: MessageContent['buttons'],
+): { readonly keyboard?: string; readonly lines: readonly string[] } => {
+  const lines: string[] = [];
+  const rows: MessageButton[][] = [];
+  for (const row of buttons ?? []) {
+    const links = row.filter((b) => /^https?:/i.test(b.url));
+    for (const b of row) if (!links.includes(b)) lines.push(`${b.text}: ${b.url}`);
+    if (links.length > 0) rows.push(links);
+  }
+  if (rows.length === 0) return { lines };
+  const builder = Keyboard.builder().inline();
+  for (const row of rows) {
+    for (const b of row) builder.urlButton({ label: b.text, url: b.url });
+    builder.row();
+  }
+  return { keyboard: builder.toString(), lines };
+};
 
 const DEFAULT_NAMES: Partial<Record<AttachmentKind, string>> = {
   document: 'document.dat',
@@ -527,6 +561,9 @@ export const outgoingOf = (content: MessageContent): OutgoingMessage => {
       }
     }
   }
-  const text = [plainText(content.text, content.entities), ...lines].filter(Boolean).join('\n');
-  return withoutUndefined({ text, files, location });
+  const buttons = vkButtons(content.buttons);
+  const text = [plainText(content.text, content.entities), ...lines, ...buttons.lines]
+    .filter(Boolean)
+    .join('\n');
+  return withoutUndefined({ text, files, location, keyboard: buttons.keyboard });
 };

@@ -4,7 +4,7 @@
 // manager's Telegram id is never part of it (nor the manager's name: the API's resource has
 // neither).
 import type { RecordedEvent } from '../../domain/event-log.ts';
-import type { Attachment, ConversationEvent, DeliveryOperation } from '../../domain/events.ts';
+import type { Attachment, ConversationEvent, DeliveryOperation, MessageButton } from '../../domain/events.ts';
 
 export type WebhookEventName = 'message.created' | 'message.edited' | 'message.deleted';
 
@@ -42,11 +42,23 @@ export interface MessageResource {
   readonly cursor: number | null;
 }
 
+/** A link button under an answer, as a webhook carries it. */
+export interface ButtonResource {
+  readonly text: string;
+  readonly url: string;
+}
+
+/** The message a webhook carries: the API's resource and the answer's link buttons, row by row. */
+export interface WebhookMessageResource extends MessageResource {
+  /** `[]` when the answer has none (docs/design.md, "Buttons in answers"). */
+  readonly buttons: readonly (readonly ButtonResource[])[];
+}
+
 export interface WebhookPayload {
   readonly event: WebhookEventName;
   readonly source: string;
   readonly external_id: string;
-  readonly message: MessageResource;
+  readonly message: WebhookMessageResource;
 }
 
 /**
@@ -79,6 +91,8 @@ export interface AnswerSnapshot {
   readonly messageId: string;
   readonly text: string;
   readonly attachments: readonly Attachment[];
+  /** The link buttons under it, as the answer (or its latest edit) has them. */
+  readonly buttons: readonly (readonly MessageButton[])[];
   readonly replyTo: string | null;
   readonly createdAt: string;
   /** When the log recorded the answer. */
@@ -123,6 +137,7 @@ export class AnswerFold {
           messageId: event.data.messageId,
           text: event.data.text,
           attachments: event.data.attachments,
+          buttons: event.data.buttons ?? [],
           replyTo: event.data.replyTo ?? null,
           createdAt: at,
           recordedAt: recorded.recordedAt.toISOString(),
@@ -139,6 +154,7 @@ export class AnswerFold {
           ...a,
           text: event.data.text,
           attachments: event.data.attachments,
+          buttons: event.data.buttons ?? [],
           editedAt: at,
           editCount: a.editCount + 1,
         }));
@@ -179,7 +195,7 @@ export const messageResourceOf = (
   answer: AnswerSnapshot,
   externalId: string,
   options: { cursor?: number | null; publicUrl?: string } = {},
-): MessageResource => ({
+): WebhookMessageResource => ({
   id: answer.messageId,
   external_id: externalId,
   direction: 'outgoing',
@@ -192,4 +208,5 @@ export const messageResourceOf = (
   deleted_at: answer.deletedAt,
   recorded_at: answer.recordedAt,
   cursor: options.cursor ?? null,
+  buttons: answer.buttons.map((row) => row.map((b) => ({ text: b.text, url: b.url }))),
 });
