@@ -406,6 +406,80 @@ describe('Telegram stand-in through grammY', () => {
     assert.equal(tg.pendingUpdates().length, 0, 'stop() confirmed the handled update');
   });
 
+  it('inline buttons: a press is a callback_query update that waits for answerCallbackQuery', async () => {
+    const manager = tg.addManager({ first_name: 'Mia' });
+    const topic = await bot.api.createForumTopic(tg.supportChatId, 'Buttons');
+    const card = await bot.api.sendMessage(tg.supportChatId, 'card', {
+      message_thread_id: topic.message_thread_id,
+      reply_markup: { inline_keyboard: [[{ text: 'Close', callback_data: 'card:close:1' }]] },
+    });
+    assert.throws(
+      () => tg.pressButton(manager, tg.supportChatId, card.message_id, 'card:ban:1'),
+      /no button/,
+    );
+
+    const press = tg.pressButton(manager, tg.supportChatId, card.message_id, 'card:close:1');
+    const q = press.callback_query!;
+    assert.equal(q.data, 'card:close:1');
+    assert.equal(q.from.id, manager.id);
+    assert.equal(q.message?.message_id, card.message_id);
+    assert.deepEqual(
+      tg.unansweredPresses().map((p) => p.id),
+      [q.id],
+    );
+
+    assert.equal(await bot.api.answerCallbackQuery(q.id, { text: 'Closed' }), true);
+    assert.deepEqual(tg.unansweredPresses(), []);
+    assert.deepEqual(tg.presses().find((p) => p.id === q.id)?.answer, { text: 'Closed' });
+    // A second answer, or one for a query Telegram never sent, is refused as Telegram refuses it.
+    for (const id of [q.id, '12345']) {
+      const refused = await rejection(bot.api.answerCallbackQuery(id));
+      assert.equal(
+        refused.description,
+        'Bad Request: query is too old and response timeout expired or query ID is invalid',
+      );
+    }
+  });
+
+  it('getChatMember tells members from people outside the group; inline keyboards are checked', async () => {
+    const member = tg.addManager({ first_name: 'Nia' });
+    const stranger = tg.addUser({ first_name: 'Otto' });
+    assert.equal((await bot.api.getChatMember(tg.supportChatId, member.id)).status, 'member');
+    assert.equal((await bot.api.getChatMember(tg.supportChatId, stranger.id)).status, 'left');
+
+    const tooLong = await rejection(
+      bot.api.sendMessage(tg.supportChatId, 'x', {
+        reply_markup: { inline_keyboard: [[{ text: 'A', callback_data: 'x'.repeat(65) }]] },
+      }),
+    );
+    assert.equal(tooLong.description, 'Bad Request: BUTTON_DATA_INVALID');
+    const badUrl = await rejection(
+      bot.api.sendMessage(stranger.id, 'x', {
+        reply_markup: { inline_keyboard: [[{ text: 'A', url: 'ftp://example.com' }]] },
+      }),
+    );
+    assert.match(badUrl.description, /inline keyboard button URL 'ftp:\/\/example\.com' is invalid/);
+
+    const sent = await bot.api.sendMessage(stranger.id, 'links', {
+      reply_markup: { inline_keyboard: [[{ text: 'Open', url: 'https://example.com/o/1' }]] },
+    });
+    assert.deepEqual(tg.keyboardOf(stranger.id, sent.message_id), [
+      [{ text: 'Open', url: 'https://example.com/o/1' }],
+    ]);
+    const markup = { inline_keyboard: [[{ text: 'Track', url: 'https://example.com/t/1' }]] };
+    await bot.api.editMessageReplyMarkup(stranger.id, sent.message_id, { reply_markup: markup });
+    assert.deepEqual(tg.keyboardOf(stranger.id, sent.message_id), markup.inline_keyboard);
+    const same = await rejection(
+      bot.api.editMessageReplyMarkup(stranger.id, sent.message_id, { reply_markup: markup }),
+    );
+    assert.match(same.description, /^Bad Request: message is not modified/);
+  });
+
+  it('getForumTopicIconStickers lists custom emoji stickers', async () => {
+    const stickers = await bot.api.getForumTopicIconStickers();
+    assert.ok(stickers.some((st) => st.emoji === '💬' && st.custom_emoji_id));
+  });
+
   it('rejects a wrong token with 401 and an unknown method with 404', async () => {
     const wrong = new Bot('7000000001:wrong', { client: { apiRoot: tg.apiRoot }, botInfo: tg.botInfo });
     const unauthorized = await rejection(wrong.api.getMe());

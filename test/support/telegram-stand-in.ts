@@ -16,15 +16,29 @@
 // port, and updates reach the app only through queueUpdate (getUpdates) or deliver (webhook).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Chat, Message, ResponseParameters, Update, UserFromGetMe } from 'grammy/types';
+import type {
+  Chat,
+  InlineKeyboardButton,
+  Message,
+  ResponseParameters,
+  Update,
+  UserFromGetMe,
+} from 'grammy/types';
 import { TelegramApiError, tooManyRequests } from './telegram-stand-in/errors.ts';
-import { Described, findMethod, type StandInEnv, type WebhookState } from './telegram-stand-in/methods.ts';
+import {
+  Described,
+  findMethod,
+  type Press,
+  type StandInEnv,
+  type WebhookState,
+} from './telegram-stand-in/methods.ts';
 import { UpdateQueue } from './telegram-stand-in/queue.ts';
 import { Args, parseRequest } from './telegram-stand-in/request.ts';
 import { UpdateBuilders } from './telegram-stand-in/updates.ts';
 import { type BotRights, type ChatState, World } from './telegram-stand-in/world.ts';
 
 export { TelegramApiError } from './telegram-stand-in/errors.ts';
+export type { Press } from './telegram-stand-in/methods.ts';
 export type {
   IncomingContent,
   IncomingOptions,
@@ -212,6 +226,7 @@ export const startTelegramStandIn = async (options: TelegramStandInOptions = {})
     commands: new Map(),
     takeRate,
     hiddenForwards: new Set(),
+    presses: new Map(),
   };
   const builders = new UpdateBuilders(env, options.firstUpdateId ?? 380_000_001);
   const calls: ApiCall[] = [];
@@ -417,6 +432,18 @@ export const startTelegramStandIn = async (options: TelegramStandInOptions = {})
     fileBytes(fileId: string): Buffer | undefined {
       return world.files.get(fileId)?.data;
     },
+    /** Every button press made, with how the bot answered it (answerCallbackQuery). */
+    presses(): Press[] {
+      return [...env.presses.values()].map(clone);
+    },
+    /** Presses the bot has not answered: Telegram shows the presser a spinner until it does. */
+    unansweredPresses(): Press[] {
+      return [...env.presses.values()].filter((p) => !p.answered).map(clone);
+    },
+    /** The inline keyboard a message shows now (undefined when it has none). */
+    keyboardOf(chatId: number, messageId: number): InlineKeyboardButton[][] | undefined {
+      return clone(world.message(chatId, messageId)?.reply_markup?.inline_keyboard);
+    },
     webhookInfo(): WebhookState | undefined {
       return env.webhook && clone(env.webhook);
     },
@@ -481,6 +508,7 @@ export const startTelegramStandIn = async (options: TelegramStandInOptions = {})
     topicCreatedByBot: builders.topicCreatedByBot.bind(builders),
     topicClosedByManager: builders.topicClosedByManager.bind(builders),
     topicReopenedByManager: builders.topicReopenedByManager.bind(builders),
+    pressButton: builders.pressButton.bind(builders),
     newChatMembers: builders.newChatMembers.bind(builders),
 
     /** Queue updates for getUpdates (a waiting long poll is answered at once). */

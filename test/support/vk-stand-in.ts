@@ -11,7 +11,8 @@
 //   await vk.postEvent(`${url}/webhooks/vk`, vk.messageNew(ivan, { text: 'hi' }));
 //   vk.messagesIn(ivan.id) // both directions
 //
-// Simplified on purpose: one community, private dialogs only, no keyboards, no chats; uploaded
+// Simplified on purpose: one community, private dialogs only, inline keyboards of link buttons only
+// (kept on the message as VK keeps them; other button types are refused as malformed), no chats; uploaded
 // photos are not re-encoded; the 24 h edit/delete window uses the stand-in's clock.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -70,6 +71,15 @@ export interface VkMessageObject {
   };
   reply_message?: VkMessageObject;
   admin_author_id?: number;
+  /** The keyboard sent with it (messages.send's or messages.edit's `keyboard`), as VK shows it. */
+  keyboard?: VkKeyboard;
+}
+
+/** A keyboard of link buttons: `{inline: true, buttons: [[{action: {type: 'open_link', link, label}}]]}`. */
+export interface VkKeyboard {
+  inline?: boolean;
+  one_time?: boolean;
+  buttons: { action: { type: string; link?: string; label?: string; payload?: string } }[][];
 }
 
 export interface VkAttachmentObject {
@@ -134,6 +144,7 @@ const ERRORS: Record<number, string> = {
   901: "Can't send messages for users without permission",
   902: "Can't send messages to this user due to their privacy settings",
   909: "Can't edit this message, because it's too old",
+  911: 'Keyboard format is invalid',
   914: 'Message is too long',
   924: "Can't delete this message for everybody",
 };
@@ -264,6 +275,34 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
   const publicMessage = (m: StoredMessage): VkMessageObject => {
     const { deleted: _d, deletedForAll: _a, ...rest } = m;
     return clone(rest);
+  };
+  /**
+   * messages.send's `keyboard` as VK checks it: JSON, at most 6 rows inline (10 otherwise) of at most
+   * 5 buttons, a link button as wide as two (4 places a row); link buttons with an http(s) link and a
+   * label of 1 to 40 characters. Anything else is error 911.
+   */
+  const keyboardOf = (raw: string | undefined): VkKeyboard | undefined => {
+    if (raw === undefined || raw === '') return undefined;
+    let k: VkKeyboard;
+    try {
+      k = JSON.parse(raw) as VkKeyboard;
+    } catch {
+      throw new VkApiError(911);
+    }
+    if (!Array.isArray(k?.buttons) || k.buttons.length > (k.inline ? 6 : 10)) throw new VkApiError(911);
+    for (const row of k.buttons) {
+      if (!Array.isArray(row) || row.length === 0 || row.length > 5) throw new VkApiError(911);
+      let places = 0;
+      for (const b of row) {
+        const a = b?.action;
+        if (a?.type !== 'open_link') throw new VkApiError(911);
+        if (typeof a.label !== 'string' || a.label.length === 0 || a.label.length > 40) throw new VkApiError(911);
+        if (typeof a.link !== 'string' || !/^https?:\/\//.test(a.link)) throw new VkApiError(911);
+        places += 2;
+      }
+      if (places > 4) throw new VkApiError(911);
+    }
+    return k;
   };
   const nextCmid = (peer: number) => {
     const n = (cmidSeq.get(peer) ?? 0) + 1;
@@ -410,6 +449,7 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
       if (!text && attachments.length === 0 && lat === undefined) {
         throw new VkApiError(100, 'message is empty or invalid');
       }
+      const keyboard = keyboardOf(p.keyboard);
       const replyTo = int(p, 'reply_to');
       const replied = replyTo !== undefined ? messages.get(replyTo) : undefined;
       if (replyTo !== undefined && (!replied || replied.peer_id !== peer)) {
@@ -433,6 +473,7 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
           ? { geo: { type: 'point' as const, coordinates: { latitude: lat, longitude: long } } }
           : {}),
         ...(replied ? { reply_message: publicMessage(replied) } : {}),
+        ...(keyboard ? { keyboard } : {}),
       };
       messages.set(m.id, m);
       if (randomId !== 0) randomIds.set(`${peer}:${randomId}`, m.id);
@@ -454,6 +495,9 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
       if (text.length > 4096) throw new VkApiError(914);
       const attachments = resolveAttachments(p.attachment);
       if (!text && attachments.length === 0) throw new VkApiError(100, 'message is empty or invalid');
+      // A new keyboard replaces the old; an edit without one leaves the message's as it was.
+      const keyboard = keyboardOf(p.keyboard);
+      if (keyboard) m.keyboard = keyboard;
       m.text = text;
       m.attachments = attachments;
       m.update_time = unix();

@@ -30,8 +30,21 @@ export interface WebhookState {
   last_error_message?: string;
 }
 
+/** A press of an inline button, as the stand-in sent it, and how the bot answered it. */
+export interface Press {
+  readonly id: string;
+  readonly from: number;
+  readonly chatId: number;
+  readonly messageId: number;
+  readonly data: string;
+  answered: boolean;
+  answer?: { text?: string; show_alert?: boolean; url?: string; cache_time?: number };
+}
+
 export interface StandInEnv {
   readonly world: World;
+  /** Presses by callback query id, in the order they were made. */
+  readonly presses: Map<string, Press>;
   readonly queue: UpdateQueue;
   webhook: WebhookState | undefined;
   readonly commands: Map<string, BotCommand[]>;
@@ -157,11 +170,36 @@ const captionContent = (args: Args): Partial<Message> => ({
   ...(args.bool('show_caption_above_media') ? { show_caption_above_media: true } : {}),
 });
 
+/** Telegram's checks of an inline keyboard's buttons, with its descriptions. */
+const checkInlineKeyboard = (markup: InlineKeyboardMarkup): void => {
+  for (const row of markup.inline_keyboard) {
+    if (!Array.isArray(row))
+      throw badRequest("can't parse inline keyboard button: InlineKeyboardButton must be an Object");
+    for (const button of row) {
+      const b = button as unknown as Record<string, unknown>;
+      if (typeof b.text !== 'string' || b.text === '') throw badRequest('BUTTON_TEXT_INVALID');
+      if (typeof b.callback_data === 'string') {
+        if (b.callback_data === '' || Buffer.byteLength(b.callback_data) > 64)
+          throw badRequest('BUTTON_DATA_INVALID');
+      } else if (typeof b.url === 'string') {
+        let protocol = '';
+        try {
+          protocol = new URL(b.url).protocol;
+        } catch {
+          throw badRequest(`inline keyboard button URL '${b.url}' is invalid: Wrong HTTP URL`);
+        }
+        if (!['http:', 'https:', 'tg:'].includes(protocol))
+          throw badRequest(`inline keyboard button URL '${b.url}' is invalid: Unsupported URL protocol`);
+      } else throw badRequest('text buttons are unallowed in the inline keyboard');
+    }
+  }
+};
+
 const replyMarkup = (args: Args): InlineKeyboardMarkup | undefined => {
   const markup = args.json<Record<string, unknown>>('reply_markup');
-  return markup && Array.isArray(markup.inline_keyboard)
-    ? (markup as unknown as InlineKeyboardMarkup)
-    : undefined;
+  if (!markup || !Array.isArray(markup.inline_keyboard)) return undefined;
+  checkInlineKeyboard(markup as unknown as InlineKeyboardMarkup);
+  return markup as unknown as InlineKeyboardMarkup;
 };
 
 // ---- where a message goes -------------------------------------------------------------------------
@@ -807,6 +845,30 @@ const location = (args: Args): Message['location'] => {
   return loc as unknown as Message['location'];
 };
 
+/**
+ * Custom emoji allowed as topic icons (getForumTopicIconStickers), a few of Telegram's emoji with ids
+ * of the stand-in's own; icon_custom_emoji_id is not checked against them.
+ */
+export const TOPIC_ICON_STICKERS = [
+  ['📰', '5434144690511290129'],
+  ['💡', '5312536423851630001'],
+  ['❗️', '5379748062124056162'],
+  ['💬', '5417915203100613993'],
+  ['✅', '5237699328843200968'],
+  ['🔥', '5312241539987020022'],
+].map(([emoji, id]) => ({
+  file_id: `CAACAgIAAxUAAWT${id}`,
+  file_unique_id: `AgAD${id}`,
+  type: 'custom_emoji',
+  width: 512,
+  height: 512,
+  is_animated: false,
+  is_video: false,
+  emoji,
+  set_name: 'Topics',
+  custom_emoji_id: id,
+}));
+
 // ---- the table ------------------------------------------------------------------------------------
 
 const ok: Handler = () => true;
@@ -897,7 +959,23 @@ export const methods: Record<string, Handler> = {
   pinChatMessage: ok,
   unpinChatMessage: ok,
   setMessageReaction: ok,
-  answerCallbackQuery: ok,
+  answerCallbackQuery: ({ env, args }) => {
+    const press = env.presses.get(args.str('callback_query_id') ?? '');
+    // Telegram answers the same for an unknown id, a second answer and one after its time ran out.
+    if (!press || press.answered)
+      throw badRequest('query is too old and response timeout expired or query ID is invalid');
+    const text = args.str('text');
+    if (text !== undefined && text.length > 200) throw badRequest('MESSAGE_TOO_LONG');
+    press.answered = true;
+    press.answer = {
+      ...(text !== undefined ? { text } : {}),
+      ...(args.bool('show_alert') ? { show_alert: true } : {}),
+      ...(args.str('url') ? { url: args.str('url')! } : {}),
+      ...(args.int('cache_time') !== undefined ? { cache_time: args.int('cache_time')! } : {}),
+    };
+    return true;
+  },
+  getForumTopicIconStickers: () => TOPIC_ICON_STICKERS,
   leaveChat: ok,
   getFile: ({ env, args }) => {
     const file = env.world.files.get(args.str('file_id') ?? '');

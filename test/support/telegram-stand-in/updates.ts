@@ -402,6 +402,33 @@ export class UpdateBuilders {
     return this.messageUpdate(this.store(this.world.group, from, content as Partial<Message>, {}, topic));
   }
 
+  /**
+   * Someone presses an inline button of a message: the callback_query update Telegram sends, with the
+   * message as it stands (its buttons included). The button is found by its callback_data; a message
+   * without such a button is a mistake in the test. The press waits for answerCallbackQuery.
+   */
+  pressButton(who: Who, chatId: number, messageId: number, data: string): Update {
+    const user = userOf(who);
+    const message = this.world.message(chatId, messageId);
+    if (!message) throw new Error(`stand-in: no message ${messageId} in chat ${chatId}`);
+    const buttons = message.reply_markup?.inline_keyboard.flat() ?? [];
+    if (!buttons.some((b) => 'callback_data' in b && b.callback_data === data))
+      throw new Error(`stand-in: message ${messageId} has no button with callback_data "${data}"`);
+    this.world.users.set(user.id, user);
+    const id = `${BigInt(user.id) * 1000n + BigInt(this.pollSeq++)}`;
+    this.env.presses.set(id, { id, from: user.id, chatId, messageId, data, answered: false });
+    return {
+      update_id: this.nextUpdateId(),
+      callback_query: {
+        id,
+        from: user,
+        message: structuredClone(message),
+        chat_instance: String(-chatId * 7),
+        data,
+      },
+    } as Update;
+  }
+
   /** `by` adds people to the support group (a service message in General). */
   newChatMembers(who: Who, users: User[]): Update {
     const from = this.member(who);
