@@ -11,7 +11,6 @@ import { telegramConversationId } from '../../src/adapters/telegram/refs.ts';
 import { vkConversationId } from '../../src/adapters/vk/refs.ts';
 import { type CommandHandler, createCommandHandler } from '../../src/domain/command-handler.ts';
 import { waitFor } from '../support/app-harness.ts';
-import type { StandInUser } from '../support/telegram-stand-in.ts';
 import { startVkHarness, type VkHarness } from '../support/vk-stand-in-harness.ts';
 import {
   RECEIVER_ALLOWANCE,

@@ -296,7 +296,8 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
       for (const b of row) {
         const a = b?.action;
         if (a?.type !== 'open_link') throw new VkApiError(911);
-        if (typeof a.label !== 'string' || a.label.length === 0 || a.label.length > 40) throw new VkApiError(911);
+        if (typeof a.label !== 'string' || a.label.length === 0 || a.label.length > 40)
+          throw new VkApiError(911);
         if (typeof a.link !== 'string' || !/^https?:\/\//.test(a.link)) throw new VkApiError(911);
         places += 2;
       }
