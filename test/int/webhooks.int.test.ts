@@ -198,6 +198,7 @@ describe('webhooks to a source', () => {
     assert.equal(body.external_id, 'client-1');
     assert.deepEqual(Object.keys(body.message).sort(), [
       'attachments',
+      'buttons',
       'created_at',
       'cursor',
       'deleted_at',
@@ -213,6 +214,7 @@ describe('webhooks to a source', () => {
     assert.equal(body.message.id, messageId);
     assert.equal(body.message.direction, 'outgoing');
     assert.equal(body.message.text, 'It ships today');
+    assert.deepEqual(body.message.buttons, [], 'an answer without buttons has none');
     assert.equal(body.message.cursor, null, 'no read model runs in this test');
     assert.deepEqual(body.message.attachments, [
       {
