@@ -128,4 +128,29 @@ describe('telegram: long polling (TELEGRAM_MODE=polling)', () => {
     const res = await h.postUpdate(h.tg.privateMessage(user, { text: 'via webhook?' }));
     assert.equal(res.status, 404);
   });
+
+  it("a press of the contact card's buttons comes by getUpdates too (callback_query is asked for)", async () => {
+    const user = h.tg.addUser({ first_name: 'Presser' });
+    const first = h.tg.privateMessage(user, { text: 'hello' });
+    h.tg.queueUpdate(first);
+    await h.topicCopyOf(user.id, first.message!.message_id);
+    const conversationId = h.conversationOf(user.id);
+    const [card] = await waitFor('the card', async () => {
+      const e = await h.events({ type: 'ContactCardPosted', conversationId });
+      return e.length ? e : undefined;
+    });
+    const manager = h.tg.addManager({ first_name: 'Pressing' });
+    const cardId = Number((card!.data.groupMessage as { messageId: string }).messageId);
+    h.tg.queueUpdate(h.tg.pressButton(manager, h.tg.supportChatId, cardId, `card:close:${conversationId}`));
+    await waitFor(
+      'closed by the press',
+      async () => (await h.events({ type: 'ConversationClosed', conversationId }))[0],
+    );
+    await waitFor('the press answered', () => (h.tg.unansweredPresses().length === 0 ? true : undefined));
+    assert.deepEqual(h.tg.callsTo('getUpdates').at(-1)?.params.allowed_updates, [
+      'message',
+      'edited_message',
+      'callback_query',
+    ]);
+  });
 });
