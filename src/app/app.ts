@@ -15,6 +15,7 @@ import {
 } from '../adapters/http/server.ts';
 import { commandEventId } from '../adapters/ids.ts';
 import { createRedactor } from '../adapters/logging/redact.ts';
+import { timedCommands } from '../adapters/metrics/commands.ts';
 import { countingEventLog } from '../adapters/metrics/counting-event-log.ts';
 import { createLagSource } from '../adapters/metrics/lag.ts';
 import { createMetrics, type Metrics } from '../adapters/metrics/registry.ts';
@@ -88,12 +89,10 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       store: createPgConversationStore({ pool: db.pool }),
       decode: decodeConversationEvent,
     });
-    const handler = createCommandHandler({
-      log,
-      eventId: commandEventId,
-      decode: decodeConversationEvent,
-      reader,
-    });
+    const handler = timedCommands(
+      createCommandHandler({ log, eventId: commandEventId, decode: decodeConversationEvent, reader }),
+      metrics.onCommand,
+    );
     let files: FileStore | undefined;
     const handlers: Record<string, RouteHandler | RouteDefinition> = {
       telegramWebhook: async (_request, reply) =>
