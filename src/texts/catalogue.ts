@@ -2,6 +2,12 @@
 // Russian). A key declares its variables; an operator's override of a text is checked against them
 // (docs/design.md, "Texts and languages").
 
+import {
+  fillPlaceholders,
+  placeholdersOf as placeholders,
+  type TextCatalogue,
+} from '../domain/settings/texts.ts';
+
 /** A language the catalogue ships. Other client languages fall back to the configured default. */
 export type Locale = 'en' | 'ru';
 export const locales: readonly Locale[] = ['en', 'ru'];
@@ -94,15 +100,22 @@ export type TextKey = keyof typeof catalogue;
 export const textKeys = Object.keys(catalogue) as TextKey[];
 
 /** `{name}` placeholders filled from `vars`; an unknown placeholder stays as written. */
-export const fill = (template: string, vars: Readonly<Record<string, string | number>> = {}): string =>
-  template.replace(/\{([a-z_][a-z0-9_]*)\}/gi, (whole, name: string) =>
-    name in vars ? String(vars[name]) : whole,
-  );
+export const fill = fillPlaceholders;
 
 /** The placeholders a text uses, in order of first use. */
-export const placeholdersOf = (template: string): string[] => [
-  ...new Set([...template.matchAll(/\{([a-z_][a-z0-9_]*)\}/gi)].map((m) => m[1]!)),
-];
+export const placeholdersOf = placeholders;
+
+export const isTextKey = (key: string): key is TextKey => Object.hasOwn(catalogue, key);
+
+/** The catalogue as the `texts` settings check overrides against it. */
+export const textCatalogue: TextCatalogue = {
+  locales,
+  entry: (key) => {
+    if (!isTextKey(key)) return undefined;
+    const e: Entry = catalogue[key];
+    return { vars: e.vars, required: e.required ?? [] };
+  },
+};
 
 /**
  * A shipped language for a client's language tag (`ru`, `ru-RU`, `en_US`), or undefined when the
