@@ -220,7 +220,8 @@ export const summarize = (event: ConversationEvent): string => {
     case 'ClientMessageReceived': {
       const d = event.data;
       const suppressed = d.suppressed ? ' (not forwarded: client banned)' : '';
-      return `client message ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}${suppressed}`;
+      const language = d.languageCode ? ` (language now ${d.languageCode})` : '';
+      return `client message ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}${suppressed}${language}`;
     }
     case 'ClientMessageEdited':
       return `edited ${event.data.messageId}: ${quote(event.data.previousText)} → ${describeContent(event.data)}`;
@@ -237,6 +238,10 @@ export const summarize = (event: ConversationEvent): string => {
     }
     case 'ManagerReplied': {
       const d = event.data;
+      if (d.automatic) {
+        const why = d.automatic.reason === 'welcome' ? 'welcome' : `off hours since ${d.automatic.period}`;
+        return `automatic reply (${why}) ${d.messageId}: ${describeContent(d)}`;
+      }
       return `manager ${d.managerName} replied ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}`;
     }
     case 'ManagerReplyEdited':
