@@ -7,6 +7,7 @@
 // window was not given is not silently taken for absent: asking for it throws NotLoadedError.
 import { contentFields, withoutUndefined } from './content.ts';
 import type {
+  AutomaticReply,
   Channel,
   ChannelMessageRef,
   ClientProfile,
@@ -46,6 +47,8 @@ export interface ConversationMessage {
   readonly suppressed: boolean;
   readonly managerId?: string;
   readonly managerName?: string;
+  /** Outgoing: set when topicdesk answered by itself (a welcome, an off-hours answer). */
+  readonly automatic?: AutomaticReply;
   /** Client side: the client's original (incoming) or the delivered copy (outgoing). */
   readonly channelMessage?: ChannelMessageRef;
   /** Support group side: the topic copy (incoming) or the manager's original (outgoing). */
@@ -565,6 +568,7 @@ const messageStep = (w: WindowDraft, f: Folded): void => {
           suppressed: false,
           managerId: d.managerId,
           managerName: d.managerName,
+          automatic: d.automatic,
           groupMessage: d.groupMessage,
           forwarded: false,
           status: 'received',

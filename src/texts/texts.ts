@@ -2,7 +2,14 @@
 // in a language, an operator's override first, then the shipped text, then the default language's
 // — a missing translation is logged once per key and language, not once per message.
 import type { Logger } from 'pino';
-import { type Catalogue, catalogue as shipped, fill, type Locale, localeOf, type TextKey } from './catalogue.ts';
+import {
+  type Catalogue,
+  fill,
+  type Locale,
+  localeOf,
+  catalogue as shipped,
+  type TextKey,
+} from './catalogue.ts';
 
 export type Vars = Readonly<Record<string, string | number>>;
 
