@@ -8,7 +8,7 @@ import type { HoursCommand, HoursEvent, HoursState } from '../../domain/settings
 import type { TextsCommand, TextsEvent, TextsState } from '../../domain/settings/texts.ts';
 import { isSettingsKind, SettingsError } from '../../domain/settings.ts';
 import { settingsHistory } from '../../projections/history.ts';
-import { type Locale, locales } from '../../texts/catalogue.ts';
+import type { Locale } from '../../texts/catalogue.ts';
 import { listTexts } from '../../texts/listing.ts';
 import { badRequest, problem } from '../http/problem.ts';
 import type { RouteDefinition } from '../http/routes.ts';
