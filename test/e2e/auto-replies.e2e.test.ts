@@ -120,6 +120,16 @@ describe('welcome and working hours (whole app)', () => {
     await waitFor('the token works', async () =>
       (await api.get('/api/external/messages')).status === 200 ? true : undefined,
     );
+    // A language that is no language tag is refused, naming the field, and records nothing.
+    const refused = await api.post<{ errors: { field: string }[] }>('/api/external/visitor-7/messages', {
+      json: { text: 'Hallo?', language: 'russian please' },
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.errors[0]?.field, 'body.language');
+    assert.equal(
+      (await h.events({ conversationId: conversationIdOf('external', 'site', 'visitor-7') })).length,
+      0,
+    );
     const sent = await api.post('/api/external/visitor-7/messages', {
       json: { text: 'Hallo? Is anyone there?', language: 'ru' },
     });
