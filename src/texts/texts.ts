@@ -55,12 +55,15 @@ export const createTexts = (options: TextsOptions): Texts => {
     const overrides = options.overrides ? await options.overrides() : none;
     const found = pick(overrides, key, locale, variant);
     if (found !== undefined) return fill(found, vars);
-    const fallback = pick(overrides, key, defaultLocale, variant) ?? entries[key]?.en ?? key;
+    const inDefault = pick(overrides, key, defaultLocale, variant);
+    // English is the catalogue's reference: there when the default language lacks the text too.
+    const [fallback, used] =
+      inDefault !== undefined ? [inDefault, defaultLocale] : [entries[key]?.en ?? key, 'en'];
     if (!warned.has(`${locale}:${key}`)) {
       warned.add(`${locale}:${key}`);
       logger?.warn(
-        { key, locale, fallback: defaultLocale },
-        `text ${key} has no ${locale} translation: using ${defaultLocale} (texts:set ${locale} ${key} … adds one)`,
+        { key, locale, fallback: used },
+        `text ${key} has no ${locale} translation: using ${used} (texts:set ${locale} ${key} … adds one)`,
       );
     }
     return fill(fallback, vars);
