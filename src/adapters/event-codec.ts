@@ -68,6 +68,7 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
     mediaGroupId: z.string().optional(),
     sentOrder: z.number().int().optional(),
     suppressed: z.boolean(),
+    languageCode: z.string().optional(),
   }),
   ClientMessageEdited: z.object({ ...content, messageId: z.string(), previousText: z.string() }),
   ClientMessageDeleted: z.object({ messageId: z.string() }),
@@ -87,6 +88,9 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
     groupMessage: channelMessageRef.optional(),
     replyTo: z.string().optional(),
     mediaGroupId: z.string().optional(),
+    automatic: z
+      .object({ reason: z.enum(['welcome', 'off_hours']), period: z.string().optional() })
+      .optional(),
   }),
   ManagerReplyEdited: z.object({ ...content, messageId: z.string(), previousText: z.string() }),
   ManagerReplyDeleted: z.object({ messageId: z.string() }),

@@ -7,6 +7,7 @@
 // window was not given is not silently taken for absent: asking for it throws NotLoadedError.
 import { contentFields, withoutUndefined } from './content.ts';
 import type {
+  AutomaticReply,
   Channel,
   ChannelMessageRef,
   ClientProfile,
@@ -46,6 +47,8 @@ export interface ConversationMessage {
   readonly suppressed: boolean;
   readonly managerId?: string;
   readonly managerName?: string;
+  /** Outgoing: set when topicdesk answered by itself (a welcome, an off-hours answer). */
+  readonly automatic?: AutomaticReply;
   /** Client side: the client's original (incoming) or the delivered copy (outgoing). */
   readonly channelMessage?: ChannelMessageRef;
   /** Support group side: the topic copy (incoming) or the manager's original (outgoing). */
@@ -106,6 +109,12 @@ export interface ConversationCore {
   readonly waitingOutgoing: readonly string[];
   /** The latest send outcomes, one per answer, newest last. */
   readonly sendOutcomes: readonly SendOutcome[];
+  /** The client's latest language tag, as the channel reported it (the bot writes to them in it). */
+  readonly language?: string;
+  /** Whether the client was welcomed (once per conversation). */
+  readonly welcomed: boolean;
+  /** The off-period the client was last answered in (one off-hours answer per period). */
+  readonly offHoursAnswered?: string;
 }
 
 /** How many ids a waiting list and the send outcomes keep: older ones were given up long ago. */
@@ -327,6 +336,7 @@ export const initialConversationCore: ConversationCore = {
   waitingIncoming: [],
   waitingOutgoing: [],
   sendOutcomes: [],
+  welcomed: false,
 };
 
 /** A conversation no event has touched: complete, since there is nothing to load. */
@@ -386,19 +396,25 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
     case 'ConversationStarted': {
       const { conversationId, channel, source, clientId, profile } = event.data;
       Object.assign(core, { started: true, conversationId, channel, source, clientId, profile });
+      if (profile.languageCode) core.language = profile.languageCode;
       return;
     }
     case 'ClientMessageReceived':
       core.messageCount += 1;
+      if (event.data.languageCode) core.language = event.data.languageCode;
       if (!event.data.suppressed) core.waitingIncoming = appended(core.waitingIncoming, event.data.messageId);
       return;
     case 'ClientMessageForwarded':
       core.waitingIncoming = without(core.waitingIncoming, event.data.messageId);
       return;
-    case 'ManagerReplied':
+    case 'ManagerReplied': {
       core.messageCount += 1;
       core.waitingOutgoing = appended(core.waitingOutgoing, event.data.messageId);
+      const automatic = event.data.automatic;
+      if (automatic?.reason === 'welcome') core.welcomed = true;
+      if (automatic?.reason === 'off_hours' && automatic.period) core.offHoursAnswered = automatic.period;
       return;
+    }
     case 'ManagerReplyDeleted':
       core.waitingOutgoing = without(core.waitingOutgoing, event.data.messageId);
       return;
@@ -552,6 +568,7 @@ const messageStep = (w: WindowDraft, f: Folded): void => {
           suppressed: false,
           managerId: d.managerId,
           managerName: d.managerName,
+          automatic: d.automatic,
           groupMessage: d.groupMessage,
           forwarded: false,
           status: 'received',

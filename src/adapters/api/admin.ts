@@ -42,6 +42,7 @@ import {
   listSources,
   sourceOfToken,
 } from './admin-read-model.ts';
+import { type AdminSettingsOptions, adminSettingsHandlers } from './admin-settings.ts';
 import { createRebuildJobs, type RebuildJobs } from './rebuild-jobs.ts';
 
 export interface AdminApiOptions {
@@ -58,6 +59,8 @@ export interface AdminApiOptions {
   readonly allowPrivate?: PrivateAddressPolicy;
   /** Name resolution for the webhook URL check. Default: the system's. */
   readonly resolve?: Resolve;
+  /** Texts and working hours (their routes answer 404 without them). */
+  readonly settings?: Omit<AdminSettingsOptions, 'log' | 'actor'>;
 }
 
 export interface AdminApi {
@@ -320,6 +323,16 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
       };
     }),
   };
+
+  if (options.settings) {
+    Object.assign(
+      handlers,
+      adminSettingsHandlers(
+        { ...options.settings, log, actor: { kind: 'system', id: ADMIN_ACTOR_ID } },
+        route,
+      ),
+    );
+  }
 
   return {
     handlers,

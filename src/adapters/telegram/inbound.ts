@@ -4,7 +4,7 @@
 import type { Api } from 'grammy';
 import type { Message, Update } from 'grammy/types';
 import type { Logger } from 'pino';
-import type { CommandHandler } from '../../domain/command-handler.ts';
+import type { CommandHandler, CommandResult } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
 import {
   channelKey,
@@ -15,8 +15,12 @@ import {
 import { DomainError } from '../../domain/errors.ts';
 import { comparePositions, type LogPosition } from '../../domain/event-log.ts';
 import type { Actor } from '../../domain/events.ts';
+import type { TextKey } from '../../texts/catalogue.ts';
+import { shippedTexts, type Texts } from '../../texts/texts.ts';
+import type { AutoReplies } from '../auto-replies/auto-replies.ts';
+import { contactCardOf } from './card.ts';
 import { TELEGRAM_SOURCE, telegramConversationId, telegramMessageId, updateCommandId } from './refs.ts';
-import { commandOf, contactCard, contentOf, isServiceMessage, profileOf } from './translate.ts';
+import { commandOf, contentOf, isServiceMessage, profileOf } from './translate.ts';
 import { checkUpdate } from './update-schema.ts';
 
 export type InboundOutcome = 'recorded' | 'duplicate' | 'ignored';
@@ -40,6 +44,10 @@ export interface TelegramInboundOptions {
   /** How far the conversations read model has applied the log (null: not at all yet). */
   readonly readModelPosition: () => Promise<LogPosition | null>;
   readonly logger: Logger;
+  /** What the bot answers managers in the topic (LOCALE's language); the shipped English by default. */
+  readonly texts?: Texts;
+  /** The welcome and off-hours answers a client's message calls for; none by default. */
+  readonly autoReplies?: AutoReplies;
 }
 
 export interface TelegramInbound {
@@ -53,16 +61,23 @@ const managerActor = (m: Message): Actor => ({
   name: [m.from?.first_name, m.from?.last_name].filter(Boolean).join(' ') || 'manager',
 });
 
-const commandTexts: Record<string, string> = {
-  ban: 'Client banned: their messages are recorded but not forwarded.',
-  unban: 'Client unbanned.',
-  close: 'Conversation closed; the client was told.',
-  reopen: 'Conversation reopened.',
-  delete: 'Answer deleted.',
+const commandTexts: Record<string, TextKey> = {
+  ban: 'topic.command.ban',
+  unban: 'topic.command.unban',
+  close: 'topic.command.close',
+  reopen: 'topic.command.reopen',
+  delete: 'topic.command.delete',
 };
+
+/** Telegram's /start (with a deep-link parameter or addressed to the bot, too). */
+const isStart = (m: Message) => /^\/start(@\w+)?(\s|$)/i.test(m.text ?? '');
+
+const outcomeOf = (result: CommandResult): InboundOutcome =>
+  result.alreadyHandled ? 'duplicate' : result.events.length > 0 ? 'recorded' : 'ignored';
 
 export const createTelegramInbound = (options: TelegramInboundOptions): TelegramInbound => {
   const { handler, api, botId, supportChatId, logger } = options;
+  const texts = options.texts ?? shippedTexts();
 
   /** The conversation as the stream has it, with `refs` (a reply's target) looked up. */
   const stateOf = async (conversationId: string, refs: readonly string[] = []) =>
@@ -80,8 +95,7 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       actor,
       occurredAt: occurredAt.toISOString(),
     });
-    if (result.alreadyHandled) return 'duplicate';
-    return result.events.length > 0 ? 'recorded' : 'ignored';
+    return outcomeOf(result);
   };
 
   /** Refusals by the domain (an edit of a deleted message…) are answers, not failures. */
@@ -123,8 +137,8 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       const state = await stateOf(conversationId, [channelKey(target)]);
       replyTo = findByChannelMessage(state, target.chatId, target.messageId)?.messageId;
     }
-    return tolerant(() =>
-      run(
+    return tolerant(async () => {
+      const result = await handler.execute(
         conversationId,
         {
           type: 'ReceiveClientMessage',
@@ -139,11 +153,15 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
           ...(replyTo ? { replyTo } : {}),
           ...(m.media_group_id ? { mediaGroupId: m.media_group_id } : {}),
         },
-        commandId,
-        actor,
-        at,
-      ),
-    );
+        { commandId, actor, occurredAt: at.toISOString() },
+      );
+      // Before Telegram is answered: a crash in between is repaired by its re-delivery.
+      await options.autoReplies?.afterReceived(
+        { conversationId, messageId, sentAt: at, start: isStart(m) },
+        result,
+      );
+      return outcomeOf(result);
+    });
   };
 
   const say = async (m: Message, text: string) => {
@@ -167,13 +185,7 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     if (command.command === 'info') {
       const state = await stateOf(conversationId);
       if (!state.started) return 'ignored';
-      const card = contactCard({
-        channel: state.channel!,
-        source: state.source!,
-        clientId: state.clientId!,
-        profile: state.profile ?? {},
-        conversationId,
-      });
+      const card = await contactCardOf(texts, state, conversationId);
       await api
         .sendMessage(m.chat.id, card.text, {
           message_thread_id: m.message_thread_id,
@@ -199,7 +211,7 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       case 'delete': {
         const target = m.reply_to_message;
         if (!target || target.message_id === m.message_thread_id) {
-          await say(m, 'Reply /delete to one of your answers to delete it from the client’s chat.');
+          await say(m, await texts.topic('topic.command.delete_usage'));
           return 'ignored';
         }
         domainCommand = {
@@ -215,11 +227,11 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     }
     try {
       const outcome = await run(conversationId, domainCommand, commandId, actor, at);
-      if (outcome === 'recorded') await say(m, commandTexts[command.command]!);
+      if (outcome === 'recorded') await say(m, await texts.topic(commandTexts[command.command]!));
       return outcome;
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      await say(m, `Not done: ${error.message}`);
+      await say(m, await texts.topic('topic.command.not_done', { reason: error.message }));
       return 'ignored';
     }
   };

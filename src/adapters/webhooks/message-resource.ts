@@ -4,7 +4,12 @@
 // manager's Telegram id is never part of it (nor the manager's name: the API's resource has
 // neither).
 import type { RecordedEvent } from '../../domain/event-log.ts';
-import type { Attachment, ConversationEvent, DeliveryOperation } from '../../domain/events.ts';
+import type {
+  Attachment,
+  AutomaticReason,
+  ConversationEvent,
+  DeliveryOperation,
+} from '../../domain/events.ts';
 
 export type WebhookEventName = 'message.created' | 'message.edited' | 'message.deleted';
 
@@ -40,6 +45,8 @@ export interface MessageResource {
   readonly recorded_at: string | null;
   /** The message's cursor in the API's listings; null while the read model has not recorded it yet. */
   readonly cursor: number | null;
+  /** Present on an answer topicdesk gave by itself: why (a welcome, an off-hours answer). */
+  readonly automatic?: AutomaticReason;
 }
 
 export interface WebhookPayload {
@@ -89,6 +96,8 @@ export interface AnswerSnapshot {
   readonly editCount: number;
   /** Outcome of carrying the answer itself, as the API's status shows it. */
   readonly status: 'received' | 'delivered' | 'failed';
+  /** Why topicdesk sent it by itself; null for a manager's answer. */
+  readonly automatic: AutomaticReason | null;
 }
 
 export interface ConversationIdentity {
@@ -130,6 +139,7 @@ export class AnswerFold {
           deletedAt: null,
           editCount: 0,
           status: 'received',
+          automatic: event.data.automatic?.reason ?? null,
         };
         this.answers.set(answer.messageId, answer);
         return answer;
@@ -192,4 +202,5 @@ export const messageResourceOf = (
   deleted_at: answer.deletedAt,
   recorded_at: answer.recordedAt,
   cursor: options.cursor ?? null,
+  ...(answer.automatic ? { automatic: answer.automatic } : {}),
 });
