@@ -13,6 +13,7 @@ import type {
   ConversationEvent,
   DeliveryOperation,
   MessageContent,
+  TemplateUse,
 } from './events.ts';
 
 /** incoming: written by the client; outgoing: written by a manager. */
@@ -46,6 +47,8 @@ export interface ConversationMessage {
   readonly suppressed: boolean;
   readonly managerId?: string;
   readonly managerName?: string;
+  /** Outgoing: the saved answer it was sent from. */
+  readonly template?: TemplateUse;
   /** Client side: the client's original (incoming) or the delivered copy (outgoing). */
   readonly channelMessage?: ChannelMessageRef;
   /** Support group side: the topic copy (incoming) or the manager's original (outgoing). */
@@ -74,6 +77,12 @@ export interface ConversationTopic {
   readonly topicId: string;
   readonly chatId: string;
   readonly title: string;
+}
+
+/** The note pinned to the client (`/pin`), shown under the contact card. */
+export interface PinnedNote {
+  readonly text: string;
+  readonly managerName: string;
 }
 
 /** An answer's latest send outcome, for notices told once (a blocked bot, an unreachable client). */
@@ -106,6 +115,8 @@ export interface ConversationCore {
   readonly waitingOutgoing: readonly string[];
   /** The latest send outcomes, one per answer, newest last. */
   readonly sendOutcomes: readonly SendOutcome[];
+  /** Absent when nothing is pinned (and in cores stored before notes existed). */
+  readonly pinnedNote?: PinnedNote;
 }
 
 /** How many ids a waiting list and the send outcomes keep: older ones were given up long ago. */
@@ -444,9 +455,16 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
       if (event.data.notice === 'banned') core.banNoticeSent = true;
       else core.closeNoticeSent = true;
       return;
+    case 'NotePinned':
+      core.pinnedNote = { text: event.data.text, managerName: event.data.managerName };
+      return;
+    case 'NoteUnpinned':
+      delete core.pinnedNote;
+      return;
     case 'ClientMessageEdited':
     case 'ClientMessageDeleted':
     case 'ManagerReplyEdited':
+    case 'NoteAdded':
       return;
     default: {
       const unknown: never = event;
@@ -552,6 +570,7 @@ const messageStep = (w: WindowDraft, f: Folded): void => {
           suppressed: false,
           managerId: d.managerId,
           managerName: d.managerName,
+          template: d.template,
           groupMessage: d.groupMessage,
           forwarded: false,
           status: 'received',
