@@ -112,6 +112,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         reactorConcurrency: config.REACTOR_CONCURRENCY,
         orderWaitMs: config.ORDER_WAIT_MS,
         titleTemplate: config.TOPIC_TITLE_TEMPLATE,
+        notePrefix: config.NOTE_PREFIX,
         limits: {
           perChatPerSecond: config.TELEGRAM_LIMIT_PER_CHAT_PER_SECOND,
           groupPerMinute: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,

@@ -14,6 +14,7 @@ import { problem } from '../http/problem.ts';
 import type { RouteDefinition } from '../http/routes.ts';
 import { sqlDatabase } from '../postgres/sql.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
+import { readTemplates } from '../settings/templates.ts';
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
 import { createOutgoingLimiter, type RetryInfo } from './limiter.ts';
 import { createTelegramReactor } from './reactor.ts';
@@ -32,6 +33,8 @@ export interface TelegramChannelOptions {
    */
   readonly timeoutSeconds?: number;
   readonly titleTemplate: string;
+  /** A topic message starting with this is an internal note (NOTE_PREFIX); '' turns it off. */
+  readonly notePrefix?: string;
   /** Conversations the reactor carries at once (REACTOR_CONCURRENCY). Default 16. */
   readonly reactorConcurrency?: number;
   /** How long the reactor lets a burst of messages settle to carry it in the sender's order. */
@@ -145,6 +148,8 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
       return rows[0]?.conversation_id;
     },
     logHead: committedHead,
+    templates: () => readTemplates(options.log),
+    ...(options.notePrefix !== undefined ? { notePrefix: options.notePrefix } : {}),
     async readModelPosition() {
       return (await readGeneration(sql, 'conversations', { status: 'active' }))?.checkpoint ?? null;
     },

@@ -107,18 +107,10 @@ export const formatSnapshot = (ref: string, s: ConversationSnapshot): string => 
     `status:   ${s.closed ? 'closed' : 'open'} · ${s.banned ? 'banned' : 'not banned'} · ${topic}`,
     `messages: ${s.messages.length}`,
     ...table(
-      s.messages.map((m) => [
-        m.messageId,
-        m.createdAt,
-        author(m),
-        m.status,
-        withMarks(m),
-      ]),
+      s.messages.map((m) => [m.messageId, m.createdAt, author(m), m.status, withMarks(m)]),
       '  ',
     ),
-    ...(s.pinnedNote
-      ? [`pinned:   ${JSON.stringify(s.pinnedNote.text)} (${s.pinnedNote.managerName})`]
-      : []),
+    ...(s.pinnedNote ? [`pinned:   ${JSON.stringify(s.pinnedNote.text)} (${s.pinnedNote.managerName})`] : []),
     ...(s.notes.length > 0
       ? [
           `notes:    ${s.notes.length} (internal, never sent to the client)`,
