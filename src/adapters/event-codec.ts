@@ -68,6 +68,7 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
     mediaGroupId: z.string().optional(),
     sentOrder: z.number().int().optional(),
     suppressed: z.boolean(),
+    languageCode: z.string().optional(),
   }),
   ClientMessageEdited: z.object({ ...content, messageId: z.string(), previousText: z.string() }),
   ClientMessageDeleted: z.object({ messageId: z.string() }),
@@ -89,6 +90,9 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
     mediaGroupId: z.string().optional(),
     template: z
       .object({ name: z.string(), version: z.number().int().positive(), locale: z.string() })
+      .optional(),
+    automatic: z
+      .object({ reason: z.enum(['welcome', 'off_hours']), period: z.string().optional() })
       .optional(),
   }),
   ManagerReplyEdited: z.object({ ...content, messageId: z.string(), previousText: z.string() }),

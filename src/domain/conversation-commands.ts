@@ -1,6 +1,7 @@
 // What adapters and reactors ask of a conversation. Commands carry domain data only: event ids,
 // actor and timestamps are the command handler's business.
 import type {
+  AutomaticReason,
   Channel,
   ChannelMessageRef,
   ClientProfile,
@@ -72,6 +73,19 @@ export interface ReplyAsManager {
   readonly mediaGroupId?: string;
   /** The saved answer the content was made from. */
   readonly template?: TemplateUse;
+}
+
+/**
+ * An answer topicdesk gives by itself (docs/design.md, "Automatic replies"): decided on the state, so
+ * a welcome goes once per conversation and an off-hours answer once per off-period.
+ */
+export interface SendAutomaticReply {
+  readonly type: 'SendAutomaticReply';
+  readonly reason: AutomaticReason;
+  readonly messageId: string;
+  readonly content: MessageContent;
+  /** off_hours: the off-period, named by when it began (ISO 8601). */
+  readonly period?: string;
 }
 
 export interface EditManagerReply {
@@ -154,6 +168,7 @@ export type ConversationCommand =
   | RecordTopicLost
   | RecordForwarded
   | ReplyAsManager
+  | SendAutomaticReply
   | EditManagerReply
   | DeleteManagerReply
   | RecordDelivered

@@ -5,6 +5,7 @@ import type {
   ConversationCommand,
   ReceiveClientMessage,
   RecordDeliveryFailed,
+  SendAutomaticReply,
 } from './conversation-commands.ts';
 import type {
   ConversationMessage,
@@ -73,6 +74,8 @@ const receive = (command: ReceiveClientMessage, state: ConversationState): Event
   }
   // A banned client writing again must not bring the topic back to the managers' attention.
   if (state.closed && !state.banned) events.push({ type: 'ConversationReopened', data: {} });
+  // The language is recorded when it changes only: a conversation's start carries the first.
+  const language = command.profile.languageCode;
   events.push({
     type: 'ClientMessageReceived',
     data: withoutUndefined({
@@ -83,10 +86,48 @@ const receive = (command: ReceiveClientMessage, state: ConversationState): Event
       mediaGroupId: command.mediaGroupId,
       sentOrder: command.sentOrder,
       suppressed: state.banned,
+      languageCode: isStarted(state) && language && language !== state.language ? language : undefined,
     }),
   });
   return events;
 };
+
+/**
+ * An automatic reply goes once: a welcome once per conversation, an off-hours answer once per
+ * off-period; never to a banned client (who is told about the ban instead).
+ */
+const automaticReply = (command: SendAutomaticReply, state: StartedConversationState): Events => {
+  if (state.banned) return none;
+  const existing = state.messages.get(command.messageId);
+  if (existing !== undefined) {
+    if (existing.direction === 'outgoing') return none;
+    throw new DomainError('message_exists', `message ${command.messageId} is a client message`);
+  }
+  if (command.reason === 'welcome' && state.welcomed) return none;
+  if (command.reason === 'off_hours') {
+    if (command.period === undefined) {
+      throw new DomainError('invalid_command', 'an off-hours reply names the off-period it answers');
+    }
+    if (state.offHoursAnswered === command.period) return none;
+  }
+  const { messageId, reason, period } = command;
+  return [
+    {
+      type: 'ManagerReplied',
+      data: {
+        ...contentFields(command.content),
+        messageId,
+        managerId: AUTOMATIC_MANAGER_ID,
+        managerName: AUTOMATIC_MANAGER_NAME,
+        automatic: withoutUndefined({ reason, period }),
+      },
+    },
+  ];
+};
+
+/** Who an automatic reply names as its writer: no manager, the component that sent it. */
+export const AUTOMATIC_MANAGER_ID = 'auto-reply';
+export const AUTOMATIC_MANAGER_NAME = 'automatic reply';
 
 const edit = (
   message: ConversationMessage,
@@ -197,6 +238,8 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
         },
       ];
     }
+    case 'SendAutomaticReply':
+      return automaticReply(command, started);
     case 'EditManagerReply':
       return edit(
         requireLive(requireMessage(started, command.messageId, 'outgoing')),
@@ -267,6 +310,8 @@ export const messagesNeeded = (command: ConversationCommand): string[] => {
     case 'ReceiveClientMessage':
     case 'ReplyAsManager':
       return command.replyTo === undefined ? [command.messageId] : [command.messageId, command.replyTo];
+    case 'SendAutomaticReply':
+      return [command.messageId];
     case 'EditClientMessage':
     case 'DeleteClientMessage':
     case 'RecordForwarded':

@@ -117,6 +117,12 @@ export interface ConversationCore {
   readonly sendOutcomes: readonly SendOutcome[];
   /** Absent when nothing is pinned (and in cores stored before notes existed). */
   readonly pinnedNote?: PinnedNote;
+  /** The client's latest language tag, as the channel reported it (the bot writes to them in it). */
+  readonly language?: string;
+  /** Whether the client was welcomed (once per conversation). */
+  readonly welcomed: boolean;
+  /** The off-period the client was last answered in (one off-hours answer per period). */
+  readonly offHoursAnswered?: string;
 }
 
 /** How many ids a waiting list and the send outcomes keep: older ones were given up long ago. */
@@ -338,6 +344,7 @@ export const initialConversationCore: ConversationCore = {
   waitingIncoming: [],
   waitingOutgoing: [],
   sendOutcomes: [],
+  welcomed: false,
 };
 
 /** A conversation no event has touched: complete, since there is nothing to load. */
@@ -397,19 +404,25 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
     case 'ConversationStarted': {
       const { conversationId, channel, source, clientId, profile } = event.data;
       Object.assign(core, { started: true, conversationId, channel, source, clientId, profile });
+      if (profile.languageCode) core.language = profile.languageCode;
       return;
     }
     case 'ClientMessageReceived':
       core.messageCount += 1;
+      if (event.data.languageCode) core.language = event.data.languageCode;
       if (!event.data.suppressed) core.waitingIncoming = appended(core.waitingIncoming, event.data.messageId);
       return;
     case 'ClientMessageForwarded':
       core.waitingIncoming = without(core.waitingIncoming, event.data.messageId);
       return;
-    case 'ManagerReplied':
+    case 'ManagerReplied': {
       core.messageCount += 1;
       core.waitingOutgoing = appended(core.waitingOutgoing, event.data.messageId);
+      const automatic = event.data.automatic;
+      if (automatic?.reason === 'welcome') core.welcomed = true;
+      if (automatic?.reason === 'off_hours' && automatic.period) core.offHoursAnswered = automatic.period;
       return;
+    }
     case 'ManagerReplyDeleted':
       core.waitingOutgoing = without(core.waitingOutgoing, event.data.messageId);
       return;

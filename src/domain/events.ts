@@ -94,6 +94,11 @@ export interface ClientMessageReceived {
     readonly sentOrder?: number;
     /** True when the client is banned: recorded for the audit, not carried to the topic. */
     readonly suppressed: boolean;
+    /**
+     * The client's language (an IETF tag, as the channel reports it) when it is not the one the
+     * conversation knew: the latest decides the language the bot writes to the client in.
+     */
+    readonly languageCode?: string;
   };
 }
 
@@ -141,6 +146,15 @@ export interface TemplateUse {
   readonly locale: string;
 }
 
+/** Why topicdesk answered a client by itself (docs/design.md, "Automatic replies"). */
+export type AutomaticReason = 'welcome' | 'off_hours';
+
+export interface AutomaticReply {
+  readonly reason: AutomaticReason;
+  /** off_hours: the off-period answered, named by when it began (ISO 8601): one answer per period. */
+  readonly period?: string;
+}
+
 export interface ManagerReplied {
   readonly type: 'ManagerReplied';
   readonly data: MessageContent & {
@@ -152,6 +166,11 @@ export interface ManagerReplied {
     readonly mediaGroupId?: string;
     /** Sent with `/t <name>` (or its button): the saved answer it was made from. */
     readonly template?: TemplateUse;
+    /**
+     * Set when no manager wrote it: an automatic reply (a welcome, an off-hours answer), carried
+     * like any answer and shown in the topic by the bot. It has no original in the group.
+     */
+    readonly automatic?: AutomaticReply;
   };
 }
 

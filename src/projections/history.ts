@@ -17,6 +17,12 @@ import type {
   TemplateUse,
 } from '../domain/events.ts';
 import { conversationEventTypes, conversationStream } from '../domain/events.ts';
+import {
+  type DecodeSettingsEvent,
+  type SettingsDefinition,
+  type SettingsEvent,
+  settingsStream,
+} from '../domain/settings.ts';
 
 /** Turns a recorded event into a domain event (the composition root passes the zod codec). */
 export type DecodeConversationEvent = (event: RecordedEvent) => ConversationEvent;
@@ -130,10 +136,9 @@ const isConversationEventType = (type: string): type is ConversationEventType =>
 /** The stream in revision order, page by page; `keepGoing` false stops reading. */
 const readPages = async (
   log: EventLog,
-  conversationId: string,
+  stream: string,
   onPage: (events: readonly RecordedEvent[]) => boolean,
 ): Promise<void> => {
-  const stream = conversationStream(conversationId);
   for (let from = 0; ; ) {
     const page = await log.readStream(stream, { fromRevision: from, maxCount: PAGE });
     if (page.length === 0 || !onPage(page)) return;
@@ -216,7 +221,8 @@ export const summarize = (event: ConversationEvent): string => {
     case 'ClientMessageReceived': {
       const d = event.data;
       const suppressed = d.suppressed ? ' (not forwarded: client banned)' : '';
-      return `client message ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}${suppressed}`;
+      const language = d.languageCode ? ` (language now ${d.languageCode})` : '';
+      return `client message ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}${suppressed}${language}`;
     }
     case 'ClientMessageEdited':
       return `edited ${event.data.messageId}: ${quote(event.data.previousText)} → ${describeContent(event.data)}`;
@@ -233,6 +239,10 @@ export const summarize = (event: ConversationEvent): string => {
     }
     case 'ManagerReplied': {
       const d = event.data;
+      if (d.automatic) {
+        const why = d.automatic.reason === 'welcome' ? 'welcome' : `off hours since ${d.automatic.period}`;
+        return `automatic reply (${why}) ${d.messageId}: ${describeContent(d)}`;
+      }
       const template = d.template
         ? ` from saved answer ${d.template.name} v${d.template.version} (${d.template.locale})`
         : '';
@@ -278,22 +288,8 @@ export const summarize = (event: ConversationEvent): string => {
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-const toEntry = (event: RecordedEvent, decode: DecodeConversationEvent): HistoryEntry => {
-  let summary: string;
-  let data: unknown = event.data;
-  if (!isConversationEventType(event.type)) {
-    // Written by a newer version, or not a conversation event: listed, not interpreted.
-    summary = `${event.type} (not a conversation event this version knows)`;
-  } else {
-    try {
-      const decoded = decode(event);
-      data = decoded.data;
-      summary = summarize(decoded);
-    } catch (error) {
-      // The audit lists what the log holds, even an event the domain cannot read.
-      summary = `unreadable ${event.type} event: ${errorText(error)}`;
-    }
-  }
+/** An event as a history entry, with the summary and data its stream's reader made of it. */
+const entryOf = (event: RecordedEvent, summary: string, data: unknown): HistoryEntry => {
   const meta = event.metadata as Partial<RecordedEvent['metadata']> | undefined;
   return {
     revision: event.revision,
@@ -314,6 +310,20 @@ const toEntry = (event: RecordedEvent, decode: DecodeConversationEvent): History
   };
 };
 
+const toEntry = (event: RecordedEvent, decode: DecodeConversationEvent): HistoryEntry => {
+  if (!isConversationEventType(event.type)) {
+    // Written by a newer version, or not a conversation event: listed, not interpreted.
+    return entryOf(event, `${event.type} (not a conversation event this version knows)`, event.data);
+  }
+  try {
+    const decoded = decode(event);
+    return entryOf(event, summarize(decoded), decoded.data);
+  } catch (error) {
+    // The audit lists what the log holds, even an event the domain cannot read.
+    return entryOf(event, `unreadable ${event.type} event: ${errorText(error)}`, event.data);
+  }
+};
+
 /** Every event of the conversation, in stream order; [] for a conversation the log does not have. */
 export const conversationHistory = async (
   log: EventLog,
@@ -321,7 +331,7 @@ export const conversationHistory = async (
   decode: DecodeConversationEvent,
 ): Promise<HistoryEntry[]> => {
   const entries: HistoryEntry[] = [];
-  await readPages(log, conversationId, (page) => {
+  await readPages(log, conversationStream(conversationId), (page) => {
     for (const event of page) entries.push(toEntry(event, decode));
     return true;
   });
@@ -434,7 +444,7 @@ export const conversationAt = async (
     return fresh;
   };
 
-  await readPages(log, conversationId, (page) => {
+  await readPages(log, conversationStream(conversationId), (page) => {
     firstRecordedAt ??= page[0]!.recordedAt.toISOString();
     const included: ConversationEvent[] = [];
     let reachedCut = false;
@@ -515,4 +525,35 @@ export const conversationAt = async (
     messages,
     notes,
   };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+/**
+ * Every change of one kind of settings, in order, with who made it (docs/design.md, "Settings
+ * streams"): the same entries as a conversation's history.
+ */
+export const settingsHistory = async <C, E extends SettingsEvent, S>(
+  log: EventLog,
+  definition: SettingsDefinition<C, E, S>,
+  decode: DecodeSettingsEvent<E>,
+): Promise<HistoryEntry[]> => {
+  const entries: HistoryEntry[] = [];
+  await readPages(log, settingsStream(definition.kind), (page) => {
+    for (const event of page) {
+      try {
+        const decoded = decode(event);
+        entries.push(
+          decoded === undefined
+            ? entryOf(event, `${event.type} (not a ${definition.kind} event this version knows)`, event.data)
+            : entryOf(event, definition.summarize(decoded), decoded.data),
+        );
+      } catch (error) {
+        entries.push(entryOf(event, `unreadable ${event.type} event: ${errorText(error)}`, event.data));
+      }
+    }
+    return true;
+  });
+  return entries;
 };

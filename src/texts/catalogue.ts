@@ -2,22 +2,59 @@
 // Russian). A key declares its variables; an operator's override of a text is checked against them
 // (docs/design.md, "Texts and languages").
 
+import {
+  fillPlaceholders,
+  placeholdersOf as placeholders,
+  type TextCatalogue,
+} from '../domain/settings/texts.ts';
+
 /** A language the catalogue ships. Other client languages fall back to the configured default. */
 export type Locale = 'en' | 'ru';
 export const locales: readonly Locale[] = ['en', 'ru'];
 
-/** One entry: its texts per shipped language and the variables a text may use (`{name}`). */
-interface Entry {
+/**
+ * One entry: its texts per shipped language and the variables a text may use (`{name}`). English is
+ * the reference and always there; a key added without another language's text falls back to the
+ * configured default language (logged once per key and language).
+ */
+export interface Entry {
   readonly vars: readonly string[];
   /** Variables an override must keep: without them the text says nothing useful. */
   readonly required?: readonly string[];
+  /**
+   * Names of variants an operator may override on their own (`client.welcome.telegram`): the
+   * variant's override wins, else the key's own text serves every variant.
+   */
+  readonly variants?: readonly string[];
   readonly en: string;
-  readonly ru: string;
+  readonly ru?: string;
 }
+
+/** The channels, as variants of the texts a client receives on each. */
+const channels = ['telegram', 'vk', 'external'] as const;
 
 const entry = (e: Entry): Entry => e;
 
 export const catalogue = {
+  'client.welcome': entry({
+    vars: [],
+    variants: channels,
+    en: 'Hello! Your message has reached our support team. We will answer here as soon as we can.',
+    ru: 'Здравствуйте! Ваше сообщение получила служба поддержки. Мы ответим здесь, как только сможем.',
+  }),
+  'client.off_hours': entry({
+    vars: ['opens_at'],
+    required: ['opens_at'],
+    variants: channels,
+    en: 'Thank you for your message! Support is closed right now; we will answer when we open again: {opens_at}.',
+    ru: 'Спасибо за сообщение! Сейчас поддержка не работает; мы ответим, когда снова откроемся: {opens_at}.',
+  }),
+  'client.off_hours_no_opening': entry({
+    vars: [],
+    variants: channels,
+    en: 'Thank you for your message! Support is closed right now; we will answer as soon as we can.',
+    ru: 'Спасибо за сообщение! Сейчас поддержка не работает; мы ответим, как только сможем.',
+  }),
   'client.banned': entry({
     vars: [],
     en: 'Your messages are not being forwarded to support at the moment.',
@@ -27,6 +64,54 @@ export const catalogue = {
     vars: [],
     en: 'This conversation was closed by support. Write again any time to reopen it.',
     ru: 'Поддержка закрыла этот диалог. Напишите снова в любое время — он откроется.',
+  }),
+  'topic.auto_reply.welcome': entry({
+    vars: ['text'],
+    required: ['text'],
+    en: '🤖 Sent to the client automatically (welcome):\n{text}',
+    ru: '🤖 Отправлено клиенту автоматически (приветствие):\n{text}',
+  }),
+  'topic.auto_reply.off_hours': entry({
+    vars: ['text'],
+    required: ['text'],
+    en: '🤖 Sent to the client automatically (outside working hours):\n{text}',
+    ru: '🤖 Отправлено клиенту автоматически (нерабочее время):\n{text}',
+  }),
+  'topic.card.channel': entry({
+    vars: ['channel', 'source'],
+    en: '📨 Channel: {channel} · Source: {source}',
+    ru: '📨 Канал: {channel} · Источник: {source}',
+  }),
+  'topic.card.client': entry({ vars: [], en: '🆔 Client: ', ru: '🆔 Клиент: ' }),
+  'topic.card.conversation': entry({ vars: [], en: '💬 Conversation: ', ru: '💬 Диалог: ' }),
+  'topic.card.language': entry({
+    vars: ['language'],
+    en: '🌐 Language: {language}',
+    ru: '🌐 Язык: {language}',
+  }),
+  'topic.command.ban': entry({
+    vars: [],
+    en: 'Client banned: their messages are recorded but not forwarded.',
+    ru: 'Клиент заблокирован: его сообщения записываются, но не пересылаются.',
+  }),
+  'topic.command.unban': entry({ vars: [], en: 'Client unbanned.', ru: 'Клиент разблокирован.' }),
+  'topic.command.close': entry({
+    vars: [],
+    en: 'Conversation closed; the client was told.',
+    ru: 'Диалог закрыт; клиенту сообщили.',
+  }),
+  'topic.command.reopen': entry({ vars: [], en: 'Conversation reopened.', ru: 'Диалог снова открыт.' }),
+  'topic.command.delete': entry({ vars: [], en: 'Answer deleted.', ru: 'Ответ удалён.' }),
+  'topic.command.delete_usage': entry({
+    vars: [],
+    en: 'Reply /delete to one of your answers to delete it from the client’s chat.',
+    ru: 'Ответьте /delete на один из своих ответов, чтобы удалить его из чата клиента.',
+  }),
+  'topic.command.not_done': entry({
+    vars: ['reason'],
+    required: ['reason'],
+    en: 'Not done: {reason}',
+    ru: 'Не выполнено: {reason}',
   }),
   'topic.client_deleted': entry({
     vars: ['also'],
@@ -234,15 +319,41 @@ export type TextKey = keyof typeof catalogue;
 export const textKeys = Object.keys(catalogue) as TextKey[];
 
 /** `{name}` placeholders filled from `vars`; an unknown placeholder stays as written. */
-export const fill = (template: string, vars: Readonly<Record<string, string | number>> = {}): string =>
-  template.replace(/\{([a-z_][a-z0-9_]*)\}/gi, (whole, name: string) =>
-    name in vars ? String(vars[name]) : whole,
-  );
+export const fill = fillPlaceholders;
 
 /** The placeholders a text uses, in order of first use. */
-export const placeholdersOf = (template: string): string[] => [
-  ...new Set([...template.matchAll(/\{([a-z_][a-z0-9_]*)\}/gi)].map((m) => m[1]!)),
-];
+export const placeholdersOf = placeholders;
+
+export const isTextKey = (key: string): key is TextKey => Object.hasOwn(catalogue, key);
+
+/** A catalogue: the shipped one, or (in tests) one with a translation left out. */
+export type Catalogue = Readonly<Record<string, Entry>>;
+
+/**
+ * Every key an operator may override: each entry's own, and `<key>.<variant>` for its variants,
+ * with the entry it belongs to.
+ */
+export const overridableKeys = (of: Catalogue = catalogue): Map<string, { base: string; entry: Entry }> =>
+  new Map(
+    Object.entries(of).flatMap(([key, e]) => [
+      [key, { base: key, entry: e }] as const,
+      ...(e.variants ?? []).map((v) => [`${key}.${v}`, { base: key, entry: e }] as const),
+    ]),
+  );
+
+/** The catalogue as the `texts` settings check overrides against it. */
+export const catalogueForOverrides = (of: Catalogue = catalogue): TextCatalogue => {
+  const keys = overridableKeys(of);
+  return {
+    locales,
+    entry: (key) => {
+      const found = keys.get(key);
+      return found && { vars: found.entry.vars, required: found.entry.required ?? [] };
+    },
+  };
+};
+
+export const textCatalogue: TextCatalogue = catalogueForOverrides();
 
 /**
  * A shipped language for a client's language tag (`ru`, `ru-RU`, `en_US`), or undefined when the
@@ -253,9 +364,12 @@ export const localeOf = (tag: string | undefined): Locale | undefined => {
   return locales.find((l) => l === primary);
 };
 
-/** The shipped text of `key` in `locale`, filled. Overrides are applied by the texts service. */
+/** The shipped text of `key` in `locale` (English where it has none), filled. Overrides: src/texts/texts.ts. */
 export const shippedText = (
   key: TextKey,
   locale: Locale,
   vars: Readonly<Record<string, string | number>> = {},
-): string => fill(catalogue[key][locale], vars);
+): string => {
+  const e: Entry = catalogue[key];
+  return fill(e[locale] ?? e.en, vars);
+};

@@ -20,7 +20,7 @@ import type { Projection } from '../projection.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 
 /** Bumped with the shape of the core or of a message (the domain's ConversationCore / ConversationMessage). */
-export const CONVERSATION_STATE_VERSION = 1;
+export const CONVERSATION_STATE_VERSION = 2;
 
 const coreColumns: readonly Column[] = [
   { name: 'conversation_id', type: 'uuid' },
