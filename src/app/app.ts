@@ -21,6 +21,7 @@ import { createMetrics, type Metrics } from '../adapters/metrics/registry.ts';
 import { createPgConversationStore } from '../adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import { reportingDeliveries } from '../adapters/reactor-outcomes.ts';
+import { createTemplatesStore } from '../adapters/settings/templates.ts';
 import { createTelegramChannel } from '../adapters/telegram/channel.ts';
 import { createTelegramFiles } from '../adapters/telegram/file-store.ts';
 import { createVkChannel } from '../adapters/vk/channel.ts';
@@ -94,6 +95,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       decode: decodeConversationEvent,
       reader,
     });
+    // One store of saved answers per process: what the admin API changes, `/t` sees at once.
+    const templates = createTemplatesStore(log);
     let files: FileStore | undefined;
     const handlers: Record<string, RouteHandler | RouteDefinition> = {
       telegramWebhook: async (_request, reply) =>
@@ -113,6 +116,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         orderWaitMs: config.ORDER_WAIT_MS,
         titleTemplate: config.TOPIC_TITLE_TEMPLATE,
         notePrefix: config.NOTE_PREFIX,
+        templates,
         limits: {
           perChatPerSecond: config.TELEGRAM_LIMIT_PER_CHAT_PER_SECOND,
           groupPerMinute: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,
@@ -243,6 +247,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     Object.assign(handlers, external.handlers);
     // The admin and audit API, and the audit page on top of it.
     const admin = createAdminApi({
+      templates,
       pool: db.pool,
       sql,
       log,

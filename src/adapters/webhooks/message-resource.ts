@@ -4,7 +4,7 @@
 // manager's Telegram id is never part of it (nor the manager's name: the API's resource has
 // neither).
 import type { RecordedEvent } from '../../domain/event-log.ts';
-import type { Attachment, ConversationEvent, DeliveryOperation } from '../../domain/events.ts';
+import type { Attachment, ConversationEvent, DeliveryOperation, TemplateUse } from '../../domain/events.ts';
 
 export type WebhookEventName = 'message.created' | 'message.edited' | 'message.deleted';
 
@@ -47,6 +47,8 @@ export interface WebhookPayload {
   readonly source: string;
   readonly external_id: string;
   readonly message: MessageResource;
+  /** The saved answer the message was sent from (`/t <name>`); absent for anything else. */
+  readonly template?: TemplateUse;
 }
 
 /**
@@ -89,6 +91,8 @@ export interface AnswerSnapshot {
   readonly editCount: number;
   /** Outcome of carrying the answer itself, as the API's status shows it. */
   readonly status: 'received' | 'delivered' | 'failed';
+  /** The saved answer it was sent from. */
+  readonly template?: TemplateUse;
 }
 
 export interface ConversationIdentity {
@@ -130,6 +134,7 @@ export class AnswerFold {
           deletedAt: null,
           editCount: 0,
           status: 'received',
+          ...(event.data.template ? { template: event.data.template } : {}),
         };
         this.answers.set(answer.messageId, answer);
         return answer;

@@ -1,9 +1,8 @@
 // Saved answers (templates): named texts per language that a manager sends with `/t <name>`
-// (docs/design.md, "Notes and saved answers"). One stream, `settings-templates`, holds every change
-// with its actor; each change counts the template's version up, so an answer records exactly which
-// text went out (`ManagerReplied.template`).
-
-export const TEMPLATES_STREAM = 'settings-templates';
+// (docs/design.md, "Notes and saved answers"). Their settings stream, `settings-templates`, holds
+// every change with its actor; each change counts the template's version up, so an answer records
+// exactly which text went out (`ManagerReplied.template`).
+import { type SettingsDefinition, SettingsError } from '../settings.ts';
 
 /** The variables a template may use; the sender fills them from the conversation and the manager. */
 export const TEMPLATE_VARIABLES = [
@@ -77,27 +76,6 @@ export interface TemplatesState {
 
 export const initialTemplatesState: TemplatesState = { templates: new Map(), versions: new Map() };
 
-export type TemplateErrorCode =
-  | 'invalid_template_name'
-  | 'unknown_locale'
-  | 'template_text_empty'
-  | 'template_text_too_long'
-  | 'unknown_template_variable'
-  | 'template_not_found'
-  | 'template_text_not_found';
-
-/** A refused change; `field` names what was wrong (`name`, `locale`, `text`). */
-export class TemplateError extends Error {
-  override readonly name = 'TemplateError';
-  constructor(
-    readonly code: TemplateErrorCode,
-    readonly field: 'name' | 'locale' | 'text',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** The `{placeholders}` a text uses, in order of first use. */
 export const templatePlaceholders = (text: string): string[] => [
   ...new Set([...text.matchAll(/\{([a-z_][a-z0-9_]*)\}/gi)].map((m) => m[1]!)),
@@ -146,16 +124,16 @@ export const evolveTemplates = (state: TemplatesState, event: TemplateEvent): Te
 };
 
 const checkText = (text: string): void => {
-  if (text.trim() === '') throw new TemplateError('template_text_empty', 'text', 'the text is empty');
+  if (text.trim() === '') throw new SettingsError('template_text_empty', 'text', 'the text is empty');
   if (text.length > TEMPLATE_TEXT_LIMIT)
-    throw new TemplateError(
+    throw new SettingsError(
       'template_text_too_long',
       'text',
       `the text has ${text.length} characters; a message holds at most ${TEMPLATE_TEXT_LIMIT}`,
     );
   const unknown = templatePlaceholders(text).filter((p) => !isVariable(p));
   if (unknown.length > 0)
-    throw new TemplateError(
+    throw new SettingsError(
       'unknown_template_variable',
       'text',
       `unknown variable${unknown.length > 1 ? 's' : ''} ${unknown.map((v) => `{${v}}`).join(', ')}: ` +
@@ -165,50 +143,60 @@ const checkText = (text: string): void => {
 
 const checkName = (name: string): void => {
   if (!isValidTemplateName(name))
-    throw new TemplateError(
+    throw new SettingsError(
       'invalid_template_name',
       'name',
       `"${name}" is not a template name: 1 to 32 of a-z, 0-9, _ and -, starting with a letter or digit`,
     );
 };
 
-export const decideTemplates = (
-  command: TemplateCommand,
-  state: TemplatesState,
-): readonly TemplateEvent[] => {
-  checkName(command.name);
-  const { name } = command;
-  const current = state.templates.get(name);
-  const next = (state.versions.get(name) ?? 0) + 1;
-  switch (command.type) {
-    case 'SetTemplateText': {
-      checkText(command.text);
-      // The same text again changes nothing: no new version.
-      if (current?.texts[command.locale] === command.text) return [];
-      return [
-        {
-          type: 'TemplateTextSet',
-          data: { name, locale: command.locale, text: command.text, version: next },
-        },
-      ];
-    }
-    case 'RemoveTemplate': {
-      if (!current) throw new TemplateError('template_not_found', 'name', `no template "${name}"`);
-      if (command.locale === undefined) return [{ type: 'TemplateRemoved', data: { name, version: next } }];
-      if (current.texts[command.locale] === undefined)
-        throw new TemplateError(
-          'template_text_not_found',
-          'locale',
-          `template "${name}" has no ${command.locale} text (it has ${Object.keys(current.texts).sort().join(', ')})`,
-        );
-      return [{ type: 'TemplateTextRemoved', data: { name, locale: command.locale, version: next } }];
-    }
-    default: {
-      const never: never = command;
-      return never;
-    }
-  }
+const checkLocale = (locales: readonly string[], locale: string | undefined): void => {
+  if (locale !== undefined && !locales.includes(locale))
+    throw new SettingsError(
+      'unknown_locale',
+      'locale',
+      `unknown locale "${locale}": a template's texts are in ${locales.join(', ')}`,
+    );
 };
+
+/** `locales`: the languages a text may be in (the catalogue's, passed in by the composition). */
+export const decideTemplates =
+  (locales: readonly string[]) =>
+  (command: TemplateCommand, state: TemplatesState): readonly TemplateEvent[] => {
+    checkName(command.name);
+    checkLocale(locales, command.locale);
+    const { name } = command;
+    const current = state.templates.get(name);
+    const next = (state.versions.get(name) ?? 0) + 1;
+    switch (command.type) {
+      case 'SetTemplateText': {
+        checkText(command.text);
+        // The same text again changes nothing: no new version.
+        if (current?.texts[command.locale] === command.text) return [];
+        return [
+          {
+            type: 'TemplateTextSet',
+            data: { name, locale: command.locale, text: command.text, version: next },
+          },
+        ];
+      }
+      case 'RemoveTemplate': {
+        if (!current) throw new SettingsError('template_not_found', 'name', `no template "${name}"`);
+        if (command.locale === undefined) return [{ type: 'TemplateRemoved', data: { name, version: next } }];
+        if (current.texts[command.locale] === undefined)
+          throw new SettingsError(
+            'template_text_not_found',
+            'locale',
+            `template "${name}" has no ${command.locale} text (it has ${Object.keys(current.texts).sort().join(', ')})`,
+          );
+        return [{ type: 'TemplateTextRemoved', data: { name, locale: command.locale, version: next } }];
+      }
+      default: {
+        const never: never = command;
+        return never;
+      }
+    }
+  };
 
 /**
  * The text to send to a client: in the client's language when the template has it, else the
@@ -225,3 +213,32 @@ export const pickTemplateText = (
   const locale = order.find((l): l is string => l !== undefined && template.texts[l] !== undefined)!;
   return { locale, text: template.texts[locale]! };
 };
+
+const QUOTE = 80;
+const quote = (text: string) => JSON.stringify(text.length > QUOTE ? `${text.slice(0, QUOTE - 1)}…` : text);
+
+export const summarizeTemplates = (event: TemplateEvent): string => {
+  switch (event.type) {
+    case 'TemplateTextSet':
+      return `saved answer ${event.data.name} v${event.data.version} (${event.data.locale}) set: ${quote(event.data.text)}`;
+    case 'TemplateTextRemoved':
+      return `saved answer ${event.data.name} v${event.data.version}: ${event.data.locale} text removed`;
+    case 'TemplateRemoved':
+      return `saved answer ${event.data.name} removed (v${event.data.version})`;
+    default: {
+      const never: never = event;
+      return never;
+    }
+  }
+};
+
+/** The `templates` settings, with the languages a text may be in. */
+export const templatesSettings = (
+  locales: readonly string[],
+): SettingsDefinition<TemplateCommand, TemplateEvent, TemplatesState> => ({
+  kind: 'templates',
+  initial: initialTemplatesState,
+  evolve: evolveTemplates,
+  decide: decideTemplates(locales),
+  summarize: summarizeTemplates,
+});
