@@ -187,77 +187,71 @@ export const catalogue = {
     en: 'A message starting with {prefix} is a note too.',
     ru: 'Сообщение, начинающееся с {prefix}, — тоже заметка.',
   }),
-  'command.note': entry({
+  'topic.help.note': entry({
     vars: ['command'],
     required: ['command'],
     en: '{command} <text> — an internal note for the team: recorded, never sent to the client',
     ru: '{command} <текст> — внутренняя заметка для команды: записывается, клиенту не отправляется',
   }),
-  'command.send': entry({
+  'topic.help.send': entry({
     vars: ['command'],
     required: ['command'],
     en: '{command} <text> — send a text that starts with a slash: {command} /start',
     ru: '{command} <текст> — отправить текст, начинающийся с косой черты: {command} /start',
   }),
-  'command.t': entry({
+  'topic.help.t': entry({
     vars: ['command'],
     required: ['command'],
     en: '{command} <name> — send a saved answer; {command} alone lists them as buttons',
     ru: '{command} <имя> — отправить сохранённый ответ; просто {command} — список кнопками',
   }),
-  'command.pin': entry({
+  'topic.help.pin': entry({
     vars: ['command'],
     required: ['command'],
     en: '{command} <text> — pin a note to this client (replaces the last one); /info shows it',
     ru: '{command} <текст> — закрепить заметку о клиенте (заменяет прежнюю); её показывает /info',
   }),
-  'command.unpin': entry({
+  'topic.help.unpin': entry({
     vars: ['command'],
     required: ['command'],
     en: '{command} — remove the pinned note',
     ru: '{command} — убрать закреплённую заметку',
   }),
-  'command.info': entry({
+  'topic.help.info': entry({
     vars: ['command'],
     required: ['command'],
     en: '{command} — the contact card and the pinned note',
     ru: '{command} — карточка клиента и закреплённая заметка',
   }),
-  'command.close': entry({
+  'topic.help.close': entry({
     vars: ['command'],
     required: ['command'],
     en: '{command} — close the conversation (the client is told; writing again reopens it)',
     ru: '{command} — закрыть диалог (клиенту сообщается; новое сообщение откроет его снова)',
   }),
-  'command.reopen': entry({
+  'topic.help.reopen': entry({
     vars: ['command'],
     required: ['command'],
     en: '{command} — reopen a closed conversation',
     ru: '{command} — снова открыть закрытый диалог',
   }),
-  'command.ban': entry({
+  'topic.help.ban': entry({
     vars: ['command'],
     required: ['command'],
     en: "{command} [reason] — stop forwarding the client's messages (still recorded)",
     ru: '{command} [причина] — перестать пересылать сообщения клиента (они всё равно записываются)',
   }),
-  'command.unban': entry({
+  'topic.help.unban': entry({
     vars: ['command'],
     required: ['command'],
     en: '{command} — forward the client again',
     ru: '{command} — снова пересылать сообщения клиента',
   }),
-  'command.delete': entry({
+  'topic.help.delete': entry({
     vars: ['command'],
     required: ['command'],
     en: "{command} — as a reply to one of your answers: delete it from the client's chat",
     ru: '{command} — ответом на ваше сообщение: удалить его из чата клиента',
-  }),
-  'topic.usage': entry({
-    vars: ['usage'],
-    required: ['usage'],
-    en: 'Not done: {usage}',
-    ru: 'Не выполнено: {usage}',
   }),
   'topic.pinned': entry({
     vars: [],

@@ -6,17 +6,17 @@ import { shippedText, type TextKey } from '../../texts/catalogue.ts';
 
 /** Each command with its line in the help list, in the order the list shows them. */
 export const MANAGER_COMMANDS = {
-  note: 'command.note',
-  send: 'command.send',
-  t: 'command.t',
-  pin: 'command.pin',
-  unpin: 'command.unpin',
-  info: 'command.info',
-  close: 'command.close',
-  reopen: 'command.reopen',
-  ban: 'command.ban',
-  unban: 'command.unban',
-  delete: 'command.delete',
+  note: 'topic.help.note',
+  send: 'topic.help.send',
+  t: 'topic.help.t',
+  pin: 'topic.help.pin',
+  unpin: 'topic.help.unpin',
+  info: 'topic.help.info',
+  close: 'topic.help.close',
+  reopen: 'topic.help.reopen',
+  ban: 'topic.help.ban',
+  unban: 'topic.help.unban',
+  delete: 'topic.help.delete',
 } as const satisfies Record<string, TextKey>;
 
 export type ManagerCommandName = keyof typeof MANAGER_COMMANDS;

@@ -161,7 +161,9 @@ export const composeTemplate = async (
   const { state } = await deps.handler.reader.read(conversationId, { fresh: true });
   if (!isStarted(state))
     return { notice: shippedText('topic.template_unknown', deps.locale, { name: wanted, names: '—' }) };
-  const picked = pickTemplateText(template, localeOf(state.profile.languageCode), deps.locale, locales);
+  // The client's latest language (recorded when it changes), else the one it started with.
+  const clientLocale = localeOf(state.language ?? state.profile.languageCode);
+  const picked = pickTemplateText(template, clientLocale, deps.locale, locales);
   const text = expandTemplate(picked.text, {
     client_name: displayName(state.profile, state.clientId),
     client_username: state.profile.username ?? '',

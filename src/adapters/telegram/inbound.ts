@@ -212,7 +212,7 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
   };
 
   const usage = (m: Message, command: ManagerCommandName) =>
-    say(m, topicText('topic.usage', { usage: commandLine(command, locale) }));
+    say(m, topicText('topic.command.not_done', { reason: commandLine(command, locale) }));
 
   const addNote = async (
     update: Update,
