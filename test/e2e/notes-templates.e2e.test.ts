@@ -318,6 +318,65 @@ describe('notes, commands and saved answers in a Telegram topic', () => {
     assert.equal(clientTexts(user).length, 0);
   });
 
+  it('the admin API sets, lists and removes saved answers, refusing a bad field by name', async () => {
+    const call = async (method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) => {
+      const res = await fetch(`${h.url}/api/admin/templates${path}`, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+    };
+    const created = await call('PUT', '/closing/texts/en', {
+      text: 'Closing this, {client_name}. Write any time!',
+    });
+    assert.equal(created.status, 201);
+    assert.equal(created.body?.version, 1);
+    assert.deepEqual(created.body?.updated_by, { kind: 'system', id: 'admin-api', name: null });
+    const changed = await call('PUT', '/closing/texts/ru', { text: 'Закрываем, {client_name}.' });
+    assert.equal(changed.status, 200);
+    assert.deepEqual(changed.body?.texts, {
+      en: 'Closing this, {client_name}. Write any time!',
+      ru: 'Закрываем, {client_name}.',
+    });
+    const one = await call('GET', '/closing');
+    assert.equal(one.status, 200);
+    assert.equal(one.body?.version, 2);
+    const list = await call('GET', '');
+    assert.ok(((list.body?.templates ?? []) as { name: string }[]).some((t) => t.name === 'closing'));
+
+    const fieldOf = (r: { body?: Record<string, unknown> }) =>
+      ((r.body?.errors ?? []) as { field: string; message: string }[])[0] ?? { field: '', message: '' };
+    const badVariable = await call('PUT', '/closing/texts/en', { text: 'Order {order_id} closed' });
+    assert.equal(badVariable.status, 400);
+    assert.equal(fieldOf(badVariable).field, 'body.text');
+    assert.match(fieldOf(badVariable).message, /unknown variable \{order_id\}/);
+    const badName = await call('PUT', '/Closing!/texts/en', { text: 'x' });
+    assert.equal(badName.status, 400);
+    assert.equal(fieldOf(badName).field, 'params.name');
+    const badLocale = await call('PUT', '/closing/texts/de', { text: 'x' });
+    assert.equal(badLocale.status, 400);
+    assert.equal(fieldOf(badLocale).field, 'params.locale');
+    const empty = await call('PUT', '/closing/texts/en', { text: '' });
+    assert.equal(empty.status, 400);
+    assert.equal(fieldOf(empty).field, 'body.text');
+    assert.equal((await call('GET', '', undefined, null)).status, 401);
+
+    const ruGone = await call('DELETE', '/closing/texts/ru');
+    assert.equal(ruGone.status, 200);
+    assert.deepEqual(ruGone.body?.texts, { en: 'Closing this, {client_name}. Write any time!' });
+    assert.equal((await call('DELETE', '/closing/texts/ru')).status, 404);
+    assert.equal((await call('DELETE', '/closing')).status, 204);
+    const missing = await call('GET', '/closing');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body?.code, 'template_not_found');
+    assert.equal((await call('DELETE', '/closing')).status, 404);
+  });
+
   it('a saved answer to a source goes out through its webhook, with the saved answer named', async () => {
     const receiver: WebhookReceiver = await startWebhookReceiver();
     try {
