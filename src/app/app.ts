@@ -6,6 +6,7 @@ import { auditPage } from '../adapters/admin-page/audit-page.ts';
 import { createAdminApi } from '../adapters/api/admin.ts';
 import { createExternalApi } from '../adapters/api/external.ts';
 import { createTelegramFileStore, type FileStore } from '../adapters/api/telegram-files.ts';
+import { createAutoReplies } from '../adapters/auto-replies/auto-replies.ts';
 import { decodeConversationEvent } from '../adapters/event-codec.ts';
 import {
   createHttpServer,
@@ -21,7 +22,6 @@ import { createMetrics, type Metrics } from '../adapters/metrics/registry.ts';
 import { createPgConversationStore } from '../adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import { reportingDeliveries } from '../adapters/reactor-outcomes.ts';
-import { createTemplatesStore } from '../adapters/settings/templates.ts';
 import { createTelegramChannel } from '../adapters/telegram/channel.ts';
 import { createTelegramFiles } from '../adapters/telegram/file-store.ts';
 import { createVkChannel } from '../adapters/vk/channel.ts';
@@ -37,6 +37,7 @@ import { startProjectionRunner } from '../projections/runner.ts';
 import { type Config, channelStatus, configuredSecrets } from './config.ts';
 import { logSizeEstimate, openEventLog, prepareDatabase } from './context.ts';
 import { type Database, openDatabase } from './database.ts';
+import { openSettings } from './settings.ts';
 
 export interface App {
   readonly config: Config;
@@ -95,8 +96,16 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       decode: decodeConversationEvent,
       reader,
     });
-    // One store of saved answers per process: what the admin API changes, `/t` sees at once.
-    const templates = createTemplatesStore(log);
+    // Texts and working hours live in the log (settings-texts, settings-hours); each instance holds
+    // them and looks for changes every SETTINGS_REFRESH_MS.
+    const settings = openSettings(log, config, logger);
+    const autoReplies = createAutoReplies({
+      handler,
+      texts: settings.texts,
+      hours: settings.hours,
+      welcome: config.WELCOME === 'on',
+      logger: logger.child({ component: 'auto-replies' }),
+    });
     let files: FileStore | undefined;
     const handlers: Record<string, RouteHandler | RouteDefinition> = {
       telegramWebhook: async (_request, reply) =>
@@ -116,7 +125,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         orderWaitMs: config.ORDER_WAIT_MS,
         titleTemplate: config.TOPIC_TITLE_TEMPLATE,
         notePrefix: config.NOTE_PREFIX,
-        templates,
+        templates: settings.templates,
         limits: {
           perChatPerSecond: config.TELEGRAM_LIMIT_PER_CHAT_PER_SECOND,
           groupPerMinute: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,
@@ -125,6 +134,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         handler,
         log,
         pool: db.pool,
+        texts: settings.texts,
+        autoReplies,
         logger: logger.child({ component: 'telegram' }),
         onRetry: metrics.onTelegramRetry,
         onDelivery: metrics.onDelivery,
@@ -172,6 +183,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
             apiRoot: config.TELEGRAM_API_ROOT,
             supportChatId: config.TELEGRAM_SUPPORT_CHAT_ID,
           },
+          texts: settings.texts,
+          autoReplies,
           logger: logger.child({ component: 'vk' }),
           onRetry: metrics.onVkRetry,
           onDelivery: metrics.onDelivery,
@@ -237,6 +250,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       uploads: { perKey: config.API_MAX_UPLOADS_PER_TOKEN, total: config.API_MAX_UPLOADS },
       longPolls: { perKey: config.API_MAX_LONG_POLLS_PER_TOKEN, total: config.API_MAX_LONG_POLLS },
       databaseUrl: db.url,
+      autoReplies,
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(files ? { files } : {}),
       // The PostgreSQL event log NOTIFYs td_events on every append, from any instance.
@@ -247,7 +261,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     Object.assign(handlers, external.handlers);
     // The admin and audit API, and the audit page on top of it.
     const admin = createAdminApi({
-      templates,
+      templates: settings.templates,
       pool: db.pool,
       sql,
       log,

@@ -7,6 +7,7 @@
 // window was not given is not silently taken for absent: asking for it throws NotLoadedError.
 import { contentFields, withoutUndefined } from './content.ts';
 import type {
+  AutomaticReply,
   Channel,
   ChannelMessageRef,
   ClientProfile,
@@ -49,6 +50,8 @@ export interface ConversationMessage {
   readonly managerName?: string;
   /** Outgoing: the saved answer it was sent from. */
   readonly template?: TemplateUse;
+  /** Outgoing: set when topicdesk answered by itself (a welcome, an off-hours answer). */
+  readonly automatic?: AutomaticReply;
   /** Client side: the client's original (incoming) or the delivered copy (outgoing). */
   readonly channelMessage?: ChannelMessageRef;
   /** Support group side: the topic copy (incoming) or the manager's original (outgoing). */
@@ -584,6 +587,7 @@ const messageStep = (w: WindowDraft, f: Folded): void => {
           managerId: d.managerId,
           managerName: d.managerName,
           template: d.template,
+          automatic: d.automatic,
           groupMessage: d.groupMessage,
           forwarded: false,
           status: 'received',

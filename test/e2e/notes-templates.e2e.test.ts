@@ -406,12 +406,11 @@ describe('notes, commands and saved answers in a Telegram topic', () => {
       const delivered = await waitFor('message.created', () => receiver.at('/hooks/shop')[0], 20_000);
       const body = JSON.parse(delivered.body) as {
         event: string;
-        message: { text: string };
-        template?: { name: string; version: number; locale: string };
+        message: { text: string; template?: { name: string; version: number; locale: string } };
       };
       assert.equal(body.event, 'message.created');
       assert.equal(body.message.text, 'Your refund is on its way.');
-      assert.deepEqual(body.template, { name: 'refund', version: 1, locale: 'en' });
+      assert.deepEqual(body.message.template, { name: 'refund', version: 1, locale: 'en' });
     } finally {
       await receiver.close();
     }

@@ -11,6 +11,14 @@ import {
   readTopicInput,
 } from '../../src/adapters/telegram/commands.ts';
 import { catalogue, locales, placeholdersOf } from '../../src/texts/catalogue.ts';
+import { shippedTexts } from '../../src/texts/texts.ts';
+
+/** The topic's texts in `locale`, as the bot writes them without overrides. */
+const topicTexts = (locale: 'en' | 'ru') => {
+  const texts = shippedTexts(locale);
+  return (key: Parameters<typeof texts.topic>[0], vars?: Parameters<typeof texts.topic>[1]) =>
+    texts.topic(key, vars);
+};
 
 const topicMessage = (text: string | undefined, extra: Partial<Message> = {}): Message =>
   ({
@@ -101,16 +109,19 @@ describe('entitiesFrom', () => {
 });
 
 describe('the help list', () => {
-  it('has a line per command from the table, in each language, and the prefix when it is on', () => {
+  it('has a line per command from the table, in each language, and the prefix when it is on', async () => {
     for (const locale of locales) {
-      const lines = commandList(locale, '//').split('\n');
+      const lines = (await commandList(topicTexts(locale), '//')).split('\n');
       assert.equal(lines.length, managerCommandNames.length + 1);
       for (const [i, name] of managerCommandNames.entries())
         assert.ok(lines[i]!.startsWith(`/${name}`), lines[i]);
       assert.ok(lines.at(-1)!.includes('//'));
-      assert.equal(commandList(locale, '').split('\n').length, managerCommandNames.length);
+      assert.equal(
+        (await commandList(topicTexts(locale), '')).split('\n').length,
+        managerCommandNames.length,
+      );
     }
-    assert.match(commandList('ru', '//'), /\/note <текст> — внутренняя заметка/);
+    assert.match(await commandList(topicTexts('ru'), '//'), /\/note <текст> — внутренняя заметка/);
   });
 
   it("each command's catalogue entry uses only its variables, in English and Russian", () => {

@@ -10,6 +10,8 @@ import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { EventLog, LogPosition } from '../../domain/event-log.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { readGeneration } from '../../projections/registry.ts';
+import type { Texts } from '../../texts/texts.ts';
+import type { AutoReplies } from '../auto-replies/auto-replies.ts';
 import { problem } from '../http/problem.ts';
 import type { RouteDefinition } from '../http/routes.ts';
 import { sqlDatabase } from '../postgres/sql.ts';
@@ -49,6 +51,10 @@ export interface TelegramChannelOptions {
   readonly onRetry?: (info: RetryInfo) => void;
   readonly onDelivery?: (report: DeliveryReport) => void;
   readonly limits?: { perChatPerSecond: number; groupPerMinute: number; globalPerSecond: number };
+  /** The texts as operators set them (client's language, LOCALE in the topic). */
+  readonly texts?: Texts;
+  /** The welcome and off-hours answers a client's message calls for. */
+  readonly autoReplies?: AutoReplies;
 }
 
 export interface TelegramChannel {
@@ -138,6 +144,8 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     botUsername: me.username,
     supportChatId: options.supportChatId,
     logger,
+    ...(options.texts ? { texts: options.texts } : {}),
+    ...(options.autoReplies ? { autoReplies: options.autoReplies } : {}),
     async findConversationByTopic(chatId, topicId) {
       const { rows } = await options.pool
         .query<{ conversation_id: string }>(
@@ -165,6 +173,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     supportChatId: options.supportChatId,
     titleTemplate: options.titleTemplate,
     logger,
+    ...(options.texts ? { texts: options.texts } : {}),
   });
 
   let polling: Promise<void> | undefined;

@@ -2,7 +2,10 @@
 // (or the note prefix) means, and the help list the bot answers a mistyped command with
 // (docs/design.md, "Notes and saved answers"). Pure: no I/O.
 import type { Message, MessageEntity } from 'grammy/types';
-import { shippedText, type TextKey } from '../../texts/catalogue.ts';
+import type { TextKey } from '../../texts/catalogue.ts';
+
+/** A topic text from the catalogue (with the operators' overrides), in the managers' language. */
+export type TopicText = (key: TextKey, vars?: Readonly<Record<string, string | number>>) => Promise<string>;
 
 /** Each command with its line in the help list, in the order the list shows them. */
 export const MANAGER_COMMANDS = {
@@ -88,12 +91,14 @@ export const entitiesFrom = (
 };
 
 /** One command's line of the help list (`/note <text> — …`), for usage hints. */
-export const commandLine = (name: ManagerCommandName, locale: Parameters<typeof shippedText>[1]): string =>
-  shippedText(MANAGER_COMMANDS[name], locale, { command: `/${name}` });
+export const commandLine = (text: TopicText, name: ManagerCommandName): Promise<string> =>
+  text(MANAGER_COMMANDS[name], { command: `/${name}` });
 
-/** The help list: one line per command, in `locale`, and the note prefix when it is on. */
-export const commandList = (locale: Parameters<typeof shippedText>[1], notePrefix: string): string =>
-  [
-    ...managerCommandNames.map((name) => commandLine(name, locale)),
-    ...(notePrefix === '' ? [] : [shippedText('topic.note_prefix_help', locale, { prefix: notePrefix })]),
-  ].join('\n');
+/** The help list: one line per command, and the note prefix when it is on. */
+export const commandList = async (text: TopicText, notePrefix: string): Promise<string> =>
+  (
+    await Promise.all([
+      ...managerCommandNames.map((name) => commandLine(text, name)),
+      ...(notePrefix === '' ? [] : [text('topic.note_prefix_help', { prefix: notePrefix })]),
+    ])
+  ).join('\n');

@@ -16,7 +16,8 @@ import {
   TEMPLATE_TEXT_LIMIT,
   type TemplatesState,
 } from '../../domain/settings/templates.ts';
-import { type Locale, localeOf, locales, shippedText, type TextKey } from '../../texts/catalogue.ts';
+import { localeOf, locales } from '../../texts/catalogue.ts';
+import type { Texts } from '../../texts/texts.ts';
 import { idOfParts } from '../ids.ts';
 import { telegramFailure } from './errors.ts';
 import { displayName } from './translate.ts';
@@ -29,8 +30,8 @@ export interface ComposedAnswerDeps {
   readonly logger: Logger;
   /** The saved answers as the log has them now. */
   readonly templates: () => Promise<TemplatesState>;
-  /** The language of what the bot tells managers, and the one a saved answer falls back to. */
-  readonly locale: Locale;
+  /** What the bot tells managers (LOCALE's language, also the one a saved answer falls back to). */
+  readonly texts: Texts;
 }
 
 /** Where the request came from: the manager, the update that asked, the topic it was asked in. */
@@ -96,13 +97,14 @@ export const sendComposedAnswer = async (
   template?: TemplateUse,
 ): Promise<ComposedAnswerResult> => {
   const { handler, api, supportChatId, logger } = deps;
-  const say = (key: TextKey, vars: Record<string, string | number> = {}) =>
-    shippedText(key, deps.locale, vars);
+  const { texts } = deps;
   const answerId = idOfParts(['composed-answer', origin.commandId]);
   const { state } = await handler.reader.read(origin.conversationId, { messageIds: [answerId], fresh: true });
   if (state.messages.get(answerId)) return { outcome: 'duplicate', answerId };
   if (content.text.length > TEMPLATE_TEXT_LIMIT)
-    return refused(say('topic.answer_too_long', { length: content.text.length, limit: TEMPLATE_TEXT_LIMIT }));
+    return refused(
+      await texts.topic('topic.answer_too_long', { length: content.text.length, limit: TEMPLATE_TEXT_LIMIT }),
+    );
 
   let postId: number;
   try {
@@ -117,7 +119,7 @@ export const sendComposedAnswer = async (
   } catch (error) {
     const failure = telegramFailure(error);
     if (!failure || failure.retry) throw error;
-    return refused(say('topic.answer_not_shown', { reason: failure.reason }));
+    return refused(await texts.topic('topic.answer_not_shown', { reason: failure.reason }));
   }
 
   const result = await handler.execute(
@@ -156,14 +158,16 @@ export const composeTemplate = async (
   const template = templates.templates.get(wanted);
   if (!template) {
     const names = [...templates.templates.keys()].sort().join(', ') || '—';
-    return { notice: shippedText('topic.template_unknown', deps.locale, { name: wanted, names }) };
+    return { notice: await deps.texts.topic('topic.template_unknown', { name: wanted, names }) };
   }
   const { state } = await deps.handler.reader.read(conversationId, { fresh: true });
   if (!isStarted(state))
-    return { notice: shippedText('topic.template_unknown', deps.locale, { name: wanted, names: '—' }) };
+    return {
+      notice: await deps.texts.topic('topic.template_unknown', { name: wanted, names: '—' }),
+    };
   // The client's latest language (recorded when it changes), else the one it started with.
   const clientLocale = localeOf(state.language ?? state.profile.languageCode);
-  const picked = pickTemplateText(template, clientLocale, deps.locale, locales);
+  const picked = pickTemplateText(template, clientLocale, deps.texts.defaultLocale, locales);
   const text = expandTemplate(picked.text, {
     client_name: displayName(state.profile, state.clientId),
     client_username: state.profile.username ?? '',

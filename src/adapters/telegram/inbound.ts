@@ -4,7 +4,7 @@
 import type { Api } from 'grammy';
 import type { Message, Update } from 'grammy/types';
 import type { Logger } from 'pino';
-import type { CommandHandler } from '../../domain/command-handler.ts';
+import type { CommandHandler, CommandResult } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
 import {
   channelKey,
@@ -16,7 +16,10 @@ import { DomainError } from '../../domain/errors.ts';
 import { comparePositions, type LogPosition } from '../../domain/event-log.ts';
 import type { Actor, MessageContent } from '../../domain/events.ts';
 import type { TemplatesState } from '../../domain/settings/templates.ts';
-import { type Locale, shippedText, type TextKey } from '../../texts/catalogue.ts';
+import type { TextKey } from '../../texts/catalogue.ts';
+import { shippedTexts, type Texts } from '../../texts/texts.ts';
+import type { AutoReplies } from '../auto-replies/auto-replies.ts';
+import { contactCardOf } from './card.ts';
 import {
   commandLine,
   commandList,
@@ -33,7 +36,7 @@ import {
   templateKeyboard,
 } from './composed-answers.ts';
 import { TELEGRAM_SOURCE, telegramConversationId, telegramMessageId, updateCommandId } from './refs.ts';
-import { contactCard, contentOf, isServiceMessage, profileOf } from './translate.ts';
+import { contentOf, isServiceMessage, profileOf } from './translate.ts';
 import { checkUpdate } from './update-schema.ts';
 
 export type InboundOutcome = 'recorded' | 'duplicate' | 'ignored';
@@ -65,8 +68,13 @@ export interface TelegramInboundOptions {
   readonly templates: () => Promise<TemplatesState>;
   /** A topic message starting with this is an internal note (NOTE_PREFIX); '' turns it off. Default `//`. */
   readonly notePrefix?: string;
-  /** The language of what the bot writes into topics, and the one saved answers fall back to. Default en. */
-  readonly locale?: Locale;
+  /**
+   * What the bot answers managers in the topic (LOCALE's language, also the one saved answers fall
+   * back to); the shipped English by default.
+   */
+  readonly texts?: Texts;
+  /** The welcome and off-hours answers a client's message calls for; none by default. */
+  readonly autoReplies?: AutoReplies;
 }
 
 export interface TelegramInbound {
@@ -86,31 +94,36 @@ const managerActor = (m: Message): Actor => ({
   name: [m.from?.first_name, m.from?.last_name].filter(Boolean).join(' ') || 'manager',
 });
 
-const commandTexts: Record<string, string> = {
-  ban: 'Client banned: their messages are recorded but not forwarded.',
-  unban: 'Client unbanned.',
-  close: 'Conversation closed; the client was told.',
-  reopen: 'Conversation reopened.',
-  delete: 'Answer deleted.',
+const commandTexts: Record<string, TextKey> = {
+  ban: 'topic.command.ban',
+  unban: 'topic.command.unban',
+  close: 'topic.command.close',
+  reopen: 'topic.command.reopen',
+  delete: 'topic.command.delete',
 };
+
+/** Telegram's /start (with a deep-link parameter or addressed to the bot, too). */
+const isStart = (m: Message) => /^\/start(@\w+)?(\s|$)/i.test(m.text ?? '');
+
+const outcomeOf = (result: CommandResult): InboundOutcome =>
+  result.alreadyHandled ? 'duplicate' : result.events.length > 0 ? 'recorded' : 'ignored';
 
 /** The mark the bot puts on a note: one of the emoji Telegram lets bots react with. */
 export const NOTE_REACTION = '✍';
 
 export const createTelegramInbound = (options: TelegramInboundOptions): TelegramInbound => {
   const { handler, api, botId, supportChatId, logger } = options;
+  const texts = options.texts ?? shippedTexts();
   const notePrefix = options.notePrefix ?? '//';
-  const locale = options.locale ?? 'en';
   /** What the bot writes into a topic, from the catalogue, in the managers' language. */
-  const topicText = (key: TextKey, vars: Record<string, string | number> = {}) =>
-    shippedText(key, locale, vars);
+  const topicText = (key: TextKey, vars: Record<string, string | number> = {}) => texts.topic(key, vars);
   const composing: ComposedAnswerDeps = {
     handler,
     api,
     supportChatId,
     logger,
     templates: options.templates,
-    locale,
+    texts,
   };
 
   /** The conversation as the stream has it, with `refs` (a reply's target) looked up. */
@@ -129,8 +142,7 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       actor,
       occurredAt: occurredAt.toISOString(),
     });
-    if (result.alreadyHandled) return 'duplicate';
-    return result.events.length > 0 ? 'recorded' : 'ignored';
+    return outcomeOf(result);
   };
 
   /** Refusals by the domain (an edit of a deleted message…) are answers, not failures. */
@@ -172,8 +184,8 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       const state = await stateOf(conversationId, [channelKey(target)]);
       replyTo = findByChannelMessage(state, target.chatId, target.messageId)?.messageId;
     }
-    return tolerant(() =>
-      run(
+    return tolerant(async () => {
+      const result = await handler.execute(
         conversationId,
         {
           type: 'ReceiveClientMessage',
@@ -188,11 +200,15 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
           ...(replyTo ? { replyTo } : {}),
           ...(m.media_group_id ? { mediaGroupId: m.media_group_id } : {}),
         },
-        commandId,
-        actor,
-        at,
-      ),
-    );
+        { commandId, actor, occurredAt: at.toISOString() },
+      );
+      // Before Telegram is answered: a crash in between is repaired by its re-delivery.
+      await options.autoReplies?.afterReceived(
+        { conversationId, messageId, sentAt: at, start: isStart(m) },
+        result,
+      );
+      return outcomeOf(result);
+    });
   };
 
   const say = async (m: Message, text: string) => {
@@ -211,8 +227,8 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       .catch((err: unknown) => logger.warn({ err }, 'could not mark a note'));
   };
 
-  const usage = (m: Message, command: ManagerCommandName) =>
-    say(m, topicText('topic.command.not_done', { reason: commandLine(command, locale) }));
+  const usage = async (m: Message, command: ManagerCommandName) =>
+    say(m, await topicText('topic.command.not_done', { reason: await commandLine(topicText, command) }));
 
   const addNote = async (
     update: Update,
@@ -276,12 +292,12 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
   const showTemplates = async (m: Message): Promise<InboundOutcome> => {
     const { rows, more } = templateKeyboard(await options.templates());
     if (rows.length === 0) {
-      await say(m, topicText('topic.templates_none'));
+      await say(m, await topicText('topic.templates_none'));
       return 'ignored';
     }
     const text = [
-      topicText('topic.templates_pick'),
-      ...(more > 0 ? [topicText('topic.templates_more', { count: more })] : []),
+      await topicText('topic.templates_pick'),
+      ...(more > 0 ? [await topicText('topic.templates_more', { count: more })] : []),
     ].join('\n');
     await api
       .sendMessage(m.chat.id, text, {
@@ -296,16 +312,10 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
   const showCard = async (m: Message, conversationId: string): Promise<InboundOutcome> => {
     const state = await stateOf(conversationId);
     if (!state.started) return 'ignored';
-    const card = contactCard({
-      channel: state.channel!,
-      source: state.source!,
-      clientId: state.clientId!,
-      profile: state.profile ?? {},
-      conversationId,
-    });
+    const card = await contactCardOf(texts, state, conversationId);
     // The pinned note goes under the card: appended, so the card's entities keep their offsets.
     const pinned = state.pinnedNote
-      ? `\n\n${topicText('topic.card_pinned_note', { text: state.pinnedNote.text, manager: state.pinnedNote.managerName })}`
+      ? `\n\n${await topicText('topic.card_pinned_note', { text: state.pinnedNote.text, manager: state.pinnedNote.managerName })}`
       : '';
     await api
       .sendMessage(m.chat.id, `${card.text}${pinned}`, {
@@ -364,11 +374,11 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
           managerId: actor.id,
           managerName: actor.name ?? 'manager',
         };
-        done = topicText('topic.pinned');
+        done = await topicText('topic.pinned');
         break;
       case 'unpin':
         domainCommand = { type: 'UnpinNote' };
-        done = topicText('topic.unpinned');
+        done = await topicText('topic.unpinned');
         break;
       case 'ban':
         domainCommand = { type: 'BanClient', ...(args ? { reason: args } : {}) };
@@ -385,7 +395,7 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       case 'delete': {
         const target = m.reply_to_message;
         if (!target || target.message_id === m.message_thread_id) {
-          await say(m, 'Reply /delete to one of your answers to delete it from the client’s chat.');
+          await say(m, await topicText('topic.command.delete_usage'));
           return 'ignored';
         }
         // The answer that topic message stands for: the manager's own message, or the bot's post of
@@ -409,13 +419,15 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       const outcome = await run(conversationId, domainCommand, commandId, actor, at);
       // A pin of the text already pinned records nothing and is still what the manager asked for.
       if (outcome === 'recorded' || (outcome === 'ignored' && command === 'pin'))
-        await say(m, done ?? commandTexts[command]!);
+        await say(m, done ?? (await topicText(commandTexts[command]!)));
       return outcome;
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       await say(
         m,
-        error.code === 'no_pinned_note' ? topicText('topic.no_pinned_note') : `Not done: ${error.message}`,
+        await (error.code === 'no_pinned_note'
+          ? topicText('topic.no_pinned_note')
+          : topicText('topic.command.not_done', { reason: error.message })),
       );
       return 'ignored';
     }
@@ -489,9 +501,9 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
         // Never sent: a typo (`/clsoe`) must not reach the client. The manager gets the list.
         await say(
           m,
-          topicText('topic.unknown_command', {
+          await topicText('topic.unknown_command', {
             command: input.command,
-            commands: commandList(locale, notePrefix),
+            commands: await commandList(topicText, notePrefix),
           }),
         );
         return 'ignored';

@@ -7,6 +7,7 @@ import type { Attachment } from '../../domain/events.ts';
 import { mayArriveOutOfOrder, waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Turn } from '../reactor-kernel.ts';
 import { albumMedia, resentAlbum, runsOf } from './albums.ts';
+import { contactCardOf } from './card.ts';
 import { refusal } from './errors.ts';
 import { fileNotShownNotice, messageNotShownNotice } from './notices.ts';
 import {
@@ -16,7 +17,7 @@ import {
   type TelegramReactorContext,
 } from './reactor-context.ts';
 import { editContent, sendContent } from './send-content.ts';
-import { contactCard, displayName, topicTitle } from './translate.ts';
+import { displayName, topicTitle } from './translate.ts';
 
 /** A client message Telegram can copy from the client's chat (a Telegram conversation's own message). */
 const copyable = (state: ConversationState, m: ConversationMessage) =>
@@ -77,13 +78,7 @@ const openTopic = async (ctx: TelegramReactorContext, turn: Turn, step: string) 
     { type: 'RecordTopicOpened', topicId: String(topic.message_thread_id), chatId: supportChatId, title },
     `topic:${step}`,
   );
-  const card = contactCard({
-    channel: state.channel ?? 'telegram',
-    source: state.source ?? '',
-    clientId: state.clientId ?? '',
-    profile,
-    conversationId,
-  });
+  const card = await contactCardOf(ctx.texts, state, conversationId);
   await api.sendMessage(supportChatId, card.text, {
     message_thread_id: topic.message_thread_id,
     entities: card.entities,

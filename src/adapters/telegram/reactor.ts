@@ -9,9 +9,10 @@ import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { ConversationState } from '../../domain/conversation-state.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
+import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { carryClientMessages, closeTopic, editTopicCopy, reopenTopic } from './into-topic.ts';
-import { banNotice, clientDeletedNotice, closeNotice } from './notices.ts';
+import { automaticReplyNotice, banNotice, clientDeletedNotice, closeNotice } from './notices.ts';
 import type { TelegramReactorContext } from './reactor-context.ts';
 import { carryAnswers, deleteAnswer, editAnswer } from './to-client.ts';
 
@@ -21,6 +22,8 @@ export interface TelegramReactorOptions {
   readonly supportChatId: string;
   readonly titleTemplate: string;
   readonly logger: Logger;
+  /** The texts as operators set them; the shipped English ones by default. */
+  readonly texts?: Texts;
   /** Conversations handled at once within a batch; each conversation stays in order. */
   readonly concurrency?: number;
   /**
@@ -74,6 +77,8 @@ const step = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => {
     }
     case 'ManagerReplied': {
       const m = turn.state.messages.get(event.data.messageId);
+      // The managers see in the topic what topicdesk told the client by itself, whatever the channel.
+      if (m?.automatic) await automaticReplyNotice(ctx, turn, m);
       if (clientChat && m) await carryAnswers(ctx, turn, m, clientChat);
       return;
     }
@@ -114,6 +119,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     supportChatId: options.supportChatId,
     titleTemplate: options.titleTemplate,
     logger: options.logger,
+    texts: options.texts ?? shippedTexts(),
     albumWaitMs: options.albumWaitMs ?? 1000,
     orderWaitMs: options.orderWaitMs ?? 1000,
     refusedMessages: new Set(),

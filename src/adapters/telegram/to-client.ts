@@ -10,11 +10,14 @@ import { unreachableNotice } from './notices.ts';
 import { ignoreRefused, replyParameters, type TelegramReactorContext } from './reactor-context.ts';
 import { editContent } from './send-content.ts';
 
-/** An answer still to be carried to the client (not delivered, not given up on, not deleted). */
+/**
+ * An answer still to be carried to the client (not delivered, not given up on, not deleted): a
+ * manager's, copied from the group, or an automatic one, sent as its text.
+ */
 const undelivered = (m: ConversationMessage) =>
   m.direction === 'outgoing' &&
   !m.deleted &&
-  m.groupMessage !== undefined &&
+  (m.groupMessage !== undefined || m.automatic !== undefined) &&
   m.deliveries.send?.outcome !== 'delivered' &&
   m.deliveries.send?.outcome !== 'failed';
 
@@ -42,12 +45,17 @@ const deliver = async (ctx: TelegramReactorContext, turn: Turn, messageId: strin
   await turn.need([m.replyTo]);
   const replyRef = m.replyTo ? turn.state.messages.get(m.replyTo)?.channelMessage : undefined;
   try {
-    const sent = await ctx.api.copyMessage(
-      clientChat,
-      m.groupMessage!.chatId,
-      Number(m.groupMessage!.messageId),
-      replyRef ? replyParameters(replyRef.messageId) : {},
-    );
+    // An automatic reply has no original in the group to copy: it is sent as the text it recorded.
+    const sent = m.groupMessage
+      ? await ctx.api.copyMessage(
+          clientChat,
+          m.groupMessage.chatId,
+          Number(m.groupMessage.messageId),
+          replyRef ? replyParameters(replyRef.messageId) : {},
+        )
+      : await ctx.api.sendMessage(clientChat, m.content.text, {
+          ...(m.content.entities ? { entities: m.content.entities as never } : {}),
+        });
     await turn.record(
       {
         type: 'RecordDelivered',

@@ -432,6 +432,8 @@ export interface ContactCardInput {
   readonly clientId: string;
   readonly profile: ClientProfile;
   readonly conversationId: string;
+  /** The client's latest language, where it changed since the profile was taken. */
+  readonly language?: string;
 }
 
 export interface FormattedText {
@@ -479,7 +481,26 @@ const httpUrl = (value: string | undefined): string | undefined => {
  * as a link, channel and source, client id and conversation id (as `code`, so managers can copy
  * them), language.
  */
-export const contactCard = (v: ContactCardInput): FormattedText => {
+/** The card's words, in the topic's language (src/texts/catalogue.ts, `topic.card.*`); English by default. */
+export interface ContactCardLabels {
+  /** The channel and source line, filled. */
+  readonly channel: (channel: string, source: string) => string;
+  readonly client: string;
+  readonly conversation: string;
+  readonly language: (language: string) => string;
+}
+
+const englishLabels: ContactCardLabels = {
+  channel: (channel, source) => `📨 Channel: ${channel} · Source: ${source}`,
+  client: '🆔 Client: ',
+  conversation: '💬 Conversation: ',
+  language: (language) => `🌐 Language: ${language}`,
+};
+
+export const contactCard = (
+  v: ContactCardInput,
+  labels: ContactCardLabels = englishLabels,
+): FormattedText => {
   const b = new TextBuilder();
   b.plain('👤 ').styled(displayName(v.profile, v.clientId), { type: 'bold' }).plain('\n');
 
@@ -493,11 +514,11 @@ export const contactCard = (v: ContactCardInput): FormattedText => {
     b.plain('\n');
   }
 
-  b.plain(`📨 Channel: ${v.channel} · Source: ${squash(v.source)}\n`);
-  b.plain('🆔 Client: ').styled(v.clientId, { type: 'code' }).plain('\n');
-  b.plain('💬 Conversation: ').styled(v.conversationId, { type: 'code' }).plain('\n');
-  const language = squash(v.profile.languageCode);
-  if (language) b.plain(`🌐 Language: ${language}\n`);
+  b.plain(`${labels.channel(v.channel, squash(v.source))}\n`);
+  b.plain(labels.client).styled(v.clientId, { type: 'code' }).plain('\n');
+  b.plain(labels.conversation).styled(v.conversationId, { type: 'code' }).plain('\n');
+  const language = squash(v.language ?? v.profile.languageCode);
+  if (language) b.plain(`${labels.language(language)}\n`);
   return b.build();
 };
 

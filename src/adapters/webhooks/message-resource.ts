@@ -4,7 +4,13 @@
 // manager's Telegram id is never part of it (nor the manager's name: the API's resource has
 // neither).
 import type { RecordedEvent } from '../../domain/event-log.ts';
-import type { Attachment, ConversationEvent, DeliveryOperation, TemplateUse } from '../../domain/events.ts';
+import type {
+  Attachment,
+  AutomaticReason,
+  ConversationEvent,
+  DeliveryOperation,
+  TemplateUse,
+} from '../../domain/events.ts';
 
 export type WebhookEventName = 'message.created' | 'message.edited' | 'message.deleted';
 
@@ -40,6 +46,10 @@ export interface MessageResource {
   readonly recorded_at: string | null;
   /** The message's cursor in the API's listings; null while the read model has not recorded it yet. */
   readonly cursor: number | null;
+  /** Present on an answer topicdesk gave by itself: why (a welcome, an off-hours answer). */
+  readonly automatic?: AutomaticReason;
+  /** Present on an answer a manager sent from a saved answer (`/t <name>`): which one. */
+  readonly template?: TemplateUse;
 }
 
 export interface WebhookPayload {
@@ -47,8 +57,6 @@ export interface WebhookPayload {
   readonly source: string;
   readonly external_id: string;
   readonly message: MessageResource;
-  /** The saved answer the message was sent from (`/t <name>`); absent for anything else. */
-  readonly template?: TemplateUse;
 }
 
 /**
@@ -93,6 +101,8 @@ export interface AnswerSnapshot {
   readonly status: 'received' | 'delivered' | 'failed';
   /** The saved answer it was sent from. */
   readonly template?: TemplateUse;
+  /** Why topicdesk sent it by itself; null for a manager's answer. */
+  readonly automatic: AutomaticReason | null;
 }
 
 export interface ConversationIdentity {
@@ -135,6 +145,7 @@ export class AnswerFold {
           editCount: 0,
           status: 'received',
           ...(event.data.template ? { template: event.data.template } : {}),
+          automatic: event.data.automatic?.reason ?? null,
         };
         this.answers.set(answer.messageId, answer);
         return answer;
@@ -197,4 +208,6 @@ export const messageResourceOf = (
   deleted_at: answer.deletedAt,
   recorded_at: answer.recordedAt,
   cursor: options.cursor ?? null,
+  ...(answer.automatic ? { automatic: answer.automatic } : {}),
+  ...(answer.template ? { template: answer.template } : {}),
 });

@@ -140,7 +140,6 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
             message: messageResourceOf(answer, identity.clientId, {
               ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
             }),
-            ...(answer.template ? { template: answer.template } : {}),
           },
           next_attempt_at: dueAt,
         },

@@ -125,7 +125,7 @@ export const checkWorkingHours = (hours: WorkingHours): WorkingHours => {
     throw new SettingsError(
       'invalid_time_zone',
       'timeZone',
-      `timeZone must be an IANA time zone such as "Europe/Berlin", got ${JSON.stringify(hours.timeZone)}`,
+      `the time zone must be an IANA time zone such as "Europe/Berlin", got ${JSON.stringify(hours.timeZone)}`,
     );
   }
   const weekly: Partial<Record<Weekday, readonly string[]>> = {};
