@@ -42,6 +42,7 @@ describe('audit page (headless Chromium)', {
     const answer = h.tg.groupMessage(manager, topic, { text: 'It ships today' });
     await h.send(answer);
     await h.clientCopyOf(user.id, answer.message!.message_id);
+    await h.send(h.tg.groupMessage(manager, topic, { text: '// checked with the warehouse' }));
     await h.send(
       h.tg.groupMessage(manager, topic, bot('/delete'), { reply_to_message_id: answer.message!.message_id }),
     );
@@ -96,6 +97,16 @@ describe('audit page (headless Chromium)', {
     await edited.waitFor();
     assert.equal(await edited.locator('.old').textContent(), 'Where is my order?');
     assert.equal(await edited.locator('.new').textContent(), 'Where is my order #42?');
+    // The team's note: in the timeline and in the conversation, marked as never sent.
+    const note = page.locator('#timeline li[data-type="NoteAdded"]');
+    assert.equal(await note.getAttribute('class'), 'note');
+    assert.match(
+      (await note.locator('.kind').textContent()) ?? '',
+      /Internal note — Alice Support \(not sent to the client\)/,
+    );
+    assert.equal(await note.locator('.new').textContent(), 'checked with the warehouse');
+    await page.locator('#messages .note').waitFor();
+    assert.equal(await page.locator('#messages .note .text').textContent(), 'checked with the warehouse');
     const deleted = page.locator('#timeline li[data-type="ManagerReplyDeleted"]');
     assert.equal(await deleted.locator('.old').textContent(), 'It ships today', 'what was deleted');
     assert.match((await deleted.locator('.kind').textContent()) ?? '', /Alice Support/);
