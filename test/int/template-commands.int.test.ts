@@ -102,6 +102,18 @@ describe('template commands (CLI, real database)', () => {
     );
   });
 
+  it('history settings:templates lists every change with its actor, as the audit does', async () => {
+    const run = await cli(['history', 'settings:templates'], env());
+    assert.equal(run.code, 0, run.stderr);
+    const rows = run.lines.filter((l) => /TemplateTextSet|TemplateTextRemoved|TemplateRemoved/.test(l));
+    assert.equal(rows.length, 3);
+    assert.match(
+      rows[0]!,
+      /system:cli +TemplateTextSet +saved answer greeting v1 \(en\) set: "Hello \{client_name\}!"/,
+    );
+    assert.match(rows[2]!, /saved answer refund v1 \(en\) set/);
+  });
+
   it('templates:remove removes one language, or the whole saved answer; an unknown one is an error', async () => {
     const ru = await cli(['templates:remove', 'greeting', '--locale', 'ru'], env());
     assert.equal(ru.code, 0, ru.stderr);
