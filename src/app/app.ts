@@ -270,6 +270,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       ...(config.ADMIN_TOKEN ? { adminToken: config.ADMIN_TOKEN } : {}),
       allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
       estimateLogSize: logSizeEstimate(config, db),
+      settings: { textSettings: settings.textSettings, hours: settings.hours, defaultLocale: config.LOCALE },
     });
     Object.assign(handlers, admin.handlers, { auditPage });
     cleanup.unshift(() => admin.stop());

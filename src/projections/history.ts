@@ -1,5 +1,6 @@
 // The audit history of one conversation (docs/design.md, "The audit history"): every event of its
-// stream in order, described for a person, and the conversation as it stood at a past moment.
+// stream in order, described for a person, and the conversation as it stood at a past moment; and
+// the same list for a settings stream (docs/design.md, "Settings streams").
 // Read straight from the log (readStream only), so it works on any EventLog adapter and needs no
 // read model; the CLI prints it and the admin API serves the same values as JSON.
 import type { ConversationMessage } from '../domain/conversation-state.ts';

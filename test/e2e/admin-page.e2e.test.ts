@@ -137,4 +137,47 @@ describe('audit page (headless Chromium)', {
     await page.screenshot({ path: screenshotPath.replace('.png', '-before-edit.png'), fullPage: true });
     assert.deepEqual(problems, [], 'no script errors (and the Content-Security-Policy let the script run)');
   });
+
+  it('lists the changes of texts, saved answers and working hours with who made them', async () => {
+    const put = (path: string, json: unknown) =>
+      fetch(`${h.url}${path}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(json),
+      });
+    assert.equal((await put('/api/admin/texts/ru/client.closed', { text: 'Диалог закрыт.' })).status, 200);
+    assert.equal(
+      (await put('/api/admin/templates/greeting/texts/en', { text: 'Hello {client_name}!' })).status,
+      201,
+    );
+    assert.equal(
+      (await put('/api/admin/hours', { time_zone: 'Europe/Moscow', weekly: { mon: ['09:00-18:00'] } }))
+        .status,
+      200,
+    );
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${h.url}/admin`);
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.click('#login button');
+    await page.click('#settings-button');
+    const items = page.locator('#settings-timeline li');
+    await items.nth(2).waitFor();
+    assert.deepEqual(await items.locator('.kind').allTextContents(), [
+      'texts: TextOverrideSet — system:admin-api',
+      'templates: TemplateTextSet — system:admin-api',
+      'hours: WorkingHoursSet — system:admin-api',
+    ]);
+    assert.match(
+      (await items.nth(1).textContent()) ?? '',
+      /saved answer greeting v1 \(en\) set: "Hello \{client_name\}!"/,
+    );
+    assert.match(
+      (await items.nth(0).textContent()) ?? '',
+      /text client\.closed \(ru\) set: "Диалог закрыт\."/,
+    );
+    await page.screenshot({ path: screenshotPath.replace('.png', '-settings.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+  });
 });

@@ -43,6 +43,7 @@ import {
   listSources,
   sourceOfToken,
 } from './admin-read-model.ts';
+import { type AdminSettingsOptions, adminSettingsHandlers } from './admin-settings.ts';
 import { adminTemplateHandlers } from './admin-templates.ts';
 import { createRebuildJobs, type RebuildJobs } from './rebuild-jobs.ts';
 
@@ -62,6 +63,8 @@ export interface AdminApiOptions {
   readonly resolve?: Resolve;
   /** The saved answers (shared with the Telegram channel, so a change here is seen there at once). */
   readonly templates?: TemplatesStore;
+  /** Texts and working hours (their routes answer 404 without them). */
+  readonly settings?: Omit<AdminSettingsOptions, 'log' | 'actor'>;
 }
 
 export interface AdminApi {
@@ -331,6 +334,16 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
       route,
     }),
   };
+
+  if (options.settings) {
+    Object.assign(
+      handlers,
+      adminSettingsHandlers(
+        { ...options.settings, log, actor: { kind: 'system', id: ADMIN_ACTOR_ID } },
+        route,
+      ),
+    );
+  }
 
   return {
     handlers,
