@@ -242,19 +242,21 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       return 'ignored';
     }
     const actor = managerActor(m);
-    const outcome = await run(
-      conversationId,
-      {
-        type: 'AddNote',
-        noteId: telegramMessageId(m.chat.id, m.message_id),
-        text,
-        managerId: actor.id,
-        managerName: actor.name ?? 'manager',
-        groupMessage: { chatId: String(m.chat.id), messageId: String(m.message_id) },
-      },
-      updateCommandId(botId, update.update_id),
-      actor,
-      new Date(m.date * 1000),
+    const outcome = await tolerant(() =>
+      run(
+        conversationId,
+        {
+          type: 'AddNote',
+          noteId: telegramMessageId(m.chat.id, m.message_id),
+          text,
+          managerId: actor.id,
+          managerName: actor.name ?? 'manager',
+          groupMessage: { chatId: String(m.chat.id), messageId: String(m.message_id) },
+        },
+        updateCommandId(botId, update.update_id),
+        actor,
+        new Date(m.date * 1000),
+      ),
     );
     if (outcome === 'recorded') await markNote(m);
     return outcome;
