@@ -22,6 +22,12 @@ import {
   rotateWebhookSecretCommand,
 } from './app/commands/sources.ts';
 import { checkCommand, deleteWebhookCommand, setWebhookCommand } from './app/commands/telegram.ts';
+import {
+  DEFAULT_TEMPLATE_LOCALE,
+  listTemplatesCommand,
+  removeTemplateCommand,
+  setTemplateCommand,
+} from './app/commands/templates.ts';
 import { ConfigError, configuredSecrets } from './app/config.ts';
 import { openContext } from './app/context.ts';
 import { allProjections } from './projections/index.ts';
@@ -141,6 +147,36 @@ program
   .option('--json', 'print JSON')
   .description('sources, their webhooks and token ids')
   .action((opts: { json?: boolean }) => withContext((ctx) => listSourcesCommand(ctx, Boolean(opts.json)))());
+
+program
+  .command('templates:set')
+  .argument('<name>', 'the saved answer, as managers type it after /t (a-z, 0-9, _ and -)')
+  .argument(
+    '<text...>',
+    'its text; may use {client_name}, {client_username}, {client_id}, {manager_name}, {source}, {channel}, {conversation_id}',
+  )
+  .option('--locale <locale>', 'the language of the text (en, ru)', DEFAULT_TEMPLATE_LOCALE)
+  .description("set a saved answer's text in one language (a new name makes a new saved answer)")
+  .action((name: string, text: string[], opts: { locale: string }) =>
+    withContext((ctx) => setTemplateCommand(ctx, name, text.join(' '), opts.locale))(),
+  );
+
+program
+  .command('templates:list')
+  .option('--json', 'print JSON')
+  .description('the saved answers: name, version, who changed them last, their texts per language')
+  .action((opts: { json?: boolean }) =>
+    withContext((ctx) => listTemplatesCommand(ctx, Boolean(opts.json)))(),
+  );
+
+program
+  .command('templates:remove')
+  .argument('<name>', 'the saved answer')
+  .option('--locale <locale>', 'remove only the text in this language (its last text removes it all)')
+  .description('remove a saved answer, or one language of it')
+  .action((name: string, opts: { locale?: string }) =>
+    withContext((ctx) => removeTemplateCommand(ctx, name, opts.locale))(),
+  );
 
 program
   .command('texts:list')

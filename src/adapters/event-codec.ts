@@ -88,6 +88,9 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
     groupMessage: channelMessageRef.optional(),
     replyTo: z.string().optional(),
     mediaGroupId: z.string().optional(),
+    template: z
+      .object({ name: z.string(), version: z.number().int().positive(), locale: z.string() })
+      .optional(),
     automatic: z
       .object({ reason: z.enum(['welcome', 'off_hours']), period: z.string().optional() })
       .optional(),
@@ -112,6 +115,15 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
   ConversationClosed: empty,
   ConversationReopened: empty,
   ClientNotified: z.object({ notice: z.enum(['banned', 'closed']) }),
+  NoteAdded: z.object({
+    noteId: z.string(),
+    text: z.string(),
+    managerId: z.string(),
+    managerName: z.string(),
+    groupMessage: channelMessageRef,
+  }),
+  NotePinned: z.object({ text: z.string(), managerId: z.string(), managerName: z.string() }),
+  NoteUnpinned: empty,
 };
 
 export const eventMetadataSchema: z.ZodType<EventMetadata> = z.object({

@@ -123,6 +123,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         reactorConcurrency: config.REACTOR_CONCURRENCY,
         orderWaitMs: config.ORDER_WAIT_MS,
         titleTemplate: config.TOPIC_TITLE_TEMPLATE,
+        notePrefix: config.NOTE_PREFIX,
+        templates: settings.templates,
         limits: {
           perChatPerSecond: config.TELEGRAM_LIMIT_PER_CHAT_PER_SECOND,
           groupPerMinute: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,
@@ -258,6 +260,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     Object.assign(handlers, external.handlers);
     // The admin and audit API, and the audit page on top of it.
     const admin = createAdminApi({
+      templates: settings.templates,
       pool: db.pool,
       sql,
       log,

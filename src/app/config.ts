@@ -70,6 +70,16 @@ const schema = z
       .max(600, 'must be at most 600 seconds')
       .default(60),
     TOPIC_TITLE_TEMPLATE: z.string().min(1).default('{name} · {source} · {id}'),
+    /** A topic message starting with this is an internal note; empty (set, but empty) turns it off. */
+    NOTE_PREFIX: z
+      .string()
+      .max(16, 'must be at most 16 characters')
+      .refine((p) => !/\s/.test(p), 'must not contain spaces')
+      .refine(
+        (p) => !/^\/[\p{L}\p{N}_]/u.test(p),
+        'must not start like a command (a slash and a letter): use // or !!',
+      )
+      .default('//'),
     VK_TOKEN: optional(z.string().min(10, 'must be a VK community access token')),
     VK_GROUP_ID: optional(z.string().regex(/^\d+$/, 'must be the community id (digits)')),
     VK_CONFIRMATION: optional(z.string().min(1)),

@@ -7,6 +7,7 @@ import type {
   ClientProfile,
   DeliveryOperation,
   MessageContent,
+  TemplateUse,
 } from './events.ts';
 
 export interface ReceiveClientMessage {
@@ -70,6 +71,8 @@ export interface ReplyAsManager {
   readonly groupMessage?: ChannelMessageRef;
   readonly replyTo?: string;
   readonly mediaGroupId?: string;
+  /** The saved answer the content was made from. */
+  readonly template?: TemplateUse;
 }
 
 /**
@@ -137,6 +140,26 @@ export interface RecordClientNotified {
   readonly notice: 'banned' | 'closed';
 }
 
+export interface AddNote {
+  readonly type: 'AddNote';
+  readonly noteId: string;
+  readonly text: string;
+  readonly managerId: string;
+  readonly managerName: string;
+  readonly groupMessage: ChannelMessageRef;
+}
+
+export interface PinNote {
+  readonly type: 'PinNote';
+  readonly text: string;
+  readonly managerId: string;
+  readonly managerName: string;
+}
+
+export interface UnpinNote {
+  readonly type: 'UnpinNote';
+}
+
 export type ConversationCommand =
   | ReceiveClientMessage
   | EditClientMessage
@@ -154,6 +177,9 @@ export type ConversationCommand =
   | UnbanClient
   | CloseConversation
   | ReopenConversation
-  | RecordClientNotified;
+  | RecordClientNotified
+  | AddNote
+  | PinNote
+  | UnpinNote;
 
 export type ConversationCommandType = ConversationCommand['type'];

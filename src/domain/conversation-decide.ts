@@ -221,7 +221,7 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
         if (existing.direction === 'outgoing') return none;
         throw new DomainError('message_exists', `message ${command.messageId} is a client message`);
       }
-      const { messageId, managerId, managerName, groupMessage, mediaGroupId } = command;
+      const { messageId, managerId, managerName, groupMessage, mediaGroupId, template } = command;
       return [
         {
           type: 'ManagerReplied',
@@ -233,6 +233,7 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
             groupMessage,
             replyTo: knownReply(started, command.replyTo),
             mediaGroupId,
+            template,
           }),
         },
       ];
@@ -278,6 +279,24 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
       if (sent) return none;
       return [{ type: 'ClientNotified', data: { notice: command.notice } }];
     }
+    case 'AddNote': {
+      const { noteId, managerId, managerName, groupMessage } = command;
+      const text = command.text.trim();
+      if (text === '') throw new DomainError('note_empty', 'a note needs text');
+      return [{ type: 'NoteAdded', data: { noteId, text, managerId, managerName, groupMessage } }];
+    }
+    case 'PinNote': {
+      const text = command.text.trim();
+      if (text === '') throw new DomainError('note_empty', 'a pinned note needs text');
+      // The same text pinned again changes nothing (who pinned it first stays).
+      if (started.pinnedNote?.text === text) return none;
+      const { managerId, managerName } = command;
+      return [{ type: 'NotePinned', data: { text, managerId, managerName } }];
+    }
+    case 'UnpinNote':
+      if (started.pinnedNote === undefined)
+        throw new DomainError('no_pinned_note', 'the client has no pinned note');
+      return [{ type: 'NoteUnpinned', data: {} }];
     default: {
       const unknown: never = command;
       throw new DomainError('invalid_command', `unknown command ${(unknown as { type?: unknown }).type}`);
@@ -308,6 +327,9 @@ export const messagesNeeded = (command: ConversationCommand): string[] => {
     case 'CloseConversation':
     case 'ReopenConversation':
     case 'RecordClientNotified':
+    case 'AddNote':
+    case 'PinNote':
+    case 'UnpinNote':
       return [];
     default: {
       const unknown: never = command;

@@ -14,6 +14,7 @@ import type {
   ConversationEvent,
   DeliveryOperation,
   MessageContent,
+  TemplateUse,
 } from './events.ts';
 
 /** incoming: written by the client; outgoing: written by a manager. */
@@ -47,6 +48,8 @@ export interface ConversationMessage {
   readonly suppressed: boolean;
   readonly managerId?: string;
   readonly managerName?: string;
+  /** Outgoing: the saved answer it was sent from. */
+  readonly template?: TemplateUse;
   /** Outgoing: set when topicdesk answered by itself (a welcome, an off-hours answer). */
   readonly automatic?: AutomaticReply;
   /** Client side: the client's original (incoming) or the delivered copy (outgoing). */
@@ -79,6 +82,12 @@ export interface ConversationTopic {
   readonly title: string;
 }
 
+/** The note pinned to the client (`/pin`), shown under the contact card. */
+export interface PinnedNote {
+  readonly text: string;
+  readonly managerName: string;
+}
+
 /** An answer's latest send outcome, for notices told once (a blocked bot, an unreachable client). */
 export interface SendOutcome {
   readonly messageId: string;
@@ -109,6 +118,8 @@ export interface ConversationCore {
   readonly waitingOutgoing: readonly string[];
   /** The latest send outcomes, one per answer, newest last. */
   readonly sendOutcomes: readonly SendOutcome[];
+  /** Absent when nothing is pinned (and in cores stored before notes existed). */
+  readonly pinnedNote?: PinnedNote;
   /** The client's latest language tag, as the channel reported it (the bot writes to them in it). */
   readonly language?: string;
   /** Whether the client was welcomed (once per conversation). */
@@ -460,9 +471,16 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
       if (event.data.notice === 'banned') core.banNoticeSent = true;
       else core.closeNoticeSent = true;
       return;
+    case 'NotePinned':
+      core.pinnedNote = { text: event.data.text, managerName: event.data.managerName };
+      return;
+    case 'NoteUnpinned':
+      delete core.pinnedNote;
+      return;
     case 'ClientMessageEdited':
     case 'ClientMessageDeleted':
     case 'ManagerReplyEdited':
+    case 'NoteAdded':
       return;
     default: {
       const unknown: never = event;
@@ -568,6 +586,7 @@ const messageStep = (w: WindowDraft, f: Folded): void => {
           suppressed: false,
           managerId: d.managerId,
           managerName: d.managerName,
+          template: d.template,
           automatic: d.automatic,
           groupMessage: d.groupMessage,
           forwarded: false,

@@ -15,6 +15,7 @@ import type {
   ConversationEvent,
   ConversationEventType,
   DeliveryOperation,
+  TemplateUse,
 } from '../domain/events.ts';
 import { conversationEventTypes, conversationStream } from '../domain/events.ts';
 import {
@@ -243,7 +244,10 @@ export const summarize = (event: ConversationEvent): string => {
         const why = d.automatic.reason === 'welcome' ? 'welcome' : `off hours since ${d.automatic.period}`;
         return `automatic reply (${why}) ${d.messageId}: ${describeContent(d)}`;
       }
-      return `manager ${d.managerName} replied ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}`;
+      const template = d.template
+        ? ` from saved answer ${d.template.name} v${d.template.version} (${d.template.locale})`
+        : '';
+      return `manager ${d.managerName} replied ${d.messageId}${template}: ${describeContent(d)}${replyNote(d.replyTo)}`;
     }
     case 'ManagerReplyEdited':
       return `manager edited ${event.data.messageId}: ${quote(event.data.previousText)} → ${describeContent(event.data)}`;
@@ -270,6 +274,12 @@ export const summarize = (event: ConversationEvent): string => {
       return event.data.notice === 'banned'
         ? 'client told their messages are not forwarded (banned)'
         : 'client told the conversation is closed';
+    case 'NoteAdded':
+      return `note by ${event.data.managerName} (internal, not sent): ${quote(event.data.text)}`;
+    case 'NotePinned':
+      return `note pinned by ${event.data.managerName}: ${quote(event.data.text)}`;
+    case 'NoteUnpinned':
+      return 'pinned note removed';
     default: {
       const unknown: never = event;
       return `${(unknown as { type: string }).type}`;
@@ -342,6 +352,8 @@ export interface SnapshotMessage {
   readonly status: ConversationMessage['status'];
   /** The manager who wrote an outgoing message. */
   readonly managerName?: string;
+  /** The saved answer an outgoing message was sent from. */
+  readonly template?: TemplateUse;
   /** Recorded while the client was banned: kept, not forwarded. */
   readonly suppressed: boolean;
   /** When the log recorded it. */
@@ -372,8 +384,20 @@ export interface ConversationSnapshot {
   readonly topic: { readonly topicId: string; readonly chatId: string; readonly title: string } | null;
   readonly closed: boolean;
   readonly banned: boolean;
+  /** The client's pinned note then (`/pin`). */
+  readonly pinnedNote: { readonly text: string; readonly managerName: string } | null;
   /** In the order they were recorded (a burst may have been sent in another: see `sentAt`). */
   readonly messages: readonly SnapshotMessage[];
+  /** The managers' internal notes written by then, in the order recorded (never sent to the client). */
+  readonly notes: readonly SnapshotNote[];
+}
+
+export interface SnapshotNote {
+  readonly noteId: string;
+  readonly text: string;
+  readonly managerName: string;
+  /** When the log recorded it. */
+  readonly createdAt: string;
 }
 
 interface MessageTimes {
@@ -411,6 +435,7 @@ export const conversationAt = async (
   let state = initialConversationState;
   let revision = -1;
   let firstRecordedAt: string | null = null;
+  const notes: SnapshotNote[] = [];
   const times = new Map<string, MessageTimes>();
   const timesOf = (messageId: string): MessageTimes => {
     const known = times.get(messageId);
@@ -450,6 +475,11 @@ export const conversationAt = async (
         case 'ManagerReplyDeleted':
           timesOf(event.data.messageId).deletedAt ??= when;
           break;
+        case 'NoteAdded': {
+          const { noteId, text, managerName } = event.data;
+          notes.push({ noteId, text, managerName, createdAt: when });
+          break;
+        }
         default:
           break;
       }
@@ -468,6 +498,7 @@ export const conversationAt = async (
       replyTo: m.replyTo ?? null,
       status: m.status,
       ...(m.managerName === undefined ? {} : { managerName: m.managerName }),
+      ...(m.template === undefined ? {} : { template: m.template }),
       suppressed: m.suppressed,
       createdAt: t.createdAt ?? '',
       sentAt: t.sentAt ?? t.createdAt ?? '',
@@ -491,7 +522,9 @@ export const conversationAt = async (
     topic: state.topic === null ? null : { ...state.topic },
     closed: state.closed,
     banned: state.banned,
+    pinnedNote: state.pinnedNote ? { ...state.pinnedNote } : null,
     messages,
+    notes,
   };
 };
 

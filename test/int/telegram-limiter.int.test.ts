@@ -180,6 +180,28 @@ describe('outgoing Telegram limiter', () => {
     assert.ok(Date.now() - privateStart < 300, 'a private chat has no per-minute window');
   });
 
+  it("counts the reaction that marks a note in the group's window, after the messages before it", async () => {
+    const { bot } = limitedBot({ perChatPerSecond: 1000, groupPerMinute: 2, groupWindowMs: 600 });
+    const manager = tg.addManager({ first_name: 'Nell' });
+    const topic = await bot.api.createForumTopic(tg.supportChatId, 'Window');
+    const note = tg.groupMessage(manager, topic.message_thread_id, { text: '// internal' });
+    tg.clearCalls();
+    const started = Date.now();
+    await Promise.all([
+      bot.api.sendMessage(tg.supportChatId, 'one', { message_thread_id: topic.message_thread_id }),
+      bot.api.setMessageReaction(tg.supportChatId, note.message!.message_id, [{ type: 'emoji', emoji: '✍' }]),
+    ]);
+    // createForumTopic and the message filled the window of two: the reaction waited for it.
+    assert.ok(Date.now() - started >= 400, `the reaction went after ${Date.now() - started} ms`);
+    assert.deepEqual(
+      tg.calls.map((c) => c.method),
+      ['sendMessage', 'setMessageReaction'],
+    );
+    assert.deepEqual(tg.reactionsOn(tg.supportChatId, note.message!.message_id), [
+      { type: 'emoji', emoji: '✍' },
+    ]);
+  });
+
   it('holds every chat when two chats are refused with 429 at once', async () => {
     let refused!: () => void;
     const twoRefusals = new Promise<void>((resolve) => {

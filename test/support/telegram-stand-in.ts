@@ -16,7 +16,7 @@
 // port, and updates reach the app only through queueUpdate (getUpdates) or deliver (webhook).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Chat, Message, ResponseParameters, Update, UserFromGetMe } from 'grammy/types';
+import type { Chat, Message, ReactionType, ResponseParameters, Update, UserFromGetMe } from 'grammy/types';
 import { TelegramApiError, tooManyRequests } from './telegram-stand-in/errors.ts';
 import { Described, findMethod, type StandInEnv, type WebhookState } from './telegram-stand-in/methods.ts';
 import { UpdateQueue } from './telegram-stand-in/queue.ts';
@@ -401,6 +401,10 @@ export const startTelegramStandIn = async (options: TelegramStandInOptions = {})
     message(chatId: number, messageId: number): Message | undefined {
       const m = world.message(chatId, messageId);
       return m && clone(m);
+    },
+    /** The bot's reactions on a message (setMessageReaction); none once the message is gone. */
+    reactionsOn(chatId: number, messageId: number): ReactionType[] {
+      return world.reactionsOn(chatId, messageId);
     },
     topics(): TopicInfo[] {
       return [...world.topics.values()].map((t) => ({

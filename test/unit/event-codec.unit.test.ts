@@ -38,6 +38,10 @@ const oneOfEach: readonly ConversationEvent[] = [
     },
   },
   replied('r1', 'answer', { groupMessage: groupRef('501'), replyTo: 'm1' }),
+  replied('r2', 'Hello Ada!', {
+    groupMessage: groupRef('502'),
+    template: { name: 'greeting', version: 3, locale: 'en' },
+  }),
   {
     type: 'ManagerReplyEdited',
     data: { text: 'answer!', attachments: [], messageId: 'r1', previousText: 'answer' },
@@ -60,6 +64,18 @@ const oneOfEach: readonly ConversationEvent[] = [
   { type: 'ConversationClosed', data: {} },
   { type: 'ConversationReopened', data: {} },
   { type: 'ClientNotified', data: { notice: 'banned' } },
+  {
+    type: 'NoteAdded',
+    data: {
+      noteId: 'n1',
+      text: 'checked the warehouse',
+      managerId: '7',
+      managerName: 'Gina',
+      groupMessage: groupRef('503'),
+    },
+  },
+  { type: 'NotePinned', data: { text: 'VIP', managerId: '7', managerName: 'Gina' } },
+  { type: 'NoteUnpinned', data: {} },
 ];
 
 const errorOf = (fn: () => unknown): EventDecodeError => {

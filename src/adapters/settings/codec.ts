@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { RecordedEvent } from '../../domain/event-log.ts';
 import type { HoursEvent } from '../../domain/settings/hours.ts';
+import type { TemplateEvent } from '../../domain/settings/templates.ts';
 import type { TextsEvent } from '../../domain/settings/texts.ts';
 import type { DecodeSettingsEvent, SettingsEvent } from '../../domain/settings.ts';
 import { EventDecodeError } from '../event-codec.ts';
@@ -55,4 +56,12 @@ export const decodeHoursEvent = settingsDecoder<HoursEvent>({
     }),
   }),
   WorkingHoursCleared: z.object({}),
+});
+
+const version = z.number().int().positive();
+
+export const decodeTemplatesEvent = settingsDecoder<TemplateEvent>({
+  TemplateTextSet: z.object({ name: z.string(), locale: z.string(), text: z.string(), version }),
+  TemplateTextRemoved: z.object({ name: z.string(), locale: z.string(), version }),
+  TemplateRemoved: z.object({ name: z.string(), version }),
 });

@@ -3,6 +3,7 @@
 // history settings:<kind>`) lists a kind's changes through this table; a kind is one entry here.
 
 import { hoursSettings } from '../../domain/settings/hours.ts';
+import { templatesSettings } from '../../domain/settings/templates.ts';
 import { textsSettings } from '../../domain/settings/texts.ts';
 import type {
   DecodeSettingsEvent,
@@ -10,8 +11,8 @@ import type {
   SettingsEvent,
   SettingsKind,
 } from '../../domain/settings.ts';
-import { textCatalogue } from '../../texts/catalogue.ts';
-import { decodeHoursEvent, decodeTextsEvent } from './codec.ts';
+import { locales, textCatalogue } from '../../texts/catalogue.ts';
+import { decodeHoursEvent, decodeTemplatesEvent, decodeTextsEvent } from './codec.ts';
 
 export interface SettingsKindEntry<C, E extends SettingsEvent, S> {
   readonly definition: SettingsDefinition<C, E, S>;
@@ -25,10 +26,12 @@ const entry = <C, E extends SettingsEvent, S>(
 
 export const textsKind = entry(textsSettings(textCatalogue), decodeTextsEvent);
 export const hoursKind = entry(hoursSettings, decodeHoursEvent);
+export const templatesKind = entry(templatesSettings(locales), decodeTemplatesEvent);
 
-/** Every kind this version can read, by name (`templates` joins when its definition does). */
+/** Every kind this version can read, by name. */
 // biome-ignore lint/suspicious/noExplicitAny: a table of kinds whose commands, events and states differ
 export const settingsKindEntries: Partial<Record<SettingsKind, SettingsKindEntry<any, any, any>>> = {
   texts: textsKind,
   hours: hoursKind,
+  templates: templatesKind,
 };

@@ -16,6 +16,7 @@ import { problem } from '../http/problem.ts';
 import type { RouteDefinition } from '../http/routes.ts';
 import { sqlDatabase } from '../postgres/sql.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
+import { createTemplatesStore, type TemplatesStore } from '../settings/templates.ts';
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
 import { createOutgoingLimiter, type RetryInfo } from './limiter.ts';
 import { createTelegramReactor } from './reactor.ts';
@@ -34,6 +35,10 @@ export interface TelegramChannelOptions {
    */
   readonly timeoutSeconds?: number;
   readonly titleTemplate: string;
+  /** A topic message starting with this is an internal note (NOTE_PREFIX); '' turns it off. */
+  readonly notePrefix?: string;
+  /** The saved answers (shared with the admin API, so a change there is seen at once). */
+  readonly templates?: TemplatesStore;
   /** Conversations the reactor carries at once (REACTOR_CONCURRENCY). Default 16. */
   readonly reactorConcurrency?: number;
   /** How long the reactor lets a burst of messages settle to carry it in the sender's order. */
@@ -100,6 +105,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   );
 
   const sql = sqlDatabase(options.pool);
+  const templates = options.templates ?? createTemplatesStore(options.log);
 
   // The newest committed event. The PostgreSQL log's readers (and its headPosition()) hold back events
   // committed after an older transaction that is still open, so a read model level with that head
@@ -153,6 +159,8 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
       return rows[0]?.conversation_id;
     },
     logHead: committedHead,
+    templates: async () => (await templates.current()).state,
+    ...(options.notePrefix !== undefined ? { notePrefix: options.notePrefix } : {}),
     async readModelPosition() {
       return (await readGeneration(sql, 'conversations', { status: 'active' }))?.checkpoint ?? null;
     },

@@ -101,6 +101,9 @@ const step = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => {
     case 'ClientBanned':
     case 'ClientUnbanned':
     case 'ClientNotified':
+    case 'NoteAdded':
+    case 'NotePinned':
+    case 'NoteUnpinned':
       return;
     default: {
       const never: never = event;

@@ -1,7 +1,8 @@
 // Pure translation between Telegram objects and the domain (docs/design.md, "What each channel
 // carries"): no I/O, no bot instance.
-// Inbound updates become MessageContent/ClientProfile; topics get a title and a contact card; manager
-// commands are recognised; non-file payloads get a readable line for channels that cannot copy them.
+// Inbound updates become MessageContent/ClientProfile; topics get a title and a contact card;
+// non-file payloads get a readable line for channels that cannot copy them. (Manager commands:
+// commands.ts.)
 import type { Message, MessageEntity, User } from 'grammy/types';
 import { sameContent, withoutUndefined } from '../../domain/content.ts';
 import type { Attachment, Channel, ClientProfile, MessageContent } from '../../domain/events.ts';
@@ -519,38 +520,6 @@ export const contactCard = (
   const language = squash(v.language ?? v.profile.languageCode);
   if (language) b.plain(`${labels.language(language)}\n`);
   return b.build();
-};
-
-// ---------------------------------------------------------------------------------------------------
-// Manager commands
-
-export const MANAGER_COMMANDS = ['ban', 'unban', 'close', 'reopen', 'delete', 'info'] as const;
-export type ManagerCommandName = (typeof MANAGER_COMMANDS)[number];
-
-export interface ManagerCommandText {
-  readonly command: ManagerCommandName;
-  readonly args: string;
-}
-
-const isManagerCommand = (name: string): name is ManagerCommandName =>
-  (MANAGER_COMMANDS as ReadonlyArray<string>).includes(name);
-
-/**
- * A manager command at the very start of a text message (`/ban`, `/ban@<botUsername> reason`),
- * case-insensitive; commands addressed to another bot and unknown commands yield undefined.
- */
-export const commandOf = (message: Message, botUsername: string): ManagerCommandText | undefined => {
-  const text = message.text;
-  if (text === undefined) return undefined;
-  const entity = message.entities?.find((e) => e.type === 'bot_command' && e.offset === 0);
-  if (!entity) return undefined;
-  const [name = '', addressee] = text.slice(1, entity.length).split('@', 2);
-  if (addressee !== undefined && addressee.toLowerCase() !== botUsername.replace(/^@+/, '').toLowerCase()) {
-    return undefined;
-  }
-  const command = name.toLowerCase();
-  if (!isManagerCommand(command)) return undefined;
-  return { command, args: text.slice(entity.length).trim() };
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import type {
   AutomaticReason,
   ConversationEvent,
   DeliveryOperation,
+  TemplateUse,
 } from '../../domain/events.ts';
 
 export type WebhookEventName = 'message.created' | 'message.edited' | 'message.deleted';
@@ -47,6 +48,8 @@ export interface MessageResource {
   readonly cursor: number | null;
   /** Present on an answer topicdesk gave by itself: why (a welcome, an off-hours answer). */
   readonly automatic?: AutomaticReason;
+  /** Present on an answer a manager sent from a saved answer (`/t <name>`): which one. */
+  readonly template?: TemplateUse;
 }
 
 export interface WebhookPayload {
@@ -96,6 +99,8 @@ export interface AnswerSnapshot {
   readonly editCount: number;
   /** Outcome of carrying the answer itself, as the API's status shows it. */
   readonly status: 'received' | 'delivered' | 'failed';
+  /** The saved answer it was sent from. */
+  readonly template?: TemplateUse;
   /** Why topicdesk sent it by itself; null for a manager's answer. */
   readonly automatic: AutomaticReason | null;
 }
@@ -139,6 +144,7 @@ export class AnswerFold {
           deletedAt: null,
           editCount: 0,
           status: 'received',
+          ...(event.data.template ? { template: event.data.template } : {}),
           automatic: event.data.automatic?.reason ?? null,
         };
         this.answers.set(answer.messageId, answer);
@@ -203,4 +209,5 @@ export const messageResourceOf = (
   recorded_at: answer.recordedAt,
   cursor: options.cursor ?? null,
   ...(answer.automatic ? { automatic: answer.automatic } : {}),
+  ...(answer.template ? { template: answer.template } : {}),
 });

@@ -79,10 +79,16 @@ export const formatHistory = (
 const author = (m: SnapshotMessage): string =>
   m.direction === 'incoming' ? 'client' : `manager ${m.managerName ?? ''}`.trimEnd();
 
+const savedAnswer = (m: SnapshotMessage): string =>
+  m.template ? `[saved answer ${m.template.name} v${m.template.version}]` : '';
+
 const marks = (m: SnapshotMessage): string =>
   [m.edits > 0 ? '[edited]' : '', m.deleted ? '[deleted]' : '', m.suppressed ? '[not forwarded]' : '']
     .filter(Boolean)
     .join(' ');
+
+const withMarks = (m: SnapshotMessage): string =>
+  [describeContent(m), savedAnswer(m), marks(m)].filter(Boolean).join(' ');
 
 export const formatSnapshot = (ref: string, s: ConversationSnapshot): string => {
   const head = `${title(ref, s.conversationId)} at ${s.at}`;
@@ -105,15 +111,19 @@ export const formatSnapshot = (ref: string, s: ConversationSnapshot): string => 
     `status:   ${s.closed ? 'closed' : 'open'} · ${s.banned ? 'banned' : 'not banned'} · ${topic}`,
     `messages: ${s.messages.length}`,
     ...table(
-      s.messages.map((m) => [
-        m.messageId,
-        m.createdAt,
-        author(m),
-        m.status,
-        `${describeContent(m)} ${marks(m)}`,
-      ]),
+      s.messages.map((m) => [m.messageId, m.createdAt, author(m), m.status, withMarks(m)]),
       '  ',
     ),
+    ...(s.pinnedNote ? [`pinned:   ${JSON.stringify(s.pinnedNote.text)} (${s.pinnedNote.managerName})`] : []),
+    ...(s.notes.length > 0
+      ? [
+          `notes:    ${s.notes.length} (internal, never sent to the client)`,
+          ...table(
+            s.notes.map((n) => [n.createdAt, `manager ${n.managerName}`, JSON.stringify(n.text)]),
+            '  ',
+          ),
+        ]
+      : []),
   ].join('\n');
 };
 

@@ -117,6 +117,9 @@ export const evolveConversationRow = (
     case 'ReplyDelivered':
     case 'DeliveryFailed':
     case 'ClientNotified':
+    case 'NoteAdded':
+    case 'NotePinned':
+    case 'NoteUnpinned':
       break;
     default: {
       const never: never = event;
