@@ -257,7 +257,21 @@ type Figure =
   | 'answer'
   | 'answer200'
   | 'coldPost'
+  | 'coldCommand'
   | 'coldWebhook';
+
+/** The app's own total time in recorded ReceiveClientMessage commands (topicdesk_command_duration_seconds), in ms. */
+const commandMs = async (app: App): Promise<number> => {
+  const metric = app.metrics.registry.getSingleMetric('topicdesk_command_duration_seconds');
+  const { values } = (await metric?.get()) ?? { values: [] };
+  const sum = values.find(
+    (v) =>
+      (v as { metricName?: string }).metricName === 'topicdesk_command_duration_seconds_sum' &&
+      v.labels.command === 'ReceiveClientMessage' &&
+      v.labels.outcome === 'recorded',
+  );
+  return (sum?.value ?? 0) * 1000;
+};
 
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -538,12 +552,14 @@ export const benchGrowth = async (options: GrowthOptions = {}): Promise<void> =>
         if ((await postUpdate(app, update)) !== 200) throw new Error('warm-up webhook refused');
         await answered(tg, from, (c) => c.method === 'copyMessage' && c.params.from_chat_id === stranger.id);
         await caughtUp(db, 600_000);
+        const before = await commandMs(app);
         const post = await externalMessage(l, `cold-${round}`);
         record('coldPost', l.size, post.answered);
+        record('coldCommand', l.size, (await commandMs(app)) - before);
         const hook = await telegramMessage(l, `cold-${round}`);
         record('coldWebhook', l.size, hook.answered);
         progress(
-          `  ${sizeLabel(l.size)}: POST ${msText(post.answered)} ms, webhook ${msText(hook.answered)} ms`,
+          `  ${sizeLabel(l.size)}: POST ${msText(post.answered)} ms (its command ${msText(figures.get('coldCommand')?.get(l.size)?.at(-1) ?? Number.NaN)} ms), webhook ${msText(hook.answered)} ms`,
         );
       }
     }
@@ -617,6 +633,7 @@ export const benchGrowth = async (options: GrowthOptions = {}): Promise<void> =>
       ]);
     };
     coldRow(`5. cold cache: first POST after a restart → 201, median of ${coldRounds} (ms)`, 'coldPost');
+    coldRow(`   of which its command, read to recorded (the app's own histogram) (ms)`, 'coldCommand');
     coldRow(`   first Telegram webhook after a restart → 200, median of ${coldRounds} (ms)`, 'coldWebhook');
     for (const s of statements)
       lines.push([
@@ -640,7 +657,7 @@ export const benchGrowth = async (options: GrowthOptions = {}): Promise<void> =>
     ];
 
     console.log(
-      `\n## growth: one message's cost as its conversation grows (before the conversation-core redesign)\n\n${machine()}; commit ${commit}; load average (1 min) ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; ${seconds(performance.now() - t0)} in all\n`,
+      `\n## growth: one message's cost as its conversation grows\n\n${machine()}; commit ${commit}; load average (1 min) ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; ${seconds(performance.now() - t0)} in all\n`,
     );
     printGrid(header, lines);
     console.log(`\n${rssLines.join('\n')}`);

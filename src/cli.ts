@@ -6,6 +6,14 @@ import { createRedactor } from './adapters/logging/redact.ts';
 import { type HistoryOptions, historyCommand, parseAtOption } from './app/commands/history.ts';
 import { printProjectionStatus, rebuildProjections } from './app/commands/projections.ts';
 import {
+  clearHoursCommand,
+  listTextsCommand,
+  removeTextCommand,
+  setHoursCommand,
+  setTextCommand,
+  showHoursCommand,
+} from './app/commands/settings.ts';
+import {
   createSourceCommand,
   createTokenCommand,
   generateTokenCommand,
@@ -14,6 +22,12 @@ import {
   rotateWebhookSecretCommand,
 } from './app/commands/sources.ts';
 import { checkCommand, deleteWebhookCommand, setWebhookCommand } from './app/commands/telegram.ts';
+import {
+  DEFAULT_TEMPLATE_LOCALE,
+  listTemplatesCommand,
+  removeTemplateCommand,
+  setTemplateCommand,
+} from './app/commands/templates.ts';
 import { ConfigError, configuredSecrets } from './app/config.ts';
 import { openContext } from './app/context.ts';
 import { allProjections } from './projections/index.ts';
@@ -36,10 +50,12 @@ program
 
 program
   .command('history')
-  .description("a conversation's audit history: every event in order, or with --at its state at that moment")
+  .description(
+    "a conversation's audit history: every event in order, or with --at its state at that moment; settings:<kind> lists a kind of settings' changes",
+  )
   .argument(
     '<ref>',
-    'conversation id (UUID), telegram:<clientId>, vk:<clientId> or external:<source>:<clientId>',
+    'conversation id (UUID), telegram:<clientId>, vk:<clientId> or external:<source>:<clientId>; or settings:texts, settings:hours',
   )
   .option('--at <time>', 'show the conversation as it stood at this ISO 8601 time', parseAtOption)
   .option('--json', 'print JSON instead of text')
@@ -131,6 +147,84 @@ program
   .option('--json', 'print JSON')
   .description('sources, their webhooks and token ids')
   .action((opts: { json?: boolean }) => withContext((ctx) => listSourcesCommand(ctx, Boolean(opts.json)))());
+
+program
+  .command('templates:set')
+  .argument('<name>', 'the saved answer, as managers type it after /t (a-z, 0-9, _ and -)')
+  .argument(
+    '<text...>',
+    'its text; may use {client_name}, {client_username}, {client_id}, {manager_name}, {source}, {channel}, {conversation_id}',
+  )
+  .option('--locale <locale>', 'the language of the text (en, ru)', DEFAULT_TEMPLATE_LOCALE)
+  .description("set a saved answer's text in one language (a new name makes a new saved answer)")
+  .action((name: string, text: string[], opts: { locale: string }) =>
+    withContext((ctx) => setTemplateCommand(ctx, name, text.join(' '), opts.locale))(),
+  );
+
+program
+  .command('templates:list')
+  .option('--json', 'print JSON')
+  .description('the saved answers: name, version, who changed them last, their texts per language')
+  .action((opts: { json?: boolean }) =>
+    withContext((ctx) => listTemplatesCommand(ctx, Boolean(opts.json)))(),
+  );
+
+program
+  .command('templates:remove')
+  .argument('<name>', 'the saved answer')
+  .option('--locale <locale>', 'remove only the text in this language (its last text removes it all)')
+  .description('remove a saved answer, or one language of it')
+  .action((name: string, opts: { locale?: string }) =>
+    withContext((ctx) => removeTemplateCommand(ctx, name, opts.locale))(),
+  );
+
+program
+  .command('texts:list')
+  .option('--locale <locale>', 'only this language (en, ru)')
+  .option('--json', 'print JSON')
+  .description(
+    'every text the bot writes, per language: the override, the shipped text, or what it falls back to',
+  )
+  .action((opts: { locale?: string; json?: boolean }) => withContext((ctx) => listTextsCommand(ctx, opts))());
+
+program
+  .command('texts:set')
+  .argument('<locale>', 'the language: en or ru')
+  .argument('<key>', 'the text key (texts:list shows them), e.g. client.closed or client.welcome.telegram')
+  .argument('<text>', 'the new text; {variables} as texts:list names them')
+  .description(
+    "override a text in one language (checked against the key's variables; recorded with actor system:cli)",
+  )
+  .action((locale: string, key: string, text: string) =>
+    withContext((ctx) => setTextCommand(ctx, locale, key, text))(),
+  );
+
+program
+  .command('texts:remove')
+  .argument('<locale>', 'the language: en or ru')
+  .argument('<key>', 'the text key')
+  .description('remove an override: the shipped text is used again')
+  .action((locale: string, key: string) => withContext((ctx) => removeTextCommand(ctx, locale, key))());
+
+program
+  .command('hours:show')
+  .option('--json', 'print the schedule as JSON (the form hours:set takes)')
+  .description('the working hours, and whether support is open now')
+  .action((opts: { json?: boolean }) => withContext((ctx) => showHoursCommand(ctx, opts))());
+
+program
+  .command('hours:set')
+  .argument(
+    '<file>',
+    'a JSON file {"time_zone", "weekly", "exceptions"} (see the README), or - for standard input',
+  )
+  .description('set the working hours: outside them a client gets one automatic answer per off-period')
+  .action((file: string) => withContext((ctx) => setHoursCommand(ctx, file))());
+
+program
+  .command('hours:clear')
+  .description('remove the working hours: support is never off hours')
+  .action(() => withContext((ctx) => clearHoursCommand(ctx))());
 
 program
   .command('telegram:set-webhook')

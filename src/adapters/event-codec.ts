@@ -71,6 +71,7 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
     mediaGroupId: z.string().optional(),
     sentOrder: z.number().int().optional(),
     suppressed: z.boolean(),
+    languageCode: z.string().optional(),
   }),
   ClientMessageEdited: z.object({ ...content, messageId: z.string(), previousText: z.string() }),
   ClientMessageDeleted: z.object({ messageId: z.string() }),
@@ -90,6 +91,12 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
     groupMessage: channelMessageRef.optional(),
     replyTo: z.string().optional(),
     mediaGroupId: z.string().optional(),
+    template: z
+      .object({ name: z.string(), version: z.number().int().positive(), locale: z.string() })
+      .optional(),
+    automatic: z
+      .object({ reason: z.enum(['welcome', 'off_hours']), period: z.string().optional() })
+      .optional(),
   }),
   ManagerReplyEdited: z.object({ ...content, messageId: z.string(), previousText: z.string() }),
   ManagerReplyDeleted: z.object({ messageId: z.string() }),
@@ -116,6 +123,15 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
     topicId: z.string(),
     status: z.enum(['waiting', 'answered', 'closed']),
   }),
+  NoteAdded: z.object({
+    noteId: z.string(),
+    text: z.string(),
+    managerId: z.string(),
+    managerName: z.string(),
+    groupMessage: channelMessageRef,
+  }),
+  NotePinned: z.object({ text: z.string(), managerId: z.string(), managerName: z.string() }),
+  NoteUnpinned: empty,
 };
 
 export const eventMetadataSchema: z.ZodType<EventMetadata> = z.object({

@@ -6,6 +6,7 @@ import { auditPage } from '../adapters/admin-page/audit-page.ts';
 import { createAdminApi } from '../adapters/api/admin.ts';
 import { createExternalApi } from '../adapters/api/external.ts';
 import { createTelegramFileStore, type FileStore } from '../adapters/api/telegram-files.ts';
+import { createAutoReplies } from '../adapters/auto-replies/auto-replies.ts';
 import { decodeConversationEvent } from '../adapters/event-codec.ts';
 import {
   createHttpServer,
@@ -15,6 +16,7 @@ import {
 } from '../adapters/http/server.ts';
 import { commandEventId } from '../adapters/ids.ts';
 import { createRedactor } from '../adapters/logging/redact.ts';
+import { timedCommands } from '../adapters/metrics/commands.ts';
 import { countingEventLog } from '../adapters/metrics/counting-event-log.ts';
 import { createLagSource } from '../adapters/metrics/lag.ts';
 import { createMetrics, type Metrics } from '../adapters/metrics/registry.ts';
@@ -36,6 +38,7 @@ import { startProjectionRunner } from '../projections/runner.ts';
 import { type Config, channelStatus, configuredSecrets } from './config.ts';
 import { logSizeEstimate, openEventLog, prepareDatabase } from './context.ts';
 import { type Database, openDatabase } from './database.ts';
+import { openSettings } from './settings.ts';
 
 export interface App {
   readonly config: Config;
@@ -88,11 +91,19 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       store: createPgConversationStore({ pool: db.pool }),
       decode: decodeConversationEvent,
     });
-    const handler = createCommandHandler({
-      log,
-      eventId: commandEventId,
-      decode: decodeConversationEvent,
-      reader,
+    const handler = timedCommands(
+      createCommandHandler({ log, eventId: commandEventId, decode: decodeConversationEvent, reader }),
+      metrics.onCommand,
+    );
+    // Texts and working hours live in the log (settings-texts, settings-hours); each instance holds
+    // them and looks for changes every SETTINGS_REFRESH_MS.
+    const settings = openSettings(log, config, logger);
+    const autoReplies = createAutoReplies({
+      handler,
+      texts: settings.texts,
+      hours: settings.hours,
+      welcome: config.WELCOME === 'on',
+      logger: logger.child({ component: 'auto-replies' }),
     });
     let files: FileStore | undefined;
     const handlers: Record<string, RouteHandler | RouteDefinition> = {
@@ -113,6 +124,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         orderWaitMs: config.ORDER_WAIT_MS,
         titleTemplate: config.TOPIC_TITLE_TEMPLATE,
         topicStatus: config.TOPIC_STATUS,
+        notePrefix: config.NOTE_PREFIX,
+        templates: settings.templates,
         limits: {
           perChatPerSecond: config.TELEGRAM_LIMIT_PER_CHAT_PER_SECOND,
           groupPerMinute: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,
@@ -121,6 +134,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         handler,
         log,
         pool: db.pool,
+        texts: settings.texts,
+        autoReplies,
         logger: logger.child({ component: 'telegram' }),
         onRetry: metrics.onTelegramRetry,
         onDelivery: metrics.onDelivery,
@@ -168,6 +183,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
             apiRoot: config.TELEGRAM_API_ROOT,
             supportChatId: config.TELEGRAM_SUPPORT_CHAT_ID,
           },
+          texts: settings.texts,
+          autoReplies,
           logger: logger.child({ component: 'vk' }),
           onRetry: metrics.onVkRetry,
           onDelivery: metrics.onDelivery,
@@ -233,6 +250,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       uploads: { perKey: config.API_MAX_UPLOADS_PER_TOKEN, total: config.API_MAX_UPLOADS },
       longPolls: { perKey: config.API_MAX_LONG_POLLS_PER_TOKEN, total: config.API_MAX_LONG_POLLS },
       databaseUrl: db.url,
+      autoReplies,
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(files ? { files } : {}),
       // The PostgreSQL event log NOTIFYs td_events on every append, from any instance.
@@ -243,6 +261,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     Object.assign(handlers, external.handlers);
     // The admin and audit API, and the audit page on top of it.
     const admin = createAdminApi({
+      templates: settings.templates,
       pool: db.pool,
       sql,
       log,
@@ -251,6 +270,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       ...(config.ADMIN_TOKEN ? { adminToken: config.ADMIN_TOKEN } : {}),
       allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
       estimateLogSize: logSizeEstimate(config, db),
+      settings: { textSettings: settings.textSettings, hours: settings.hours, defaultLocale: config.LOCALE },
     });
     Object.assign(handlers, admin.handlers, { auditPage });
     cleanup.unshift(() => admin.stop());

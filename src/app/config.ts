@@ -75,6 +75,16 @@ const schema = z
      * Off by default: every change is a service line in the topic and a share of the group's budget.
      */
     TOPIC_STATUS: z.enum(['off', 'title', 'icon'], { message: 'must be off, title or icon' }).default('off'),
+    /** A topic message starting with this is an internal note; empty (set, but empty) turns it off. */
+    NOTE_PREFIX: z
+      .string()
+      .max(16, 'must be at most 16 characters')
+      .refine((p) => !/\s/.test(p), 'must not contain spaces')
+      .refine(
+        (p) => !/^\/[\p{L}\p{N}_]/u.test(p),
+        'must not start like a command (a slash and a letter): use // or !!',
+      )
+      .default('//'),
     VK_TOKEN: optional(z.string().min(10, 'must be a VK community access token')),
     VK_GROUP_ID: optional(z.string().regex(/^\d+$/, 'must be the community id (digits)')),
     VK_CONFIRMATION: optional(z.string().min(1)),
@@ -176,6 +186,19 @@ const schema = z
       .min(1, 'must be at least 1')
       .default(100),
     API_WRITE_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+    /** The topic's language, and a client's whose own language is not shipped (docs/design.md, "Texts and languages"). */
+    LOCALE: z
+      .enum(['en', 'ru'], { message: 'must be en or ru (the languages topicdesk ships)' })
+      .default('en'),
+    /** A welcome text on a conversation's first message and on Telegram's /start; off by default. */
+    WELCOME: z.enum(['on', 'off'], { message: 'must be on or off' }).default('off'),
+    /** How old the settings (texts, working hours) an instance holds may be before it looks for changes. */
+    SETTINGS_REFRESH_MS: z.coerce
+      .number({ message: 'must be a number of milliseconds' })
+      .int()
+      .min(0, 'must be at least 0')
+      .max(60_000, 'must be at most 60000')
+      .default(2000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {

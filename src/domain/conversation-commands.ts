@@ -1,11 +1,13 @@
 // What adapters and reactors ask of a conversation. Commands carry domain data only: event ids,
 // actor and timestamps are the command handler's business.
 import type {
+  AutomaticReason,
   Channel,
   ChannelMessageRef,
   ClientProfile,
   DeliveryOperation,
   MessageContent,
+  TemplateUse,
   TopicStatus,
 } from './events.ts';
 
@@ -70,6 +72,21 @@ export interface ReplyAsManager {
   readonly groupMessage?: ChannelMessageRef;
   readonly replyTo?: string;
   readonly mediaGroupId?: string;
+  /** The saved answer the content was made from. */
+  readonly template?: TemplateUse;
+}
+
+/**
+ * An answer topicdesk gives by itself (docs/design.md, "Automatic replies"): decided on the state, so
+ * a welcome goes once per conversation and an off-hours answer once per off-period.
+ */
+export interface SendAutomaticReply {
+  readonly type: 'SendAutomaticReply';
+  readonly reason: AutomaticReason;
+  readonly messageId: string;
+  readonly content: MessageContent;
+  /** off_hours: the off-period, named by when it began (ISO 8601). */
+  readonly period?: string;
 }
 
 export interface EditManagerReply {
@@ -136,6 +153,26 @@ export interface RecordTopicStatus {
   readonly status: TopicStatus;
 }
 
+export interface AddNote {
+  readonly type: 'AddNote';
+  readonly noteId: string;
+  readonly text: string;
+  readonly managerId: string;
+  readonly managerName: string;
+  readonly groupMessage: ChannelMessageRef;
+}
+
+export interface PinNote {
+  readonly type: 'PinNote';
+  readonly text: string;
+  readonly managerId: string;
+  readonly managerName: string;
+}
+
+export interface UnpinNote {
+  readonly type: 'UnpinNote';
+}
+
 export type ConversationCommand =
   | ReceiveClientMessage
   | EditClientMessage
@@ -144,6 +181,7 @@ export type ConversationCommand =
   | RecordTopicLost
   | RecordForwarded
   | ReplyAsManager
+  | SendAutomaticReply
   | EditManagerReply
   | DeleteManagerReply
   | RecordDelivered
@@ -154,6 +192,9 @@ export type ConversationCommand =
   | ReopenConversation
   | RecordClientNotified
   | RecordContactCard
-  | RecordTopicStatus;
+  | RecordTopicStatus
+  | AddNote
+  | PinNote
+  | UnpinNote;
 
 export type ConversationCommandType = ConversationCommand['type'];

@@ -6,6 +6,7 @@ import type {
   ConversationCommand,
   ReceiveClientMessage,
   RecordDeliveryFailed,
+  SendAutomaticReply,
 } from './conversation-commands.ts';
 import type {
   ConversationMessage,
@@ -83,6 +84,8 @@ const receive = (command: ReceiveClientMessage, state: ConversationState): Event
   }
   // A banned client writing again must not bring the topic back to the managers' attention.
   if (state.closed && !state.banned) events.push({ type: 'ConversationReopened', data: {} });
+  // The language is recorded when it changes only: a conversation's start carries the first.
+  const language = command.profile.languageCode;
   events.push({
     type: 'ClientMessageReceived',
     data: withoutUndefined({
@@ -93,10 +96,48 @@ const receive = (command: ReceiveClientMessage, state: ConversationState): Event
       mediaGroupId: command.mediaGroupId,
       sentOrder: command.sentOrder,
       suppressed: state.banned,
+      languageCode: isStarted(state) && language && language !== state.language ? language : undefined,
     }),
   });
   return events;
 };
+
+/**
+ * An automatic reply goes once: a welcome once per conversation, an off-hours answer once per
+ * off-period; never to a banned client (who is told about the ban instead).
+ */
+const automaticReply = (command: SendAutomaticReply, state: StartedConversationState): Events => {
+  if (state.banned) return none;
+  const existing = state.messages.get(command.messageId);
+  if (existing !== undefined) {
+    if (existing.direction === 'outgoing') return none;
+    throw new DomainError('message_exists', `message ${command.messageId} is a client message`);
+  }
+  if (command.reason === 'welcome' && state.welcomed) return none;
+  if (command.reason === 'off_hours') {
+    if (command.period === undefined) {
+      throw new DomainError('invalid_command', 'an off-hours reply names the off-period it answers');
+    }
+    if (state.offHoursAnswered === command.period) return none;
+  }
+  const { messageId, reason, period } = command;
+  return [
+    {
+      type: 'ManagerReplied',
+      data: {
+        ...contentFields(command.content),
+        messageId,
+        managerId: AUTOMATIC_MANAGER_ID,
+        managerName: AUTOMATIC_MANAGER_NAME,
+        automatic: withoutUndefined({ reason, period }),
+      },
+    },
+  ];
+};
+
+/** Who an automatic reply names as its writer: no manager, the component that sent it. */
+export const AUTOMATIC_MANAGER_ID = 'auto-reply';
+export const AUTOMATIC_MANAGER_NAME = 'automatic reply';
 
 const edit = (
   message: ConversationMessage,
@@ -190,7 +231,7 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
         if (existing.direction === 'outgoing') return none;
         throw new DomainError('message_exists', `message ${command.messageId} is a client message`);
       }
-      const { messageId, managerId, managerName, groupMessage, mediaGroupId } = command;
+      const { messageId, managerId, managerName, groupMessage, mediaGroupId, template } = command;
       return [
         {
           type: 'ManagerReplied',
@@ -202,10 +243,13 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
             groupMessage,
             replyTo: knownReply(started, command.replyTo),
             mediaGroupId,
+            template,
           }),
         },
       ];
     }
+    case 'SendAutomaticReply':
+      return automaticReply(command, started);
     case 'EditManagerReply':
       return edit(
         requireLive(requireMessage(started, command.messageId, 'outgoing')),
@@ -261,6 +305,24 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
       if (started.topicStatus?.topicId === topicId && started.topicStatus.status === status) return none;
       return [{ type: 'TopicStatusChanged', data: { topicId, status } }];
     }
+    case 'AddNote': {
+      const { noteId, managerId, managerName, groupMessage } = command;
+      const text = command.text.trim();
+      if (text === '') throw new DomainError('note_empty', 'a note needs text');
+      return [{ type: 'NoteAdded', data: { noteId, text, managerId, managerName, groupMessage } }];
+    }
+    case 'PinNote': {
+      const text = command.text.trim();
+      if (text === '') throw new DomainError('note_empty', 'a pinned note needs text');
+      // The same text pinned again changes nothing (who pinned it first stays).
+      if (started.pinnedNote?.text === text) return none;
+      const { managerId, managerName } = command;
+      return [{ type: 'NotePinned', data: { text, managerId, managerName } }];
+    }
+    case 'UnpinNote':
+      if (started.pinnedNote === undefined)
+        throw new DomainError('no_pinned_note', 'the client has no pinned note');
+      return [{ type: 'NoteUnpinned', data: {} }];
     default: {
       const unknown: never = command;
       throw new DomainError('invalid_command', `unknown command ${(unknown as { type?: unknown }).type}`);
@@ -274,6 +336,8 @@ export const messagesNeeded = (command: ConversationCommand): string[] => {
     case 'ReceiveClientMessage':
     case 'ReplyAsManager':
       return command.replyTo === undefined ? [command.messageId] : [command.messageId, command.replyTo];
+    case 'SendAutomaticReply':
+      return [command.messageId];
     case 'EditClientMessage':
     case 'DeleteClientMessage':
     case 'RecordForwarded':
@@ -291,6 +355,9 @@ export const messagesNeeded = (command: ConversationCommand): string[] => {
     case 'RecordClientNotified':
     case 'RecordContactCard':
     case 'RecordTopicStatus':
+    case 'AddNote':
+    case 'PinNote':
+    case 'UnpinNote':
       return [];
     default: {
       const unknown: never = command;

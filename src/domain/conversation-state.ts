@@ -7,12 +7,14 @@
 // window was not given is not silently taken for absent: asking for it throws NotLoadedError.
 import { contentFields, withoutUndefined } from './content.ts';
 import type {
+  AutomaticReply,
   Channel,
   ChannelMessageRef,
   ClientProfile,
   ConversationEvent,
   DeliveryOperation,
   MessageContent,
+  TemplateUse,
   TopicStatus,
 } from './events.ts';
 
@@ -47,6 +49,10 @@ export interface ConversationMessage {
   readonly suppressed: boolean;
   readonly managerId?: string;
   readonly managerName?: string;
+  /** Outgoing: the saved answer it was sent from. */
+  readonly template?: TemplateUse;
+  /** Outgoing: set when topicdesk answered by itself (a welcome, an off-hours answer). */
+  readonly automatic?: AutomaticReply;
   /** Client side: the client's original (incoming) or the delivered copy (outgoing). */
   readonly channelMessage?: ChannelMessageRef;
   /** Support group side: the topic copy (incoming) or the manager's original (outgoing). */
@@ -75,6 +81,12 @@ export interface ConversationTopic {
   readonly topicId: string;
   readonly chatId: string;
   readonly title: string;
+}
+
+/** The note pinned to the client (`/pin`), shown under the contact card. */
+export interface PinnedNote {
+  readonly text: string;
+  readonly managerName: string;
 }
 
 /** An answer's latest send outcome, for notices told once (a blocked bot, an unreachable client). */
@@ -113,6 +125,14 @@ export interface ConversationCore {
   readonly card?: { readonly topicId: string; readonly groupMessage: ChannelMessageRef };
   /** What the current topic's title or icon shows, as last recorded (TopicStatusChanged). */
   readonly topicStatus?: { readonly topicId: string; readonly status: TopicStatus };
+  /** Absent when nothing is pinned (and in cores stored before notes existed). */
+  readonly pinnedNote?: PinnedNote;
+  /** The client's latest language tag, as the channel reported it (the bot writes to them in it). */
+  readonly language?: string;
+  /** Whether the client was welcomed (once per conversation). */
+  readonly welcomed: boolean;
+  /** The off-period the client was last answered in (one off-hours answer per period). */
+  readonly offHoursAnswered?: string;
 }
 
 /** How many ids a waiting list and the send outcomes keep: older ones were given up long ago. */
@@ -335,6 +355,7 @@ export const initialConversationCore: ConversationCore = {
   waitingOutgoing: [],
   sendOutcomes: [],
   awaitingAnswer: false,
+  welcomed: false,
 };
 
 /** A conversation no event has touched: complete, since there is nothing to load. */
@@ -411,10 +432,12 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
     case 'ConversationStarted': {
       const { conversationId, channel, source, clientId, profile } = event.data;
       Object.assign(core, { started: true, conversationId, channel, source, clientId, profile });
+      if (profile.languageCode) core.language = profile.languageCode;
       return;
     }
     case 'ClientMessageReceived':
       core.messageCount += 1;
+      if (event.data.languageCode) core.language = event.data.languageCode;
       if (!event.data.suppressed) {
         core.waitingIncoming = appended(core.waitingIncoming, event.data.messageId);
         core.awaitingAnswer = true;
@@ -423,11 +446,16 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
     case 'ClientMessageForwarded':
       core.waitingIncoming = without(core.waitingIncoming, event.data.messageId);
       return;
-    case 'ManagerReplied':
+    case 'ManagerReplied': {
       core.messageCount += 1;
       core.waitingOutgoing = appended(core.waitingOutgoing, event.data.messageId);
-      core.awaitingAnswer = false;
+      const automatic = event.data.automatic;
+      // An automatic reply (welcome, off-hours) is no manager's answer: the client still waits.
+      if (automatic === undefined) core.awaitingAnswer = false;
+      if (automatic?.reason === 'welcome') core.welcomed = true;
+      if (automatic?.reason === 'off_hours' && automatic.period) core.offHoursAnswered = automatic.period;
       return;
+    }
     case 'ManagerReplyDeleted':
       core.waitingOutgoing = without(core.waitingOutgoing, event.data.messageId);
       return;
@@ -479,9 +507,16 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
     case 'TopicStatusChanged':
       core.topicStatus = { topicId: event.data.topicId, status: event.data.status };
       return;
+    case 'NotePinned':
+      core.pinnedNote = { text: event.data.text, managerName: event.data.managerName };
+      return;
+    case 'NoteUnpinned':
+      delete core.pinnedNote;
+      return;
     case 'ClientMessageEdited':
     case 'ClientMessageDeleted':
     case 'ManagerReplyEdited':
+    case 'NoteAdded':
       return;
     default: {
       const unknown: never = event;
@@ -587,6 +622,8 @@ const messageStep = (w: WindowDraft, f: Folded): void => {
           suppressed: false,
           managerId: d.managerId,
           managerName: d.managerName,
+          template: d.template,
+          automatic: d.automatic,
           groupMessage: d.groupMessage,
           forwarded: false,
           status: 'received',

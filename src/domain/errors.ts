@@ -13,6 +13,8 @@ export type DomainErrorCode =
   | 'not_banned'
   | 'already_closed'
   | 'not_closed'
+  | 'note_empty'
+  | 'no_pinned_note'
   | 'invalid_command';
 
 export class DomainError extends Error {

@@ -108,6 +108,11 @@ export interface ClientMessageReceived {
     readonly sentOrder?: number;
     /** True when the client is banned: recorded for the audit, not carried to the topic. */
     readonly suppressed: boolean;
+    /**
+     * The client's language (an IETF tag, as the channel reports it) when it is not the one the
+     * conversation knew: the latest decides the language the bot writes to the client in.
+     */
+    readonly languageCode?: string;
   };
 }
 
@@ -146,6 +151,24 @@ export interface ClientMessageForwarded {
   };
 }
 
+/** The saved answer (template) an answer was made from, as it read when it was sent. */
+export interface TemplateUse {
+  readonly name: string;
+  /** The template's version then (each change to a template counts one up). */
+  readonly version: number;
+  /** The language whose text was sent (the client's, or the fallback). */
+  readonly locale: string;
+}
+
+/** Why topicdesk answered a client by itself (docs/design.md, "Automatic replies"). */
+export type AutomaticReason = 'welcome' | 'off_hours';
+
+export interface AutomaticReply {
+  readonly reason: AutomaticReason;
+  /** off_hours: the off-period answered, named by when it began (ISO 8601): one answer per period. */
+  readonly period?: string;
+}
+
 export interface ManagerReplied {
   readonly type: 'ManagerReplied';
   readonly data: MessageContent & {
@@ -155,6 +178,13 @@ export interface ManagerReplied {
     readonly groupMessage?: ChannelMessageRef;
     readonly replyTo?: string;
     readonly mediaGroupId?: string;
+    /** Sent with `/t <name>` (or its button): the saved answer it was made from. */
+    readonly template?: TemplateUse;
+    /**
+     * Set when no manager wrote it: an automatic reply (a welcome, an off-hours answer), carried
+     * like any answer and shown in the topic by the bot. It has no original in the group.
+     */
+    readonly automatic?: AutomaticReply;
   };
 }
 
@@ -233,6 +263,33 @@ export interface ClientNotified {
   readonly data: { readonly notice: 'banned' | 'closed' };
 }
 
+/**
+ * A manager wrote an internal note in the topic (`/note`, or the note prefix): recorded for the
+ * team and the audit, never carried to the client. Its id is derived from the topic message.
+ */
+export interface NoteAdded {
+  readonly type: 'NoteAdded';
+  readonly data: {
+    readonly noteId: string;
+    readonly text: string;
+    readonly managerId: string;
+    readonly managerName: string;
+    /** The manager's message in the topic. */
+    readonly groupMessage: ChannelMessageRef;
+  };
+}
+
+/** The client's pinned note (`/pin`): one per conversation, replaced by the next; `/info` shows it. */
+export interface NotePinned {
+  readonly type: 'NotePinned';
+  readonly data: { readonly text: string; readonly managerId: string; readonly managerName: string };
+}
+
+export interface NoteUnpinned {
+  readonly type: 'NoteUnpinned';
+  readonly data: Readonly<Record<string, never>>;
+}
+
 export type ConversationEvent =
   | ConversationStarted
   | ClientMessageReceived
@@ -252,7 +309,10 @@ export type ConversationEvent =
   | ConversationReopened
   | ClientNotified
   | ContactCardPosted
-  | TopicStatusChanged;
+  | TopicStatusChanged
+  | NoteAdded
+  | NotePinned
+  | NoteUnpinned;
 
 export type ConversationEventType = ConversationEvent['type'];
 
@@ -276,6 +336,9 @@ export const conversationEventTypes: readonly ConversationEventType[] = [
   'ClientNotified',
   'ContactCardPosted',
   'TopicStatusChanged',
+  'NoteAdded',
+  'NotePinned',
+  'NoteUnpinned',
 ];
 
 export const conversationStream = (conversationId: string): string => `conversation-${conversationId}`;

@@ -1,5 +1,6 @@
 // The audit history of one conversation (docs/design.md, "The audit history"): every event of its
-// stream in order, described for a person, and the conversation as it stood at a past moment.
+// stream in order, described for a person, and the conversation as it stood at a past moment; and
+// the same list for a settings stream (docs/design.md, "Settings streams").
 // Read straight from the log (readStream only), so it works on any EventLog adapter and needs no
 // read model; the CLI prints it and the admin API serves the same values as JSON.
 import type { ConversationMessage } from '../domain/conversation-state.ts';
@@ -15,8 +16,15 @@ import type {
   ConversationEventType,
   DeliveryOperation,
   MessageButton,
+  TemplateUse,
 } from '../domain/events.ts';
 import { conversationEventTypes, conversationStream } from '../domain/events.ts';
+import {
+  type DecodeSettingsEvent,
+  type SettingsDefinition,
+  type SettingsEvent,
+  settingsStream,
+} from '../domain/settings.ts';
 
 /** Turns a recorded event into a domain event (the composition root passes the zod codec). */
 export type DecodeConversationEvent = (event: RecordedEvent) => ConversationEvent;
@@ -130,10 +138,9 @@ const isConversationEventType = (type: string): type is ConversationEventType =>
 /** The stream in revision order, page by page; `keepGoing` false stops reading. */
 const readPages = async (
   log: EventLog,
-  conversationId: string,
+  stream: string,
   onPage: (events: readonly RecordedEvent[]) => boolean,
 ): Promise<void> => {
-  const stream = conversationStream(conversationId);
   for (let from = 0; ; ) {
     const page = await log.readStream(stream, { fromRevision: from, maxCount: PAGE });
     if (page.length === 0 || !onPage(page)) return;
@@ -223,7 +230,8 @@ export const summarize = (event: ConversationEvent): string => {
     case 'ClientMessageReceived': {
       const d = event.data;
       const suppressed = d.suppressed ? ' (not forwarded: client banned)' : '';
-      return `client message ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}${suppressed}`;
+      const language = d.languageCode ? ` (language now ${d.languageCode})` : '';
+      return `client message ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}${suppressed}${language}`;
     }
     case 'ClientMessageEdited':
       return `edited ${event.data.messageId}: ${quote(event.data.previousText)} → ${describeContent(event.data)}`;
@@ -240,7 +248,14 @@ export const summarize = (event: ConversationEvent): string => {
     }
     case 'ManagerReplied': {
       const d = event.data;
-      return `manager ${d.managerName} replied ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}`;
+      if (d.automatic) {
+        const why = d.automatic.reason === 'welcome' ? 'welcome' : `off hours since ${d.automatic.period}`;
+        return `automatic reply (${why}) ${d.messageId}: ${describeContent(d)}`;
+      }
+      const template = d.template
+        ? ` from saved answer ${d.template.name} v${d.template.version} (${d.template.locale})`
+        : '';
+      return `manager ${d.managerName} replied ${d.messageId}${template}: ${describeContent(d)}${replyNote(d.replyTo)}`;
     }
     case 'ManagerReplyEdited':
       return `manager edited ${event.data.messageId}: ${quote(event.data.previousText)} → ${describeContent(event.data)}`;
@@ -271,6 +286,12 @@ export const summarize = (event: ConversationEvent): string => {
       return `contact card posted in topic ${event.data.topicId} (group message ${event.data.groupMessage.messageId})`;
     case 'TopicStatusChanged':
       return `topic ${event.data.topicId} shows: ${statusWords[event.data.status]}`;
+    case 'NoteAdded':
+      return `note by ${event.data.managerName} (internal, not sent): ${quote(event.data.text)}`;
+    case 'NotePinned':
+      return `note pinned by ${event.data.managerName}: ${quote(event.data.text)}`;
+    case 'NoteUnpinned':
+      return 'pinned note removed';
     default: {
       const unknown: never = event;
       return `${(unknown as { type: string }).type}`;
@@ -280,22 +301,8 @@ export const summarize = (event: ConversationEvent): string => {
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-const toEntry = (event: RecordedEvent, decode: DecodeConversationEvent): HistoryEntry => {
-  let summary: string;
-  let data: unknown = event.data;
-  if (!isConversationEventType(event.type)) {
-    // Written by a newer version, or not a conversation event: listed, not interpreted.
-    summary = `${event.type} (not a conversation event this version knows)`;
-  } else {
-    try {
-      const decoded = decode(event);
-      data = decoded.data;
-      summary = summarize(decoded);
-    } catch (error) {
-      // The audit lists what the log holds, even an event the domain cannot read.
-      summary = `unreadable ${event.type} event: ${errorText(error)}`;
-    }
-  }
+/** An event as a history entry, with the summary and data its stream's reader made of it. */
+const entryOf = (event: RecordedEvent, summary: string, data: unknown): HistoryEntry => {
   const meta = event.metadata as Partial<RecordedEvent['metadata']> | undefined;
   return {
     revision: event.revision,
@@ -317,6 +324,20 @@ const toEntry = (event: RecordedEvent, decode: DecodeConversationEvent): History
   };
 };
 
+const toEntry = (event: RecordedEvent, decode: DecodeConversationEvent): HistoryEntry => {
+  if (!isConversationEventType(event.type)) {
+    // Written by a newer version, or not a conversation event: listed, not interpreted.
+    return entryOf(event, `${event.type} (not a conversation event this version knows)`, event.data);
+  }
+  try {
+    const decoded = decode(event);
+    return entryOf(event, summarize(decoded), decoded.data);
+  } catch (error) {
+    // The audit lists what the log holds, even an event the domain cannot read.
+    return entryOf(event, `unreadable ${event.type} event: ${errorText(error)}`, event.data);
+  }
+};
+
 /** Every event of the conversation, in stream order; [] for a conversation the log does not have. */
 export const conversationHistory = async (
   log: EventLog,
@@ -324,7 +345,7 @@ export const conversationHistory = async (
   decode: DecodeConversationEvent,
 ): Promise<HistoryEntry[]> => {
   const entries: HistoryEntry[] = [];
-  await readPages(log, conversationId, (page) => {
+  await readPages(log, conversationStream(conversationId), (page) => {
     for (const event of page) entries.push(toEntry(event, decode));
     return true;
   });
@@ -344,6 +365,8 @@ export interface SnapshotMessage {
   readonly status: ConversationMessage['status'];
   /** The manager who wrote an outgoing message. */
   readonly managerName?: string;
+  /** The saved answer an outgoing message was sent from. */
+  readonly template?: TemplateUse;
   /** Recorded while the client was banned: kept, not forwarded. */
   readonly suppressed: boolean;
   /** When the log recorded it. */
@@ -374,8 +397,20 @@ export interface ConversationSnapshot {
   readonly topic: { readonly topicId: string; readonly chatId: string; readonly title: string } | null;
   readonly closed: boolean;
   readonly banned: boolean;
+  /** The client's pinned note then (`/pin`). */
+  readonly pinnedNote: { readonly text: string; readonly managerName: string } | null;
   /** In the order they were recorded (a burst may have been sent in another: see `sentAt`). */
   readonly messages: readonly SnapshotMessage[];
+  /** The managers' internal notes written by then, in the order recorded (never sent to the client). */
+  readonly notes: readonly SnapshotNote[];
+}
+
+export interface SnapshotNote {
+  readonly noteId: string;
+  readonly text: string;
+  readonly managerName: string;
+  /** When the log recorded it. */
+  readonly createdAt: string;
 }
 
 interface MessageTimes {
@@ -413,6 +448,7 @@ export const conversationAt = async (
   let state = initialConversationState;
   let revision = -1;
   let firstRecordedAt: string | null = null;
+  const notes: SnapshotNote[] = [];
   const times = new Map<string, MessageTimes>();
   const timesOf = (messageId: string): MessageTimes => {
     const known = times.get(messageId);
@@ -422,7 +458,7 @@ export const conversationAt = async (
     return fresh;
   };
 
-  await readPages(log, conversationId, (page) => {
+  await readPages(log, conversationStream(conversationId), (page) => {
     firstRecordedAt ??= page[0]!.recordedAt.toISOString();
     const included: ConversationEvent[] = [];
     let reachedCut = false;
@@ -452,6 +488,11 @@ export const conversationAt = async (
         case 'ManagerReplyDeleted':
           timesOf(event.data.messageId).deletedAt ??= when;
           break;
+        case 'NoteAdded': {
+          const { noteId, text, managerName } = event.data;
+          notes.push({ noteId, text, managerName, createdAt: when });
+          break;
+        }
         default:
           break;
       }
@@ -470,6 +511,7 @@ export const conversationAt = async (
       replyTo: m.replyTo ?? null,
       status: m.status,
       ...(m.managerName === undefined ? {} : { managerName: m.managerName }),
+      ...(m.template === undefined ? {} : { template: m.template }),
       suppressed: m.suppressed,
       createdAt: t.createdAt ?? '',
       sentAt: t.sentAt ?? t.createdAt ?? '',
@@ -493,6 +535,39 @@ export const conversationAt = async (
     topic: state.topic === null ? null : { ...state.topic },
     closed: state.closed,
     banned: state.banned,
+    pinnedNote: state.pinnedNote ? { ...state.pinnedNote } : null,
     messages,
+    notes,
   };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+/**
+ * Every change of one kind of settings, in order, with who made it (docs/design.md, "Settings
+ * streams"): the same entries as a conversation's history.
+ */
+export const settingsHistory = async <C, E extends SettingsEvent, S>(
+  log: EventLog,
+  definition: SettingsDefinition<C, E, S>,
+  decode: DecodeSettingsEvent<E>,
+): Promise<HistoryEntry[]> => {
+  const entries: HistoryEntry[] = [];
+  await readPages(log, settingsStream(definition.kind), (page) => {
+    for (const event of page) {
+      try {
+        const decoded = decode(event);
+        entries.push(
+          decoded === undefined
+            ? entryOf(event, `${event.type} (not a ${definition.kind} event this version knows)`, event.data)
+            : entryOf(event, definition.summarize(decoded), decoded.data),
+        );
+      } catch (error) {
+        entries.push(entryOf(event, `unreadable ${event.type} event: ${errorText(error)}`, event.data));
+      }
+    }
+    return true;
+  });
+  return entries;
 };

@@ -2,22 +2,59 @@
 // Russian). A key declares its variables; an operator's override of a text is checked against them
 // (docs/design.md, "Texts and languages").
 
+import {
+  fillPlaceholders,
+  placeholdersOf as placeholders,
+  type TextCatalogue,
+} from '../domain/settings/texts.ts';
+
 /** A language the catalogue ships. Other client languages fall back to the configured default. */
 export type Locale = 'en' | 'ru';
 export const locales: readonly Locale[] = ['en', 'ru'];
 
-/** One entry: its texts per shipped language and the variables a text may use (`{name}`). */
-interface Entry {
+/**
+ * One entry: its texts per shipped language and the variables a text may use (`{name}`). English is
+ * the reference and always there; a key added without another language's text falls back to the
+ * configured default language (logged once per key and language).
+ */
+export interface Entry {
   readonly vars: readonly string[];
   /** Variables an override must keep: without them the text says nothing useful. */
   readonly required?: readonly string[];
+  /**
+   * Names of variants an operator may override on their own (`client.welcome.telegram`): the
+   * variant's override wins, else the key's own text serves every variant.
+   */
+  readonly variants?: readonly string[];
   readonly en: string;
-  readonly ru: string;
+  readonly ru?: string;
 }
+
+/** The channels, as variants of the texts a client receives on each. */
+const channels = ['telegram', 'vk', 'external'] as const;
 
 const entry = (e: Entry): Entry => e;
 
 export const catalogue = {
+  'client.welcome': entry({
+    vars: [],
+    variants: channels,
+    en: 'Hello! Your message has reached our support team. We will answer here as soon as we can.',
+    ru: 'Здравствуйте! Ваше сообщение получила служба поддержки. Мы ответим здесь, как только сможем.',
+  }),
+  'client.off_hours': entry({
+    vars: ['opens_at'],
+    required: ['opens_at'],
+    variants: channels,
+    en: 'Thank you for your message! Support is closed right now; we will answer when we open again: {opens_at}.',
+    ru: 'Спасибо за сообщение! Сейчас поддержка не работает; мы ответим, когда снова откроемся: {opens_at}.',
+  }),
+  'client.off_hours_no_opening': entry({
+    vars: [],
+    variants: channels,
+    en: 'Thank you for your message! Support is closed right now; we will answer as soon as we can.',
+    ru: 'Спасибо за сообщение! Сейчас поддержка не работает; мы ответим, как только сможем.',
+  }),
   'client.banned': entry({
     vars: [],
     en: 'Your messages are not being forwarded to support at the moment.',
@@ -27,6 +64,54 @@ export const catalogue = {
     vars: [],
     en: 'This conversation was closed by support. Write again any time to reopen it.',
     ru: 'Поддержка закрыла этот диалог. Напишите снова в любое время — он откроется.',
+  }),
+  'topic.auto_reply.welcome': entry({
+    vars: ['text'],
+    required: ['text'],
+    en: '🤖 Sent to the client automatically (welcome):\n{text}',
+    ru: '🤖 Отправлено клиенту автоматически (приветствие):\n{text}',
+  }),
+  'topic.auto_reply.off_hours': entry({
+    vars: ['text'],
+    required: ['text'],
+    en: '🤖 Sent to the client automatically (outside working hours):\n{text}',
+    ru: '🤖 Отправлено клиенту автоматически (нерабочее время):\n{text}',
+  }),
+  'topic.card.channel': entry({
+    vars: ['channel', 'source'],
+    en: '📨 Channel: {channel} · Source: {source}',
+    ru: '📨 Канал: {channel} · Источник: {source}',
+  }),
+  'topic.card.client': entry({ vars: [], en: '🆔 Client: ', ru: '🆔 Клиент: ' }),
+  'topic.card.conversation': entry({ vars: [], en: '💬 Conversation: ', ru: '💬 Диалог: ' }),
+  'topic.card.language': entry({
+    vars: ['language'],
+    en: '🌐 Language: {language}',
+    ru: '🌐 Язык: {language}',
+  }),
+  'topic.command.ban': entry({
+    vars: [],
+    en: 'Client banned: their messages are recorded but not forwarded.',
+    ru: 'Клиент заблокирован: его сообщения записываются, но не пересылаются.',
+  }),
+  'topic.command.unban': entry({ vars: [], en: 'Client unbanned.', ru: 'Клиент разблокирован.' }),
+  'topic.command.close': entry({
+    vars: [],
+    en: 'Conversation closed; the client was told.',
+    ru: 'Диалог закрыт; клиенту сообщили.',
+  }),
+  'topic.command.reopen': entry({ vars: [], en: 'Conversation reopened.', ru: 'Диалог снова открыт.' }),
+  'topic.command.delete': entry({ vars: [], en: 'Answer deleted.', ru: 'Ответ удалён.' }),
+  'topic.command.delete_usage': entry({
+    vars: [],
+    en: 'Reply /delete to one of your answers to delete it from the client’s chat.',
+    ru: 'Ответьте /delete на один из своих ответов, чтобы удалить его из чата клиента.',
+  }),
+  'topic.command.not_done': entry({
+    vars: ['reason'],
+    required: ['reason'],
+    en: 'Not done: {reason}',
+    ru: 'Не выполнено: {reason}',
   }),
   'topic.client_deleted': entry({
     vars: ['also'],
@@ -88,44 +173,183 @@ export const catalogue = {
     en: '⚠️ Deleted here, but VK would not remove the answer from the client’s chat ({reason}; VK allows it within 24 hours).',
     ru: '⚠️ Удалено здесь, но VK не удалил ответ из чата клиента ({reason}; VK позволяет это в течение 24 часов).',
   }),
-  'card.close': entry({ vars: [], en: 'Close', ru: 'Закрыть' }),
-  'card.reopen': entry({ vars: [], en: 'Reopen', ru: 'Открыть снова' }),
-  'card.ban': entry({ vars: [], en: 'Ban', ru: 'Заблокировать' }),
-  'card.unban': entry({ vars: [], en: 'Unban', ru: 'Разблокировать' }),
-  'card.info': entry({ vars: [], en: 'Info', ru: 'Инфо' }),
-  'press.not_member': entry({
+  'topic.card.close': entry({ vars: [], en: 'Close', ru: 'Закрыть' }),
+  'topic.card.reopen': entry({ vars: [], en: 'Reopen', ru: 'Открыть снова' }),
+  'topic.card.ban': entry({ vars: [], en: 'Ban', ru: 'Заблокировать' }),
+  'topic.card.unban': entry({ vars: [], en: 'Unban', ru: 'Разблокировать' }),
+  'topic.card.info': entry({ vars: [], en: 'Info', ru: 'Инфо' }),
+  'topic.press.not_member': entry({
     vars: [],
     en: 'Only members of the support group can use these buttons.',
     ru: 'Эти кнопки доступны только участникам группы поддержки.',
   }),
-  'press.closed': entry({
+  'topic.press.closed': entry({
     vars: [],
     en: 'Conversation closed; the client was told.',
     ru: 'Диалог закрыт, клиент уведомлён.',
   }),
-  'press.reopened': entry({ vars: [], en: 'Conversation reopened.', ru: 'Диалог открыт снова.' }),
-  'press.banned': entry({
+  'topic.press.reopened': entry({ vars: [], en: 'Conversation reopened.', ru: 'Диалог открыт снова.' }),
+  'topic.press.banned': entry({
     vars: [],
     en: 'Client banned: their messages are recorded but not forwarded.',
     ru: 'Клиент заблокирован: его сообщения записываются, но не пересылаются.',
   }),
-  'press.unbanned': entry({ vars: [], en: 'Client unbanned.', ru: 'Клиент разблокирован.' }),
-  'press.info': entry({ vars: [], en: 'Contact card posted below.', ru: 'Карточка клиента — ниже.' }),
-  'press.not_done': entry({
+  'topic.press.unbanned': entry({ vars: [], en: 'Client unbanned.', ru: 'Клиент разблокирован.' }),
+  'topic.press.template_sent': entry({
+    vars: ['name'],
+    en: 'Saved answer “{name}” sent to the client.',
+    ru: 'Сохранённый ответ «{name}» отправлен клиенту.',
+  }),
+  'topic.press.info': entry({ vars: [], en: 'Contact card posted below.', ru: 'Карточка клиента — ниже.' }),
+  'topic.press.not_done': entry({
     vars: ['reason'],
     required: ['reason'],
     en: 'Not done: {reason}',
     ru: 'Не сделано: {reason}',
   }),
-  'press.unknown': entry({
+  'topic.press.unknown': entry({
     vars: [],
     en: 'This button no longer works.',
     ru: 'Эта кнопка больше не работает.',
   }),
-  'press.failed': entry({
+  'topic.press.failed': entry({
     vars: [],
     en: 'Could not be done just now; try again in a moment.',
     ru: 'Сейчас не получилось; попробуйте чуть позже.',
+  }),
+  // Manager commands in a topic: the help list (one line per command, from the command table in
+  // src/adapters/telegram/commands.ts), notes and saved answers.
+  'topic.unknown_command': entry({
+    vars: ['command', 'commands'],
+    required: ['command', 'commands'],
+    en: '⛔ Not sent: {command} is not a command, so nothing reached the client. The commands:\n{commands}',
+    ru: '⛔ Не отправлено: {command} — не команда, клиент ничего не получил. Команды:\n{commands}',
+  }),
+  'topic.note_prefix_help': entry({
+    vars: ['prefix'],
+    required: ['prefix'],
+    en: 'A message starting with {prefix} is a note too.',
+    ru: 'Сообщение, начинающееся с {prefix}, — тоже заметка.',
+  }),
+  'topic.help.note': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: '{command} <text> — an internal note for the team: recorded, never sent to the client',
+    ru: '{command} <текст> — внутренняя заметка для команды: записывается, клиенту не отправляется',
+  }),
+  'topic.help.send': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: '{command} <text> — send a text that starts with a slash: {command} /start',
+    ru: '{command} <текст> — отправить текст, начинающийся с косой черты: {command} /start',
+  }),
+  'topic.help.t': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: '{command} <name> — send a saved answer; {command} alone lists them as buttons',
+    ru: '{command} <имя> — отправить сохранённый ответ; просто {command} — список кнопками',
+  }),
+  'topic.help.pin': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: '{command} <text> — pin a note to this client (replaces the last one); /info shows it',
+    ru: '{command} <текст> — закрепить заметку о клиенте (заменяет прежнюю); её показывает /info',
+  }),
+  'topic.help.unpin': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: '{command} — remove the pinned note',
+    ru: '{command} — убрать закреплённую заметку',
+  }),
+  'topic.help.info': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: '{command} — the contact card and the pinned note',
+    ru: '{command} — карточка клиента и закреплённая заметка',
+  }),
+  'topic.help.close': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: '{command} — close the conversation (the client is told; writing again reopens it)',
+    ru: '{command} — закрыть диалог (клиенту сообщается; новое сообщение откроет его снова)',
+  }),
+  'topic.help.reopen': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: '{command} — reopen a closed conversation',
+    ru: '{command} — снова открыть закрытый диалог',
+  }),
+  'topic.help.ban': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: "{command} [reason] — stop forwarding the client's messages (still recorded)",
+    ru: '{command} [причина] — перестать пересылать сообщения клиента (они всё равно записываются)',
+  }),
+  'topic.help.unban': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: '{command} — forward the client again',
+    ru: '{command} — снова пересылать сообщения клиента',
+  }),
+  'topic.help.delete': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: "{command} — as a reply to one of your answers: delete it from the client's chat",
+    ru: '{command} — ответом на ваше сообщение: удалить его из чата клиента',
+  }),
+  'topic.pinned': entry({
+    vars: [],
+    en: '📌 Pinned to this client; /info shows it.',
+    ru: '📌 Заметка закреплена; её показывает /info.',
+  }),
+  'topic.unpinned': entry({
+    vars: [],
+    en: 'Pinned note removed.',
+    ru: 'Закреплённая заметка убрана.',
+  }),
+  'topic.no_pinned_note': entry({
+    vars: [],
+    en: 'Not done: this client has no pinned note.',
+    ru: 'Не выполнено: у этого клиента нет закреплённой заметки.',
+  }),
+  'topic.card_pinned_note': entry({
+    vars: ['text', 'manager'],
+    required: ['text'],
+    en: '📌 Note: {text} ({manager})',
+    ru: '📌 Заметка: {text} ({manager})',
+  }),
+  'topic.templates_pick': entry({
+    vars: [],
+    en: 'Pick a saved answer to send to the client:',
+    ru: 'Выберите сохранённый ответ для клиента:',
+  }),
+  'topic.templates_more': entry({
+    vars: ['count'],
+    required: ['count'],
+    en: '{count} more are not shown as buttons: send /t <name>.',
+    ru: 'Ещё {count} не показаны кнопками: отправьте /t <имя>.',
+  }),
+  'topic.templates_none': entry({
+    vars: [],
+    en: 'No saved answers yet: an operator adds them with `topicdesk templates:set <name> <text>` or the admin API.',
+    ru: 'Сохранённых ответов пока нет: их добавляют командой `topicdesk templates:set <имя> <текст>` или через admin API.',
+  }),
+  'topic.template_unknown': entry({
+    vars: ['name', 'names'],
+    required: ['name'],
+    en: 'Not sent: there is no saved answer “{name}”. Saved answers: {names}',
+    ru: 'Не отправлено: сохранённого ответа «{name}» нет. Сохранённые ответы: {names}',
+  }),
+  'topic.answer_too_long': entry({
+    vars: ['length', 'limit'],
+    required: ['length'],
+    en: 'Not sent: the text has {length} characters, a message holds at most {limit}.',
+    ru: 'Не отправлено: в тексте {length} символов, а в сообщение помещается не больше {limit}.',
+  }),
+  'topic.answer_not_shown': entry({
+    vars: ['reason'],
+    en: 'Not sent: the answer could not be shown in the topic first ({reason}). Try again.',
+    ru: 'Не отправлено: ответ не удалось показать в теме ({reason}). Попробуйте ещё раз.',
   }),
 } as const satisfies Record<string, Entry>;
 
@@ -133,15 +357,41 @@ export type TextKey = keyof typeof catalogue;
 export const textKeys = Object.keys(catalogue) as TextKey[];
 
 /** `{name}` placeholders filled from `vars`; an unknown placeholder stays as written. */
-export const fill = (template: string, vars: Readonly<Record<string, string | number>> = {}): string =>
-  template.replace(/\{([a-z_][a-z0-9_]*)\}/gi, (whole, name: string) =>
-    name in vars ? String(vars[name]) : whole,
-  );
+export const fill = fillPlaceholders;
 
 /** The placeholders a text uses, in order of first use. */
-export const placeholdersOf = (template: string): string[] => [
-  ...new Set([...template.matchAll(/\{([a-z_][a-z0-9_]*)\}/gi)].map((m) => m[1]!)),
-];
+export const placeholdersOf = placeholders;
+
+export const isTextKey = (key: string): key is TextKey => Object.hasOwn(catalogue, key);
+
+/** A catalogue: the shipped one, or (in tests) one with a translation left out. */
+export type Catalogue = Readonly<Record<string, Entry>>;
+
+/**
+ * Every key an operator may override: each entry's own, and `<key>.<variant>` for its variants,
+ * with the entry it belongs to.
+ */
+export const overridableKeys = (of: Catalogue = catalogue): Map<string, { base: string; entry: Entry }> =>
+  new Map(
+    Object.entries(of).flatMap(([key, e]) => [
+      [key, { base: key, entry: e }] as const,
+      ...(e.variants ?? []).map((v) => [`${key}.${v}`, { base: key, entry: e }] as const),
+    ]),
+  );
+
+/** The catalogue as the `texts` settings check overrides against it. */
+export const catalogueForOverrides = (of: Catalogue = catalogue): TextCatalogue => {
+  const keys = overridableKeys(of);
+  return {
+    locales,
+    entry: (key) => {
+      const found = keys.get(key);
+      return found && { vars: found.entry.vars, required: found.entry.required ?? [] };
+    },
+  };
+};
+
+export const textCatalogue: TextCatalogue = catalogueForOverrides();
 
 /**
  * A shipped language for a client's language tag (`ru`, `ru-RU`, `en_US`), or undefined when the
@@ -152,9 +402,12 @@ export const localeOf = (tag: string | undefined): Locale | undefined => {
   return locales.find((l) => l === primary);
 };
 
-/** The shipped text of `key` in `locale`, filled. Overrides are applied by the texts service. */
+/** The shipped text of `key` in `locale` (English where it has none), filled. Overrides: src/texts/texts.ts. */
 export const shippedText = (
   key: TextKey,
   locale: Locale,
   vars: Readonly<Record<string, string | number>> = {},
-): string => fill(catalogue[key][locale], vars);
+): string => {
+  const e: Entry = catalogue[key];
+  return fill(e[locale] ?? e.en, vars);
+};

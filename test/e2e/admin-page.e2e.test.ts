@@ -42,6 +42,7 @@ describe('audit page (headless Chromium)', {
     const answer = h.tg.groupMessage(manager, topic, { text: 'It ships today' });
     await h.send(answer);
     await h.clientCopyOf(user.id, answer.message!.message_id);
+    await h.send(h.tg.groupMessage(manager, topic, { text: '// checked with the warehouse' }));
     await h.send(
       h.tg.groupMessage(manager, topic, bot('/delete'), { reply_to_message_id: answer.message!.message_id }),
     );
@@ -96,6 +97,16 @@ describe('audit page (headless Chromium)', {
     await edited.waitFor();
     assert.equal(await edited.locator('.old').textContent(), 'Where is my order?');
     assert.equal(await edited.locator('.new').textContent(), 'Where is my order #42?');
+    // The team's note: in the timeline and in the conversation, marked as never sent.
+    const note = page.locator('#timeline li[data-type="NoteAdded"]');
+    assert.equal(await note.getAttribute('class'), 'note');
+    assert.match(
+      (await note.locator('.kind').textContent()) ?? '',
+      /Internal note — Alice Support \(not sent to the client\)/,
+    );
+    assert.equal(await note.locator('.new').textContent(), 'checked with the warehouse');
+    await page.locator('#messages .note').waitFor();
+    assert.equal(await page.locator('#messages .note .text').textContent(), 'checked with the warehouse');
     const deleted = page.locator('#timeline li[data-type="ManagerReplyDeleted"]');
     assert.equal(await deleted.locator('.old').textContent(), 'It ships today', 'what was deleted');
     assert.match((await deleted.locator('.kind').textContent()) ?? '', /Alice Support/);
@@ -125,5 +136,48 @@ describe('audit page (headless Chromium)', {
     );
     await page.screenshot({ path: screenshotPath.replace('.png', '-before-edit.png'), fullPage: true });
     assert.deepEqual(problems, [], 'no script errors (and the Content-Security-Policy let the script run)');
+  });
+
+  it('lists the changes of texts, saved answers and working hours with who made them', async () => {
+    const put = (path: string, json: unknown) =>
+      fetch(`${h.url}${path}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(json),
+      });
+    assert.equal((await put('/api/admin/texts/ru/client.closed', { text: 'Диалог закрыт.' })).status, 200);
+    assert.equal(
+      (await put('/api/admin/templates/greeting/texts/en', { text: 'Hello {client_name}!' })).status,
+      201,
+    );
+    assert.equal(
+      (await put('/api/admin/hours', { time_zone: 'Europe/Moscow', weekly: { mon: ['09:00-18:00'] } }))
+        .status,
+      200,
+    );
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${h.url}/admin`);
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.click('#login button');
+    await page.click('#settings-button');
+    const items = page.locator('#settings-timeline li');
+    await items.nth(2).waitFor();
+    assert.deepEqual(await items.locator('.kind').allTextContents(), [
+      'texts: TextOverrideSet — system:admin-api',
+      'templates: TemplateTextSet — system:admin-api',
+      'hours: WorkingHoursSet — system:admin-api',
+    ]);
+    assert.match(
+      (await items.nth(1).textContent()) ?? '',
+      /saved answer greeting v1 \(en\) set: "Hello \{client_name\}!"/,
+    );
+    assert.match(
+      (await items.nth(0).textContent()) ?? '',
+      /text client\.closed \(ru\) set: "Диалог закрыт\."/,
+    );
+    await page.screenshot({ path: screenshotPath.replace('.png', '-settings.png'), fullPage: true });
+    assert.deepEqual(problems, []);
   });
 });

@@ -148,9 +148,11 @@ describe('outgoing Telegram limiter', () => {
       .callsTo('sendMessage')
       .filter((c) => c.status === 200)
       .map((c) => c.at);
-    // Arrival times at the stand-in carry each HTTP request's own delay (tens of ms on a busy machine):
-    // 100 ms apart when sent, at least 75 ms apart on arrival; without the limiter they would be ~0.
-    for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! >= 75, `gap ${at[i]! - at[i - 1]!} ms`);
+    // Arrival times at the stand-in carry each HTTP request's own delay (up to ~50 ms on a busy machine):
+    // 100 ms apart when sent; on arrival no two closer than 25 ms and the six spread over 400 ms at
+    // least. Without the limiter they would all arrive within a few ms.
+    for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! >= 25, `gap ${at[i]! - at[i - 1]!} ms`);
+    assert.ok(at.at(-1)! - at[0]! >= 400, `six arrivals spread over ${at.at(-1)! - at[0]!} ms`);
 
     const others = ['F', 'G', 'H', 'I', 'J', 'K'].map(user);
     started = Date.now();
@@ -176,6 +178,28 @@ describe('outgoing Telegram limiter', () => {
     const privateStart = Date.now();
     await Promise.all(['a', 'b', 'c', 'd'].map((text) => bot.api.sendMessage(frank.id, text)));
     assert.ok(Date.now() - privateStart < 300, 'a private chat has no per-minute window');
+  });
+
+  it("counts the reaction that marks a note in the group's window, after the messages before it", async () => {
+    const { bot } = limitedBot({ perChatPerSecond: 1000, groupPerMinute: 2, groupWindowMs: 600 });
+    const manager = tg.addManager({ first_name: 'Nell' });
+    const topic = await bot.api.createForumTopic(tg.supportChatId, 'Window');
+    const note = tg.groupMessage(manager, topic.message_thread_id, { text: '// internal' });
+    tg.clearCalls();
+    const started = Date.now();
+    await Promise.all([
+      bot.api.sendMessage(tg.supportChatId, 'one', { message_thread_id: topic.message_thread_id }),
+      bot.api.setMessageReaction(tg.supportChatId, note.message!.message_id, [{ type: 'emoji', emoji: '✍' }]),
+    ]);
+    // createForumTopic and the message filled the window of two: the reaction waited for it.
+    assert.ok(Date.now() - started >= 400, `the reaction went after ${Date.now() - started} ms`);
+    assert.deepEqual(
+      tg.calls.map((c) => c.method),
+      ['sendMessage', 'setMessageReaction'],
+    );
+    assert.deepEqual(tg.reactionsOn(tg.supportChatId, note.message!.message_id), [
+      { type: 'emoji', emoji: '✍' },
+    ]);
   });
 
   it('holds every chat when two chats are refused with 429 at once', async () => {

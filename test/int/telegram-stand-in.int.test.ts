@@ -321,6 +321,59 @@ describe('Telegram stand-in through grammY', () => {
     assert.equal(twice.description, 'Bad Request: message to delete not found');
   });
 
+  it('sets a reaction like Telegram: one listed emoji on a message that is there', async () => {
+    const manager = tg.addManager({ first_name: 'Rita' });
+    const topic = await bot.api.createForumTopic(tg.supportChatId, 'Reactions');
+    const note = tg.groupMessage(manager, topic.message_thread_id, { text: '// checked the warehouse' });
+    const id = note.message!.message_id;
+    assert.equal(
+      await bot.api.setMessageReaction(tg.supportChatId, id, [{ type: 'emoji', emoji: '✍' }]),
+      true,
+    );
+    assert.deepEqual(tg.reactionsOn(tg.supportChatId, id), [{ type: 'emoji', emoji: '✍' }]);
+
+    const missing = await rejection(
+      bot.api.setMessageReaction(tg.supportChatId, 999_999, [{ type: 'emoji', emoji: '✍' }]),
+    );
+    assert.equal(missing.error_code, 400);
+    assert.equal(missing.description, 'Bad Request: message to react not found');
+    const unlisted = await rejection(
+      bot.api.setMessageReaction(tg.supportChatId, id, [{ type: 'emoji', emoji: '📝' as '✍' }]),
+    );
+    assert.equal(unlisted.description, 'Bad Request: REACTION_INVALID');
+    const two = await rejection(
+      bot.api.setMessageReaction(tg.supportChatId, id, [
+        { type: 'emoji', emoji: '👍' },
+        { type: 'emoji', emoji: '👀' },
+      ]),
+    );
+    assert.equal(two.description, 'Bad Request: REACTIONS_TOO_MANY');
+    const service = await rejection(
+      bot.api.setMessageReaction(tg.supportChatId, topic.message_thread_id, [{ type: 'emoji', emoji: '👍' }]),
+    );
+    assert.equal(service.description, 'Bad Request: REACTION_INVALID', 'the topic-created service message');
+    const nowhere = await rejection(
+      bot.api.setMessageReaction(-1009999999999, id, [{ type: 'emoji', emoji: '👍' }]),
+    );
+    assert.equal(nowhere.description, 'Bad Request: chat not found');
+    assert.deepEqual(
+      tg.reactionsOn(tg.supportChatId, id),
+      [{ type: 'emoji', emoji: '✍' }],
+      'refusals change nothing',
+    );
+
+    // An empty list takes the bot's reaction off; a deleted message keeps none.
+    await bot.api.setMessageReaction(tg.supportChatId, id, []);
+    assert.deepEqual(tg.reactionsOn(tg.supportChatId, id), []);
+    await bot.api.setMessageReaction(tg.supportChatId, id, [{ type: 'emoji', emoji: '👌' }]);
+    await bot.api.deleteMessage(tg.supportChatId, id);
+    assert.deepEqual(tg.reactionsOn(tg.supportChatId, id), []);
+    const gone = await rejection(
+      bot.api.setMessageReaction(tg.supportChatId, id, [{ type: 'emoji', emoji: '👌' }]),
+    );
+    assert.equal(gone.description, 'Bad Request: message to react not found');
+  });
+
   it('stores manager messages so a later reply carries the full message', async () => {
     const ivy = tg.addUser({ first_name: 'Ivy' });
     const manager = tg.addManager({ first_name: 'Max', username: 'max_support' });

@@ -20,6 +20,7 @@ import type {
   Chat,
   InlineKeyboardButton,
   Message,
+  ReactionType,
   ResponseParameters,
   Update,
   UserFromGetMe,
@@ -416,6 +417,10 @@ export const startTelegramStandIn = async (options: TelegramStandInOptions = {})
     message(chatId: number, messageId: number): Message | undefined {
       const m = world.message(chatId, messageId);
       return m && clone(m);
+    },
+    /** The bot's reactions on a message (setMessageReaction); none once the message is gone. */
+    reactionsOn(chatId: number, messageId: number): ReactionType[] {
+      return world.reactionsOn(chatId, messageId);
     },
     topics(): TopicInfo[] {
       return [...world.topics.values()].map((t) => ({

@@ -59,6 +59,24 @@ describe('configuration', () => {
     );
   });
 
+  it('texts in English, no welcome and settings read every 2 s unless told otherwise; a wrong one named', () => {
+    const c = loadConfig({});
+    assert.deepEqual([c.LOCALE, c.WELCOME, c.SETTINGS_REFRESH_MS], ['en', 'off', 2000]);
+    assert.equal(loadConfig({ LOCALE: 'ru', WELCOME: 'on' }).LOCALE, 'ru');
+    assert.throws(
+      () => loadConfig({ LOCALE: 'de' }),
+      /^ConfigError: LOCALE must be en or ru \(the languages topicdesk ships\) \(got "de"\)$/,
+    );
+    assert.throws(
+      () => loadConfig({ WELCOME: 'yes' }),
+      /^ConfigError: WELCOME must be on or off \(got "yes"\)$/,
+    );
+    assert.throws(
+      () => loadConfig({ SETTINGS_REFRESH_MS: '120000' }),
+      /^ConfigError: SETTINGS_REFRESH_MS must be at most 60000 \(got "120000"\)$/,
+    );
+  });
+
   it('names a variable that is missing because another one needs it', () => {
     assert.throws(
       () => loadConfig({ EVENT_STORE: 'esdb' }),

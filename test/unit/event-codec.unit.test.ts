@@ -38,11 +38,15 @@ const oneOfEach: readonly ConversationEvent[] = [
     },
   },
   replied('r1', 'answer', { groupMessage: groupRef('501'), replyTo: 'm1' }),
-  replied('r2', 'with a button', {
+  replied('r3', 'with a button', {
     buttons: [
       [{ text: 'Open the order', url: 'https://example.com/o/1' }],
       [{ text: 'Bot', url: 'tg://resolve?domain=shop_bot' }],
     ],
+  }),
+  replied('r2', 'Hello Ada!', {
+    groupMessage: groupRef('502'),
+    template: { name: 'greeting', version: 3, locale: 'en' },
   }),
   {
     type: 'ManagerReplyEdited',
@@ -68,6 +72,18 @@ const oneOfEach: readonly ConversationEvent[] = [
   { type: 'ClientNotified', data: { notice: 'banned' } },
   { type: 'ContactCardPosted', data: { topicId: '77', groupMessage: groupRef('78') } },
   { type: 'TopicStatusChanged', data: { topicId: '77', status: 'answered' } },
+  {
+    type: 'NoteAdded',
+    data: {
+      noteId: 'n1',
+      text: 'checked the warehouse',
+      managerId: '7',
+      managerName: 'Gina',
+      groupMessage: groupRef('503'),
+    },
+  },
+  { type: 'NotePinned', data: { text: 'VIP', managerId: '7', managerName: 'Gina' } },
+  { type: 'NoteUnpinned', data: {} },
 ];
 
 const errorOf = (fn: () => unknown): EventDecodeError => {

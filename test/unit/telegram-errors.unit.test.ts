@@ -72,7 +72,7 @@ describe('telegram errors: what a failed Bot API call means', () => {
     for (const { failure } of [edit, close]) assert.equal(failure.kind, 'not-modified');
   });
 
-  it("a message to copy, edit or delete that is not there (or can't be changed) is gone", async () => {
+  it("a message to copy, edit, delete or react to that is not there (or can't be changed) is gone", async () => {
     const bob = tg.addUser({ first_name: 'Bob' });
     const copy = await failureOf(api.copyMessage(group(), bob.id, 999_999));
     assert.equal(copy.failure.reason, 'Bad Request: message to copy not found');
@@ -80,7 +80,9 @@ describe('telegram errors: what a failed Bot API call means', () => {
     assert.equal(edit.failure.reason, 'Bad Request: message to edit not found');
     const remove = await failureOf(api.deleteMessage(bob.id, 999_999));
     assert.equal(remove.failure.reason, 'Bad Request: message to delete not found');
-    for (const { error, failure } of [copy, edit, remove]) {
+    const react = await failureOf(api.setMessageReaction(group(), 999_999, [{ type: 'emoji', emoji: '✍' }]));
+    assert.equal(react.failure.reason, 'Bad Request: message to react not found');
+    for (const { error, failure } of [copy, edit, remove, react]) {
       assert.deepEqual([failure.kind, failure.retry], ['message-gone', false]);
       assert.equal(isTopicGone(error), false);
       assert.equal(isUnreachable(failure), false);

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Message, MessageEntity, User } from 'grammy/types';
 import {
-  commandOf,
   contactCard,
   contentOf,
   describeForTopic,
@@ -750,54 +749,6 @@ describe('contactCard', () => {
     });
     assert.equal(entityText(bare.text, bare.entities.find((e) => e.type === 'bold')!), '9');
     assert.equal(bare.text.includes('Language'), false);
-  });
-});
-
-describe('commandOf', () => {
-  const cmd = (text: string, commandLength?: number, offset = 0) =>
-    groupMessage({
-      text,
-      entities:
-        commandLength === undefined ? undefined : [{ type: 'bot_command', offset, length: commandLength }],
-    });
-
-  it('recognises each command, bare and addressed to this bot', () => {
-    for (const name of ['ban', 'unban', 'close', 'reopen', 'delete', 'info'] as const) {
-      assert.deepEqual(commandOf(cmd(`/${name}`, name.length + 1), 'DeskBot'), { command: name, args: '' });
-      const addressed = `/${name}@DeskBot`;
-      assert.deepEqual(commandOf(cmd(addressed, addressed.length), 'DeskBot'), { command: name, args: '' });
-    }
-  });
-
-  it('keeps arguments, case-insensitive in command and bot name', () => {
-    assert.deepEqual(commandOf(cmd('/ban spam and insults', 4), 'DeskBot'), {
-      command: 'ban',
-      args: 'spam and insults',
-    });
-    assert.deepEqual(commandOf(cmd('/BAN@deskbot   rude  ', 12), '@DeskBot'), {
-      command: 'ban',
-      args: 'rude',
-    });
-  });
-
-  it('ignores commands for another bot, unknown commands, non-commands', () => {
-    assert.equal(commandOf(cmd('/ban@OtherBot', 13), 'DeskBot'), undefined);
-    assert.equal(commandOf(cmd('/start', 6), 'DeskBot'), undefined);
-    assert.equal(commandOf(cmd('ban him'), 'DeskBot'), undefined);
-    assert.equal(commandOf(cmd('/ban', undefined), 'DeskBot'), undefined, 'no bot_command entity');
-  });
-
-  it('only at offset 0', () => {
-    assert.equal(commandOf(cmd('please /ban', 4, 7), 'DeskBot'), undefined);
-  });
-
-  it('not in captions', () => {
-    const photo = groupMessage({
-      photo: [thumb],
-      caption: '/close',
-      caption_entities: [{ type: 'bot_command', offset: 0, length: 6 }],
-    });
-    assert.equal(commandOf(photo, 'DeskBot'), undefined);
   });
 });
 

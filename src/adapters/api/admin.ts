@@ -25,6 +25,7 @@ import { projectionStatus } from '../../projections/status.ts';
 import { badRequest, problem } from '../http/problem.ts';
 import type { RouteDefinition, RouteHandler } from '../http/routes.ts';
 import { conversationIdOf } from '../ids.ts';
+import { createTemplatesStore, type TemplatesStore } from '../settings/templates.ts';
 import { createSource, issueToken, rotateWebhookSecret, runSourceCommand } from '../sources/sources.ts';
 import {
   type CheckedWebhookUrl,
@@ -42,6 +43,8 @@ import {
   listSources,
   sourceOfToken,
 } from './admin-read-model.ts';
+import { type AdminSettingsOptions, adminSettingsHandlers } from './admin-settings.ts';
+import { adminTemplateHandlers } from './admin-templates.ts';
 import { createRebuildJobs, type RebuildJobs } from './rebuild-jobs.ts';
 
 export interface AdminApiOptions {
@@ -58,6 +61,10 @@ export interface AdminApiOptions {
   readonly allowPrivate?: PrivateAddressPolicy;
   /** Name resolution for the webhook URL check. Default: the system's. */
   readonly resolve?: Resolve;
+  /** The saved answers (shared with the Telegram channel, so a change here is seen there at once). */
+  readonly templates?: TemplatesStore;
+  /** Texts and working hours (their routes answer 404 without them). */
+  readonly settings?: Omit<AdminSettingsOptions, 'log' | 'actor'>;
 }
 
 export interface AdminApi {
@@ -319,7 +326,24 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
         next_cursor: deliveries.length === limit ? (deliveries.at(-1)?.delivery_id ?? null) : null,
       };
     }),
+
+    ...adminTemplateHandlers({
+      log,
+      store: options.templates ?? createTemplatesStore(log),
+      actor: { kind: 'system', id: ADMIN_ACTOR_ID },
+      route,
+    }),
   };
+
+  if (options.settings) {
+    Object.assign(
+      handlers,
+      adminSettingsHandlers(
+        { ...options.settings, log, actor: { kind: 'system', id: ADMIN_ACTOR_ID } },
+        route,
+      ),
+    );
+  }
 
   return {
     handlers,

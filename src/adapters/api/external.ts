@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { EventLog } from '../../domain/event-log.ts';
+import type { AutoReplies } from '../auto-replies/auto-replies.ts';
 import type { RouteDefinition } from '../http/server.ts';
 import type { AuthenticatedSource } from '../sources/sources.ts';
 import { createAuthenticator } from '../sources/token-cache.ts';
@@ -50,6 +51,8 @@ export interface ExternalApiOptions {
   readonly uploads?: InFlightLimits;
   /** Long polls (`wait` > 0) held at once, per token and in all. Default 4 and 100. */
   readonly longPolls?: InFlightLimits;
+  /** The welcome and off-hours answers a client's message calls for; none by default. */
+  readonly autoReplies?: AutoReplies;
 }
 
 export interface ExternalApi {
@@ -88,6 +91,7 @@ const externalContext = (options: ExternalApiOptions): ExternalContext => {
     handler,
     logger,
     files: options.files,
+    autoReplies: options.autoReplies,
     projectionWaitMs: options.projectionWaitMs ?? 2000,
     watcher: createHeadWatcher({
       readHead: () => readHead(pool),

@@ -7,6 +7,7 @@ import type { RetryInfo } from '../telegram/limiter.ts';
 import type { VkRetryInfo } from '../vk/reactor.ts';
 import type { WebhookOutcome } from '../webhooks/delivery-outcomes.ts';
 import { webhookOutcomeCounter } from '../webhooks/metrics.ts';
+import { type CommandTiming, commandDurations } from './commands.ts';
 import { deliveryCounter } from './deliveries.ts';
 import { type LagGaugeOptions, lagGauges } from './lag.ts';
 import { telegramRetryMetrics, vkRetryMetrics } from './retries.ts';
@@ -18,6 +19,7 @@ export interface Metrics {
   /** Hooks the adapters report to. */
   readonly onAppended: (type: string) => void;
   readonly onDelivery: (report: DeliveryReport) => void;
+  readonly onCommand: (timing: CommandTiming) => void;
   readonly onTelegramRetry: (info: RetryInfo) => void;
   readonly onVkRetry: (info: VkRetryInfo) => void;
   readonly onWebhookOutcome: (outcome: WebhookOutcome) => void;
@@ -46,6 +48,7 @@ export const createMetrics = (options: { lag?: LagGaugeOptions } = {}): Metrics 
     eventsAppended,
     onAppended: (type) => eventsAppended.inc({ type }),
     onDelivery: deliveryCounter(registry),
+    onCommand: commandDurations(registry),
     onTelegramRetry: telegramRetryMetrics(registry),
     onVkRetry: vkRetryMetrics(registry),
     onWebhookOutcome: webhookOutcomeCounter(registry),

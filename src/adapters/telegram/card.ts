@@ -1,6 +1,7 @@
-// The contact card: posted at the top of each new topic (and again on /info or its Info button), with
-// buttons that follow the conversation — Close or Reopen, Ban or Unban, Info — and the handler of
-// those buttons' presses (docs/design.md, "Callbacks").
+// The contact card: posted at the top of each new topic (and again on /info or its Info button) in the
+// topic's language — its words come from the catalogue (`topic.card.*`), as operators set them — with
+// buttons that follow the conversation (Close or Reopen, Ban or Unban, Info), and the handler of those
+// buttons' presses (docs/design.md, "Callbacks").
 import type { Api } from 'grammy';
 import type { Message } from 'grammy/types';
 import type { Logger } from 'pino';
@@ -8,30 +9,95 @@ import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
 import { type ConversationState, currentCard } from '../../domain/conversation-state.ts';
 import { DomainError } from '../../domain/errors.ts';
-import { shippedText, type TextKey } from '../../texts/catalogue.ts';
+import { fill, type TextKey } from '../../texts/catalogue.ts';
+import type { Texts } from '../../texts/texts.ts';
 import type { CallbackAnswer, CallbackHandler } from './callbacks.ts';
 import { refusal } from './errors.ts';
-import { type CardAction, cardKeyboard, contactCard, isCardAction } from './translate.ts';
+import {
+  type CardAction,
+  type CardButtonLabels,
+  type ContactCardLabels,
+  cardKeyboard,
+  contactCard,
+  type FormattedText,
+  isCardAction,
+} from './translate.ts';
 
-/** Posts the conversation's contact card, with its buttons, into a topic. */
-export const postContactCard = (
-  api: Api,
-  chatId: string,
+export const cardLabels = async (texts: Texts): Promise<ContactCardLabels> => {
+  // Asked without variables, a text keeps its placeholders: filled per card below.
+  const [channel, client, conversation, language] = await Promise.all([
+    texts.topic('topic.card.channel'),
+    texts.topic('topic.card.client'),
+    texts.topic('topic.card.conversation'),
+    texts.topic('topic.card.language'),
+  ]);
+  return {
+    channel: (c, source) => fill(channel, { channel: c, source }),
+    client,
+    conversation,
+    language: (l) => fill(language, { language: l }),
+  };
+};
+
+/** The card's button labels in the topic's language. */
+export const cardButtonLabels = async (texts: Texts): Promise<CardButtonLabels> => {
+  const [close, reopen, ban, unban, info] = await Promise.all([
+    texts.topic('topic.card.close'),
+    texts.topic('topic.card.reopen'),
+    texts.topic('topic.card.ban'),
+    texts.topic('topic.card.unban'),
+    texts.topic('topic.card.info'),
+  ]);
+  return { close, reopen, ban, unban, info };
+};
+
+/** The card of a started conversation, as it stands now (the client's latest language included). */
+export const contactCardOf = async (
+  texts: Texts,
+  state: ConversationState,
+  conversationId: string,
+): Promise<FormattedText> =>
+  contactCard(
+    {
+      channel: state.channel ?? 'telegram',
+      source: state.source ?? '',
+      clientId: state.clientId ?? '',
+      profile: state.profile ?? {},
+      conversationId,
+      ...(state.language ? { language: state.language } : {}),
+    },
+    await cardLabels(texts),
+  );
+
+/** Where a card is posted: the Bot API, the support group, the topic's words. */
+export interface CardDeps {
+  readonly api: Api;
+  readonly texts: Texts;
+  readonly supportChatId: string;
+}
+
+/**
+ * Posts the conversation's contact card, with its buttons, into a topic. `withPinnedNote` (/info and
+ * its button) adds the client's pinned note under the card: appended, so the card's entities keep
+ * their offsets.
+ */
+export const postContactCard = async (
+  deps: CardDeps,
   threadId: number,
   conversationId: string,
   state: ConversationState,
+  withPinnedNote = false,
 ): Promise<Message.TextMessage> => {
-  const card = contactCard({
-    channel: state.channel ?? 'telegram',
-    source: state.source ?? '',
-    clientId: state.clientId ?? '',
-    profile: state.profile ?? {},
-    conversationId,
-  });
-  return api.sendMessage(chatId, card.text, {
+  const { api, texts, supportChatId } = deps;
+  const card = await contactCardOf(texts, state, conversationId);
+  const pinned =
+    withPinnedNote && state.pinnedNote
+      ? `\n\n${await texts.topic('topic.card_pinned_note', { text: state.pinnedNote.text, manager: state.pinnedNote.managerName })}`
+      : '';
+  return api.sendMessage(supportChatId, `${card.text}${pinned}`, {
     message_thread_id: threadId,
     entities: card.entities,
-    reply_markup: cardKeyboard(conversationId, state),
+    reply_markup: cardKeyboard(conversationId, state, await cardButtonLabels(texts)),
   });
 };
 
@@ -40,15 +106,15 @@ export const postContactCard = (
  * card since deleted are fine: the buttons are a convenience, the state is the log's.
  */
 export const refreshCardButtons = async (
-  api: Api,
+  deps: Pick<CardDeps, 'api' | 'texts'>,
   ref: { readonly chatId: string; readonly messageId: string },
   conversationId: string,
   state: ConversationState,
   logger: Logger,
 ): Promise<void> => {
   try {
-    await api.editMessageReplyMarkup(ref.chatId, Number(ref.messageId), {
-      reply_markup: cardKeyboard(conversationId, state),
+    await deps.api.editMessageReplyMarkup(ref.chatId, Number(ref.messageId), {
+      reply_markup: cardKeyboard(conversationId, state, await cardButtonLabels(deps.texts)),
     });
   } catch (error) {
     const refused = refusal(error);
@@ -72,21 +138,16 @@ const commandOf = (action: Exclude<CardAction, 'info'>): ConversationCommand => 
 };
 
 const doneText: Record<Exclude<CardAction, 'info'>, TextKey> = {
-  close: 'press.closed',
-  reopen: 'press.reopened',
-  ban: 'press.banned',
-  unban: 'press.unbanned',
+  close: 'topic.press.closed',
+  reopen: 'topic.press.reopened',
+  ban: 'topic.press.banned',
+  unban: 'topic.press.unbanned',
 };
-
-/** Words shown to the manager who pressed (the support group's language is the default one). */
-const pressText = (key: TextKey, vars: Record<string, string> = {}) => shippedText(key, 'en', vars);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export interface CardButtonsOptions {
-  readonly api: Api;
+export interface CardButtonsOptions extends CardDeps {
   readonly handler: CommandHandler;
-  readonly supportChatId: string;
   readonly logger: Logger;
 }
 
@@ -97,7 +158,9 @@ export interface CardButtonsOptions {
  * topic's own card follows the recorded change through the reactor.
  */
 export const cardButtons = (options: CardButtonsOptions): CallbackHandler => {
-  const { api, handler, supportChatId, logger } = options;
+  const { handler, supportChatId, logger } = options;
+  /** Words shown to the manager who pressed, in the topic's language. */
+  const pressText = (key: TextKey, vars: Record<string, string> = {}) => options.texts.topic(key, vars);
 
   const refreshPressed = async (
     message: { readonly chat: { readonly id: number }; readonly message_id: number } | undefined,
@@ -108,7 +171,7 @@ export const cardButtons = (options: CardButtonsOptions): CallbackHandler => {
     const own = currentCard(state);
     if (own?.chatId === String(message.chat.id) && own.messageId === String(message.message_id)) return;
     await refreshCardButtons(
-      api,
+      options,
       { chatId: supportChatId, messageId: String(message.message_id) },
       conversationId,
       state,
@@ -119,16 +182,16 @@ export const cardButtons = (options: CardButtonsOptions): CallbackHandler => {
   return async (press): Promise<CallbackAnswer> => {
     const [action = '', conversationId = ''] = press.args.split(':');
     if (!isCardAction(action) || !UUID.test(conversationId)) {
-      return { text: pressText('press.unknown'), outcome: 'ignored' };
+      return { text: await pressText('topic.press.unknown'), outcome: 'ignored' };
     }
     const message = press.query.message;
     if (action === 'info') {
       const { state } = await handler.reader.read(conversationId, { fresh: true });
       const threadId = message && 'message_thread_id' in message ? message.message_thread_id : undefined;
       if (!state.started || threadId === undefined)
-        return { text: pressText('press.unknown'), outcome: 'ignored' };
-      await postContactCard(api, supportChatId, threadId, conversationId, state);
-      return { text: pressText('press.info'), outcome: 'ignored' };
+        return { text: await pressText('topic.press.unknown'), outcome: 'ignored' };
+      await postContactCard(options, threadId, conversationId, state, true);
+      return { text: await pressText('topic.press.info'), outcome: 'ignored' };
     }
     try {
       const result = await handler.execute(conversationId, commandOf(action), {
@@ -139,13 +202,13 @@ export const cardButtons = (options: CardButtonsOptions): CallbackHandler => {
       });
       await refreshPressed(message, conversationId, result.state);
       const outcome = result.alreadyHandled ? 'duplicate' : result.events.length > 0 ? 'recorded' : 'ignored';
-      return { text: pressText(doneText[action]), outcome };
+      return { text: await pressText(doneText[action]), outcome };
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       // Pressed on a card that was behind (closed already, say): it is set right as the answer goes.
       const { state } = await handler.reader.read(conversationId, { fresh: true });
       if (state.started) await refreshPressed(message, conversationId, state);
-      return { text: pressText('press.not_done', { reason: error.message }), outcome: 'ignored' };
+      return { text: await pressText('topic.press.not_done', { reason: error.message }), outcome: 'ignored' };
     }
   };
 };

@@ -10,12 +10,16 @@ import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { EventLog, LogPosition } from '../../domain/event-log.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { readGeneration } from '../../projections/registry.ts';
+import { shippedTexts, type Texts } from '../../texts/texts.ts';
+import type { AutoReplies } from '../auto-replies/auto-replies.ts';
 import { problem } from '../http/problem.ts';
 import type { RouteDefinition } from '../http/routes.ts';
 import { sqlDatabase } from '../postgres/sql.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
+import { createTemplatesStore, type TemplatesStore } from '../settings/templates.ts';
 import { type CallbackRegistry, createCallbackRouter, createMembership } from './callbacks.ts';
 import { cardButtons } from './card.ts';
+import { TEMPLATE_CALLBACK, templateButtons } from './composed-answers.ts';
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
 import { createOutgoingLimiter, type RetryInfo } from './limiter.ts';
 import { createTelegramReactor } from './reactor.ts';
@@ -38,6 +42,10 @@ export interface TelegramChannelOptions {
   readonly titleTemplate: string;
   /** How topics show their status (TOPIC_STATUS): not at all, a title prefix, or the topic's icon. Default off. */
   readonly topicStatus?: TopicStatusMode;
+  /** A topic message starting with this is an internal note (NOTE_PREFIX); '' turns it off. */
+  readonly notePrefix?: string;
+  /** The saved answers (shared with the admin API, so a change there is seen at once). */
+  readonly templates?: TemplatesStore;
   /** Conversations the reactor carries at once (REACTOR_CONCURRENCY). Default 16. */
   readonly reactorConcurrency?: number;
   /** How long the reactor lets a burst of messages settle to carry it in the sender's order. */
@@ -50,6 +58,10 @@ export interface TelegramChannelOptions {
   readonly onRetry?: (info: RetryInfo) => void;
   readonly onDelivery?: (report: DeliveryReport) => void;
   readonly limits?: { perChatPerSecond: number; groupPerMinute: number; globalPerSecond: number };
+  /** The texts as operators set them (client's language, LOCALE in the topic). */
+  readonly texts?: Texts;
+  /** The welcome and off-hours answers a client's message calls for. */
+  readonly autoReplies?: AutoReplies;
 }
 
 export interface TelegramChannel {
@@ -127,6 +139,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   );
 
   const sql = sqlDatabase(options.pool);
+  const templates = options.templates ?? createTemplatesStore(options.log);
 
   // The newest committed event. The PostgreSQL log's readers (and its headPosition()) hold back events
   // committed after an older transaction that is still open, so a read model level with that head
@@ -158,10 +171,11 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     return last ? { commit: BigInt(last.transaction_id), prepare: BigInt(last.position) } : visible;
   };
 
+  const texts = options.texts ?? shippedTexts();
   const callbacks = createCallbackRouter();
   callbacks.register(
     CARD_PREFIX,
-    cardButtons({ api, handler: options.handler, supportChatId: options.supportChatId, logger }),
+    cardButtons({ api, texts, handler: options.handler, supportChatId: options.supportChatId, logger }),
   );
   const inbound = createTelegramInbound({
     handler: options.handler,
@@ -172,6 +186,8 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     botUsername: me.username,
     supportChatId: options.supportChatId,
     logger,
+    texts,
+    ...(options.autoReplies ? { autoReplies: options.autoReplies } : {}),
     async findConversationByTopic(chatId, topicId) {
       const { rows } = await options.pool
         .query<{ conversation_id: string }>(
@@ -185,10 +201,14 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
       return rows[0]?.conversation_id;
     },
     logHead: committedHead,
+    templates: async () => (await templates.current()).state,
+    ...(options.notePrefix !== undefined ? { notePrefix: options.notePrefix } : {}),
     async readModelPosition() {
       return (await readGeneration(sql, 'conversations', { status: 'active' }))?.checkpoint ?? null;
     },
   });
+  // The saved answers' buttons under `/t`: a press sends that answer, as `/t <name>` does.
+  callbacks.register(TEMPLATE_CALLBACK, templateButtons(inbound.sendTemplateAnswer, texts));
   const look = await statusLook(api, options.topicStatus ?? 'off', logger);
   const reactor = createTelegramReactor({
     api,
@@ -199,6 +219,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     supportChatId: options.supportChatId,
     titleTemplate: options.titleTemplate,
     logger,
+    texts,
   });
 
   let polling: Promise<void> | undefined;

@@ -10,7 +10,7 @@ export type TelegramFailureKind =
   | 'topic-gone'
   /** The edit changes nothing: the message (or the topic) already reads so. */
   | 'not-modified'
-  /** The message to copy, edit, delete or reply to is gone, or may no longer be changed. */
+  /** The message to copy, edit, delete, reply or react to is gone, or may no longer be changed. */
   | 'message-gone'
   /** The client blocked the bot. */
   | 'blocked'
@@ -44,7 +44,7 @@ export interface TelegramFailure {
 const TOPIC_GONE = /message thread not found|TOPIC_ID_INVALID|TOPIC_DELETED/i;
 const NOT_MODIFIED = /message is not modified|TOPIC_NOT_MODIFIED/i;
 const MESSAGE_GONE =
-  /message to (?:copy|edit|delete|forward|be replied|reply) not found|message can't be \w+|message not found|MESSAGE_ID_INVALID/i;
+  /message to (?:copy|edit|delete|forward|be replied|reply|react) not found|message can't be \w+|message not found|MESSAGE_ID_INVALID/i;
 const BLOCKED = /bot was blocked by the user/i;
 // Telegram's 403s all start "Forbidden:"; a chat it does not know is a 400.
 const UNREACHABLE = /^Forbidden\b|chat not found|user is deactivated/i;

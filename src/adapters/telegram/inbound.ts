@@ -4,7 +4,7 @@
 import type { Api } from 'grammy';
 import type { CallbackQuery, Message, Update } from 'grammy/types';
 import type { Logger } from 'pino';
-import type { CommandHandler } from '../../domain/command-handler.ts';
+import type { CommandHandler, CommandResult } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
 import {
   channelKey,
@@ -14,15 +14,37 @@ import {
 } from '../../domain/conversation-state.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { comparePositions, type LogPosition } from '../../domain/event-log.ts';
-import type { Actor } from '../../domain/events.ts';
-import { shippedText } from '../../texts/catalogue.ts';
+import type { Actor, MessageContent } from '../../domain/events.ts';
+import type { TemplatesState } from '../../domain/settings/templates.ts';
+import type { TextKey } from '../../texts/catalogue.ts';
+import { shippedTexts, type Texts } from '../../texts/texts.ts';
+import type { AutoReplies } from '../auto-replies/auto-replies.ts';
 import type { CallbackAnswer, CallbackRouter } from './callbacks.ts';
 import { postContactCard } from './card.ts';
+import {
+  commandLine,
+  commandList,
+  entitiesFrom,
+  type ManagerCommandName,
+  readTopicInput,
+} from './commands.ts';
+import {
+  type ComposedAnswerDeps,
+  type ComposedAnswerOrigin,
+  type ComposedAnswerResult,
+  sendComposedAnswer,
+  sendTemplateAnswer,
+  templateKeyboard,
+} from './composed-answers.ts';
 import { TELEGRAM_SOURCE, telegramConversationId, telegramMessageId, updateCommandId } from './refs.ts';
-import { commandOf, contentOf, isServiceMessage, profileOf } from './translate.ts';
+import { contentOf, isServiceMessage, profileOf } from './translate.ts';
 import { checkUpdate } from './update-schema.ts';
 
 export type InboundOutcome = 'recorded' | 'duplicate' | 'ignored';
+
+/** A command's entities as content carries them (plain data, like every event's). */
+const withEntities = (entities: ReturnType<typeof entitiesFrom>): Pick<MessageContent, 'entities'> =>
+  entities ? { entities: JSON.parse(JSON.stringify(entities)) as MessageContent['entities'] } : {};
 
 /** The update refers to a topic the read model does not know yet: let Telegram deliver it again. */
 export class RetryLaterError extends Error {
@@ -47,11 +69,28 @@ export interface TelegramInboundOptions {
   /** Whether a user is a member of the support group (asked for every press; cached by the caller). */
   readonly isMember: (userId: number) => Promise<boolean>;
   readonly logger: Logger;
+  /** The saved answers as the log has them now (`/t`). */
+  readonly templates: () => Promise<TemplatesState>;
+  /** A topic message starting with this is an internal note (NOTE_PREFIX); '' turns it off. Default `//`. */
+  readonly notePrefix?: string;
+  /**
+   * What the bot answers managers in the topic (LOCALE's language, also the one saved answers fall
+   * back to); the shipped English by default.
+   */
+  readonly texts?: Texts;
+  /** The welcome and off-hours answers a client's message calls for; none by default. */
+  readonly autoReplies?: AutoReplies;
 }
 
 export interface TelegramInbound {
   /** Throws MalformedUpdateError, before anything is recorded, for an update of the wrong shape. */
   handleUpdate(update: Update): Promise<InboundOutcome>;
+  /**
+   * Sends saved answer `name` as `origin.actor`'s answer, as `/t <name>` does: for a press on a
+   * `tpl:<name>` button (composed-answers.ts, templateOfCallback). A refusal's notice is for the
+   * manager (the callback's answer, or the topic).
+   */
+  sendTemplateAnswer(origin: ComposedAnswerOrigin, name: string): Promise<ComposedAnswerResult>;
 }
 
 const managerActor = (m: Pick<Message, 'from'>): Actor => ({
@@ -60,16 +99,37 @@ const managerActor = (m: Pick<Message, 'from'>): Actor => ({
   name: [m.from?.first_name, m.from?.last_name].filter(Boolean).join(' ') || 'manager',
 });
 
-const commandTexts: Record<string, string> = {
-  ban: 'Client banned: their messages are recorded but not forwarded.',
-  unban: 'Client unbanned.',
-  close: 'Conversation closed; the client was told.',
-  reopen: 'Conversation reopened.',
-  delete: 'Answer deleted.',
+const commandTexts: Record<string, TextKey> = {
+  ban: 'topic.command.ban',
+  unban: 'topic.command.unban',
+  close: 'topic.command.close',
+  reopen: 'topic.command.reopen',
+  delete: 'topic.command.delete',
 };
+
+/** Telegram's /start (with a deep-link parameter or addressed to the bot, too). */
+const isStart = (m: Message) => /^\/start(@\w+)?(\s|$)/i.test(m.text ?? '');
+
+const outcomeOf = (result: CommandResult): InboundOutcome =>
+  result.alreadyHandled ? 'duplicate' : result.events.length > 0 ? 'recorded' : 'ignored';
+
+/** The mark the bot puts on a note: one of the emoji Telegram lets bots react with. */
+export const NOTE_REACTION = '✍';
 
 export const createTelegramInbound = (options: TelegramInboundOptions): TelegramInbound => {
   const { handler, api, botId, supportChatId, logger } = options;
+  const texts = options.texts ?? shippedTexts();
+  const notePrefix = options.notePrefix ?? '//';
+  /** What the bot writes into a topic, from the catalogue, in the managers' language. */
+  const topicText = (key: TextKey, vars: Record<string, string | number> = {}) => texts.topic(key, vars);
+  const composing: ComposedAnswerDeps = {
+    handler,
+    api,
+    supportChatId,
+    logger,
+    templates: options.templates,
+    texts,
+  };
 
   /** The conversation as the stream has it, with `refs` (a reply's target) looked up. */
   const stateOf = async (conversationId: string, refs: readonly string[] = []) =>
@@ -87,8 +147,7 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       actor,
       occurredAt: occurredAt.toISOString(),
     });
-    if (result.alreadyHandled) return 'duplicate';
-    return result.events.length > 0 ? 'recorded' : 'ignored';
+    return outcomeOf(result);
   };
 
   /** Refusals by the domain (an edit of a deleted message…) are answers, not failures. */
@@ -130,8 +189,8 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       const state = await stateOf(conversationId, [channelKey(target)]);
       replyTo = findByChannelMessage(state, target.chatId, target.messageId)?.messageId;
     }
-    return tolerant(() =>
-      run(
+    return tolerant(async () => {
+      const result = await handler.execute(
         conversationId,
         {
           type: 'ReceiveClientMessage',
@@ -146,11 +205,15 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
           ...(replyTo ? { replyTo } : {}),
           ...(m.media_group_id ? { mediaGroupId: m.media_group_id } : {}),
         },
-        commandId,
-        actor,
-        at,
-      ),
-    );
+        { commandId, actor, occurredAt: at.toISOString() },
+      );
+      // Before Telegram is answered: a crash in between is repaired by its re-delivery.
+      await options.autoReplies?.afterReceived(
+        { conversationId, messageId, sentAt: at, start: isStart(m) },
+        result,
+      );
+      return outcomeOf(result);
+    });
   };
 
   const say = async (m: Message, text: string) => {
@@ -162,27 +225,166 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       .catch((err: unknown) => logger.warn({ err }, 'could not answer a manager command'));
   };
 
+  /** Marks a note so the manager sees it stayed in the topic. */
+  const markNote = async (m: Message) => {
+    await api
+      .setMessageReaction(m.chat.id, m.message_id, [{ type: 'emoji', emoji: NOTE_REACTION }])
+      .catch((err: unknown) => logger.warn({ err }, 'could not mark a note'));
+  };
+
+  const usage = async (m: Message, command: ManagerCommandName) =>
+    say(m, await topicText('topic.command.not_done', { reason: await commandLine(topicText, command) }));
+
+  const addNote = async (
+    update: Update,
+    m: Message,
+    conversationId: string,
+    text: string,
+    command: ManagerCommandName,
+  ): Promise<InboundOutcome> => {
+    if (text.trim() === '') {
+      await usage(m, command);
+      return 'ignored';
+    }
+    const actor = managerActor(m);
+    const outcome = await tolerant(() =>
+      run(
+        conversationId,
+        {
+          type: 'AddNote',
+          noteId: telegramMessageId(m.chat.id, m.message_id),
+          text,
+          managerId: actor.id,
+          managerName: actor.name ?? 'manager',
+          groupMessage: { chatId: String(m.chat.id), messageId: String(m.message_id) },
+        },
+        updateCommandId(botId, update.update_id),
+        actor,
+        new Date(m.date * 1000),
+      ),
+    );
+    if (outcome === 'recorded') await markNote(m);
+    return outcome;
+  };
+
+  /** The answer a command composes replies to the client's message the command replied to. */
+  const composedOrigin = async (
+    update: Update,
+    m: Message,
+    conversationId: string,
+  ): Promise<ComposedAnswerOrigin> => {
+    let answerReplyTo: string | undefined;
+    if (m.reply_to_message && m.reply_to_message.message_id !== m.message_thread_id) {
+      const target = { chatId: m.chat.id, messageId: m.reply_to_message.message_id };
+      const state = await stateOf(conversationId, [groupKey(target)]);
+      answerReplyTo = findByGroupMessage(state, target.chatId, target.messageId)?.messageId;
+    }
+    return {
+      conversationId,
+      actor: managerActor(m),
+      commandId: updateCommandId(botId, update.update_id),
+      topicId: m.message_thread_id!,
+      replyToMessageId: m.message_id,
+      ...(answerReplyTo ? { answerReplyTo } : {}),
+      at: new Date(m.date * 1000),
+    };
+  };
+
+  const composedOutcome = async (m: Message, result: ComposedAnswerResult): Promise<InboundOutcome> => {
+    if (result.outcome !== 'refused') return result.outcome;
+    await say(m, result.notice);
+    return 'ignored';
+  };
+
+  const showTemplates = async (m: Message): Promise<InboundOutcome> => {
+    const { rows, more } = templateKeyboard(await options.templates());
+    if (rows.length === 0) {
+      await say(m, await topicText('topic.templates_none'));
+      return 'ignored';
+    }
+    const text = [
+      await topicText('topic.templates_pick'),
+      ...(more > 0 ? [await topicText('topic.templates_more', { count: more })] : []),
+    ].join('\n');
+    await api
+      .sendMessage(m.chat.id, text, {
+        message_thread_id: m.message_thread_id,
+        reply_parameters: { message_id: m.message_id, allow_sending_without_reply: true },
+        reply_markup: { inline_keyboard: rows },
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'could not show the saved answers'));
+    return 'ignored';
+  };
+
+  const showCard = async (m: Message, conversationId: string): Promise<InboundOutcome> => {
+    const state = await stateOf(conversationId);
+    if (!state.started || m.message_thread_id === undefined) return 'ignored';
+    await postContactCard(
+      { api, texts, supportChatId },
+      m.message_thread_id,
+      conversationId,
+      state,
+      true,
+    ).catch((err: unknown) => logger.warn({ err }, 'could not post the contact card'));
+    return 'ignored';
+  };
+
   const managerCommand = async (
     update: Update,
     m: Message,
     conversationId: string,
-    command: NonNullable<ReturnType<typeof commandOf>>,
+    command: ManagerCommandName,
+    args: string,
+    argsOffset: number,
   ): Promise<InboundOutcome> => {
     const commandId = updateCommandId(botId, update.update_id);
     const actor = managerActor(m);
     const at = new Date(m.date * 1000);
-    if (command.command === 'info') {
-      const state = await stateOf(conversationId);
-      if (!state.started || m.message_thread_id === undefined) return 'ignored';
-      await postContactCard(api, supportChatId, m.message_thread_id, conversationId, state).catch(
-        (err: unknown) => logger.warn({ err }, 'could not post the contact card'),
-      );
-      return 'ignored';
-    }
     let domainCommand: ConversationCommand;
-    switch (command.command) {
+    let done: string | undefined;
+    switch (command) {
+      case 'info':
+        return showCard(m, conversationId);
+      case 'note':
+        return addNote(update, m, conversationId, args, command);
+      case 'send':
+        if (args === '') {
+          await usage(m, command);
+          return 'ignored';
+        }
+        return composedOutcome(
+          m,
+          await sendComposedAnswer(composing, await composedOrigin(update, m, conversationId), {
+            text: args,
+            ...withEntities(entitiesFrom(m.entities, argsOffset, args.length)),
+            attachments: [],
+          }),
+        );
+      case 't':
+        if (args === '') return showTemplates(m);
+        return composedOutcome(
+          m,
+          await sendTemplateAnswer(composing, await composedOrigin(update, m, conversationId), args),
+        );
+      case 'pin':
+        if (args === '') {
+          await usage(m, command);
+          return 'ignored';
+        }
+        domainCommand = {
+          type: 'PinNote',
+          text: args,
+          managerId: actor.id,
+          managerName: actor.name ?? 'manager',
+        };
+        done = await topicText('topic.pinned');
+        break;
+      case 'unpin':
+        domainCommand = { type: 'UnpinNote' };
+        done = await topicText('topic.unpinned');
+        break;
       case 'ban':
-        domainCommand = { type: 'BanClient', ...(command.args ? { reason: command.args } : {}) };
+        domainCommand = { type: 'BanClient', ...(args ? { reason: args } : {}) };
         break;
       case 'unban':
         domainCommand = { type: 'UnbanClient' };
@@ -196,27 +398,40 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       case 'delete': {
         const target = m.reply_to_message;
         if (!target || target.message_id === m.message_thread_id) {
-          await say(m, 'Reply /delete to one of your answers to delete it from the client’s chat.');
+          await say(m, await topicText('topic.command.delete_usage'));
           return 'ignored';
         }
+        // The answer that topic message stands for: the manager's own message, or the bot's post of
+        // an answer it composed (/send, /t).
+        const ref = { chatId: m.chat.id, messageId: target.message_id };
+        const state = await stateOf(conversationId, [groupKey(ref)]);
         domainCommand = {
           type: 'DeleteManagerReply',
-          messageId: telegramMessageId(m.chat.id, target.message_id),
+          messageId:
+            findByGroupMessage(state, ref.chatId, ref.messageId)?.messageId ??
+            telegramMessageId(m.chat.id, target.message_id),
         };
         break;
       }
       default: {
-        const never: never = command.command;
+        const never: never = command;
         return never;
       }
     }
     try {
       const outcome = await run(conversationId, domainCommand, commandId, actor, at);
-      if (outcome === 'recorded') await say(m, commandTexts[command.command]!);
+      // A pin of the text already pinned records nothing and is still what the manager asked for.
+      if (outcome === 'recorded' || (outcome === 'ignored' && command === 'pin'))
+        await say(m, done ?? (await topicText(commandTexts[command]!)));
       return outcome;
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      await say(m, `Not done: ${error.message}`);
+      await say(
+        m,
+        await (error.code === 'no_pinned_note'
+          ? topicText('topic.no_pinned_note')
+          : topicText('topic.command.not_done', { reason: error.message })),
+      );
       return 'ignored';
     }
   };
@@ -265,7 +480,11 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     if (!conversationId) return 'ignored'; // a topic managers opened by hand
     const commandId = updateCommandId(botId, update.update_id);
     const messageId = telegramMessageId(m.chat.id, m.message_id);
+    const input = readTopicInput(m, options.botUsername, notePrefix);
     if (edited) {
+      // An edit that turns an answer into a command or a note is not carried: the client keeps
+      // what was sent (and a command's or a note's own edit has no answer to change).
+      if (input.kind !== 'answer') return 'ignored';
       return tolerant(() =>
         run(
           conversationId,
@@ -276,8 +495,26 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
         ),
       );
     }
-    const command = commandOf(m, options.botUsername);
-    if (command) return managerCommand(update, m, conversationId, command);
+    switch (input.kind) {
+      case 'command':
+        return managerCommand(update, m, conversationId, input.command, input.args, input.argsOffset);
+      case 'note':
+        return addNote(update, m, conversationId, input.text, 'note');
+      case 'unknown':
+        // Never sent: a typo (`/clsoe`) must not reach the client. The manager gets the list.
+        await say(
+          m,
+          await topicText('topic.unknown_command', {
+            command: input.command,
+            commands: await commandList(topicText, notePrefix),
+          }),
+        );
+        return 'ignored';
+      case 'other-bot':
+        return 'ignored';
+      case 'answer':
+        break;
+    }
     let replyTo: string | undefined;
     if (m.reply_to_message && m.reply_to_message.message_id !== m.message_thread_id) {
       const target = { chatId: m.chat.id, messageId: m.reply_to_message.message_id };
@@ -329,11 +566,11 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     try {
       if (!(await options.isMember(q.from.id))) {
         logger.info({ user: q.from.id }, 'a button press by someone outside the support group was refused');
-        await answer({ text: shippedText('press.not_member', 'en'), showAlert: true });
+        await answer({ text: await topicText('topic.press.not_member'), showAlert: true });
         return 'ignored';
       }
       if (!pressed) {
-        await answer({ text: shippedText('press.unknown', 'en') });
+        await answer({ text: await topicText('topic.press.unknown') });
         return 'ignored';
       }
       const message = q.message;
@@ -352,12 +589,13 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       return result.outcome;
     } catch (error) {
       // Not recorded: the update fails, so Telegram delivers it again; the manager is told meanwhile.
-      await answer({ text: shippedText('press.failed', 'en') });
+      await answer({ text: await topicText('topic.press.failed') });
       throw error;
     }
   };
 
   return {
+    sendTemplateAnswer: (origin, name) => sendTemplateAnswer(composing, origin, name),
     async handleUpdate(update) {
       checkUpdate(update);
       if (update.callback_query) return fromPress(update, update.callback_query);

@@ -88,7 +88,7 @@ const openTopic = async (ctx: TelegramReactorContext, turn: Turn, step: string) 
   await turn.record({ type: 'RecordTopicOpened', topicId, chatId: supportChatId, title }, `topic:${step}`);
   if (ctx.statusLook)
     await turn.record({ type: 'RecordTopicStatus', topicId, status }, `topic-status:${topicId}:${status}`);
-  const card = await postContactCard(api, supportChatId, topic.message_thread_id, conversationId, turn.state);
+  const card = await postContactCard(ctx, topic.message_thread_id, conversationId, turn.state);
   await turn.record(
     {
       type: 'RecordContactCard',

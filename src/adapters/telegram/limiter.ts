@@ -64,12 +64,13 @@ export class LimiterStoppedError extends Error {
   }
 }
 
-// Calls that post, change or remove messages (and forum topics, which post service messages).
+// Calls that post, change or remove messages (and forum topics, which post service messages), and
+// the reaction that marks a note: everything the bot writes into a chat shares its budget.
 // Everything else (getMe, getFile, getChat, getUpdates, setWebhook, ...) is passed through untouched:
 // it is not what the flood limits count, and the polling loop and CLI commands handle their own errors.
 // sendChatAction is left out: a typing indicator is not a message and must not queue behind them.
 const PACED =
-  /^(send(?!ChatAction$)\w+|copyMessages?|forwardMessages?|editMessage\w+|deleteMessages?|stopPoll|(create|edit|close|reopen|delete)ForumTopic)$/;
+  /^(send(?!ChatAction$)\w+|copyMessages?|forwardMessages?|editMessage\w+|deleteMessages?|stopPoll|setMessageReaction|(create|edit|close|reopen|delete)ForumTopic)$/;
 
 // How many messages a call produces: an album of n or a batch copy of n counts n against the limits.
 const costOf = (method: string, payload: Record<string, unknown>): number => {

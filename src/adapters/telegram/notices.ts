@@ -1,7 +1,7 @@
-// The Telegram reactor's notices: to a client (banned, conversation closed), recorded once each; and
-// in the topic (the client deleted a message, a message or file could not be shown, answers cannot
-// reach the client). A notice Telegram refuses is logged, never retried: it must not hold up the
-// conversation.
+// The Telegram reactor's notices: to a client (banned, conversation closed), recorded once each, in
+// the client's language; and in the topic, in LOCALE's (the client deleted a message, a message or
+// file could not be shown, answers cannot reach the client, an automatic reply was sent). A notice
+// Telegram refuses is logged, never retried: it must not hold up the conversation.
 import type { ConversationMessage } from '../../domain/conversation-state.ts';
 import type { Attachment } from '../../domain/events.ts';
 import type { Turn } from '../reactor-kernel.ts';
@@ -17,7 +17,7 @@ export const banNotice = async (ctx: TelegramReactorContext, turn: Turn, clientC
   const s = turn.state;
   if (!s.banned || s.banNoticeSent) return;
   await ctx.api
-    .sendMessage(clientChat, 'Your messages are not being forwarded to support at the moment.')
+    .sendMessage(clientChat, await ctx.texts.client('client.banned', s.language))
     .catch((e: unknown) => ignoreRefused(ctx, e));
   await turn.record({ type: 'RecordClientNotified', notice: 'banned' }, 'ban-notice');
 };
@@ -26,7 +26,7 @@ export const banNotice = async (ctx: TelegramReactorContext, turn: Turn, clientC
 export const closeNotice = async (ctx: TelegramReactorContext, turn: Turn, clientChat: string) => {
   if (!turn.state.closed || turn.state.closeNoticeSent) return;
   await ctx.api
-    .sendMessage(clientChat, 'This conversation was closed by support. Write again any time to reopen it.')
+    .sendMessage(clientChat, await ctx.texts.client('client.closed', turn.state.language))
     .catch((e: unknown) => ignoreRefused(ctx, e));
   await turn.record({ type: 'RecordClientNotified', notice: 'closed' }, 'close-notice');
 };
@@ -43,9 +43,14 @@ export const clientDeletedNotice = async (
   const { topic } = turn.state;
   if (!m.forwarded || !m.groupMessage || !topic) return;
   const more = m.moreGroupMessages?.length ?? 0;
-  const also = more === 0 ? '' : ` and the ${more === 1 ? 'file' : `${more} files`} sent with it`;
+  const also =
+    more === 0
+      ? ''
+      : more === 1
+        ? await ctx.texts.topic('topic.client_deleted.also_file')
+        : await ctx.texts.topic('topic.client_deleted.also_files', { count: more });
   await ctx.api
-    .sendMessage(ctx.supportChatId, `🗑 The client deleted this message${also}.`, {
+    .sendMessage(ctx.supportChatId, await ctx.texts.topic('topic.client_deleted', { also }), {
       message_thread_id: Number(topic.topicId),
       ...replyParameters(m.groupMessage.messageId),
     })
@@ -62,7 +67,7 @@ export const messageNotShownNotice = async (
   m: ConversationMessage,
   failure: TelegramFailure,
 ) => {
-  const notice = `⚠️ A client message could not be shown here (${failure.reason}). Its text: `;
+  const notice = await ctx.texts.topic('topic.message_not_shown', { reason: failure.reason });
   await ctx.api
     .sendMessage(
       ctx.supportChatId,
@@ -83,7 +88,10 @@ export const fileNotShownNotice = async (
   await ctx.api
     .sendMessage(
       ctx.supportChatId,
-      `⚠️ A file of this client message could not be shown here (${failure.reason}): ${truncate(file.fileName ?? file.kind, 256)}`,
+      await ctx.texts.topic('topic.file_not_shown', {
+        reason: failure.reason,
+        file: truncate(file.fileName ?? file.kind, 256),
+      }),
       { message_thread_id: threadId, ...replyParameters(main) },
     )
     .catch((e: unknown) => ignoreRefused(ctx, e));
@@ -99,9 +107,31 @@ export const unreachableNotice = async (
   if (!topic) return;
   const text =
     failure.kind === 'blocked'
-      ? '⚠️ The client has blocked the bot: answers cannot reach them until they unblock it.'
-      : `⚠️ Answers cannot reach the client (${failure.reason}).`;
+      ? await ctx.texts.topic('topic.bot_blocked')
+      : await ctx.texts.topic('topic.answers_cannot_reach', { reason: failure.reason });
   await ctx.api
     .sendMessage(ctx.supportChatId, text, { message_thread_id: Number(topic.topicId) })
+    .catch((e: unknown) => ignoreRefused(ctx, e));
+};
+
+/**
+ * Shows in the topic an answer topicdesk gave by itself (a welcome, an off-hours answer), so the
+ * managers see what the client was told. Posted when its event is handled, for every channel; a
+ * batch replayed after a crash may post it again, as any notice.
+ */
+export const automaticReplyNotice = async (
+  ctx: TelegramReactorContext,
+  turn: Turn,
+  m: ConversationMessage,
+) => {
+  const { topic } = turn.state;
+  if (!topic || !m.automatic) return;
+  const key = m.automatic.reason === 'welcome' ? 'topic.auto_reply.welcome' : 'topic.auto_reply.off_hours';
+  const notice = await ctx.texts.topic(key, { text: m.content.text });
+  await ctx.api
+    .sendMessage(ctx.supportChatId, truncate(notice, TEXT_LIMIT), {
+      message_thread_id: Number(topic.topicId),
+      disable_notification: true,
+    })
     .catch((e: unknown) => ignoreRefused(ctx, e));
 };

@@ -2,6 +2,7 @@
 // the support group and the waits, built once by reactor.ts.
 import type { Api } from 'grammy';
 import type { Logger } from 'pino';
+import type { Texts } from '../../texts/texts.ts';
 import { refusal } from './errors.ts';
 import type { StatusLook, TopicStatusBoard } from './topic-status.ts';
 
@@ -10,6 +11,8 @@ export interface TelegramReactorContext {
   readonly supportChatId: string;
   readonly titleTemplate: string;
   readonly logger: Logger;
+  /** What the bot writes itself: to a client in their language, into the topic in LOCALE's. */
+  readonly texts: Texts;
   /** How long after an album's first item the rest are waited for. */
   readonly albumWaitMs: number;
   /** How long after a message was recorded the ones its sender sent before it are waited for. */

@@ -14,12 +14,13 @@ import {
   topicStatusOf,
 } from '../../domain/conversation-state.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
+import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
 import { refreshCardButtons } from './card.ts';
 import { carryClientMessages, closeTopic, editTopicCopy, reopenTopic } from './into-topic.ts';
 import type { OutgoingLimiter } from './limiter.ts';
-import { banNotice, clientDeletedNotice, closeNotice } from './notices.ts';
+import { automaticReplyNotice, banNotice, clientDeletedNotice, closeNotice } from './notices.ts';
 import type { TelegramReactorContext } from './reactor-context.ts';
 import { carryAnswers, deleteAnswer, editAnswer } from './to-client.ts';
 import { createTopicStatusBoard, type StatusLook, type StatusWant } from './topic-status.ts';
@@ -30,6 +31,8 @@ export interface TelegramReactorOptions {
   readonly supportChatId: string;
   readonly titleTemplate: string;
   readonly logger: Logger;
+  /** The texts as operators set them; the shipped English ones by default. */
+  readonly texts?: Texts;
   /** Conversations handled at once within a batch; each conversation stays in order. */
   readonly concurrency?: number;
   /**
@@ -58,7 +61,7 @@ const telegramClientChat = (state: ConversationState) =>
 /** The contact card's buttons follow a close, a reopening, a ban and an unban. */
 const refreshCard = async (ctx: TelegramReactorContext, turn: Turn) => {
   const card = currentCard(turn.state);
-  if (card) await refreshCardButtons(ctx.api, card, turn.conversationId, turn.state, ctx.logger);
+  if (card) await refreshCardButtons(ctx, card, turn.conversationId, turn.state, ctx.logger);
 };
 
 /** Asks for the topic's status to follow the conversation (made later, at a quiet moment). */
@@ -131,6 +134,8 @@ const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => 
     }
     case 'ManagerReplied': {
       const m = turn.state.messages.get(event.data.messageId);
+      // The managers see in the topic what topicdesk told the client by itself, whatever the channel.
+      if (m?.automatic) await automaticReplyNotice(ctx, turn, m);
       if (clientChat && m) await carryAnswers(ctx, turn, m, clientChat);
       return;
     }
@@ -153,6 +158,9 @@ const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => 
     case 'ClientNotified':
     case 'ContactCardPosted':
     case 'TopicStatusChanged':
+    case 'NoteAdded':
+    case 'NotePinned':
+    case 'NoteUnpinned':
       return;
     default: {
       const never: never = event;
@@ -169,6 +177,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     supportChatId: options.supportChatId,
     titleTemplate: options.titleTemplate,
     logger: options.logger,
+    texts: options.texts ?? shippedTexts(),
     albumWaitMs: options.albumWaitMs ?? 1000,
     orderWaitMs: options.orderWaitMs ?? 1000,
     refusedMessages: new Set(),

@@ -12,11 +12,14 @@ import { ignoreRefused, replyParameters, type TelegramReactorContext } from './r
 import { editContent } from './send-content.ts';
 import { answerKeyboard } from './translate.ts';
 
-/** An answer still to be carried to the client (not delivered, not given up on, not deleted). */
+/**
+ * An answer still to be carried to the client (not delivered, not given up on, not deleted): a
+ * manager's, copied from the group, or an automatic one, sent as its text.
+ */
 const undelivered = (m: ConversationMessage) =>
   m.direction === 'outgoing' &&
   !m.deleted &&
-  m.groupMessage !== undefined &&
+  (m.groupMessage !== undefined || m.automatic !== undefined) &&
   m.deliveries.send?.outcome !== 'delivered' &&
   m.deliveries.send?.outcome !== 'failed';
 
@@ -65,7 +68,8 @@ const deliver = async (ctx: TelegramReactorContext, turn: Turn, messageId: strin
 /**
  * An answer is copied from the topic, so it looks as the manager wrote it. One with buttons is not
  * the manager's message as it stands (the markup is taken out of its text): its text is sent anew
- * with the buttons, or its file copied with the text as the caption and the buttons under it.
+ * with the buttons, or its file copied with the text as the caption and the buttons under it. An
+ * automatic reply has no original in the group to copy: it is sent as the text it recorded.
  */
 const sendAnswer = async (
   ctx: TelegramReactorContext,
@@ -74,9 +78,15 @@ const sendAnswer = async (
   reply: Record<string, unknown>,
 ): Promise<{ message_id: number }> => {
   const keyboard = answerKeyboard(m.content.buttons);
-  const from = m.groupMessage!;
-  if (!keyboard) return ctx.api.copyMessage(clientChat, from.chatId, Number(from.messageId), reply);
+  const from = m.groupMessage;
   const { text, entities } = m.content;
+  if (!from)
+    return ctx.api.sendMessage(clientChat, text, {
+      ...reply,
+      ...(entities ? { entities: entities as never } : {}),
+      ...(keyboard ? { reply_markup: keyboard } : {}),
+    });
+  if (!keyboard) return ctx.api.copyMessage(clientChat, from.chatId, Number(from.messageId), reply);
   if (m.content.attachments.some((a) => a.fileRef)) {
     return ctx.api.copyMessage(clientChat, from.chatId, Number(from.messageId), {
       ...reply,

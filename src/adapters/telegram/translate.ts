@@ -1,7 +1,8 @@
 // Pure translation between Telegram objects and the domain (docs/design.md, "What each channel
 // carries"): no I/O, no bot instance.
-// Inbound updates become MessageContent/ClientProfile; topics get a title and a contact card; manager
-// commands are recognised; non-file payloads get a readable line for channels that cannot copy them.
+// Inbound updates become MessageContent/ClientProfile; topics get a title and a contact card with its
+// buttons; non-file payloads get a readable line for channels that cannot copy them. (Manager
+// commands: commands.ts.)
 import type { InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, User } from 'grammy/types';
 import { sameContent, withoutUndefined } from '../../domain/content.ts';
 import type {
@@ -11,7 +12,6 @@ import type {
   MessageButton,
   MessageContent,
 } from '../../domain/events.ts';
-import { shippedText, type TextKey } from '../../texts/catalogue.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Profiles
@@ -438,6 +438,8 @@ export interface ContactCardInput {
   readonly clientId: string;
   readonly profile: ClientProfile;
   readonly conversationId: string;
+  /** The client's latest language, where it changed since the profile was taken. */
+  readonly language?: string;
 }
 
 export interface FormattedText {
@@ -485,7 +487,26 @@ const httpUrl = (value: string | undefined): string | undefined => {
  * as a link, channel and source, client id and conversation id (as `code`, so managers can copy
  * them), language.
  */
-export const contactCard = (v: ContactCardInput): FormattedText => {
+/** The card's words, in the topic's language (src/texts/catalogue.ts, `topic.card.*`); English by default. */
+export interface ContactCardLabels {
+  /** The channel and source line, filled. */
+  readonly channel: (channel: string, source: string) => string;
+  readonly client: string;
+  readonly conversation: string;
+  readonly language: (language: string) => string;
+}
+
+const englishLabels: ContactCardLabels = {
+  channel: (channel, source) => `📨 Channel: ${channel} · Source: ${source}`,
+  client: '🆔 Client: ',
+  conversation: '💬 Conversation: ',
+  language: (language) => `🌐 Language: ${language}`,
+};
+
+export const contactCard = (
+  v: ContactCardInput,
+  labels: ContactCardLabels = englishLabels,
+): FormattedText => {
   const b = new TextBuilder();
   b.plain('👤 ').styled(displayName(v.profile, v.clientId), { type: 'bold' }).plain('\n');
 
@@ -499,11 +520,11 @@ export const contactCard = (v: ContactCardInput): FormattedText => {
     b.plain('\n');
   }
 
-  b.plain(`📨 Channel: ${v.channel} · Source: ${squash(v.source)}\n`);
-  b.plain('🆔 Client: ').styled(v.clientId, { type: 'code' }).plain('\n');
-  b.plain('💬 Conversation: ').styled(v.conversationId, { type: 'code' }).plain('\n');
-  const language = squash(v.profile.languageCode);
-  if (language) b.plain(`🌐 Language: ${language}\n`);
+  b.plain(`${labels.channel(v.channel, squash(v.source))}\n`);
+  b.plain(labels.client).styled(v.clientId, { type: 'code' }).plain('\n');
+  b.plain(labels.conversation).styled(v.conversationId, { type: 'code' }).plain('\n');
+  const language = squash(v.language ?? v.profile.languageCode);
+  if (language) b.plain(`${labels.language(language)}\n`);
   return b.build();
 };
 
@@ -532,8 +553,16 @@ export type CardAction = (typeof CARD_ACTIONS)[number];
 export const isCardAction = (value: string): value is CardAction =>
   (CARD_ACTIONS as readonly string[]).includes(value);
 
-/** Words the bot writes into the support group (the group's language is the default one). */
-const groupText = (key: TextKey): string => shippedText(key, 'en');
+/** The card's button labels, in the topic's language (`topic.card.<action>`); English by default. */
+export type CardButtonLabels = Readonly<Record<CardAction, string>>;
+
+const englishButtons: CardButtonLabels = {
+  close: 'Close',
+  reopen: 'Reopen',
+  ban: 'Ban',
+  unban: 'Unban',
+  info: 'Info',
+};
 
 /**
  * The contact card's buttons, following the conversation: Close or Reopen, Ban or Unban, Info. Each
@@ -542,9 +571,10 @@ const groupText = (key: TextKey): string => shippedText(key, 'en');
 export const cardKeyboard = (
   conversationId: string,
   state: { readonly closed: boolean; readonly banned: boolean },
+  labels: CardButtonLabels = englishButtons,
 ): InlineKeyboardMarkup => {
   const button = (action: CardAction): InlineKeyboardButton.CallbackButton => ({
-    text: groupText(`card.${action}`),
+    text: labels[action],
     callback_data: callbackData(CARD_PREFIX, action, conversationId),
   });
   return {
@@ -561,38 +591,6 @@ export const answerKeyboard = (
   buttons?.length
     ? { inline_keyboard: buttons.map((row) => row.map((b) => ({ text: b.text, url: b.url }))) }
     : undefined;
-
-// ---------------------------------------------------------------------------------------------------
-// Manager commands
-
-export const MANAGER_COMMANDS = ['ban', 'unban', 'close', 'reopen', 'delete', 'info'] as const;
-export type ManagerCommandName = (typeof MANAGER_COMMANDS)[number];
-
-export interface ManagerCommandText {
-  readonly command: ManagerCommandName;
-  readonly args: string;
-}
-
-const isManagerCommand = (name: string): name is ManagerCommandName =>
-  (MANAGER_COMMANDS as ReadonlyArray<string>).includes(name);
-
-/**
- * A manager command at the very start of a text message (`/ban`, `/ban@<botUsername> reason`),
- * case-insensitive; commands addressed to another bot and unknown commands yield undefined.
- */
-export const commandOf = (message: Message, botUsername: string): ManagerCommandText | undefined => {
-  const text = message.text;
-  if (text === undefined) return undefined;
-  const entity = message.entities?.find((e) => e.type === 'bot_command' && e.offset === 0);
-  if (!entity) return undefined;
-  const [name = '', addressee] = text.slice(1, entity.length).split('@', 2);
-  if (addressee !== undefined && addressee.toLowerCase() !== botUsername.replace(/^@+/, '').toLowerCase()) {
-    return undefined;
-  }
-  const command = name.toLowerCase();
-  if (!isManagerCommand(command)) return undefined;
-  return { command, args: text.slice(entity.length).trim() };
-};
 
 // ---------------------------------------------------------------------------------------------------
 // Readable payloads

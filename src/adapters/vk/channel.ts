@@ -14,6 +14,8 @@ import { VK } from 'vk-io';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { EventLog } from '../../domain/event-log.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
+import type { Texts } from '../../texts/texts.ts';
+import type { AutoReplies } from '../auto-replies/auto-replies.ts';
 import { problem } from '../http/problem.ts';
 import type { RouteHandler } from '../http/routes.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
@@ -55,6 +57,10 @@ export interface VkChannelOptions {
   readonly pollRetryMs?: number;
   /** Hosts clients' files are downloaded from (VK_FILE_HOSTS). Default: VK's content hosts. */
   readonly fileHosts?: readonly FileHost[];
+  /** The texts as operators set them (client's language, LOCALE in the topic). */
+  readonly texts?: Texts;
+  /** The welcome and off-hours answers a client's message calls for. */
+  readonly autoReplies?: AutoReplies;
 }
 
 export interface VkChannel {
@@ -115,6 +121,7 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
     files,
     logger,
     fileHosts: options.fileHosts ?? parseFileHosts(DEFAULT_VK_FILE_HOSTS),
+    ...(options.autoReplies ? { autoReplies: options.autoReplies } : {}),
   });
   const reactor = createVkReactor({
     api: vk.api,
@@ -128,6 +135,7 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
     logger,
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    ...(options.texts ? { texts: options.texts } : {}),
   });
 
   const abort = new AbortController();

@@ -8,11 +8,12 @@
 
 import type { Logger } from 'pino';
 import { type API, MessageContext, UpdateSource, type Upload } from 'vk-io';
-import type { CommandHandler } from '../../domain/command-handler.ts';
+import type { CommandHandler, CommandResult } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
 import { channelKey } from '../../domain/conversation-state.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { Actor, Attachment, ClientProfile } from '../../domain/events.ts';
+import type { AutoReplies } from '../auto-replies/auto-replies.ts';
 import { refusal } from '../telegram/errors.ts';
 import { DownloadError } from './errors.ts';
 import { checkEvent } from './event-schema.ts';
@@ -22,6 +23,7 @@ import { CHAT_PEER_OFFSET, eventCommandId, VK_SOURCE, vkConversationId, vkMessag
 import {
   composeParts,
   type DomainPart,
+  languageOf,
   type PlannedItem,
   planMessage,
   profileOf,
@@ -54,6 +56,8 @@ export interface VkInboundOptions {
   readonly downloadTimeoutMs?: number;
   /** Where a client's files may be downloaded from (VK_FILE_HOSTS); elsewhere the topic gets the link. */
   readonly fileHosts: readonly FileHost[];
+  /** The welcome and off-hours answers a client's message calls for; none by default. */
+  readonly autoReplies?: AutoReplies;
 }
 
 export interface VkInbound {
@@ -196,12 +200,14 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
 
     const parts = composeParts(context.text ?? '', await resolve(planMessage(m), known));
     const grouped = parts.length > 1 || recordedParts.some((x) => x.mediaGroupId === group);
+    let received: CommandResult | undefined;
     const run = async (command: ConversationCommand, suffix: string) => {
       const result = await handler.execute(conversationId, command, {
         commandId: eventCommandId(event.group_id ?? groupId, eventKey, suffix || undefined),
         actor,
         occurredAt: at,
       });
+      if (command.type === 'ReceiveClientMessage' && command.messageId === mainId) received = result;
       return result.alreadyHandled ? 'duplicate' : result.events.length > 0 ? 'recorded' : 'ignored';
     };
     const receive = (part: DomainPart, profileNow: ClientProfile, replyTo?: string): ConversationCommand => ({
@@ -222,8 +228,10 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
 
     const outcomes: InboundOutcome[] = [];
     if (!edited) {
+      // The client's language as VK reports it now: the latest decides what the bot writes in.
+      const language = languageOf(context.clientInfo?.lang_id);
       const profileNow = state.started
-        ? (state.profile ?? {})
+        ? { ...state.profile, ...(language ? { languageCode: language } : {}) }
         : await profile(userId, context.clientInfo?.lang_id);
       const replyTo = replyRef ? state.messages.byRef(replyRef)?.messageId : undefined;
       for (const part of parts) {
@@ -236,6 +244,12 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
           ),
         );
       }
+      // Before VK is answered: a crash in between is repaired by its re-delivery.
+      if (received)
+        await options.autoReplies?.afterReceived(
+          { conversationId, messageId: mainId, sentAt: new Date(at) },
+          received,
+        );
     } else {
       const wanted = new Set(parts.map(partId));
       for (const part of parts) {

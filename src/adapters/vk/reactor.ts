@@ -15,6 +15,7 @@ import type { ConversationMessage, DeliveryOutcome } from '../../domain/conversa
 import type { ConversationEventType, DeliveryOperation } from '../../domain/events.ts';
 import { waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
+import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { backoffMs, classify, type Failure, UploadServerError } from './errors.ts';
 import type { FileStore } from './files.ts';
@@ -48,6 +49,8 @@ export interface VkReactorOptions {
    * (recorded later) before sending them all in the order they were written. Default 1000 ms.
    */
   readonly orderWaitMs?: number;
+  /** The texts as operators set them (client's language, LOCALE in the topic); shipped English by default. */
+  readonly texts?: Texts;
 }
 
 export interface VkRetryInfo {
@@ -85,6 +88,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
   const maxMs = options.retry?.maxMs ?? 5 * 60_000;
   const maxAttempts = options.retry?.maxAttempts ?? 20;
   const orderWaitMs = options.orderWaitMs ?? 1000;
+  const texts = options.texts ?? shippedTexts();
   /** VK attachment strings already uploaded for an answer, so a retried send does not upload again. */
   const uploaded = new Map<string, string>();
 
@@ -271,14 +275,14 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
         await notice(
           turn,
           failure.code === 901
-            ? '⚠️ VK does not let the community write to this client (error 901: they have not allowed messages from the community, or turned them off). Answers cannot reach them until they write to the community again.'
-            : `⚠️ Answers cannot reach the client on VK (${failure.reason}).`,
+            ? await texts.topic('topic.vk_not_allowed')
+            : await texts.topic('topic.vk_cannot_reach', { reason: failure.reason }),
           m,
         );
       }
       return;
     }
-    await notice(turn, `⚠️ This answer did not reach the client on VK: ${failure.reason}`, m);
+    await notice(turn, await texts.topic('topic.vk_answer_failed', { reason: failure.reason }), m);
   };
 
   /** The attachment strings a delivered message carries in VK now (messages.edit replaces them). */
@@ -319,7 +323,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
       });
       await turn.record({ type: 'RecordDelivered', messageId, operation: 'edit' }, step);
     });
-    if (failure) await notice(turn, `⚠️ The edit did not reach the client on VK: ${failure.reason}`, m);
+    if (failure) await notice(turn, await texts.topic('topic.vk_edit_failed', { reason: failure.reason }), m);
   };
 
   const remove = async (turn: Turn, messageId: string) => {
@@ -336,11 +340,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
       await turn.record({ type: 'RecordDelivered', messageId, operation: 'delete' }, 'delete');
     });
     if (failure) {
-      await notice(
-        turn,
-        `⚠️ Deleted here, but VK would not remove the answer from the client’s chat (${failure.reason}; VK allows it within 24 hours).`,
-        m,
-      );
+      await notice(turn, await texts.topic('topic.vk_delete_failed', { reason: failure.reason }), m);
     }
   };
 
@@ -377,7 +377,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
         if (!m?.suppressed || !s.banned || s.banNoticeSent) return;
         await tellClient(
           turn,
-          'Your messages are not being forwarded to support at the moment.',
+          await texts.client('client.banned', s.language),
           `notice:banned:${turn.recorded.id}`,
         );
         await turn.record({ type: 'RecordClientNotified', notice: 'banned' }, 'ban-notice');
@@ -388,7 +388,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
         if (!s.closed || s.closeNoticeSent) return;
         await tellClient(
           turn,
-          'This conversation was closed by support. Write again any time to reopen it.',
+          await texts.client('client.closed', s.language),
           `notice:closed:${turn.recorded.id}`,
         );
         await turn.record({ type: 'RecordClientNotified', notice: 'closed' }, 'close-notice');

@@ -4,7 +4,14 @@
 // manager's Telegram id is never part of it (nor the manager's name: the API's resource has
 // neither).
 import type { RecordedEvent } from '../../domain/event-log.ts';
-import type { Attachment, ConversationEvent, DeliveryOperation, MessageButton } from '../../domain/events.ts';
+import type {
+  Attachment,
+  AutomaticReason,
+  ConversationEvent,
+  DeliveryOperation,
+  MessageButton,
+  TemplateUse,
+} from '../../domain/events.ts';
 
 export type WebhookEventName = 'message.created' | 'message.edited' | 'message.deleted';
 
@@ -40,6 +47,10 @@ export interface MessageResource {
   readonly recorded_at: string | null;
   /** The message's cursor in the API's listings; null while the read model has not recorded it yet. */
   readonly cursor: number | null;
+  /** Present on an answer topicdesk gave by itself: why (a welcome, an off-hours answer). */
+  readonly automatic?: AutomaticReason;
+  /** Present on an answer a manager sent from a saved answer (`/t <name>`): which one. */
+  readonly template?: TemplateUse;
 }
 
 /** A link button under an answer, as a webhook carries it. */
@@ -103,6 +114,10 @@ export interface AnswerSnapshot {
   readonly editCount: number;
   /** Outcome of carrying the answer itself, as the API's status shows it. */
   readonly status: 'received' | 'delivered' | 'failed';
+  /** The saved answer it was sent from. */
+  readonly template?: TemplateUse;
+  /** Why topicdesk sent it by itself; null for a manager's answer. */
+  readonly automatic: AutomaticReason | null;
 }
 
 export interface ConversationIdentity {
@@ -145,6 +160,8 @@ export class AnswerFold {
           deletedAt: null,
           editCount: 0,
           status: 'received',
+          ...(event.data.template ? { template: event.data.template } : {}),
+          automatic: event.data.automatic?.reason ?? null,
         };
         this.answers.set(answer.messageId, answer);
         return answer;
@@ -209,4 +226,6 @@ export const messageResourceOf = (
   recorded_at: answer.recordedAt,
   cursor: options.cursor ?? null,
   buttons: answer.buttons.map((row) => row.map((b) => ({ text: b.text, url: b.url }))),
+  ...(answer.automatic ? { automatic: answer.automatic } : {}),
+  ...(answer.template ? { template: answer.template } : {}),
 });

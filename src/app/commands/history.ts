@@ -4,6 +4,8 @@
 import { InvalidArgumentError } from 'commander';
 import { decodeConversationEvent } from '../../adapters/event-codec.ts';
 import { conversationIdOf } from '../../adapters/ids.ts';
+import { settingsKindEntries } from '../../adapters/settings/kinds.ts';
+import { isSettingsKind } from '../../domain/settings.ts';
 import {
   type ConversationSnapshot,
   conversationAt,
@@ -13,6 +15,7 @@ import {
   parseIsoTime,
   resolveConversationRef,
   type SnapshotMessage,
+  settingsHistory,
 } from '../../projections/history.ts';
 import { type Context, openContext } from '../context.ts';
 
@@ -57,9 +60,10 @@ export const formatHistory = (
   ref: string,
   conversationId: string,
   entries: readonly HistoryEntry[],
+  heading = title(ref, conversationId),
 ): string =>
   [
-    `${title(ref, conversationId)}: ${entries.length} event${entries.length === 1 ? '' : 's'}`,
+    `${heading}: ${entries.length} event${entries.length === 1 ? '' : 's'}`,
     ...table([
       ['rev', 'recorded at', 'actor', 'type', 'summary'],
       ...entries.map((e) => [
@@ -75,10 +79,16 @@ export const formatHistory = (
 const author = (m: SnapshotMessage): string =>
   m.direction === 'incoming' ? 'client' : `manager ${m.managerName ?? ''}`.trimEnd();
 
+const savedAnswer = (m: SnapshotMessage): string =>
+  m.template ? `[saved answer ${m.template.name} v${m.template.version}]` : '';
+
 const marks = (m: SnapshotMessage): string =>
   [m.edits > 0 ? '[edited]' : '', m.deleted ? '[deleted]' : '', m.suppressed ? '[not forwarded]' : '']
     .filter(Boolean)
     .join(' ');
+
+const withMarks = (m: SnapshotMessage): string =>
+  [describeContent(m), savedAnswer(m), marks(m)].filter(Boolean).join(' ');
 
 export const formatSnapshot = (ref: string, s: ConversationSnapshot): string => {
   const head = `${title(ref, s.conversationId)} at ${s.at}`;
@@ -101,15 +111,19 @@ export const formatSnapshot = (ref: string, s: ConversationSnapshot): string => 
     `status:   ${s.closed ? 'closed' : 'open'} · ${s.banned ? 'banned' : 'not banned'} · ${topic}`,
     `messages: ${s.messages.length}`,
     ...table(
-      s.messages.map((m) => [
-        m.messageId,
-        m.createdAt,
-        author(m),
-        m.status,
-        `${describeContent(m)} ${marks(m)}`,
-      ]),
+      s.messages.map((m) => [m.messageId, m.createdAt, author(m), m.status, withMarks(m)]),
       '  ',
     ),
+    ...(s.pinnedNote ? [`pinned:   ${JSON.stringify(s.pinnedNote.text)} (${s.pinnedNote.managerName})`] : []),
+    ...(s.notes.length > 0
+      ? [
+          `notes:    ${s.notes.length} (internal, never sent to the client)`,
+          ...table(
+            s.notes.map((n) => [n.createdAt, `manager ${n.managerName}`, JSON.stringify(n.text)]),
+            '  ',
+          ),
+        ]
+      : []),
   ].join('\n');
 };
 
@@ -120,6 +134,7 @@ export const historyCommand = async (
   deps: { open?: () => Promise<Context>; print?: (text: string) => void } = {},
 ): Promise<void> => {
   const { open = () => openContext(), print = (text: string) => console.log(text) } = deps;
+  if (ref.startsWith('settings:')) return settingsHistoryCommand(ref, options, open, print);
   // A bad reference fails before the database is opened.
   const { conversationId } = resolveConversationRef(ref, conversationIdOf);
   const ctx = await open();
@@ -136,6 +151,34 @@ export const historyCommand = async (
       options.json
         ? JSON.stringify({ conversationId, events: entries }, null, 2)
         : formatHistory(ref, conversationId, entries),
+    );
+  } finally {
+    await ctx.close();
+  }
+};
+
+/** `history settings:<kind>`: who changed which setting, when (docs/design.md, "Settings streams"). */
+const settingsHistoryCommand = async (
+  ref: string,
+  options: HistoryOptions,
+  open: () => Promise<Context>,
+  print: (text: string) => void,
+): Promise<void> => {
+  const kind = ref.slice('settings:'.length);
+  const entry = isSettingsKind(kind) ? settingsKindEntries[kind] : undefined;
+  if (!entry) {
+    const known = Object.keys(settingsKindEntries).map((k) => `settings:${k}`);
+    throw new Error(`not a settings stream: "${ref}" (expected ${known.join(', ')})`);
+  }
+  if (options.at !== undefined)
+    throw new Error('--at is for conversations; a settings stream lists its changes');
+  const ctx = await open();
+  try {
+    const entries = await settingsHistory(ctx.log, entry.definition, entry.decode);
+    print(
+      options.json
+        ? JSON.stringify({ kind, events: entries }, null, 2)
+        : formatHistory(ref, '', entries, `settings ${kind}`),
     );
   } finally {
     await ctx.close();

@@ -20,8 +20,9 @@ import type { Projection } from '../projection.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 
 /** Bumped with the shape of the core or of a message (the domain's ConversationCore / ConversationMessage). */
-// 2: the core's awaitingAnswer, card and topicStatus (buttons and topic status).
-export const CONVERSATION_STATE_VERSION = 2;
+// 3: the core's language, welcomed and offHoursAnswered (texts), pinnedNote (notes), awaitingAnswer,
+// card and topicStatus (buttons and topic status).
+export const CONVERSATION_STATE_VERSION = 3;
 
 const coreColumns: readonly Column[] = [
   { name: 'conversation_id', type: 'uuid' },

@@ -119,6 +119,9 @@ export const evolveConversationRow = (
     case 'ClientNotified':
     case 'ContactCardPosted':
     case 'TopicStatusChanged':
+    case 'NoteAdded':
+    case 'NotePinned':
+    case 'NoteUnpinned':
       break;
     default: {
       const never: never = event;

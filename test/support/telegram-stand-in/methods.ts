@@ -17,6 +17,7 @@ import { badRequest, errors } from './errors.ts';
 import { formatText } from './formatting.ts';
 import { type MediaMeta, mediaFields, resolveMedia } from './media.ts';
 import type { UpdateQueue } from './queue.ts';
+import { reactionList } from './reactions.ts';
 import { Args } from './request.ts';
 import type { ChatState, FileKind, TopicState, World } from './world.ts';
 
@@ -869,6 +870,20 @@ export const TOPIC_ICON_STICKERS = [
   custom_emoji_id: id,
 }));
 
+// ---- reactions ------------------------------------------------------------------------------------
+
+/** The bot's reaction on a message: refused for a message that is not there or a service message. */
+const setMessageReaction: Handler = ({ env, args }) => {
+  const list = reactionList(args.json<unknown>('reaction'));
+  const state = env.world.writableChat(args.chatId());
+  const id = args.int('message_id');
+  const m = id !== undefined && id > 0 ? state.messages.get(id) : undefined;
+  if (!m) throw badRequest('message to react not found');
+  if (isServiceMessage(m)) throw badRequest('REACTION_INVALID');
+  env.world.setReactions(state, m.message_id, list);
+  return true;
+};
+
 // ---- the table ------------------------------------------------------------------------------------
 
 const ok: Handler = () => true;
@@ -958,7 +973,7 @@ export const methods: Record<string, Handler> = {
   deleteMessages,
   pinChatMessage: ok,
   unpinChatMessage: ok,
-  setMessageReaction: ok,
+  setMessageReaction,
   answerCallbackQuery: ({ env, args }) => {
     const press = env.presses.get(args.str('callback_query_id') ?? '');
     // Telegram answers the same for an unknown id, a second answer and one after its time ran out.

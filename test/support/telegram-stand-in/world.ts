@@ -5,7 +5,7 @@
 // account, so two users' chats never share an id; the supergroup has its own counter. A forum
 // topic's message_thread_id is the id of its forum_topic_created service message.
 import { randomBytes } from 'node:crypto';
-import type { Chat, Message, PhotoSize, User, UserFromGetMe } from 'grammy/types';
+import type { Chat, Message, PhotoSize, ReactionType, User, UserFromGetMe } from 'grammy/types';
 import { errors } from './errors.ts';
 
 export type FileKind =
@@ -88,6 +88,8 @@ export class World {
   readonly topics = new Map<number, TopicState>();
   readonly files = new Map<string, StoredFile>();
   readonly filesByPath = new Map<string, StoredFile>();
+  /** The bot's reaction per message (`chat/message`), while the message is there. */
+  private readonly reactions = new Map<string, ReactionType[]>();
   readonly group: ChatState;
   /** The bot as a User inside messages (getMe's extra capability fields are not part of it). */
   readonly botUser: User;
@@ -165,6 +167,18 @@ export class World {
       if (!state.started) throw errors.cantInitiate();
     }
     return state;
+  }
+
+  setReactions(state: ChatState, messageId: number, reactions: ReactionType[]): void {
+    const key = `${state.chat.id}/${messageId}`;
+    if (reactions.length === 0) this.reactions.delete(key);
+    else this.reactions.set(key, reactions);
+  }
+
+  /** The bot's reactions on a message; none once the message is gone (deleted, or its topic). */
+  reactionsOn(chatId: number, messageId: number): ReactionType[] {
+    if (!this.chats.get(chatId)?.messages.has(messageId)) return [];
+    return structuredClone(this.reactions.get(`${chatId}/${messageId}`) ?? []);
   }
 
   store(state: ChatState, message: Message): Message {

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../../domain/command-handler.ts';
+import type { AutoReplies } from '../../auto-replies/auto-replies.ts';
 import { badRequest, problem } from '../../http/server.ts';
 import { conversationIdOf } from '../../ids.ts';
 import type { AuthenticatedSource } from '../../sources/sources.ts';
@@ -22,6 +23,8 @@ export interface ExternalContext {
   readonly logger: Logger;
   /** Telegram, the file store; files are refused (503) without it. */
   readonly files: FileStore | undefined;
+  /** The welcome and off-hours answers a client's message calls for. */
+  readonly autoReplies: AutoReplies | undefined;
   /** How long a write waits for the read model before answering without it. */
   readonly projectionWaitMs: number;
   readonly watcher: HeadWatcher;

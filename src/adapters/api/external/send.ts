@@ -45,6 +45,8 @@ export const sendMessage: Handler = async (ctx, request, reply, source) => {
   }
   const text = typeof body.text === 'string' ? body.text : '';
   const replyTo = typeof body.reply_to === 'string' ? body.reply_to : undefined;
+  // The client's language (an IETF tag, checked by the schema): the latest decides what the bot writes in.
+  const language = typeof body.language === 'string' ? body.language : undefined;
   if (parts.length === 0 && !/\S/.test(text))
     failFields(reply, [{ field: 'body.text', message: 'is required (or send files)' }]);
   if (parts.length > 0 && text.length > CAPTION_LIMIT)
@@ -71,15 +73,16 @@ export const sendMessage: Handler = async (ctx, request, reply, source) => {
 
   if (key !== undefined) {
     const existing = await findMessage(ctx.pool, source.code, conversationId, messageId);
-    if (existing) return replay(ctx, posting, existing.text);
+    if (existing) return replay(ctx, posting, existing.text, true);
     // Recorded but not listed yet: no second upload of the files.
     if (parts.length > 0) {
       const m = await recordedMessage(ctx, conversationId, messageId);
-      if (m) return replay(ctx, posting, m.content.text);
+      if (m) return replay(ctx, posting, m.content.text, true);
     }
   }
 
   const attachments = await storeUploads(ctx, reply, source, externalId, parts);
+  const sentAt = new Date();
   const result: CommandResult = await ctx.handler.execute(
     conversationId,
     {
@@ -88,13 +91,15 @@ export const sendMessage: Handler = async (ctx, request, reply, source) => {
       channel: 'external',
       source: source.code,
       clientId: externalId,
-      profile: {},
+      profile: language ? { languageCode: language } : {},
       messageId,
       content: { text, attachments },
       ...(replyTo !== undefined ? { replyTo } : {}),
     },
-    { commandId, actor: { kind: 'source', id: source.code } },
+    { commandId, actor: { kind: 'source', id: source.code }, occurredAt: sentAt.toISOString() },
   );
+  // Before the source is answered: its retry with the same Idempotency-Key repairs a crash in between.
+  await ctx.autoReplies?.afterReceived({ conversationId, messageId, sentAt }, result);
   if (result.events.length === 0)
     return replay(ctx, posting, result.state.messages.get(messageId)?.content.text);
 
@@ -108,14 +113,30 @@ export const sendMessage: Handler = async (ctx, request, reply, source) => {
   });
 };
 
-/** The same key again: the recorded message, unless its text differs (then the key was reused). */
-const replay = async (ctx: ExternalContext, posting: Posting, recordedText: string | undefined) => {
+/**
+ * The same key again: the recorded message, unless its text differs (then the key was reused). A
+ * retry also records the automatic replies a crash may have kept the first request from recording
+ * (their ids come from the message: never twice).
+ */
+const replay = async (
+  ctx: ExternalContext,
+  posting: Posting,
+  recordedText: string | undefined,
+  repair = false,
+) => {
   const { reply, source, conversationId, messageId, text } = posting;
   if (recordedText !== undefined && recordedText !== text) {
     fail(
       problem(reply, 409, 'Conflict', 'this Idempotency-Key was used for a different message', {
         code: 'idempotency_key_reused',
       }),
+    );
+  }
+  if (repair && ctx.autoReplies) {
+    const read = await ctx.handler.reader.read(conversationId, { messageIds: [messageId], fresh: true });
+    await ctx.autoReplies.afterReceived(
+      { conversationId, messageId, sentAt: new Date() },
+      { state: read.state, events: [] },
     );
   }
   const row = await awaitRow(ctx, source, conversationId, messageId, atRevision(0));
