@@ -300,6 +300,7 @@ describe('notes, commands and saved answers in a Telegram topic', () => {
 
   it('/t alone shows the saved answers as buttons (tpl:<name>)', async () => {
     await putTemplate(h.url, 'refund', 'en', 'Your refund is on its way.');
+    await putTemplate(h.url, 'bygone', 'en', 'An answer about to be removed.');
     const user = h.tg.addUser({ first_name: 'Buttons' });
     const topic = await clientWithTopic(user);
     const manager = h.tg.addManager({ first_name: 'Pia' });
@@ -311,11 +312,50 @@ describe('notes, commands and saved answers in a Telegram topic', () => {
     assert.deepEqual(
       buttons.map((b) => ({ text: b.text, data: 'callback_data' in b ? b.callback_data : undefined })),
       [
+        { text: 'bygone', data: 'tpl:bygone' },
         { text: 'greeting', data: 'tpl:greeting' },
         { text: 'refund', data: 'tpl:refund' },
       ],
     );
     assert.equal(clientTexts(user).length, 0);
+
+    // A press sends that saved answer to the client, as the manager who pressed.
+    const press = h.tg.pressButton(manager, h.tg.supportChatId, picker!.message_id, 'tpl:refund');
+    assert.equal(await h.send(press), 'recorded');
+    await waitFor('the saved answer at the client', () =>
+      clientTexts(user).includes('Your refund is on its way.') ? true : undefined,
+    );
+    assert.deepEqual(clientTexts(user), ['Your refund is on its way.']);
+    assert.equal(
+      h.tg.presses().find((p) => p.id === press.callback_query!.id)?.answer?.text,
+      'Saved answer “refund” sent to the client.',
+    );
+    const conversationId = h.conversationOf(user.id);
+    const replied = await h.events({ type: 'ManagerReplied', conversationId });
+    assert.equal(replied.length, 1);
+    assert.equal(replied[0]!.data.managerId, String(manager.id));
+    assert.deepEqual(replied[0]!.data.template, { name: 'refund', version: 1, locale: 'en' });
+    // The topic shows the text sent, as the bot's reply to the message with the buttons.
+    const post = botSaid(topic, picker!.message_id).find((m) => m.text === 'Your refund is on its way.');
+    assert.equal(post?.reply_to_message?.message_id, picker!.message_id);
+
+    // The same press delivered again sends nothing more.
+    assert.equal(await h.send(press), 'duplicate');
+    assert.equal((await h.events({ type: 'ManagerReplied', conversationId })).length, 1);
+
+    // A saved answer removed meanwhile: the presser gets an alert, the client nothing.
+    const removed = await fetch(`${h.url}/api/admin/templates/bygone`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    assert.equal(removed.status, 204);
+    const stale = h.tg.pressButton(manager, h.tg.supportChatId, picker!.message_id, 'tpl:bygone');
+    assert.equal(await h.send(stale), 'ignored');
+    const alert = h.tg.presses().find((p) => p.id === stale.callback_query!.id)?.answer;
+    assert.equal(alert?.show_alert, true);
+    assert.match(alert?.text ?? '', /no saved answer “bygone”/);
+    assert.equal((await h.events({ type: 'ManagerReplied', conversationId })).length, 1);
+    assert.deepEqual(clientTexts(user), ['Your refund is on its way.']);
   });
 
   it('the admin API sets, lists and removes saved answers, refusing a bad field by name', async () => {
