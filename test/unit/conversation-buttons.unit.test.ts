@@ -175,6 +175,15 @@ describe('topicStatusOf', () => {
     );
   });
 
+  test("an automatic reply (welcome, off-hours) is no manager's answer: the topic still waits", () => {
+    const welcome = replied('w1', 'Welcome!', { automatic: { reason: 'welcome' } });
+    const offHours = replied('o1', 'We are closed', {
+      automatic: { reason: 'off_hours', period: '2026-03-27T17:00:00.000Z' },
+    });
+    assert.equal(statusAfter([started, received('m1'), welcome, offHours]), 'waiting');
+    assert.equal(statusAfter([started, received('m1'), welcome, replied('r1')]), 'answered');
+  });
+
   test("a banned client's message does not make the topic wait", () => {
     assert.equal(
       statusAfter([started, received('m1'), replied('r1'), received('m2', 'spam', { suppressed: true })]),
