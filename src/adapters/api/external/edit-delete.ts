@@ -78,6 +78,26 @@ const edit = async (
     { commandId: commandIdOf('api', 'edit', randomUUID()), actor: { kind: 'source', id: source.code } },
   );
   if (result.events.length === 0) return reply.send(resource(ctx, row));
+  return sendOnceListed(ctx, reply, source, conversationId, messageId, row, result, (at) => ({
+    text,
+    edited_at: at,
+  }));
+};
+
+/**
+ * Answers with the message as listed once the listing has the command's events; if it lags past the
+ * wait, with the row as it was plus what the command changed (`changed` gets the events' time).
+ */
+const sendOnceListed = async (
+  ctx: ExternalContext,
+  reply: FastifyReply,
+  source: AuthenticatedSource,
+  conversationId: string,
+  messageId: string,
+  row: Parameters<typeof resource>[1],
+  result: CommandResult,
+  changed: (at: string) => Record<string, unknown>,
+) => {
   const after = await awaitRow(
     ctx,
     source,
@@ -89,7 +109,7 @@ const edit = async (
   return reply.send(
     after
       ? resource(ctx, after)
-      : { ...resource(ctx, row), text, edited_at: result.events[0]!.metadata.occurredAt },
+      : { ...resource(ctx, row), ...changed(result.events[0]!.metadata.occurredAt) },
   );
 };
 
@@ -121,17 +141,7 @@ const remove = async (
     const recorded = await recordedMessage(ctx, conversationId, messageId);
     return reply.send({ ...resource(ctx, row), deleted_at: recorded?.deletedAt ?? null });
   }
-  const after = await awaitRow(
-    ctx,
-    source,
-    conversationId,
-    messageId,
-    atRevision(result.revision),
-    result.position,
-  );
-  return reply.send(
-    after
-      ? resource(ctx, after)
-      : { ...resource(ctx, row), deleted_at: result.events[0]!.metadata.occurredAt },
-  );
+  return sendOnceListed(ctx, reply, source, conversationId, messageId, row, result, (at) => ({
+    deleted_at: at,
+  }));
 };
