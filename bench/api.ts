@@ -43,6 +43,7 @@ import { createPgEventLog } from '../src/adapters/postgres/pg-event-log.ts';
 import { authenticate, createSource } from '../src/adapters/sources/sources.ts';
 import type { App } from '../src/app/app.ts';
 import { createCommandHandler } from '../src/domain/command-handler.ts';
+import { withCpuProfile } from './cpu-profile.ts';
 import {
   httpLoad,
   type LoadRequest,
@@ -52,10 +53,12 @@ import {
   unexpected,
 } from './http.ts';
 import { appendScripts, externalConversation, externalIdOf, scriptsFor, seeded } from './loader.ts';
+import { formatSummary, summarizeProfile } from './profile-summary.ts';
 import {
   appendSingles,
   type BenchDatabase,
   concurrently,
+  cpuDuring,
   fmt,
   latencyOf,
   pXX,
@@ -76,6 +79,8 @@ export interface ApiBenchOptions {
   readonly concurrency?: number;
   /** Requests per list figure (default 2000). */
   readonly listRequests?: number;
+  /** Writes a CPU profile of the POSTs to clients with history (this process only) here. */
+  readonly profileDir?: string;
 }
 
 const SOURCE = 'bench';
@@ -118,6 +123,29 @@ const caughtUp = async (db: BenchDatabase, timeoutMs: number) => {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+};
+
+/**
+ * CPU per request beside CPU per raw append: on a shared machine the rates move with everyone
+ * else's load, the CPU each one costs hardly does. Its ratio is what the rate's would be on two idle cores.
+ */
+const cpuRows = (
+  post: Awaited<ReturnType<typeof cpuDuring>>,
+  raw: Awaited<ReturnType<typeof cpuDuring>>,
+  n: number,
+): Row[] => {
+  if (post.appMs === undefined || raw.appMs === undefined) return [];
+  const per = (ms: number) => (ms / n).toFixed(2);
+  const postMs = post.appMs + post.serverMs;
+  const rawMs = raw.appMs + raw.serverMs;
+  return [
+    {
+      figure: '  CPU per request: this process (app and load generator) + PostgreSQL (ms)',
+      topicdesk: `${per(post.appMs)} + ${per(post.serverMs)} = ${per(postMs)}`,
+      reference: `${per(raw.appMs)} + ${per(raw.serverMs)} = ${per(rawMs)} per log.append`,
+      ratio: ratio(rawMs, postMs),
+    },
+  ];
 };
 
 /** The foundation's rate: single-event appends by `writers` concurrent writers (events/s). */
@@ -335,19 +363,36 @@ export const benchApi = async (options: ApiBenchOptions = {}): Promise<Row[]> =>
     // Warm-up (connections, JIT, caches), not measured.
     await posting(live, post(historic, 0), 200);
     await caughtUp(db, 60_000);
-    const raw1Counted = await statementsDuring(db, () => rawAppendRate(live.log, posts, concurrency, 'a'));
-    const raw1 = raw1Counted.value;
+    const raw1Counted = await statementsDuring(db, () =>
+      cpuDuring(db, () => rawAppendRate(live.log, posts, concurrency, 'a')),
+    );
+    const raw1 = raw1Counted.value.value;
+    const rawCpu = raw1Counted.value;
     await caughtUp(db, 60_000);
     // Counted until every projection and reactor has handled the POSTs' events: their work is the POSTs'.
-    const existingCounted = await statementsDuring(db, async () => {
-      const r = await posting(
-        live,
-        post((i) => historic(posts + i), 1_000_000),
-      );
-      await caughtUp(db, 60_000);
-      return r;
-    });
-    const existing = existingCounted.value;
+    const existingCounted = await statementsDuring(db, () =>
+      cpuDuring(db, async () => {
+        const run = async () => {
+          const r = await posting(
+            live,
+            post((i) => historic(posts + i), 1_000_000),
+          );
+          await caughtUp(db, 60_000);
+          return r;
+        };
+        if (!options.profileDir) return run();
+        const { value, profile, file } = await withCpuProfile(options.profileDir, 'api-post', run);
+        const summary = summarizeProfile(profile);
+        console.log(
+          `\n## api: CPU profile of ${posts} POSTs, ${concurrency} in flight\n\nprofile: ${file}\n`,
+        );
+        console.log(formatSummary(summary, { top: 25 }));
+        console.log(formatSummary(summary, { top: 25, only: 'src/' }));
+        return value;
+      }),
+    );
+    const existing = existingCounted.value.value;
+    const postCpu = existingCounted.value;
     progress(`  statements per POST ${(existingCounted.total / posts).toFixed(1)}; the most frequent:`);
     for (const s of existingCounted.top.slice(0, 12))
       progress(`    ${(s.calls / posts).toFixed(2)}  ${s.query.slice(0, 150)}`);
@@ -424,6 +469,7 @@ export const benchApi = async (options: ApiBenchOptions = {}): Promise<Row[]> =>
         summary: true,
       },
       latency(existing),
+      ...cpuRows(postCpu, rawCpu, posts),
       {
         figure: '  SQL statements per request, the whole app (projections and reactors included)',
         topicdesk: (existingCounted.total / posts).toFixed(1),

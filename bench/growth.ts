@@ -28,10 +28,7 @@
 // CPU profile (node:inspector) of POSTs at the largest size, written to DIR and summarised.
 import { execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { authenticate, createSource } from '../src/adapters/sources/sources.ts';
@@ -43,10 +40,11 @@ import {
   startTelegramStandIn,
   type TelegramStandIn,
 } from '../test/support/telegram-stand-in.ts';
+import { withCpuProfile } from './cpu-profile.ts';
 import { caughtUp, copyHistory, type HistorySpec, historyOf, skipToHead } from './growth-history.ts';
 import type { RssInput, RssOutput } from './growth-rss.ts';
 import { startBenchApp } from './http.ts';
-import { type CpuProfile, formatSummary, remapProfile, summarizeProfile } from './profile-summary.ts';
+import { formatSummary, summarizeProfile } from './profile-summary.ts';
 import { type BenchDatabase, machine, mib, printGrid, startBenchDatabase } from './support.ts';
 
 export interface GrowthOptions {
@@ -442,30 +440,14 @@ export const benchGrowth = async (options: GrowthOptions = {}): Promise<void> =>
       const l = longs.at(-1)!;
       progress(`CPU profile: ${samples} POSTs at ${l.size.toLocaleString('en-US')} messages`);
       await externalMessage(l, 'profile-warm-up');
-      const session = new Session();
-      session.connect();
-      await session.post('Profiler.enable');
-      await session.post('Profiler.setSamplingInterval', { interval: 500 });
-      await session.post('Profiler.start');
       const took: number[] = [];
-      for (let i = 0; i < samples; i++) took.push((await externalMessage(l, `profile-${i}`)).copied);
-      const { profile: raw } = await session.post('Profiler.stop');
-      // The compiled text of every script, for its inline source map (see remapProfile).
-      const scripts = new Map<string, string>();
-      session.on('Debugger.scriptParsed', (m) => scripts.set(m.params.url, m.params.scriptId));
-      await session.post('Debugger.enable');
-      const compiled = new Map<string, string>();
-      for (const url of new Set(raw.nodes.map((n) => n.callFrame.url))) {
-        const scriptId = scripts.get(url);
-        if (scriptId && url.startsWith('file://') && !url.includes('/node_modules/'))
-          compiled.set(url, (await session.post('Debugger.getScriptSource', { scriptId })).scriptSource);
-      }
-      await session.post('Debugger.disable');
-      session.disconnect();
-      const profile = remapProfile(raw as unknown as CpuProfile, (url) => compiled.get(url));
-      mkdirSync(options.profileDir, { recursive: true });
-      const file = join(options.profileDir, `growth-post-${l.size}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(profile));
+      const { profile, file } = await withCpuProfile(
+        options.profileDir,
+        `growth-post-${l.size}`,
+        async () => {
+          for (let i = 0; i < samples; i++) took.push((await externalMessage(l, `profile-${i}`)).copied);
+        },
+      );
       const summary = summarizeProfile(profile);
       console.log(
         `\n## growth: CPU profile of ${samples} POSTs (each until its copy is in the topic and every runner is idle) on a conversation of ${l.size.toLocaleString('en-US')} messages\n\n${machine()}; commit ${commit}; POST → copy p50 ${msText(median(took))} ms\nprofile: ${file} (the whole bench process: app, stand-in and the bench's own client)\n`,

@@ -53,11 +53,13 @@ const flags: Record<string, string> = {
   'growth-cold-rounds': 'growth: app restarts per size for the cold-cache figure (default 3)',
   cached: 'growth: conversations cached for the RSS figure (default 5000)',
   'cached-messages': 'growth: messages in each of them (default 1000)',
+  'api-profile': 'api: a CPU profile of the POSTs to clients with history, written to this directory',
   'growth-profile': 'growth: only a CPU profile of POSTs at the largest size, written to this directory',
 };
 const placeholder: Record<string, string> = {
   sizes: 'N,N,…',
   'growth-sizes': 'N,N,…',
+  'api-profile': 'DIR',
   'growth-profile': 'DIR',
 };
 /** `--name=text` as it is, or undefined. */
@@ -97,7 +99,13 @@ const benchmarks: Record<string, { title: string; run: () => Promise<Row[]> }> =
   },
   api: {
     title: 'api (whole app: POST throughput, list latency)',
-    run: () => benchApi({ messages: numberFlag('messages') ?? 1_000_000 }),
+    run: () => {
+      const profileDir = textFlag('api-profile');
+      return benchApi({
+        messages: numberFlag('messages') ?? 1_000_000,
+        ...(profileDir ? { profileDir } : {}),
+      });
+    },
   },
 };
 

@@ -2,6 +2,7 @@
 // single-event append loop every benchmark uses as its reference, and the tables every benchmark
 // prints: figure, topicdesk, reference, ratio, goal, whether the goal is met.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -12,6 +13,8 @@ import type { Actor } from '../src/domain/events.ts';
 export interface BenchDatabase {
   readonly url: string;
   readonly pool: pg.Pool;
+  /** The embedded server's data directory (none with DATABASE_URL): where its processes are found. */
+  readonly dataDir?: string;
   stop(): Promise<void>;
 }
 
@@ -38,11 +41,45 @@ export const startBenchDatabase = async (
   return {
     url,
     pool,
+    ...(server ? { dataDir: server.dataDir } : {}),
     async stop() {
       await pool.end();
       await server?.stop();
     },
   };
+};
+
+/** CPU seconds used so far by the server's processes (the postmaster and its children), from /proc. */
+const serverCpuSeconds = async (dataDir: string): Promise<number> => {
+  const postmaster = Number((await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // Fields after the command's closing parenthesis: state ppid … utime(14) stime(15).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pid) === postmaster || Number(fields[1]) === postmaster)
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+  }
+  return total;
+};
+
+/**
+ * CPU time `fn` cost this process and the embedded server together (ms), measured from the
+ * processes' own counters: unlike a rate, hardly moved by other work on a shared machine.
+ */
+export const cpuDuring = async <T>(
+  db: BenchDatabase,
+  fn: () => Promise<T>,
+): Promise<{ value: T; appMs: number; serverMs: number } | { value: T; appMs?: undefined }> => {
+  if (!db.dataDir) return { value: await fn() };
+  const server0 = await serverCpuSeconds(db.dataDir);
+  const app0 = process.cpuUsage();
+  const value = await fn();
+  const app = process.cpuUsage(app0);
+  const server1 = await serverCpuSeconds(db.dataDir);
+  return { value, appMs: (app.user + app.system) / 1000, serverMs: (server1 - server0) * 1000 };
 };
 
 /**

@@ -75,7 +75,7 @@ describe('the embedded default on a data directory from before the database role
       await admin.query('CREATE DATABASE topicdesk');
       await admin.end();
       const old = await startApp(
-        loadConfig({ ...env(), DATABASE_URL: server.url.replace(/\/postgres$/, '/topicdesk') }),
+        loadConfig({ ...env(), DATABASE_URL: server.url.replace(/\/postgres(?=\?|$)/, '/topicdesk') }),
         quiet(),
       );
       try {

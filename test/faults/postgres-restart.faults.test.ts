@@ -66,7 +66,7 @@ describe('fault: PostgreSQL stopped and started again under load', () => {
   it('the app recovers by itself and loses nothing it accepted', {
     timeout: DB_OUTAGE_MS + 400_000,
   }, async () => {
-    const url = server!.url.replace(/\/postgres$/, '/topicdesk');
+    const url = server!.url.replace(/\/postgres(?=\?|$)/, '/topicdesk');
     app = await startAppProcess({
       name: 'app',
       readyTimeoutMs: 60_000,

@@ -99,7 +99,7 @@ describe('the postgres init script of docker compose', {
     const app = await startApp(
       loadConfig({
         DATABASE_URL: login(server, 'topicdesk_app', 'second0password'),
-        DATABASE_OWNER_URL: server.url.replace(/\/postgres$/, '/topicdesk'),
+        DATABASE_OWNER_URL: server.url.replace(/\/postgres(?=\?|$)/, '/topicdesk'),
         PORT: '0',
         HOST: '127.0.0.1',
         ADMIN_TOKEN: 'an-admin-token-of-32-characters',

@@ -43,6 +43,17 @@ export interface EmbeddedOptions {
   readonly log?: (line: string) => void;
 }
 
+/**
+ * Connections go through the server's Unix socket in the data directory when its path fits (the
+ * kernel's limit is 107 bytes): a round trip over loopback TCP costs both sides several times more
+ * CPU (docs/design.md, "One embedded server, several processes"). The URL's host stays for tools
+ * that ignore `host=`.
+ */
+const socketQuery = (dataDir: string, port: number): string =>
+  platform() !== 'win32' && Buffer.byteLength(join(dataDir, `.s.PGSQL.${port}`)) <= 100
+    ? `?host=${encodeURIComponent(dataDir)}`
+    : '';
+
 interface Binaries {
   readonly initdb: string;
   readonly pg_ctl: string;
@@ -309,7 +320,7 @@ export const startEmbeddedPostgres = async (options: EmbeddedOptions): Promise<E
 
   let stopped = false;
   return {
-    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${listening.port}/postgres`,
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${listening.port}/postgres${socketQuery(dataDir, listening.port)}`,
     dataDir,
     port: listening.port,
     started: listening.started,

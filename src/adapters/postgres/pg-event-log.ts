@@ -19,6 +19,11 @@ export interface PgEventLogOptions {
   readonly connectionString: string;
   /** Fallback poll when no notification arrives (a lost connection, a NOTIFY missed while reconnecting). */
   readonly pollIntervalMs?: number;
+  /**
+   * At the head, a subscription waits this long after a wake-up before it reads, so that what is
+   * appended meanwhile comes in the same batch (one transaction for the projection, not several). Default 3.
+   */
+  readonly batchLingerMs?: number;
 }
 
 interface EventRow {
@@ -95,6 +100,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   const { pool } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const batchLingerMs = options.batchLingerMs ?? 3;
   const subscriptions = new Set<Subscription>();
   const localWakers = new Set<() => void>();
 
@@ -280,9 +286,12 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     const loop = async () => {
       let position = from;
       void listen();
+      let atHead = false; // catching up reads at once
       while (!stopped) {
+        if (atHead && batchLingerMs > 0) await sleep(batchLingerMs);
         nudged = false;
         const { batch, hidden } = await readTail(position, batchSize);
+        atHead = batch.length < batchSize;
         if (batch.length > 0) {
           await handler(batch);
           position = batch[batch.length - 1]!.position;
