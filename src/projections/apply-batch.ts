@@ -10,24 +10,33 @@ import type { SqlClient } from './sql.ts';
 export const after = (events: readonly RecordedEvent[], checkpoint: GenerationRow['checkpoint']) =>
   checkpoint ? events.filter((e) => comparePositions(e.position, checkpoint) > 0) : events;
 
+export interface AppliedBatch {
+  /** Events applied (those after the checkpoint). */
+  readonly applied: number;
+  /** The generation's row after the batch; undefined when `whileActive` found it swapped out. */
+  readonly row: GenerationRow | undefined;
+}
+
 export const applyBatch = async (
   sql: SqlClient,
   projection: Projection,
   row: GenerationRow,
   events: readonly RecordedEvent[],
   memory: Map<string, unknown>,
-): Promise<number> => {
+  options: { readonly whileActive?: boolean } = {},
+): Promise<AppliedBatch> => {
   const fresh = after(events, row.checkpoint);
-  if (fresh.length === 0) return 0;
+  if (fresh.length === 0) return { applied: 0, row };
   const ctx: BatchContext = { t: tableNamer(row.generation), counter: row.counter, memory };
   await projection.apply(sql, fresh, ctx);
-  await saveCheckpoint(
+  const saved = await saveCheckpoint(
     sql,
     row.name,
     row.generation,
     fresh[fresh.length - 1]!.position,
     fresh.length,
     ctx.counter,
+    options,
   );
-  return fresh.length;
+  return { applied: fresh.length, row: saved };
 };

@@ -80,7 +80,8 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
         const row = (await readGeneration(session, projection.name, { generation }))!;
         const batch = await log.readAll(row.checkpoint ?? startOfLog, batchSize);
         if (batch.length === 0) return;
-        events += await inTransaction(session, () => applyBatch(session, projection, row, batch, memory));
+        events += (await inTransaction(session, () => applyBatch(session, projection, row, batch, memory)))
+          .applied;
         report('loading');
       }
     };
@@ -100,7 +101,7 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
         const row = (await readGeneration(session, projection.name, { generation }, true))!;
         const batch = await log.readAll(row.checkpoint ?? startOfLog, batchSize);
         if (batch.length === 0) break;
-        events += await applyBatch(session, projection, row, batch, memory);
+        events += (await applyBatch(session, projection, row, batch, memory)).applied;
       }
       if (active) {
         await session.query(

@@ -86,6 +86,10 @@ export const listGenerations = async (sql: SqlClient): Promise<GenerationRow[]> 
     )
   ).rows.map(toRow);
 
+/**
+ * Moves a generation's checkpoint; with `whileActive`, only while it is still the active one (a
+ * rebuild may have swapped it out meanwhile: then nothing changes and the result is undefined).
+ */
 export const saveCheckpoint = async (
   sql: SqlClient,
   name: string,
@@ -93,10 +97,12 @@ export const saveCheckpoint = async (
   checkpoint: LogPosition,
   applied: number,
   counter: bigint,
-): Promise<void> => {
-  await sql.query(
+  options: { readonly whileActive?: boolean } = {},
+): Promise<GenerationRow | undefined> => {
+  const { rows } = await sql.query<RawRow>(
     `UPDATE td_projections SET checkpoint_commit = $3, checkpoint_prepare = $4, events_applied = events_applied + $5,
-       counter = $6, updated_at = now() WHERE name = $1 AND generation = $2`,
+       counter = $6, updated_at = now() WHERE name = $1 AND generation = $2
+       ${options.whileActive ? "AND status = 'active'" : ''} RETURNING *`,
     [
       name,
       generation,
@@ -106,6 +112,7 @@ export const saveCheckpoint = async (
       counter.toString(),
     ],
   );
+  return rows[0] ? toRow(rows[0]) : undefined;
 };
 
 /** Creates a generation's tables and its registry row. Runs inside the caller's transaction. */

@@ -51,7 +51,9 @@ interface RunContext {
 /** Follows the active generation from its checkpoint until the term ends or a rebuild swaps it. */
 const runGeneration = async ({ options, logger }: RunContext, { session: s, signal }: LeaderTerm) => {
   const { log, projection, batchSize = 1000 } = options;
-  const row = await inTransaction(s, async () => {
+  // Only this runner moves the active generation's checkpoint and counter (it holds the lead), so
+  // its own copy of the row stays true from one batch to the next.
+  let row = await inTransaction(s, async () => {
     const active = await readGeneration(s, projection.name, { status: 'active' }, true);
     if (active) return active;
     await createGeneration(s, projection, 'active', true);
@@ -67,16 +69,16 @@ const runGeneration = async ({ options, logger }: RunContext, { session: s, sign
   const subscription = log.subscribeAll(
     { from: row.checkpoint ?? { commit: -1n, prepare: -1n }, batchSize },
     async (batch) => {
-      const applied = await inTransaction(s, async () => {
-        // Locks the checkpoint row: a rebuild swapping generations waits for this batch, and
-        // this batch waits for a swap in progress.
-        const current = await readGeneration(s, projection.name, { status: 'active' }, true);
-        if (!current || current.generation !== row.generation) throw new GenerationChanged();
-        return applyBatch(s, projection, current, batch, memory);
+      const { applied, row: saved } = await inTransaction(s, async () => {
+        // The checkpoint moves only while this generation is still active, and that update waits
+        // for a swap in progress: a batch that loses the race is rolled back whole.
+        const result = await applyBatch(s, projection, row, batch, memory, { whileActive: true });
+        if (!result.row) throw new GenerationChanged();
+        return result;
       });
-      // The checkpoint is now the batch's last event (applyBatch skips only events before it).
-      if (applied > 0)
-        options.onBatch?.({ generation: row.generation, events: applied, position: batch.at(-1)!.position });
+      row = saved!;
+      if (applied > 0 && row.checkpoint)
+        options.onBatch?.({ generation: row.generation, events: applied, position: row.checkpoint });
     },
   );
   await followWhileLeading(subscription, signal);
@@ -137,7 +139,10 @@ export const catchUpProjection = async (options: {
         const batch = await log.readAll(from, batchSize);
         return {
           from,
-          applied: batch.length === 0 ? 0 : Math.max(1, await applyBatch(s, projection, row, batch, memory)),
+          applied:
+            batch.length === 0
+              ? 0
+              : Math.max(1, (await applyBatch(s, projection, row, batch, memory)).applied),
         };
       });
       if (applied > 0) continue;
