@@ -47,6 +47,8 @@ export interface EsdbStandIn {
   dropConnections(): void;
   /** While on, connections are accepted and nothing is answered (nor read). */
   silence(on: boolean): void;
+  /** TCP connections accepted since start (across restarts). */
+  connectionsAccepted(): number;
   /** Every event in $all order, system events included. */
   events(): readonly StoredEvent[];
   /** Requests per method since start (or resetCounts): read and append calls, BatchAppend requests. */
@@ -74,6 +76,7 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
   let relay = await startRelay(options.port ?? 0, () => grpc.port);
   const port = relay.port;
   let silent = false;
+  let acceptedBefore = 0;
 
   const stopAll = async () => {
     await relay.close();
@@ -85,6 +88,7 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
     port,
     stop: stopAll,
     async restart() {
+      acceptedBefore += relay.accepted();
       await stopAll();
       store.forgetRecentIds();
       grpc = await startGrpc(grpcOptions);
@@ -96,6 +100,7 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
       silent = on;
       relay.silence(on);
     },
+    connectionsAccepted: () => acceptedBefore + relay.accepted(),
     events: () => [...store.all],
     counts: () =>
       Object.fromEntries(

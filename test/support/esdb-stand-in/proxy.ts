@@ -5,6 +5,8 @@ import net from 'node:net';
 
 export interface Relay {
   readonly port: number;
+  /** Connections accepted so far (a client that reconnects opens a new one). */
+  accepted(): number;
   /** Cuts every open connection; clients see the transport fail and reconnect. */
   dropConnections(): void;
   /** While on, bytes are held in both directions (new connections are accepted, then hear nothing). */
@@ -20,6 +22,7 @@ interface Link {
 export const startRelay = async (port: number, upstreamPort: () => number): Promise<Relay> => {
   const links = new Set<Link>();
   let silent = false;
+  let accepted = 0;
 
   const flow = (link: Link) => {
     link.client.pipe(link.upstream);
@@ -33,6 +36,7 @@ export const startRelay = async (port: number, upstreamPort: () => number): Prom
   };
 
   const server = net.createServer((client) => {
+    accepted++;
     const upstream = net.connect(upstreamPort(), '127.0.0.1');
     const link = { client, upstream };
     links.add(link);
@@ -55,6 +59,7 @@ export const startRelay = async (port: number, upstreamPort: () => number): Prom
 
   return {
     port: address.port,
+    accepted: () => accepted,
     dropConnections() {
       for (const link of [...links]) {
         link.client.destroy();
