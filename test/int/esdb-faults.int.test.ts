@@ -43,7 +43,7 @@ const appendRetrying = async (
   log: EventLog,
   stream: string,
   events: NewEvent[],
-  expected: number | 'no_stream',
+  expected: number | 'no_stream' | 'any',
 ) => {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -214,6 +214,21 @@ describe('EventStoreDB adapter against a misbehaving server (stand-in)', () => {
     await sleep(200);
     await sub.subscription.stop();
     assertExactlyOnceInOrder(seen, [...before, ...afterEvents]);
+  });
+
+  it('a re-delivery after a restart (the server forgot its recent ids) is still stored once', async () => {
+    const { esdb, log } = await setUp();
+    const stream = `redeliver-${randomUUID()}`;
+    const e = event('Once');
+    const first = await log.append(stream, [e], 'any');
+    await esdb.restart();
+    const again = await appendRetrying(log, stream, [e], 'any');
+    assert.equal(again.alreadyStored, true);
+    assert.deepEqual(again.position, first.position);
+    assert.deepEqual(
+      (await log.readStream(stream)).map((r) => r.id),
+      [e.id],
+    );
   });
 
   for (const batchAppend of [true, false]) {
