@@ -116,6 +116,9 @@ describe('EventStoreDB stand-in, through the client', () => {
       back.map((r) => r.event?.type),
       ['B', 'A'],
     );
+    assert.deepEqual(await drain(client.readStream('s', { fromRevision: 3n })), [], 'nothing past the end');
+    const last = await drain(client.readStream('s', { direction: BACKWARDS, fromRevision: 9n, maxCount: 1 }));
+    assert.equal(last[0]?.event?.type, 'C');
     const all = (await drain(client.readAll({ fromPosition: START }))) as AllStreamResolvedEvent[];
     assert.ok(
       all.some((r) => r.event?.type.startsWith('$')),

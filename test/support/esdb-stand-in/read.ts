@@ -119,12 +119,13 @@ const readStream = async (ctx: ReadContext, call: ReadCall, structured: boolean)
       : backwards
         ? -1
         : 0;
-  let left = countOf(options);
-  for (let i = Math.min(from, last); backwards ? i >= 0 : i <= last; backwards ? i-- : i++) {
-    if (left-- <= 0) break;
-    if (i < 0) break;
-    await send(call, toReadEvent(events[i]!, structured));
-  }
+  const count = countOf(options);
+  // Forwards from past the end reads nothing; backwards from past the end starts at the last event.
+  const top = Math.min(from, last);
+  const picked = backwards
+    ? events.slice(Math.max(0, top - count + 1), top + 1).reverse()
+    : events.slice(from, from + count);
+  for (const e of picked) await send(call, toReadEvent(e, structured));
   call.end();
 };
 
