@@ -13,6 +13,7 @@ import {
   excludeSystemEvents,
   jsonEvent,
   START,
+  StreamDeletedError,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '@eventstore/db-client';
@@ -105,6 +106,16 @@ describe('EventStoreDB stand-in, through the client', () => {
       2,
       'after a restart the same id is written again',
     );
+  });
+
+  it('a tombstoned stream: reads and appends fail with stream-deleted, $all holds the marker', async () => {
+    const { client, esdb } = await setUp();
+    await client.appendToStream('gone', [ev()], { expectedRevision: 'no_stream' });
+    esdb.tombstone('gone');
+    await assert.rejects(drain(client.readStream('gone')), StreamDeletedError);
+    await assert.rejects(client.appendToStream('gone', [ev()]), StreamDeletedError);
+    const all = (await drain(client.readAll({ fromPosition: START }))) as AllStreamResolvedEvent[];
+    assert.equal(all.at(-1)?.event?.type, '$streamDeleted');
   });
 
   it('reads: missing streams, backwards from a revision, $all with system events, inclusive forwards', async () => {

@@ -18,8 +18,6 @@ const DEFAULT_WINDOW = 32;
 
 export interface ReadContext {
   readonly store: Store;
-  /** Calls still open, so a restart can end them. */
-  readonly open: Set<{ cancelled: boolean }>;
 }
 
 const toReadEvent = (e: StoredEvent, structuredIds: boolean): ReadResp => {
@@ -62,7 +60,8 @@ const send = async (call: ReadCall, message: ReadResp): Promise<void> => {
 const fail = (call: ReadCall, code: status, details: string, meta: Record<string, string> = {}) => {
   const metadata = new Metadata();
   for (const [k, v] of Object.entries(meta)) metadata.set(k, v);
-  call.destroy(Object.assign(new Error(details), { code, details, metadata }));
+  // grpc-js ends a server stream with this status on 'error' (destroy() would never send it).
+  call.emit('error', Object.assign(new Error(details), { code, details, metadata }));
 };
 
 const countOf = (options: ReadOptions): number => {
@@ -225,8 +224,6 @@ const subscribeAll = async (ctx: ReadContext, call: ReadCall, structured: boolea
 };
 
 export const handleRead = (ctx: ReadContext) => (call: ReadCall) => {
-  ctx.open.add(call);
-  call.once('close', () => ctx.open.delete(call));
   const options = call.request.getOptions();
   if (!options?.hasUuidOption()) {
     fail(call, status.INVALID_ARGUMENT, "Required argument 'uuidOption' was not set.");

@@ -48,11 +48,10 @@ export interface GrpcServer {
 
 export const startGrpc = async (opts: GrpcOptions): Promise<GrpcServer> => {
   const server = new Server({ 'grpc.max_receive_message_length': 17 * 1024 * 1024 });
-  const open = new Set<{ cancelled: boolean }>();
   server.addService(streamsGrpc.StreamsService, {
     read: (call: Parameters<ReturnType<typeof handleRead>>[0]) => {
       count(opts.counts, 'read');
-      handleRead({ store: opts.store, open })(call);
+      handleRead({ store: opts.store })(call);
     },
     append: handleAppend({
       store: opts.store,
