@@ -12,31 +12,43 @@ export const ESDB_COLUMN = 'EventStoreDB adapter → stand-in¹';
 export const ESDB_FOOTNOTE =
   '¹ The EventStoreDB adapter through the real client and gRPC against the in-memory stand-in, in this ' +
   "process: its speed says nothing about a real server's, only about the adapter's own cost; calls are " +
-  'gRPC requests the stand-in received (reads, appends, BatchAppend requests, feature queries).';
+  'gRPC requests the stand-in received (reads, appends, BatchAppend requests, feature queries), events ' +
+  'read are the events it sent back to them.';
+
+export interface Traffic {
+  /** gRPC requests the stand-in received. */
+  readonly calls: number;
+  /** Events it sent back to reads (an append that first reads the stream's tail shows here). */
+  readonly eventsRead: number;
+}
 
 export interface EsdbBench {
   readonly log: EventLog;
-  /** gRPC requests the stand-in received since the last call to `calls`. */
-  calls(): number;
+  /** What the stand-in saw since the last call to `traffic`. */
+  traffic(): Traffic;
   close(): Promise<void>;
 }
 
-const requests = (esdb: EsdbStandIn): number => {
+const totals = (esdb: EsdbStandIn): Traffic => {
   const c = esdb.counts();
-  return c.read + c.append + c.batchAppend + c.getSupportedMethods;
+  return { calls: c.read + c.append + c.batchAppend + c.getSupportedMethods, eventsRead: c.eventsRead };
 };
+
+/** "2.0 calls, 37.5 events read per append" */
+export const perOperation = (t: Traffic, n: number, what: string) =>
+  `${(t.calls / n).toFixed(1)} calls, ${(t.eventsRead / n).toFixed(1)} events read per ${what}`;
 
 export const openEsdbBench = async (): Promise<EsdbBench> => {
   // Positions above 2^53, as on a long-lived server, so nothing in the path gets to use plain numbers.
   const esdb = await startEsdbStandIn({ firstPosition: 2n ** 53n + 1n });
   const log = createEsdbEventLog({ connectionString: esdb.url });
   await log.ping();
-  let seen = requests(esdb);
+  let seen = totals(esdb);
   return {
     log,
-    calls() {
-      const now = requests(esdb);
-      const delta = now - seen;
+    traffic() {
+      const now = totals(esdb);
+      const delta = { calls: now.calls - seen.calls, eventsRead: now.eventsRead - seen.eventsRead };
       seen = now;
       return delta;
     },

@@ -11,7 +11,14 @@ import { eventLogMigrations, migrate } from '../src/adapters/postgres/migrations
 import { createPgEventLog } from '../src/adapters/postgres/pg-event-log.ts';
 import { startOfLog } from '../src/domain/event-log.ts';
 import { appendSinglesEmmett, type Emmett, openEmmett } from './emmett.ts';
-import { catchUp, type EsdbBench, openEsdbBench, readAllInBatches } from './log-esdb.ts';
+import {
+  catchUp,
+  type EsdbBench,
+  openEsdbBench,
+  perOperation,
+  readAllInBatches,
+  type Traffic,
+} from './log-esdb.ts';
 import {
   appendSingles,
   benchEvent,
@@ -48,7 +55,6 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
     esdb = await openEsdbBench();
     const es = esdb;
     const esdbStreams: string[] = [];
-    const perCall = (calls: number, n: number, what: string) => `${(calls / n).toFixed(1)} calls/${what}`;
     const total = options.events ?? 4000;
     const streams: string[] = [];
 
@@ -86,7 +92,8 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
       let ours = 0;
       let theirs = 0;
       let esRate = 0;
-      let esCalls = 0;
+      let esTraffic: Traffic = { calls: 0, eventsRead: 0 };
+      let esEvents = 1;
       for (let round = 0; round < 2; round++) {
         const steps = [
           async () => {
@@ -99,9 +106,10 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
             theirs = Math.max(theirs, (await appendSinglesEmmett(peer, spec(round, 'conversation'))).rate);
           },
           async () => {
-            es.calls();
+            es.traffic();
             const r = await appendSingles(es.log, spec(round, 'esdb'));
-            esCalls = es.calls() / r.events;
+            esTraffic = es.traffic();
+            esEvents = r.events;
             esRate = Math.max(esRate, r.rate);
           },
         ];
@@ -126,7 +134,7 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
           goal: '≥ 50 %',
           met: ours >= 0.5 * raw,
           summary: true,
-          extra: `${fmt(esRate)} · ${perCall(esCalls, 1, 'append')}`,
+          extra: `${fmt(esRate)} · ${perOperation(esTraffic, esEvents, 'append')}`,
         },
         {
           figure,
@@ -167,20 +175,20 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
     const b = latencyOf(theirsMs);
     const esMs: number[] = [];
     for (const stream of esdbStreams.slice(0, 100)) await es.log.readStream(stream);
-    es.calls();
+    es.traffic();
     for (const stream of esdbStreams) {
       const t0 = performance.now();
       await es.log.readStream(stream);
       esMs.push(performance.now() - t0);
     }
-    const esReadCalls = es.calls();
+    const esReadTraffic = es.traffic();
     rows.push({
       figure: `read a stream whole, one at a time (ms, ${streams.length} streams, ${(streamEvents / streams.length).toFixed(1)} events avg)`,
       topicdesk: pXX(a),
       reference: `${pXX(b)} ${emmettName} readStream`,
       ratio: `${(a.p95 / b.p95).toFixed(2)}× p95`,
       summary: true,
-      extra: `${pXX(latencyOf(esMs))} · ${perCall(esReadCalls, esMs.length, 'read')}`,
+      extra: `${pXX(latencyOf(esMs))} · ${perOperation(esReadTraffic, esMs.length, 'read')}`,
     });
 
     // ---- the whole log in order, batches of 1000 ------------------------------------------------
@@ -213,7 +221,7 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
     let rawRead = { ms: Number.POSITIVE_INFINITY, value: 0 };
     let peerRead = { ms: Number.POSITIVE_INFINITY, value: { read: 0, distinct: 0 } };
     let esRead = { ms: Number.POSITIVE_INFINITY, value: 0 };
-    let esReadAllCalls = 0;
+    let esReadAllTraffic: Traffic = { calls: 0, eventsRead: 0 };
     const better = <T extends { ms: number }>(x: T, y: T) => (x.ms <= y.ms ? x : y);
     for (let round = 0; round < 2; round++) {
       const steps = [
@@ -227,9 +235,9 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
           peerRead = better(peerRead, await timed(() => peer.readAll(1000)));
         },
         async () => {
-          es.calls();
+          es.traffic();
           esRead = better(esRead, await timed(() => readAllInBatches(es.log)));
-          esReadAllCalls = es.calls();
+          esReadAllTraffic = es.traffic();
         },
       ];
       for (const step of round === 0 ? steps : steps.reverse()) await step();
@@ -256,7 +264,7 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
         reference: `${fmt(rawRate)} raw keyset SELECT`,
         ratio: ratio(oursRate, rawRate),
         summary: true,
-        extra: `${fmt(rate(esRead.value, esRead.ms))} · ${perCall(esReadAllCalls, Math.ceil(esRead.value / 1000) + 1, 'batch')} (${esRead.value} events)`,
+        extra: `${fmt(rate(esRead.value, esRead.ms))} · ${perOperation(esReadAllTraffic, Math.ceil(esRead.value / 1000) + 1, 'batch')} (${esRead.value} events)`,
       },
       {
         figure: readFigure,

@@ -51,7 +51,7 @@ export interface EsdbStandIn {
   connectionsAccepted(): number;
   /** Every event in $all order, system events included. */
   events(): readonly StoredEvent[];
-  /** Requests per method since start (or resetCounts): read and append calls, BatchAppend requests. */
+  /** Requests per method since start (or resetCounts): read and append calls, BatchAppend requests; events sent by reads. */
   counts(): Record<CountedMethod, number>;
   resetCounts(): void;
   /** Deletes a stream for good, as a tombstone does: reads and appends then fail with stream-deleted. */
@@ -106,10 +106,9 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
     events: () => [...store.all],
     counts: () =>
       Object.fromEntries(
-        (['read', 'append', 'batchAppend', 'batchAppendStream', 'getSupportedMethods'] as const).map((m) => [
-          m,
-          counts.get(m) ?? 0,
-        ]),
+        (
+          ['read', 'append', 'batchAppend', 'batchAppendStream', 'getSupportedMethods', 'eventsRead'] as const
+        ).map((m) => [m, counts.get(m) ?? 0]),
       ) as Record<CountedMethod, number>,
     resetCounts: () => counts.clear(),
     tombstone: (stream) => store.tombstone(stream),

@@ -18,6 +18,8 @@ const DEFAULT_WINDOW = 32;
 
 export interface ReadContext {
   readonly store: Store;
+  /** Counts each event sent (the bench's "events read per append"). */
+  eventSent(): void;
 }
 
 const toReadEvent = (e: StoredEvent, structuredIds: boolean): ReadResp => {
@@ -55,6 +57,11 @@ const send = async (call: ReadCall, message: ReadResp): Promise<void> => {
     call.once('drain', done);
     call.once('close', gone);
   });
+};
+
+const sendEvent = (ctx: ReadContext, call: ReadCall, message: ReadResp) => {
+  ctx.eventSent();
+  return send(call, message);
 };
 
 const fail = (call: ReadCall, code: status, details: string, meta: Record<string, string> = {}) => {
@@ -124,7 +131,7 @@ const readStream = async (ctx: ReadContext, call: ReadCall, structured: boolean)
   const picked = backwards
     ? events.slice(Math.max(0, top - count + 1), top + 1).reverse()
     : events.slice(from, from + count);
-  for (const e of picked) await send(call, toReadEvent(e, structured));
+  for (const e of picked) await sendEvent(ctx, call, toReadEvent(e, structured));
   call.end();
 };
 
@@ -145,14 +152,14 @@ const readAll = async (ctx: ReadContext, call: ReadCall, structured: boolean) =>
     for (; i >= 0 && left > 0; i--) {
       if (filter && !filter.match(all[i]!)) continue;
       left--;
-      await send(call, toReadEvent(all[i]!, structured));
+      await sendEvent(ctx, call, toReadEvent(all[i]!, structured));
     }
   } else {
     let i = from === 'end' ? all.length : from === 'start' ? 0 : ctx.store.indexAtOrAfter(from);
     for (; i < all.length && left > 0; i++) {
       if (filter && !filter.match(all[i]!)) continue;
       left--;
-      await send(call, toReadEvent(all[i]!, structured));
+      await sendEvent(ctx, call, toReadEvent(all[i]!, structured));
     }
   }
   call.end();
@@ -198,7 +205,7 @@ const subscribeAll = async (ctx: ReadContext, call: ReadCall, structured: boolea
       while (i < all.length) {
         const e = all[i++]!;
         lastConsidered = e.position;
-        if (!filter || filter.match(e)) await send(call, toReadEvent(e, structured));
+        if (!filter || filter.match(e)) await sendEvent(ctx, call, toReadEvent(e, structured));
         if (filter && ++considered >= interval) {
           considered = 0;
           await send(call, checkpoint(lastConsidered));
