@@ -46,16 +46,14 @@ const send = async (call: ReadCall, message: ReadResp): Promise<void> => {
   if (call.write(message)) return;
   await new Promise<void>((resolve, reject) => {
     const done = () => {
-      call.off('drain', done);
-      call.off('close', gone);
+      call.off('drain', done).off('close', gone).off('cancelled', gone);
       resolve();
     };
     const gone = () => {
-      call.off('drain', done);
+      call.off('drain', done).off('close', gone).off('cancelled', gone);
       reject(new Error('call gone'));
     };
-    call.once('drain', done);
-    call.once('close', gone);
+    call.once('drain', done).once('close', gone).once('cancelled', gone);
   });
 };
 
@@ -190,7 +188,14 @@ const subscribeAll = async (ctx: ReadContext, call: ReadCall, structured: boolea
   let i = from === 'start' ? 0 : from === 'end' ? all.length : ctx.store.indexAtOrAfter(from + 1n);
   let wake: (() => void) | undefined;
   const unsubscribe = ctx.store.onWrite(() => wake?.());
-  const closed = new Promise<void>((resolve) => call.once('close', resolve));
+  let gone = false;
+  const closed = new Promise<void>((resolve) => {
+    const end = () => {
+      gone = true;
+      resolve();
+    };
+    call.once('close', end).once('cancelled', end);
+  });
   try {
     await send(
       call,
@@ -221,7 +226,7 @@ const subscribeAll = async (ctx: ReadContext, call: ReadCall, structured: boolea
       });
       if (i < all.length) continue;
       await Promise.race([written, closed]);
-      if (call.cancelled || call.destroyed) return;
+      if (gone || call.cancelled || call.destroyed) return;
     }
   } catch {
     // the client went away; nothing to tell it
