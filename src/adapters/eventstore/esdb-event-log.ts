@@ -23,6 +23,7 @@ import {
   excludeSystemEvents,
   type JSONEventData,
   type JSONType,
+  MaxAppendSizeExceededError,
   NO_STREAM,
   type ReadPosition,
   type ResolvedEvent,
@@ -326,6 +327,13 @@ export const createEsdbEventLog = (options: EsdbEventLogOptions): EventLog => {
         const [head] = await readStreamRaw(stream, { backwards: true, maxCount: 1 });
         conflict = head ? head.revision.toString() : 'no_stream';
       } catch (error) {
+        // The client's BatchAppend path raises this one with an empty message: say what happened.
+        if (error instanceof MaxAppendSizeExceededError) {
+          throw new Error(
+            `EventStoreDB refused the append to ${stream}: over its maximum append size of ${error.maxAppendSize} bytes`,
+            { cause: error },
+          );
+        }
         if (!(error instanceof WrongExpectedVersionError)) throw error;
         conflict = describeActual(error.actualVersion);
       }
