@@ -142,7 +142,10 @@ describe('EventStoreDB event log against a server that confirms every subscripti
         call.write(
           new ReadResp().setConfirmation(new ReadResp.SubscriptionConfirmation().setSubscriptionId('s')),
         );
-        setTimeout(() => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'node going down' }), 5);
+        setTimeout(
+          () => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'node going down' }),
+          5,
+        );
       },
     });
     const port = await new Promise<number>((resolve, reject) =>
