@@ -11,6 +11,7 @@ import {
   type AppendExpectedRevision,
   type JSONEventData,
   type JSONType,
+  MaxAppendSizeExceededError,
   NO_STREAM,
   WrongExpectedVersionError,
 } from '@eventstore/db-client';
@@ -90,6 +91,13 @@ export const createAppend = (ctx: AppendContext): EventLog['append'] => {
       const [head] = await readStreamRaw(ctx, stream, { backwards: true, maxCount: 1 });
       return { conflict: head ? head.revision.toString() : 'no_stream' };
     } catch (error) {
+      // The client's BatchAppend path raises this one with an empty message: say what happened.
+      if (error instanceof MaxAppendSizeExceededError) {
+        throw new Error(
+          `EventStoreDB refused the append to ${stream}: over its maximum append size of ${error.maxAppendSize} bytes`,
+          { cause: error },
+        );
+      }
       if (!(error instanceof WrongExpectedVersionError)) throw error;
       const actual = error.actualVersion;
       return { conflict: typeof actual === 'bigint' ? actual.toString() : String(actual) };
