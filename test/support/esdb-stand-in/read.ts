@@ -120,7 +120,8 @@ const readStream = async (ctx: ReadContext, call: ReadCall, structured: boolean)
         ? -1
         : 0;
   let left = countOf(options);
-  for (let i = Math.min(from, last); backwards ? i >= 0 : i <= last; backwards ? i-- : i++) {
+  // Backwards from past the end starts at the last event; forwards from past the end reads nothing.
+  for (let i = backwards ? Math.min(from, last) : from; backwards ? i >= 0 : i <= last; backwards ? i-- : i++) {
     if (left-- <= 0) break;
     if (i < 0) break;
     await send(call, toReadEvent(events[i]!, structured));
