@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import dotenv from 'dotenv';
 import { parse } from 'yaml';
+import { checkTap } from '../../scripts/tap-check.ts';
 import { configVariables, loadConfig } from '../../src/app/config.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -101,6 +102,8 @@ interface Files {
   readonly dockerignore: readonly string[];
   readonly workflow: Map;
   readonly pkg: Map;
+  /** test/contract/event-log-contract.ts, for the tests that may skip themselves. */
+  readonly contractText: string;
 }
 
 const load = (): Files => ({
@@ -114,6 +117,7 @@ const load = (): Files => ({
     .filter((l) => l && !l.startsWith('#')),
   workflow: asMap(parse(read('.github/workflows/ci.yml'))),
   pkg: asMap(JSON.parse(read('package.json'))),
+  contractText: read(contractFile),
 });
 
 // --- docker-compose.yml helpers --------------------------------------------------------------------
@@ -207,6 +211,9 @@ const checkImages = (f: Files): string[] =>
     if (!image) return [`${name}: no image`];
     if (!tag || tag === 'latest' || !/\d/.test(tag))
       return [`${name}: image "${image}" is not pinned to a version (a tag with a version number)`];
+    // KurrentDB's minor tags move with every patch release: the node CI tested is the one deployed.
+    if (name === 'eventstore' && !/^\d+\.\d+\.\d+$/.test(tag))
+      return [`${name}: image "${image}" is not pinned to a patch release (like 25.1.4)`];
     return [];
   });
 
@@ -474,6 +481,19 @@ const checkDockerfile = (f: Files): string[] => {
 };
 
 const esdbContractFile = 'test/contract/esdb.contract.int.test.ts';
+/** The files the eventstore-contract job runs against the KurrentDB node, each skipped without it. */
+const esdbFiles = [
+  esdbContractFile,
+  'test/e2e/esdb-app.e2e.test.ts',
+  'test/e2e/instances.e2e.test.ts',
+] as const;
+/** Where the contract's tests are: the ones taking their context `t` may skip themselves (t.skip). */
+const contractFile = 'test/contract/event-log-contract.ts';
+const contractSkips = (text: string): string[] =>
+  [...text.matchAll(/\bit\(\s*'([^']+)',\s*async \(t\)/g)].map((m) => m[1]!);
+
+/** The --skip names a `scripts/tap-check.ts <report>` line passes. */
+const tapCheckSkips = (run: string): string[] => [...run.matchAll(/--skip\s+"([^"]+)"/g)].map((m) => m[1]!);
 
 const checkWorkflow = (f: Files): string[] => {
   const problems: string[] = [];
@@ -505,11 +525,58 @@ const checkWorkflow = (f: Files): string[] => {
     if (str(env.KURRENTDB_INSECURE ?? env.EVENTSTORE_INSECURE) !== 'true')
       problems.push('workflow: the eventstore service is not an insecure single node');
   }
-  const contractStep = steps('eventstore-contract').find((s) => str(s.run).includes(esdbContractFile));
-  if (!contractStep) problems.push(`workflow: eventstore-contract does not run ${esdbContractFile}`);
-  else if (!/^esdb:\/\/localhost:\d+/.test(str(asMap(contractStep.env).EVENTSTORE_URL)))
-    problems.push('workflow: the contract step does not set EVENTSTORE_URL to the service container');
+  problems.push(...checkEsdbSteps(f, steps('eventstore-contract'), asMap(contract.env)));
   if (!/docker build\b/.test(runs('image'))) problems.push('workflow: image does not run docker build');
+  return problems;
+};
+
+/**
+ * The eventstore-contract job's steps: the node pinged until it serves reads before any test, each
+ * file run against it with a TAP report, and each report checked by scripts/tap-check.ts — the
+ * contract's allowing exactly the tests that may skip themselves, the others none.
+ */
+const checkEsdbSteps = (f: Files, jobSteps: readonly Map[], jobEnv: Map): string[] => {
+  const problems: string[] = [];
+  const runOf = (s: Map) => str(s.run).replace(/\s+/g, ' ');
+  const envOf = (s: Map) => ({ ...jobEnv, ...asMap(s.env) });
+  const firstTest = jobSteps.findIndex((s) => /node .*--test\b/.test(runOf(s)));
+  const ping = jobSteps.findIndex((s) => /npm run esdb:ping\b/.test(runOf(s)));
+  if (ping < 0 || (firstTest >= 0 && ping > firstTest))
+    problems.push('workflow: eventstore-contract does not run `npm run esdb:ping` before its tests');
+  else if (!/^esdb:\/\/localhost:\d+/.test(str(envOf(jobSteps[ping]!).EVENTSTORE_URL)))
+    problems.push('workflow: esdb:ping does not get EVENTSTORE_URL pointing at the service container');
+  const expectedSkips = contractSkips(f.contractText);
+  for (const file of esdbFiles) {
+    const step = jobSteps.find((s) => runOf(s).includes(file));
+    if (!step) {
+      problems.push(`workflow: eventstore-contract does not run ${file}`);
+      continue;
+    }
+    if (!/^esdb:\/\/localhost:\d+/.test(str(envOf(step).EVENTSTORE_URL)))
+      problems.push(
+        `workflow: the step running ${file} does not set EVENTSTORE_URL to the service container`,
+      );
+    if (file.includes('instances') && str(envOf(step).EVENT_STORE) !== 'esdb')
+      problems.push(`workflow: the step running ${file} does not set EVENT_STORE=esdb`);
+    const tap = /--test-reporter=tap --test-reporter-destination=(\S+)/.exec(runOf(step))?.[1];
+    const check = tap
+      ? jobSteps
+          .slice(jobSteps.indexOf(step) + 1)
+          .find((s) => runOf(s).includes(`scripts/tap-check.ts ${tap}`))
+      : undefined;
+    if (!tap || !check) {
+      problems.push(
+        `workflow: ${file}'s TAP report is not checked by scripts/tap-check.ts (a skipped file passes)`,
+      );
+      continue;
+    }
+    const skips = tapCheckSkips(runOf(check));
+    const expected = file === esdbContractFile ? expectedSkips : [];
+    if (JSON.stringify([...skips].sort()) !== JSON.stringify([...expected].sort()))
+      problems.push(
+        `workflow: ${file} may skip ${JSON.stringify(skips)}, but its known skips are ${JSON.stringify(expected)}`,
+      );
+  }
   return problems;
 };
 
@@ -600,6 +667,8 @@ describe('deployment: docker-compose.yml, Dockerfile, .env.example, CI workflow'
     assert.equal(config.DATABASE_URL, 'postgres://topicdesk_app:d4e5f6@postgres:5432/topicdesk');
     assert.equal(config.DATABASE_OWNER_URL, 'postgres://topicdesk:a1b2c3@postgres:5432/topicdesk');
     assert.equal(config.PORT, 3000);
+    // The node's health check passes before it serves reads: the app waits for it at start-up.
+    assert.ok(config.EVENTSTORE_START_TIMEOUT_MS >= 60_000, 'the app waits for KurrentDB to serve');
     // And with a bot configured, as the Deploy section has the user do.
     const withBot = loadConfig({
       ...env,
@@ -822,6 +891,78 @@ describe('deployment checks notice breakage', () => {
       /no service container running docker\.kurrent\.io\/kurrent-latest\/kurrentdb:99\.0/,
     );
   });
+  it('KurrentDB on a minor tag that moves with each patch release', () =>
+    expectProblem(
+      checkImages,
+      broken((f) => (svc(f, 'eventstore').image = 'docker.kurrent.io/kurrent-latest/kurrentdb:25.1')),
+      /eventstore: image .*kurrentdb:25\.1" is not pinned to a patch release/,
+    ));
+  it('the KurrentDB job not waiting for the node, not running a file, or not checking what it skipped', () => {
+    const job = (f: Files) => asMap(asMap(f.workflow.jobs)['eventstore-contract']);
+    const steps = (f: Files) => asList(job(f).steps).map(asMap);
+    const withSteps = (change: (steps: Map[]) => Map[]) =>
+      broken((f) => {
+        job(f).steps = change(steps(f));
+      });
+    const running = (what: string) => (s: Map) => str(s.run).includes(what);
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) => all.filter((s) => !running('esdb:ping')(s))),
+      /does not run `npm run esdb:ping` before its tests/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) => all.filter((s) => !running('esdb-app.e2e.test.ts')(s))),
+      /does not run test\/e2e\/esdb-app\.e2e\.test\.ts/,
+    );
+    // The check this job had: `passed == tests`, which a skipped test fails and a skipped suite passes.
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) =>
+        all.map((s) =>
+          running('tap-check.ts esdb-contract.tap')(s)
+            ? {
+                name: 'ran',
+                run: 'test "$(sed -n "s/^# pass //p" esdb-contract.tap)" = "$(sed -n "s/^# tests //p" esdb-contract.tap)"',
+              }
+            : s,
+        ),
+      ),
+      /esdb\.contract\.int\.test\.ts's TAP report is not checked by scripts\/tap-check\.ts/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) =>
+        all.map((s) =>
+          running('tap-check.ts esdb-contract.tap')(s)
+            ? { ...s, run: 'node --import tsx scripts/tap-check.ts esdb-contract.tap' }
+            : s,
+        ),
+      ),
+      /esdb\.contract\.int\.test\.ts may skip \[\], but its known skips are \["a subscriber sees every event once when a slow transaction/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) =>
+        all.map((s) =>
+          running('tap-check.ts esdb-instances.tap')(s)
+            ? { ...s, run: `${str(s.run)} --skip "several instances on one database"` }
+            : s,
+        ),
+      ),
+      /instances\.e2e\.test\.ts may skip \["several instances on one database"\], but its known skips are \[\]/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) => all.map((s) => (running('instances.e2e.test.ts')(s) ? { ...s, env: {} } : s))),
+      /instances\.e2e\.test\.ts does not set EVENT_STORE=esdb/,
+    );
+    expectProblem(
+      checkWorkflow,
+      broken((f) => delete job(f).env),
+      /esdb:ping does not get EVENTSTORE_URL/,
+    );
+  });
   it("another Node major in the image or in a CI job, a floating tag, or a job on the runner's Node", () => {
     const lts = str(asMap(original.pkg.config).nodeLts);
     const major = lts.split('.')[0];
@@ -888,5 +1029,48 @@ describe('deployment checks notice breakage', () => {
       broken((f) => (asMap(f.pkg.config).nodeLts = '26')),
       /config.nodeLts "26" is not an exact Node version/,
     );
+  });
+});
+
+describe('scripts/tap-check.ts: a TAP report that ran what it should', () => {
+  const report = (lines: string, counts: { tests: number; pass: number; fail?: number; skipped?: number }) =>
+    `TAP version 13\n${lines}\n# tests ${counts.tests}\n# suites 1\n# pass ${counts.pass}\n# fail ${counts.fail ?? 0}\n# cancelled 0\n# skipped ${counts.skipped ?? 0}\n# todo 0\n`;
+  const slow =
+    'a subscriber sees every event once when a slow transaction takes a lower position and commits late';
+  const ran = report(
+    `    ok 1 - appends\n    ok 2 - ${slow} # SKIP no slow append\nok 1 - event log contract: X`,
+    {
+      tests: 2,
+      pass: 1,
+      skipped: 1,
+    },
+  );
+
+  it('passes a run whose only skip is the known one (node counts it in # tests)', () =>
+    assert.deepEqual(checkTap(ran, [slow]), []));
+  it('refuses a skip nobody expected, and an expected one that ran', () => {
+    assert.match(checkTap(ran).join('\n'), /skipped unexpectedly: "a subscriber sees/);
+    assert.match(
+      checkTap(ran, [slow, 'reads a missing stream as empty']).join('\n'),
+      /expected to be skipped, but was not: "reads a missing/,
+    );
+  });
+  it('refuses a suite skipped whole: no tests, one skipped suite line', () => {
+    const skippedWhole = report('ok 1 - event log contract: EventStoreDB # SKIP EVENTSTORE_URL not set', {
+      tests: 0,
+      pass: 0,
+    });
+    const problems = checkTap(skippedWhole, [slow]).join('\n');
+    assert.match(problems, /skipped unexpectedly: "event log contract: EventStoreDB"/);
+    assert.match(problems, /nothing passed/);
+  });
+  it('refuses a failure, and a report cut short', () => {
+    assert.match(
+      checkTap(report('not ok 1 - appends', { tests: 1, pass: 0, fail: 1 })).join('\n'),
+      /1 failed/,
+    );
+    assert.deepEqual(checkTap('TAP version 13\nok 1 - appends\n'), [
+      'no TAP summary (# tests, # pass, # fail, # skipped): did the run finish?',
+    ]);
   });
 });
