@@ -121,7 +121,11 @@ const readStream = async (ctx: ReadContext, call: ReadCall, structured: boolean)
         : 0;
   let left = countOf(options);
   // Backwards from past the end starts at the last event; forwards from past the end reads nothing.
-  for (let i = backwards ? Math.min(from, last) : from; backwards ? i >= 0 : i <= last; backwards ? i-- : i++) {
+  for (
+    let i = backwards ? Math.min(from, last) : from;
+    backwards ? i >= 0 : i <= last;
+    backwards ? i-- : i++
+  ) {
     if (left-- <= 0) break;
     if (i < 0) break;
     await send(call, toReadEvent(events[i]!, structured));
