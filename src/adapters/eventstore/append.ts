@@ -4,7 +4,7 @@
 // The server checks event ids only when the expected revision is behind the stream, and then answers
 // a repeat exactly as it answers a new append (same revision, a position), so the answer alone cannot
 // say "stored already". With an exact expected revision E the adapter first reads what follows E
-// (at most as many events as it appends: nothing, in the common case): the same ids there are a
+// (at most one more event than it appends: nothing, in the common case): the same ids there are a
 // repeat, other events a conflict, nothing means the append goes ahead. With `any` it scans the
 // stream's last `dedupWindow` events for the ids and pins the revision it saw.
 import {
@@ -114,19 +114,21 @@ export const createAppend = (ctx: AppendContext): EventLog['append'] => {
     expected: number | 'no_stream',
   ): Promise<AppendResult> => {
     const revision = expected === 'no_stream' || expected < 0 ? -1 : expected;
+    // One more than it appends: nothing in the common case, and a conflict can name the stream's end.
     const after = await readStreamRaw(ctx, stream, {
       fromRevision: BigInt(revision + 1),
-      maxCount: events.length,
+      maxCount: events.length + 1,
     });
     if (after.length === 0) {
       const outcome = await write(stream, events, revision < 0 ? NO_STREAM : BigInt(revision));
       if (!('conflict' in outcome)) return outcome;
       throw new WrongExpectedRevisionError(stream, describeExpected(expected), outcome.conflict);
     }
-    if (after.length === events.length && after.every((e, i) => e.id === events[i]!.id))
-      return storedAlready(stream, after);
+    const same = after.slice(0, events.length);
+    if (same.length === events.length && same.every((e, i) => e.id === events[i]!.id))
+      return storedAlready(stream, same);
     const last = after.at(-1)!.revision;
-    const actual = after.length < events.length ? last.toString() : `${last} or later`;
+    const actual = after.length <= events.length ? last.toString() : `${last} or later`;
     throw new WrongExpectedRevisionError(stream, describeExpected(expected), actual);
   };
 
