@@ -321,6 +321,11 @@ function esdbSettingsIssues(c: {
     const missing = c.EVENTSTORE_USERNAME ? 'EVENTSTORE_PASSWORD' : 'EVENTSTORE_USERNAME';
     const other = c.EVENTSTORE_USERNAME ? 'EVENTSTORE_USERNAME' : 'EVENTSTORE_PASSWORD';
     issues.push({ path: [missing], message: `is required with ${other}` });
+  } else if (c.EVENTSTORE_USERNAME && parsed?.tls === false) {
+    issues.push({
+      path: ['EVENTSTORE_USERNAME'],
+      message: 'is set, but EVENTSTORE_URL has tls=false: the client sends credentials over TLS only',
+    });
   } else if (c.EVENTSTORE_USERNAME && parsed?.defaultCredentials) {
     issues.push({
       path: ['EVENTSTORE_USERNAME'],

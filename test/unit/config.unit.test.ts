@@ -264,6 +264,15 @@ describe('configuration', () => {
         /^EVENTSTORE_USERNAME is set, and EVENTSTORE_URL has credentials too/,
         'pa55word',
       );
+      refused(
+        {
+          EVENTSTORE_URL: 'esdb://db:2113?tls=false',
+          EVENTSTORE_USERNAME: 'ops',
+          EVENTSTORE_PASSWORD: 'ch4nge-it-please',
+        },
+        /^EVENTSTORE_USERNAME is set, but EVENTSTORE_URL has tls=false: the client sends credentials over TLS only/,
+        'ch4nge-it-please',
+      );
       assert.ok(
         configuredSecrets(esdb({ EVENTSTORE_URL: 'esdb://admin:pa55word@db:2113' })).includes('pa55word'),
       );
