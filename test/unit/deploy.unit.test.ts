@@ -512,38 +512,45 @@ const checkWorkflow = (f: Files): string[] => {
 
   const contract = asMap(jobs['eventstore-contract']);
   const composeImage = str(service(f, 'eventstore').image);
-  const svc = Object.values(asMap(contract.services))
-    .map(asMap)
-    .find((s) => str(s.image) === composeImage);
-  if (!svc) {
+  const nodes = Object.entries(asMap(contract.services)).map(([name, v]) => ({ name, svc: asMap(v) }));
+  if (!nodes.some(({ svc }) => str(svc.image) === composeImage))
     problems.push(`workflow: eventstore-contract has no service container running ${composeImage}`);
-  } else {
+  for (const { name, svc } of nodes) {
+    if (str(svc.image) !== composeImage)
+      problems.push(`workflow: the ${name} service runs ${str(svc.image)}, not ${composeImage}`);
     if (!/--health-cmd/.test(str(svc.options)))
-      problems.push('workflow: the eventstore service has no health check');
+      problems.push(`workflow: the ${name} service has no health check`);
     const env = asMap(svc.env);
     if (str(env.KURRENTDB_INSECURE ?? env.EVENTSTORE_INSECURE) !== 'true')
-      problems.push('workflow: the eventstore service is not an insecure single node');
+      problems.push(`workflow: the ${name} service is not an insecure single node`);
   }
-  problems.push(...checkEsdbSteps(f, steps('eventstore-contract'), asMap(contract.env)));
+  const hostPorts = nodes.flatMap(({ svc }) =>
+    asList(svc.ports)
+      .map(str)
+      .filter((p) => p.endsWith(':2113'))
+      .map((p) => p.split(':')[0]!),
+  );
+  problems.push(...checkEsdbSteps(f, steps('eventstore-contract'), asMap(contract.env), hostPorts));
   if (!/docker build\b/.test(runs('image'))) problems.push('workflow: image does not run docker build');
   return problems;
 };
 
 /**
- * The eventstore-contract job's steps: the node pinged until it serves reads before any test, each
- * file run against it with a TAP report, and each report checked by scripts/tap-check.ts — the
+ * The eventstore-contract job's steps: each file run against a node of its own (an app on a fresh
+ * database replays the whole log, side effects included), after `npm run esdb:ping` has waited for
+ * that node to serve reads, with a TAP report that scripts/tap-check.ts then checks — the
  * contract's allowing exactly the tests that may skip themselves, the others none.
  */
-const checkEsdbSteps = (f: Files, jobSteps: readonly Map[], jobEnv: Map): string[] => {
+const checkEsdbSteps = (
+  f: Files,
+  jobSteps: readonly Map[],
+  jobEnv: Map,
+  hostPorts: readonly string[],
+): string[] => {
   const problems: string[] = [];
   const runOf = (s: Map) => str(s.run).replace(/\s+/g, ' ');
   const envOf = (s: Map) => ({ ...jobEnv, ...asMap(s.env) });
-  const firstTest = jobSteps.findIndex((s) => /node .*--test\b/.test(runOf(s)));
-  const ping = jobSteps.findIndex((s) => /npm run esdb:ping\b/.test(runOf(s)));
-  if (ping < 0 || (firstTest >= 0 && ping > firstTest))
-    problems.push('workflow: eventstore-contract does not run `npm run esdb:ping` before its tests');
-  else if (!/^esdb:\/\/localhost:\d+/.test(str(envOf(jobSteps[ping]!).EVENTSTORE_URL)))
-    problems.push('workflow: esdb:ping does not get EVENTSTORE_URL pointing at the service container');
+  const portsUsed = new Map<string, string>();
   const expectedSkips = contractSkips(f.contractText);
   for (const file of esdbFiles) {
     const step = jobSteps.find((s) => runOf(s).includes(file));
@@ -551,9 +558,17 @@ const checkEsdbSteps = (f: Files, jobSteps: readonly Map[], jobEnv: Map): string
       problems.push(`workflow: eventstore-contract does not run ${file}`);
       continue;
     }
-    if (!/^esdb:\/\/localhost:\d+/.test(str(envOf(step).EVENTSTORE_URL)))
+    const port = /^esdb:\/\/localhost:(\d+)/.exec(str(envOf(step).EVENTSTORE_URL))?.[1];
+    if (!port || !hostPorts.includes(port))
+      problems.push(`workflow: the step running ${file} does not set EVENTSTORE_URL to a service container`);
+    else if (portsUsed.has(port))
       problems.push(
-        `workflow: the step running ${file} does not set EVENTSTORE_URL to the service container`,
+        `workflow: ${file} runs on the node ${portsUsed.get(port)} wrote to (port ${port}): give it its own`,
+      );
+    else portsUsed.set(port, file);
+    if (!/npm run esdb:ping &&.* node /.test(runOf(step)))
+      problems.push(
+        `workflow: the step running ${file} does not wait with \`npm run esdb:ping &&\` before its tests`,
       );
     if (file.includes('instances') && str(envOf(step).EVENT_STORE) !== 'esdb')
       problems.push(`workflow: the step running ${file} does not set EVENT_STORE=esdb`);
@@ -906,8 +921,23 @@ describe('deployment checks notice breakage', () => {
     const running = (what: string) => (s: Map) => str(s.run).includes(what);
     expectProblem(
       checkWorkflow,
-      withSteps((all) => all.filter((s) => !running('esdb:ping')(s))),
-      /does not run `npm run esdb:ping` before its tests/,
+      withSteps((all) =>
+        all.map((s) =>
+          running('esdb:ping')(s) ? { ...s, run: str(s.run).replace('npm run esdb:ping &&', '') } : s,
+        ),
+      ),
+      /the step running test\/contract\/esdb\.contract\.int\.test\.ts does not wait with `npm run esdb:ping &&`/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) =>
+        all.map((s) =>
+          running('instances.e2e.test.ts')(s)
+            ? { ...s, env: { ...asMap(s.env), EVENTSTORE_URL: 'esdb://localhost:2114?tls=false' } }
+            : s,
+        ),
+      ),
+      /instances\.e2e\.test\.ts runs on the node test\/e2e\/esdb-app\.e2e\.test\.ts wrote to \(port 2114\)/,
     );
     expectProblem(
       checkWorkflow,
@@ -958,8 +988,8 @@ describe('deployment checks notice breakage', () => {
     );
     expectProblem(
       checkWorkflow,
-      broken((f) => delete job(f).env),
-      /esdb:ping does not get EVENTSTORE_URL/,
+      withSteps((all) => all.map((s) => (running('esdb.contract.int.test.ts')(s) ? { ...s, env: {} } : s))),
+      /the step running test\/contract\/esdb\.contract\.int\.test\.ts does not set EVENTSTORE_URL to a service container/,
     );
   });
   it("another Node major in the image or in a CI job, a floating tag, or a job on the runner's Node", () => {
