@@ -5,10 +5,20 @@
 // - Emmett's PostgreSQL event store (bench/emmett.ts) appending the same events to the same streams
 //   with the same concurrency (one event per append, with the expected version), then reading them
 //   back: every stream whole, and everything in its global order.
+// Beside them, in a column of its own, the EventStoreDB adapter against the in-memory stand-in
+// (bench/log-esdb.ts): throughput and gRPC calls per operation — the adapter's cost, not a server's.
 import { eventLogMigrations, migrate } from '../src/adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../src/adapters/postgres/pg-event-log.ts';
 import { startOfLog } from '../src/domain/event-log.ts';
 import { appendSinglesEmmett, type Emmett, openEmmett } from './emmett.ts';
+import {
+  catchUp,
+  type EsdbBench,
+  openEsdbBench,
+  perOperation,
+  readAllInBatches,
+  type Traffic,
+} from './log-esdb.ts';
 import {
   appendSingles,
   benchEvent,
@@ -30,6 +40,7 @@ const streamsPerWriter = 50;
 export const benchLog = async (options: { events?: number } = {}): Promise<Row[]> => {
   const db = await startBenchDatabase(poolSize);
   let emmett: Emmett | undefined;
+  let esdb: EsdbBench | undefined;
   const rows: Row[] = [];
   try {
     await migrate(db.pool, eventLogMigrations);
@@ -41,6 +52,9 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
     const peer = emmett;
     const emmettName = `Emmett ${peer.version}`;
     progress(`${emmettName} schema created on the same database`);
+    esdb = await openEsdbBench();
+    const es = esdb;
+    const esdbStreams: string[] = [];
     const total = options.events ?? 4000;
     const streams: string[] = [];
 
@@ -77,6 +91,9 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
       let raw = 0;
       let ours = 0;
       let theirs = 0;
+      let esRate = 0;
+      let esTraffic: Traffic = { calls: 0, eventsRead: 0 };
+      let esEvents = 1;
       for (let round = 0; round < 2; round++) {
         const steps = [
           async () => {
@@ -88,16 +105,26 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
           async () => {
             theirs = Math.max(theirs, (await appendSinglesEmmett(peer, spec(round, 'conversation'))).rate);
           },
+          async () => {
+            es.traffic();
+            const r = await appendSingles(es.log, spec(round, 'esdb'));
+            esTraffic = es.traffic();
+            esEvents = r.events;
+            esRate = Math.max(esRate, r.rate);
+          },
         ];
         for (const step of round === 0 ? steps : steps.reverse()) await step();
         for (let w = 0; w < writers; w++)
-          for (let k = 0; k < Math.min(streamsPerWriter, perWriter); k++)
+          for (let k = 0; k < Math.min(streamsPerWriter, perWriter); k++) {
             streams.push(spec(round, 'conversation').stream(w, k));
+            esdbStreams.push(spec(round, 'esdb').stream(w, k));
+          }
       }
       progress(
         `append, ${writers} writer(s): raw INSERT ${fmt(raw)}, topicdesk ${fmt(ours)}, ${emmettName} ${fmt(theirs)} events/s`,
       );
       const figure = `append, ${writers} writer${writers > 1 ? 's' : ''} (events/s, ${count} events)`;
+      progress(`append, ${writers} writer(s): EventStoreDB adapter on the stand-in ${fmt(esRate)} events/s`);
       rows.push(
         {
           figure,
@@ -107,6 +134,7 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
           goal: '≥ 50 %',
           met: ours >= 0.5 * raw,
           summary: true,
+          extra: `${fmt(esRate)} · ${perOperation(esTraffic, esEvents, 'append')}`,
         },
         {
           figure,
@@ -145,12 +173,22 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
     }
     const a = latencyOf(oursMs);
     const b = latencyOf(theirsMs);
+    const esMs: number[] = [];
+    for (const stream of esdbStreams.slice(0, 100)) await es.log.readStream(stream);
+    es.traffic();
+    for (const stream of esdbStreams) {
+      const t0 = performance.now();
+      await es.log.readStream(stream);
+      esMs.push(performance.now() - t0);
+    }
+    const esReadTraffic = es.traffic();
     rows.push({
       figure: `read a stream whole, one at a time (ms, ${streams.length} streams, ${(streamEvents / streams.length).toFixed(1)} events avg)`,
       topicdesk: pXX(a),
       reference: `${pXX(b)} ${emmettName} readStream`,
       ratio: `${(a.p95 / b.p95).toFixed(2)}× p95`,
       summary: true,
+      extra: `${pXX(latencyOf(esMs))} · ${perOperation(esReadTraffic, esMs.length, 'read')}`,
     });
 
     // ---- the whole log in order, batches of 1000 ------------------------------------------------
@@ -182,6 +220,8 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
     let readAll = { ms: Number.POSITIVE_INFINITY, value: 0 };
     let rawRead = { ms: Number.POSITIVE_INFINITY, value: 0 };
     let peerRead = { ms: Number.POSITIVE_INFINITY, value: { read: 0, distinct: 0 } };
+    let esRead = { ms: Number.POSITIVE_INFINITY, value: 0 };
+    let esReadAllTraffic: Traffic = { calls: 0, eventsRead: 0 };
     const better = <T extends { ms: number }>(x: T, y: T) => (x.ms <= y.ms ? x : y);
     for (let round = 0; round < 2; round++) {
       const steps = [
@@ -193,6 +233,11 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
         },
         async () => {
           peerRead = better(peerRead, await timed(() => peer.readAll(1000)));
+        },
+        async () => {
+          es.traffic();
+          esRead = better(esRead, await timed(() => readAllInBatches(es.log)));
+          esReadAllTraffic = es.traffic();
         },
       ];
       for (const step of round === 0 ? steps : steps.reverse()) await step();
@@ -219,6 +264,7 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
         reference: `${fmt(rawRate)} raw keyset SELECT`,
         ratio: ratio(oursRate, rawRate),
         summary: true,
+        extra: `${fmt(rate(esRead.value, esRead.ms))} · ${perOperation(esReadAllTraffic, Math.ceil(esRead.value / 1000) + 1, 'batch')} (${esRead.value} events)`,
       },
       {
         figure: readFigure,
@@ -228,25 +274,18 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
         summary: true,
       },
     );
-    const catchUp = await timed(
-      () =>
-        new Promise<number>((resolve, reject) => {
-          let n = 0;
-          const sub = log.subscribeAll({ from: startOfLog, batchSize: 1000 }, async (batch) => {
-            n += batch.length;
-            if (n >= events) void sub.stop().then(() => resolve(n));
-          });
-          sub.done.catch(reject);
-        }),
-    );
+    const caughtUp = await timed(() => catchUp(log, events));
+    const esCatchUp = await timed(() => catchUp(es.log, esRead.value));
     rows.push({
-      figure: `subscription catch-up (events/s, ${catchUp.value} events)`,
-      topicdesk: fmt(rate(catchUp.value, catchUp.ms)),
+      figure: `subscription catch-up (events/s, ${caughtUp.value} events)`,
+      topicdesk: fmt(rate(caughtUp.value, caughtUp.ms)),
       reference: `${fmt(rawRate)} raw keyset SELECT`,
-      ratio: ratio(rate(catchUp.value, catchUp.ms), rawRate),
+      ratio: ratio(rate(caughtUp.value, caughtUp.ms), rawRate),
+      extra: `${fmt(rate(esCatchUp.value, esCatchUp.ms))} (${esCatchUp.value} events)`,
     });
     await log.close();
   } finally {
+    await esdb?.close();
     await emmett?.close();
     await db.stop();
   }

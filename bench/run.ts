@@ -8,9 +8,10 @@ import { loadavg } from 'node:os';
 import { benchApi } from './api.ts';
 import { benchGrowth } from './growth.ts';
 import { benchLog } from './log.ts';
+import { ESDB_COLUMN, ESDB_FOOTNOTE } from './log-esdb.ts';
 import { benchProjections } from './projections.ts';
 import { benchScale } from './scale.ts';
-import { machine, printGrid, printTable, type Row } from './support.ts';
+import { type ExtraColumn, machine, printGrid, printTable, type Row } from './support.ts';
 import { benchTelegram } from './telegram.ts';
 
 const args = process.argv.slice(2);
@@ -75,10 +76,12 @@ for (const a of args.filter((x) => x.startsWith('-'))) {
   }
 }
 
-const benchmarks: Record<string, { title: string; run: () => Promise<Row[]> }> = {
+const benchmarks: Record<string, { title: string; run: () => Promise<Row[]>; extra?: ExtraColumn }> = {
   log: {
-    title: 'event log (PostgreSQL adapter; raw SQL and Emmett beside it)',
+    title:
+      'event log (PostgreSQL adapter; raw SQL and Emmett beside it; the EventStoreDB adapter on the stand-in)',
     run: () => benchLog({ events: numberFlag('log-events') ?? 4000 }),
+    extra: { header: ESDB_COLUMN, footnote: ESDB_FOOTNOTE },
   },
   projections: {
     title: 'projections (rebuild from zero, page queries)',
@@ -151,7 +154,7 @@ for (const name of selected) {
   const t0 = performance.now();
   try {
     const rows = await bench.run();
-    printTable(bench.title, rows);
+    printTable(bench.title, rows, bench.extra);
     console.log(`\n(${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     for (const r of rows.filter((x) => x.summary))
       summary.push([

@@ -50,6 +50,14 @@ export interface Row {
   readonly met?: boolean;
   /** Also in the combined table `npm run bench` prints at the end of a run of several benchmarks. */
   readonly summary?: boolean;
+  /** A benchmark's own extra column (log: the EventStoreDB adapter against the stand-in). */
+  readonly extra?: string;
+}
+
+/** An extra column a benchmark adds to its own table, with the footnote that says what it measures. */
+export interface ExtraColumn {
+  readonly header: string;
+  readonly footnote: string;
 }
 
 export const rate = (count: number, ms: number) => (count * 1000) / ms;
@@ -180,10 +188,27 @@ export const printGrid = (header: readonly string[], rows: ReadonlyArray<readonl
 
 const metText = (r: Row) => (r.met === undefined ? '' : r.met ? 'yes' : 'NO');
 
-export const printTable = (title: string, rows: readonly Row[]) => {
+export const printTable = (title: string, rows: readonly Row[], extra?: ExtraColumn) => {
   console.log(`\n## ${title}\n\n${machine()}\n`);
   printGrid(
-    ['figure', 'topicdesk', 'reference (same run)', 'ratio', 'goal', 'met?'],
-    rows.map((r) => [r.figure, r.topicdesk, r.reference, r.ratio, r.goal ?? '', metText(r)]),
+    [
+      'figure',
+      'topicdesk',
+      'reference (same run)',
+      'ratio',
+      'goal',
+      'met?',
+      ...(extra ? [extra.header] : []),
+    ],
+    rows.map((r) => [
+      r.figure,
+      r.topicdesk,
+      r.reference,
+      r.ratio,
+      r.goal ?? '',
+      metText(r),
+      ...(extra ? [r.extra ?? ''] : []),
+    ]),
   );
+  if (extra) console.log(`\n${extra.footnote}`);
 };

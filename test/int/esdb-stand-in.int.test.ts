@@ -13,6 +13,7 @@ import {
   excludeSystemEvents,
   jsonEvent,
   START,
+  StreamDeletedError,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '@eventstore/db-client';
@@ -107,6 +108,16 @@ describe('EventStoreDB stand-in, through the client', () => {
     );
   });
 
+  it('a tombstoned stream: reads and appends fail with stream-deleted, $all holds the marker', async () => {
+    const { client, esdb } = await setUp();
+    await client.appendToStream('gone', [ev()], { expectedRevision: 'no_stream' });
+    esdb.tombstone('gone');
+    await assert.rejects(drain(client.readStream('gone')), StreamDeletedError);
+    await assert.rejects(client.appendToStream('gone', [ev()]), StreamDeletedError);
+    const all = (await drain(client.readAll({ fromPosition: START }))) as AllStreamResolvedEvent[];
+    assert.equal(all.at(-1)?.event?.type, '$streamDeleted');
+  });
+
   it('reads: missing streams, backwards from a revision, $all with system events, inclusive forwards', async () => {
     const { client } = await setUp({ firstPosition: 2n ** 60n });
     await assert.rejects(drain(client.readStream('missing')), StreamNotFoundError);
@@ -116,6 +127,9 @@ describe('EventStoreDB stand-in, through the client', () => {
       back.map((r) => r.event?.type),
       ['B', 'A'],
     );
+    assert.deepEqual(await drain(client.readStream('s', { fromRevision: 3n })), [], 'nothing past the end');
+    const last = await drain(client.readStream('s', { direction: BACKWARDS, fromRevision: 9n, maxCount: 1 }));
+    assert.equal(last[0]?.event?.type, 'C');
     const all = (await drain(client.readAll({ fromPosition: START }))) as AllStreamResolvedEvent[];
     assert.ok(
       all.some((r) => r.event?.type.startsWith('$')),

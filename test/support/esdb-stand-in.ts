@@ -12,7 +12,7 @@
 //
 // Implemented: Streams.Read (stream and $all reads both ways, $all subscriptions with filters,
 // checkpoints, confirmation and caught-up), Streams.Append, Streams.BatchAppend, ServerFeatures.
-// Not: stream subscriptions, delete/tombstone over gRPC, persistent subscriptions, projections, users,
+// Not: stream subscriptions, Delete/Tombstone over gRPC (a test tombstones with `tombstone()`), persistent subscriptions, projections, users,
 // gossip, TLS and authentication (credentials are accepted and ignored, as an insecure node does).
 
 import { startRelay } from './esdb-stand-in/proxy.ts';
@@ -51,9 +51,11 @@ export interface EsdbStandIn {
   connectionsAccepted(): number;
   /** Every event in $all order, system events included. */
   events(): readonly StoredEvent[];
-  /** Requests per method since start (or resetCounts): read and append calls, BatchAppend requests. */
+  /** Requests per method since start (or resetCounts): read and append calls, BatchAppend requests; events sent by reads. */
   counts(): Record<CountedMethod, number>;
   resetCounts(): void;
+  /** Deletes a stream for good, as a tombstone does: reads and appends then fail with stream-deleted. */
+  tombstone(stream: string): void;
   /** Writes a system event (type and stream starting with `$`), as the server does on its own. */
   appendSystemEvent(type?: string): void;
 }
@@ -104,12 +106,12 @@ export const startEsdbStandIn = async (options: EsdbStandInOptions = {}): Promis
     events: () => [...store.all],
     counts: () =>
       Object.fromEntries(
-        (['read', 'append', 'batchAppend', 'batchAppendStream', 'getSupportedMethods'] as const).map((m) => [
-          m,
-          counts.get(m) ?? 0,
-        ]),
+        (
+          ['read', 'append', 'batchAppend', 'batchAppendStream', 'getSupportedMethods', 'eventsRead'] as const
+        ).map((m) => [m, counts.get(m) ?? 0]),
       ) as Record<CountedMethod, number>,
     resetCounts: () => counts.clear(),
+    tombstone: (stream) => store.tombstone(stream),
     appendSystemEvent(type = '$statsCollected') {
       store.append('$stats-127.0.0.1:2113', 'any', [
         {

@@ -28,8 +28,6 @@ export const anyPb =
   require('google-protobuf/google/protobuf/any_pb.js') as typeof import('google-protobuf/google/protobuf/any_pb.js');
 export const emptyPb =
   require('google-protobuf/google/protobuf/empty_pb.js') as typeof import('google-protobuf/google/protobuf/empty_pb.js');
-export const timestampPb =
-  require('google-protobuf/google/protobuf/timestamp_pb.js') as typeof import('google-protobuf/google/protobuf/timestamp_pb.js');
 
 export type ReadReq = import('@eventstore/db-client/generated/streams_pb.js').ReadReq;
 export type ReadResp = import('@eventstore/db-client/generated/streams_pb.js').ReadResp;

@@ -38,6 +38,9 @@ export const startRelay = async (port: number, upstreamPort: () => number): Prom
   const server = net.createServer((client) => {
     accepted++;
     const upstream = net.connect(upstreamPort(), '127.0.0.1');
+    // As gRPC does on its own sockets: without this, Nagle's algorithm adds ~40 ms to every small answer.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     const link = { client, upstream };
     links.add(link);
     const end = () => {

@@ -18,8 +18,8 @@ const DEFAULT_WINDOW = 32;
 
 export interface ReadContext {
   readonly store: Store;
-  /** Calls still open, so a restart can end them. */
-  readonly open: Set<{ cancelled: boolean }>;
+  /** Counts each event sent (the bench's "events read per append"). */
+  eventSent(): void;
 }
 
 const toReadEvent = (e: StoredEvent, structuredIds: boolean): ReadResp => {
@@ -46,23 +46,27 @@ const send = async (call: ReadCall, message: ReadResp): Promise<void> => {
   if (call.write(message)) return;
   await new Promise<void>((resolve, reject) => {
     const done = () => {
-      call.off('drain', done);
-      call.off('close', gone);
+      call.off('drain', done).off('close', gone).off('cancelled', gone);
       resolve();
     };
     const gone = () => {
-      call.off('drain', done);
+      call.off('drain', done).off('close', gone).off('cancelled', gone);
       reject(new Error('call gone'));
     };
-    call.once('drain', done);
-    call.once('close', gone);
+    call.once('drain', done).once('close', gone).once('cancelled', gone);
   });
+};
+
+const sendEvent = (ctx: ReadContext, call: ReadCall, message: ReadResp) => {
+  ctx.eventSent();
+  return send(call, message);
 };
 
 const fail = (call: ReadCall, code: status, details: string, meta: Record<string, string> = {}) => {
   const metadata = new Metadata();
   for (const [k, v] of Object.entries(meta)) metadata.set(k, v);
-  call.destroy(Object.assign(new Error(details), { code, details, metadata }));
+  // grpc-js ends a server stream with this status on 'error' (destroy() would never send it).
+  call.emit('error', Object.assign(new Error(details), { code, details, metadata }));
 };
 
 const countOf = (options: ReadOptions): number => {
@@ -119,17 +123,13 @@ const readStream = async (ctx: ReadContext, call: ReadCall, structured: boolean)
       : backwards
         ? -1
         : 0;
-  let left = countOf(options);
-  // Backwards from past the end starts at the last event; forwards from past the end reads nothing.
-  for (
-    let i = backwards ? Math.min(from, last) : from;
-    backwards ? i >= 0 : i <= last;
-    backwards ? i-- : i++
-  ) {
-    if (left-- <= 0) break;
-    if (i < 0) break;
-    await send(call, toReadEvent(events[i]!, structured));
-  }
+  const count = countOf(options);
+  // Forwards from past the end reads nothing; backwards from past the end starts at the last event.
+  const top = Math.min(from, last);
+  const picked = backwards
+    ? events.slice(Math.max(0, top - count + 1), top + 1).reverse()
+    : events.slice(from, from + count);
+  for (const e of picked) await sendEvent(ctx, call, toReadEvent(e, structured));
   call.end();
 };
 
@@ -150,14 +150,14 @@ const readAll = async (ctx: ReadContext, call: ReadCall, structured: boolean) =>
     for (; i >= 0 && left > 0; i--) {
       if (filter && !filter.match(all[i]!)) continue;
       left--;
-      await send(call, toReadEvent(all[i]!, structured));
+      await sendEvent(ctx, call, toReadEvent(all[i]!, structured));
     }
   } else {
     let i = from === 'end' ? all.length : from === 'start' ? 0 : ctx.store.indexAtOrAfter(from);
     for (; i < all.length && left > 0; i++) {
       if (filter && !filter.match(all[i]!)) continue;
       left--;
-      await send(call, toReadEvent(all[i]!, structured));
+      await sendEvent(ctx, call, toReadEvent(all[i]!, structured));
     }
   }
   call.end();
@@ -188,7 +188,14 @@ const subscribeAll = async (ctx: ReadContext, call: ReadCall, structured: boolea
   let i = from === 'start' ? 0 : from === 'end' ? all.length : ctx.store.indexAtOrAfter(from + 1n);
   let wake: (() => void) | undefined;
   const unsubscribe = ctx.store.onWrite(() => wake?.());
-  const closed = new Promise<void>((resolve) => call.once('close', resolve));
+  let gone = false;
+  const closed = new Promise<void>((resolve) => {
+    const end = () => {
+      gone = true;
+      resolve();
+    };
+    call.once('close', end).once('cancelled', end);
+  });
   try {
     await send(
       call,
@@ -203,7 +210,7 @@ const subscribeAll = async (ctx: ReadContext, call: ReadCall, structured: boolea
       while (i < all.length) {
         const e = all[i++]!;
         lastConsidered = e.position;
-        if (!filter || filter.match(e)) await send(call, toReadEvent(e, structured));
+        if (!filter || filter.match(e)) await sendEvent(ctx, call, toReadEvent(e, structured));
         if (filter && ++considered >= interval) {
           considered = 0;
           await send(call, checkpoint(lastConsidered));
@@ -219,7 +226,7 @@ const subscribeAll = async (ctx: ReadContext, call: ReadCall, structured: boolea
       });
       if (i < all.length) continue;
       await Promise.race([written, closed]);
-      if (call.cancelled || call.destroyed) return;
+      if (gone || call.cancelled || call.destroyed) return;
     }
   } catch {
     // the client went away; nothing to tell it
@@ -229,8 +236,6 @@ const subscribeAll = async (ctx: ReadContext, call: ReadCall, structured: boolea
 };
 
 export const handleRead = (ctx: ReadContext) => (call: ReadCall) => {
-  ctx.open.add(call);
-  call.once('close', () => ctx.open.delete(call));
   const options = call.request.getOptions();
   if (!options?.hasUuidOption()) {
     fail(call, status.INVALID_ARGUMENT, "Required argument 'uuidOption' was not set.");

@@ -6,7 +6,14 @@ import { featuresGrpc, featuresPb, streamsGrpc } from './proto.ts';
 import { handleRead } from './read.ts';
 import type { Store } from './store.ts';
 
-export type CountedMethod = 'read' | 'append' | 'batchAppend' | 'batchAppendStream' | 'getSupportedMethods';
+/** Requests per method, and `eventsRead`: events the stand-in sent in answer to reads and subscriptions. */
+export type CountedMethod =
+  | 'read'
+  | 'append'
+  | 'batchAppend'
+  | 'batchAppendStream'
+  | 'getSupportedMethods'
+  | 'eventsRead';
 
 export interface GrpcOptions {
   readonly store: Store;
@@ -48,11 +55,10 @@ export interface GrpcServer {
 
 export const startGrpc = async (opts: GrpcOptions): Promise<GrpcServer> => {
   const server = new Server({ 'grpc.max_receive_message_length': 17 * 1024 * 1024 });
-  const open = new Set<{ cancelled: boolean }>();
   server.addService(streamsGrpc.StreamsService, {
     read: (call: Parameters<ReturnType<typeof handleRead>>[0]) => {
       count(opts.counts, 'read');
-      handleRead({ store: opts.store, open })(call);
+      handleRead({ store: opts.store, eventSent: () => count(opts.counts, 'eventsRead') })(call);
     },
     append: handleAppend({
       store: opts.store,

@@ -164,7 +164,23 @@ export const createStore = (options: StoreOptions = {}): Store => {
     isDeleted: (stream) => deleted.has(stream),
     append,
     tombstone(stream) {
+      if (deleted.has(stream)) return;
       deleted.add(stream);
+      // The server marks a hard delete with a record in $all: type $streamDeleted at the largest revision.
+      const marker: StoredEvent = {
+        id: crypto.randomUUID(),
+        type: '$streamDeleted',
+        contentType: 'application/octet-stream',
+        data: new Uint8Array(),
+        metadata: new Uint8Array(),
+        stream,
+        revision: 2n ** 63n - 1n,
+        position: nextPosition,
+        created: ticksNow(),
+      };
+      nextPosition += recordSize(marker, stream);
+      all.push(marker);
+      for (const listener of [...listeners]) listener();
     },
     lastPosition: () => all.at(-1)?.position ?? -1n,
     indexAtOrAfter,
