@@ -37,13 +37,11 @@ export interface EsdbEventLogOptions extends EsdbConnectionSettings {
     readonly initialDelayMs?: number;
     readonly maxDelayMs?: number;
   };
-  /** A client made elsewhere (tests); the connection settings are then unused. */
-  readonly client?: EventStoreDBClient;
 }
 
 export const createEsdbEventLog = (options: EsdbEventLogOptions): EventLog => {
   const ctx: EsdbContext = {
-    client: options.client ?? createEsdbClient(options),
+    client: createEsdbClient(options),
     timeoutMs: options.timeoutMs ?? 10_000,
   };
   const { client } = ctx;
