@@ -4,7 +4,7 @@
 //
 // Positions are ESDB's own $all positions (commit, prepare). readAll's fromPosition is inclusive and
 // the port's is exclusive, so the event at `from` is skipped.
-import { type AllStreamRecordedEvent, BACKWARDS, END, type EventStoreDBClient } from '@eventstore/db-client';
+import { type AllStreamRecordedEvent, BACKWARDS, END } from '@eventstore/db-client';
 import {
   APPEND_DEDUP_WINDOW,
   comparePositions,
