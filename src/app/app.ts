@@ -63,7 +63,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
   try {
     const applied = await prepareDatabase(config, db, logger);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
-    const stored = await openEventLog(config, db);
+    const stored = await openEventLog(config, db, logger);
     cleanup.unshift(() => stored.close());
     logger.info(
       { eventStore: config.EVENT_STORE },

@@ -1,6 +1,8 @@
 // Configuration from the environment, validated once at start-up (docs/design.md, "Configuration"). A
 // wrong or missing value stops start-up with one line naming the variable.
+import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
+import { parseEsdbConnectionString } from '../adapters/eventstore/connection-string.ts';
 import { redactSecrets } from '../adapters/logging/redact.ts';
 import { DEFAULT_VK_FILE_HOSTS, parseFileHosts } from '../adapters/vk/file-hosts.ts';
 import { parsePrivateAddressPolicy } from '../adapters/webhooks/address-guard.ts';
@@ -43,9 +45,39 @@ const schema = z
     DATA_DIR: z.string().default('.data'),
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
     EVENT_STORE: z.enum(['postgres', 'esdb'], { message: 'must be postgres or esdb' }).default('postgres'),
+    /** Checked by the client's own parser: what it would refuse at start-up is refused here. */
     EVENTSTORE_URL: optional(
-      z.string().regex(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\//, 'must be an esdb:// connection string'),
+      z.string().superRefine((text, ctx) => {
+        try {
+          parseEsdbConnectionString(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
     ),
+    /** PEM file of the CA that signed the KurrentDB node's certificate (TLS with a private CA). */
+    EVENTSTORE_CA_FILE: optional(z.string().min(1)),
+    /** Credentials apart from EVENTSTORE_URL (a secret kept out of the URL); or both in the URL. */
+    EVENTSTORE_USERNAME: optional(z.string().min(1)),
+    EVENTSTORE_PASSWORD: optional(z.string().min(1)),
+    /** An append, or a read that receives nothing for this long, fails. */
+    EVENTSTORE_TIMEOUT_MS: z.coerce
+      .number({ message: 'must be a number of milliseconds' })
+      .int()
+      .min(100, 'must be at least 100 ms')
+      .default(10_000),
+    /** /readyz's check of the log. */
+    EVENTSTORE_PING_TIMEOUT_MS: z.coerce
+      .number({ message: 'must be a number of milliseconds' })
+      .int()
+      .min(100, 'must be at least 100 ms')
+      .default(5000),
+    /** How long start-up (and `npm run esdb:ping`) waits for the node to serve reads. */
+    EVENTSTORE_START_TIMEOUT_MS: z.coerce
+      .number({ message: 'must be a number of milliseconds' })
+      .int()
+      .min(0, 'must be at least 0')
+      .default(120_000),
     TELEGRAM_BOT_TOKEN: optional(
       z.string().regex(/^\d+:[\w-]{20,}$/, 'must look like 123456:ABC-DEF… (from @BotFather)'),
     ),
@@ -217,6 +249,7 @@ const schema = z
         message: 'is required when EVENT_STORE=esdb',
       });
     }
+    for (const issue of esdbSettingsIssues(c)) ctx.addIssue({ code: 'custom', ...issue });
     if (c.TELEGRAM_BOT_TOKEN && !c.TELEGRAM_SUPPORT_CHAT_ID) {
       ctx.addIssue({
         code: 'custom',
@@ -249,6 +282,58 @@ const schema = z
       }
     }
   });
+
+/** What is wrong between the EventStoreDB settings: the CA file, and credentials given twice or half. */
+function esdbSettingsIssues(c: {
+  EVENTSTORE_URL?: string | undefined;
+  EVENTSTORE_CA_FILE?: string | undefined;
+  EVENTSTORE_USERNAME?: string | undefined;
+  EVENTSTORE_PASSWORD?: string | undefined;
+}): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  let parsed: ReturnType<typeof parseEsdbConnectionString> | undefined;
+  try {
+    parsed = c.EVENTSTORE_URL ? parseEsdbConnectionString(c.EVENTSTORE_URL) : undefined;
+  } catch {
+    return issues; // EVENTSTORE_URL's own check says what is wrong
+  }
+  if (c.EVENTSTORE_CA_FILE) {
+    const path = ['EVENTSTORE_CA_FILE'];
+    if (parsed?.tls === false)
+      issues.push({ path, message: 'is set, but EVENTSTORE_URL has tls=false: no TLS, so no CA to check' });
+    else if (parsed?.tlsCAFile)
+      issues.push({
+        path,
+        message: 'is set, and EVENTSTORE_URL has tlsCAFile too: give the CA in one place',
+      });
+    else {
+      try {
+        accessSync(c.EVENTSTORE_CA_FILE, constants.R_OK);
+      } catch (error) {
+        issues.push({
+          path,
+          message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        });
+      }
+    }
+  }
+  if (Boolean(c.EVENTSTORE_USERNAME) !== Boolean(c.EVENTSTORE_PASSWORD)) {
+    const missing = c.EVENTSTORE_USERNAME ? 'EVENTSTORE_PASSWORD' : 'EVENTSTORE_USERNAME';
+    const other = c.EVENTSTORE_USERNAME ? 'EVENTSTORE_USERNAME' : 'EVENTSTORE_PASSWORD';
+    issues.push({ path: [missing], message: `is required with ${other}` });
+  } else if (c.EVENTSTORE_USERNAME && parsed?.tls === false) {
+    issues.push({
+      path: ['EVENTSTORE_USERNAME'],
+      message: 'is set, but EVENTSTORE_URL has tls=false: the client sends credentials over TLS only',
+    });
+  } else if (c.EVENTSTORE_USERNAME && parsed?.defaultCredentials) {
+    issues.push({
+      path: ['EVENTSTORE_USERNAME'],
+      message: 'is set, and EVENTSTORE_URL has credentials too: give them in one place',
+    });
+  }
+  return issues;
+}
 
 export type Config = z.infer<typeof schema>;
 export const configVariables = Object.keys(schema.shape) as readonly (keyof Config)[];
@@ -287,6 +372,7 @@ const SECRET_VARIABLES = [
   'VK_TOKEN',
   'VK_SECRET',
   'ADMIN_TOKEN',
+  'EVENTSTORE_PASSWORD',
 ] as const;
 /** Connection strings whose password is a secret. */
 const URL_VARIABLES = ['DATABASE_URL', 'EVENTSTORE_URL'] as const;

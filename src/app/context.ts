@@ -20,12 +20,45 @@ export interface Context {
   close(): Promise<void>;
 }
 
-export const openEventLog = async (config: Config, db: Database): Promise<EventLog> => {
-  if (config.EVENT_STORE === 'esdb') {
-    const { createEsdbEventLog } = await import('../adapters/eventstore/esdb-event-log.ts');
-    return createEsdbEventLog({ connectionString: config.EVENTSTORE_URL! });
-  }
+export const openEventLog = async (config: Config, db: Database, logger?: Logger): Promise<EventLog> => {
+  if (config.EVENT_STORE === 'esdb') return openEsdbEventLog(config, logger);
   return createPgEventLog({ pool: db.pool, connectionString: db.url });
+};
+
+/**
+ * The EventStoreDB log, once the node serves reads: a KurrentDB node answers its HTTP health check
+ * before that, so start-up pings it for up to EVENTSTORE_START_TIMEOUT_MS, saying so while it waits.
+ */
+export const openEsdbEventLog = async (config: Config, logger?: Logger): Promise<EventLog> => {
+  const { createEsdbEventLog, waitUntilServing } = await import('../adapters/eventstore/esdb-event-log.ts');
+  const { describeEsdbTarget } = await import('../adapters/eventstore/connection.ts');
+  const log = createEsdbEventLog({
+    connectionString: config.EVENTSTORE_URL!,
+    caFile: config.EVENTSTORE_CA_FILE,
+    username: config.EVENTSTORE_USERNAME,
+    password: config.EVENTSTORE_PASSWORD,
+    timeoutMs: config.EVENTSTORE_TIMEOUT_MS,
+    pingTimeoutMs: config.EVENTSTORE_PING_TIMEOUT_MS,
+  });
+  const target = describeEsdbTarget(config.EVENTSTORE_URL!);
+  try {
+    await waitUntilServing(log, {
+      timeoutMs: config.EVENTSTORE_START_TIMEOUT_MS,
+      onRetry: (attempt, err) =>
+        logger?.warn(
+          { eventStore: target, attempt, error: err instanceof Error ? err.message : String(err) },
+          `event log: waiting for EventStoreDB at ${target} to serve reads`,
+        ),
+    });
+  } catch (error) {
+    await log.close().catch(() => undefined);
+    throw new Error(
+      `EventStoreDB at ${target} did not serve reads within EVENTSTORE_START_TIMEOUT_MS (${config.EVENTSTORE_START_TIMEOUT_MS} ms): ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  logger?.info({ eventStore: target }, `event log: EventStoreDB at ${target} serves reads`);
+  return log;
 };
 
 /** The log's size, for a rebuild's ETA: counted in the PostgreSQL log; unknown with EventStoreDB. */
@@ -98,7 +131,7 @@ export const openContext = async (options: { config?: Config; logger?: Logger } 
   const db = await openDatabase(config, logger);
   try {
     await prepareDatabase(config, db, logger);
-    const log = await openEventLog(config, db);
+    const log = await openEventLog(config, db, logger);
     return {
       config,
       logger,

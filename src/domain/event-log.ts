@@ -46,6 +46,12 @@ export interface RecordedEvent {
 /** `no_stream`: the stream must not exist; `any`: no check; a number: the revision of the stream's last event. */
 export type ExpectedRevision = 'any' | 'no_stream' | number;
 
+/**
+ * How far back every log finds an append's ids: an append repeated with `any` is "stored already" when
+ * its events are among the stream's last APPEND_DEDUP_WINDOW events.
+ */
+export const APPEND_DEDUP_WINDOW = 100;
+
 export interface AppendResult {
   /** Revision of the stream's last event after the append. */
   readonly nextRevision: number;
@@ -53,8 +59,14 @@ export interface AppendResult {
   /**
    * True when every event was in this same stream already (an append repeated), so this call wrote
    * nothing: nextRevision and position are where they were stored then, not the stream's end now.
-   * Ids stored in another stream are never "stored already": the PostgreSQL log refuses them with
-   * EventIdConflictError (a log whose ids are per stream, like EventStoreDB, simply writes them).
+   * What every log finds (docs/design.md, "The EventStoreDB event log"):
+   * - with an exact expected revision E, the same events, in order, right after E: the append
+   *   repeated with the revision it was first made with, however far the stream has moved on;
+   * - with `any`, the events among the stream's last APPEND_DEDUP_WINDOW events.
+   * An id the caller could have seen, at or before E, is the caller's to notice: the PostgreSQL log
+   * finds it anywhere in the stream, EventStoreDB writes it again. Ids stored in another stream are
+   * never "stored already": the PostgreSQL log refuses them with EventIdConflictError (a log whose
+   * ids are per stream, like EventStoreDB, simply writes them).
    */
   readonly alreadyStored?: boolean;
 }

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../src/domain/errors.ts';
 import type { AppendResult, EventLog, NewEvent, RecordedEvent } from '../../src/domain/event-log.ts';
-import { comparePositions } from '../../src/domain/event-log.ts';
+import { APPEND_DEDUP_WINDOW, comparePositions } from '../../src/domain/event-log.ts';
 
 export interface SlowAppend {
   /** Resolves once the events hold their place in the log; they become visible only on commit(). */
@@ -135,15 +135,62 @@ export const runEventLogContract = (
       assert.equal((await h.log.readStream(s)).length, 4);
     });
 
-    it('stores an event id once, however often it is appended', async () => {
+    it('stores an event id once, however often the append is repeated', async () => {
       const s = stream();
       const e = newEvent('Once', { v: 1 });
       await h.log.append(s, [e], 'no_stream');
-      await h.log.append(s, [e], 'any');
-      await h.log.append(s, [e], 0);
+      assert.equal((await h.log.append(s, [e], 'any')).alreadyStored, true);
+      assert.equal((await h.log.append(s, [e], 'no_stream')).alreadyStored, true);
       const read = await h.log.readStream(s);
       assert.equal(read.length, 1);
       assert.equal(read[0]!.id, e.id);
+    });
+
+    // The dedup window (APPEND_DEDUP_WINDOW beside AppendResult): what every log finds, at both ends.
+    const fillers = (n: number) => Array.from({ length: n }, (_, i) => newEvent('Filler', { i }));
+
+    it("with any: an append of the stream's last event is stored already", async () => {
+      const s = stream();
+      await h.log.append(s, fillers(3), 'no_stream');
+      const last = newEvent('Last');
+      await h.log.append(s, [last], 2);
+      const repeated = await h.log.append(s, [last], 'any');
+      assert.equal(repeated.alreadyStored, true);
+      assert.equal(repeated.nextRevision, 3);
+      const read = await h.log.readStream(s);
+      assert.equal(read.length, 4);
+      assert.equal(comparePositions(repeated.position, read[3]!.position), 0, 'where it was stored');
+    });
+
+    it(`with any: an append of the event ${APPEND_DEDUP_WINDOW} from the stream's end is stored already`, async () => {
+      const s = stream();
+      const oldest = newEvent('Oldest');
+      await h.log.append(s, [oldest], 'no_stream');
+      await h.log.append(s, fillers(APPEND_DEDUP_WINDOW - 1), 0);
+      const repeated = await h.log.append(s, [oldest], 'any');
+      assert.equal(repeated.alreadyStored, true);
+      assert.equal(repeated.nextRevision, 0);
+      const read = await h.log.readStream(s);
+      assert.equal(read.length, APPEND_DEDUP_WINDOW);
+      assert.equal(read.filter((e) => e.id === oldest.id).length, 1);
+    });
+
+    it('with its own expected revision: an append repeated far behind the stream is stored already', async () => {
+      const s = stream();
+      await h.log.append(s, [newEvent('Before')], 'no_stream');
+      const pair = [newEvent('P1'), newEvent('P2')];
+      await h.log.append(s, pair, 0);
+      // Further back than the window a log scans with any: the revision says where to look.
+      await h.log.append(s, fillers(APPEND_DEDUP_WINDOW + 20), 2);
+      const repeated = await h.log.append(s, pair, 0);
+      assert.equal(repeated.alreadyStored, true);
+      assert.equal(repeated.nextRevision, 2);
+      const read = await h.log.readStream(s);
+      assert.equal(read.length, APPEND_DEDUP_WINDOW + 23);
+      assert.equal(comparePositions(repeated.position, read[2]!.position), 0, 'where the pair was stored');
+      // Only its first event where the pair stood is no repeat: a conflict, nothing written.
+      await assert.rejects(h.log.append(s, [pair[0]!, newEvent('Other')], 0), WrongExpectedRevisionError);
+      assert.equal((await h.log.readStream(s)).length, APPEND_DEDUP_WINDOW + 23);
     });
 
     it('an append repeated after the stream moved on writes nothing and does not pass for a new one', async () => {

@@ -6,12 +6,17 @@
 // over within seconds, carry on from the checkpoints, and lose nothing: every accepted client
 // message reaches its topic and every manager answer its client, with a duplicate only for what was
 // in flight in the killed process (its outcome never recorded).
+//
+// With EVENT_STORE=esdb and EVENTSTORE_URL set (hosted CI's KurrentDB service, or a stand-in) the
+// instances keep their event log there instead of in the database's td_events; the test reads the
+// log through the same port either way.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Message, User } from 'grammy/types';
+import { createEsdbEventLog } from '../../src/adapters/eventstore/esdb-event-log.ts';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { authenticate, createSource } from '../../src/adapters/sources/sources.ts';
-import type { EventLog } from '../../src/domain/event-log.ts';
+import { type EventLog, type RecordedEvent, startOfLog } from '../../src/domain/event-log.ts';
 import { allProjections } from '../../src/projections/index.ts';
 import { lockKey } from '../../src/projections/runner.ts';
 import { telegramStandInEnv } from '../support/app-env.ts';
@@ -30,6 +35,8 @@ import {
 } from '../support/webhook-receiver.ts';
 
 const WEBHOOK_SECRET = 'instances_secret_token';
+/** The EventStoreDB node the instances use as their log, when the run names one. */
+const esdbUrl = process.env.EVENT_STORE === 'esdb' ? process.env.EVENTSTORE_URL || undefined : undefined;
 const TELEGRAM_CLIENTS = 14;
 const EXTERNAL_CLIENTS = 6;
 const ROUNDS = 6; // messages per client; from round 1 on a manager answers each
@@ -97,7 +104,9 @@ describe('several instances on one database', () => {
     db = await createTestDatabase({ migrate: false }); // the first app process migrates
     tg = await startTelegramStandIn();
     receiver = await startWebhookReceiver();
-    log = createPgEventLog({ pool: db.pool, connectionString: db.url });
+    log = esdbUrl
+      ? createEsdbEventLog({ connectionString: esdbUrl })
+      : createPgEventLog({ pool: db.pool, connectionString: db.url });
   });
   after(async () => {
     await Promise.all(apps.map((a) => a.stop()));
@@ -112,6 +121,7 @@ describe('several instances on one database', () => {
       name,
       env: {
         DATABASE_URL: withApplicationName(db.url, name),
+        ...(esdbUrl ? { EVENT_STORE: 'esdb', EVENTSTORE_URL: esdbUrl } : {}),
         ...telegramStandInEnv(tg, WEBHOOK_SECRET),
         API_RATE_LIMIT_PER_MINUTE: '1000000',
         API_WRITE_WAIT_MS: '5000',
@@ -143,13 +153,22 @@ describe('several instances on one database', () => {
     return out;
   };
 
+  /** Every event in the log, through the port (td_events, or the EventStoreDB node). */
+  const allEvents = async (): Promise<RecordedEvent[]> => {
+    const out: RecordedEvent[] = [];
+    for (;;) {
+      const page = await log.readAll(out.at(-1)?.position ?? startOfLog, 5000);
+      out.push(...page);
+      if (page.length < 5000) return out;
+    }
+  };
+
   const counters = async () => {
     const { rows } = await db.pool.query<{ name: string; n: string }>(
       `SELECT 'projection ' || name AS name, events_applied AS n FROM td_projections WHERE status = 'active'
-       UNION ALL SELECT 'reactor ' || name, events_handled FROM td_reactors
-       UNION ALL SELECT 'log', count(*) FROM td_events`,
+       UNION ALL SELECT 'reactor ' || name, events_handled FROM td_reactors`,
     );
-    return new Map(rows.map((r) => [r.name, Number(r.n)]));
+    return new Map([...rows.map((r) => [r.name, Number(r.n)] as const), ['log', (await allEvents()).length]]);
   };
 
   it('both accept traffic; the survivor takes over every lock from the checkpoints after a SIGKILL', {
@@ -410,23 +429,51 @@ describe('several instances on one database', () => {
         'SELECT text, count(*)::int AS n FROM rm_messages GROUP BY text',
       );
       const inModel = new Map(modelRows.map((r) => [r.text, r.n]));
-      const { rows: logged } = await db.pool.query<{ type: string; text: string; n: number }>(
-        `SELECT type, data->>'text' AS text, count(*)::int AS n FROM td_events
-          WHERE type IN ('ClientMessageReceived', 'ManagerReplied') GROUP BY 1, 2`,
-      );
+      type Data = {
+        text?: string;
+        messageId?: string;
+        operation?: string;
+        groupMessage?: { messageId?: number | string };
+        channelMessage?: { messageId?: number | string };
+      };
+      const events = (await allEvents()).map((e) => ({ ...e, data: e.data as Data }));
+      const recorded = events.filter((e) => ['ClientMessageReceived', 'ManagerReplied'].includes(e.type));
+      const logged: { type: string; text: string; n: number }[] = [];
+      for (const e of recorded) {
+        const row = logged.find((l) => l.type === e.type && l.text === e.data.text);
+        if (row) row.n++;
+        else logged.push({ type: e.type, text: e.data.text ?? '', n: 1 });
+      }
 
       // The outcome each message's delivery recorded: the topic copy, or the client's copy (none for a
       // webhook), one event per message.
-      const { rows: outcomes } = await db.pool.query<{ text: string; ref: string | null; n: number }>(
-        `SELECT r.data->>'text' AS text, count(*)::int AS n,
-                max(coalesce(o.data->'groupMessage'->>'messageId', o.data->'channelMessage'->>'messageId')) AS ref
-           FROM td_events r
-           JOIN td_events o ON o.stream = r.stream AND o.data->>'messageId' = r.data->>'messageId'
-            AND (o.type = 'ClientMessageForwarded' OR (o.type = 'ReplyDelivered' AND o.data->>'operation' = 'send'))
-          WHERE r.type IN ('ClientMessageReceived', 'ManagerReplied')
-          GROUP BY 1`,
-      );
-      const outcomeOf = new Map(outcomes.map((o) => [o.text, o]));
+      const outcomeOf = new Map<string, { n: number; ref: string | null }>();
+      for (const r of recorded) {
+        const found = events.filter(
+          (o) =>
+            o.stream === r.stream &&
+            r.data.messageId !== undefined &&
+            o.data.messageId === r.data.messageId &&
+            (o.type === 'ClientMessageForwarded' ||
+              (o.type === 'ReplyDelivered' && o.data.operation === 'send')),
+        );
+        if (found.length === 0) continue;
+        const refs = found
+          .map((o) => o.data.groupMessage?.messageId ?? o.data.channelMessage?.messageId)
+          .filter((x) => x !== undefined)
+          .map(String)
+          .sort();
+        const text = r.data.text ?? '';
+        const before = outcomeOf.get(text);
+        outcomeOf.set(text, {
+          n: (before?.n ?? 0) + found.length,
+          ref:
+            [before?.ref ?? null, refs.at(-1) ?? null]
+              .filter((x) => x !== null)
+              .sort()
+              .at(-1) ?? null,
+        });
+      }
 
       const takeoverMs = Math.max(...takeover.values());
       const acceptedBy = (name: string) => sent.filter((s) => s.via === name).length;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { channelStatus, configuredSecrets, loadConfig } from '../../src/app/config.ts';
 
@@ -134,7 +137,7 @@ describe('configuration', () => {
       (e: Error) => {
         assert.equal(
           e.message,
-          'EVENTSTORE_URL must be an esdb:// connection string (got "http://admin:[redacted]@es:2113")',
+          'EVENTSTORE_URL must be a connection string the client accepts, esdb://host:2113?tls=false or esdb+discover://host:2113 (expected esdb:// or esdb+discover:// at character 1) (got "http://admin:[redacted]@es:2113")',
         );
         return true;
       },
@@ -160,6 +163,132 @@ describe('configuration', () => {
       'vk-callback-secret',
       'vk1.a.community-token',
     ]);
+  });
+
+  describe('the EventStoreDB connection', () => {
+    const esdb = (env: Record<string, string>) => loadConfig({ EVENT_STORE: 'esdb', ...env });
+    const refused = (env: Record<string, string>, message: RegExp, secret?: string) =>
+      assert.throws(
+        () => esdb(env),
+        (e: Error) => {
+          assert.equal(e.name, 'ConfigError');
+          assert.match(e.message, message);
+          assert.equal(e.message.includes('\n'), false, 'one line');
+          if (secret) assert.equal(e.message.includes(secret), false, 'the password is not printed');
+          return true;
+        },
+      );
+
+    it('takes what the client parses: esdb:// and esdb+discover://, options it knows', () => {
+      for (const url of [
+        'esdb://localhost:2113?tls=false',
+        'esdb+discover://cluster.example.com:2113',
+        'esdb://admin:changeit@a:2113,b:2113,c:2113?tls=true&nodePreference=leader&keepAliveTimeout=20000',
+      ])
+        assert.equal(esdb({ EVENTSTORE_URL: url }).EVENTSTORE_URL, url);
+    });
+
+    it('refuses what the client would refuse at start-up, in one line naming the variable', () => {
+      for (const scheme of ['kurrentdb', 'kdb', 'kurrentdb+discover', 'esdb+tls'])
+        refused(
+          { EVENTSTORE_URL: `${scheme}://admin:pa55word@db:2113?tls=false` },
+          /^EVENTSTORE_URL must be a connection string the client accepts, .*expected esdb:\/\/ or esdb\+discover:\/\/ at character 1\) \(got "[^"]*\[redacted\]@db:2113\?tls=false"\)$/,
+          'pa55word',
+        );
+      refused(
+        { EVENTSTORE_URL: 'esdb://admin:pa55word@db:2113?tls=maybe' },
+        /^EVENTSTORE_URL .*expected true or false at character \d+\)/,
+        'pa55word',
+      );
+      refused(
+        { EVENTSTORE_URL: 'esdb://admin:pa55word@db:port' },
+        /^EVENTSTORE_URL .*expected port number/,
+        'pa55word',
+      );
+    });
+
+    it('refuses options the client would only warn about on the console, printing the whole string', () => {
+      refused(
+        { EVENTSTORE_URL: 'esdb://admin:pa55word@db:2113?tls=true&tlsVerifyCertificate=false' },
+        /^EVENTSTORE_URL has the option "tlsVerifyCertificate", which the client does not know/,
+        'pa55word',
+      );
+      refused(
+        { EVENTSTORE_URL: 'esdb://db:2113?tlsVerifyCert=false' },
+        /^EVENTSTORE_URL has tlsVerifyCert=false, which the client ignores: give the CA .* EVENTSTORE_CA_FILE/,
+      );
+    });
+
+    it('takes a readable CA file for a TLS node; refuses a missing one, or one for a node without TLS', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'topicdesk-ca-'));
+      const ca = join(dir, 'ca.crt');
+      writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
+      assert.equal(esdb({ EVENTSTORE_URL: 'esdb://db:2113', EVENTSTORE_CA_FILE: ca }).EVENTSTORE_CA_FILE, ca);
+      refused(
+        { EVENTSTORE_URL: 'esdb://db:2113', EVENTSTORE_CA_FILE: join(dir, 'missing.crt') },
+        /^EVENTSTORE_CA_FILE cannot be read \(ENOENT\)/,
+      );
+      refused(
+        { EVENTSTORE_URL: 'esdb://db:2113?tls=false', EVENTSTORE_CA_FILE: ca },
+        /^EVENTSTORE_CA_FILE is set, but EVENTSTORE_URL has tls=false/,
+      );
+      refused(
+        { EVENTSTORE_URL: `esdb://db:2113?tlsCAFile=${ca}`, EVENTSTORE_CA_FILE: ca },
+        /^EVENTSTORE_CA_FILE is set, and EVENTSTORE_URL has tlsCAFile too/,
+      );
+    });
+
+    it('takes credentials in the URL or apart, not half nor twice; the password is a secret', () => {
+      const c = esdb({
+        EVENTSTORE_URL: 'esdb://db:2113',
+        EVENTSTORE_USERNAME: 'admin',
+        EVENTSTORE_PASSWORD: 'ch4nge-it-please',
+      });
+      assert.equal(c.EVENTSTORE_USERNAME, 'admin');
+      assert.ok(configuredSecrets(c).includes('ch4nge-it-please'));
+      refused(
+        { EVENTSTORE_URL: 'esdb://db:2113', EVENTSTORE_USERNAME: 'admin' },
+        /^EVENTSTORE_PASSWORD is required with EVENTSTORE_USERNAME \(it is not set\)$/,
+      );
+      refused(
+        { EVENTSTORE_URL: 'esdb://db:2113', EVENTSTORE_PASSWORD: 'ch4nge-it-please' },
+        /^EVENTSTORE_USERNAME is required with EVENTSTORE_PASSWORD/,
+        'ch4nge-it-please',
+      );
+      refused(
+        {
+          EVENTSTORE_URL: 'esdb://admin:pa55word@db:2113',
+          EVENTSTORE_USERNAME: 'ops',
+          EVENTSTORE_PASSWORD: 'ch4nge-it-please',
+        },
+        /^EVENTSTORE_USERNAME is set, and EVENTSTORE_URL has credentials too/,
+        'pa55word',
+      );
+      refused(
+        {
+          EVENTSTORE_URL: 'esdb://db:2113?tls=false',
+          EVENTSTORE_USERNAME: 'ops',
+          EVENTSTORE_PASSWORD: 'ch4nge-it-please',
+        },
+        /^EVENTSTORE_USERNAME is set, but EVENTSTORE_URL has tls=false: the client sends credentials over TLS only/,
+        'ch4nge-it-please',
+      );
+      assert.ok(
+        configuredSecrets(esdb({ EVENTSTORE_URL: 'esdb://admin:pa55word@db:2113' })).includes('pa55word'),
+      );
+    });
+
+    it("bounds the adapter's calls and start-up's wait", () => {
+      const c = esdb({ EVENTSTORE_URL: 'esdb://db:2113?tls=false' });
+      assert.deepEqual(
+        [c.EVENTSTORE_TIMEOUT_MS, c.EVENTSTORE_PING_TIMEOUT_MS, c.EVENTSTORE_START_TIMEOUT_MS],
+        [10_000, 5000, 120_000],
+      );
+      refused(
+        { EVENTSTORE_URL: 'esdb://db:2113?tls=false', EVENTSTORE_TIMEOUT_MS: '10' },
+        /^EVENTSTORE_TIMEOUT_MS must be at least 100 ms \(got "10"\)$/,
+      );
+    });
   });
 
   it('accepts a full Telegram set-up and reports the channel configured', () => {

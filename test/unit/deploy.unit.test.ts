@@ -101,6 +101,8 @@ interface Files {
   readonly dockerignore: readonly string[];
   readonly workflow: Map;
   readonly pkg: Map;
+  /** test/contract/event-log-contract.ts, for the tests that may skip themselves. */
+  readonly contractText: string;
 }
 
 const load = (): Files => ({
@@ -114,6 +116,7 @@ const load = (): Files => ({
     .filter((l) => l && !l.startsWith('#')),
   workflow: asMap(parse(read('.github/workflows/ci.yml'))),
   pkg: asMap(JSON.parse(read('package.json'))),
+  contractText: read(contractFile),
 });
 
 // --- docker-compose.yml helpers --------------------------------------------------------------------
@@ -207,6 +210,9 @@ const checkImages = (f: Files): string[] =>
     if (!image) return [`${name}: no image`];
     if (!tag || tag === 'latest' || !/\d/.test(tag))
       return [`${name}: image "${image}" is not pinned to a version (a tag with a version number)`];
+    // KurrentDB's minor tags move with every patch release: the node CI tested is the one deployed.
+    if (name === 'eventstore' && !/^\d+\.\d+\.\d+$/.test(tag))
+      return [`${name}: image "${image}" is not pinned to a patch release (like 25.1.4)`];
     return [];
   });
 
@@ -474,6 +480,19 @@ const checkDockerfile = (f: Files): string[] => {
 };
 
 const esdbContractFile = 'test/contract/esdb.contract.int.test.ts';
+/** The files the eventstore-contract job runs against the KurrentDB node, each skipped without it. */
+const esdbFiles = [
+  esdbContractFile,
+  'test/e2e/esdb-app.e2e.test.ts',
+  'test/e2e/instances.e2e.test.ts',
+] as const;
+/** Where the contract's tests are: the ones taking their context `t` may skip themselves (t.skip). */
+const contractFile = 'test/contract/event-log-contract.ts';
+const contractSkips = (text: string): string[] =>
+  [...text.matchAll(/\bit\(\s*'([^']+)',\s*async \(t\)/g)].map((m) => m[1]!);
+
+/** The --skip names a `scripts/tap-check.ts <report>` line passes. */
+const tapCheckSkips = (run: string): string[] => [...run.matchAll(/--skip\s+"([^"]+)"/g)].map((m) => m[1]!);
 
 const checkWorkflow = (f: Files): string[] => {
   const problems: string[] = [];
@@ -493,23 +512,85 @@ const checkWorkflow = (f: Files): string[] => {
 
   const contract = asMap(jobs['eventstore-contract']);
   const composeImage = str(service(f, 'eventstore').image);
-  const svc = Object.values(asMap(contract.services))
-    .map(asMap)
-    .find((s) => str(s.image) === composeImage);
-  if (!svc) {
+  const nodes = Object.entries(asMap(contract.services)).map(([name, v]) => ({ name, svc: asMap(v) }));
+  if (!nodes.some(({ svc }) => str(svc.image) === composeImage))
     problems.push(`workflow: eventstore-contract has no service container running ${composeImage}`);
-  } else {
+  for (const { name, svc } of nodes) {
+    if (str(svc.image) !== composeImage)
+      problems.push(`workflow: the ${name} service runs ${str(svc.image)}, not ${composeImage}`);
     if (!/--health-cmd/.test(str(svc.options)))
-      problems.push('workflow: the eventstore service has no health check');
+      problems.push(`workflow: the ${name} service has no health check`);
     const env = asMap(svc.env);
     if (str(env.KURRENTDB_INSECURE ?? env.EVENTSTORE_INSECURE) !== 'true')
-      problems.push('workflow: the eventstore service is not an insecure single node');
+      problems.push(`workflow: the ${name} service is not an insecure single node`);
   }
-  const contractStep = steps('eventstore-contract').find((s) => str(s.run).includes(esdbContractFile));
-  if (!contractStep) problems.push(`workflow: eventstore-contract does not run ${esdbContractFile}`);
-  else if (!/^esdb:\/\/localhost:\d+/.test(str(asMap(contractStep.env).EVENTSTORE_URL)))
-    problems.push('workflow: the contract step does not set EVENTSTORE_URL to the service container');
+  const hostPorts = nodes.flatMap(({ svc }) =>
+    asList(svc.ports)
+      .map(str)
+      .filter((p) => p.endsWith(':2113'))
+      .map((p) => p.split(':')[0]!),
+  );
+  problems.push(...checkEsdbSteps(f, steps('eventstore-contract'), asMap(contract.env), hostPorts));
   if (!/docker build\b/.test(runs('image'))) problems.push('workflow: image does not run docker build');
+  return problems;
+};
+
+/**
+ * The eventstore-contract job's steps: each file run against a node of its own (an app on a fresh
+ * database replays the whole log, side effects included), after `npm run esdb:ping` has waited for
+ * that node to serve reads, with a TAP report that scripts/tap-check.ts then checks — the
+ * contract's allowing exactly the tests that may skip themselves, the others none.
+ */
+const checkEsdbSteps = (
+  f: Files,
+  jobSteps: readonly Map[],
+  jobEnv: Map,
+  hostPorts: readonly string[],
+): string[] => {
+  const problems: string[] = [];
+  const runOf = (s: Map) => str(s.run).replace(/\s+/g, ' ');
+  const envOf = (s: Map) => ({ ...jobEnv, ...asMap(s.env) });
+  const portsUsed = new Map<string, string>();
+  const expectedSkips = contractSkips(f.contractText);
+  for (const file of esdbFiles) {
+    const step = jobSteps.find((s) => runOf(s).includes(file));
+    if (!step) {
+      problems.push(`workflow: eventstore-contract does not run ${file}`);
+      continue;
+    }
+    const port = /^esdb:\/\/localhost:(\d+)/.exec(str(envOf(step).EVENTSTORE_URL))?.[1];
+    if (!port || !hostPorts.includes(port))
+      problems.push(`workflow: the step running ${file} does not set EVENTSTORE_URL to a service container`);
+    else if (portsUsed.has(port))
+      problems.push(
+        `workflow: ${file} runs on the node ${portsUsed.get(port)} wrote to (port ${port}): give it its own`,
+      );
+    else portsUsed.set(port, file);
+    if (!/npm run esdb:ping &&.* node /.test(runOf(step)))
+      problems.push(
+        `workflow: the step running ${file} does not wait with \`npm run esdb:ping &&\` before its tests`,
+      );
+    if (file.includes('instances') && str(envOf(step).EVENT_STORE) !== 'esdb')
+      problems.push(`workflow: the step running ${file} does not set EVENT_STORE=esdb`);
+    const tap = /--test-reporter=tap --test-reporter-destination=(\S+)/.exec(runOf(step))?.[1];
+    const check = tap
+      ? jobSteps
+          .slice(jobSteps.indexOf(step) + 1)
+          .find((s) => runOf(s).includes(`scripts/tap-check.ts ${tap}`))
+      : undefined;
+    if (!tap || !check) {
+      problems.push(
+        `workflow: ${file}'s TAP report is not checked by scripts/tap-check.ts (a skipped file passes)`,
+      );
+      continue;
+    }
+    const skips = tapCheckSkips(runOf(check));
+    const expected = file === esdbContractFile ? expectedSkips : [];
+    if (JSON.stringify([...skips].sort()) !== JSON.stringify([...expected].sort()))
+      problems.push(
+        `workflow: ${file} may skip ${JSON.stringify(skips)}, but its known skips are ${JSON.stringify(expected)}`,
+      );
+  }
   return problems;
 };
 
@@ -600,6 +681,8 @@ describe('deployment: docker-compose.yml, Dockerfile, .env.example, CI workflow'
     assert.equal(config.DATABASE_URL, 'postgres://topicdesk_app:d4e5f6@postgres:5432/topicdesk');
     assert.equal(config.DATABASE_OWNER_URL, 'postgres://topicdesk:a1b2c3@postgres:5432/topicdesk');
     assert.equal(config.PORT, 3000);
+    // The node's health check passes before it serves reads: the app waits for it at start-up.
+    assert.ok(config.EVENTSTORE_START_TIMEOUT_MS >= 60_000, 'the app waits for KurrentDB to serve');
     // And with a bot configured, as the Deploy section has the user do.
     const withBot = loadConfig({
       ...env,
@@ -820,6 +903,93 @@ describe('deployment checks notice breakage', () => {
       checkWorkflow,
       broken((f) => (svc(f, 'eventstore').image = 'docker.kurrent.io/kurrent-latest/kurrentdb:99.0')),
       /no service container running docker\.kurrent\.io\/kurrent-latest\/kurrentdb:99\.0/,
+    );
+  });
+  it('KurrentDB on a minor tag that moves with each patch release', () =>
+    expectProblem(
+      checkImages,
+      broken((f) => (svc(f, 'eventstore').image = 'docker.kurrent.io/kurrent-latest/kurrentdb:25.1')),
+      /eventstore: image .*kurrentdb:25\.1" is not pinned to a patch release/,
+    ));
+  it('the KurrentDB job not waiting for the node, not running a file, or not checking what it skipped', () => {
+    const job = (f: Files) => asMap(asMap(f.workflow.jobs)['eventstore-contract']);
+    const steps = (f: Files) => asList(job(f).steps).map(asMap);
+    const withSteps = (change: (steps: Map[]) => Map[]) =>
+      broken((f) => {
+        job(f).steps = change(steps(f));
+      });
+    const running = (what: string) => (s: Map) => str(s.run).includes(what);
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) =>
+        all.map((s) =>
+          running('esdb:ping')(s) ? { ...s, run: str(s.run).replace('npm run esdb:ping &&', '') } : s,
+        ),
+      ),
+      /the step running test\/contract\/esdb\.contract\.int\.test\.ts does not wait with `npm run esdb:ping &&`/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) =>
+        all.map((s) =>
+          running('instances.e2e.test.ts')(s)
+            ? { ...s, env: { ...asMap(s.env), EVENTSTORE_URL: 'esdb://localhost:2114?tls=false' } }
+            : s,
+        ),
+      ),
+      /instances\.e2e\.test\.ts runs on the node test\/e2e\/esdb-app\.e2e\.test\.ts wrote to \(port 2114\)/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) => all.filter((s) => !running('esdb-app.e2e.test.ts')(s))),
+      /does not run test\/e2e\/esdb-app\.e2e\.test\.ts/,
+    );
+    // The check this job had: `passed == tests`, which a skipped test fails and a skipped suite passes.
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) =>
+        all.map((s) =>
+          running('tap-check.ts esdb-contract.tap')(s)
+            ? {
+                name: 'ran',
+                run: 'test "$(sed -n "s/^# pass //p" esdb-contract.tap)" = "$(sed -n "s/^# tests //p" esdb-contract.tap)"',
+              }
+            : s,
+        ),
+      ),
+      /esdb\.contract\.int\.test\.ts's TAP report is not checked by scripts\/tap-check\.ts/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) =>
+        all.map((s) =>
+          running('tap-check.ts esdb-contract.tap')(s)
+            ? { ...s, run: 'node --import tsx scripts/tap-check.ts esdb-contract.tap' }
+            : s,
+        ),
+      ),
+      /esdb\.contract\.int\.test\.ts may skip \[\], but its known skips are \["a subscriber sees every event once when a slow transaction/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) =>
+        all.map((s) =>
+          running('tap-check.ts esdb-instances.tap')(s)
+            ? { ...s, run: `${str(s.run)} --skip "several instances on one database"` }
+            : s,
+        ),
+      ),
+      /instances\.e2e\.test\.ts may skip \["several instances on one database"\], but its known skips are \[\]/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) => all.map((s) => (running('instances.e2e.test.ts')(s) ? { ...s, env: {} } : s))),
+      /instances\.e2e\.test\.ts does not set EVENT_STORE=esdb/,
+    );
+    expectProblem(
+      checkWorkflow,
+      withSteps((all) => all.map((s) => (running('esdb.contract.int.test.ts')(s) ? { ...s, env: {} } : s))),
+      /the step running test\/contract\/esdb\.contract\.int\.test\.ts does not set EVENTSTORE_URL to a service container/,
     );
   });
   it("another Node major in the image or in a CI job, a floating tag, or a job on the runner's Node", () => {

@@ -1,11 +1,18 @@
 // The EventStoreDB adapter against a server that is not there: every call fails fast and clearly,
 // nothing hangs. (The full contract runs in esdb.contract.int.test.ts when EVENTSTORE_URL is set.)
-// Port 1 on the loopback refuses connections at once, and a local socket that accepts and then says
-// nothing stands in for a hung server, so these tests need no network and no EventStoreDB.
+// Port 1 on the loopback refuses connections at once, a local socket that accepts and then says
+// nothing stands in for a hung server, and a gRPC server with the client's own service definition
+// confirms every subscription and then fails it, so these tests need no EventStoreDB.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
+import { StreamsService } from '@eventstore/db-client/generated/streams_grpc_pb.js';
+import streamsPb from '@eventstore/db-client/generated/streams_pb.js';
+import * as grpc from '@grpc/grpc-js';
+
+const { ReadResp } = streamsPb;
+
 import { createEsdbEventLog } from '../../src/adapters/eventstore/esdb-event-log.ts';
 import { startOfLog } from '../../src/domain/event-log.ts';
 
@@ -121,6 +128,47 @@ describe('EventStoreDB event log with no server', () => {
       await settleWithin(2000, hung.close());
       for (const socket of sockets) socket.destroy();
       silent.close();
+    }
+  });
+});
+
+describe('EventStoreDB event log against a server that confirms every subscription, then fails it', () => {
+  it('`done` rejects after maxAttempts failures in a row with no event delivered', async () => {
+    let subscribes = 0;
+    const server = new grpc.Server();
+    server.addService(StreamsService, {
+      read(call: grpc.ServerWritableStream<unknown, InstanceType<typeof ReadResp>>) {
+        subscribes++;
+        call.write(
+          new ReadResp().setConfirmation(new ReadResp.SubscriptionConfirmation().setSubscriptionId('s')),
+        );
+        setTimeout(
+          () => call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'node going down' }),
+          5,
+        );
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) =>
+        error ? reject(error) : resolve(p),
+      ),
+    );
+    const log = createEsdbEventLog({
+      connectionString: `esdb://127.0.0.1:${port}?tls=false`,
+      reconnect: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 20 },
+    });
+    try {
+      let calls = 0;
+      const sub = log.subscribeAll({ from: startOfLog }, async () => {
+        calls++;
+      });
+      // Before: every confirmation reset the count, so this retried forever without a word.
+      await expectRejection(5000, sub.done);
+      assert.equal(subscribes, 4, 'the first subscription and three retries');
+      assert.equal(calls, 0);
+    } finally {
+      await settleWithin(2000, log.close());
+      server.forceShutdown();
     }
   });
 });
