@@ -29,16 +29,28 @@ export class TargetNotOursError extends Error {
   readonly code = 'target_not_ours';
 }
 
-/** Consecutive events of one stream, at most `max` each, in log order. */
+/** The server refuses an append larger than its limit (1 MiB at the least): runs stay well below. */
+const MAX_APPEND_BYTES = 512 * 1024;
+
+const sizeOf = (e: RecordedEvent) => JSON.stringify(e.data).length + JSON.stringify(e.metadata).length + 64;
+
+/** Consecutive events of one stream, at most `max` (and about MAX_APPEND_BYTES) each, in log order. */
 export const streamRuns = (events: readonly RecordedEvent[], max: number): RecordedEvent[][] => {
   const runs: RecordedEvent[][] = [];
   let run: RecordedEvent[] = [];
+  let bytes = 0;
   for (const e of events) {
-    if (run.length > 0 && (run[0]!.stream !== e.stream || run.length >= max)) {
+    const size = sizeOf(e);
+    if (
+      run.length > 0 &&
+      (run[0]!.stream !== e.stream || run.length >= max || bytes + size > MAX_APPEND_BYTES)
+    ) {
       runs.push(run);
       run = [];
+      bytes = 0;
     }
     run.push(e);
+    bytes += size;
   }
   if (run.length > 0) runs.push(run);
   return runs;
