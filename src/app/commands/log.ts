@@ -111,7 +111,7 @@ export const logMigrateCommand = async (opts: LogMigrateOptions): Promise<void> 
           `copied ${result.copiedNow} events in ${(result.copyMs / 1000).toFixed(1)} s (${rate} events/s); ${v.target.events} in all`,
         );
       console.log(
-        `verified: ${v.source.events} events in ${v.source.streams} streams on both sides, per-stream counts equal, sha256 ${v.source.checksum}`,
+        `verified: ${v.source.events} events in ${v.source.streams} streams on both sides, per-stream counts equal, sha256 ${v.source.checksum} (${(result.verifyMs / 1000).toFixed(1)} s)`,
       );
       for (const c of result.checkpoints)
         console.log(

@@ -34,6 +34,7 @@ export interface MigrateLogResult {
   /** Events this run appended (or found appended by a killed run). */
   readonly copiedNow: number;
   readonly copyMs: number;
+  readonly verifyMs: number;
   readonly verification: Verification;
   /** Empty when an earlier run had finished already (nothing is mapped twice). */
   readonly checkpoints: readonly MappedCheckpoint[];
@@ -86,6 +87,7 @@ export const migrateLog = async (o: MigrateLogOptions): Promise<MigrateLogResult
     const copyMs = performance.now() - t0;
     const checkpoints = started.finishedAt ? [] : await readCheckpoints(o.pool);
     o.onVerifyStart?.();
+    const t1 = performance.now();
     const verification = await verifyCopy(
       o.source,
       o.target,
@@ -99,6 +101,7 @@ export const migrateLog = async (o: MigrateLogOptions): Promise<MigrateLogResult
       total,
       copiedNow: progress.copied - started.copied,
       copyMs,
+      verifyMs: performance.now() - t1,
       verification,
       busy: locks.busy,
     };
