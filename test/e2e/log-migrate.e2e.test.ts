@@ -161,6 +161,18 @@ describe('log:migrate --to esdb (CLI, EventStoreDB stand-in, Telegram stand-in)'
     const bulkBefore = await cli(['history', bulkConversation, '--json'], env);
     assert.equal(bulkBefore.code, 0, bulkBefore.stderr);
 
+    // The event each reactor had handled last, by id.
+    const reactorEvents = async () =>
+      (
+        await h.db.pool.query<{ name: string; event_id: string }>(
+          `SELECT r.name, e.event_id FROM td_reactors r
+             JOIN td_events e ON e.transaction_id::text::bigint = r.checkpoint_commit AND e.position = r.checkpoint_prepare
+            ORDER BY r.name`,
+        )
+      ).rows;
+    const handledLast = await reactorEvents();
+    assert.equal(handledLast.length, 2, 'telegram and webhooks have checkpoints');
+
     // 4. Switching EVENT_STORE without migrating is refused, naming the way out.
     await assert.rejects(
       startApp(
@@ -206,6 +218,16 @@ describe('log:migrate --to esdb (CLI, EventStoreDB stand-in, Telegram stand-in)'
     const stored = esdb.events().filter((e) => !e.stream.startsWith('$'));
     assert.equal(stored.length, total);
     assert.equal(new Set(stored.map((e) => e.id)).size, total, 'no event appended twice');
+
+    // Each reactor's checkpoint is now the EventStoreDB position of the very event it had handled last.
+    const positionById = new Map(stored.map((e) => [e.id, e.position]));
+    const { rows: mapped } = await h.db.pool.query<{ name: string; c: string; p: string }>(
+      'SELECT name, checkpoint_commit::text AS c, checkpoint_prepare::text AS p FROM td_reactors ORDER BY name',
+    );
+    for (const [i, r] of mapped.entries()) {
+      const at = String(positionById.get(handledLast[i]!.event_id));
+      assert.deepEqual([r.name, r.c, r.p], [handledLast[i]!.name, at, at]);
+    }
 
     // 6. The audit history reads the same from the new log (recording times included).
     const esdbEnv = { ...env, EVENT_STORE: 'esdb' };
