@@ -21,6 +21,8 @@ import { loadProgress } from '../../src/app/log-migration/progress.ts';
 import { type EventLog, formatPosition, type RecordedEvent, startOfLog } from '../../src/domain/event-log.ts';
 import type { EventMetadata } from '../../src/domain/events.ts';
 import { reactorLockKey } from '../../src/projections/reactor-runner.ts';
+import { cli } from '../support/cli.ts';
+import { handlerFor, scriptedConversation } from '../support/conversations.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 const meta = (): EventMetadata => ({
@@ -188,5 +190,55 @@ describe('log:migrate (PostgreSQL into a second log)', () => {
     assert.equal(again.alreadyFinished, true);
     assert.equal(again.checkpoints.length, 0);
     assert.equal((await readWhole(target)).length, events.length);
+  });
+});
+
+describe('log:reset (CLI)', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase({ migrate: false });
+    await migrate(db.pool, allMigrations({ EVENT_STORE: 'postgres' } as Config));
+    const log = createPgEventLog({ pool: db.pool, connectionString: db.url });
+    await scriptedConversation(handlerFor(log), 'shop', '1');
+    await log.close();
+    // Checkpoints some other log wrote: positions that mean nothing in this one.
+    await db.pool.query(`INSERT INTO td_checkpoint_log (log) VALUES ('esdb')`);
+    await db.pool.query(
+      `INSERT INTO td_reactors (name, checkpoint_commit, checkpoint_prepare) VALUES ('telegram', 99999999, 99999999)`,
+    );
+  });
+  after(async () => {
+    await db.drop();
+  });
+
+  it('any command is refused with the way out; log:reset --yes starts afresh on the configured log', async () => {
+    const env = { DATABASE_URL: db.url };
+    const refused = await cli(['projections:status'], env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /EVENT_STORE=postgres, but .* positions in the esdb log/);
+    assert.match(refused.stderr, /log:reset --yes/);
+
+    const unsure = await cli(['log:reset'], env);
+    assert.equal(unsure.code, 1);
+    assert.match(unsure.stderr, /pass --yes/);
+
+    const reset = await cli(['log:reset', '--yes'], env);
+    assert.equal(reset.code, 0, reset.stderr);
+    const head = await db.pool.query<{ c: string; p: string }>(
+      'SELECT transaction_id::text AS c, position::text AS p FROM td_events ORDER BY transaction_id DESC, position DESC LIMIT 1',
+    );
+    const { rows } = await db.pool.query<{ c: string; p: string }>(
+      `SELECT checkpoint_commit::text AS c, checkpoint_prepare::text AS p FROM td_reactors WHERE name = 'telegram'`,
+    );
+    assert.deepEqual(
+      rows[0],
+      head.rows[0],
+      'the reactor starts at the head: nothing in the log is sent again',
+    );
+    assert.equal(await readCheckpointLog(db.pool), 'postgres');
+    const status = await cli(['projections:status', '--json'], env);
+    assert.equal(status.code, 0, status.stderr);
+    for (const p of JSON.parse(status.stdout) as { status: string; lag: number }[])
+      if (p.status === 'active') assert.equal(p.lag, 0);
   });
 });
