@@ -2,7 +2,7 @@
 // CLI in a child process) on a PostgreSQL log of N generated events (a few long Telegram
 // conversations written by COPY, bench/growth-history.ts) into the EventStoreDB stand-in
 // (test/support/esdb-stand-in.ts, in this process). Reference: the same adapter appending runs of
-// 500 events straight, on the same stand-in: the most a copy through it could reach. The stand-in is
+// 1000 events straight, on the same stand-in: the most a copy through it could reach. The stand-in is
 // JavaScript on the same 2 cores; a real KurrentDB node is faster, so read the ratio, not the figure.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -38,12 +38,12 @@ const runCli = (args: string[], env: Record<string, string>) =>
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 
-/** Appends `events` in runs of 500 to fresh streams through the adapter: the reference. */
+/** Appends `events` in runs of 1000 to fresh streams through the adapter: the reference. */
 const rawAppends = async (url: string, events: number): Promise<number> => {
   const log = createEsdbEventLog({ connectionString: url });
   const t0 = performance.now();
   for (let done = 0, s = 0; done < events; s++) {
-    const n = Math.min(500, events - done);
+    const n = Math.min(1000, events - done);
     await log.append(
       `reference-${s}`,
       Array.from({ length: n }, (_, i) => ({
@@ -108,7 +108,7 @@ export const benchMigrate = async (options: { events: number }): Promise<Row[]> 
       {
         figure: `copy into the stand-in (events/s, ${copied[1]} events)`,
         topicdesk: fmt(copyRate),
-        reference: `${fmt(reference)} adapter appends of 500`,
+        reference: `${fmt(reference)} adapter appends of 1000`,
         ratio: ratio(copyRate, reference),
         summary: true,
       },

@@ -16,9 +16,9 @@ export interface CopyContext {
   readonly target: EventLog;
   /** td_log_copy's key. */
   readonly targetName: string;
-  /** Events read from PostgreSQL per page (progress is saved once per page). Default 2000. */
+  /** Events read from PostgreSQL per page (progress is saved once per page). Default 4000. */
   readonly pageSize?: number;
-  /** At most this many events per append. Default 500. */
+  /** At most this many events per append. Default 1000. */
   readonly maxAppend?: number;
   readonly onProgress?: (progress: CopyProgress) => void;
 }
@@ -89,12 +89,16 @@ export const reconcile = async (ctx: CopyContext, progress: CopyProgress): Promi
 
 /** Appends every PostgreSQL event after the progress; returns the progress at the end of the log. */
 export const copyEvents = async (ctx: CopyContext, progress: CopyProgress): Promise<CopyProgress> => {
-  const pageSize = ctx.pageSize ?? 2000;
-  const maxAppend = ctx.maxAppend ?? 500;
+  const pageSize = ctx.pageSize ?? 4000;
+  const maxAppend = ctx.maxAppend ?? 1000;
   let p = progress;
+  let reading = ctx.source.readAll(at(p.source), pageSize);
   for (;;) {
-    const page = await ctx.source.readAll(at(p.source), pageSize);
+    const page = await reading;
     if (page.length === 0) return p;
+    // The next page is read from PostgreSQL while this one is appended.
+    reading = ctx.source.readAll(page[page.length - 1]!.position, pageSize);
+    reading.catch(() => undefined); // an append failing first is the error to report
     for (const run of streamRuns(page, maxAppend)) {
       const first = run[0]!;
       const result = await ctx.target.append(
