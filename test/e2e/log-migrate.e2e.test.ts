@@ -3,7 +3,7 @@
 // third of the way and run again; then the copy verified, the audit history read the same from the
 // new log, and the app started on it with the Telegram stand-in: what was delivered is not sent again,
 // what was waiting is, and so is a new message. MIGRATE_TEST_EVENTS events, 20 000 by default so the
-// test stays near a minute (100 000 take about 2.5 min on 2 cores; `npm run bench -- migrate` copies
+// test stays well under a minute (100 000 take about 2 min on 2 cores; `npm run bench -- migrate` copies
 // 100 000 and reports the rate).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';

@@ -65,7 +65,7 @@ export const verifyCopy = async (
   checkpoints: readonly LogPosition[],
   options: { pageSize?: number; onProgress?: (events: number) => void } = {},
 ): Promise<Verification> => {
-  const pageSize = options.pageSize ?? 2000;
+  const pageSize = options.pageSize ?? 4000;
   const pending = [...checkpoints].sort(comparePositions);
   const mapped = new Map<string, LogPosition | null>();
   const s = new Side();
