@@ -15,13 +15,18 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
-export const startBenchDatabase = async (poolSize = 40): Promise<BenchDatabase> => {
+export const startBenchDatabase = async (
+  poolSize = 40,
+  options: { readonly countStatements?: boolean } = {},
+): Promise<BenchDatabase> => {
   const external = process.env.DATABASE_URL;
   const server = external
     ? undefined
     : await startEmbeddedPostgres({
         dataDir: join(tmpdir(), `topicdesk-bench-${randomBytes(3).toString('hex')}`),
         throwaway: true,
+        // pg_stat_statements counts every statement the whole app sends (statementsDuring).
+        settings: options.countStatements ? ['shared_preload_libraries=pg_stat_statements'] : [],
       });
   const url = external ?? server!.url;
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
@@ -38,6 +43,26 @@ export const startBenchDatabase = async (poolSize = 40): Promise<BenchDatabase> 
       await server?.stop();
     },
   };
+};
+
+/**
+ * Statements the server ran (every client, every database) while `fn` ran, by statement text; the
+ * bench's own polling says `bench:uncounted` in a comment and is left out.
+ */
+export const statementsDuring = async <T>(
+  db: BenchDatabase,
+  fn: () => Promise<T>,
+): Promise<{ value: T; total: number; top: ReadonlyArray<{ calls: number; query: string }> }> => {
+  await db.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await db.pool.query('SELECT pg_stat_statements_reset()');
+  const value = await fn();
+  const { rows } = await db.pool.query<{ calls: string; query: string }>(
+    `SELECT calls::text, query FROM pg_stat_statements
+      WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT LIKE '%bench:uncounted%'
+      ORDER BY pg_stat_statements.calls DESC`,
+  );
+  const top = rows.map((r) => ({ calls: Number(r.calls), query: r.query.replace(/\s+/g, ' ') }));
+  return { value, total: top.reduce((n, r) => n + r.calls, 0), top };
 };
 
 export interface Row {

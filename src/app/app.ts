@@ -32,6 +32,7 @@ import { createCommandHandler } from '../domain/command-handler.ts';
 import { createConversationReader } from '../domain/conversation-reader.ts';
 import type { EventLog } from '../domain/event-log.ts';
 import { allProjections } from '../projections/index.ts';
+import { createProjectionProgress } from '../projections/progress.ts';
 import { startReactorRunner } from '../projections/reactor-runner.ts';
 import { ensureActiveGeneration } from '../projections/registry.ts';
 import { startProjectionRunner } from '../projections/runner.ts';
@@ -77,8 +78,15 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     const log = countingEventLog(stored, metrics.onAppended);
     // Read models exist (empty at worst) before anything can query them.
     for (const projection of allProjections) await ensureActiveGeneration(sql, projection);
+    const progress = createProjectionProgress();
     const runners = allProjections.map((projection) =>
-      startProjectionRunner({ db: sql, log, projection, logger: logger.child({ component: 'projections' }) }),
+      startProjectionRunner({
+        db: sql,
+        log,
+        projection,
+        logger: logger.child({ component: 'projections' }),
+        onBatch: ({ position }) => progress.committed(projection.name, position),
+      }),
     );
     cleanup.unshift(async () => {
       await Promise.all(runners.map((r) => r.stop()));
@@ -251,6 +259,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       longPolls: { perKey: config.API_MAX_LONG_POLLS_PER_TOKEN, total: config.API_MAX_LONG_POLLS },
       databaseUrl: db.url,
       autoReplies,
+      messagesCommitted: (listener) => progress.on('messages', listener),
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(files ? { files } : {}),
       // The PostgreSQL event log NOTIFYs td_events on every append, from any instance.

@@ -29,6 +29,11 @@ export interface CommandMeta {
   readonly occurredAt?: string;
   /** Recorded in the events' metadata: the actor pressed a button rather than typed the command. */
   readonly via?: 'button';
+  /**
+   * The command's message id was made for this call (a random UUID, the API without an
+   * Idempotency-Key): no event names it yet, so the store is not asked for it.
+   */
+  readonly newMessageId?: boolean;
 }
 
 /** A decided event with the id and metadata it was appended with. */
@@ -140,7 +145,11 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       ...(meta.via ? { via: meta.via } : {}),
     };
     const idOf = (index: number): string => eventId(stream, meta.commandId, index);
-    const needs = { messageIds: messagesNeeded(command) };
+    const made = meta.newMessageId && 'messageId' in command ? [command.messageId] : [];
+    const needs = {
+      messageIds: messagesNeeded(command).filter((m) => !made.includes(m)),
+      newMessageIds: made,
+    };
 
     // Start from what this process holds of the stream. A command that appends is decided on that at
     // once: the append's expected revision refuses it if the stream moved on meanwhile (another

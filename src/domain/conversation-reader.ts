@@ -31,6 +31,8 @@ export interface ConversationRead {
 export interface ReadOptions {
   /** Messages the caller will look at. */
   readonly messageIds?: readonly string[];
+  /** Ids the caller made up just now (random UUIDs): no message has them, and the store is not asked. */
+  readonly newMessageIds?: readonly string[];
   /** References (`groupKey`, `channelKey`) the caller will look up. */
   readonly refs?: readonly string[];
   /** Media groups whose every message the caller will look at (`loaded()` then holds them all). */
@@ -110,13 +112,15 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
     ids: readonly string[],
     refs: readonly string[],
     groups: readonly string[] = [],
+    made: readonly string[] = [],
   ) => {
     if (!store) return { entry, ahead: false };
     const window = entry.state.messages;
+    const madeUp = made.filter((m) => !window.knows(m));
     const refRows = refs.length === 0 ? [] : await store.refs(id, refs);
     const found = new Map(refRows);
     const members = (await Promise.all(groups.map((g) => store.mediaGroup(id, g)))).flat();
-    const wanted = unique([...ids, ...found.values()]).filter((m) => !window.knows(m));
+    const wanted = unique([...ids, ...found.values()]).filter((m) => !window.knows(m) && !made.includes(m));
     const rows = [
       ...(wanted.length === 0 ? [] : await store.messages(id, wanted)),
       ...members.filter((r) => !window.knows(r.message.messageId)),
@@ -124,7 +128,7 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
     const have = new Set(rows.map((r) => r.message.messageId));
     const messages = window.withLoaded(
       rows,
-      wanted.filter((m) => !have.has(m)),
+      [...wanted.filter((m) => !have.has(m)), ...madeUp],
       refs.map((k) => [k, found.get(k) ?? null] as const),
     );
     const ahead = [...rows, ...members].some((r) => r.revision > entry.revision);
@@ -217,13 +221,20 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
       held = true;
     }
     for (;;) {
-      const loaded = await load(id, entry, o.messageIds ?? [], o.refs ?? [], o.mediaGroups ?? []);
+      const loaded = await load(
+        id,
+        entry,
+        o.messageIds ?? [],
+        o.refs ?? [],
+        o.mediaGroups ?? [],
+        o.newMessageIds ?? [],
+      );
       entry = loaded.entry;
       if (!loaded.ahead) break;
       entry = await catchUp(id, entry);
       held = false;
     }
-    const keep = new Set(o.messageIds ?? []);
+    const keep = new Set([...(o.messageIds ?? []), ...(o.newMessageIds ?? [])]);
     for (const key of o.refs ?? []) {
       const target = entry.state.messages.knowsRef(key) ? entry.state.messages.byRef(key) : undefined;
       if (target) keep.add(target.messageId);

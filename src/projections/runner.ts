@@ -2,7 +2,7 @@
 // connection that writes, so losing the lock means losing the ability to write), catch-up from the
 // stored checkpoint, then live batches. Another instance takes over from the checkpoint when this
 // one dies. A swap by projections:rebuild is noticed and followed.
-import { type EventLog, startOfLog } from '../domain/event-log.ts';
+import { type EventLog, type LogPosition, startOfLog } from '../domain/event-log.ts';
 import { applyBatch } from './apply-batch.ts';
 import {
   followWhileLeading,
@@ -31,7 +31,7 @@ export interface ProjectionRunnerOptions {
   /** How often a standby instance tries to take the lock. */
   readonly standbyRetryMs?: number;
   /** Called after each committed batch (metrics, tests). */
-  readonly onBatch?: (info: { generation: number; events: number }) => void;
+  readonly onBatch?: (info: { generation: number; events: number; position: LogPosition }) => void;
 }
 
 /** Resolves `leading` once this instance holds the lock (it may wait while another instance runs). */
@@ -51,7 +51,7 @@ interface RunContext {
 /** Follows the active generation from its checkpoint until the term ends or a rebuild swaps it. */
 const runGeneration = async ({ options, logger }: RunContext, { session: s, signal }: LeaderTerm) => {
   const { log, projection, batchSize = 1000 } = options;
-  let row = await inTransaction(s, async () => {
+  const row = await inTransaction(s, async () => {
     const active = await readGeneration(s, projection.name, { status: 'active' }, true);
     if (active) return active;
     await createGeneration(s, projection, 'active', true);
@@ -72,11 +72,11 @@ const runGeneration = async ({ options, logger }: RunContext, { session: s, sign
         // this batch waits for a swap in progress.
         const current = await readGeneration(s, projection.name, { status: 'active' }, true);
         if (!current || current.generation !== row.generation) throw new GenerationChanged();
-        const n = await applyBatch(s, projection, current, batch, memory);
-        row = (await readGeneration(s, projection.name, { generation: row.generation }))!;
-        return n;
+        return applyBatch(s, projection, current, batch, memory);
       });
-      if (applied > 0) options.onBatch?.({ generation: row.generation, events: applied });
+      // The checkpoint is now the batch's last event (applyBatch skips only events before it).
+      if (applied > 0)
+        options.onBatch?.({ generation: row.generation, events: applied, position: batch.at(-1)!.position });
     },
   );
   await followWhileLeading(subscription, signal);

@@ -215,6 +215,43 @@ describe('read-model head watcher', () => {
     await without.stop();
   });
 
+  it('a runner in this process tells its commits: waiters settle at once; the registry is asked only when it falls silent', async () => {
+    let told: ((p: { commit: bigint; prepare: bigint }) => void) | undefined;
+    let asked = 0;
+    let stored: { commit: bigint; prepare: bigint } | null = null;
+    const watcher = createHeadWatcher({
+      readHead: async () => 0n,
+      readCheckpoint: async () => {
+        asked++;
+        return stored;
+      },
+      committedHere: (listener) => {
+        told = listener;
+        return () => {
+          told = undefined;
+        };
+      },
+      idleMs: 5,
+      fastMs: 1,
+      fastForMs: 200,
+    });
+    told!({ commit: 1n, prepare: 0n });
+    const started = performance.now();
+    const waiting = watcher.waitApplied({ commit: 10n, prepare: 3n }, 5000);
+    setTimeout(() => told?.({ commit: 10n, prepare: 3n }), 30);
+    assert.equal(await waiting, true);
+    assert.ok(performance.now() - started < 1000);
+    assert.equal(asked, 0, 'nothing asked while the runner reports');
+    // The runner went quiet (another instance leads now): the registry answers.
+    await new Promise((r) => setTimeout(r, 250));
+    const later = watcher.waitApplied({ commit: 20n, prepare: 0n }, 5000);
+    stored = { commit: 20n, prepare: 0n };
+    assert.equal(await later, true);
+    assert.ok(asked > 0, 'asked the registry');
+    await watcher.stop();
+    assert.equal(told, undefined, 'stop ends the reports');
+  });
+
   it('an aborted signal ends a wait', async () => {
     const watcher = createHeadWatcher({ readHead: async () => 0n, idleMs: 5 });
     const ac = new AbortController();

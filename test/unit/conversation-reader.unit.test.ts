@@ -371,4 +371,27 @@ describe('conversation reader', () => {
       { numRuns: 500 },
     );
   });
+
+  test('an id the caller just made up is known absent without asking the store; a client message under it is accepted', async () => {
+    const { events } = historyOf([{ kind: 'client' }, { kind: 'answer' }]);
+    const recorded = recordedOf(events);
+    const store = storeAt(recorded, recorded.length);
+    const asked: string[] = [];
+    const reader = createConversationReader({
+      log: memoryLog(recorded),
+      store: {
+        ...store,
+        messages: (id, ids) => {
+          asked.push(...ids);
+          return store.messages(id, ids);
+        },
+      },
+    });
+    const { state } = await reader.read(CONVERSATION_ID, { newMessageIds: ['fresh-1'], messageIds: ['c0'] });
+    assert.deepEqual(asked, ['c0'], 'only the stored message was asked for');
+    assert.equal(state.messages.knows('fresh-1'), true);
+    assert.equal(state.messages.get('fresh-1'), undefined);
+    const decided = decide(receive('fresh-1', 'a new question', { channelMessage: clientRef('99') }), state);
+    assert.equal(decided[0]?.type, 'ClientMessageReceived');
+  });
 });

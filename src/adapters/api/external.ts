@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
-import type { EventLog } from '../../domain/event-log.ts';
+import type { EventLog, LogPosition } from '../../domain/event-log.ts';
 import type { AutoReplies } from '../auto-replies/auto-replies.ts';
 import type { RouteDefinition } from '../http/server.ts';
 import type { AuthenticatedSource } from '../sources/sources.ts';
@@ -51,6 +51,8 @@ export interface ExternalApiOptions {
   readonly uploads?: InFlightLimits;
   /** Long polls (`wait` > 0) held at once, per token and in all. Default 4 and 100. */
   readonly longPolls?: InFlightLimits;
+  /** Reports of the messages projection's commits when its runner runs in this process. */
+  readonly messagesCommitted?: (listener: (position: LogPosition) => void) => () => void;
   /** The welcome and off-hours answers a client's message calls for; none by default. */
   readonly autoReplies?: AutoReplies;
 }
@@ -96,6 +98,7 @@ const externalContext = (options: ExternalApiOptions): ExternalContext => {
     watcher: createHeadWatcher({
       readHead: () => readHead(pool),
       readCheckpoint: () => readMessagesCheckpoint(pool),
+      ...(options.messagesCommitted ? { committedHere: options.messagesCommitted } : {}),
       ...(options.listen ? { listen: options.listen } : {}),
       onError: (err) => logger.warn({ err }, 'external api: watching the read model failed; retrying'),
     }),

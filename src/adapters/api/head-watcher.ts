@@ -34,6 +34,12 @@ export interface HeadWatcherOptions {
   readonly readHead: () => Promise<bigint>;
   /** The messages projection's checkpoint (null before its first batch); needed for waitApplied. */
   readonly readCheckpoint?: () => Promise<LogPosition | null>;
+  /**
+   * The messages projection's commits when its runner is in this process: waiters for a checkpoint
+   * are settled at once, and the registry is asked only when no report came for a while (another
+   * instance leads it). Returns a function that stops the reports.
+   */
+  readonly committedHere?: (listener: (position: LogPosition) => void) => () => void;
   /** LISTEN on this channel (the PostgreSQL event log's `td_events`) to hear other instances' appends. */
   readonly listen?: { readonly connectionString: string; readonly channel: string };
   readonly idleMs?: number;
@@ -73,6 +79,17 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
     settle();
   };
 
+  const appliedUpTo = (position: LogPosition) => {
+    if (checkpoint === null || comparePositions(position, checkpoint) > 0) checkpoint = position;
+    settle();
+  };
+  let toldAt = Number.NEGATIVE_INFINITY;
+  const toldRecently = () => Date.now() - toldAt < fastForMs;
+  const stopTelling = options.committedHere?.((position) => {
+    toldAt = Date.now();
+    appliedUpTo(position);
+  });
+
   const poke = () => {
     fastUntil = Date.now() + fastForMs;
     wake?.();
@@ -110,20 +127,24 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
     try {
       while (waiters.size > 0 && !stopped) {
         ensureListening();
+        const list = [...waiters];
+        const needHead = list.some((w) => w.after !== undefined);
+        // While this process's own runner reports its commits, nobody needs to ask for them.
+        const needCheckpoint = options.readCheckpoint && !toldRecently() && list.some((w) => w.applied);
         try {
-          const readCheckpoint = options.readCheckpoint;
-          if (readCheckpoint && [...waiters].some((w) => w.applied)) {
-            const [head, applied] = await Promise.all([readHead(), readCheckpoint()]);
-            if (applied && (checkpoint === null || comparePositions(applied, checkpoint) > 0))
-              checkpoint = applied;
-            advance(head);
-          } else advance(await readHead());
+          const [head, applied] = await Promise.all([
+            needHead ? readHead() : undefined,
+            needCheckpoint ? options.readCheckpoint?.() : undefined,
+          ]);
+          if (applied) appliedUpTo(applied);
+          if (head !== undefined) advance(head);
         } catch (error) {
           onError(error);
         }
         if (waiters.size === 0 || stopped) break;
+        const fast = Date.now() < fastUntil && (needHead || needCheckpoint);
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Date.now() < fastUntil ? fastMs : idleMs);
+          const timer = setTimeout(resolve, fast ? fastMs : idleMs);
           wake = () => {
             clearTimeout(timer);
             resolve();
@@ -181,6 +202,7 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
     seen: advance,
     async stop() {
       stopped = true;
+      stopTelling?.();
       for (const w of [...waiters]) w.resolve(false);
       wake?.();
       await connecting;

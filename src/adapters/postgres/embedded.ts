@@ -38,6 +38,8 @@ export interface EmbeddedOptions {
   readonly throwaway?: boolean;
   /** fsync off: for test runs only, where a crash loses nothing anyone keeps. */
   readonly unsafeFast?: boolean;
+  /** More server settings (`name=value`), e.g. the bench's `shared_preload_libraries=pg_stat_statements`. */
+  readonly settings?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -211,6 +213,7 @@ export const startEmbeddedPostgres = async (options: EmbeddedOptions): Promise<E
     "-c listen_addresses='127.0.0.1'",
     '-c max_connections=200',
     ...(options.unsafeFast ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
+    ...(options.settings ?? []).map((s) => `-c ${s}`),
   ];
   const start = async () => {
     await chmod(dataDir, 0o700);

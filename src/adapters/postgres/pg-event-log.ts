@@ -81,6 +81,15 @@ const notifySql = `BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('
 
 const positionParams = (p: LogPosition) => [(p.commit < 0n ? 0n : p.commit).toString(), p.prepare.toString()];
 
+interface Tail {
+  readonly batch: readonly RecordedEvent[];
+  /** Events after the batch are committed but held back by an older open transaction. */
+  readonly hidden: boolean;
+}
+
+/** Settled pages kept for subscribers that read the same tail a moment later. */
+const maxSharedPages = 8;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
@@ -95,6 +104,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   let notifyAgain = false;
   let closed = false;
   const announce = () => {
+    epoch++;
     for (const wake of localWakers) wake();
     if (notifying) {
       notifyAgain = true;
@@ -184,7 +194,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     return rows.map(toRecorded);
   };
 
-  const readTail = async (from: LogPosition, maxCount: number) => {
+  const queryTail = async (from: LogPosition, maxCount: number): Promise<Tail> => {
     const { rows } = await pool.query<EventRow & { settled: boolean }>(readTailSql, [
       ...positionParams(from),
       maxCount,
@@ -192,6 +202,35 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     const settled = rows.findIndex((r) => !r.settled);
     const batch = (settled < 0 ? rows : rows.slice(0, settled)).map(toRecorded);
     return { batch, hidden: settled >= 0 };
+  };
+
+  // The subscribers of one process (projections, reactors) mostly read the same tail from the same
+  // position: one query serves them all (docs/design.md, "The PostgreSQL event log").
+  interface SharedTail {
+    readonly epoch: number;
+    readonly tail: Promise<Tail>;
+    settled: boolean;
+  }
+  const tails = new Map<string, SharedTail>();
+  let epoch = 0;
+  const readTail = async (from: LogPosition, maxCount: number): Promise<Tail> => {
+    const key = `${from.commit}:${from.prepare}`;
+    let entry = tails.get(key);
+    // A read started before the last wake-up may have missed what woke us. A non-empty page is
+    // below the horizon and never changes: any prefix of it is what a read from there would begin with.
+    if (!entry || !(entry.settled || entry.epoch === epoch)) {
+      const mine: SharedTail = { epoch, tail: queryTail(from, maxCount), settled: false };
+      const forget = () => tails.get(key) === mine && tails.delete(key);
+      mine.tail.then(({ batch }) => {
+        if (batch.length === 0) forget();
+        else mine.settled = true;
+      }, forget);
+      tails.set(key, mine);
+      while (tails.size > maxSharedPages) tails.delete(tails.keys().next().value!);
+      entry = mine;
+    }
+    const { batch, hidden } = await entry.tail;
+    return batch.length <= maxCount ? { batch, hidden } : { batch: batch.slice(0, maxCount), hidden: true };
   };
 
   const hasHidden = async (after: LogPosition): Promise<boolean> =>
@@ -207,6 +246,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     // be lost, or the loop would sleep a whole poll interval with new events waiting.
     let nudged = false;
     const nudge = () => {
+      epoch++;
       nudged = true;
       wake?.();
       wake = undefined;

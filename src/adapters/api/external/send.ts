@@ -96,7 +96,12 @@ export const sendMessage: Handler = async (ctx, request, reply, source) => {
       content: { text, attachments },
       ...(replyTo !== undefined ? { replyTo } : {}),
     },
-    { commandId, actor: { kind: 'source', id: source.code }, occurredAt: sentAt.toISOString() },
+    {
+      commandId,
+      actor: { kind: 'source', id: source.code },
+      occurredAt: sentAt.toISOString(),
+      newMessageId: key === undefined,
+    },
   );
   // Before the source is answered: its retry with the same Idempotency-Key repairs a crash in between.
   await ctx.autoReplies?.afterReceived({ conversationId, messageId, sentAt }, result);

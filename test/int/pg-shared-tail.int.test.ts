@@ -1,0 +1,97 @@
+// Several subscribers of one process share the PostgreSQL log's tail reads (docs/design.md, "The
+// PostgreSQL event log"): each must still see every event once, in log order, whatever its speed and
+// batch size — with writers racing and a slow transaction that takes a low position and commits late.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
+import { comparePositions, type EventLog, type RecordedEvent } from '../../src/domain/event-log.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+const event = (type: string, i: number) => ({
+  id: randomUUID(),
+  type,
+  data: { i },
+  metadata: {
+    occurredAt: new Date().toISOString(),
+    correlationId: 'c',
+    causationId: 'c',
+    actor: { kind: 'system' as const, id: 'test' },
+  },
+});
+
+describe('PostgreSQL log: subscribers sharing tail reads', () => {
+  let db: TestDatabase;
+  let log: EventLog;
+  before(async () => {
+    db = await createTestDatabase();
+    log = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 200 });
+  });
+  after(async () => {
+    await log.close();
+    await db.drop();
+  });
+
+  it('each of five subscribers (slow and fast, batches of 1 to 1000) sees every event once, in order', async () => {
+    const prefix = `shared-${randomUUID()}-`;
+    const start = (await log.headPosition()) ?? { commit: -1n, prepare: -1n };
+    const subscribers = [
+      { batchSize: 1000, delayMs: 0 },
+      { batchSize: 1000, delayMs: 3 },
+      { batchSize: 200, delayMs: 0 },
+      { batchSize: 7, delayMs: 1 },
+      { batchSize: 1, delayMs: 0 },
+    ].map(({ batchSize, delayMs }) => {
+      const seen: RecordedEvent[] = [];
+      const subscription = log.subscribeAll({ from: start, batchSize }, async (batch) => {
+        assert.ok(batch.length <= batchSize, `a batch of at most ${batchSize}`);
+        seen.push(...batch.filter((e) => e.stream.startsWith(prefix)));
+        if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      });
+      return { seen, subscription };
+    });
+
+    // A transaction that takes its positions first and commits after everyone else.
+    const slow = await db.pool.connect();
+    await slow.query('BEGIN');
+    const late = event('Late', 0);
+    await slow.query('SELECT * FROM td_append($1, -1, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])', [
+      `${prefix}late`,
+      [late.id],
+      [late.type],
+      [JSON.stringify(late.data)],
+      [JSON.stringify(late.metadata)],
+    ]);
+    const writers = 6;
+    const perWriter = 40;
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < perWriter; i++)
+          await log.append(`${prefix}${w}`, [event('W', i)], i === 0 ? 'no_stream' : i - 1);
+      }),
+    );
+    await slow.query('COMMIT');
+    slow.release();
+
+    const total = writers * perWriter + 1;
+    const deadline = Date.now() + 15_000;
+    while (subscribers.some((s) => s.seen.length < total) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300)); // anything delivered twice would show by now
+    await Promise.all(subscribers.map((s) => s.subscription.stop()));
+
+    for (const [n, { seen }] of subscribers.entries()) {
+      assert.equal(seen.length, total, `subscriber ${n}: every event`);
+      assert.equal(new Set(seen.map((e) => e.id)).size, total, `subscriber ${n}: none twice`);
+      assert.ok(
+        seen.some((e) => e.type === 'Late'),
+        `subscriber ${n}: the late commit too`,
+      );
+      for (let i = 1; i < seen.length; i++)
+        assert.ok(
+          comparePositions(seen[i - 1]!.position, seen[i]!.position) < 0,
+          `subscriber ${n}: log order`,
+        );
+    }
+  });
+});
