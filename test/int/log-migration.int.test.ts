@@ -242,3 +242,31 @@ describe('log:reset (CLI)', () => {
       if (p.status === 'active') assert.equal(p.lag, 0);
   });
 });
+
+describe('td_checkpoint_log on an install older than it', () => {
+  const upgrade = async (eventStore: 'postgres' | 'esdb', withEvents: boolean) => {
+    const db = await createTestDatabase({ migrate: false });
+    try {
+      const all = allMigrations({ EVENT_STORE: eventStore } as Config);
+      const older = all.filter((m) => m.id !== '005_checkpoint_log' && m.id !== '006_log_copy');
+      await migrate(db.pool, older);
+      if (withEvents) {
+        const log = createPgEventLog({ pool: db.pool, connectionString: db.url });
+        await scriptedConversation(handlerFor(log), 'shop', '1');
+        await log.close();
+      }
+      await db.pool.query(
+        `INSERT INTO td_reactors (name, checkpoint_commit, checkpoint_prepare) VALUES ('telegram', 7, 7)`,
+      );
+      await migrate(db.pool, all);
+      return await readCheckpointLog(db.pool);
+    } finally {
+      await db.drop();
+    }
+  };
+
+  it('gives its checkpoints to PostgreSQL when td_events holds events, else to EventStoreDB', async () => {
+    assert.equal(await upgrade('postgres', true), 'postgres');
+    assert.equal(await upgrade('esdb', false), 'esdb');
+  });
+});
