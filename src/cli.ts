@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import dotenv from 'dotenv';
 import { createRedactor } from './adapters/logging/redact.ts';
 import { type HistoryOptions, historyCommand, parseAtOption } from './app/commands/history.ts';
+import { logMigrateCommand, logResetCommand } from './app/commands/log.ts';
 import { printProjectionStatus, rebuildProjections } from './app/commands/projections.ts';
 import {
   clearHoursCommand,
@@ -87,6 +88,24 @@ program
       await ctx.close();
     }
   });
+
+program
+  .command('log:migrate')
+  .requiredOption('--to <log>', 'the log to copy into: esdb (EventStoreDB / KurrentDB)')
+  .option('--eventstore-url <url>', 'the server to copy into (default: EVENTSTORE_URL)')
+  .option('--force', 'run although the app seems to be running (it holds its leader locks)')
+  .description(
+    'copy the PostgreSQL log into an empty EventStoreDB / KurrentDB (resumable), verify it and move the checkpoints there; the app must be stopped',
+  )
+  .action((opts: { to: string; eventstoreUrl?: string; force?: boolean }) => logMigrateCommand(opts));
+
+program
+  .command('log:reset')
+  .option('--yes', 'really: rebuild every projection and start the reactors at the head of the log')
+  .description(
+    'start afresh on the configured log (EVENT_STORE): rebuild every projection from it, reactors at its head',
+  )
+  .action((opts: { yes?: boolean }) => logResetCommand(opts));
 
 const withContext = (work: (ctx: Awaited<ReturnType<typeof openContext>>) => Promise<void>) => async () => {
   const ctx = await openContext();

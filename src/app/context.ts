@@ -3,7 +3,13 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { createLogger } from '../adapters/logging/logger.ts';
-import { eventLogMigrations, type Migration, migrate } from '../adapters/postgres/migrations.ts';
+import { claimCheckpointLog } from '../adapters/postgres/checkpoint-log.ts';
+import {
+  checkpointLogMigration,
+  eventLogMigrations,
+  type Migration,
+  migrate,
+} from '../adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
 import { appendOnlyRisks, grantServiceRole } from '../adapters/postgres/roles.ts';
 import { webhookDeliveriesMigration } from '../adapters/webhooks/deliveries.ts';
@@ -11,6 +17,8 @@ import type { EventLog } from '../domain/event-log.ts';
 import { allProjections, reactorMigration, registryMigration } from '../projections/index.ts';
 import { type Config, configuredSecrets, loadConfig } from './config.ts';
 import { type Database, openDatabase } from './database.ts';
+import { withOriginalTimes } from './log-migration/original-times.ts';
+import { logCopyMigration } from './log-migration/progress.ts';
 
 export interface Context {
   readonly config: Config;
@@ -21,7 +29,8 @@ export interface Context {
 }
 
 export const openEventLog = async (config: Config, db: Database, logger?: Logger): Promise<EventLog> => {
-  if (config.EVENT_STORE === 'esdb') return openEsdbEventLog(config, logger);
+  // Events copied from PostgreSQL by log:migrate read with the time PostgreSQL recorded them.
+  if (config.EVENT_STORE === 'esdb') return withOriginalTimes(await openEsdbEventLog(config, logger));
   return createPgEventLog({ pool: db.pool, connectionString: db.url });
 };
 
@@ -74,13 +83,22 @@ export const allMigrations = (config: Config): Migration[] => [
   registryMigration,
   reactorMigration,
   webhookDeliveriesMigration,
+  checkpointLogMigration,
+  logCopyMigration,
 ];
 
 /**
  * Start-up's and `migrate`'s database work: the migrations as the owner role, then the service
- * role's grants; without DATABASE_OWNER_URL both run as the one role. Returns the migrations applied.
+ * role's grants; without DATABASE_OWNER_URL both run as the one role. Then the checkpoints must
+ * belong to the configured log (`anyLog`: the log commands, which move them). Returns the
+ * migrations applied.
  */
-export const prepareDatabase = async (config: Config, db: Database, logger: Logger): Promise<string[]> => {
+export const prepareDatabase = async (
+  config: Config,
+  db: Database,
+  logger: Logger,
+  options: { anyLog?: boolean } = {},
+): Promise<string[]> => {
   const migrations = allMigrations(config);
   let applied: string[];
   if (db.ownerUrl) {
@@ -100,6 +118,7 @@ export const prepareDatabase = async (config: Config, db: Database, logger: Logg
   } else {
     applied = await migrate(db.pool, migrations);
   }
+  if (!options.anyLog) await claimCheckpointLog(db.pool, config.EVENT_STORE);
   if (config.EVENT_STORE === 'postgres') {
     const { role, risks } = await appendOnlyRisks(db.pool);
     if (risks.length === 0) {
@@ -117,7 +136,9 @@ export const prepareDatabase = async (config: Config, db: Database, logger: Logg
   return applied;
 };
 
-export const openContext = async (options: { config?: Config; logger?: Logger } = {}): Promise<Context> => {
+export const openContext = async (
+  options: { config?: Config; logger?: Logger; anyLog?: boolean } = {},
+): Promise<Context> => {
   const config = options.config ?? loadConfig();
   // CLI output is for people: logs go to stderr, at warn unless LOG_LEVEL says otherwise.
   const logger =
@@ -130,7 +151,7 @@ export const openContext = async (options: { config?: Config; logger?: Logger } 
     });
   const db = await openDatabase(config, logger);
   try {
-    await prepareDatabase(config, db, logger);
+    await prepareDatabase(config, db, logger, { anyLog: options.anyLog });
     const log = await openEventLog(config, db, logger);
     return {
       config,

@@ -73,11 +73,13 @@ const runWhileLeading = async (options: ReactorRunnerOptions, { session: s, sign
   await followWhileLeading(subscription, signal);
 };
 
+export const reactorLockKey = (name: string) => `topicdesk:reactor:${name}`;
+
 export const startReactorRunner = (options: ReactorRunnerOptions): ReactorRunner => {
   const { db, reactor, logger = silent, standbyRetryMs = 1000, retryMs = 1000 } = options;
   return startLeaderLoop({
     db,
-    key: `topicdesk:reactor:${reactor.name}`,
+    key: reactorLockKey(reactor.name),
     standbyRetryMs,
     retryMs,
     lead: (term) => runWhileLeading(options, term),

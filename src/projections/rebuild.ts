@@ -40,10 +40,12 @@ export class RebuildInProgressError extends Error {
   readonly code = 'rebuild_in_progress';
 }
 
+export const rebuildLockKey = (name: string) => `topicdesk:rebuild:${name}`;
+
 export const rebuildProjection = async (options: RebuildOptions): Promise<RebuildResult> => {
   const { db, log, projection, batchSize = 5000 } = options;
   const started = performance.now();
-  const session = await tryLead(db, `topicdesk:rebuild:${projection.name}`);
+  const session = await tryLead(db, rebuildLockKey(projection.name));
   if (!session) throw new RebuildInProgressError(`a rebuild of ${projection.name} is already running`);
   let broken = true;
   try {

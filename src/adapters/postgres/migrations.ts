@@ -157,6 +157,35 @@ $$;
 
 export const eventLogMigrations: readonly Migration[] = [eventLog, appendWithinStream];
 
+// Which log the checkpoints in td_projections and td_reactors are positions of (docs/design.md,
+// "Moving the log to EventStoreDB"): a PostgreSQL position read as an EventStoreDB one would skip or
+// repeat events silently. An install older than this table had its checkpoints written by the
+// PostgreSQL log when td_events holds events, else by EventStoreDB; a fresh one has no row yet and
+// the first start claims it (checkpoint-log.ts). Runs after the registry and reactor migrations.
+export const checkpointLogMigration: Migration = {
+  id: '005_checkpoint_log',
+  sql: `
+CREATE TABLE td_checkpoint_log (
+  singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  log        text NOT NULL CHECK (log IN ('postgres', 'esdb')),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+DO $$
+DECLARE
+  v_events boolean := false;
+BEGIN
+  IF EXISTS (SELECT 1 FROM td_reactors WHERE checkpoint_commit IS NOT NULL)
+     OR EXISTS (SELECT 1 FROM td_projections WHERE checkpoint_commit IS NOT NULL AND status <> 'retired') THEN
+    IF to_regclass('td_events') IS NOT NULL THEN
+      EXECUTE 'SELECT EXISTS (SELECT 1 FROM td_events)' INTO v_events;
+    END IF;
+    INSERT INTO td_checkpoint_log (log) VALUES (CASE WHEN v_events THEN 'postgres' ELSE 'esdb' END);
+  END IF;
+END $$;
+`,
+  grants: (role) => `GRANT SELECT, INSERT, UPDATE ON td_checkpoint_log TO ${role};`,
+};
+
 /** Applies the migrations not yet recorded; safe to call from many processes at once. */
 export const migrate = async (pool: pg.Pool, migrations: readonly Migration[]): Promise<string[]> => {
   const client = await pool.connect();

@@ -95,12 +95,14 @@ interface Scheduler extends AttemptContext {
 
 const silent: RunnerLogger = { info() {}, warn() {}, error() {} };
 
+export const SCHEDULER_LOCK_KEY = 'topicdesk:webhooks:scheduler';
+
 export const startWebhookScheduler = (options: WebhookSchedulerOptions): WebhookScheduler => {
   const s = schedulerOf(options);
   // One instance at a time; the lock's connection LISTENs for queued work.
   const leader = startLeaderLoop({
     db: sqlDatabase(s.pool),
-    key: 'topicdesk:webhooks:scheduler',
+    key: SCHEDULER_LOCK_KEY,
     standbyRetryMs: s.standbyRetryMs,
     retryMs: s.standbyRetryMs,
     listen: { channel: DELIVERIES_CHANNEL, onNotify: () => wake(s) },
