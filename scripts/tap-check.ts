@@ -7,6 +7,50 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
+export interface TapCounts {
+  readonly pass: number;
+  readonly fail: number;
+  readonly skipped: number;
+}
+
+/**
+ * The event-log contract's results per log, read from a TAP report: each suite `event log contract:
+ * <log>` with the tests under it (the closing line shows that both logs kept the contract).
+ */
+export const contractCounts = (tap: string): Map<string, TapCounts> => {
+  const out = new Map<string, TapCounts>();
+  let current: { name: string; pass: number; fail: number; skipped: number } | undefined;
+  for (const line of tap.split('\n')) {
+    const suite = /^# Subtest: event log contract: (.+)$/.exec(line);
+    if (suite) {
+      current = { name: suite[1]!, pass: 0, fail: 0, skipped: 0 };
+      continue;
+    }
+    if (!current) continue;
+    const test = /^ {4}(not ok|ok) \d+ - .*?( # SKIP.*)?$/.exec(line);
+    if (test) {
+      if (test[2]) current.skipped++;
+      else if (test[1] === 'ok') current.pass++;
+      else current.fail++;
+    } else if (/^(not ok|ok) \d+ - /.test(line)) {
+      const { name, ...counts } = current;
+      const before = out.get(name);
+      out.set(
+        name,
+        before
+          ? {
+              pass: before.pass + counts.pass,
+              fail: before.fail + counts.fail,
+              skipped: before.skipped + counts.skipped,
+            }
+          : counts,
+      );
+      current = undefined;
+    }
+  }
+  return out;
+};
+
 /** What is wrong with the report; [] when it ran as expected. */
 export const checkTap = (tap: string, expectedSkips: readonly string[] = []): string[] => {
   const count = (name: string): number | undefined => {

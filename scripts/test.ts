@@ -11,6 +11,7 @@ import { delimiter, dirname, join, relative } from 'node:path';
 import { startEmbeddedPostgres } from '../src/adapters/postgres/embedded.ts';
 import { FAST_ENV } from '../test/faults/support.ts';
 import { ensureLtsNode, ltsMajor, ltsVersion } from './node-lts.ts';
+import { contractCounts } from './tap-check.ts';
 
 const tiers = ['unit', 'int', 'e2e', 'faults'] as const;
 type Tier = (typeof tiers)[number];
@@ -118,7 +119,7 @@ const runTests = async (
   node: string,
   files: readonly string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ code: number; counts: Counts }> => {
+): Promise<{ code: number; counts: Counts; contract: Map<string, Counts> }> => {
   const tap = join(tmpdir(), `topicdesk-test-${process.pid}-${Date.now()}.tap`);
   const code = await step(
     name,
@@ -144,6 +145,7 @@ const runTests = async (
   return {
     code,
     counts: { pass: count('pass'), fail: count('fail') + count('cancelled'), skipped: count('skipped') },
+    contract: contractCounts(summary),
   };
 };
 
@@ -222,7 +224,7 @@ const main = async () => {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const runs: { code: number; counts: Counts }[] = [];
+    const runs: { code: number; counts: Counts; contract: Map<string, Counts> }[] = [];
     if (files.length > 0)
       runs.push(
         await runTests(`tests: ${selected.join(', ')} (${files.length} files)`, process.execPath, files, env),
@@ -242,7 +244,19 @@ const main = async () => {
     }
     // One plain closing line for CI and people: the counts of the whole run.
     const total = (key: keyof Counts) => runs.reduce((sum, r) => sum + r.counts[key], 0);
-    console.log(`\n${total('pass')} passed, ${total('fail')} failed, ${total('skipped')} skipped`);
+    const contract = new Map<string, Counts>();
+    for (const run of runs)
+      for (const [log, c] of run.contract) {
+        const b = contract.get(log) ?? { pass: 0, fail: 0, skipped: 0 };
+        contract.set(log, { pass: b.pass + c.pass, fail: b.fail + c.fail, skipped: b.skipped + c.skipped });
+      }
+    const contractLine = [...contract]
+      .map(([log, c]) => `${log} ${c.pass} passed, ${c.fail} failed, ${c.skipped} skipped`)
+      .join('; ');
+    if (contractLine) console.log(`\nevent-log contract: ${contractLine}`);
+    console.log(
+      `${contractLine ? '' : '\n'}${total('pass')} passed, ${total('fail')} failed, ${total('skipped')} skipped`,
+    );
     return runs.find((r) => r.code !== 0)?.code ?? 0;
   } finally {
     await stop();

@@ -1,8 +1,8 @@
 // The whole app on EventStoreDB / KurrentDB, as docker compose runs it (EVENT_STORE=esdb): the app
 // process starts against the node in EVENTSTORE_URL, answers /readyz, and carries one external-API
-// message into its topic and the manager's answer back to the source's webhook. Needs a node: the
-// hosted CI's KurrentDB service, or a stand-in whose URL the test run puts in EVENTSTORE_URL; without
-// one the suite is reported as skipped. Names are unique per run, so runs can share a node.
+// message into its topic and the manager's answer back to the source's webhook. Against the node in
+// EVENTSTORE_URL (the hosted CI's KurrentDB service), else against the wire-level stand-in this file
+// starts itself. Names are unique per run, so runs can share a node.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { telegramStandInEnv } from '../support/app-env.ts';
 import { waitFor } from '../support/app-harness.ts';
 import { type AppProcess, startAppProcess } from '../support/app-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { type EsdbStandIn, startEsdbStandIn } from '../support/esdb-stand-in.ts';
 import { startTelegramStandIn, type TelegramStandIn } from '../support/telegram-stand-in.ts';
 import {
   RECEIVER_ALLOWANCE,
@@ -20,12 +21,11 @@ import {
   type WebhookReceiver,
 } from '../support/webhook-receiver.ts';
 
-const url = process.env.EVENTSTORE_URL;
 const WEBHOOK_SECRET = 'esdb_app_secret';
 
-describe('the app on EventStoreDB', {
-  skip: url ? false : 'EVENTSTORE_URL not set: no EventStoreDB node',
-}, () => {
+describe(`the app on EventStoreDB (${process.env.EVENTSTORE_URL ? 'EVENTSTORE_URL' : 'the stand-in'})`, () => {
+  let standIn: EsdbStandIn | undefined;
+  let url: string | undefined = process.env.EVENTSTORE_URL;
   const run = randomUUID().slice(0, 8);
   let db: TestDatabase;
   let tg: TelegramStandIn;
@@ -34,6 +34,10 @@ describe('the app on EventStoreDB', {
   let app: AppProcess;
 
   before(async () => {
+    if (!url) {
+      standIn = await startEsdbStandIn();
+      url = standIn.url;
+    }
     db = await createTestDatabase({ migrate: false }); // the app migrates its read models itself
     tg = await startTelegramStandIn();
     receiver = await startWebhookReceiver();
@@ -59,6 +63,7 @@ describe('the app on EventStoreDB', {
     await receiver?.close();
     await tg?.close();
     await db?.drop();
+    await standIn?.stop();
   });
 
   it('is ready, the event log included', async () => {

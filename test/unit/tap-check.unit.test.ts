@@ -3,7 +3,7 @@
 // `# tests` and reports a suite skipped whole as passing, so the report is read for what ran.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkTap } from '../../scripts/tap-check.ts';
+import { checkTap, contractCounts } from '../../scripts/tap-check.ts';
 
 describe('scripts/tap-check.ts: a TAP report that ran what it should', () => {
   const report = (lines: string, counts: { tests: number; pass: number; fail?: number; skipped?: number }) =>
@@ -45,5 +45,35 @@ describe('scripts/tap-check.ts: a TAP report that ran what it should', () => {
     assert.deepEqual(checkTap('TAP version 13\nok 1 - appends\n'), [
       'no TAP summary (# tests, # pass, # fail, # skipped): did the run finish?',
     ]);
+  });
+});
+
+describe('scripts/tap-check.ts: the contract counts per event log for the closing line', () => {
+  it('counts each log’s tests, skips and failures, and adds up a log met in two files', () => {
+    const tap = [
+      'TAP version 13',
+      '# Subtest: event log contract: PostgreSQL',
+      '    # Subtest: appends',
+      '    ok 1 - appends',
+      '    not ok 2 - reads',
+      'not ok 1 - event log contract: PostgreSQL',
+      '# Subtest: some other suite',
+      '    ok 1 - unrelated',
+      'ok 2 - some other suite',
+      '# Subtest: event log contract: EventStoreDB adapter against the stand-in',
+      '    ok 1 - appends',
+      '    ok 2 - slow # SKIP cannot hold an append open',
+      'ok 3 - event log contract: EventStoreDB adapter against the stand-in',
+      '# Subtest: event log contract: PostgreSQL',
+      '    ok 1 - again',
+      'ok 4 - event log contract: PostgreSQL',
+    ].join('\n');
+    assert.deepEqual(
+      [...contractCounts(tap)],
+      [
+        ['PostgreSQL', { pass: 2, fail: 1, skipped: 0 }],
+        ['EventStoreDB adapter against the stand-in', { pass: 1, fail: 0, skipped: 1 }],
+      ],
+    );
   });
 });
