@@ -251,7 +251,11 @@ const main = async () => {
         contract.set(log, { pass: b.pass + c.pass, fail: b.fail + c.fail, skipped: b.skipped + c.skipped });
       }
     const contractLine = [...contract]
-      .map(([log, c]) => `${log} ${c.pass} passed, ${c.fail} failed, ${c.skipped} skipped`)
+      .map(([log, c]) =>
+        c.pass + c.fail + c.skipped === 0
+          ? `${log} not run (skipped whole)`
+          : `${log} ${c.pass} passed, ${c.fail} failed, ${c.skipped} skipped`,
+      )
       .join('; ');
     if (contractLine) console.log(`\nevent-log contract: ${contractLine}`);
     console.log(

@@ -1,6 +1,8 @@
 // Configuration from the environment, validated once at start-up (docs/design.md, "Configuration"). A
 // wrong or missing value stops start-up with one line naming the variable.
+
 import { accessSync, constants } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseEsdbConnectionString } from '../adapters/eventstore/connection-string.ts';
 import { redactSecrets } from '../adapters/logging/redact.ts';
@@ -297,6 +299,13 @@ function esdbSettingsIssues(c: {
   } catch {
     return issues; // EVENTSTORE_URL's own check says what is wrong
   }
+  // Node 26 refuses an IP address as a TLS server name, so the client could never connect.
+  const ipHost = parsed?.hosts.find((h) => isIP(h.address) !== 0);
+  if (parsed && parsed.tls !== false && ipHost)
+    issues.push({
+      path: ['EVENTSTORE_URL'],
+      message: `names a node by its IP address (${ipHost.address}) with TLS on: name it by the host name its certificate carries (Node refuses an IP address as a TLS server name), or add tls=false`,
+    });
   if (c.EVENTSTORE_CA_FILE) {
     const path = ['EVENTSTORE_CA_FILE'];
     if (parsed?.tls === false)

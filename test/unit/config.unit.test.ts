@@ -219,6 +219,18 @@ describe('configuration', () => {
       );
     });
 
+    it('refuses a node named by IP address with TLS on (Node refuses it as a TLS server name); takes it without TLS', () => {
+      refused(
+        { EVENTSTORE_URL: 'esdb://admin:pa55word@10.0.0.5:2113' },
+        /^EVENTSTORE_URL names a node by its IP address \(10\.0\.0\.5\) with TLS on: name it by the host name/,
+        'pa55word',
+      );
+      assert.equal(
+        esdb({ EVENTSTORE_URL: 'esdb://10.0.0.5:2113?tls=false' }).EVENTSTORE_URL,
+        'esdb://10.0.0.5:2113?tls=false',
+      );
+    });
+
     it('takes a readable CA file for a TLS node; refuses a missing one, or one for a node without TLS', () => {
       const dir = mkdtempSync(join(tmpdir(), 'topicdesk-ca-'));
       const ca = join(dir, 'ca.crt');
