@@ -393,9 +393,11 @@ export const benchApi = async (options: ApiBenchOptions = {}): Promise<Row[]> =>
     );
     const existing = existingCounted.value.value;
     const postCpu = existingCounted.value;
-    progress(`  statements per POST ${(existingCounted.total / posts).toFixed(1)}; the most frequent:`);
-    for (const s of existingCounted.top.slice(0, 12))
-      progress(`    ${(s.calls / posts).toFixed(2)}  ${s.query.slice(0, 150)}`);
+    progress(
+      `  statements per POST ${(existingCounted.total / posts).toFixed(1)}; the most frequent (per POST: calls, server ms):`,
+    );
+    for (const s of existingCounted.top.slice(0, 16))
+      progress(`    ${(s.calls / posts).toFixed(2)}  ${(s.ms / posts).toFixed(3)}  ${s.query.slice(0, 130)}`);
     const fresh = await posting(
       live,
       post((i) => `new-client-${i}`, 2_000_000),

@@ -89,16 +89,20 @@ export const cpuDuring = async <T>(
 export const statementsDuring = async <T>(
   db: BenchDatabase,
   fn: () => Promise<T>,
-): Promise<{ value: T; total: number; top: ReadonlyArray<{ calls: number; query: string }> }> => {
+): Promise<{
+  value: T;
+  total: number;
+  top: ReadonlyArray<{ calls: number; ms: number; query: string }>;
+}> => {
   await db.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   await db.pool.query('SELECT pg_stat_statements_reset()');
   const value = await fn();
-  const { rows } = await db.pool.query<{ calls: string; query: string }>(
-    `SELECT calls::text, query FROM pg_stat_statements
+  const { rows } = await db.pool.query<{ calls: string; ms: number; query: string }>(
+    `SELECT calls::text, total_exec_time AS ms, query FROM pg_stat_statements
       WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT LIKE '%bench:uncounted%'
       ORDER BY pg_stat_statements.calls DESC`,
   );
-  const top = rows.map((r) => ({ calls: Number(r.calls), query: r.query.replace(/\s+/g, ' ') }));
+  const top = rows.map((r) => ({ calls: Number(r.calls), ms: r.ms, query: r.query.replace(/\s+/g, ' ') }));
   return { value, total: top.reduce((n, r) => n + r.calls, 0), top };
 };
 
