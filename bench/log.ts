@@ -9,7 +9,6 @@
 // (bench/log-esdb.ts): throughput and gRPC calls per operation — the adapter's cost, not a server's.
 import { eventLogMigrations, migrate } from '../src/adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../src/adapters/postgres/pg-event-log.ts';
-import { startOfLog } from '../src/domain/event-log.ts';
 import { appendSinglesEmmett, type Emmett, openEmmett } from './emmett.ts';
 import {
   catchUp,
@@ -194,16 +193,7 @@ export const benchLog = async (options: { events?: number } = {}): Promise<Row[]
     // ---- the whole log in order, batches of 1000 ------------------------------------------------
     const { rows: countRows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM td_events');
     const events = Number(countRows[0]!.n);
-    const readAllOurs = async () => {
-      let pos = startOfLog;
-      let n = 0;
-      for (;;) {
-        const batch = await log.readAll(pos, 1000);
-        if (batch.length === 0) return n;
-        n += batch.length;
-        pos = batch[batch.length - 1]!.position;
-      }
-    };
+    const readAllOurs = () => readAllInBatches(log);
     const readAllRaw = async () => {
       let after = 0;
       let n = 0;
