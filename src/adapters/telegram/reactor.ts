@@ -17,7 +17,7 @@ import type { Reactor } from '../../projections/reactor-runner.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
-import { refreshCardButtons } from './card.ts';
+import { refreshCardButtons, refreshCardText } from './card.ts';
 import { carryClientMessages, closeTopic, editTopicCopy, reopenTopic } from './into-topic.ts';
 import type { OutgoingLimiter } from './limiter.ts';
 import { automaticReplyNotice, banNotice, clientDeletedNotice, closeNotice } from './notices.ts';
@@ -122,6 +122,13 @@ const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => 
     case 'ClientUnbanned':
       await refreshCard(ctx, turn);
       return;
+    case 'ConversationAssigned':
+    case 'ConversationUnassigned': {
+      // The card names the assignee: its text follows.
+      const card = currentCard(turn.state);
+      if (card) await refreshCardText(ctx, card, turn.conversationId, turn.state, ctx.logger);
+      return;
+    }
     case 'ClientMessageEdited': {
       const m = turn.state.messages.get(event.data.messageId);
       if (m) await editTopicCopy(ctx, m);
