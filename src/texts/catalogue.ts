@@ -343,6 +343,12 @@ export const catalogue = {
     en: '{command} — remove the assignee',
     ru: '{command} — снять ответственного',
   }),
+  'topic.help.waiting': entry({
+    vars: ['command'],
+    required: ['command'],
+    en: '{command} — list the clients waiting for an answer, oldest first (also in General)',
+    ru: '{command} — список клиентов, ждущих ответа, сначала самые давние (и в General)',
+  }),
   'topic.assigned': entry({
     vars: ['assignee'],
     required: ['assignee'],
