@@ -217,6 +217,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   const reactor = createTelegramReactor({
     api,
     ...(look ? { topicStatus: { look, limiter } } : {}),
+    limiter,
     ...(options.reactorConcurrency ? { concurrency: options.reactorConcurrency } : {}),
     ...(options.orderWaitMs !== undefined ? { orderWaitMs: options.orderWaitMs } : {}),
     handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,
