@@ -132,6 +132,8 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
   }),
   NotePinned: z.object({ text: z.string(), managerId: z.string(), managerName: z.string() }),
   NoteUnpinned: empty,
+  ConversationAssigned: z.object({ assigneeId: z.string(), assigneeName: z.string() }),
+  ConversationUnassigned: z.object({ previousAssigneeId: z.string(), previousAssigneeName: z.string() }),
 };
 
 export const eventMetadataSchema: z.ZodType<EventMetadata> = z.object({

@@ -12,6 +12,7 @@ import {
 } from '../adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
 import { appendOnlyRisks, grantServiceRole } from '../adapters/postgres/roles.ts';
+import { groupMembersMigration } from '../adapters/telegram/members.ts';
 import { webhookDeliveriesMigration } from '../adapters/webhooks/deliveries.ts';
 import type { EventLog } from '../domain/event-log.ts';
 import { allProjections, reactorMigration, registryMigration } from '../projections/index.ts';
@@ -85,6 +86,7 @@ export const allMigrations = (config: Config): Migration[] => [
   webhookDeliveriesMigration,
   checkpointLogMigration,
   logCopyMigration,
+  groupMembersMigration,
 ];
 
 /**

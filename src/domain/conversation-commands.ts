@@ -173,6 +173,17 @@ export interface UnpinNote {
   readonly type: 'UnpinNote';
 }
 
+/** Gives the conversation to a member of the support group (the actor, for `/take`). */
+export interface AssignConversation {
+  readonly type: 'AssignConversation';
+  readonly assigneeId: string;
+  readonly assigneeName: string;
+}
+
+export interface UnassignConversation {
+  readonly type: 'UnassignConversation';
+}
+
 export type ConversationCommand =
   | ReceiveClientMessage
   | EditClientMessage
@@ -195,6 +206,8 @@ export type ConversationCommand =
   | RecordTopicStatus
   | AddNote
   | PinNote
-  | UnpinNote;
+  | UnpinNote
+  | AssignConversation
+  | UnassignConversation;
 
 export type ConversationCommandType = ConversationCommand['type'];

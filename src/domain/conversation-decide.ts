@@ -323,6 +323,25 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
       if (started.pinnedNote === undefined)
         throw new DomainError('no_pinned_note', 'the client has no pinned note');
       return [{ type: 'NoteUnpinned', data: {} }];
+    case 'AssignConversation': {
+      const assigneeId = command.assigneeId.trim();
+      const assigneeName = command.assigneeName.trim();
+      if (assigneeId === '' || assigneeName === '')
+        throw new DomainError('invalid_command', 'an assignee needs an id and a name');
+      // Given again to the one who has it: a repeated /take changes nothing (and stays their taking).
+      if (started.assignee?.id === assigneeId) return none;
+      return [{ type: 'ConversationAssigned', data: { assigneeId, assigneeName } }];
+    }
+    case 'UnassignConversation': {
+      const assignee = started.assignee;
+      if (assignee === undefined) throw new DomainError('not_assigned', 'the conversation has no assignee');
+      return [
+        {
+          type: 'ConversationUnassigned',
+          data: { previousAssigneeId: assignee.id, previousAssigneeName: assignee.name },
+        },
+      ];
+    }
     default: {
       const unknown: never = command;
       throw new DomainError('invalid_command', `unknown command ${(unknown as { type?: unknown }).type}`);
@@ -358,6 +377,8 @@ export const messagesNeeded = (command: ConversationCommand): string[] => {
     case 'AddNote':
     case 'PinNote':
     case 'UnpinNote':
+    case 'AssignConversation':
+    case 'UnassignConversation':
       return [];
     default: {
       const unknown: never = command;

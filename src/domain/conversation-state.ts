@@ -133,7 +133,22 @@ export interface ConversationCore {
   readonly welcomed: boolean;
   /** The off-period the client was last answered in (one off-hours answer per period). */
   readonly offHoursAnswered?: string;
+  /** The member of the support group the conversation is assigned to; absent when nobody (and before). */
+  readonly assignee?: Assignee;
 }
+
+/** Who a conversation is assigned to: a Telegram user id and the name shown on the card. */
+export interface Assignee {
+  readonly id: string;
+  readonly name: string;
+}
+
+/**
+ * "Unassigned waiting": open, the client waits for an answer, and nobody has the conversation
+ * (docs/design.md, "Assignment").
+ */
+export const isUnassignedWaiting = (core: ConversationCore): boolean =>
+  topicStatusOf(core) === 'waiting' && core.assignee === undefined;
 
 /** How many ids a waiting list and the send outcomes keep: older ones were given up long ago. */
 const WAITING_LIMIT = 500;
@@ -512,6 +527,12 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
       return;
     case 'NoteUnpinned':
       delete core.pinnedNote;
+      return;
+    case 'ConversationAssigned':
+      core.assignee = { id: event.data.assigneeId, name: event.data.assigneeName };
+      return;
+    case 'ConversationUnassigned':
+      delete core.assignee;
       return;
     case 'ClientMessageEdited':
     case 'ClientMessageDeleted':

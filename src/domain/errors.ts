@@ -15,6 +15,7 @@ export type DomainErrorCode =
   | 'not_closed'
   | 'note_empty'
   | 'no_pinned_note'
+  | 'not_assigned'
   | 'invalid_command';
 
 export class DomainError extends Error {

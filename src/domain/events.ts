@@ -290,6 +290,21 @@ export interface NoteUnpinned {
   readonly data: Readonly<Record<string, never>>;
 }
 
+/**
+ * The conversation was given to a member of the support group (`/take`, `/assign`), or to another
+ * one: who gave it is the event's actor (docs/design.md, "Assignment").
+ */
+export interface ConversationAssigned {
+  readonly type: 'ConversationAssigned';
+  readonly data: { readonly assigneeId: string; readonly assigneeName: string };
+}
+
+/** The conversation has no assignee any more (`/unassign`): it names the one it had. */
+export interface ConversationUnassigned {
+  readonly type: 'ConversationUnassigned';
+  readonly data: { readonly previousAssigneeId: string; readonly previousAssigneeName: string };
+}
+
 export type ConversationEvent =
   | ConversationStarted
   | ClientMessageReceived
@@ -312,7 +327,9 @@ export type ConversationEvent =
   | TopicStatusChanged
   | NoteAdded
   | NotePinned
-  | NoteUnpinned;
+  | NoteUnpinned
+  | ConversationAssigned
+  | ConversationUnassigned;
 
 export type ConversationEventType = ConversationEvent['type'];
 
@@ -339,6 +356,8 @@ export const conversationEventTypes: readonly ConversationEventType[] = [
   'NoteAdded',
   'NotePinned',
   'NoteUnpinned',
+  'ConversationAssigned',
+  'ConversationUnassigned',
 ];
 
 export const conversationStream = (conversationId: string): string => `conversation-${conversationId}`;

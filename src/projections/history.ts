@@ -292,6 +292,10 @@ export const summarize = (event: ConversationEvent): string => {
       return `note pinned by ${event.data.managerName}: ${quote(event.data.text)}`;
     case 'NoteUnpinned':
       return 'pinned note removed';
+    case 'ConversationAssigned':
+      return `assigned to ${event.data.assigneeName} (${event.data.assigneeId})`;
+    case 'ConversationUnassigned':
+      return `unassigned (was ${event.data.previousAssigneeName}, ${event.data.previousAssigneeId})`;
     default: {
       const unknown: never = event;
       return `${(unknown as { type: string }).type}`;

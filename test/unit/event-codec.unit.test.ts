@@ -84,6 +84,8 @@ const oneOfEach: readonly ConversationEvent[] = [
   },
   { type: 'NotePinned', data: { text: 'VIP', managerId: '7', managerName: 'Gina' } },
   { type: 'NoteUnpinned', data: {} },
+  { type: 'ConversationAssigned', data: { assigneeId: '7', assigneeName: 'Gina' } },
+  { type: 'ConversationUnassigned', data: { previousAssigneeId: '7', previousAssigneeName: 'Gina' } },
 ];
 
 const errorOf = (fn: () => unknown): EventDecodeError => {

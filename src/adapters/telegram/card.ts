@@ -25,17 +25,20 @@ import {
 
 export const cardLabels = async (texts: Texts): Promise<ContactCardLabels> => {
   // Asked without variables, a text keeps its placeholders: filled per card below.
-  const [channel, client, conversation, language] = await Promise.all([
+  const [channel, client, conversation, language, assignee, unassigned] = await Promise.all([
     texts.topic('topic.card.channel'),
     texts.topic('topic.card.client'),
     texts.topic('topic.card.conversation'),
     texts.topic('topic.card.language'),
+    texts.topic('topic.card.assignee'),
+    texts.topic('topic.card.unassigned'),
   ]);
   return {
     channel: (c, source) => fill(channel, { channel: c, source }),
     client,
     conversation,
     language: (l) => fill(language, { language: l }),
+    assignee: (name) => (name ? fill(assignee, { assignee: name }) : unassigned),
   };
 };
 
@@ -65,6 +68,7 @@ export const contactCardOf = async (
       profile: state.profile ?? {},
       conversationId,
       ...(state.language ? { language: state.language } : {}),
+      ...(state.assignee ? { assignee: state.assignee.name } : {}),
     },
     await cardLabels(texts),
   );
@@ -121,6 +125,31 @@ export const refreshCardButtons = async (
     if (!refused) throw error;
     if (refused.kind !== 'not-modified')
       logger.info({ err: error, conversationId }, "the contact card's buttons could not be updated");
+  }
+};
+
+/**
+ * Sets the card's text (and buttons) to what the conversation is now: after an assignment, whose
+ * assignee the card names. As with the buttons, a card since deleted or already showing it is fine.
+ */
+export const refreshCardText = async (
+  deps: Pick<CardDeps, 'api' | 'texts'>,
+  ref: { readonly chatId: string; readonly messageId: string },
+  conversationId: string,
+  state: ConversationState,
+  logger: Logger,
+): Promise<void> => {
+  const card = await contactCardOf(deps.texts, state, conversationId);
+  try {
+    await deps.api.editMessageText(ref.chatId, Number(ref.messageId), card.text, {
+      entities: card.entities,
+      reply_markup: cardKeyboard(conversationId, state, await cardButtonLabels(deps.texts)),
+    });
+  } catch (error) {
+    const refused = refusal(error);
+    if (!refused) throw error;
+    if (refused.kind !== 'not-modified')
+      logger.info({ err: error, conversationId }, 'the contact card could not be updated');
   }
 };
 

@@ -22,10 +22,12 @@ import { cardButtons } from './card.ts';
 import { TEMPLATE_CALLBACK, templateButtons } from './composed-answers.ts';
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
 import { createOutgoingLimiter, type RetryInfo } from './limiter.ts';
+import { createMemberDirectory } from './members.ts';
 import { createTelegramReactor } from './reactor.ts';
 import { type StatusLook, statusIcons, type TopicStatusMode } from './topic-status.ts';
 import { CARD_PREFIX } from './translate.ts';
 import { ALLOWED_UPDATES, MalformedUpdateError } from './update-schema.ts';
+import { waitingConversations } from './waiting.ts';
 
 export interface TelegramChannelOptions {
   readonly token: string;
@@ -188,6 +190,8 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     logger,
     texts,
     ...(options.autoReplies ? { autoReplies: options.autoReplies } : {}),
+    members: createMemberDirectory(options.pool),
+    waiting: () => waitingConversations(options.pool),
     async findConversationByTopic(chatId, topicId) {
       const { rows } = await options.pool
         .query<{ conversation_id: string }>(
@@ -213,6 +217,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   const reactor = createTelegramReactor({
     api,
     ...(look ? { topicStatus: { look, limiter } } : {}),
+    limiter,
     ...(options.reactorConcurrency ? { concurrency: options.reactorConcurrency } : {}),
     ...(options.orderWaitMs !== undefined ? { orderWaitMs: options.orderWaitMs } : {}),
     handler: options.onDelivery ? reportingDeliveries(options.handler, options.onDelivery) : options.handler,

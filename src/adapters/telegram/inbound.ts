@@ -19,6 +19,7 @@ import type { TemplatesState } from '../../domain/settings/templates.ts';
 import type { TextKey } from '../../texts/catalogue.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import type { AutoReplies } from '../auto-replies/auto-replies.ts';
+import { runAssignment } from './assignment.ts';
 import type { CallbackAnswer, CallbackRouter } from './callbacks.ts';
 import { postContactCard } from './card.ts';
 import {
@@ -36,9 +37,11 @@ import {
   sendTemplateAnswer,
   templateKeyboard,
 } from './composed-answers.ts';
+import type { MemberDirectory } from './members.ts';
 import { TELEGRAM_SOURCE, telegramConversationId, telegramMessageId, updateCommandId } from './refs.ts';
 import { contentOf, isServiceMessage, profileOf } from './translate.ts';
 import { checkUpdate } from './update-schema.ts';
+import { type WaitingPage, waitingText } from './waiting.ts';
 
 export type InboundOutcome = 'recorded' | 'duplicate' | 'ignored';
 
@@ -80,6 +83,10 @@ export interface TelegramInboundOptions {
   readonly texts?: Texts;
   /** The welcome and off-hours answers a client's message calls for; none by default. */
   readonly autoReplies?: AutoReplies;
+  /** The members seen writing in the group (`/assign @username`); without it, a reply names the member. */
+  readonly members?: MemberDirectory;
+  /** The conversations whose client waits, oldest first (`/waiting`); without it the command says none. */
+  readonly waiting?: () => Promise<WaitingPage>;
 }
 
 export interface TelegramInbound {
@@ -329,6 +336,12 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     return 'ignored';
   };
 
+  const showWaiting = async (m: Message): Promise<InboundOutcome> => {
+    const page = options.waiting ? await options.waiting() : { conversations: [], total: 0, unassigned: 0 };
+    await say(m, await waitingText(texts, page));
+    return 'ignored';
+  };
+
   const managerCommand = async (
     update: Update,
     m: Message,
@@ -345,6 +358,24 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     switch (command) {
       case 'info':
         return showCard(m, conversationId);
+      case 'waiting':
+        return showWaiting(m);
+      case 'take':
+      case 'assign':
+      case 'unassign': {
+        const result = await runAssignment(
+          {
+            handler,
+            texts,
+            isMember: options.isMember,
+            ...(options.members ? { members: options.members } : {}),
+          },
+          { command, message: m, args, conversationId, commandId, actor, at },
+          async () => topicText('topic.command.not_done', { reason: await commandLine(topicText, command) }),
+        );
+        if (result.say !== undefined) await say(m, result.say);
+        return result.outcome;
+      }
       case 'note':
         return addNote(update, m, conversationId, args, command);
       case 'send':
@@ -475,7 +506,15 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
   const fromManager = async (update: Update, m: Message, edited: boolean): Promise<InboundOutcome> => {
     // Other bots, service messages and the General topic are not answers to anyone.
     if (!m.from || m.from.is_bot || isServiceMessage(m)) return 'ignored';
-    if (!m.is_topic_message || m.message_thread_id === undefined) return 'ignored';
+    // Remembered for `/assign @username`: a convenience, never a reason to refuse the update.
+    await options.members
+      ?.seen(m.from)
+      .catch((err: unknown) => logger.warn({ err }, 'could not remember a member'));
+    if (!m.is_topic_message || m.message_thread_id === undefined) {
+      // In General only `/waiting` is ours.
+      const input = edited ? undefined : readTopicInput(m, options.botUsername, '');
+      return input?.kind === 'command' && input.command === 'waiting' ? showWaiting(m) : 'ignored';
+    }
     const conversationId = await topicConversation(m);
     if (!conversationId) return 'ignored'; // a topic managers opened by hand
     const commandId = updateCommandId(botId, update.update_id);

@@ -26,6 +26,11 @@ export interface TelegramReactorContext {
   /** How topics show their status (TOPIC_STATUS), and the board that makes the edits; absent when off. */
   readonly statusLook?: StatusLook;
   readonly statusBoard?: TopicStatusBoard;
+  /**
+   * Waits for a quiet moment of a chat in the limiter (`whenQuiet`): what the bot only tidies up (the
+   * card's assignee line) lets client messages go first. Absent: made at once.
+   */
+  readonly quiet?: (chatId: string) => Promise<void>;
 }
 
 /** The most refused client messages remembered; the oldest are forgotten first. */

@@ -17,7 +17,7 @@ import type { Reactor } from '../../projections/reactor-runner.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
-import { refreshCardButtons } from './card.ts';
+import { refreshCardButtons, refreshCardText } from './card.ts';
 import { carryClientMessages, closeTopic, editTopicCopy, reopenTopic } from './into-topic.ts';
 import type { OutgoingLimiter } from './limiter.ts';
 import { automaticReplyNotice, banNotice, clientDeletedNotice, closeNotice } from './notices.ts';
@@ -52,6 +52,8 @@ export interface TelegramReactorOptions {
     /** Tests: a status edit dropped because a later one replaced it, or the topic showed it already. */
     readonly onDropped?: (want: StatusWant) => void;
   };
+  /** The limiter whose quiet moments the card's assignee edits wait for; absent: made at once. */
+  readonly limiter?: Pick<OutgoingLimiter, 'whenQuiet'>;
 }
 
 /** The client's chat when the conversation is a Telegram one (other channels have their own reactors). */
@@ -122,6 +124,16 @@ const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => 
     case 'ClientUnbanned':
       await refreshCard(ctx, turn);
       return;
+    case 'ConversationAssigned':
+    case 'ConversationUnassigned': {
+      // The card names the assignee: its text follows, once client messages have gone
+      // (docs/design.md, "The limiter's priorities").
+      const card = currentCard(turn.state);
+      if (!card) return;
+      await ctx.quiet?.(card.chatId);
+      await refreshCardText(ctx, card, turn.conversationId, turn.state, ctx.logger);
+      return;
+    }
     case 'ClientMessageEdited': {
       const m = turn.state.messages.get(event.data.messageId);
       if (m) await editTopicCopy(ctx, m);
@@ -172,6 +184,7 @@ const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => 
 export const createTelegramReactor = (options: TelegramReactorOptions): Reactor => {
   const { handler, concurrency = 16 } = options;
   const status = options.topicStatus;
+  const limiter = options.limiter;
   const ctx: TelegramReactorContext = {
     api: options.api,
     supportChatId: options.supportChatId,
@@ -181,6 +194,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     albumWaitMs: options.albumWaitMs ?? 1000,
     orderWaitMs: options.orderWaitMs ?? 1000,
     refusedMessages: new Set(),
+    ...(limiter ? { quiet: (chatId: string) => limiter.whenQuiet(chatId) } : {}),
     ...(status
       ? {
           statusLook: status.look,

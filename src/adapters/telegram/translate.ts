@@ -440,6 +440,8 @@ export interface ContactCardInput {
   readonly conversationId: string;
   /** The client's latest language, where it changed since the profile was taken. */
   readonly language?: string;
+  /** The name of the member the conversation is assigned to; absent when nobody. */
+  readonly assignee?: string;
 }
 
 export interface FormattedText {
@@ -494,6 +496,8 @@ export interface ContactCardLabels {
   readonly client: string;
   readonly conversation: string;
   readonly language: (language: string) => string;
+  /** The assignee line: who has the conversation, or that nobody has. */
+  readonly assignee: (assignee: string | undefined) => string;
 }
 
 const englishLabels: ContactCardLabels = {
@@ -501,6 +505,7 @@ const englishLabels: ContactCardLabels = {
   client: '🆔 Client: ',
   conversation: '💬 Conversation: ',
   language: (language) => `🌐 Language: ${language}`,
+  assignee: (assignee) => (assignee ? `🙋 Assigned to: ${assignee}` : '🙋 Not assigned'),
 };
 
 export const contactCard = (
@@ -525,6 +530,7 @@ export const contactCard = (
   b.plain(labels.conversation).styled(v.conversationId, { type: 'code' }).plain('\n');
   const language = squash(v.language ?? v.profile.languageCode);
   if (language) b.plain(`${labels.language(language)}\n`);
+  b.plain(`${labels.assignee(squash(v.assignee) || undefined)}\n`);
   return b.build();
 };
 

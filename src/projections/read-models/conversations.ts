@@ -1,5 +1,6 @@
 // rm_conversations: one row per conversation, looked up both ways — client → topic for outgoing
-// work, topic → conversation for managers' messages.
+// work, topic → conversation for managers' messages — and by waiting clients, oldest first, for
+// `/waiting` (docs/design.md, "Assignment").
 import type { RecordedEvent } from '../../domain/event-log.ts';
 import type { ConversationEvent } from '../../domain/events.ts';
 import type { Projection } from '../projection.ts';
@@ -20,6 +21,11 @@ export interface ConversationRow {
   started_at: string;
   last_activity_at: string;
   last_message_text: string | null;
+  /** The member of the support group the conversation is assigned to (null: nobody). */
+  assignee_id: string | null;
+  assignee_name: string | null;
+  /** Since when the client waits for a manager's answer (null: not waiting). */
+  waiting_since: string | null;
   revision: number;
 }
 
@@ -38,6 +44,9 @@ const columns: readonly Column[] = [
   { name: 'started_at', type: 'timestamptz' },
   { name: 'last_activity_at', type: 'timestamptz' },
   { name: 'last_message_text', type: 'text' },
+  { name: 'assignee_id', type: 'text' },
+  { name: 'assignee_name', type: 'text' },
+  { name: 'waiting_since', type: 'timestamptz' },
   { name: 'revision', type: 'bigint' },
 ];
 
@@ -69,6 +78,9 @@ export const evolveConversationRow = (
       started_at: at,
       last_activity_at: at,
       last_message_text: null,
+      assignee_id: null,
+      assignee_name: null,
+      waiting_since: null,
       revision: recorded.revision,
     };
   }
@@ -78,10 +90,22 @@ export const evolveConversationRow = (
     case 'ClientMessageReceived':
       next.message_count += 1;
       touch(next, at, event.data.text);
+      // The client waits from their first message with no answer (as the domain's awaitingAnswer).
+      if (!event.data.suppressed) next.waiting_since ??= at;
       break;
     case 'ManagerReplied':
       next.message_count += 1;
       touch(next, at, event.data.text);
+      // An automatic reply is no manager's answer: the client still waits.
+      if (event.data.automatic === undefined) next.waiting_since = null;
+      break;
+    case 'ConversationAssigned':
+      next.assignee_id = event.data.assigneeId;
+      next.assignee_name = event.data.assigneeName;
+      break;
+    case 'ConversationUnassigned':
+      next.assignee_id = null;
+      next.assignee_name = null;
       break;
     case 'TopicOpened':
       next.topic_id = event.data.topicId;
@@ -133,7 +157,8 @@ export const evolveConversationRow = (
 
 export const conversationsProjection: Projection = {
   name: 'conversations',
-  version: 1,
+  // 2: assignee_id, assignee_name, waiting_since (assignment): a rebuild fills them for older rows.
+  version: 2,
   tables: ['rm_conversations'],
   createTables: (t) => `
 CREATE TABLE ${t('rm_conversations')} (
@@ -151,12 +176,21 @@ CREATE TABLE ${t('rm_conversations')} (
   started_at        timestamptz NOT NULL,
   last_activity_at  timestamptz NOT NULL,
   last_message_text text,
+  assignee_id       text,
+  assignee_name     text,
+  waiting_since     timestamptz,
   revision          bigint NOT NULL
 )`,
   createIndexes: (t) => `
 CREATE INDEX ${t('rm_conversations')}_topic ON ${t('rm_conversations')} (topic_chat_id, topic_id) WHERE topic_id IS NOT NULL;
 CREATE INDEX ${t('rm_conversations')}_client ON ${t('rm_conversations')} (channel, source, client_id);
-CREATE INDEX ${t('rm_conversations')}_activity ON ${t('rm_conversations')} (last_activity_at DESC, conversation_id)`,
+CREATE INDEX ${t('rm_conversations')}_activity ON ${t('rm_conversations')} (last_activity_at DESC, conversation_id);
+CREATE INDEX ${t('rm_conversations')}_waiting ON ${t('rm_conversations')} (waiting_since, conversation_id) WHERE waiting_since IS NOT NULL AND status = 'open'`,
+  upgrade: (t, from) =>
+    from < 2
+      ? `ALTER TABLE ${t('rm_conversations')} ADD COLUMN IF NOT EXISTS assignee_id text,
+  ADD COLUMN IF NOT EXISTS assignee_name text, ADD COLUMN IF NOT EXISTS waiting_since timestamptz`
+      : undefined,
   async apply(sql, events, ctx) {
     const table = ctx.t('rm_conversations');
     const ids = [
@@ -166,7 +200,8 @@ CREATE INDEX ${t('rm_conversations')}_activity ON ${t('rm_conversations')} (last
     const { rows } = await sql.query<ConversationRow>(
       `SELECT conversation_id, channel, source, client_id, profile, topic_id, topic_chat_id, topic_title, status, banned,
          message_count, to_json(started_at)#>>'{}' AS started_at, to_json(last_activity_at)#>>'{}' AS last_activity_at,
-         last_message_text, revision::int AS revision
+         last_message_text, assignee_id, assignee_name,
+         to_json(waiting_since)#>>'{}' AS waiting_since, revision::int AS revision
        FROM ${table} WHERE conversation_id = ANY ($1::uuid[])`,
       [ids],
     );
