@@ -144,6 +144,8 @@ describe('metrics: Telegram and an external source, whole app', () => {
       20_000,
     );
 
+    // The source's delivery is the webhook scheduler's, apart from the reactors' outcomes above.
+    await waitFor('the answer at the source’s webhook', () => receiver.received.length > 0 || undefined);
     const samples = await eventually(async () => {
       const s = await scrape(h.url);
       caughtUp(s);
