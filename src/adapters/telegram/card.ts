@@ -106,9 +106,26 @@ export const postContactCard = async (
 };
 
 /**
- * Sets a card's buttons to what the conversation is now. "Not modified" (it shows that already) and a
- * card since deleted are fine: the buttons are a convenience, the state is the log's.
+ * Edits the contact card to what the conversation is now. "Not modified" (it shows that already) and
+ * a card since deleted are fine: the card is a convenience, the state is the log's.
  */
+const editCard = async (
+  edit: () => Promise<unknown>,
+  conversationId: string,
+  logger: Logger,
+  what: string,
+): Promise<void> => {
+  try {
+    await edit();
+  } catch (error) {
+    const refused = refusal(error);
+    if (!refused) throw error;
+    if (refused.kind !== 'not-modified')
+      logger.info({ err: error, conversationId }, `${what} could not be updated`);
+  }
+};
+
+/** Sets a card's buttons to what the conversation is now. */
 export const refreshCardButtons = async (
   deps: Pick<CardDeps, 'api' | 'texts'>,
   ref: { readonly chatId: string; readonly messageId: string },
@@ -116,22 +133,16 @@ export const refreshCardButtons = async (
   state: ConversationState,
   logger: Logger,
 ): Promise<void> => {
-  try {
-    await deps.api.editMessageReplyMarkup(ref.chatId, Number(ref.messageId), {
-      reply_markup: cardKeyboard(conversationId, state, await cardButtonLabels(deps.texts)),
-    });
-  } catch (error) {
-    const refused = refusal(error);
-    if (!refused) throw error;
-    if (refused.kind !== 'not-modified')
-      logger.info({ err: error, conversationId }, "the contact card's buttons could not be updated");
-  }
+  const reply_markup = cardKeyboard(conversationId, state, await cardButtonLabels(deps.texts));
+  await editCard(
+    () => deps.api.editMessageReplyMarkup(ref.chatId, Number(ref.messageId), { reply_markup }),
+    conversationId,
+    logger,
+    "the contact card's buttons",
+  );
 };
 
-/**
- * Sets the card's text (and buttons) to what the conversation is now: after an assignment, whose
- * assignee the card names. As with the buttons, a card since deleted or already showing it is fine.
- */
+/** Sets the card's text (and buttons) to what the conversation is now: after an assignment, whose assignee it names. */
 export const refreshCardText = async (
   deps: Pick<CardDeps, 'api' | 'texts'>,
   ref: { readonly chatId: string; readonly messageId: string },
@@ -140,17 +151,17 @@ export const refreshCardText = async (
   logger: Logger,
 ): Promise<void> => {
   const card = await contactCardOf(deps.texts, state, conversationId);
-  try {
-    await deps.api.editMessageText(ref.chatId, Number(ref.messageId), card.text, {
-      entities: card.entities,
-      reply_markup: cardKeyboard(conversationId, state, await cardButtonLabels(deps.texts)),
-    });
-  } catch (error) {
-    const refused = refusal(error);
-    if (!refused) throw error;
-    if (refused.kind !== 'not-modified')
-      logger.info({ err: error, conversationId }, 'the contact card could not be updated');
-  }
+  const reply_markup = cardKeyboard(conversationId, state, await cardButtonLabels(deps.texts));
+  await editCard(
+    () =>
+      deps.api.editMessageText(ref.chatId, Number(ref.messageId), card.text, {
+        entities: card.entities,
+        reply_markup,
+      }),
+    conversationId,
+    logger,
+    'the contact card',
+  );
 };
 
 const commandOf = (action: Exclude<CardAction, 'info'>): ConversationCommand => {

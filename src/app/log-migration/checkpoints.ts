@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import { setCheckpointLog } from '../../adapters/postgres/checkpoint-log.ts';
 import { formatPosition, type LogPosition } from '../../domain/event-log.ts';
+import { inTransaction } from '../../projections/sql.ts';
 import { finishProgress } from './progress.ts';
 
 export interface Checkpoint {
@@ -60,27 +61,24 @@ export const applyMappedCheckpoints = async (
   });
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
-    for (const c of out) {
-      const params = [c.name, c.to?.commit.toString() ?? null, c.to?.prepare.toString() ?? null];
-      if (c.table === 'td_reactors')
-        await client.query(
-          'UPDATE td_reactors SET checkpoint_commit = $2, checkpoint_prepare = $3, updated_at = now() WHERE name = $1',
-          params,
-        );
-      else
-        await client.query(
-          `UPDATE td_projections SET checkpoint_commit = $2, checkpoint_prepare = $3, updated_at = now()
-            WHERE name = $1 AND generation = $4`,
-          [...params, c.generation],
-        );
-    }
-    await setCheckpointLog(client, 'esdb');
-    await finishProgress(client, targetName);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    await inTransaction(client, async () => {
+      for (const c of out) {
+        const params = [c.name, c.to?.commit.toString() ?? null, c.to?.prepare.toString() ?? null];
+        if (c.table === 'td_reactors')
+          await client.query(
+            'UPDATE td_reactors SET checkpoint_commit = $2, checkpoint_prepare = $3, updated_at = now() WHERE name = $1',
+            params,
+          );
+        else
+          await client.query(
+            `UPDATE td_projections SET checkpoint_commit = $2, checkpoint_prepare = $3, updated_at = now()
+              WHERE name = $1 AND generation = $4`,
+            [...params, c.generation],
+          );
+      }
+      await setCheckpointLog(client, 'esdb');
+      await finishProgress(client, targetName);
+    });
   } finally {
     client.release();
   }
