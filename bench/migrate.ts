@@ -4,39 +4,18 @@
 // (test/support/esdb-stand-in.ts, in this process). Reference: the same adapter appending runs of
 // 1000 events straight, on the same stand-in: the most a copy through it could reach. The stand-in is
 // JavaScript on the same 2 cores; a real KurrentDB node is faster, so read the ratio, not the figure.
-import { spawn } from 'node:child_process';
+
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { createEsdbEventLog } from '../src/adapters/eventstore/esdb-event-log.ts';
 import { migrate } from '../src/adapters/postgres/migrations.ts';
 import type { Config } from '../src/app/config.ts';
 import { allMigrations } from '../src/app/context.ts';
+import { cli } from '../test/support/cli.ts';
 import { startEsdbStandIn } from '../test/support/esdb-stand-in.ts';
 import { copyHistory, historyOf } from './growth-history.ts';
 import { fmt, type Row, rate, ratio, startBenchDatabase } from './support.ts';
 
 const CONVERSATIONS = 4;
-const root = join(import.meta.dirname, '..');
-
-const runCli = (args: string[], env: Record<string, string>) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 
 /** Appends `events` in runs of 1000 to fresh streams through the adapter: the reference. */
 const rawAppends = async (url: string, events: number): Promise<number> => {
@@ -92,10 +71,11 @@ export const benchMigrate = async (options: { events: number }): Promise<Row[]> 
       await copyHistory(db, rows, { chunk: 50_000 });
     }
     const t0 = performance.now();
-    const run = await runCli(['log:migrate', '--to', 'esdb'], {
-      DATABASE_URL: db.url,
-      EVENTSTORE_URL: esdb.url,
-    });
+    const run = await cli(
+      ['log:migrate', '--to', 'esdb'],
+      { DATABASE_URL: db.url, EVENTSTORE_URL: esdb.url, LOG_LEVEL: 'warn' },
+      { timeoutMs: 30 * 60_000 },
+    );
     const wallMs = performance.now() - t0;
     if (run.code !== 0) throw new Error(`log:migrate failed: ${run.stderr}`);
     const copied = /copied (\d+) events in ([\d.]+) s \((\d+) events\/s\)/.exec(run.stdout);

@@ -12,8 +12,15 @@ export interface CliRun {
   readonly lines: string[];
 }
 
-/** Runs the CLI with only the variables given (plus PATH/HOME), so no DATABASE_URL or .env value leaks in. */
-export const cli = (args: string[], env: Record<string, string>): Promise<CliRun> =>
+/**
+ * Runs the CLI with only the variables given (plus PATH/HOME), so no DATABASE_URL or .env value leaks
+ * in; killed after `timeoutMs` (30 s: a test's command; a bench's may take longer).
+ */
+export const cli = (
+  args: string[],
+  env: Record<string, string>,
+  { timeoutMs = 30_000 }: { readonly timeoutMs?: number } = {},
+): Promise<CliRun> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
       cwd: root,
@@ -41,7 +48,7 @@ export const cli = (args: string[], env: Record<string, string>): Promise<CliRun
     child.stderr.on('data', (d: string) => {
       stderr += d;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
