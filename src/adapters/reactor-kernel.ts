@@ -4,9 +4,9 @@
 // Telegram, VK and webhook reactors are steps on top of it (docs/design.md, "Reactors").
 import type { CommandHandler } from '../domain/command-handler.ts';
 import type { ConversationCommand } from '../domain/conversation-commands.ts';
+import type { ConversationState } from '../domain/conversation-core.ts';
+import { messageIdOfEvent } from '../domain/conversation-fold.ts';
 import type { ConversationReader } from '../domain/conversation-reader.ts';
-import type { ConversationState } from '../domain/conversation-state.ts';
-import { messageIdOfEvent } from '../domain/conversation-state.ts';
 import type { RecordedEvent } from '../domain/event-log.ts';
 import type { ConversationEvent } from '../domain/events.ts';
 import { forEachConcurrently } from './conversation-workers.ts';

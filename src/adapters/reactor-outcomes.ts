@@ -3,7 +3,7 @@
 // records each outcome once.
 import type { CommandHandler } from '../domain/command-handler.ts';
 import type { ConversationCommand } from '../domain/conversation-commands.ts';
-import type { ConversationState } from '../domain/conversation-state.ts';
+import type { ConversationState } from '../domain/conversation-core.ts';
 import type { RecordedEvent } from '../domain/event-log.ts';
 import type { Channel, DeliveryOperation } from '../domain/events.ts';
 import { commandIdOf } from './ids.ts';

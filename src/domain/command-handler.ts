@@ -2,14 +2,14 @@
 // concurrency. Deterministic event ids make a re-delivered command append nothing, whichever
 // adapter delivered it.
 import type { ConversationCommand } from './conversation-commands.ts';
+import type { ConversationState } from './conversation-core.ts';
 import { decide, messagesNeeded } from './conversation-decide.ts';
 import { type ConversationReader, createConversationReader } from './conversation-reader.ts';
-import type { ConversationState } from './conversation-state.ts';
 import { CommandGaveUpError, DomainError, WrongExpectedRevisionError } from './errors.ts';
 import type { EventLog, LogPosition, NewEvent, RecordedEvent } from './event-log.ts';
 import { type Actor, type ConversationEvent, conversationStream, type EventMetadata } from './events.ts';
 
-export { foldConversation } from './conversation-state.ts';
+export { foldConversation } from './conversation-fold.ts';
 
 export interface Clock {
   now(): Date;

@@ -13,8 +13,8 @@ import type {
   ConversationState,
   MessageDirection,
   StartedConversationState,
-} from './conversation-state.ts';
-import { isStarted } from './conversation-state.ts';
+} from './conversation-core.ts';
+import { isStarted } from './conversation-core.ts';
 import { DomainError } from './errors.ts';
 import type { ChannelMessageRef, ConversationEvent, DeliveryOperation, MessageContent } from './events.ts';
 

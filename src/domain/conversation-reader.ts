@@ -6,16 +6,14 @@
 
 import {
   type ConversationState,
-  type Folded,
-  foldConversation,
   initialConversationCore,
   initialConversationState,
-  MessageWindow,
-  messageIdOfEvent,
-} from './conversation-state.ts';
+} from './conversation-core.ts';
+import { type Folded, foldConversation, messageIdOfEvent } from './conversation-fold.ts';
 import type { ConversationStore } from './conversation-store.ts';
 import type { EventLog, RecordedEvent } from './event-log.ts';
 import { type ConversationEvent, conversationStream } from './events.ts';
+import { MessageWindow } from './message-window.ts';
 
 /** What a read hands back: the state at `revision`, with what was asked for loaded. */
 export interface ConversationRead {

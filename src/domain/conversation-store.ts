@@ -1,7 +1,7 @@
 // The port to a copy of every conversation's state that a read model keeps (a projection of the
 // log), so that reading a conversation starts from that copy and the stream's short tail instead of
 // the whole stream. It is never the record: the log is, and the reader checks revisions both ways.
-import type { ConversationCore, ConversationMessage } from './conversation-state.ts';
+import type { ConversationCore, ConversationMessage } from './conversation-core.ts';
 
 export interface StoredCore {
   readonly core: ConversationCore;

@@ -2,7 +2,7 @@
 // a burst from one client (a forwarded batch, a long text split in parts, an album with a caption)
 // reaches the webhook as concurrent deliveries. Reactors carry messages in the sender's order
 // (docs/design.md, "Messages in the order they were sent").
-import type { ConversationMessage, ConversationState, MessageDirection } from './conversation-state.ts';
+import type { ConversationMessage, ConversationState, MessageDirection } from './conversation-core.ts';
 
 const numeric = (s: string | undefined): number | undefined =>
   s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined;

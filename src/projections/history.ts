@@ -3,8 +3,9 @@
 // the same list for a settings stream (docs/design.md, "Settings streams").
 // Read straight from the log (readStream only), so it works on any EventLog adapter and needs no
 // read model; the CLI prints it and the admin API serves the same values as JSON.
-import type { ConversationMessage } from '../domain/conversation-state.ts';
-import { foldConversation, initialConversationState } from '../domain/conversation-state.ts';
+import type { ConversationMessage } from '../domain/conversation-core.ts';
+import { initialConversationState } from '../domain/conversation-core.ts';
+import { foldConversation } from '../domain/conversation-fold.ts';
 import type { EventLog, RecordedEvent } from '../domain/event-log.ts';
 import { formatPosition } from '../domain/event-log.ts';
 import type {

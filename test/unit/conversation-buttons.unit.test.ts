@@ -2,7 +2,8 @@
 // topic status recorded only on transitions; and the status each conversation state derives.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { foldConversation, topicStatusOf } from '../../src/domain/conversation-state.ts';
+import { topicStatusOf } from '../../src/domain/conversation-core.ts';
+import { foldConversation } from '../../src/domain/conversation-fold.ts';
 import type { ConversationEvent } from '../../src/domain/events.ts';
 import {
   given,

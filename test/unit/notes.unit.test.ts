@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConversationCommand } from '../../src/domain/conversation.ts';
-import { foldConversation } from '../../src/domain/conversation-state.ts';
+import { foldConversation } from '../../src/domain/conversation-fold.ts';
 import type { ConversationEvent } from '../../src/domain/events.ts';
 import { given, groupRef, received, replied, reply, started } from './conversation-fixtures.ts';
 

@@ -2,7 +2,7 @@
 // in which order, whatever order the log recorded them in.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { foldConversation } from '../../src/domain/conversation-state.ts';
+import { foldConversation } from '../../src/domain/conversation-fold.ts';
 import type { ConversationEvent } from '../../src/domain/events.ts';
 import { inSenderOrder, mayArriveOutOfOrder, waitingFrom } from '../../src/domain/sender-order.ts';
 

@@ -7,7 +7,7 @@ import type { Message } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
-import { type ConversationState, currentCard } from '../../domain/conversation-state.ts';
+import { type ConversationState, currentCard } from '../../domain/conversation-core.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { fill, type TextKey } from '../../texts/catalogue.ts';
 import type { Texts } from '../../texts/texts.ts';

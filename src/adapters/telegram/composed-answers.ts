@@ -8,7 +8,7 @@ import type { Api } from 'grammy';
 import type { InlineKeyboardButton, MessageEntity } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
-import { isStarted } from '../../domain/conversation-state.ts';
+import { isStarted } from '../../domain/conversation-core.ts';
 import type { Actor, MessageContent, TemplateUse } from '../../domain/events.ts';
 import {
   expandTemplate,

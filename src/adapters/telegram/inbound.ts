@@ -6,15 +6,11 @@ import type { CallbackQuery, Message, Update } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { CommandHandler, CommandResult } from '../../domain/command-handler.ts';
 import type { ConversationCommand } from '../../domain/conversation-commands.ts';
-import {
-  channelKey,
-  findByChannelMessage,
-  findByGroupMessage,
-  groupKey,
-} from '../../domain/conversation-state.ts';
+import { findByChannelMessage, findByGroupMessage } from '../../domain/conversation-core.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { comparePositions, type LogPosition } from '../../domain/event-log.ts';
 import type { Actor, MessageContent } from '../../domain/events.ts';
+import { channelKey, groupKey } from '../../domain/message-window.ts';
 import type { TemplatesState } from '../../domain/settings/templates.ts';
 import type { TextKey } from '../../texts/catalogue.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';

@@ -6,7 +6,7 @@ import {
   type ConversationMessage,
   type ConversationState,
   topicStatusOf,
-} from '../../domain/conversation-state.ts';
+} from '../../domain/conversation-core.ts';
 import type { Attachment } from '../../domain/events.ts';
 import { mayArriveOutOfOrder, waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Turn } from '../reactor-kernel.ts';

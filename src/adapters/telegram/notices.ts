@@ -2,7 +2,7 @@
 // the client's language; and in the topic, in LOCALE's (the client deleted a message, a message or
 // file could not be shown, answers cannot reach the client, an automatic reply was sent). A notice
 // Telegram refuses is logged, never retried: it must not hold up the conversation.
-import type { ConversationMessage } from '../../domain/conversation-state.ts';
+import type { ConversationMessage } from '../../domain/conversation-core.ts';
 import type { Attachment } from '../../domain/events.ts';
 import type { Turn } from '../reactor-kernel.ts';
 import type { TelegramFailure } from './errors.ts';

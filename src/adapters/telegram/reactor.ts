@@ -12,7 +12,7 @@ import {
   currentCard,
   shownTopicStatus,
   topicStatusOf,
-} from '../../domain/conversation-state.ts';
+} from '../../domain/conversation-core.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';

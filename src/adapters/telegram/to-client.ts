@@ -2,7 +2,7 @@
 // they were written; their edits and deletions carried after them. Every outcome is recorded
 // (ReplyDelivered / DeliveryFailed); what Telegram refuses is refused for good.
 import { BUTTON_ROW_LIMIT } from '../../domain/answer-buttons.ts';
-import type { ConversationMessage } from '../../domain/conversation-state.ts';
+import type { ConversationMessage } from '../../domain/conversation-core.ts';
 import { waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Turn } from '../reactor-kernel.ts';
 import { resentAlbum, runsOf } from './albums.ts';

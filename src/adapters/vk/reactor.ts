@@ -11,7 +11,7 @@ import type { Api } from 'grammy';
 import type { Logger } from 'pino';
 import { type API, APIError, type Upload, UploadError } from 'vk-io';
 import type { CommandHandler } from '../../domain/command-handler.ts';
-import type { ConversationMessage, DeliveryOutcome } from '../../domain/conversation-state.ts';
+import type { ConversationMessage, DeliveryOutcome } from '../../domain/conversation-core.ts';
 import type { ConversationEventType, DeliveryOperation } from '../../domain/events.ts';
 import { waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';

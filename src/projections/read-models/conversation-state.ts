@@ -5,17 +5,15 @@
 // tail, so a read costs the same whatever the conversation's length (docs/design.md). It is built
 // with the domain's own fold; the log stays the record, and the audit trail reads only the log.
 
-import { RECENT_EVENTS } from '../../domain/conversation-reader.ts';
 import {
   type ConversationCore,
   type ConversationMessage,
-  type Folded,
-  foldConversation,
   initialConversationCore,
-  MessageWindow,
-  messageIdOfEvent,
-} from '../../domain/conversation-state.ts';
+} from '../../domain/conversation-core.ts';
+import { type Folded, foldConversation, messageIdOfEvent } from '../../domain/conversation-fold.ts';
+import { RECENT_EVENTS } from '../../domain/conversation-reader.ts';
 import type { ConversationEvent } from '../../domain/events.ts';
+import { MessageWindow } from '../../domain/message-window.ts';
 import type { Projection } from '../projection.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 
