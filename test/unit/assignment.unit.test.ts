@@ -8,7 +8,7 @@ import type { ConversationCommand } from '../../src/domain/conversation.ts';
 import { foldConversation, isUnassignedWaiting } from '../../src/domain/conversation-state.ts';
 import type { RecordedEvent } from '../../src/domain/event-log.ts';
 import type { ConversationEvent } from '../../src/domain/events.ts';
-import { summarize } from '../../src/projections/history.ts';
+import { summarize } from '../../src/projections/history-summary.ts';
 import {
   type ConversationRow,
   evolveConversationRow,
