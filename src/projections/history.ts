@@ -1,6 +1,6 @@
 // The audit history of one conversation (docs/design.md, "The audit history"): every event of its
-// stream in order, described for a person, and the conversation as it stood at a past moment; and
-// the same list for a settings stream (docs/design.md, "Settings streams").
+// stream in order, described for a person (each line from history-summary.ts), and the conversation
+// as it stood at a past moment; and the same list for a settings stream (docs/design.md, "Settings streams").
 // Read straight from the log (readStream only), so it works on any EventLog adapter and needs no
 // read model; the CLI prints it and the admin API serves the same values as JSON.
 import type { ConversationMessage } from '../domain/conversation-core.ts';
@@ -15,8 +15,6 @@ import type {
   ClientProfile,
   ConversationEvent,
   ConversationEventType,
-  DeliveryOperation,
-  MessageButton,
   TemplateUse,
 } from '../domain/events.ts';
 import { conversationEventTypes, conversationStream } from '../domain/events.ts';
@@ -26,107 +24,10 @@ import {
   type SettingsEvent,
   settingsStream,
 } from '../domain/settings.ts';
+import { summarize } from './history-summary.ts';
 
 /** Turns a recorded event into a domain event (the composition root passes the zod codec). */
 export type DecodeConversationEvent = (event: RecordedEvent) => ConversationEvent;
-
-/** UUIDv5 of `channel:source:clientId` (src/adapters/ids.ts), passed in: this layer cannot import adapters. */
-export type ConversationIdOf = (channel: Channel, source: string, clientId: string) => string;
-
-// ---------------------------------------------------------------------------------------------
-// References
-
-export interface ConversationRef {
-  readonly conversationId: string;
-  /** Known when the reference named the client rather than the id. */
-  readonly channel?: Channel;
-  readonly source?: string;
-  readonly clientId?: string;
-}
-
-export class ConversationRefError extends Error {
-  override readonly name = 'ConversationRefError';
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const refForms =
-  'a conversation id (UUID), telegram:<clientId>, vk:<clientId> or external:<source>:<clientId>';
-
-/**
- * `3f2a…` (a UUID) is the conversation id itself. `telegram:<clientId>` and `vk:<clientId>` name a
- * client of that channel, whose source is the channel's name (topicdesk's convention);
- * `external:<source>:<clientId>` names a client of an external source. A client id may itself
- * contain colons (everything after the prefix is the client id).
- */
-export const resolveConversationRef = (ref: string, conversationIdOf: ConversationIdOf): ConversationRef => {
-  const trimmed = ref.trim();
-  if (UUID.test(trimmed)) return { conversationId: trimmed.toLowerCase() };
-  const colon = trimmed.indexOf(':');
-  const prefix = colon < 0 ? '' : trimmed.slice(0, colon);
-  const rest = colon < 0 ? '' : trimmed.slice(colon + 1);
-  const named = (channel: Channel, source: string, clientId: string): ConversationRef => {
-    if (source === '' || clientId === '') {
-      throw new ConversationRefError(`not a conversation reference: "${ref}" (expected ${refForms})`);
-    }
-    return { conversationId: conversationIdOf(channel, source, clientId), channel, source, clientId };
-  };
-  switch (prefix) {
-    case 'telegram':
-    case 'vk':
-      return named(prefix, prefix, rest);
-    case 'external': {
-      const sep = rest.indexOf(':');
-      return sep < 0
-        ? named('external', rest, '')
-        : named('external', rest.slice(0, sep), rest.slice(sep + 1));
-    }
-    default:
-      throw new ConversationRefError(`not a conversation reference: "${ref}" (expected ${refForms})`);
-  }
-};
-
-// ---------------------------------------------------------------------------------------------
-// Times
-
-const ISO_8601 =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
-
-/**
- * An ISO 8601 date or date-time: `2025-03-01T12:30:00Z`, `2025-03-01T15:30:00.250+03:00`,
- * `2025-03-01 12:30`, `2025-03-01`. Without an offset the time is local (as ISO 8601 says); a date
- * alone is its local midnight. Fractions beyond milliseconds are cut. null when not such a time or
- * not a real date (2025-02-30).
- */
-export const parseIsoTime = (text: string): Date | null => {
-  const m = ISO_8601.exec(text.trim());
-  if (!m) return null;
-  const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map((v) => Number(v ?? 0));
-  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
-  const zone = m[8];
-  if (month! < 1 || month! > 12 || day! < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  if (day! > daysInMonth) return null;
-  if (zone === undefined) {
-    const local = new Date(year!, month! - 1, day!, hour, minute, second, ms);
-    // Year 0-99 would be taken as 19xx by the Date constructor.
-    local.setFullYear(year!);
-    return Number.isNaN(local.getTime()) ? null : local;
-  }
-  let offsetMinutes = 0;
-  if (zone.toUpperCase() !== 'Z') {
-    const z = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
-    const hours = Number(z[2]);
-    const minutes = Number(z[3] ?? 0);
-    if (hours > 23 || minutes > 59) return null;
-    offsetMinutes = (z[1] === '-' ? -1 : 1) * (hours * 60 + minutes);
-  }
-  const utc = new Date(0);
-  utc.setUTCFullYear(year!, month! - 1, day!);
-  utc.setUTCHours(hour, minute, second, ms);
-  const result = new Date(utc.getTime() - offsetMinutes * 60_000);
-  return Number.isNaN(result.getTime()) ? null : result;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Reading the stream
@@ -180,129 +81,6 @@ export interface HistoryEntry {
   /** The event's data as stored. */
   readonly data: unknown;
 }
-
-const MAX_QUOTE = 80;
-
-const quote = (text: string): string =>
-  JSON.stringify(text.length > MAX_QUOTE ? `${text.slice(0, MAX_QUOTE - 1)}…` : text);
-
-const describeAttachment = (a: Attachment): string =>
-  a.fileName === undefined ? a.kind : `${a.kind} ${JSON.stringify(a.fileName)}`;
-
-/** `"hello" [photo, document "a.pdf"]`; an attachment without a caption shows only the brackets. */
-export const describeContent = (content: {
-  readonly text: string;
-  readonly attachments: readonly Attachment[];
-  readonly buttons?: readonly (readonly MessageButton[])[];
-}): string => {
-  const files = content.attachments.length
-    ? `[${content.attachments.map(describeAttachment).join(', ')}]`
-    : '';
-  const labels = (content.buttons ?? []).flat().map((b) => JSON.stringify(b.text));
-  const buttons = labels.length ? ` [button${labels.length > 1 ? 's' : ''} ${labels.join(', ')}]` : '';
-  if (content.text === '' && files !== '') return files + buttons;
-  return (files === '' ? quote(content.text) : `${quote(content.text)} ${files}`) + buttons;
-};
-
-const describeProfile = (profile: ClientProfile): string => {
-  const name = [profile.firstName, profile.lastName].filter((p) => p !== undefined && p !== '').join(' ');
-  return [name === '' ? undefined : JSON.stringify(name), profile.username && `@${profile.username}`]
-    .filter(Boolean)
-    .join(' ');
-};
-
-const what = (operation: DeliveryOperation, messageId: string): string =>
-  operation === 'send' ? messageId : `${operation} of ${messageId}`;
-
-const replyNote = (replyTo: string | undefined): string =>
-  replyTo === undefined ? '' : ` (reply to ${replyTo})`;
-
-const statusWords = { waiting: 'waiting for an answer', answered: 'answered', closed: 'closed' } as const;
-
-/** One line describing an event, for a person reading the audit history. */
-export const summarize = (event: ConversationEvent): string => {
-  switch (event.type) {
-    case 'ConversationStarted': {
-      const { channel, source, clientId, profile } = event.data;
-      const via = source === channel ? channel : `${channel} source ${source}`;
-      const who = describeProfile(profile);
-      return `conversation started: ${via} client ${clientId}${who === '' ? '' : ` ${who}`}`;
-    }
-    case 'ClientMessageReceived': {
-      const d = event.data;
-      const suppressed = d.suppressed ? ' (not forwarded: client banned)' : '';
-      const language = d.languageCode ? ` (language now ${d.languageCode})` : '';
-      return `client message ${d.messageId}: ${describeContent(d)}${replyNote(d.replyTo)}${suppressed}${language}`;
-    }
-    case 'ClientMessageEdited':
-      return `edited ${event.data.messageId}: ${quote(event.data.previousText)} → ${describeContent(event.data)}`;
-    case 'ClientMessageDeleted':
-      return `deleted ${event.data.messageId}`;
-    case 'TopicOpened':
-      return `topic ${event.data.topicId} opened ${quote(event.data.title)}`;
-    case 'TopicLost':
-      return `topic ${event.data.topicId} lost: ${event.data.reason}`;
-    case 'ClientMessageForwarded': {
-      const { messageId, topicId, groupMessage, moreGroupMessages = [] } = event.data;
-      const ids = [groupMessage, ...moreGroupMessages].map((ref) => ref.messageId);
-      return `forwarded ${messageId} to topic ${topicId} (group message${ids.length > 1 ? 's' : ''} ${ids.join(', ')})`;
-    }
-    case 'ManagerReplied': {
-      const d = event.data;
-      if (d.automatic) {
-        const why = d.automatic.reason === 'welcome' ? 'welcome' : `off hours since ${d.automatic.period}`;
-        return `automatic reply (${why}) ${d.messageId}: ${describeContent(d)}`;
-      }
-      const template = d.template
-        ? ` from saved answer ${d.template.name} v${d.template.version} (${d.template.locale})`
-        : '';
-      return `manager ${d.managerName} replied ${d.messageId}${template}: ${describeContent(d)}${replyNote(d.replyTo)}`;
-    }
-    case 'ManagerReplyEdited':
-      return `manager edited ${event.data.messageId}: ${quote(event.data.previousText)} → ${describeContent(event.data)}`;
-    case 'ManagerReplyDeleted':
-      return `manager deleted ${event.data.messageId}`;
-    case 'ReplyDelivered':
-      return `delivered ${event.data.messageId} (${event.data.operation})`;
-    case 'DeliveryFailed': {
-      const d = event.data;
-      const when = d.permanent
-        ? 'permanent'
-        : `attempt ${d.attempt}${d.nextAttemptAt === undefined ? '' : `, next try ${d.nextAttemptAt}`}`;
-      return `delivery of ${what(d.operation, d.messageId)} failed (${when}): ${d.reason}`;
-    }
-    case 'ClientBanned':
-      return event.data.reason ? `client banned: ${event.data.reason}` : 'client banned';
-    case 'ClientUnbanned':
-      return 'client unbanned';
-    case 'ConversationClosed':
-      return 'conversation closed';
-    case 'ConversationReopened':
-      return 'conversation reopened';
-    case 'ClientNotified':
-      return event.data.notice === 'banned'
-        ? 'client told their messages are not forwarded (banned)'
-        : 'client told the conversation is closed';
-    case 'ContactCardPosted':
-      return `contact card posted in topic ${event.data.topicId} (group message ${event.data.groupMessage.messageId})`;
-    case 'TopicStatusChanged':
-      return `topic ${event.data.topicId} shows: ${statusWords[event.data.status]}`;
-    case 'NoteAdded':
-      return `note by ${event.data.managerName} (internal, not sent): ${quote(event.data.text)}`;
-    case 'NotePinned':
-      return `note pinned by ${event.data.managerName}: ${quote(event.data.text)}`;
-    case 'NoteUnpinned':
-      return 'pinned note removed';
-    case 'ConversationAssigned':
-      return `assigned to ${event.data.assigneeName} (${event.data.assigneeId})`;
-    case 'ConversationUnassigned':
-      return `unassigned (was ${event.data.previousAssigneeName}, ${event.data.previousAssigneeId})`;
-    default: {
-      const unknown: never = event;
-      return `${(unknown as { type: string }).type}`;
-    }
-  }
-};
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 

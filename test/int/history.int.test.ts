@@ -16,8 +16,8 @@ import {
   type ConversationSnapshot,
   conversationAt,
   conversationHistory,
-  resolveConversationRef,
 } from '../../src/projections/history.ts';
+import { resolveConversationRef } from '../../src/projections/history-refs.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 const root = join(import.meta.dirname, '../..');

@@ -9,7 +9,7 @@ import { isUnassignedWaiting } from '../../src/domain/conversation-core.ts';
 import { foldConversation } from '../../src/domain/conversation-fold.ts';
 import type { RecordedEvent } from '../../src/domain/event-log.ts';
 import type { ConversationEvent } from '../../src/domain/events.ts';
-import { summarize } from '../../src/projections/history.ts';
+import { summarize } from '../../src/projections/history-summary.ts';
 import {
   type ConversationRow,
   evolveConversationRow,

@@ -5,14 +5,13 @@ import { decodeConversationEvent } from '../../src/adapters/event-codec.ts';
 import { conversationIdOf } from '../../src/adapters/ids.ts';
 import type { EventLog, RecordedEvent } from '../../src/domain/event-log.ts';
 import type { ConversationEvent } from '../../src/domain/events.ts';
+import { conversationAt, conversationHistory } from '../../src/projections/history.ts';
 import {
   ConversationRefError,
-  conversationAt,
-  conversationHistory,
   parseIsoTime,
   resolveConversationRef,
-  summarize,
-} from '../../src/projections/history.ts';
+} from '../../src/projections/history-refs.ts';
+import { summarize } from '../../src/projections/history-summary.ts';
 import { CONVERSATION_ID, received, started } from './conversation-fixtures.ts';
 
 describe('resolveConversationRef', () => {

@@ -10,14 +10,16 @@ import type { Logger } from 'pino';
 import type { EventLog } from '../../domain/event-log.ts';
 import { SourceError } from '../../domain/source.ts';
 import {
-  type ConversationRef,
-  ConversationRefError,
   conversationAt,
   conversationHistory,
   type DecodeConversationEvent,
+} from '../../projections/history.ts';
+import {
+  type ConversationRef,
+  ConversationRefError,
   parseIsoTime,
   resolveConversationRef,
-} from '../../projections/history.ts';
+} from '../../projections/history-refs.ts';
 import { allProjections, projectionByName } from '../../projections/index.ts';
 import { RebuildInProgressError } from '../../projections/rebuild.ts';
 import type { SqlDatabase } from '../../projections/sql.ts';

@@ -10,13 +10,12 @@ import {
   type ConversationSnapshot,
   conversationAt,
   conversationHistory,
-  describeContent,
   type HistoryEntry,
-  parseIsoTime,
-  resolveConversationRef,
   type SnapshotMessage,
   settingsHistory,
 } from '../../projections/history.ts';
+import { parseIsoTime, resolveConversationRef } from '../../projections/history-refs.ts';
+import { describeContent } from '../../projections/history-summary.ts';
 import { type Context, openContext } from '../context.ts';
 
 export interface HistoryOptions {
