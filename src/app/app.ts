@@ -8,12 +8,9 @@ import { createExternalApi } from '../adapters/api/external.ts';
 import { createTelegramFileStore, type FileStore } from '../adapters/api/telegram-files.ts';
 import { createAutoReplies } from '../adapters/auto-replies/auto-replies.ts';
 import { decodeConversationEvent } from '../adapters/event-codec.ts';
-import {
-  createHttpServer,
-  problem,
-  type RouteDefinition,
-  type RouteHandler,
-} from '../adapters/http/server.ts';
+import { problem } from '../adapters/http/problem.ts';
+import type { RouteDefinition, RouteHandler } from '../adapters/http/routes.ts';
+import { createHttpServer } from '../adapters/http/server.ts';
 import { commandEventId } from '../adapters/ids.ts';
 import { createRedactor } from '../adapters/logging/redact.ts';
 import { timedCommands } from '../adapters/metrics/commands.ts';

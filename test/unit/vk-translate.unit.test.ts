@@ -5,19 +5,17 @@ import { describe, it } from 'node:test';
 import { APIError } from 'vk-io';
 import { conversationIdOf } from '../../src/adapters/ids.ts';
 import { backoffMs, classify, DownloadError, UploadServerError } from '../../src/adapters/vk/errors.ts';
+import { profileOf, type VkMessage } from '../../src/adapters/vk/objects.ts';
+import { outgoingOf, plainText } from '../../src/adapters/vk/outgoing.ts';
 import { eventCommandId, randomIdOf, vkConversationId, vkMessageId } from '../../src/adapters/vk/refs.ts';
 import {
   CAPTION_LIMIT,
   composeParts,
-  outgoingOf,
   type PlannedFile,
-  plainText,
   planAttachment,
   planMessage,
-  profileOf,
   type ResolvedItem,
   TELEGRAM_UPLOAD_LIMIT,
-  type VkMessage,
 } from '../../src/adapters/vk/translate.ts';
 
 const resolved = (item: ReturnType<typeof planAttachment>, fileRef = 'AgACtelegram'): ResolvedItem =>

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { EventLog, LogPosition } from '../../domain/event-log.ts';
 import type { AutoReplies } from '../auto-replies/auto-replies.ts';
-import type { RouteDefinition } from '../http/server.ts';
+import type { RouteDefinition } from '../http/routes.ts';
 import type { AuthenticatedSource } from '../sources/sources.ts';
 import { createAuthenticator } from '../sources/token-cache.ts';
 import type { ExternalContext } from './external/context.ts';

@@ -19,18 +19,15 @@ import { DownloadError } from './errors.ts';
 import { checkEvent } from './event-schema.ts';
 import type { FileHost } from './file-hosts.ts';
 import { download, type FileStore } from './files.ts';
+import { languageOf, profileOf, type VkMessage, type VkUser } from './objects.ts';
 import { CHAT_PEER_OFFSET, eventCommandId, VK_SOURCE, vkConversationId, vkMessageId } from './refs.ts';
 import {
   composeParts,
   type DomainPart,
-  languageOf,
   type PlannedItem,
   planMessage,
-  profileOf,
   type ResolvedItem,
   TELEGRAM_UPLOAD_LIMIT,
-  type VkMessage,
-  type VkUser,
   vkRefOf,
 } from './translate.ts';
 

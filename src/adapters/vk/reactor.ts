@@ -19,8 +19,9 @@ import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { backoffMs, classify, type Failure, UploadServerError } from './errors.ts';
 import type { FileStore } from './files.ts';
+import type { VkAttachment } from './objects.ts';
+import { type OutgoingFile, outgoingOf } from './outgoing.ts';
 import { randomIdOf } from './refs.ts';
-import { type OutgoingFile, outgoingOf, type VkAttachment } from './translate.ts';
 
 export interface VkRetryOptions {
   /** First wait after a transient failure; doubled each time. Default 1000 ms. */

@@ -1,102 +1,17 @@
-// Pure translation between VK objects and the domain (docs/design.md, "What each channel carries"):
-// no I/O, no vk-io instance.
+// Pure translation of a client's VK message into domain messages (docs/design.md, "What each channel
+// carries"): no I/O, no vk-io instance.
 //
 // Client → topic. One VK message becomes one domain message (the "main" one: the client's text, the
 // first file, and every attachment that is not a file) plus one extra domain message per further file,
 // because a topic message holds one file. Files are carried by Telegram (the inbound step uploads them
 // and records the Telegram file_id as fileRef, the VK URL in details); everything else becomes a
 // readable line after the client's text, so the topic shows it.
-//
-// Manager → client. An answer's files are listed for upload to VK, stickers become their emoji, a
-// location becomes messages.send's lat/long, the rest readable text.
 
-import { Keyboard } from 'vk-io';
 import { withoutUndefined } from '../../domain/content.ts';
-import type {
-  Attachment,
-  AttachmentKind,
-  ClientProfile,
-  MessageButton,
-  MessageContent,
-} from '../../domain/events.ts';
+import type { Attachment, AttachmentKind, MessageContent } from '../../domain/events.ts';
 import type { TelegramUpload } from '../telegram/file-store.ts';
 import { describeForTopic, truncate } from '../telegram/translate.ts';
-import { vkProfileLink } from './refs.ts';
-
-// ---------------------------------------------------------------------------------------------------
-// VK objects (the fields topicdesk reads; VK sends more)
-
-export interface VkPhotoSize {
-  readonly type?: string;
-  readonly url: string;
-  readonly width?: number;
-  readonly height?: number;
-}
-
-export interface VkMessage {
-  readonly id: number;
-  readonly conversation_message_id?: number;
-  readonly out?: number;
-  readonly peer_id: number;
-  readonly from_id: number;
-  readonly text?: string;
-  readonly date: number;
-  readonly update_time?: number;
-  readonly attachments?: ReadonlyArray<VkAttachment>;
-  readonly geo?: {
-    readonly coordinates?: { readonly latitude: number; readonly longitude: number };
-    readonly place?: { readonly title?: string; readonly city?: string; readonly country?: string | number };
-  };
-  readonly reply_message?: VkMessage;
-  readonly fwd_messages?: ReadonlyArray<VkMessage>;
-}
-
-/** `{ type, [type]: object }`, as VK sends every attachment. */
-export interface VkAttachment {
-  readonly type: string;
-  readonly [key: string]: unknown;
-}
-
-export interface VkUser {
-  readonly id: number;
-  readonly first_name?: string;
-  readonly last_name?: string;
-  readonly screen_name?: string;
-  readonly deactivated?: string;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Profiles
-
-/** client_info.lang_id → language code (VK's own numbering). */
-const LANGUAGES: Record<number, string> = {
-  0: 'ru',
-  1: 'uk',
-  2: 'be',
-  3: 'en',
-  4: 'es',
-  5: 'fi',
-  6: 'de',
-  7: 'it',
-};
-
-export const languageOf = (langId: number | undefined): string | undefined =>
-  langId === undefined ? undefined : LANGUAGES[langId];
-
-/** The client's profile from users.get; a user VK could not describe still gets the profile link. */
-export const profileOf = (userId: number, user: VkUser | undefined, langId?: number): ClientProfile => {
-  const screenName = user?.screen_name && !/^id\d+$/.test(user.screen_name) ? user.screen_name : undefined;
-  return withoutUndefined({
-    firstName: user?.first_name || undefined,
-    lastName: user?.last_name || undefined,
-    username: screenName,
-    languageCode: languageOf(langId),
-    link: vkProfileLink(userId),
-  });
-};
-
-// ---------------------------------------------------------------------------------------------------
-// Client → topic: what each VK attachment becomes
+import { num, obj, str, type VkAttachment, type VkMessage, type VkPhotoSize } from './objects.ts';
 
 export type { TelegramUpload };
 
@@ -134,11 +49,6 @@ export const TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024;
 
 /** Telegram's caption limit: a longer text goes alone, its files after it. */
 export const CAPTION_LIMIT = 1024;
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const obj = (v: unknown): Record<string, unknown> =>
-  typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
 
 /** `photo-1_2_key`: how VK names an attachment in messages.send and elsewhere. */
 export const attachmentString = (type: string, o: Record<string, unknown>): string => {
@@ -452,118 +362,3 @@ export const composeParts = (clientText: string, items: readonly ResolvedItem[])
 /** The VK attachment string an attachment recorded for a VK file came from. */
 export const vkRefOf = (a: Attachment): string | undefined =>
   typeof a.details?.vk === 'string' ? a.details.vk : undefined;
-
-// ---------------------------------------------------------------------------------------------------
-// Manager → client
-
-/** How a file is uploaded to VK: upload.messagePhoto / messageDocument / audioMessage. */
-export type VkUpload = 'photo' | 'doc' | 'audio_message';
-
-export interface OutgoingFile {
-  readonly fileRef: string;
-  readonly upload: VkUpload;
-  readonly fileName: string;
-}
-
-export interface OutgoingMessage {
-  readonly text: string;
-  readonly files: readonly OutgoingFile[];
-  readonly location?: { readonly latitude: number; readonly longitude: number };
-  /** messages.send's `keyboard`: the answer's link buttons as an inline keyboard (JSON). */
-  readonly keyboard?: string;
-}
-
-/**
- * An answer's buttons for VK: http(s) links as open_link buttons of an inline keyboard (vk-io's
- * builder, which checks VK's limits: labels of 40 characters, two link buttons a row, six rows);
- * tg:// links, which VK does not open, as lines under the text.
- */
-export const vkButtons = (
-  buttons: MessageContent['buttons'],
-): { readonly keyboard?: string; readonly lines: readonly string[] } => {
-  const lines: string[] = [];
-  const rows: MessageButton[][] = [];
-  for (const row of buttons ?? []) {
-    const links = row.filter((b) => /^https?:/i.test(b.url));
-    for (const b of row) if (!links.includes(b)) lines.push(`${b.text}: ${b.url}`);
-    if (links.length > 0) rows.push(links);
-  }
-  if (rows.length === 0) return { lines };
-  const builder = Keyboard.builder().inline();
-  for (const row of rows) {
-    for (const b of row) builder.urlButton({ label: b.text, url: b.url });
-    builder.row();
-  }
-  return { keyboard: builder.toString(), lines };
-};
-
-const DEFAULT_NAMES: Partial<Record<AttachmentKind, string>> = {
-  document: 'document.dat',
-  video: 'video.mp4',
-  audio: 'audio.mp3',
-  animation: 'animation.mp4',
-  video_note: 'video_note.mp4',
-  voice: 'voice.ogg',
-  photo: 'photo.jpg',
-};
-
-/**
- * Telegram text with its link entities made visible: VK shows plain text, so a hidden link
- * ("see [our FAQ](https://…)") keeps its address in brackets after the words.
- */
-export const plainText = (text: string, entities: MessageContent['entities'] = []): string => {
-  const links = entities
-    .filter((e) => e.type === 'text_link' && typeof e.url === 'string')
-    .map((e) => ({ end: Number(e.offset) + Number(e.length), url: String(e.url) }))
-    .sort((a, b) => b.end - a.end);
-  let out = text;
-  for (const { end, url } of links) out = `${out.slice(0, end)} (${url})${out.slice(end)}`;
-  return out;
-};
-
-/** What messages.send carries for a manager's answer. */
-export const outgoingOf = (content: MessageContent): OutgoingMessage => {
-  const files: OutgoingFile[] = [];
-  const lines: string[] = [];
-  let location: OutgoingMessage['location'];
-  for (const a of content.attachments) {
-    const d = a.details ?? {};
-    switch (a.kind) {
-      case 'photo':
-      case 'document':
-      case 'video':
-      case 'audio':
-      case 'animation':
-      case 'video_note':
-      case 'voice':
-        if (!a.fileRef) break;
-        files.push({
-          fileRef: a.fileRef,
-          upload: a.kind === 'photo' ? 'photo' : a.kind === 'voice' ? 'audio_message' : 'doc',
-          fileName: a.fileName ?? DEFAULT_NAMES[a.kind] ?? 'file.dat',
-        });
-        break;
-      case 'sticker':
-        lines.push(typeof d.emoji === 'string' && d.emoji ? d.emoji : '🙂');
-        break;
-      case 'location':
-      case 'venue': {
-        const latitude = num(d.latitude);
-        const longitude = num(d.longitude);
-        if (latitude !== undefined && longitude !== undefined) location = { latitude, longitude };
-        const line = describeForTopic({ text: '', attachments: [a] });
-        if (a.kind === 'venue' || !content.text) lines.push(line);
-        break;
-      }
-      default: {
-        const line = describeForTopic({ text: '', attachments: [a] });
-        if (line) lines.push(line);
-      }
-    }
-  }
-  const buttons = vkButtons(content.buttons);
-  const text = [plainText(content.text, content.entities), ...lines, ...buttons.lines]
-    .filter(Boolean)
-    .join('\n');
-  return withoutUndefined({ text, files, location, keyboard: buttons.keyboard });
-};

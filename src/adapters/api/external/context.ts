@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommandHandler } from '../../../domain/command-handler.ts';
 import type { AutoReplies } from '../../auto-replies/auto-replies.ts';
-import { badRequest, problem } from '../../http/server.ts';
+import { badRequest, problem } from '../../http/problem.ts';
 import { conversationIdOf } from '../../ids.ts';
 import type { AuthenticatedSource } from '../../sources/sources.ts';
 import type { Authenticator } from '../../sources/token-cache.ts';

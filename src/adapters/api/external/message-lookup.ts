@@ -2,7 +2,7 @@
 // handler's reader (recorded, perhaps not listed yet), and waiting for the read model after a write.
 import type { FastifyReply } from 'fastify';
 import type { LogPosition } from '../../../domain/event-log.ts';
-import { problem } from '../../http/server.ts';
+import { problem } from '../../http/problem.ts';
 import type { AuthenticatedSource } from '../../sources/sources.ts';
 import { type ApiMessageRow, findMessage } from '../read-model.ts';
 import { conversationOf, type ExternalContext, fail } from './context.ts';

@@ -1,7 +1,7 @@
 // The reads: one conversation's messages (filters, both sort orders, offset or cursor pages), the
 // source's feed across its conversations (a long poll with `wait`), and one message.
 import type { FastifyReply } from 'fastify';
-import { problem } from '../../http/server.ts';
+import { problem } from '../../http/problem.ts';
 import { type FieldError, parseDateFilter, sortOf } from '../params.ts';
 import { type ApiMessageRow, conversationExists, type ListFilter, listMessages } from '../read-model.ts';
 import {

@@ -2,7 +2,8 @@
 // PostgreSQL cannot store as a 400, and the domain's refusals as problems.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CommandGaveUpError, DomainError, EventIdConflictError } from '../../../domain/errors.ts';
-import { badRequest, problem, type RouteDefinition, type RouteHandler } from '../../http/server.ts';
+import { badRequest, problem } from '../../http/problem.ts';
+import type { RouteDefinition, RouteHandler } from '../../http/routes.ts';
 import type { AuthenticatedSource } from '../../sources/sources.ts';
 import { unstorableStrings } from '../params.ts';
 import { Answered, type ExternalContext, type Handler } from './context.ts';
