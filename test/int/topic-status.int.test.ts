@@ -17,14 +17,21 @@ import { startTelegramStandIn, type TelegramStandIn } from '../support/telegram-
 
 /**
  * Virtual time for the limiter: `sleep` waits on the fake clock, and whenever something sleeps the
- * clock jumps to the earliest wake-up (after a few real milliseconds, so HTTP calls in flight land
- * first). A minute of pacing passes in a moment; every wait is measured exactly.
+ * clock jumps to the earliest wake-up — only once no call the limiter let go is still on its way
+ * (`busy`) for two ticks in a row, so a call's successor has registered its own wait before time
+ * moves. A minute of pacing passes in a moment; every wait is measured exactly.
  */
-const fakeClock = () => {
+const fakeClock = (busy: () => boolean) => {
   let t = 1_000_000;
   const sleepers: { at: number; wake: () => void }[] = [];
+  let quiet = 0;
   const timer = setInterval(() => {
-    if (sleepers.length === 0) return;
+    if (sleepers.length === 0 || busy()) {
+      quiet = 0;
+      return;
+    }
+    if (++quiet < 2) return;
+    quiet = 0;
     sleepers.sort((a, b) => a.at - b.at);
     const next = sleepers.shift()!;
     t = Math.max(t, next.at);
@@ -68,6 +75,8 @@ describe('topic status edits on the limiter', () => {
   });
 
   let clock: ReturnType<typeof fakeClock>;
+  /** Calls the limiter let go that have not come back from the stand-in yet. */
+  let inFlight = 0;
   let limiter: OutgoingLimiter;
   let bot: Bot;
   let board: TopicStatusBoard;
@@ -80,18 +89,24 @@ describe('topic status edits on the limiter', () => {
 
   beforeEach(() => {
     clock?.stop();
-    clock = fakeClock();
+    inFlight = 0;
+    clock = fakeClock(() => inFlight > 0);
     limiter = createOutgoingLimiter({ now: clock.now, sleep: clock.sleep }); // Telegram's numbers: 1/s, 20/min
     bot = new Bot(tg.token, { client: { apiRoot: tg.apiRoot, timeoutSeconds: 5 }, botInfo: tg.botInfo });
     released = [];
     // Installed before the limiter, so it runs inside it: it sees each call as the limiter lets it go.
-    bot.api.config.use((prev, method, payload, signal) => {
+    bot.api.config.use(async (prev, method, payload, signal) => {
       const p = payload as { text?: string; message_thread_id?: number };
       released.push({
         what: method === 'sendMessage' ? String(p.text) : `topic ${p.message_thread_id}`,
         at: clock.now(),
       });
-      return prev(method, payload, signal);
+      inFlight++;
+      try {
+        return await prev(method, payload, signal);
+      } finally {
+        inFlight--;
+      }
     });
     bot.api.config.use(limiter.transformer);
     entered = [];
