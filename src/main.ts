@@ -3,7 +3,7 @@ import dotenv from 'dotenv';
 import { createLogger } from './adapters/logging/logger.ts';
 import { createRedactor } from './adapters/logging/redact.ts';
 import { startApp } from './app/app.ts';
-import { ConfigError, configuredSecrets, loadConfig } from './app/config.ts';
+import { ConfigError, configuredSecrets, legacyEnvNotices, loadConfig } from './app/config.ts';
 
 dotenv.config({ quiet: true });
 
@@ -23,6 +23,7 @@ const main = async () => {
     base: { service: 'topicdesk' },
     secrets: configuredSecrets(config),
   });
+  for (const notice of legacyEnvNotices()) logger.warn(notice);
   const app = await startApp(config, logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -279,6 +279,9 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       settings: { textSettings: settings.textSettings, hours: settings.hours, defaultLocale: config.LOCALE },
     });
     Object.assign(handlers, admin.handlers, { auditPage });
+    // tg-support-bot's webhook addresses, served as ours (docs/design.md, "Settings under tg-support-bot's names").
+    handlers.telegramWebhookOldPath = handlers.telegramWebhook!;
+    handlers.vkWebhookOldPath = handlers.vkWebhook!;
     cleanup.unshift(() => admin.stop());
     const http = await createHttpServer({
       logger,

@@ -8,6 +8,7 @@ import { parseEsdbConnectionString } from '../adapters/eventstore/connection-str
 import { redactSecrets } from '../adapters/logging/redact.ts';
 import { DEFAULT_VK_FILE_HOSTS, parseFileHosts } from '../adapters/vk/file-hosts.ts';
 import { parsePrivateAddressPolicy } from '../adapters/webhooks/address-guard.ts';
+import { withLegacyAliases } from './legacy-env.ts';
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional()) as unknown as z.ZodOptional<T>;
@@ -352,15 +353,25 @@ export class ConfigError extends Error {
   readonly code = 'invalid_config';
 }
 
-export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+export const loadConfig = (raw: NodeJS.ProcessEnv = process.env): Config => {
+  const { env, from, conflict } = withLegacyAliases(raw);
+  if (conflict)
+    throw new ConfigError(
+      `${conflict.old} and ${conflict.current} are both set, to different values: keep ${conflict.current} (${conflict.old} is tg-support-bot's name for it)`,
+    );
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const name = String(issue.path[0] ?? 'configuration');
   const value = env[name];
   const shown = value === undefined || value === '' ? 'it is not set' : `got ${shownValue(name, value)}`;
-  throw new ConfigError(`${name} ${issue.message.replace(/^Invalid input: /, '')} (${shown})`);
+  const named = from[name] ? `${name} (set as ${from[name]})` : name;
+  throw new ConfigError(`${named} ${issue.message.replace(/^Invalid input: /, '')} (${shown})`);
 };
+
+/** One line per tg-support-bot variable name in use, for the start-up log. */
+export const legacyEnvNotices = (raw: NodeJS.ProcessEnv = process.env): readonly string[] =>
+  withLegacyAliases(raw).notices;
 
 /**
  * A wrong value as the error quotes it: a secret by its first four characters when it is long (a
@@ -383,11 +394,18 @@ const SECRET_VARIABLES = [
   'ADMIN_TOKEN',
   'EVENTSTORE_PASSWORD',
 ] as const;
+/** The same secrets under tg-support-bot's names (legacy-env.ts), as the raw environment has them. */
+const LEGACY_SECRET_VARIABLES = ['TELEGRAM_TOKEN', 'TELEGRAM_SECRET_KEY', 'VK_SECRET_CODE'] as const;
 /** Connection strings whose password is a secret. */
 const URL_VARIABLES = ['DATABASE_URL', 'EVENTSTORE_URL'] as const;
 
 type SecretSettings = Partial<
-  Record<(typeof SECRET_VARIABLES)[number] | (typeof URL_VARIABLES)[number], string | undefined>
+  Record<
+    | (typeof SECRET_VARIABLES)[number]
+    | (typeof LEGACY_SECRET_VARIABLES)[number]
+    | (typeof URL_VARIABLES)[number],
+    string | undefined
+  >
 >;
 
 /**
@@ -396,7 +414,7 @@ type SecretSettings = Partial<
  * anyone who asks.
  */
 export const configuredSecrets = (c: SecretSettings): string[] => {
-  const values: string[] = SECRET_VARIABLES.map((name) => c[name] ?? '');
+  const values: string[] = [...SECRET_VARIABLES, ...LEGACY_SECRET_VARIABLES].map((name) => c[name] ?? '');
   for (const name of URL_VARIABLES) {
     const value = c[name];
     const password = value && URL.canParse(value) ? new URL(value).password : '';

@@ -1,4 +1,5 @@
 // The app's configuration for a Telegram stand-in: what every whole-app test sets the same way.
+import { LEGACY_ALIASES } from '../../src/app/legacy-env.ts';
 import type { TelegramStandIn } from './telegram-stand-in.ts';
 
 /** The Telegram channel pointed at the stand-in, its webhook secret, and no outgoing limiter. */
@@ -15,3 +16,13 @@ export const telegramStandInEnv = (tg: TelegramStandIn, webhookSecret: string): 
   // quick (test/e2e/sender-order.e2e.test.ts runs with the default).
   ORDER_WAIT_MS: '100',
 });
+
+/** The same settings under tg-support-bot's variable names, where it has one (src/app/legacy-env.ts). */
+export const underOldNames = (env: Record<string, string>): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const old = Object.entries(LEGACY_ALIASES).find(([, current]) => current === name)?.[0];
+    out[old ?? name] = value;
+  }
+  return out;
+};

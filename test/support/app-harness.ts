@@ -5,7 +5,7 @@ import type { Message } from 'grammy/types';
 import { telegramConversationId } from '../../src/adapters/telegram/refs.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
-import { telegramStandInEnv } from './app-env.ts';
+import { telegramStandInEnv, underOldNames } from './app-env.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
 import { type LogCapture, testLogger } from './test-logger.ts';
@@ -31,6 +31,8 @@ export interface EventFilter {
 export interface HarnessOptions {
   /** Keep the app's log lines, at this level, in `logLines` instead of writing them to stdout. */
   readonly captureLogs?: string;
+  /** The Telegram channel configured under tg-support-bot's variable names (TELEGRAM_TOKEN, …). */
+  readonly tgSupportBotNames?: boolean;
 }
 
 export interface Harness {
@@ -71,7 +73,9 @@ export const startHarness = async (
       DATABASE_OWNER_URL: db.roles!.ownerUrl,
       PORT: '0',
       HOST: '127.0.0.1',
-      ...telegramStandInEnv(tg, WEBHOOK_SECRET),
+      ...(options.tgSupportBotNames
+        ? underOldNames(telegramStandInEnv(tg, WEBHOOK_SECRET))
+        : telegramStandInEnv(tg, WEBHOOK_SECRET)),
       WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
       LOG_LEVEL: logs.level,
       ...env,

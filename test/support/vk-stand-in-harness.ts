@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { specificationPath } from '../../src/adapters/http/server.ts';
 import { type App, startApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/app/config.ts';
-import { telegramStandInEnv } from './app-env.ts';
+import { telegramStandInEnv, underOldNames } from './app-env.ts';
 import { WEBHOOK_SECRET } from './app-harness.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
@@ -48,6 +48,10 @@ export interface VkHarnessOptions {
   readonly vk?: VkStandInOptions;
   /** Keep the app's log lines, at this level, in `logLines` instead of writing them to stdout. */
   readonly captureLogs?: string;
+  /** The channels configured under tg-support-bot's variable names (TELEGRAM_TOKEN, VK_SECRET_CODE, …). */
+  readonly tgSupportBotNames?: boolean;
+  /** Where VK's Callback API requests go, when not /webhooks/vk (tg-support-bot's /api/vk/bot). */
+  readonly callbackPath?: string;
 }
 
 const specDeclaresVkWebhook = () =>
@@ -59,20 +63,23 @@ export const startVkHarness = async (options: VkHarnessOptions = {}): Promise<Vk
   const tg = await startTelegramStandIn();
   const vk = await startVkStandIn({ longPollEchoes: mode === 'longpoll', ...options.vk });
   const logs = testLogger(options.captureLogs);
+  const channels = {
+    ...telegramStandInEnv(tg, WEBHOOK_SECRET),
+    VK_TOKEN: vk.token,
+    VK_GROUP_ID: String(vk.groupId),
+    VK_CONFIRMATION: vk.confirmation,
+    VK_SECRET: vk.secret,
+    VK_API_BASE_URL: vk.apiBaseUrl,
+    VK_MODE: mode,
+    // The stand-in serves the files VK would put on its CDN: its address is the allowed file host.
+    VK_FILE_HOSTS: new URL(vk.baseUrl).host,
+  };
   const config = () =>
     loadConfig({
       DATABASE_URL: db.url,
       PORT: '0',
       HOST: '127.0.0.1',
-      ...telegramStandInEnv(tg, WEBHOOK_SECRET),
-      VK_TOKEN: vk.token,
-      VK_GROUP_ID: String(vk.groupId),
-      VK_CONFIRMATION: vk.confirmation,
-      VK_SECRET: vk.secret,
-      VK_API_BASE_URL: vk.apiBaseUrl,
-      VK_MODE: mode,
-      // The stand-in serves the files VK would put on its CDN: its address is the allowed file host.
-      VK_FILE_HOSTS: new URL(vk.baseUrl).host,
+      ...(options.tgSupportBotNames ? underOldNames(channels) : channels),
       LOG_LEVEL: logs.level,
       ...options.env,
     });
@@ -93,7 +100,7 @@ export const startVkHarness = async (options: VkHarnessOptions = {}): Promise<Vk
     const addr = side.server.address();
     callbackUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/webhooks/vk`;
   }
-  const urlOfCallback = () => callbackUrl || `${app.address()}/webhooks/vk`;
+  const urlOfCallback = () => callbackUrl || `${app.address()}${options.callbackPath ?? '/webhooks/vk'}`;
 
   return {
     get app() {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { channelStatus, configuredSecrets, loadConfig } from '../../src/app/config.ts';
+import { channelStatus, configuredSecrets, legacyEnvNotices, loadConfig } from '../../src/app/config.ts';
 
 const telegram = {
   TELEGRAM_BOT_TOKEN: '123456:ABCdefGHIjklMNOpqrSTUvwx',
@@ -306,5 +306,55 @@ describe('configuration', () => {
   it('accepts a full Telegram set-up and reports the channel configured', () => {
     const c = loadConfig({ ...telegram, DATABASE_URL: 'postgres://u:p@db:5432/topicdesk' });
     assert.equal(channelStatus(c).find((s) => s.channel === 'telegram')?.configured, true);
+  });
+});
+
+describe('tg-support-bot’s variable names', () => {
+  const old = {
+    TELEGRAM_TOKEN: telegram.TELEGRAM_BOT_TOKEN,
+    TELEGRAM_GROUP_ID: telegram.TELEGRAM_SUPPORT_CHAT_ID,
+    TELEGRAM_SECRET_KEY: telegram.TELEGRAM_WEBHOOK_SECRET,
+    VK_CONFIRM_CODE: 'a1b2c3',
+    VK_SECRET_CODE: 'vk-secret-value',
+    TELEGRAM_TOPIC_NAME: '{first_name} {last_name} {platform}',
+  };
+
+  it('are read as topicdesk’s names, each with a line naming the new one', () => {
+    const c = loadConfig(old);
+    assert.equal(c.TELEGRAM_BOT_TOKEN, telegram.TELEGRAM_BOT_TOKEN);
+    assert.equal(c.TELEGRAM_SUPPORT_CHAT_ID, telegram.TELEGRAM_SUPPORT_CHAT_ID);
+    assert.equal(c.TELEGRAM_WEBHOOK_SECRET, telegram.TELEGRAM_WEBHOOK_SECRET);
+    assert.deepEqual([c.VK_CONFIRMATION, c.VK_SECRET], ['a1b2c3', 'vk-secret-value']);
+    assert.equal(c.TOPIC_TITLE_TEMPLATE, '{first_name} {last_name} {platform}');
+    const notices = legacyEnvNotices(old);
+    assert.equal(notices.length, 6);
+    assert.ok(
+      notices.includes(
+        "TELEGRAM_TOKEN is tg-support-bot's name for TELEGRAM_BOT_TOKEN: read as TELEGRAM_BOT_TOKEN; rename it",
+      ),
+    );
+    assert.deepEqual(legacyEnvNotices(telegram), []);
+  });
+
+  it('the new name wins when both are set alike; set to different values, start-up is refused', () => {
+    assert.equal(
+      loadConfig({ ...telegram, TELEGRAM_TOKEN: telegram.TELEGRAM_BOT_TOKEN }).TELEGRAM_BOT_TOKEN,
+      telegram.TELEGRAM_BOT_TOKEN,
+    );
+    assert.throws(
+      () => loadConfig({ ...telegram, TELEGRAM_GROUP_ID: '-1009999999999' }),
+      /^ConfigError: TELEGRAM_GROUP_ID and TELEGRAM_SUPPORT_CHAT_ID are both set, to different values: keep TELEGRAM_SUPPORT_CHAT_ID/,
+    );
+  });
+
+  it('a wrong value under the old name is named by both names, a secret never quoted whole', () => {
+    assert.throws(
+      () => loadConfig({ ...old, TELEGRAM_GROUP_ID: '12345' }),
+      /^ConfigError: TELEGRAM_SUPPORT_CHAT_ID \(set as TELEGRAM_GROUP_ID\) must be the support supergroup id/,
+    );
+    assert.deepEqual(
+      configuredSecrets({ TELEGRAM_TOKEN: 'tok-under-old-name', VK_SECRET_CODE: 'vk-old' }).sort(),
+      ['tok-under-old-name', 'vk-old'],
+    );
   });
 });

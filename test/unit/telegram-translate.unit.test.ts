@@ -804,3 +804,19 @@ describe('describeForTopic', () => {
     assert.equal(describe1({ photo: [thumb] }), '');
   });
 });
+
+describe('topicTitle with tg-support-bot’s placeholders', () => {
+  it('fills {first_name}, {last_name} and {platform}; {email} is never known and drops out', () => {
+    const v = {
+      name: 'Ivan Petrov',
+      firstName: 'Ivan',
+      lastName: 'Petrov',
+      id: '42',
+      source: 'telegram',
+      channel: 'telegram',
+    };
+    assert.equal(topicTitle('{first_name} {last_name} {platform}', v), 'Ivan Petrov telegram');
+    assert.equal(topicTitle('{first_name} {last_name} ({email})', v), 'Ivan Petrov');
+    assert.equal(topicTitle('{first_name} {last_name} · {id}', { ...v, lastName: undefined }), 'Ivan · 42');
+  });
+});

@@ -73,6 +73,8 @@ const openTopic = async (ctx: TelegramReactorContext, turn: Turn, step: string) 
   const profile = state.profile ?? {};
   const title = topicTitle(ctx.titleTemplate, {
     name: displayName(profile, state.clientId ?? ''),
+    ...(profile.firstName ? { firstName: profile.firstName } : {}),
+    ...(profile.lastName ? { lastName: profile.lastName } : {}),
     ...(profile.username ? { username: profile.username } : {}),
     id: state.clientId ?? '',
     source: state.source ?? '',

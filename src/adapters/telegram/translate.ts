@@ -394,6 +394,8 @@ export const truncate = (value: string, limit: number): string => {
 
 export interface TopicTitleValues {
   readonly name: string;
+  readonly firstName?: string;
+  readonly lastName?: string;
   readonly username?: string;
   readonly id: string;
   readonly source: string;
@@ -402,8 +404,9 @@ export interface TopicTitleValues {
 
 /**
  * The topic title from TOPIC_TITLE_TEMPLATE: `{name}`, `{username}` (with @, or empty), `{id}`,
- * `{source}`, `{channel}`. Empty placeholders take their dangling separators with them
- * ("{name} · {username} · {id}" → "Ivan · 42"); at most 128 characters; never empty.
+ * `{source}`, `{channel}`, and tg-support-bot's `{first_name}`, `{last_name}`, `{platform}` (the
+ * channel) and `{email}` (never known: empty). Empty placeholders take their dangling separators
+ * with them ("{name} · {username} · {id}" → "Ivan · 42"); at most 128 characters; never empty.
  */
 export const topicTitle = (template: string, v: TopicTitleValues): string => {
   const clean = (value: string | undefined) => squash(value?.replaceAll(EMPTY, ''));
@@ -414,10 +417,17 @@ export const topicTitle = (template: string, v: TopicTitleValues): string => {
     id: clean(v.id),
     source: clean(v.source),
     channel: clean(v.channel),
+    first_name: clean(v.firstName),
+    last_name: clean(v.lastName),
+    platform: clean(v.channel),
+    email: '',
   };
   const substituted = template
     .replaceAll(EMPTY, '')
-    .replace(/\{(name|username|id|source|channel)\}/g, (_, key: string) => values[key] || EMPTY);
+    .replace(
+      /\{(name|username|id|source|channel|first_name|last_name|platform|email)\}/g,
+      (_, key: string) => values[key] || EMPTY,
+    );
   const withoutBrackets = substituted.replace(EMPTY_BRACKETS, EMPTY);
   const cleaned = withoutBrackets
     .replace(EMPTY_RUN, (run: string, offset: number) =>
