@@ -13,7 +13,13 @@ import {
 } from '../../domain/source.ts';
 import { runStreamCommand } from '../../domain/stream-handler.ts';
 import { eventIdOf } from '../ids.ts';
-import { generateToken, generateWebhookSecret, parseToken, secretMatches } from './tokens.ts';
+import {
+  generateToken,
+  generateWebhookSecret,
+  parseImportedToken,
+  parseToken,
+  secretMatches,
+} from './tokens.ts';
 
 const decider = { initial: initialSourceState, evolve: evolveSource, decide: decideSource };
 
@@ -109,7 +115,7 @@ export const authenticate = async (
   pool: pg.Pool,
   bearer: string | undefined,
 ): Promise<AuthenticatedSource | undefined> => {
-  const parsed = bearer ? parseToken(bearer) : undefined;
+  const parsed = bearer ? (parseToken(bearer) ?? parseImportedToken(bearer)) : undefined;
   if (!parsed) return undefined;
   const { rows } = await pool.query<{ source_code: string; hash: string; revoked_at: Date | null }>(
     'SELECT source_code, hash, revoked_at FROM rm_source_tokens WHERE token_id = $1',
