@@ -62,6 +62,8 @@ ${
 );`
 }`;
 
+const ADMIN_TOKEN = 'admin-token-for-the-import-tests-0123';
+
 /** A 60-character token as tg-support-bot draws them (letters and digits). */
 const oldToken = () =>
   randomBytes(45)
@@ -107,7 +109,7 @@ describe('import:tg-support-bot', () => {
   };
 
   // What the newest database holds, as the test made it.
-  const alice = { chat: 0, topic: 0, question: 0, questionCopy: 0, answer: 0, answerCopy: 0 };
+  const alice = { row: '', chat: 0, topic: 0, question: 0, questionCopy: 0, answer: 0, answerCopy: 0 };
   const bob = { chat: 0, topic: 0 };
   const carol = { chat: 0, topic: 0 };
   let danId = '';
@@ -118,7 +120,7 @@ describe('import:tg-support-bot', () => {
   let olderUser = { chat: 0, topic: 0 };
 
   before(async () => {
-    h = await startHarness();
+    h = await startHarness({ ADMIN_TOKEN });
     log = createPgEventLog({ pool: h.db.pool, connectionString: h.db.url });
     gina = h.tg.addManager(manager);
     newest = await createTestDatabase({ migrate: false });
@@ -171,6 +173,7 @@ describe('import:tg-support-bot', () => {
     alice.answer = tg.groupMessage(gina, alice.topic, { text: 'It ships tomorrow' }).message!.message_id;
     alice.answerCopy = await botSend(a.id, 'It ships tomorrow');
     const aliceId = await botUser(a.id, alice.topic, 'telegram');
+    alice.row = aliceId;
     await message(aliceId, 'telegram', 'incoming', alice.question, alice.questionCopy, 'Where is my order?');
     const answerRow = await message(
       aliceId,
@@ -466,7 +469,16 @@ describe('import:tg-support-bot', () => {
     assert.equal((await api.get('/api/external/cust-42/messages', { token: `${shopToken}x` })).status, 401);
   });
 
-  it('history shows the imported events as imported', async () => {
+  it('history and the audit API show the imported events as imported', async () => {
+    const audit = await client(h).get<{ events: Array<{ type: string; actor: unknown; imported: unknown }> }>(
+      `/api/admin/conversations/telegram:${alice.chat}/events`,
+      { token: ADMIN_TOKEN },
+    );
+    assert.equal(audit.status, 200);
+    const first = audit.body.events[0]!;
+    assert.deepEqual(first.actor, { kind: 'import', id: 'tg-support-bot', name: null });
+    assert.deepEqual(first.imported, { from: 'tg-support-bot', table: 'bot_users', id: alice.row });
+    assert.equal(audit.body.events.at(-1)!.imported, null, 'what happened here is not imported');
     const run = await cli(['history', `telegram:${alice.chat}`], env());
     assert.equal(run.code, 0, run.stderr);
     assert.match(
