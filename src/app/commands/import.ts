@@ -22,7 +22,7 @@ const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 /** What was (or would be) written, and every row left behind with why. */
 export const formatImportReport = (r: ImportReport, dryRun: boolean): string[] => {
   const lines: string[] = [];
-  const verb = dryRun ? 'would be' : '';
+  const verb = dryRun ? 'to append' : 'appended';
   lines.push(`sources: ${r.sources.length}`);
   for (const s of r.sources) {
     const outcome = dryRun && s.outcome === 'created' ? 'would be created' : s.outcome;
@@ -49,7 +49,7 @@ export const formatImportReport = (r: ImportReport, dryRun: boolean): string[] =
     );
   const types = Object.entries(r.events);
   lines.push(
-    `events ${verb || 'appended'}: ${types.length === 0 ? 'none' : types.map(([t, n]) => `${t} ${n}`).join(', ')}`,
+    `events ${verb}: ${types.length === 0 ? 'none' : types.map(([t, n]) => `${t} ${n}`).join(', ')}`,
   );
   for (const s of r.skipped) lines.push(`  skipped bot_users ${s.botUserId}: ${s.why}`);
   lines.push(`not imported: ${r.unmapped.length === 0 ? 'nothing' : `${r.unmapped.length} rows`}`);
