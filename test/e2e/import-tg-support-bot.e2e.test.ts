@@ -100,8 +100,9 @@ describe('import:tg-support-bot', () => {
     TELEGRAM_SUPPORT_CHAT_ID: String(h.tg.supportChatId),
     WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
   });
-  const runImport = async (from: TestDatabase, ...args: string[]) => {
-    const run = await cli(['import:tg-support-bot', '--from', from.url, ...args], env(), {
+  const runImport = async (from: TestDatabase | string, ...args: string[]) => {
+    const url = typeof from === 'string' ? from : from.url;
+    const run = await cli(['import:tg-support-bot', '--from', url, ...args], env(), {
       timeoutMs: 60_000,
     });
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
@@ -118,6 +119,7 @@ describe('import:tg-support-bot', () => {
   const shopToken = oldToken();
   let inactiveTokenId = '';
   let olderUser = { chat: 0, topic: 0 };
+  let reader = '';
 
   before(async () => {
     h = await startHarness({ ADMIN_TOKEN });
@@ -303,6 +305,7 @@ describe('import:tg-support-bot', () => {
     await log?.close();
     await newest?.drop();
     await older?.drop();
+    if (reader) await h.db.pool.query(`DROP ROLE IF EXISTS ${reader}`);
     await h?.stop();
   });
 
@@ -541,7 +544,16 @@ describe('import:tg-support-bot', () => {
   });
 
   it('imports the older layout (no texts in messages, no attachments, no ban or close columns)', async () => {
-    const run = await runImport(older);
+    // A role that may only read the old database is all the import needs.
+    reader = `tsb_reader_${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(8).toString('hex');
+    await older.pool.query(`CREATE ROLE ${reader} LOGIN PASSWORD '${password}'`);
+    await older.pool.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${reader}`);
+    const readOnly = new URL(older.url);
+    readOnly.username = reader;
+    readOnly.password = password;
+    const run = await runImport(readOnly.toString());
+    assert.ok(!run.stdout.includes(password), 'the password is not printed');
     assert.match(run.stdout, /layout: messages\.text no, message_attachments no, bot_users\.is_banned no/);
     assert.match(run.stdout, /telegram +1 created/);
     const update = h.tg.privateMessage(
