@@ -404,7 +404,7 @@ describe('import:tg-support-bot', () => {
     assert.equal(rows.length, 0, 'no webhook queued for an imported answer');
   });
 
-  it("a client's new message lands in the old topic; a reply to an old message threads; an edit of an old answer reaches the client", async () => {
+  it("a client's new message lands in the old topic; a reply to an old message threads; edits of old messages reach the other side", async () => {
     const update = h.tg.privateMessage(
       { id: alice.chat, is_bot: false, first_name: 'Alice' },
       { text: 'Any news?' },
@@ -428,6 +428,18 @@ describe('import:tg-support-bot', () => {
       delivered.reply_to_message?.message_id,
       alice.question,
       "threads to the client's own message",
+    );
+
+    const own = h.tg.editedPrivateMessage(
+      { id: alice.chat, is_bot: false, first_name: 'Alice' },
+      alice.question,
+      { text: 'Where is my order #42?' },
+    );
+    assert.equal(await h.send(own), 'recorded');
+    await waitFor('the old copy in the topic edited', () =>
+      h.tg.message(h.tg.supportChatId, alice.questionCopy)?.text === 'Where is my order #42?'
+        ? true
+        : undefined,
     );
 
     const edit = h.tg.editedGroupMessage(gina, alice.answer, { text: 'It ships today' });
