@@ -200,11 +200,9 @@ export const writeSource = async (
       return { tokenId, rowId: t.rowId, added };
     });
     const outcome: Outcome = !state.registered ? 'created' : events.length > 0 ? 'topped-up' : 'unchanged';
-    const result = { ...base, outcome, tokens, ...(webhookSecret ? { webhookSecret } : {}) };
-    if (dryRun || events.length === 0) {
-      const { webhookSecret: _shownOnlyWhenWritten, ...rest } = result;
-      return dryRun ? rest : result;
-    }
+    // A secret is shown only when it was recorded.
+    const result = { ...base, outcome, tokens, ...(webhookSecret && !dryRun ? { webhookSecret } : {}) };
+    if (dryRun || events.length === 0) return result;
     try {
       await log.append(stream, events, recorded.at(-1)?.revision ?? 'no_stream');
       return result;
