@@ -25,7 +25,8 @@ export const RATINGS: readonly number[] = Array.from(
 );
 
 /** One request per closing: its id is derived from the ConversationClosed event's id. */
-export const ratingRequestIdOf = (closedEventId: string): string => idOfParts(['rating-request', closedEventId]);
+export const ratingRequestIdOf = (closedEventId: string): string =>
+  idOfParts(['rating-request', closedEventId]);
 
 /** A rating as a press carries it: an integer in range, else undefined. */
 export const ratingOf = (value: unknown): number | undefined => {

@@ -62,7 +62,9 @@ export const decideRating = (
       // The same request reported again is a retry; one reported after a reopening comes too late.
       if (state.rating?.requestId === command.requestId || !state.closed) return [];
       const { requestId, channelMessage } = command;
-      return [{ type: 'RatingRequested', data: { requestId, ...(channelMessage ? { channelMessage } : {}) } }];
+      return [
+        { type: 'RatingRequested', data: { requestId, ...(channelMessage ? { channelMessage } : {}) } },
+      ];
     }
     case 'RateConversation': {
       const { requestId, rating } = command;

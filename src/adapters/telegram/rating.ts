@@ -20,7 +20,10 @@ export const RATING_CALLBACK = 'rate';
 
 /** One row of five buttons, 1 to 5. */
 export const ratingKeyboard = (requestId: string): InlineKeyboardButton[][] => [
-  RATINGS.map((n) => ({ text: String(n), callback_data: callbackData(RATING_CALLBACK, requestId, String(n)) })),
+  RATINGS.map((n) => ({
+    text: String(n),
+    callback_data: callbackData(RATING_CALLBACK, requestId, String(n)),
+  })),
 ];
 
 /** After a closing, asks a Telegram client once to rate the conversation (CSAT=on). */
@@ -102,7 +105,8 @@ export const ratingButtons = (options: RatingButtonsOptions): ClientCallbackHand
     const [requestId = '', n = ''] = press.args.split(':');
     const rating = ratingOf(n);
     const read = async () => (await handler.reader.read(press.conversationId, { fresh: true })).state;
-    if (rating === undefined) return { text: await say('client.rating.closed', await read()), outcome: 'ignored' };
+    if (rating === undefined)
+      return { text: await say('client.rating.closed', await read()), outcome: 'ignored' };
     try {
       const result = await handler.execute(
         press.conversationId,

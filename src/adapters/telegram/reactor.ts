@@ -15,8 +15,8 @@ import {
 } from '../../domain/conversation-core.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';
-import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { CSAT_OFF, type CsatOptions } from '../csat.ts';
+import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
 import { refreshCardButtons, refreshCardText } from './card.ts';
 import { carryClientMessages, closeTopic, editTopicCopy, reopenTopic } from './into-topic.ts';
