@@ -143,7 +143,8 @@ export interface RatingCore {
   readonly rating?: number;
   /** When it was given (the event's occurredAt): a comment is taken for a while after it. */
   readonly ratedAt?: string;
-  readonly commented: boolean;
+  /** What the client wrote about it, once they did (at most RATING_COMMENT_MAX characters). */
+  readonly comment?: string;
 }
 
 /** Who a conversation is assigned to: a Telegram user id and the name shown on the card. */

@@ -18,7 +18,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export const ratingStep = (core: Mutable<ConversationCore>, event: RatingEvent, at?: string): void => {
   switch (event.type) {
     case 'RatingRequested':
-      core.rating = { requestId: event.data.requestId, open: core.closed, commented: false };
+      core.rating = { requestId: event.data.requestId, open: core.closed };
       return;
     case 'ConversationRated':
       if (core.rating?.requestId !== event.data.requestId) return;
@@ -26,7 +26,7 @@ export const ratingStep = (core: Mutable<ConversationCore>, event: RatingEvent, 
       return;
     case 'RatingCommented':
       if (core.rating?.requestId !== event.data.requestId) return;
-      core.rating = { ...core.rating, commented: true };
+      core.rating = { ...core.rating, comment: event.data.text };
       return;
   }
 };
@@ -41,7 +41,8 @@ export const ratingOpen = (core: ConversationCore): RatingCore | undefined =>
  */
 export const awaitingRatingComment = (core: ConversationCore, now: Date, windowMs: number): boolean => {
   const r = core.rating;
-  if (!r?.open || r.rating === undefined || r.commented || !r.ratedAt || windowMs <= 0) return false;
+  if (!r?.open || r.rating === undefined || r.comment !== undefined || !r.ratedAt || windowMs <= 0)
+    return false;
   const since = now.getTime() - Date.parse(r.ratedAt);
   return since >= 0 && since <= windowMs;
 };
@@ -83,7 +84,9 @@ export const decideRating = (
         throw new DomainError('invalid_comment', `a comment is at most ${RATING_COMMENT_MAX} characters`);
       const r = requireOpen(state, command.requestId);
       if (r.rating === undefined) throw new DomainError('not_rated', 'a comment follows a rating');
-      if (r.commented) throw new DomainError('already_commented', 'the rating has a comment already');
+      if (r.comment === text) return []; // the same comment again: recorded once
+      if (r.comment !== undefined)
+        throw new DomainError('already_commented', 'the rating has a comment already');
       return [{ type: 'RatingCommented', data: { requestId: command.requestId, text } }];
     }
   }
