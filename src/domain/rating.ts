@@ -43,8 +43,9 @@ export const awaitingRatingComment = (core: ConversationCore, now: Date, windowM
   const r = core.rating;
   if (!r?.open || r.rating === undefined || r.comment !== undefined || !r.ratedAt || windowMs <= 0)
     return false;
+  // A channel dates a message to the second: one written in the second of the rating is after it.
   const since = now.getTime() - Date.parse(r.ratedAt);
-  return since >= 0 && since <= windowMs;
+  return since > -1000 && since <= windowMs;
 };
 
 const requireOpen = (state: StartedConversationState, requestId: string): RatingCore => {

@@ -6,6 +6,7 @@ import type { FastifyReply } from 'fastify';
 import type { ConversationState } from '../../../domain/conversation-core.ts';
 import { DomainError } from '../../../domain/errors.ts';
 import type { Actor } from '../../../domain/events.ts';
+import { problem } from '../../http/problem.ts';
 import { commandIdOf } from '../../ids.ts';
 import type { AuthenticatedSource } from '../../sources/sources.ts';
 import { conversationOf, type ExternalContext, type Handler } from './context.ts';
@@ -48,7 +49,7 @@ export const getRating: Handler = async (ctx, request, reply, source) => {
   const { externalId } = request.params as { externalId: string };
   const { state } = await stateOf(ctx, source, externalId);
   const found = ratingResource(state);
-  if (!found) throw new DomainError('rating_not_requested', 'the client was never asked to rate');
+  if (!found) return problem(reply, 404, 'Not Found', `${externalId} was never asked to rate`);
   return reply.send(found);
 };
 
