@@ -10,9 +10,9 @@ import { idOfParts } from './ids.ts';
 
 /** CSAT and CSAT_COMMENT_MINUTES. */
 export interface CsatOptions {
-  /** Ask after each closing. Off: nobody is asked (a request asked before still takes its answer). */
+  /** Ask after each closing. Off: nobody is asked (a press on a prompt asked before is still taken). */
   readonly enabled: boolean;
-  /** How long after rating the client's next text message is its comment; 0: no comments. */
+  /** How long after rating the client's next text message is its comment; 0 (and with CSAT off): none. */
   readonly commentWindowMs: number;
 }
 
@@ -64,6 +64,8 @@ export const recordRatingComment = async (
   meta: { readonly commandId: string; readonly actor: Actor },
 ): Promise<'recorded' | 'duplicate' | undefined> => {
   if (csat.commentWindowMs <= 0) return undefined;
+  // Fresh: the rating may have been recorded by another instance a moment ago (one read of the
+  // stream's tail per client message, with CSAT on only).
   const { state } = await handler.reader.read(conversationId, { fresh: true });
   const text = commentOf(state, content, at, csat);
   if (text === undefined || !state.rating) return undefined;

@@ -111,7 +111,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       logger: logger.child({ component: 'auto-replies' }),
     });
     // Satisfaction (CSAT): whether clients are asked to rate after a closing, and how long a comment is taken.
-    const csat = { enabled: config.CSAT === 'on', commentWindowMs: config.CSAT_COMMENT_MINUTES * 60_000 };
+    const csatOn = config.CSAT === 'on';
+    const csat = { enabled: csatOn, commentWindowMs: csatOn ? config.CSAT_COMMENT_MINUTES * 60_000 : 0 };
     let files: FileStore | undefined;
     const handlers: Record<string, RouteHandler | RouteDefinition> = {
       telegramWebhook: async (_request, reply) =>
