@@ -224,6 +224,7 @@ describe('CSAT=on (whole app)', () => {
 
     const press = h.vk.messageEvent(user, prompt, { csat: requestId, rating: 5 });
     const again = h.vk.messageEvent(user, prompt, { csat: requestId, rating: 1 });
+    const late = h.vk.messageEvent(user, prompt, { csat: requestId, rating: 3 });
     assert.equal((await h.postEvent(press)).status, 200);
     assert.equal((await h.postEvent(again)).status, 200);
     assert.equal((await h.postEvent(press)).status, 200); // VK delivers it again
@@ -264,6 +265,21 @@ describe('CSAT=on (whole app)', () => {
     await waitFor(
       'the comment in the topic',
       () => topicLines(threadId).includes('⭐ 5/5 — Great service') || undefined,
+    );
+
+    // The client writes again (the conversation reopens); a press arriving now changes nothing.
+    assert.equal((await h.postEvent(h.vk.messageNew(user, { text: 'And one more thing' }))).status, 200);
+    await waitFor('reopened', async () => (await events(conversationId, 'ConversationReopened'))[0]);
+    assert.equal((await h.postEvent(late)).status, 200);
+    const lateId = (late.object as { event_id: string }).event_id;
+    assert.deepEqual(h.vk.presses.find((p) => p.event_id === lateId)?.answer, {
+      type: 'show_snackbar',
+      text: 'This rating is no longer open.',
+    });
+    assert.equal((await events(conversationId, 'ConversationRated')).length, 1);
+    assert.match(
+      h.vk.sentTo(user.id).find((m) => m.id === prompt.id)?.text ?? '',
+      /^Thank you! Your rating: 5\/5/,
     );
   });
 

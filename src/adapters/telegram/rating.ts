@@ -131,7 +131,9 @@ export const ratingButtons = (options: RatingButtonsOptions): ClientCallbackHand
         };
       }
       const closed = await say('client.rating.closed', state);
-      await edit(press, closed);
+      // A prompt that was answered keeps its thanks; an unanswered one says it is over.
+      if (!(state.rating?.requestId === requestId && state.rating.rating !== undefined))
+        await edit(press, closed);
       return { text: closed, outcome: 'ignored' };
     }
   };

@@ -130,7 +130,8 @@ export const handleRatingPress = async (
     }
     const closed = await texts.client('client.rating.closed', state.language);
     await tell(closed);
-    await edit(closed);
+    // A prompt that was answered keeps its thanks; an unanswered one says it is over.
+    if (!(state.rating?.requestId === requestId && state.rating.rating !== undefined)) await edit(closed);
     return 'ignored';
   }
 };
