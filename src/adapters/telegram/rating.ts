@@ -52,13 +52,15 @@ export const ratingPrompt = async (ctx: TelegramReactorContext, turn: Turn, clie
 export const ratingLine = async (ctx: TelegramReactorContext, turn: Turn) => {
   const { topic, rating } = turn.state;
   const { event } = turn;
-  if (!topic || !rating || rating.rating === undefined) return;
-  if (event.type !== 'ConversationRated' && event.type !== 'RatingCommented') return;
-  if (event.data.requestId !== rating.requestId) return;
-  const text =
-    event.type === 'ConversationRated'
-      ? await ctx.texts.topic('topic.rating', { rating: event.data.rating })
-      : await ctx.texts.topic('topic.rating_comment', { rating: rating.rating, comment: event.data.text });
+  if (!topic) return;
+  let text: string;
+  if (event.type === 'ConversationRated') {
+    text = await ctx.texts.topic('topic.rating', { rating: event.data.rating });
+  } else if (event.type === 'RatingCommented') {
+    // The rating it comments on, unless a later closing's request has replaced it meanwhile.
+    const given = rating?.requestId === event.data.requestId ? rating.rating : undefined;
+    text = await ctx.texts.topic('topic.rating_comment', { rating: given ?? '?', comment: event.data.text });
+  } else return;
   await ctx.quiet?.(ctx.supportChatId);
   await ctx.api
     .sendMessage(ctx.supportChatId, truncate(text, 4096), {
