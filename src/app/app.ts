@@ -110,6 +110,9 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       welcome: config.WELCOME === 'on',
       logger: logger.child({ component: 'auto-replies' }),
     });
+    // Satisfaction (CSAT): whether clients are asked to rate after a closing, and how long a comment is taken.
+    const csatOn = config.CSAT === 'on';
+    const csat = { enabled: csatOn, commentWindowMs: csatOn ? config.CSAT_COMMENT_MINUTES * 60_000 : 0 };
     let files: FileStore | undefined;
     const handlers: Record<string, RouteHandler | RouteDefinition> = {
       telegramWebhook: async (_request, reply) =>
@@ -141,6 +144,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         pool: db.pool,
         texts: settings.texts,
         autoReplies,
+        csat,
         logger: logger.child({ component: 'telegram' }),
         onRetry: metrics.onTelegramRetry,
         onDelivery: metrics.onDelivery,
@@ -190,6 +194,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
           },
           texts: settings.texts,
           autoReplies,
+          csat,
           logger: logger.child({ component: 'vk' }),
           onRetry: metrics.onVkRetry,
           onDelivery: metrics.onDelivery,
@@ -234,6 +239,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         pool: db.pool,
         log,
         reader,
+        ...(csat.enabled ? { ratings: handler } : {}),
         onEnqueued: webhooks.wake,
         orderWaitMs: config.ORDER_WAIT_MS,
         ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),

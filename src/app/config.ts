@@ -227,6 +227,15 @@ const schema = z
       .default('en'),
     /** A welcome text on a conversation's first message and on Telegram's /start; off by default. */
     WELCOME: z.enum(['on', 'off'], { message: 'must be on or off' }).default('off'),
+    /** After a closing, ask the client to rate the conversation 1–5 (docs/design.md, "Satisfaction (CSAT)"). */
+    CSAT: z.enum(['on', 'off'], { message: 'must be on or off' }).default('off'),
+    /** How long after rating the client's next message is taken as the rating's comment; 0: no comments. */
+    CSAT_COMMENT_MINUTES: z.coerce
+      .number({ message: 'must be a number of minutes' })
+      .int()
+      .min(0, 'must be at least 0')
+      .max(1440, 'must be at most 1440')
+      .default(10),
     /** How old the settings (texts, working hours) an instance holds may be before it looks for changes. */
     SETTINGS_REFRESH_MS: z.coerce
       .number({ message: 'must be a number of milliseconds' })

@@ -130,6 +130,21 @@ export interface ConversationCore {
   readonly offHoursAnswered?: string;
   /** The member of the support group the conversation is assigned to; absent when nobody (and before). */
   readonly assignee?: Assignee;
+  /** The latest request to rate the conversation and what the client answered; absent before any. */
+  readonly rating?: RatingCore;
+}
+
+/** A request to rate (docs/design.md, "Satisfaction (CSAT)"): one per closing, the latest kept. */
+export interface RatingCore {
+  readonly requestId: string;
+  /** Still answerable: the conversation has stayed closed since the request. */
+  readonly open: boolean;
+  /** The client's rating (1–5), once given. */
+  readonly rating?: number;
+  /** When it was given (the event's occurredAt): a comment is taken for a while after it. */
+  readonly ratedAt?: string;
+  /** What the client wrote about it, once they did (at most RATING_COMMENT_MAX characters). */
+  readonly comment?: string;
 }
 
 /** Who a conversation is assigned to: a Telegram user id and the name shown on the card. */

@@ -17,6 +17,7 @@ import type {
 import { isStarted } from './conversation-core.ts';
 import { DomainError } from './errors.ts';
 import type { ChannelMessageRef, ConversationEvent, DeliveryOperation, MessageContent } from './events.ts';
+import { decideRating } from './rating.ts';
 
 type Events = readonly ConversationEvent[];
 
@@ -342,6 +343,10 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
         },
       ];
     }
+    case 'RecordRatingRequested':
+    case 'RateConversation':
+    case 'CommentRating':
+      return decideRating(command, started);
     default: {
       const unknown: never = command;
       throw new DomainError('invalid_command', `unknown command ${(unknown as { type?: unknown }).type}`);
@@ -379,6 +384,9 @@ export const messagesNeeded = (command: ConversationCommand): string[] => {
     case 'UnpinNote':
     case 'AssignConversation':
     case 'UnassignConversation':
+    case 'RecordRatingRequested':
+    case 'RateConversation':
+    case 'CommentRating':
       return [];
     default: {
       const unknown: never = command;

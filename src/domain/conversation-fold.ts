@@ -11,6 +11,7 @@ import {
 } from './conversation-core.ts';
 import type { ConversationEvent } from './events.ts';
 import { channelKey, groupKey, NotLoadedError, type WindowDraft } from './message-window.ts';
+import { ratingStep } from './rating.ts';
 
 /** How many ids a waiting list and the send outcomes keep: older ones were given up long ago. */
 const WAITING_LIMIT = 500;
@@ -42,7 +43,7 @@ const recordOutcome = (core: Mutable<ConversationCore>, messageId: string, outco
 };
 
 /** What an event changes in the core. */
-const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): void => {
+const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent, at?: string): void => {
   switch (event.type) {
     case 'ConversationStarted': {
       const { conversationId, channel, source, clientId, profile } = event.data;
@@ -111,6 +112,8 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
       return;
     case 'ConversationReopened':
       core.closed = false;
+      // A request to rate is for the closing it followed: a reopening ends it.
+      if (core.rating?.open) core.rating = { ...core.rating, open: false };
       return;
     case 'ClientNotified':
       if (event.data.notice === 'banned') core.banNoticeSent = true;
@@ -133,6 +136,11 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
       return;
     case 'ConversationUnassigned':
       delete core.assignee;
+      return;
+    case 'RatingRequested':
+    case 'ConversationRated':
+    case 'RatingCommented':
+      ratingStep(core, event, at);
       return;
     case 'ClientMessageEdited':
     case 'ClientMessageDeleted':
@@ -315,7 +323,7 @@ export const foldConversation = (
   for (const item of events) {
     const f: Folded = 'event' in item ? item : { event: item };
     if (coreRevision === undefined || f.revision === undefined || f.revision > coreRevision)
-      coreStep(c, f.event);
+      coreStep(c, f.event, f.at);
     const id = messageIdOfEvent(f.event);
     if (id !== undefined && w.applies(id, f.revision)) messageStep(w, f);
   }

@@ -22,6 +22,7 @@ import {
 } from './external/edit-delete.ts';
 import { listFailedWebhookDeliveries } from './external/failed-deliveries.ts';
 import { getFile, uploadGuard } from './external/files.ts';
+import { getRating, rateConversation } from './external/rating.ts';
 import { getMessage, listConversation, listFeed } from './external/read.ts';
 import { route } from './external/route.ts';
 import { sendMessage } from './external/send.ts';
@@ -77,6 +78,8 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       listSourceMessages: route(ctx, listFeed),
       getFile: route(ctx, getFile),
       listFailedWebhookDeliveries: route(ctx, listFailedWebhookDeliveries),
+      rateConversation: route(ctx, rateConversation),
+      getRating: route(ctx, getRating),
     },
     stop: async () => {
       await Promise.all([ctx.watcher.stop(), ctx.authenticator.stop()]);

@@ -146,6 +146,9 @@ export const evolveConversationRow = (
     case 'NoteAdded':
     case 'NotePinned':
     case 'NoteUnpinned':
+    case 'RatingRequested':
+    case 'ConversationRated':
+    case 'RatingCommented':
       break;
     default: {
       const never: never = event;
