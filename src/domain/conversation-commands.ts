@@ -184,6 +184,16 @@ export interface UnassignConversation {
   readonly type: 'UnassignConversation';
 }
 
+/**
+ * Records the `number`-th reminder of the wait that began at `waitingSince` (docs/design.md,
+ * "Reminders and the daily digest"): decided before it is posted, so it is posted at most once.
+ */
+export interface RecordReminder {
+  readonly type: 'RecordReminder';
+  readonly waitingSince: string;
+  readonly number: number;
+}
+
 export type ConversationCommand =
   | ReceiveClientMessage
   | EditClientMessage
@@ -208,6 +218,7 @@ export type ConversationCommand =
   | PinNote
   | UnpinNote
   | AssignConversation
-  | UnassignConversation;
+  | UnassignConversation
+  | RecordReminder;
 
 export type ConversationCommandType = ConversationCommand['type'];

@@ -130,6 +130,21 @@ export interface ConversationCore {
   readonly offHoursAnswered?: string;
   /** The member of the support group the conversation is assigned to; absent when nobody (and before). */
   readonly assignee?: Assignee;
+  /**
+   * When the client's wait began: the occurredAt of their first carried message with no manager's
+   * answer after it; absent when nobody waits, and cleared by closing (docs/design.md, "Reminders and
+   * the daily digest").
+   */
+  readonly waitingSince?: string;
+  /** The last reminder recorded (ReminderSent): of which wait, which number, when. */
+  readonly reminded?: Reminded;
+}
+
+/** The last reminder of a conversation: its wait, its number (from 1), when it was recorded. */
+export interface Reminded {
+  readonly waitingSince: string;
+  readonly number: number;
+  readonly at?: string;
 }
 
 /** Who a conversation is assigned to: a Telegram user id and the name shown on the card. */

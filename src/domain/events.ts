@@ -305,6 +305,25 @@ export interface ConversationUnassigned {
   readonly data: { readonly previousAssigneeId: string; readonly previousAssigneeName: string };
 }
 
+// ---- Reminders (docs/design.md, "Reminders and the daily digest") -------------------------------
+
+/**
+ * The managers were reminded in the topic that the client waits: the `number`-th reminder (from 1)
+ * of the wait that began at `waitingSince` (the occurredAt of the client's first unanswered message).
+ * Recorded before the reminder is posted, so a restart or a second instance never posts it twice.
+ */
+export interface ReminderSent {
+  readonly type: 'ReminderSent';
+  readonly data: {
+    readonly waitingSince: string;
+    readonly number: number;
+    readonly topicId: string;
+    /** The assignee the reminder mentions, if the conversation had one. */
+    readonly assigneeId?: string;
+    readonly assigneeName?: string;
+  };
+}
+
 export type ConversationEvent =
   | ConversationStarted
   | ClientMessageReceived
@@ -329,7 +348,8 @@ export type ConversationEvent =
   | NotePinned
   | NoteUnpinned
   | ConversationAssigned
-  | ConversationUnassigned;
+  | ConversationUnassigned
+  | ReminderSent;
 
 export type ConversationEventType = ConversationEvent['type'];
 
@@ -358,6 +378,7 @@ export const conversationEventTypes: readonly ConversationEventType[] = [
   'NoteUnpinned',
   'ConversationAssigned',
   'ConversationUnassigned',
+  'ReminderSent',
 ];
 
 export const conversationStream = (conversationId: string): string => `conversation-${conversationId}`;

@@ -124,6 +124,11 @@ export const summarize = (event: ConversationEvent): string => {
       return `assigned to ${event.data.assigneeName} (${event.data.assigneeId})`;
     case 'ConversationUnassigned':
       return `unassigned (was ${event.data.previousAssigneeName}, ${event.data.previousAssigneeId})`;
+    case 'ReminderSent': {
+      const d = event.data;
+      const who = d.assigneeName ? `, mentioning ${d.assigneeName} (${d.assigneeId})` : '';
+      return `reminder ${d.number} in topic ${d.topicId}: the client waits since ${d.waitingSince}${who}`;
+    }
     default: {
       const unknown: never = event;
       return `${(unknown as { type: string }).type}`;

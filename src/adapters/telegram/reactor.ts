@@ -173,6 +173,8 @@ const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => 
     case 'NoteAdded':
     case 'NotePinned':
     case 'NoteUnpinned':
+    // Posted by the reminders' own loop, which records it first (docs/design.md, "Reminders and the daily digest").
+    case 'ReminderSent':
       return;
     default: {
       const never: never = event;

@@ -146,6 +146,7 @@ export const evolveConversationRow = (
     case 'NoteAdded':
     case 'NotePinned':
     case 'NoteUnpinned':
+    case 'ReminderSent':
       break;
     default: {
       const never: never = event;
