@@ -20,6 +20,7 @@ import { createMetrics, type Metrics } from '../adapters/metrics/registry.ts';
 import { createPgConversationStore } from '../adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import { reportingDeliveries } from '../adapters/reactor-outcomes.ts';
+import type { Reminders } from '../adapters/reminders/service.ts';
 import { createTelegramChannel } from '../adapters/telegram/channel.ts';
 import { createTelegramFiles } from '../adapters/telegram/file-store.ts';
 import { createVkChannel } from '../adapters/vk/channel.ts';
@@ -36,6 +37,7 @@ import { startProjectionRunner } from '../projections/runner.ts';
 import { type Config, channelStatus, configuredSecrets } from './config.ts';
 import { logSizeEstimate, openEventLog, prepareDatabase } from './context.ts';
 import { type Database, openDatabase } from './database.ts';
+import { groupPoster, startRemindersIfConfigured } from './reminders.ts';
 import { openSettings } from './settings.ts';
 
 export interface App {
@@ -48,10 +50,22 @@ export interface App {
   readonly address: () => string;
   /** Route handlers by operationId (what the OpenAPI glue serves). */
   readonly handlers: Readonly<Record<string, RouteHandler | RouteDefinition>>;
+  /** Reminders and the daily digest, when configured (with the Telegram channel). */
+  readonly reminders?: Reminders;
   stop(): Promise<void>;
 }
 
-export const startApp = async (config: Config, logger: Logger): Promise<App> => {
+/** What a test may set that no configuration does. */
+export interface AppOverrides {
+  /** The clock reminders and the digest judge time by (tests move it). */
+  readonly now?: () => Date;
+}
+
+export const startApp = async (
+  config: Config,
+  logger: Logger,
+  overrides: AppOverrides = {},
+): Promise<App> => {
   for (const c of channelStatus(config)) {
     if (!c.configured) logger.warn({ channel: c.channel }, `${c.channel}: not configured — ${c.hint}`);
   }
@@ -111,6 +125,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       logger: logger.child({ component: 'auto-replies' }),
     });
     let files: FileStore | undefined;
+    let reminders: Reminders | undefined;
     const handlers: Record<string, RouteHandler | RouteDefinition> = {
       telegramWebhook: async (_request, reply) =>
         problem(reply, 404, 'Not Found', 'the telegram channel is not configured (TELEGRAM_BOT_TOKEN)'),
@@ -166,6 +181,20 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         await telegram.stop();
         await reactor.stop();
       });
+      reminders = startRemindersIfConfigured(config, {
+        pool: db.pool,
+        log,
+        reader,
+        handler,
+        texts: settings.texts,
+        poster: groupPoster(telegram, config.TELEGRAM_SUPPORT_CHAT_ID),
+        hours: async () => (await settings.hours.current()).state.hours,
+        logger: logger.child({ component: 'reminders' }),
+        ...(overrides.now ? { now: overrides.now } : {}),
+      });
+      const started = reminders;
+      // Before the channel stops: a pass waiting for a quiet moment ends with the lead.
+      if (started) cleanup.unshift(() => started.stop());
 
       // VK community messages: Telegram is the file store and managers answer in its topics.
       if (config.VK_TOKEN && config.VK_GROUP_ID) {
@@ -314,6 +343,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       metrics,
       address,
       handlers,
+      ...(reminders ? { reminders } : {}),
       stop() {
         stopping ??= (async () => {
           for (const step of cleanup)

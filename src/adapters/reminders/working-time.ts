@@ -3,7 +3,7 @@
 import { DateTime } from 'luxon';
 import type { Deadline } from '../../domain/reminders.ts';
 import type { WorkingHours } from '../../domain/settings/hours.ts';
-import { spansOn } from '../settings/schedule.ts';
+import { spansOn } from '../../projections/working-hours.ts';
 
 /** How far ahead open time is looked for, as the schedule looks for the next opening. */
 const HORIZON_DAYS = 400;

@@ -182,6 +182,7 @@ export const reportStep = (
     case 'NoteAdded':
     case 'NotePinned':
     case 'NoteUnpinned':
+    case 'ReminderSent':
       return { row, facts: [] };
     default:
       // Every known type is listed above (a new one fails to compile here); a type a newer version
