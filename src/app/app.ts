@@ -241,6 +241,11 @@ export const startApp = async (
       }
     }
 
+    if (!reminders && (config.REMIND_AFTER_MINUTES !== undefined || config.DIGEST_HOUR !== undefined))
+      logger.warn(
+        'REMIND_AFTER_MINUTES / DIGEST_HOUR are set, but reminders and the digest need the Telegram channel',
+      );
+
     // Webhooks to sources: the reactor queues each answer, edit and deletion of an external
     // conversation; the scheduler posts them and retries (one instance at a time each).
     const webhooks = startWebhookScheduler({
