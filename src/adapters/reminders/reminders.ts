@@ -184,7 +184,18 @@ export const remindDue = async (
       if (!nextDueAt || at < nextDueAt) nextDueAt = at;
       continue;
     }
-    if (await remind(ctx, c.conversation_id, next, now, signal)) posted++;
+    try {
+      if (await remind(ctx, c.conversation_id, next, now, signal)) posted++;
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // One conversation's failure (the log, a refusal) must not hold up the others' reminders.
+      ctx.memo.delete(c.conversation_id);
+      ctx.logger.warn(
+        { err: error, conversationId: c.conversation_id },
+        'reminder not recorded; tried again next pass',
+      );
+      // Not at once: at the next pass, at most a minute away.
+    }
   }
   // Conversations no longer waiting leave the memo.
   for (const id of ctx.memo.keys()) if (!seen.has(id)) ctx.memo.delete(id);

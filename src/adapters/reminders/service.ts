@@ -42,7 +42,7 @@ export interface RemindersOptions {
 export interface Reminders {
   readonly leading: Promise<void>;
   isLeader(): boolean;
-  /** Runs a pass now and resolves when it is done (tests: after moving the clock). */
+  /** Runs a pass now and resolves when it is done (tests: after moving the clock); waits while another instance leads. */
   tick(): Promise<void>;
   stop(): Promise<void>;
 }
