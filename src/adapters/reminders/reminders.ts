@@ -42,25 +42,34 @@ export interface ReminderContext {
   readonly memo: Map<string, { readonly revision: number; readonly next: NextReminder | undefined }>;
 }
 
-/** Conversations looked at per pass, oldest wait first; the rest wait for the next pass. */
-const CANDIDATES = 500;
+/** Rows read at a time; a pass reads them all, page by page (capped ones cost no read of their state). */
+const PAGE = 500;
 
 interface Candidate {
   conversation_id: string;
   revision: string;
+  /** As PostgreSQL prints it, so the next page starts exactly after it (a Date keeps milliseconds only). */
+  waiting_since: string;
 }
 
-const candidates = async (ctx: ReminderContext, now: Date): Promise<Candidate[]> => {
+/** Every open conversation waiting since `before` or earlier, oldest wait first, a page at a time. */
+async function* candidates(ctx: ReminderContext, now: Date): AsyncGenerator<Candidate> {
   // Working time never runs ahead of the wall clock: whoever is due has waited at least this long.
   const before = new Date(now.getTime() - ctx.policy.afterMs);
-  const { rows } = await ctx.pool.query<Candidate>(
-    `SELECT conversation_id, revision::text FROM rm_conversations
-      WHERE waiting_since IS NOT NULL AND status = 'open' AND waiting_since <= $1
-      ORDER BY waiting_since, conversation_id LIMIT $2`,
-    [before, CANDIDATES],
-  );
-  return rows;
-};
+  let after: Candidate | undefined;
+  for (;;) {
+    const { rows } = await ctx.pool.query<Candidate>(
+      `SELECT conversation_id, revision::text, waiting_since::text FROM rm_conversations
+        WHERE waiting_since IS NOT NULL AND status = 'open' AND waiting_since <= $1
+          AND ($2::timestamptz IS NULL OR (waiting_since, conversation_id) > ($2, $3::uuid))
+        ORDER BY waiting_since, conversation_id LIMIT $4`,
+      [before, after?.waiting_since ?? null, after?.conversation_id ?? null, PAGE],
+    );
+    yield* rows;
+    if (rows.length < PAGE) return;
+    after = rows[rows.length - 1];
+  }
+}
 
 /** The next reminder of a candidate, from the memo while its read-model revision has not moved. */
 const nextOf = async (ctx: ReminderContext, c: Candidate): Promise<NextReminder | undefined> => {
@@ -174,7 +183,7 @@ export const remindDue = async (
   let posted = 0;
   let nextDueAt: Date | undefined;
   const seen = new Set<string>();
-  for (const c of await candidates(ctx, now())) {
+  for await (const c of candidates(ctx, now())) {
     if (signal.aborted) break;
     seen.add(c.conversation_id);
     const next = await nextOf(ctx, c);
