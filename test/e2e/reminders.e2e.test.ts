@@ -5,8 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from 'grammy/types';
+import { pino } from 'pino';
+import { startApp } from '../../src/app/app.ts';
+import { loadConfig } from '../../src/app/config.ts';
 import { responseReport, waitingNow } from '../../src/projections/read-models/reports-query.ts';
-import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
+import { telegramStandInEnv } from '../support/app-env.ts';
+import { type Harness, startHarness, WEBHOOK_SECRET, waitFor } from '../support/app-harness.ts';
 import type { StandInUser } from '../support/telegram-stand-in.ts';
 
 const MINUTE = 60_000;
@@ -133,6 +137,48 @@ describe('reminders in the topics of waiting clients', () => {
     await at(45 + 30, start);
     assert.equal(reminders(topic).length, 1, 'the new wait has its own reminders');
     assert.match(reminders(topic)[0]!.text!, /Reminder 1 of 2: .* for 30 min/);
+  });
+  it('two instances: one posts; when it stops, the other takes over without posting anything again', async () => {
+    const second = await startApp(
+      loadConfig({
+        DATABASE_URL: h.db.roles!.serviceUrl,
+        DATABASE_OWNER_URL: h.db.roles!.ownerUrl,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        ...telegramStandInEnv(h.tg, WEBHOOK_SECRET),
+        REMIND_AFTER_MINUTES: '30',
+        REMIND_REPEAT_MINUTES: '20',
+        REMIND_MAX: '2',
+        LOG_LEVEL: 'silent',
+      }),
+      pino({ level: 'silent' }),
+      { now: () => new Date(clock) },
+    );
+    try {
+      const start = clock;
+      const vera = h.tg.addUser({ first_name: 'Vera' });
+      const topic = await clientWrites(vera, 'Is anyone there?');
+      assert.equal(h.app.reminders!.isLeader(), true);
+      assert.equal(second.reminders!.isLeader(), false, 'one instance leads the reminders');
+      await at(30, start);
+      assert.equal(reminders(topic).length, 1);
+
+      // The leader goes; the other takes the lock over and repeats nothing it posted.
+      await h.app.stop();
+      await second.reminders!.leading;
+      await second.reminders!.tick();
+      assert.equal(reminders(topic).length, 1, 'nothing posted twice by the new leader');
+      clock = start + 50 * MINUTE;
+      await second.reminders!.tick();
+      assert.equal(reminders(topic).length, 2, 'the next one comes from the new leader');
+      const recorded = await h.events({ type: 'ReminderSent', conversationId: h.conversationOf(vera.id) });
+      assert.deepEqual(
+        recorded.map((e) => e.data.number),
+        [1, 2],
+      );
+    } finally {
+      await second.stop();
+    }
   });
 });
 
