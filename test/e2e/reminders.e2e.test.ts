@@ -1,7 +1,8 @@
 // Reminders and the daily digest end to end (docs/design.md, "Reminders and the daily digest"), the
 // whole app on the Telegram stand-in with a clock the test moves: the first reminder after the wait,
 // the assignee mentioned, the second after the repeat, none past the cap, none once answered, none
-// twice across a restart; the digest posted once at its hour with the day's figures.
+// twice across a restart or when a second instance takes over; the digest posted once at its hour
+// with the day's figures.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from 'grammy/types';
