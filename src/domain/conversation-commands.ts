@@ -209,6 +209,16 @@ export interface CommentRating {
 
 export type RatingCommand = RecordRatingRequested | RateConversation | CommentRating;
 
+/**
+ * Records the `number`-th reminder of the wait that began at `waitingSince` (docs/design.md,
+ * "Reminders and the daily digest"): decided before it is posted, so it is posted at most once.
+ */
+export interface RecordReminder {
+  readonly type: 'RecordReminder';
+  readonly waitingSince: string;
+  readonly number: number;
+}
+
 export type ConversationCommand =
   | ReceiveClientMessage
   | EditClientMessage
@@ -234,6 +244,7 @@ export type ConversationCommand =
   | UnpinNote
   | AssignConversation
   | UnassignConversation
-  | RatingCommand;
+  | RatingCommand
+  | RecordReminder;
 
 export type ConversationCommandType = ConversationCommand['type'];

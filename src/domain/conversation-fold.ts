@@ -42,7 +42,7 @@ const recordOutcome = (core: Mutable<ConversationCore>, messageId: string, outco
   core.sendOutcomes = [...kept.slice(Math.max(0, kept.length - OUTCOMES_LIMIT + 1)), { messageId, outcome }];
 };
 
-/** What an event changes in the core. */
+/** What an event changes in the core; `at` is its occurredAt, where known. */
 const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent, at?: string): void => {
   switch (event.type) {
     case 'ConversationStarted': {
@@ -57,6 +57,8 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent, at?
       if (!event.data.suppressed) {
         core.waitingIncoming = appended(core.waitingIncoming, event.data.messageId);
         core.awaitingAnswer = true;
+        // The wait begins with the first message no manager has answered (or since a closing).
+        if (core.waitingSince === undefined && at !== undefined) core.waitingSince = at;
       }
       return;
     case 'ClientMessageForwarded':
@@ -67,7 +69,10 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent, at?
       core.waitingOutgoing = appended(core.waitingOutgoing, event.data.messageId);
       const automatic = event.data.automatic;
       // An automatic reply (welcome, off-hours) is no manager's answer: the client still waits.
-      if (automatic === undefined) core.awaitingAnswer = false;
+      if (automatic === undefined) {
+        core.awaitingAnswer = false;
+        delete core.waitingSince;
+      }
       if (automatic?.reason === 'welcome') core.welcomed = true;
       if (automatic?.reason === 'off_hours' && automatic.period) core.offHoursAnswered = automatic.period;
       return;
@@ -109,6 +114,8 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent, at?
     case 'ConversationClosed':
       core.closed = true;
       core.closeNoticeSent = false;
+      // Closing ends the wait: a client writing again starts a new one (and new reminders).
+      delete core.waitingSince;
       return;
     case 'ConversationReopened':
       core.closed = false;
@@ -142,6 +149,11 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent, at?
     case 'RatingCommented':
       ratingStep(core, event, at);
       return;
+    case 'ReminderSent': {
+      const { waitingSince, number } = event.data;
+      core.reminded = at === undefined ? { waitingSince, number } : { waitingSince, number, at };
+      return;
+    }
     case 'ClientMessageEdited':
     case 'ClientMessageDeleted':
     case 'ManagerReplyEdited':

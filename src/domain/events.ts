@@ -347,6 +347,25 @@ export type RatingEvent = RatingRequested | ConversationRated | RatingCommented;
 
 export const ratingEventTypes = ['RatingRequested', 'ConversationRated', 'RatingCommented'] as const;
 
+// ---- Reminders (docs/design.md, "Reminders and the daily digest") -------------------------------
+
+/**
+ * The managers were reminded in the topic that the client waits: the `number`-th reminder (from 1)
+ * of the wait that began at `waitingSince` (the occurredAt of the client's first unanswered message).
+ * Recorded before the reminder is posted, so a restart or a second instance never posts it twice.
+ */
+export interface ReminderSent {
+  readonly type: 'ReminderSent';
+  readonly data: {
+    readonly waitingSince: string;
+    readonly number: number;
+    readonly topicId: string;
+    /** The assignee the reminder mentions, if the conversation had one. */
+    readonly assigneeId?: string;
+    readonly assigneeName?: string;
+  };
+}
+
 export type ConversationEvent =
   | ConversationStarted
   | ClientMessageReceived
@@ -372,7 +391,8 @@ export type ConversationEvent =
   | NoteUnpinned
   | ConversationAssigned
   | ConversationUnassigned
-  | RatingEvent;
+  | RatingEvent
+  | ReminderSent;
 
 export type ConversationEventType = ConversationEvent['type'];
 
@@ -402,6 +422,7 @@ export const conversationEventTypes: readonly ConversationEventType[] = [
   'ConversationAssigned',
   'ConversationUnassigned',
   ...ratingEventTypes,
+  'ReminderSent',
 ];
 
 export const conversationStream = (conversationId: string): string => `conversation-${conversationId}`;

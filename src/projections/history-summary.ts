@@ -130,6 +130,11 @@ export const summarize = (event: ConversationEvent): string => {
       return `client rated the conversation ${event.data.rating}/5`;
     case 'RatingCommented':
       return `client commented on their rating: ${quote(event.data.text)}`;
+    case 'ReminderSent': {
+      const d = event.data;
+      const who = d.assigneeName ? `, mentioning ${d.assigneeName} (${d.assigneeId})` : '';
+      return `reminder ${d.number} in topic ${d.topicId}: the client waits since ${d.waitingSince}${who}`;
+    }
     default: {
       const unknown: never = event;
       return `${(unknown as { type: string }).type}`;

@@ -11,6 +11,7 @@ import { clientTexts } from './catalogue/client.ts';
 import { commandTexts } from './catalogue/commands.ts';
 import type { Entry } from './catalogue/entry.ts';
 import { ratingTexts } from './catalogue/rating.ts';
+import { reminderTexts } from './catalogue/reminders.ts';
 import { topicTexts } from './catalogue/topic.ts';
 
 /** A language the catalogue ships. Other client languages fall back to the configured default. */
@@ -25,6 +26,7 @@ export const catalogue = {
   ...topicTexts,
   ...commandTexts,
   ...ratingTexts,
+  ...reminderTexts,
 } as const satisfies Record<string, Entry>;
 
 export type TextKey = keyof typeof catalogue;

@@ -27,7 +27,7 @@ import {
 import { cardButtons } from './card.ts';
 import { TEMPLATE_CALLBACK, templateButtons } from './composed-answers.ts';
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
-import { createOutgoingLimiter, type RetryInfo } from './limiter.ts';
+import { createOutgoingLimiter, type OutgoingLimiter, type RetryInfo } from './limiter.ts';
 import { createMemberDirectory } from './members.ts';
 import { RATING_CALLBACK, ratingButtons } from './rating.ts';
 import { createTelegramReactor } from './reactor.ts';
@@ -84,6 +84,8 @@ export interface TelegramChannel {
    */
   readonly callbacks: CallbackRegistry;
   readonly reactor: Reactor;
+  /** The outgoing limiter every call goes through: low-priority posts ask it for a quiet moment. */
+  readonly limiter: OutgoingLimiter;
   /** The webhook: the mode and the secret are checked before the body is read. */
   readonly webhook: RouteDefinition;
   /** Starts long polling when TELEGRAM_MODE=polling. */
@@ -259,6 +261,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     inbound,
     callbacks,
     reactor,
+    limiter,
     webhook: {
       onRequest: [
         async (request, reply) => {

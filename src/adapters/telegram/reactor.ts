@@ -187,6 +187,8 @@ const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => 
     case 'NotePinned':
     case 'NoteUnpinned':
     case 'RatingRequested':
+    // Posted by the reminders' own loop, which records it first (docs/design.md, "Reminders and the daily digest").
+    case 'ReminderSent':
       return;
     default: {
       const never: never = event;

@@ -149,6 +149,7 @@ export const evolveConversationRow = (
     case 'RatingRequested':
     case 'ConversationRated':
     case 'RatingCommented':
+    case 'ReminderSent':
       break;
     default: {
       const never: never = event;
