@@ -187,3 +187,72 @@ export const lineChart = ({ title, x, series, kind = 'duration' }) => {
     `${parts.join('')}</svg>`
   );
 };
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The day `n` days after a `YYYY-MM-DD` day (calendar arithmetic, no time zone); '' for a non-day,
+ * so a cleared date field reaches the API as it is and the API says what is wrong.
+ * @param {string} day @param {number} n
+ */
+export const addDays = (day, n) => {
+  if (!DAY.test(day)) return '';
+  const t = new Date(`${day}T00:00:00Z`);
+  t.setUTCDate(t.getUTCDate() + n);
+  return Number.isNaN(t.getTime()) ? '' : t.toISOString().slice(0, 10);
+};
+
+/** "2026-12-01" → "Dec 1". @param {string} day */
+export const shortDay = (day) =>
+  DAY.test(day) ? `${MONTHS[Number(day.slice(5, 7)) - 1]} ${Number(day.slice(8, 10))}` : day;
+
+/**
+ * @template {{ key: string, label: string }} Row
+ * @typedef {{ key: string, label: string, row: Row | null }} DayPoint
+ */
+
+/**
+ * The x axis of a by-day chart: every day from `from` to `to` (both `YYYY-MM-DD`, inclusive, at most
+ * a year), with the report's row for the days that have one and null for the empty days, so a quiet
+ * day shows as a gap instead of disappearing. Rows keyed otherwise are used as they come.
+ * @template {{ key: string, label: string }} Row
+ * @param {string} from @param {string} to @param {Row[]} rows
+ * @returns {DayPoint<Row>[]}
+ */
+export const dayAxis = (from, to, rows) => {
+  if (!DAY.test(from) || !DAY.test(to) || !rows.every((row) => DAY.test(row.key)))
+    return rows.map((row) => ({ key: row.key, label: row.label, row }));
+  const byKey = new Map(rows.map((row) => [row.key, row]));
+  const keys = new Set(byKey.keys());
+  for (let day = from, n = 0; day !== '' && day <= to && n < 366; day = addDays(day, 1), n++) keys.add(day);
+  return [...keys].sort().map((key) => ({ key, label: shortDay(key), row: byKey.get(key) ?? null }));
+};
+
+/**
+ * @typedef {{ count: number, median_s: number | null, p90_s: number | null, max_s: number | null }} DurationStats
+ * @typedef {{ conversations: number, first_response: DurationStats, response: DurationStats,
+ *   resolution: DurationStats, reopened: number, messages_in: number, messages_out: number,
+ *   rating: { count: number, average: number | null } }} ReportFigures
+ */
+
+/**
+ * A report row's cells in the table's column order: conversations, first response median / p90 / max,
+ * response median / p90, resolution median, reopened, messages in / out, rating ("4.5 (2)").
+ * @param {ReportFigures} f
+ */
+export const reportCells = (f) => [
+  String(f.conversations),
+  formatDuration(f.first_response.median_s),
+  formatDuration(f.first_response.p90_s),
+  formatDuration(f.first_response.max_s),
+  formatDuration(f.response.median_s),
+  formatDuration(f.response.p90_s),
+  formatDuration(f.resolution.median_s),
+  String(f.reopened),
+  String(f.messages_in),
+  String(f.messages_out),
+  f.rating.count > 0 && f.rating.average !== null
+    ? `${f.rating.average.toFixed(1)} (${f.rating.count})`
+    : '—',
+];
