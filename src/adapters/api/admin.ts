@@ -45,6 +45,7 @@ import {
   listSources,
   sourceOfToken,
 } from './admin-read-model.ts';
+import { adminReportHandlers } from './admin-reports.ts';
 import { type AdminSettingsOptions, adminSettingsHandlers } from './admin-settings.ts';
 import { adminTemplateHandlers } from './admin-templates.ts';
 import { createRebuildJobs, type RebuildJobs } from './rebuild-jobs.ts';
@@ -335,6 +336,8 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
       actor: { kind: 'system', id: ADMIN_ACTOR_ID },
       route,
     }),
+
+    ...adminReportHandlers({ pool }, route),
   };
 
   if (options.settings) {
