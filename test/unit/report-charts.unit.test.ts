@@ -2,13 +2,20 @@
 // reads — durations in words, one bar per row, one point per day with a figure, gaps where a day has
 // none, "no data" instead of an empty frame — and names that cannot break out of the SVG.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { Script } from 'node:vm';
+import { assemblePage } from '../../src/adapters/admin-page/audit-page.ts';
 import {
+  addDays,
   barChart,
+  dayAxis,
   escapeXml,
   formatDuration,
   lineChart,
   niceStep,
+  reportCells,
+  shortDay,
 } from '../../src/adapters/admin-page/report-charts.js';
 
 const count = (svg: string, pattern: RegExp) => svg.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
@@ -177,5 +184,101 @@ describe('escapeXml', () => {
       escapeXml(`<a href="x">Tom & Jerry's</a>`),
       '&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;',
     );
+  });
+});
+
+describe('days', () => {
+  it('adds calendar days across months and years, and gives "" for what is not a day', () => {
+    assert.equal(addDays('2026-11-30', 1), '2026-12-01');
+    assert.equal(addDays('2026-12-31', 1), '2027-01-01');
+    assert.equal(addDays('2026-03-01', -1), '2026-02-28');
+    assert.equal(addDays('', 1), '');
+    assert.equal(addDays('2026-13-45', 1), '');
+    assert.equal(shortDay('2026-12-01'), 'Dec 1');
+    assert.equal(shortDay('(none)'), '(none)');
+  });
+
+  it('dayAxis: every day of the period, the empty ones without a row', () => {
+    const row = (key: string) => ({ key, label: key });
+    const axis = dayAxis('2026-11-29', '2026-12-02', [row('2026-11-30'), row('2026-12-02')]);
+    assert.deepEqual(
+      axis.map((d) => [d.label, d.row?.key ?? null]),
+      [
+        ['Nov 29', null],
+        ['Nov 30', '2026-11-30'],
+        ['Dec 1', null],
+        ['Dec 2', '2026-12-02'],
+      ],
+    );
+  });
+
+  it('dayAxis: rows that are not days, or a period that is not one, are used as they come', () => {
+    const rows = [{ key: 'alice', label: 'Alice' }];
+    assert.deepEqual(dayAxis('2026-12-01', '2026-12-07', rows), [
+      { key: 'alice', label: 'Alice', row: rows[0] },
+    ]);
+    const day = [{ key: '2026-12-01', label: '2026-12-01' }];
+    assert.deepEqual(dayAxis('', '2026-12-07', day), [
+      { key: '2026-12-01', label: '2026-12-01', row: day[0] },
+    ]);
+  });
+});
+
+describe('reportCells', () => {
+  it("writes a row's figures in the table's column order, durations in words", () => {
+    const stats = (median_s: number | null, p90_s: number | null, max_s: number | null) => ({
+      count: median_s === null ? 0 : 2,
+      median_s,
+      p90_s,
+      max_s,
+    });
+    assert.deepEqual(
+      reportCells({
+        conversations: 3,
+        first_response: stats(260, 3900, 7200),
+        response: stats(42, 61.4, 100),
+        resolution: stats(86400 + 7200, null, null),
+        reopened: 1,
+        messages_in: 7,
+        messages_out: 5,
+        rating: { count: 2, average: 4.5 },
+      }),
+      ['3', '4 min 20 s', '1 h 5 min', '2 h', '42 s', '1 min 1 s', '1 d 2 h', '1', '7', '5', '4.5 (2)'],
+    );
+    const none = stats(null, null, null);
+    assert.deepEqual(
+      reportCells({
+        conversations: 0,
+        first_response: none,
+        response: none,
+        resolution: none,
+        reopened: 0,
+        messages_in: 0,
+        messages_out: 0,
+        rating: { count: 0, average: null },
+      }),
+      ['0', '—', '—', '—', '—', '—', '—', '0', '0', '0', '—'],
+    );
+  });
+});
+
+describe('the page carries the charts', () => {
+  const read = (file: string) =>
+    readFileSync(new URL(`../../src/adapters/admin-page/${file}`, import.meta.url), 'utf8');
+
+  it('inlines report-charts.js into the one script, whose members work in the page as in Node', () => {
+    const page = assemblePage(read('audit.html'), read('report-charts.js'));
+    const scripts = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
+    assert.equal(scripts.length, 1, 'one inline script, allowed by its hash');
+    assert.doesNotMatch(scripts[0]!, /@inline|^export /m);
+    const charts = /const charts = (\(\(\) => \{[\s\S]*?\n\}\)\(\));/.exec(scripts[0]!)?.[1];
+    assert.ok(charts, 'the charts object in the script');
+    const inPage = new Script(charts).runInNewContext() as Record<string, (...a: unknown[]) => unknown>;
+    assert.equal(inPage.formatDuration!(3900), '1 h 5 min');
+    assert.equal(
+      inPage.barChart!({ title: 't', bars: [{ label: 'A', value: 1 }] }),
+      barChart({ title: 't', bars: [{ label: 'A', value: 1 }] }),
+    );
+    assert.throws(() => assemblePage('<script>const charts = null;</script>', ''), /does not mark/);
   });
 });
