@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Script } from 'node:vm';
-import { assemblePage } from '../../src/adapters/admin-page/audit-page.ts';
+import { assemblePage, PAGE_MODULES } from '../../src/adapters/admin-page/audit-page.ts';
 import {
   addDays,
   barChart,
@@ -266,8 +266,8 @@ describe('the page carries the charts', () => {
   const read = (file: string) =>
     readFileSync(new URL(`../../src/adapters/admin-page/${file}`, import.meta.url), 'utf8');
 
-  it('inlines report-charts.js into the one script, whose members work in the page as in Node', () => {
-    const page = assemblePage(read('audit.html'), read('report-charts.js'));
+  it('inlines report-charts.js and reports-view.js into the one script, whose members work in the page as in Node', () => {
+    const page = assemblePage(read('audit.html'), Object.fromEntries(PAGE_MODULES.map((f) => [f, read(f)])));
     const scripts = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
     assert.equal(scripts.length, 1, 'one inline script, allowed by its hash');
     assert.doesNotMatch(scripts[0]!, /@inline|^export /m);
@@ -279,6 +279,15 @@ describe('the page carries the charts', () => {
       inPage.barChart!({ title: 't', bars: [{ label: 'A', value: 1 }] }),
       barChart({ title: 't', bars: [{ label: 'A', value: 1 }] }),
     );
-    assert.throws(() => assemblePage('<script>const charts = null;</script>', ''), /does not mark/);
+    // The whole script compiles (a module inlined wrongly would not).
+    assert.doesNotThrow(() => new Script(scripts[0]!));
+    assert.throws(
+      () => assemblePage('<script>const charts = null;</script>', { 'report-charts.js': '' }),
+      /does not mark/,
+    );
+    assert.throws(
+      () => assemblePage('<script>const x = /* @inline other.js */ null;</script>', {}),
+      /does not have/,
+    );
   });
 });

@@ -16,14 +16,25 @@ export const inlineModule = (source: string): string => {
   return `(() => {\n${source.replace(/^export /gm, '')}\nreturn { ${names.join(', ')} };\n})()`;
 };
 
-/** audit.html with report-charts.js in the place its script marks. */
-export const assemblePage = (page: string, charts: string): string => {
-  const marker = '/* @inline report-charts.js */ null';
-  if (!page.includes(marker)) throw new Error('audit.html does not mark where report-charts.js goes');
-  return page.replace(marker, () => inlineModule(charts));
+/** The modules the page's script marks with `/* @inline <file> *\/ null`, each put in its place. */
+export const PAGE_MODULES = ['report-charts.js', 'reports-view.js'] as const;
+
+/** audit.html with each of its modules in the place its script marks (a marker left out fails). */
+export const assemblePage = (page: string, modules: Record<string, string>): string => {
+  let out = page;
+  for (const [file, source] of Object.entries(modules)) {
+    const marker = `/* @inline ${file} */ null`;
+    if (!out.includes(marker)) throw new Error(`audit.html does not mark where ${file} goes`);
+    out = out.replace(marker, () => inlineModule(source));
+  }
+  if (out.includes('/* @inline ')) throw new Error('audit.html marks a module the server does not have');
+  return out;
 };
 
-const html = assemblePage(read('./audit.html'), read('./report-charts.js'));
+const html = assemblePage(
+  read('./audit.html'),
+  Object.fromEntries(PAGE_MODULES.map((f) => [f, read(`./${f}`)])),
+);
 
 const scriptHash = (page: string): string => {
   const script = /<script>([\s\S]*?)<\/script>/.exec(page)?.[1];
