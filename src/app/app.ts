@@ -17,6 +17,7 @@ import { timedCommands } from '../adapters/metrics/commands.ts';
 import { countingEventLog } from '../adapters/metrics/counting-event-log.ts';
 import { createLagSource } from '../adapters/metrics/lag.ts';
 import { createMetrics, type Metrics } from '../adapters/metrics/registry.ts';
+import { createReportSource } from '../adapters/metrics/reports.ts';
 import { createPgConversationStore } from '../adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import { reportingDeliveries } from '../adapters/reactor-outcomes.ts';
@@ -70,6 +71,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     const sql = sqlDatabase(db.pool);
     const metrics = createMetrics({
       lag: { source: createLagSource({ sql, log: stored }), logger: logger.child({ component: 'metrics' }) },
+      reports: { source: createReportSource(db.pool), logger: logger.child({ component: 'metrics' }) },
     });
     // Every writer in this process appends through this one, so the count covers them all.
     const log = countingEventLog(stored, metrics.onAppended);

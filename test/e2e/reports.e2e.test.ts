@@ -121,6 +121,21 @@ describe('response-time reports (whole app)', () => {
     assert.ok(res.body.oldest_waiting_s !== null && res.body.oldest_waiting_s >= 0);
   });
 
+  it('Prometheus: who waits, the oldest wait, and the first answers as a histogram', async () => {
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    const sample = (name: string) => {
+      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    assert.equal(sample('topicdesk_conversations_waiting'), 1);
+    assert.equal(sample('topicdesk_conversations_waiting_unassigned'), 1);
+    assert.ok((sample('topicdesk_oldest_waiting_seconds') ?? -1) >= 0);
+    assert.equal(sample('topicdesk_first_response_seconds_count'), 1);
+    assert.equal(sample('topicdesk_first_response_seconds_bucket\\{le="\\+Inf"\\}'), 1);
+    // Telegram dates are whole seconds and the answer came at once: within the first bucket.
+    assert.equal(sample('topicdesk_first_response_seconds_bucket\\{le="30"\\}'), 1);
+  });
+
   it('the CLI prints a table, and CSV on request (read-only)', async () => {
     const env = { DATABASE_URL: h.db.roles!.serviceUrl, LOG_LEVEL: 'silent' };
     const table = await cli(['report', '--from', today, '--to', tomorrow, '--by', 'manager'], env);
