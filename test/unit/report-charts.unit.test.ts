@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Script } from 'node:vm';
-import { assemblePage, PAGE_MODULES } from '../../src/adapters/admin-page/audit-page.ts';
+import { assemblePage, inlineModule, PAGE_MODULES } from '../../src/adapters/admin-page/audit-page.ts';
 import {
   addDays,
   barChart,
@@ -285,6 +285,8 @@ describe('the page carries the charts', () => {
       () => assemblePage('<script>const charts = null;</script>', { 'report-charts.js': '' }),
       /does not mark/,
     );
+    assert.throws(() => inlineModule('export function f() {}'), /export const/);
+    assert.throws(() => inlineModule("import x from 'y';"), /imports nothing/);
     assert.throws(
       () => assemblePage('<script>const x = /* @inline other.js */ null;</script>', {}),
       /does not have/,

@@ -12,6 +12,8 @@ const read = (file: string) => readFileSync(new URL(file, import.meta.url), 'utf
  */
 export const inlineModule = (source: string): string => {
   if (/^import\b/m.test(source)) throw new Error('an inlined page module imports nothing');
+  if (/^export (?!const \w)/m.test(source))
+    throw new Error('an inlined page module exports `export const` only');
   const names = [...source.matchAll(/^export const (\w+)/gm)].map((m) => m[1]!);
   return `(() => {\n${source.replace(/^export /gm, '')}\nreturn { ${names.join(', ')} };\n})()`;
 };
