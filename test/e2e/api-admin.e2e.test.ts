@@ -258,6 +258,7 @@ describe('admin API (whole app)', () => {
       'conversation-state',
       'conversations',
       'messages',
+      'reports',
       'sources',
     ]);
     const older = active.find((p) => p.name === 'messages')!;

@@ -69,6 +69,7 @@ describe('projection commands (CLI, real database)', () => {
       'conversation-state',
       'conversations',
       'messages',
+      'reports',
       'sources',
     ]);
     for (const r of rows) {

@@ -51,11 +51,13 @@ export const NONE_LABEL = '(none)';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
+// Keys and names compare byte by byte (COLLATE "C"): the grouping sorts a month of facts by them,
+// and a locale's collation costs several times more per comparison. A null label: the key is it.
 const groupKey: Record<ReportGroupBy, { key: string; label: string }> = {
-  manager: { key: `coalesce(manager_id, '')`, label: 'manager_name' },
-  assignee: { key: `coalesce(assignee_id, '')`, label: 'assignee_name' },
-  source: { key: 'source', label: 'source' },
-  channel: { key: 'channel', label: 'channel' },
+  manager: { key: `coalesce(manager_id, '') COLLATE "C"`, label: 'manager_name COLLATE "C"' },
+  assignee: { key: `coalesce(assignee_id, '') COLLATE "C"`, label: 'assignee_name COLLATE "C"' },
+  source: { key: 'source COLLATE "C"', label: 'NULL::text' },
+  channel: { key: 'channel COLLATE "C"', label: 'NULL::text' },
   // The day's number among the period's midnights ($3, computed in the zone): a binary search per
   // row, where converting every row's time to the zone and formatting it costs several times more.
   day: { key: 'width_bucket(at, $3::timestamptz[])', label: 'NULL::text' },
@@ -85,7 +87,7 @@ const tenth = (v: unknown): number | null => {
 const durationStats = (r: Raw, name: string): DurationStats => {
   const pct = r[`${name}_pct`] as number[] | null;
   return {
-    count: Number(r[`${name}_count`]),
+    count: Number(r[`${name}_count`] ?? 0),
     median_s: tenth(pct?.[0] ?? null),
     p90_s: tenth(pct?.[1] ?? null),
     max_s: num(r[`${name}_max`]),
@@ -100,7 +102,10 @@ const figures = (r: Raw): ReportFigures => ({
   reopened: Number(r.reopened),
   messages_in: Number(r.messages_in),
   messages_out: Number(r.messages_out),
-  rating: { count: Number(r.rating_count), average: r.rating_count ? tenth(r.rating_average) : null },
+  rating: {
+    count: Number(r.rating_count ?? 0),
+    average: Number(r.rating_count ?? 0) > 0 ? tenth(r.rating_average) : null,
+  },
 });
 
 export const emptyFigures = (): ReportFigures => {
@@ -134,23 +139,40 @@ export const responseReport = async (
   const { key, label } = groupKey[q.groupBy];
   const seconds = schedule ? 'business_s' : 'wall_s';
   const days = q.groupBy === 'day' ? midnights(q.from, q.to, timeZone) : [];
-  const { rows } = await pool.query<Raw>(
-    `WITH f AS (
-       SELECT ${key} AS key, ${label} AS label, conversation_id, kind, first, ${seconds} AS s, rating
-       FROM rm_report_facts WHERE at >= $1 AND at < $2)
-     SELECT grouping(key) = 1 AS is_total, key, max(label) AS label,
-       count(DISTINCT conversation_id) FILTER (WHERE kind IN ('o', 'i', 'a')) AS conversations,
-       ${stats('first', `kind = 'a' AND first`)},
-       ${stats('response', `kind = 'a' AND s IS NOT NULL`)},
-       ${stats('resolution', `kind = 'c'`)},
-       count(*) FILTER (WHERE kind = 'r') AS reopened,
-       count(*) FILTER (WHERE kind = 'i') AS messages_in,
-       count(*) FILTER (WHERE kind = 'a') AS messages_out,
-       count(rating) FILTER (WHERE kind = 's') AS rating_count,
-       avg(rating) FILTER (WHERE kind = 's') AS rating_average
-     FROM f GROUP BY GROUPING SETS ((key), ()) ORDER BY is_total, key`,
-    q.groupBy === 'day' ? [q.from, q.to, days.map((d) => d.toJSDate())] : [q.from, q.to],
-  );
+  const params = q.groupBy === 'day' ? [q.from, q.to, days.map((d) => d.toJSDate())] : [q.from, q.to];
+  // Two statements, side by side on two connections. Counts: hashed per group and conversation,
+  // then per group (a conversation with activity counts once per group; the total counts it once).
+  // Durations: the ordered-set aggregates sort only the facts that carry one (about a quarter),
+  // read through their partial index. One statement doing both sorted every fact of the period.
+  const [counts, durations] = await Promise.all([
+    pool.query<Raw>(
+      `WITH per AS (
+         SELECT ${key} AS key, conversation_id, max(${label}) AS label,
+           count(*) FILTER (WHERE kind = 'i') AS n_in, count(*) FILTER (WHERE kind = 'a') AS n_out,
+           count(*) FILTER (WHERE kind = 'r') AS n_r, bool_or(kind IN ('o', 'i', 'a')) AS active,
+           count(rating) FILTER (WHERE kind = 's') AS n_rating, sum(rating) FILTER (WHERE kind = 's') AS sum_rating
+         FROM rm_report_facts WHERE at >= $1 AND at < $2 GROUP BY 1, 2)
+       SELECT grouping(key) = 1 AS is_total, key, max(label) AS label,
+         CASE WHEN grouping(key) = 1 THEN count(DISTINCT conversation_id) FILTER (WHERE active)
+           ELSE count(*) FILTER (WHERE active) END AS conversations,
+         sum(n_in) AS messages_in, sum(n_out) AS messages_out, sum(n_r) AS reopened,
+         sum(n_rating) AS rating_count, sum(sum_rating)::float8 / nullif(sum(n_rating), 0) AS rating_average
+       FROM per GROUP BY GROUPING SETS ((key), ()) ORDER BY is_total, key`,
+      params,
+    ),
+    pool.query<Raw>(
+      `SELECT grouping(key) = 1 AS is_total, key,
+         ${stats('first', `kind = 'a' AND first`)},
+         ${stats('response', `kind = 'a'`)},
+         ${stats('resolution', `kind = 'c'`)}
+       FROM (SELECT ${key} AS key, kind, first, ${seconds} AS s FROM rm_report_facts
+             WHERE at >= $1 AND at < $2 AND wall_s IS NOT NULL) f
+       GROUP BY GROUPING SETS ((key), ())`,
+      params,
+    ),
+  ]);
+  const timed = new Map(durations.rows.map((r) => [r.is_total ? null : String(r.key), r]));
+  const rows = counts.rows.map((r) => ({ ...r, ...timed.get(r.is_total ? null : String(r.key)) }));
   const total = rows.find((r) => r.is_total);
   return {
     from: q.from.toISOString(),
@@ -163,7 +185,13 @@ export const responseReport = async (
         const day = q.groupBy === 'day' ? days[Number(r.key) - 1]!.toISODate()! : undefined;
         return {
           key: day ?? String(r.key),
-          label: day ?? (r.label === null || r.label === '' ? NONE_LABEL : String(r.label)),
+          label:
+            day ??
+            (r.key === ''
+              ? NONE_LABEL
+              : r.label === null || r.label === ''
+                ? String(r.key)
+                : String(r.label)),
           ...figures(r),
         };
       }),

@@ -103,10 +103,12 @@ CREATE TABLE ${t('rm_report_settings')} (
   hours    jsonb,
   revision bigint NOT NULL
 )`,
-  // Reports ask for a period: every query starts from the time index. Facts are only ever added
-  // (guarded by the conversation row's revision), so they need no key.
+  // Reports ask for a period: every query starts from a time index, the durations' from the one of
+  // the facts that carry one. Facts are only ever added (guarded by the conversation row's
+  // revision), so they need no key.
   createIndexes: (t) => `
 CREATE INDEX ${t('rm_report_facts')}_at ON ${t('rm_report_facts')} (at);
+CREATE INDEX ${t('rm_report_facts')}_timed ON ${t('rm_report_facts')} (at) WHERE wall_s IS NOT NULL;
 CREATE INDEX ${t('rm_report_conversations')}_first ON ${t('rm_report_conversations')} (first_response_at)
   WHERE first_response_at IS NOT NULL`,
   async apply(sql, events, ctx) {
