@@ -40,7 +40,21 @@ const line = (m: Message) => {
     m.reply_to_message && m.reply_to_message.message_id !== m.message_thread_id
       ? ` (reply to #${m.reply_to_message.message_id})`
       : '';
-  return `#${m.message_id} ${who}: ${body}${reply}`;
+  const buttons = (m.reply_markup?.inline_keyboard ?? [])
+    .flat()
+    .map((b) => `[${b.text}]`)
+    .join(' ');
+  return `#${m.message_id} ${who}: ${body}${reply}${buttons ? `\n    buttons: ${buttons}` : ''}`;
+};
+
+/** The callback_data of the button labelled `label` (or whose label contains it) under a message. */
+const buttonData = (chatId: number, messageId: number, label: string) => {
+  const message = tg.messagesIn(chatId).find((m) => m.message_id === messageId);
+  const buttons = (message?.reply_markup?.inline_keyboard ?? []).flat();
+  const button = buttons.find((b) => b.text === label) ?? buttons.find((b) => b.text.includes(label));
+  if (!button || !('callback_data' in button) || !button.callback_data)
+    throw new Error(`no button "${label}" under message #${messageId}`);
+  return button.callback_data;
 };
 
 const transcript = () =>
@@ -84,12 +98,22 @@ const control = createServer(async (req, res) => {
       );
       tg.queueUpdate(update);
       out = `queued update ${update.update_id}: message #${update.message!.message_id} in topic ${b.topic}`;
+    } else if (req.method === 'POST' && url.pathname === '/press') {
+      // {"name": "Ivan", "message": "12", "button": "4"}: a client presses a button in their chat;
+      // {"manager": "Alice", "message": "3", "button": "Close"}: a manager, in the support group.
+      const b = await body(req);
+      const who = b.manager ? managerOf(b.manager) : userOf(b.name ?? 'Client');
+      const chatId = b.manager ? tg.supportChatId : userOf(b.name ?? 'Client').chat.id;
+      const messageId = Number(b.message);
+      const update = tg.pressButton(who, chatId, messageId, buttonData(chatId, messageId, b.button ?? ''));
+      tg.queueUpdate(update);
+      out = `queued update ${update.update_id}: a press of "${b.button}" under #${messageId}`;
     } else if (url.pathname === '/transcript') {
       out = transcript();
     } else if (url.pathname === '/chat') {
       out = chat(url.searchParams.get('name') ?? 'Client');
     } else {
-      res.writeHead(404).end('POST /client, POST /manager, GET /transcript, GET /chat?name=\n');
+      res.writeHead(404).end('POST /client, POST /manager, POST /press, GET /transcript, GET /chat?name=\n');
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(`${out}\n`);
@@ -106,4 +130,5 @@ Then:
   curl -s -X POST localhost:${opts.control}/client -d '{"name":"Ivan","text":"hello"}'
   curl -s localhost:${opts.control}/transcript
   curl -s -X POST localhost:${opts.control}/manager -d '{"name":"Alice","topic":"<thread id>","text":"hi!"}'
-  curl -s 'localhost:${opts.control}/chat?name=Ivan'`);
+  curl -s 'localhost:${opts.control}/chat?name=Ivan'
+  curl -s -X POST localhost:${opts.control}/press -d '{"name":"Ivan","message":"<message id>","button":"4"}'`);
