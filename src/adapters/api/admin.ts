@@ -8,7 +8,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { EventLog } from '../../domain/event-log.ts';
-import { SourceError } from '../../domain/source.ts';
+import { type SourceCompat, SourceError } from '../../domain/source.ts';
+import { CompatError, compatLabel, parseCompat } from './compat/dialect.ts';
 import {
   conversationAt,
   conversationHistory,
@@ -264,7 +265,19 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
     adminListSources: route(async () => ({ sources: await listSources(pool) })),
 
     adminCreateSource: route(async (request, reply) => {
-      const body = request.body as { code: string; webhook_url?: string | null };
+      const body = request.body as {
+        code: string;
+        webhook_url?: string | null;
+        compat?: string | null;
+        time_zone?: string;
+      };
+      let compat: SourceCompat | undefined;
+      try {
+        compat = body.compat ? parseCompat(body.compat, body.time_zone) : undefined;
+      } catch (error) {
+        if (!(error instanceof CompatError)) throw error;
+        return badRequest(reply, [{ field: 'body.compat', message: error.message }]);
+      }
       let webhookUrl: CheckedWebhookUrl | null = null;
       if (body.webhook_url) {
         try {
@@ -278,10 +291,11 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
           return badRequest(reply, [{ field: 'body.webhook_url', message: error.message }]);
         }
       }
-      const created = await createSource(log, body.code, webhookUrl, ADMIN_ACTOR_ID);
+      const created = await createSource(log, body.code, webhookUrl, ADMIN_ACTOR_ID, compat);
       return reply.code(201).send({
         code: body.code,
         webhook_url: webhookUrl,
+        ...(compat ? { compat: compatLabel(compat), time_zone: compat.timeZone } : {}),
         webhook_secret: webhookUrl ? created.webhookSecret : null,
         token_id: created.tokenId,
         token: created.token,

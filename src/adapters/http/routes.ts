@@ -8,4 +8,8 @@ export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => Pro
 export interface RouteDefinition {
   readonly handler: RouteHandler;
   readonly onRequest?: readonly RouteHandler[];
+  /** Validation failures reach the handler as `request.validationError` instead of a 400. */
+  readonly attachValidation?: boolean;
+  /** Fastify's route config: an object the handler can recognise its route by. */
+  readonly config?: object;
 }

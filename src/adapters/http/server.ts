@@ -224,7 +224,14 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
       if (h === undefined) return undefined as never;
       const handler = holdingSpool(typeof h === 'function' ? h : h.handler);
       return (
-        typeof h === 'function' ? { handler } : { handler, onRequest: [...(h.onRequest ?? [])] }
+        typeof h === 'function'
+          ? { handler }
+          : {
+              handler,
+              onRequest: [...(h.onRequest ?? [])],
+              ...(h.attachValidation ? { attachValidation: true } : {}),
+              ...(h.config ? { config: h.config } : {}),
+            }
       ) as never;
     },
   });

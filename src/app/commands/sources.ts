@@ -1,8 +1,10 @@
 // sources:create, app:generate-token (tg-support-bot's name), tokens:create, tokens:revoke, sources:list,
 // sources:rotate-webhook-secret
 
+import { compatLabel, parseCompat } from '../../adapters/api/compat/dialect.ts';
 import { sqlDatabase } from '../../adapters/postgres/sql.ts';
 import {
+  changeSourceCompat,
   changeSourceWebhook,
   createSource,
   issueToken,
@@ -45,12 +47,20 @@ const printToken = (lines: string[], token: string) => {
   console.log(token);
 };
 
-export const createSourceCommand = async (ctx: Context, code: string, webhookUrl: string | undefined) => {
+export const createSourceCommand = async (
+  ctx: Context,
+  code: string,
+  webhookUrl: string | undefined,
+  compatText?: string,
+  timeZone?: string,
+) => {
+  const compat = compatText === undefined ? undefined : parseCompat(compatText, timeZone);
   const checked = await checkUrl(ctx, webhookUrl);
-  const token = await createSource(ctx.log, code, checked);
+  const token = await createSource(ctx.log, code, checked, 'cli', compat);
   printToken(
     [
       `source ${code} created${checked ? `, webhooks to ${checked}` : ' (no webhook: poll GET /api/external/messages)'}`,
+      ...(compat ? [`speaks ${compatLabel(compat)} (dates in ${compat.timeZone})`] : []),
       `token id: ${token.tokenId}`,
       ...(webhookUrl ? [`webhook secret (verifies X-Topicdesk-Signature): ${token.webhookSecret}`] : []),
     ],
@@ -68,6 +78,19 @@ export const generateTokenCommand = async (ctx: Context, code: string, webhookUr
   if (webhookUrl !== undefined)
     await changeSourceWebhook(ctx.log, code, await checkUrl(ctx, webhookUrl, 'the webhook URL'));
   return createTokenCommand(ctx, code);
+};
+
+/** sources:compat <code> <dialect|none>. */
+export const changeCompatCommand = async (ctx: Context, code: string, dialect: string, timeZone?: string) => {
+  const compat = dialect === 'none' ? null : parseCompat(dialect, timeZone);
+  const source = await readSource(ctx.log, code);
+  if (!source.registered) throw new Error(`no source ${code} (see sources:list)`);
+  await changeSourceCompat(ctx.log, code, compat);
+  console.log(
+    compat
+      ? `source ${code} speaks ${compatLabel(compat)} (dates in ${compat.timeZone})`
+      : `source ${code} speaks topicdesk's own API`,
+  );
 };
 
 export const createTokenCommand = async (ctx: Context, code: string) => {

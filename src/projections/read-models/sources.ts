@@ -4,13 +4,14 @@ import type { Projection } from '../projection.ts';
 
 export const sourcesProjection: Projection = {
   name: 'sources',
-  version: 1,
+  version: 2,
   tables: ['rm_sources', 'rm_source_tokens'],
   createTables: (t) => `
 CREATE TABLE ${t('rm_sources')} (
   code           text PRIMARY KEY,
   webhook_url    text,
   webhook_secret text NOT NULL,
+  compat         jsonb,
   created_at     timestamptz NOT NULL,
   revision       bigint NOT NULL
 );
@@ -34,10 +35,18 @@ CREATE TABLE ${t('rm_source_tokens')} (
       switch (event.type) {
         case 'SourceRegistered':
           await sql.query(
-            `INSERT INTO ${ctx.t('rm_sources')} (code, webhook_url, webhook_secret, created_at, revision)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING`,
-            [code, event.data.webhookUrl, event.data.webhookSecret, at, e.revision],
+            `INSERT INTO ${ctx.t('rm_sources')} (code, webhook_url, webhook_secret, compat, created_at, revision)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING`,
+            [code, event.data.webhookUrl, event.data.webhookSecret, event.data.compat ?? null, at, e.revision],
           );
+          break;
+        case 'SourceCompatChanged':
+          await sql.query(
+            `UPDATE ${ctx.t('rm_sources')} SET compat = $2, revision = $3 WHERE code = $1 AND revision < $3`,
+            [code, event.data.compat, e.revision],
+          );
+          // Instances forget every remembered token (an empty payload): the next request sees the dialect.
+          await sql.query(`SELECT pg_notify('td_tokens', '')`);
           break;
         case 'SourceWebhookChanged':
           await sql.query(

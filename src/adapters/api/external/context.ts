@@ -14,6 +14,7 @@ import type { InFlight, InFlightRefusal } from '../in-flight.ts';
 import type { FieldError } from '../params.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { type ApiMessageRow, toResource } from '../read-model.ts';
+import type { FileLinks } from '../compat/file-links.ts';
 import type { FileStore } from '../telegram-files.ts';
 
 export interface ExternalContext {
@@ -38,6 +39,8 @@ export interface ExternalContext {
   readonly sources: WeakMap<FastifyRequest, AuthenticatedSource>;
   /** Absolute file URLs when PUBLIC_URL is set, paths otherwise. */
   readonly fileUrl: (id: string) => string;
+  /** Signed public file links for dialect sources (FILE_LINK_SECRET); bearer-only links without. */
+  readonly fileLinks: FileLinks | undefined;
 }
 
 /** A route's work once the guard has named the source. */

@@ -1,0 +1,302 @@
+// tg-support-bot's dialect, per version, written from what its external API does: a source created
+// with `--compat tg-support-bot@N` is answered in that version's shapes and posted its webhooks,
+// while a topicdesk source beside it keeps topicdesk's answers. The client below is written the way
+// tg-support-bot's documentation shows one: plain fetch, its paths, its field names, no helpers.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { parseCompat } from '../../src/adapters/api/compat/dialect.ts';
+import { authenticate, createSource } from '../../src/adapters/sources/sources.ts';
+import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
+import { RECEIVER_ALLOWANCE, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
+import { apiEnv, client, newSource } from './api-helpers.ts';
+
+/** A source speaking `compat`, its token live. */
+const dialectSource = async (h: Harness, code: string, compat: string, webhook: string | null = null) => {
+  const created = await createSource(h.app.log, code, webhook as never, 'cli', parseCompat(compat));
+  await waitFor(`the token of ${code}`, async () => ((await authenticate(h.app.db.pool, created.token)) ? true : undefined));
+  return created.token;
+};
+
+/** What an integration written for tg-support-bot does: fetch, a bearer token, its paths. */
+const tgSupportBotClient = (base: string, token: string) => {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}/api/external${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body !== undefined && !(body instanceof FormData) ? { 'Content-Type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: body instanceof FormData ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, text, json: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+  };
+  return {
+    send: (externalId: string, text: string) => call('POST', `/${externalId}/messages`, { text }),
+    sendFile: (externalId: string, name: string, bytes: Buffer) => {
+      const form = new FormData();
+      form.append('uploaded_file', new Blob([bytes], { type: 'image/png' }), name);
+      return call('POST', `/${externalId}/files`, form);
+    },
+    list: (externalId: string, params: Record<string, string | number> = {}) => {
+      const q = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+      return call('GET', `/${externalId}/messages?${q}`);
+    },
+    show: (externalId: string, id: number) => call('GET', `/${externalId}/messages/${id}`),
+    update: (externalId: string, messageId: number, text: string) =>
+      call('PUT', `/${externalId}/messages`, { message_id: messageId, text }),
+    destroy: (externalId: string, messageId: number) =>
+      call('DELETE', `/${externalId}/messages`, { message_id: messageId }),
+    call,
+  };
+};
+
+/** "d.m.Y H:i:s". */
+const DATE = /^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$/;
+/** The wall clock of `at` in `zone` as 'Y-m-d H:i:s'. */
+const wall = (at: Date, zone: string) =>
+  new Intl.DateTimeFormat('sv-SE', { timeZone: zone, dateStyle: 'short', timeStyle: 'medium' }).format(at);
+
+describe("external API: tg-support-bot's dialect per source", () => {
+  let h: Harness;
+  let receiver: WebhookReceiver;
+
+  before(async () => {
+    h = await startHarness(
+      apiEnv({
+        FILE_LINK_SECRET: 'a-test-secret-for-signed-file-links-0123456789',
+        WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
+        WEBHOOK_RETRY_INITIAL_MS: '100',
+      }),
+    );
+    receiver = await startWebhookReceiver();
+  });
+  after(async () => {
+    await h.stop();
+    await receiver.close();
+  });
+
+  it('6.x: empty 200s, its list, filters with its meaning, files by a signed public link', async () => {
+    const bot = tgSupportBotClient(h.url, await dialectSource(h, 'site6', 'tg-support-bot@6'));
+    const user = 'visitor-6';
+    for (const text of ['one', 'two', 'three']) {
+      const sent = await bot.send(user, text);
+      assert.equal(sent.status, 200);
+      assert.equal(sent.text, '', '6.0+ answers a write with an empty body');
+    }
+    const file = await bot.sendFile(user, 'screen.png', Buffer.from('png-bytes'));
+    assert.equal(file.status, 200, file.text);
+
+    const all = await bot.list(user);
+    assert.equal(all.status, 200);
+    assert.equal(all.json?.status, true);
+    assert.equal(all.json?.source, 'site6');
+    assert.equal(all.json?.external_id, user);
+    const messages = all.json?.messages as Array<Record<string, any>>;
+    assert.deepEqual(
+      messages.map((m) => m.text ?? null),
+      ['one', 'two', 'three', null],
+      'ascending by default, every message without a limit',
+    );
+    for (const m of messages) {
+      assert.equal(m.message_type, 'incoming');
+      assert.match(m.date, DATE);
+      assert.equal(typeof m.from_id, 'number');
+    }
+    assert.equal(messages[0]!.content_type, 'text');
+    const photo = messages[3]!;
+    assert.equal(photo.content_type, 'file');
+    assert.equal(photo.file_name, 'screen.png');
+
+    // The file by its link, with no token at all (a widget's <img src>); a changed link is refused.
+    const download = await fetch(photo.file_url);
+    assert.equal(download.status, 200);
+    assert.equal(Buffer.from(await download.arrayBuffer()).toString(), 'png-bytes');
+    const forged = await fetch(String(photo.file_url).replace(/signature=[^&]+/, 'signature=forged'));
+    assert.equal(forged.status, 404);
+    const expired = new URL(photo.file_url);
+    expired.searchParams.set('expires', '1000');
+    assert.equal((await fetch(expired)).status, 404);
+
+    const texts = (r: { json?: Record<string, any> }) =>
+      (r.json?.messages as Array<{ text?: string }>).map((m) => m.text ?? null);
+    assert.deepEqual(texts(await bot.list(user, { type_sort: 'desc', limit: 2 })), [null, 'three']);
+    assert.deepEqual(texts(await bot.list(user, { type_sort: 'sideways', limit: 1 })), [null], 'invalid: desc');
+    assert.deepEqual(texts(await bot.list(user, { limit: 2, offset: 1 })), ['two', 'three']);
+    assert.deepEqual(texts(await bot.list(user, { after_id: messages[1]!.from_id })), ['three', null]);
+
+    // Dates are Moscow wall-clock time: a UTC wall clock 30 minutes ahead is still hours ago there.
+    const soon = new Date(Date.now() + 30 * 60_000);
+    assert.deepEqual(texts(await bot.list(user, { date_end: wall(soon, 'Europe/Moscow') })).length, 4);
+    assert.deepEqual(texts(await bot.list(user, { date_end: wall(soon, 'UTC') })), []);
+
+    // Laravel reads a GET request's body too.
+    const getBody = await fetch(`${h.url}/api/external/${user}/messages`, {
+      method: 'GET',
+      headers: { Authorization: (await bot.call('GET', '/x/messages')).status ? `Bearer ${''}` : '' },
+    }).catch(() => undefined);
+    void getBody;
+
+    // Edit and delete by the number the list gave.
+    const edited = await bot.update(user, messages[0]!.from_id, 'one (edited)');
+    assert.equal(edited.status, 200);
+    assert.equal(edited.text, '');
+    const deleted = await bot.destroy(user, messages[1]!.from_id);
+    assert.equal(deleted.status, 200);
+    assert.deepEqual(texts(await bot.list(user)), ['one (edited)', 'three', null]);
+    const shown = await bot.show(user, messages[0]!.from_id);
+    assert.equal(shown.json?.text, 'one (edited)');
+    assert.equal(shown.json?.id, messages[0]!.from_id);
+
+    // Its error conventions: a chat it does not know is a 200 with status false; a bad token 403.
+    const unknown = await bot.list('nobody-here');
+    assert.equal(unknown.status, 200);
+    assert.equal(unknown.json?.status, false);
+    assert.equal(typeof unknown.json?.error, 'string');
+    const empty = await bot.send(user, '   ');
+    assert.equal(empty.status, 200);
+    assert.equal(empty.json?.status, false);
+    const stranger = tgSupportBotClient(h.url, 'x'.repeat(64));
+    const refused = await stranger.send(user, 'hi');
+    assert.equal(refused.status, 403);
+    assert.deepEqual(refused.json, { message: 'Access is forbidden' });
+  });
+
+  it('reads list parameters from a GET body, as Laravel does', async () => {
+    const token = await dialectSource(h, 'site6b', 'tg-support-bot@6');
+    const bot = tgSupportBotClient(h.url, token);
+    for (const text of ['a', 'b', 'c']) await bot.send('v-body', text);
+    const res = await fetch(`${h.url}/api/external/v-body/messages`, {
+      method: 'GET',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ type_sort: 'desc', limit: 2 }),
+      // Node's fetch refuses a GET body unless told it is a duplex stream-less request.
+    } as RequestInit).catch((e: Error) => e);
+    if (res instanceof Error) {
+      // undici refuses GET bodies outright; send the request by hand instead.
+      const raw = await rawGet(h.url, '/api/external/v-body/messages', token, { type_sort: 'desc', limit: 2 });
+      assert.deepEqual(
+        (raw.messages as Array<{ text: string }>).map((m) => m.text),
+        ['c', 'b'],
+      );
+      return;
+    }
+    assert.deepEqual(((await res.json()) as { messages: Array<{ text: string }> }).messages.map((m) => m.text), ['c', 'b']);
+  });
+
+  it('5.x: {status, result} answers, `message` as the edit text, and typed webhooks (signed too)', async () => {
+    const bot = tgSupportBotClient(h.url, await dialectSource(h, 'site5', 'tg-support-bot@5', await receiver.hook('/hooks/site5')));
+    const sent = await bot.send('visitor-5', 'hello from v5');
+    assert.equal(sent.status, 200);
+    assert.equal(sent.json?.status, true);
+    const result = sent.json?.result as Record<string, any>;
+    assert.equal(result.message_type, 'incoming');
+    assert.equal(result.text, 'hello from v5');
+    assert.equal(result.content_type, 'text');
+    assert.match(result.date, DATE);
+    assert.equal(typeof result.to_id, 'number');
+    const edited = await bot.call('PUT', '/visitor-5/messages', { message_id: result.from_id, message: 'hello (edited)' });
+    assert.equal(edited.json?.status, true);
+    assert.equal(edited.json?.result.text, 'hello (edited)');
+    const deleted = await bot.destroy('visitor-5', result.from_id);
+    assert.deepEqual(deleted.json, { status: true, message_id: result.from_id });
+
+    // A manager answers in the topic: the source is posted tg-support-bot's webhook.
+    const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('visitor-5')));
+    const manager = h.tg.addManager({ first_name: 'Alice' });
+    await h.postUpdate(h.tg.groupMessage(manager, topic.message_thread_id, { text: 'We are on it' }));
+    const [hook] = await waitFor('the webhook', () => {
+      const got = receiver.at('/hooks/site5');
+      return got.length > 0 ? got : undefined;
+    }, 20_000);
+    const body = JSON.parse(hook!.body) as Record<string, any>;
+    assert.equal(body.type_query, 'send_message');
+    assert.equal(body.externalId, 'visitor-5');
+    assert.equal(body.message.message_type, 'outgoing');
+    assert.equal(body.message.text, 'We are on it');
+    assert.match(body.message.date, DATE);
+    assert.ok(hook!.headers['x-topicdesk-signature'], "signed as well; its receivers ignore the header");
+  });
+
+  it('4.x: {status, result} answers and the flat webhook', async () => {
+    const bot = tgSupportBotClient(h.url, await dialectSource(h, 'site4', 'tg-support-bot@4', await receiver.hook('/hooks/site4')));
+    const sent = await bot.send('visitor-4', 'hello from v4');
+    assert.equal(sent.json?.status, true);
+    assert.equal(sent.json?.result.text, 'hello from v4');
+    const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('visitor-4')));
+    const manager = h.tg.addManager({ first_name: 'Bob' });
+    await h.postUpdate(h.tg.groupMessage(manager, topic.message_thread_id, { text: 'Flat answer' }));
+    const [hook] = await waitFor('the webhook', () => {
+      const got = receiver.at('/hooks/site4');
+      return got.length > 0 ? got : undefined;
+    }, 20_000);
+    const body = JSON.parse(hook!.body) as Record<string, any>;
+    assert.equal(body.source, 'site4');
+    assert.equal(body.external_id, 'visitor-4');
+    assert.equal(body.message_type, 'outgoing');
+    assert.equal(body.text, 'Flat answer');
+    assert.equal(body.dop_params, null);
+    assert.match(body.date, /^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}$/);
+    assert.equal(body.type_query, undefined);
+  });
+
+  it('3.0: /api/external/messages with external_id in the body, {status, message_id}', async () => {
+    const token = await dialectSource(h, 'site3', 'tg-support-bot@3');
+    const bot = tgSupportBotClient(h.url, token);
+    const sent = await bot.call('POST', '/messages', { source: 'site3', external_id: 'visitor-3', text: 'v3 hello' });
+    assert.equal(sent.status, 200);
+    assert.equal(sent.json?.status, true);
+    const id = sent.json?.message_id as number;
+    assert.equal(typeof id, 'number');
+    const list = await bot.call('GET', `/messages?${new URLSearchParams({ source: 'site3', external_id: 'visitor-3' })}`);
+    assert.equal(list.json?.external_id, 'visitor-3');
+    assert.deepEqual((list.json?.messages as Array<{ text: string }>).map((m) => m.text), ['v3 hello']);
+    const edited = await bot.call('PUT', '/messages', { source: 'site3', external_id: 'visitor-3', message_id: id, message: 'v3 edited' });
+    assert.deepEqual(edited.json, { status: true, message_id: id });
+    assert.equal((await bot.call('GET', `/messages/${id}`)).json?.text, 'v3 edited');
+    const deleted = await bot.call('DELETE', '/messages', { source: 'site3', external_id: 'visitor-3', message_id: id });
+    assert.deepEqual(deleted.json, { status: true, message_id: id });
+  });
+
+  it("a topicdesk source beside them keeps topicdesk's API", async () => {
+    const native = await newSource(h, 'native_site');
+    const api = client(h, native);
+    const sent = await api.post<{ id: string; cursor: number }>('/api/external/n-1/messages', { json: { text: 'hi' } });
+    assert.equal(sent.status, 201);
+    assert.equal(typeof sent.body.id, 'string');
+    const list = await api.get<{ messages: unknown[]; has_more: boolean }>('/api/external/n-1/messages');
+    assert.equal(list.body.has_more, false);
+    assert.equal((await api.get('/api/external/n-1/messages?limit=1000')).status, 400, 'its own maximum');
+    const files = await api.post('/api/external/n-1/files', { json: { text: 'x' } });
+    assert.equal(files.status, 404, "the dialect's paths do not exist for it");
+    const wrong = await api.get('/api/external/n-1/messages', { token: `td_${native.tokenId}_${'A'.repeat(43)}` });
+    assert.equal(wrong.status, 401);
+  });
+});
+
+/** A GET with a JSON body, as PHP clients send it (fetch refuses to). */
+const rawGet = async (base: string, path: string, token: string, body: unknown) => {
+  const { request } = await import('node:http');
+  const url = new URL(path, base);
+  const payload = JSON.stringify(body);
+  return new Promise<Record<string, unknown>>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'GET',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(payload),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+};
