@@ -53,13 +53,19 @@ export const dialectMessage = (
   return out;
 };
 
+/**
+ * JSON written as is: the contract's response schemas describe topicdesk's shapes, and Fastify's
+ * serializer would drop (or refuse) every field of the dialect's.
+ */
+export const sendJson = (reply: FastifyReply, status: number, body: unknown) =>
+  reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+
 /** 403 as tg-support-bot refuses a missing or wrong token. */
-export const forbidden = (reply: FastifyReply) =>
-  reply.code(403).type('application/json').send({ message: 'Access is forbidden' });
+export const forbidden = (reply: FastifyReply) => sendJson(reply, 403, { message: 'Access is forbidden' });
 
 /** A request it could not carry out: `{status: false, error}`, with 200 unless `status` says otherwise. */
 export const failure = (reply: FastifyReply, error: string, status = 200) =>
-  reply.code(status).type('application/json').send({ status: false, error });
+  sendJson(reply, status, { status: false, error });
 
 /** Bad fields (what topicdesk's own API answers 400 for), as one error sentence. */
 export const refusedFields = (
@@ -71,9 +77,9 @@ export const refusedFields = (
 export const writeAnswer = (reply: FastifyReply, rules: DialectRules, message: DialectMessage) => {
   switch (rules.writeAnswer) {
     case 'message_id':
-      return reply.code(200).send({ status: true, message_id: message.from_id });
+      return sendJson(reply, 200, { status: true, message_id: message.from_id });
     case 'result':
-      return reply.code(200).send({ status: true, result: message });
+      return sendJson(reply, 200, { status: true, result: message });
     default:
       return reply.code(200).send();
   }
@@ -81,7 +87,9 @@ export const writeAnswer = (reply: FastifyReply, rules: DialectRules, message: D
 
 /** The answer to a deletion: the message's id before 6.0, an empty 200 since. */
 export const deletedAnswer = (reply: FastifyReply, rules: DialectRules, id: number) =>
-  rules.writeAnswer === 'empty' ? reply.code(200).send() : reply.code(200).send({ status: true, message_id: id });
+  rules.writeAnswer === 'empty'
+    ? reply.code(200).send()
+    : sendJson(reply, 200, { status: true, message_id: id });
 
 /** What topicdesk's own handler answered, caught to be retold in the dialect (handlers.ts). */
 export interface Captured {

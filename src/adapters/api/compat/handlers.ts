@@ -25,6 +25,7 @@ import {
   dialectMessage,
   failure,
   retellRefusal,
+  sendJson,
   writeAnswer,
 } from './answers.ts';
 import { parseDate } from './dates.ts';
@@ -161,7 +162,10 @@ export const showCompat: Handler = async (ctx, request, reply, source) => {
   const { externalId, messageId } = request.params as { externalId?: string; messageId: string };
   const row = await messageNamed(ctx, source, externalId, messageId);
   if (!row) return failure(reply, 'message not found');
-  return reply.send({ id: Number(row.cursor), ...messageOf(ctx, source, toResource(row, ctx.fileUrl)) });
+  return sendJson(reply, 200, {
+    id: Number(row.cursor),
+    ...messageOf(ctx, source, toResource(row, ctx.fileUrl)),
+  });
 };
 
 /**
