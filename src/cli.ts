@@ -15,13 +15,13 @@ import {
   showHoursCommand,
 } from './app/commands/settings.ts';
 import {
+  changeCompatCommand,
   createSourceCommand,
   createTokenCommand,
   generateTokenCommand,
   listSourcesCommand,
   revokeTokenCommand,
   rotateWebhookSecretCommand,
-  changeCompatCommand,
 } from './app/commands/sources.ts';
 import { checkCommand, deleteWebhookCommand, setWebhookCommand } from './app/commands/telegram.ts';
 import {
@@ -132,7 +132,7 @@ program
 program
   .command('sources:compat')
   .argument('<code>', 'the source')
-  .argument('<dialect>', 'tg-support-bot@3, @4, @5 or @6; or none for topicdesk\'s own API')
+  .argument('<dialect>', "tg-support-bot@3, @4, @5 or @6; or none for topicdesk's own API")
   .option('--time-zone <zone>', "the dialect's dates' time zone (default Europe/Moscow)")
   .description("make a source's API and webhooks speak another system's dialect, or its own again")
   .action((code: string, dialect: string, opts: { timeZone?: string }) =>

@@ -220,7 +220,8 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
           ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
         })
       : undefined;
-    const apiFileUrl = (id: string) => `${config.PUBLIC_URL?.replace(/\/+$/, '') ?? ''}/api/external/files/${id}`;
+    const apiFileUrl = (id: string) =>
+      `${config.PUBLIC_URL?.replace(/\/+$/, '') ?? ''}/api/external/files/${id}`;
     // Webhooks to sources: the reactor queues each answer, edit and deletion of an external
     // conversation; the scheduler posts them and retries (one instance at a time each).
     const webhooks = startWebhookScheduler({

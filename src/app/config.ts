@@ -158,7 +158,9 @@ const schema = z
       .max(10_000, 'must be at most 10000')
       .default(1000),
     // tg-support-bot's dialect: the secret signing public file links, and how long a link is valid.
-    FILE_LINK_SECRET: optional(z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)')),
+    FILE_LINK_SECRET: optional(
+      z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)'),
+    ),
     FILE_LINK_TTL_SECONDS: z.coerce
       .number({ message: 'must be a number of seconds' })
       .int()

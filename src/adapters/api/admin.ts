@@ -9,7 +9,6 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { EventLog } from '../../domain/event-log.ts';
 import { type SourceCompat, SourceError } from '../../domain/source.ts';
-import { CompatError, compatLabel, parseCompat } from './compat/dialect.ts';
 import {
   conversationAt,
   conversationHistory,
@@ -48,6 +47,7 @@ import {
 } from './admin-read-model.ts';
 import { type AdminSettingsOptions, adminSettingsHandlers } from './admin-settings.ts';
 import { adminTemplateHandlers } from './admin-templates.ts';
+import { CompatError, compatLabel, parseCompat } from './compat/dialect.ts';
 import { createRebuildJobs, type RebuildJobs } from './rebuild-jobs.ts';
 
 export interface AdminApiOptions {

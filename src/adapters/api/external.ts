@@ -13,9 +13,9 @@ import type { AutoReplies } from '../auto-replies/auto-replies.ts';
 import type { RouteDefinition } from '../http/routes.ts';
 import type { AuthenticatedSource } from '../sources/sources.ts';
 import { createAuthenticator } from '../sources/token-cache.ts';
+import type { FileLinks } from './compat/file-links.ts';
 import { publicFile } from './compat/handlers.ts';
 import { pickDialect } from './compat/routes.ts';
-import type { FileLinks } from './compat/file-links.ts';
 import type { ExternalContext, Handler } from './external/context.ts';
 import {
   deleteMessage,

@@ -88,7 +88,9 @@ export const findMessageByCursor = async (
   source: string,
   cursor: number,
 ): Promise<ApiMessageRow | undefined> =>
-  (await rowsOf(pool, `SELECT ${COLUMNS} FROM rm_messages m WHERE ${OWN} AND cursor = $2`, [source, cursor]))[0];
+  (
+    await rowsOf(pool, `SELECT ${COLUMNS} FROM rm_messages m WHERE ${OWN} AND cursor = $2`, [source, cursor])
+  )[0];
 
 /** Whether the source has a conversation with this client (as the messages read model knows it). */
 export const conversationExists = async (

@@ -6,10 +6,10 @@ import type { EventLog } from '../../domain/event-log.ts';
 import { sourceStream } from '../../domain/events.ts';
 import {
   decideSource,
-  type SourceCompat,
   evolveSource,
   initialSourceState,
   type SourceCommand,
+  type SourceCompat,
   type SourceState,
 } from '../../domain/source.ts';
 import { runStreamCommand } from '../../domain/stream-handler.ts';

@@ -5,9 +5,9 @@ import type { EventLog } from '../../domain/event-log.ts';
 import type { SourceCompat } from '../../domain/source.ts';
 import { readSource } from '../sources/sources.ts';
 import { type DeliveryRow, fillCursor, laterEditQueued } from './deliveries.ts';
-import type { WebhookPayload } from './message-resource.ts';
 import { type OutcomeContext, recordOutcome, settle } from './delivery-outcomes.ts';
 import { afterFailure, type RetryPolicy } from './delivery-policy.ts';
+import type { WebhookPayload } from './message-resource.ts';
 import { type PostContext, type PostResult, postDelivery } from './post-delivery.ts';
 
 export interface AttemptContext extends PostContext, OutcomeContext {

@@ -37,7 +37,14 @@ CREATE TABLE ${t('rm_source_tokens')} (
           await sql.query(
             `INSERT INTO ${ctx.t('rm_sources')} (code, webhook_url, webhook_secret, compat, created_at, revision)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING`,
-            [code, event.data.webhookUrl, event.data.webhookSecret, event.data.compat ?? null, at, e.revision],
+            [
+              code,
+              event.data.webhookUrl,
+              event.data.webhookSecret,
+              event.data.compat ?? null,
+              at,
+              e.revision,
+            ],
           );
           break;
         case 'SourceCompatChanged':

@@ -71,7 +71,11 @@ export const failure = (reply: FastifyReply, error: string, status = 200) =>
 export const refusedFields = (
   reply: FastifyReply,
   errors: ReadonlyArray<{ field: string; message: string }>,
-) => failure(reply, errors.map((e) => `${e.field.replace(/^(body|query|params)\./, '')} ${e.message}`).join('; '));
+) =>
+  failure(
+    reply,
+    errors.map((e) => `${e.field.replace(/^(body|query|params)\./, '')} ${e.message}`).join('; '),
+  );
 
 /** The answer to a sent or edited message, as the version gives it. */
 export const writeAnswer = (reply: FastifyReply, rules: DialectRules, message: DialectMessage) => {
@@ -103,7 +107,11 @@ export interface Captured {
  * 200 `{status: false, error}`; anything else (413, 415, 429, 502, 503) keeps its status and headers.
  */
 export const retellRefusal = (reply: FastifyReply, captured: Captured) => {
-  const p = (captured.body ?? {}) as { detail?: string; title?: string; errors?: Array<{ field: string; message: string }> };
+  const p = (captured.body ?? {}) as {
+    detail?: string;
+    title?: string;
+    errors?: Array<{ field: string; message: string }>;
+  };
   const error =
     p.errors && p.errors.length > 0
       ? p.errors.map((e) => `${e.field.replace(/^(body|query|params)\./, '')} ${e.message}`).join('; ')

@@ -4,9 +4,10 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { problem } from '../../http/problem.ts';
+import { conversationIdOf } from '../../ids.ts';
 import type { AuthenticatedSource } from '../../sources/sources.ts';
-import { deleteMessage, editMessage } from '../external/edit-delete.ts';
 import type { ExternalContext, Handler } from '../external/context.ts';
+import { deleteMessage, editMessage } from '../external/edit-delete.ts';
 import { getFile } from '../external/files.ts';
 import { answer } from '../external/route.ts';
 import { sendMessage } from '../external/send.ts';
@@ -31,7 +32,6 @@ import {
 import { parseDate } from './dates.ts';
 import { rulesOf } from './dialect.ts';
 import { clientOf, type Fields, fieldsOf, listParams, numberOf } from './request.ts';
-import { conversationIdOf } from '../../ids.ts';
 
 /** Rows read at a time underneath an unlimited list. */
 const PAGE = 200;
@@ -122,7 +122,12 @@ const messageNamed = async (
     cursor !== undefined
       ? await findMessageByCursor(ctx.pool, source.code, cursor)
       : typeof value === 'string' && externalId
-        ? await findMessage(ctx.pool, source.code, conversationIdOf('external', source.code, externalId), value)
+        ? await findMessage(
+            ctx.pool,
+            source.code,
+            conversationIdOf('external', source.code, externalId),
+            value,
+          )
         : undefined;
   return row && (externalId === undefined || row.external_id === externalId) ? row : undefined;
 };
@@ -184,7 +189,8 @@ export const listCompat: Handler = async (ctx, request, reply, source) => {
   if ((p.dateStart !== undefined && !from) || (p.dateEnd !== undefined && !until))
     return failure(reply, 'date_start and date_end must be dates such as 2026-05-01 10:00:00');
   const conversationId = conversationIdOf('external', source.code, externalId);
-  if (!(await conversationExists(ctx.pool, source.code, conversationId))) return failure(reply, CHAT_NOT_FOUND);
+  if (!(await conversationExists(ctx.pool, source.code, conversationId)))
+    return failure(reply, CHAT_NOT_FOUND);
 
   const pages = async function* () {
     let skip = p.offset;
@@ -246,4 +252,5 @@ export const publicFile = async (ctx: ExternalContext, request: FastifyRequest, 
   return getFile(ctx, request, reply, { code: q.source, tokenId: '' });
 };
 
-const problemNotFound = (reply: FastifyReply) => problem(reply, 404, 'Not Found', 'no such file, or the link expired');
+const problemNotFound = (reply: FastifyReply) =>
+  problem(reply, 404, 'Not Found', 'no such file, or the link expired');

@@ -9,12 +9,12 @@ import { badRequest, problem } from '../../http/problem.ts';
 import { conversationIdOf } from '../../ids.ts';
 import type { AuthenticatedSource } from '../../sources/sources.ts';
 import type { Authenticator } from '../../sources/token-cache.ts';
+import type { FileLinks } from '../compat/file-links.ts';
 import type { HeadWatcher } from '../head-watcher.ts';
 import type { InFlight, InFlightRefusal } from '../in-flight.ts';
 import type { FieldError } from '../params.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { type ApiMessageRow, toResource } from '../read-model.ts';
-import type { FileLinks } from '../compat/file-links.ts';
 import type { FileStore } from '../telegram-files.ts';
 
 export interface ExternalContext {

@@ -4,9 +4,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CommandGaveUpError, DomainError, EventIdConflictError } from '../../../domain/errors.ts';
 import { badRequest, problem } from '../../http/problem.ts';
 import type { RouteDefinition, RouteHandler } from '../../http/routes.ts';
+import { allValidationErrors } from '../../http/validation.ts';
 import { type AuthenticatedSource, dialectOfRefusedToken } from '../../sources/sources.ts';
 import { forbidden, refusedFields } from '../compat/answers.ts';
-import { allValidationErrors } from '../../http/validation.ts';
 import { unstorableStrings } from '../params.ts';
 import { Answered, type ExternalContext, type Handler } from './context.ts';
 
@@ -30,8 +30,7 @@ export const guard = async (ctx: ExternalContext, request: FastifyRequest, reply
   }
   if (!source) {
     // A tg-support-bot client is refused its way (docs/design.md, "Speaking tg-support-bot's dialect").
-    if (dialectOnly(request) || (await dialectOfRefusedToken(ctx.pool, m?.[1])))
-      return forbidden(reply);
+    if (dialectOnly(request) || (await dialectOfRefusedToken(ctx.pool, m?.[1]))) return forbidden(reply);
     return problem(
       reply.header('WWW-Authenticate', 'Bearer realm="topicdesk"'),
       401,
