@@ -98,6 +98,8 @@ interface Hook {
   date?: string;
 }
 
+const ADMIN_TOKEN = 'admin-token-for-the-dialect-tests-0123';
+
 /** "d.m.Y H:i:s". */
 const DATE = /^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}:\d{2}$/;
 /** The wall clock of `at` in `zone` as 'Y-m-d H:i:s'. */
@@ -114,6 +116,7 @@ describe("external API: tg-support-bot's dialect per source", () => {
         FILE_LINK_SECRET: 'a-test-secret-for-signed-file-links-0123456789',
         WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
         WEBHOOK_RETRY_INITIAL_MS: '100',
+        ADMIN_TOKEN,
       }),
     );
     receiver = await startWebhookReceiver();
@@ -347,6 +350,64 @@ describe("external API: tg-support-bot's dialect per source", () => {
       token: `td_${native.tokenId}_${'A'.repeat(43)}`,
     });
     assert.equal(wrong.status, 401);
+  });
+});
+
+describe("the admin API sets a source's dialect", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness(apiEnv({ ADMIN_TOKEN }));
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  const admin = (method: string, path: string, body: unknown) =>
+    fetch(`${h.url}/api/admin${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('creates a dialect source, switches an existing one over and back, and refuses an unknown dialect', async () => {
+    const created = await admin('POST', '/sources', { code: 'crm5', compat: 'tg-support-bot@5' });
+    assert.equal(created.status, 201);
+    const { token, compat, time_zone } = (await created.json()) as Record<string, string>;
+    assert.equal(compat, 'tg-support-bot@5');
+    assert.equal(time_zone, 'Europe/Moscow');
+    const crm = tgSupportBotClient(h.url, token!);
+    const sent = await waitFor('the token', async () => {
+      const r = await crm.send('c-1', 'hello');
+      return r.status === 200 ? r : undefined;
+    });
+    assert.equal(sent.json?.status, true);
+
+    // A topicdesk source answered natively, then (same token, at once) in the dialect, then natively again.
+    const native = await newSource(h, 'site_switch');
+    const api = client(h, native);
+    assert.equal((await api.post('/api/external/s-1/messages', { json: { text: 'one' } })).status, 201);
+    const on = await admin('PUT', '/sources/site_switch/compat', {
+      compat: 'tg-support-bot@6',
+      time_zone: 'Asia/Yekaterinburg',
+    });
+    assert.equal(on.status, 200);
+    const dialect = tgSupportBotClient(h.url, native.token);
+    const listed = await waitFor('the dialect', async () => {
+      const r = await dialect.list('s-1');
+      return r.json?.status === true ? r : undefined;
+    });
+    assert.equal(listed.json?.messages?.[0]?.text, 'one');
+    assert.equal((await admin('PUT', '/sources/site_switch/compat', { compat: null })).status, 200);
+    await waitFor('its own API again', async () =>
+      (await api.post('/api/external/s-1/messages', { json: { text: 'two' } })).status === 201
+        ? true
+        : undefined,
+    );
+
+    const bad = await admin('PUT', '/sources/site_switch/compat', { compat: 'tg-support-bot@2' });
+    assert.equal(bad.status, 400);
+    const missing = await admin('PUT', '/sources/nope/compat', { compat: 'tg-support-bot@6' });
+    assert.equal(missing.status, 404);
   });
 });
 

@@ -28,7 +28,13 @@ import { badRequest, problem } from '../http/problem.ts';
 import type { RouteDefinition, RouteHandler } from '../http/routes.ts';
 import { conversationIdOf } from '../ids.ts';
 import { createTemplatesStore, type TemplatesStore } from '../settings/templates.ts';
-import { createSource, issueToken, rotateWebhookSecret, runSourceCommand } from '../sources/sources.ts';
+import {
+  changeSourceCompat,
+  createSource,
+  issueToken,
+  rotateWebhookSecret,
+  runSourceCommand,
+} from '../sources/sources.ts';
 import {
   type CheckedWebhookUrl,
   checkWebhookUrl,
@@ -299,6 +305,24 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
         webhook_secret: webhookUrl ? created.webhookSecret : null,
         token_id: created.tokenId,
         token: created.token,
+      });
+    }),
+
+    adminChangeSourceCompat: route(async (request, reply) => {
+      const code = params(request).code ?? '';
+      const body = request.body as { compat: string | null; time_zone?: string };
+      let compat: SourceCompat | null;
+      try {
+        compat = body.compat === null ? null : parseCompat(body.compat, body.time_zone);
+      } catch (error) {
+        if (!(error instanceof CompatError)) throw error;
+        return badRequest(reply, [{ field: 'body.compat', message: error.message }]);
+      }
+      await changeSourceCompat(log, code, compat, ADMIN_ACTOR_ID);
+      return reply.code(200).send({
+        code,
+        compat: compat ? compatLabel(compat) : null,
+        ...(compat ? { time_zone: compat.timeZone } : {}),
       });
     }),
 
