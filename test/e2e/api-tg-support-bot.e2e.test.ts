@@ -177,6 +177,8 @@ describe("external API: tg-support-bot's dialect per source", () => {
       'invalid: desc',
     );
     assert.deepEqual(texts(await bot.list(user, { limit: 2, offset: 1 })), ['two', 'three']);
+    assert.equal(texts(await bot.list(user, { limit: 100_000 })).length, 4, 'no maximum');
+    assert.deepEqual(texts(await bot.list(user, { offset: 9000 })), [], 'nor a deepest offset');
     assert.deepEqual(texts(await bot.list(user, { after_id: messages[1]!.from_id })), ['three', null]);
 
     // Dates are Moscow wall-clock time: a UTC wall clock 30 minutes ahead is still hours ago there.

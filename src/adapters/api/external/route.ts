@@ -86,9 +86,10 @@ export const route = (
       const source = ctx.sources.get(request);
       if (!source) return problem(reply, 401, 'Unauthorized', 'missing, wrong or revoked bearer token');
       const chosen = pick ? pick(source, fn) : fn;
-      if (!source.compat && request.validationError)
-        return badRequest(reply, allValidationErrors(request, request.validationError));
       if (!chosen) return problem(reply, 404, 'Not Found', `${request.method} ${request.url}`);
+      // Only a dialect's own handler reads what the contract's schema refused.
+      if (request.validationError && (!source.compat || chosen === fn))
+        return badRequest(reply, allValidationErrors(request, request.validationError));
       return answer(ctx, chosen, request, reply, source);
     },
   };
