@@ -17,6 +17,7 @@ import {
   checkWebhookUrl,
   WebhookAddressError,
 } from '../../adapters/webhooks/address-guard.ts';
+import type { SourceCompat } from '../../domain/source.ts';
 import { sourcesProjection } from '../../projections/read-models/sources.ts';
 import { catchUpProjection } from '../../projections/runner.ts';
 import type { Context } from '../context.ts';
@@ -117,10 +118,11 @@ export const listSourcesCommand = async (ctx: Context, json: boolean) => {
     webhook_url: string | null;
     created_at: Date;
     tokens: string | null;
+    compat: SourceCompat | null;
   }>(
-    `SELECT s.code, s.webhook_url, s.created_at,
+    `SELECT s.code, s.webhook_url, s.created_at, s.compat,
        string_agg(t.token_id || CASE WHEN t.revoked_at IS NULL THEN '' ELSE ' (revoked)' END, ', ' ORDER BY t.created_at) AS tokens
-     FROM rm_sources s LEFT JOIN rm_source_tokens t ON t.source_code = s.code GROUP BY s.code, s.webhook_url, s.created_at ORDER BY s.code`,
+     FROM rm_sources s LEFT JOIN rm_source_tokens t ON t.source_code = s.code GROUP BY s.code, s.webhook_url, s.created_at, s.compat ORDER BY s.code`,
   );
   if (json) console.log(JSON.stringify(rows, null, 2));
   else if (rows.length === 0)
@@ -130,6 +132,7 @@ export const listSourcesCommand = async (ctx: Context, json: boolean) => {
       rows.map((r) => ({
         code: r.code,
         webhook: r.webhook_url ?? '(polling)',
+        api: r.compat ? `${compatLabel(r.compat)} (${r.compat.timeZone})` : 'topicdesk',
         created: r.created_at.toISOString(),
         tokens: r.tokens ?? '',
       })),
