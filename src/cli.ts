@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import dotenv from 'dotenv';
 import { createRedactor } from './adapters/logging/redact.ts';
 import { type HistoryOptions, historyCommand, parseAtOption } from './app/commands/history.ts';
+import { importTgSupportBotCommand } from './app/commands/import.ts';
 import { logMigrateCommand, logResetCommand } from './app/commands/log.ts';
 import { printProjectionStatus, rebuildProjections } from './app/commands/projections.ts';
 import {
@@ -116,6 +117,26 @@ const withContext = (work: (ctx: Awaited<ReturnType<typeof openContext>>) => Pro
     await ctx.close();
   }
 };
+
+program
+  .command('import:tg-support-bot')
+  .requiredOption('--from <url>', "tg-support-bot's PostgreSQL database (postgres://…), read only")
+  .option('--dry-run', 'print what would be imported and every row that cannot be, and write nothing')
+  .option(
+    '--group-chat-id <id>',
+    'the support group the old topics are in (default: TELEGRAM_SUPPORT_CHAT_ID)',
+  )
+  .option(
+    '--time-zone <zone>',
+    "the time zone tg-support-bot wrote its times in (its app's)",
+    'Europe/Moscow',
+  )
+  .description(
+    "bring tg-support-bot's clients over with their topics, bans, closes, message history and sources (tokens too); safe to run again",
+  )
+  .action((opts: { from: string; dryRun?: boolean; groupChatId?: string; timeZone: string }) =>
+    withContext((ctx) => importTgSupportBotCommand(ctx, opts))(),
+  );
 
 program
   .command('sources:create')

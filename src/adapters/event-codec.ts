@@ -141,11 +141,12 @@ export const eventMetadataSchema: z.ZodType<EventMetadata> = z.object({
   correlationId: z.string().min(1),
   causationId: z.string().min(1),
   actor: z.object({
-    kind: z.enum(['client', 'manager', 'system', 'source']),
+    kind: z.enum(['client', 'manager', 'system', 'source', 'import']),
     id: z.string(),
     name: z.string().optional(),
   }),
   via: z.enum(['button']).optional(),
+  imported: z.object({ from: z.string(), table: z.string(), id: z.string() }).optional(),
 });
 
 /** Thrown for an event the domain cannot read; `field` is the dotted path of the first bad field. */

@@ -3,7 +3,8 @@
 
 export type Channel = 'telegram' | 'vk' | 'external';
 
-export type ActorKind = 'client' | 'manager' | 'system' | 'source';
+/** `import`: recorded by an importer from another tool's database (docs/design.md, "Importing from tg-support-bot"). */
+export type ActorKind = 'client' | 'manager' | 'system' | 'source' | 'import';
 
 export interface Actor {
   readonly kind: ActorKind;
@@ -19,7 +20,20 @@ export interface EventMetadata {
   readonly actor: Actor;
   /** How the actor asked for it, when not by writing: `button` for a press of an inline button. */
   readonly via?: 'button';
+  /** Set on imported events: the tool and the row the event was made from. */
+  readonly imported?: ImportedFrom;
 }
+
+/** The row of another tool's database an imported event stands for (`bot_users` 17, `messages` 901). */
+export interface ImportedFrom {
+  readonly from: string;
+  readonly table: string;
+  readonly id: string;
+}
+
+/** An imported event is history: no reactor acts on it (it happened, and was carried, elsewhere). */
+export const isImported = (metadata: EventMetadata | undefined): boolean =>
+  metadata?.actor?.kind === 'import';
 
 export type AttachmentKind =
   | 'photo'

@@ -15,6 +15,7 @@ import type {
   ClientProfile,
   ConversationEvent,
   ConversationEventType,
+  ImportedFrom,
   TemplateUse,
 } from '../domain/events.ts';
 import { conversationEventTypes, conversationStream } from '../domain/events.ts';
@@ -76,6 +77,8 @@ export interface HistoryEntry {
   readonly causationId: string;
   /** `button` when the actor pressed an inline button rather than typing the command; else null. */
   readonly via: 'button' | null;
+  /** The row of another tool's database an imported event was made from; else null. */
+  readonly imported: ImportedFrom | null;
   /** One line for a person: `client message m-1: "hello"`. */
   readonly summary: string;
   /** The event's data as stored. */
@@ -102,7 +105,12 @@ const entryOf = (event: RecordedEvent, summary: string, data: unknown): HistoryE
     correlationId: meta?.correlationId ?? '',
     causationId: meta?.causationId ?? '',
     via: meta?.via ?? null,
-    summary: meta?.via === 'button' ? `${summary} (pressed a button)` : summary,
+    imported: meta?.imported ?? null,
+    summary: meta?.imported
+      ? `${summary} (imported from ${meta.imported.from} ${meta.imported.table} ${meta.imported.id})`
+      : meta?.via === 'button'
+        ? `${summary} (pressed a button)`
+        : summary,
     data,
   };
 };

@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import type { EventLog, LogPosition, RecordedEvent } from '../domain/event-log.ts';
 import { startOfLog } from '../domain/event-log.ts';
+import { isImported } from '../domain/events.ts';
 import { followWhileLeading, type Leader, type LeaderTerm, startLeaderLoop } from './leader.ts';
 import type { RunnerLogger } from './runner.ts';
 import type { LeaderDatabase, SqlSession } from './sql.ts';
@@ -61,7 +62,9 @@ const runWhileLeading = async (options: ReactorRunnerOptions, { session: s, sign
   setMaxListeners(0, signal);
   const from = await readCheckpoint(s, reactor.name);
   const subscription = log.subscribeAll({ from, batchSize }, async (batch) => {
-    await reactor.handle(batch, signal);
+    // Imported history was carried by the tool it came from: nothing to send, open or close again.
+    const live = batch.filter((e) => !isImported(e.metadata));
+    if (live.length > 0) await reactor.handle(live, signal);
     if (signal.aborted) return;
     const last = batch[batch.length - 1]!.position;
     await s.query(

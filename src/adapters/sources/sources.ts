@@ -14,7 +14,13 @@ import {
 } from '../../domain/source.ts';
 import { runStreamCommand } from '../../domain/stream-handler.ts';
 import { eventIdOf } from '../ids.ts';
-import { generateToken, generateWebhookSecret, parseToken, secretMatches } from './tokens.ts';
+import {
+  generateToken,
+  generateWebhookSecret,
+  parseImportedToken,
+  parseToken,
+  secretMatches,
+} from './tokens.ts';
 
 const decider = { initial: initialSourceState, evolve: evolveSource, decide: decideSource };
 
@@ -126,7 +132,7 @@ export const authenticate = async (
   pool: pg.Pool,
   bearer: string | undefined,
 ): Promise<AuthenticatedSource | undefined> => {
-  const parsed = bearer ? parseToken(bearer) : undefined;
+  const parsed = bearer ? (parseToken(bearer) ?? parseImportedToken(bearer)) : undefined;
   if (!parsed) return undefined;
   const { rows } = await pool.query<{
     source_code: string;

@@ -22,6 +22,18 @@ export const parseToken = (token: string): { tokenId: string; secret: string } |
   return m ? { tokenId: m[1]!, secret: m[2]! } : undefined;
 };
 
+/**
+ * A token another tool issued in plain text and an import recorded (docs/design.md, "Importing from
+ * tg-support-bot"): letters and digits only, so never a `td_` token. Its id is derived from it, and
+ * only the SHA-256 of the whole token is stored, like a secret.
+ */
+export const parseImportedToken = (token: string): { tokenId: string; secret: string } | undefined =>
+  /^[A-Za-z0-9]{16,128}$/.test(token) ? { tokenId: importedTokenId(token), secret: token } : undefined;
+
+/** 12 hex digits like a drawn token id, from a hash that is not the stored one. */
+export const importedTokenId = (token: string): string =>
+  createHash('sha256').update(`imported-token-id:${token}`).digest('hex').slice(0, 12);
+
 export const secretMatches = (secret: string, storedHash: string): boolean => {
   const given = Buffer.from(hashSecret(secret), 'hex');
   const stored = Buffer.from(storedHash, 'hex');

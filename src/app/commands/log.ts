@@ -23,10 +23,11 @@ const ESDB_URL = /^(esdb|kurrentdb|kdb)(\+discover)?:\/\//;
 /** The connection string without credentials or options, for output and td_log_copy. */
 export const addressOf = (url: string): string => url.replace(/\/\/[^@/]*@/, '//').replace(/[?#].*$/, '');
 
-const progressBar = (label: string) => {
+/** The CLI's progress bar on stderr (a line every 2 s when it is no terminal), counting `unit`. */
+export const progressBar = (label: string, unit = 'events') => {
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label.padEnd(9)} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}`,
+      format: `${label.padEnd(9)} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
       stream: process.stderr,
       noTTYOutput: !process.stderr.isTTY,
       notTTYSchedule: 2000,
