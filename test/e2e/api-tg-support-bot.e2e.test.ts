@@ -249,7 +249,8 @@ describe("external API: tg-support-bot's dialect per source", () => {
     // A manager answers in the topic: the source is posted tg-support-bot's webhook.
     const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('visitor-5')));
     const manager = h.tg.addManager({ first_name: 'Alice' });
-    await h.postUpdate(h.tg.groupMessage(manager, topic.message_thread_id, { text: 'We are on it' }));
+    const answer = h.tg.groupMessage(manager, topic.message_thread_id, { text: 'We are on it' });
+    await h.postUpdate(answer);
     const [hook] = await waitFor(
       'the webhook',
       () => {
@@ -265,6 +266,24 @@ describe("external API: tg-support-bot's dialect per source", () => {
     assert.equal(body.message.text, 'We are on it');
     assert.match(body.message.date, DATE);
     assert.ok(hook!.headers['x-topicdesk-signature'], 'signed as well; its receivers ignore the header');
+    // The answer's number is the one the list shows it under.
+    const listed = await bot.list('visitor-5');
+    const outgoing = listed.json?.messages?.find((m) => m.message_type === 'outgoing');
+    assert.equal(outgoing?.from_id, body.message.from_id);
+
+    // The manager edits it: edit_message, the same message.
+    await h.postUpdate(
+      h.tg.editedGroupMessage(manager, answer.message!.message_id, { text: 'We are on it, promise' }),
+    );
+    const edit = await waitFor(
+      'the edit webhook',
+      () =>
+        receiver.at('/hooks/site5').find((r) => (JSON.parse(r.body) as Hook).type_query === 'edit_message'),
+      20_000,
+    );
+    const editHook = JSON.parse(edit.body) as Hook;
+    assert.equal(editHook.message.text, 'We are on it, promise');
+    assert.equal(editHook.message.from_id, body.message.from_id);
   });
 
   it('4.x: {status, result} answers and the flat webhook', async () => {

@@ -4,9 +4,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { problem } from '../../http/problem.ts';
-import { conversationIdOf } from '../../ids.ts';
 import type { AuthenticatedSource } from '../../sources/sources.ts';
-import type { ExternalContext, Handler } from '../external/context.ts';
+import { conversationOf, type ExternalContext, type Handler } from '../external/context.ts';
 import { deleteMessage, editMessage } from '../external/edit-delete.ts';
 import { getFile } from '../external/files.ts';
 import { answer } from '../external/route.ts';
@@ -122,12 +121,7 @@ const messageNamed = async (
     cursor !== undefined
       ? await findMessageByCursor(ctx.pool, source.code, cursor)
       : typeof value === 'string' && externalId
-        ? await findMessage(
-            ctx.pool,
-            source.code,
-            conversationIdOf('external', source.code, externalId),
-            value,
-          )
+        ? await findMessage(ctx.pool, source.code, conversationOf(source, externalId), value)
         : undefined;
   return row && (externalId === undefined || row.external_id === externalId) ? row : undefined;
 };
@@ -188,7 +182,7 @@ export const listCompat: Handler = async (ctx, request, reply, source) => {
   const until = p.dateEnd === undefined ? undefined : parseDate(p.dateEnd, compat.timeZone);
   if ((p.dateStart !== undefined && !from) || (p.dateEnd !== undefined && !until))
     return failure(reply, 'date_start and date_end must be dates such as 2026-05-01 10:00:00');
-  const conversationId = conversationIdOf('external', source.code, externalId);
+  const conversationId = conversationOf(source, externalId);
   if (!(await conversationExists(ctx.pool, source.code, conversationId)))
     return failure(reply, CHAT_NOT_FOUND);
 
