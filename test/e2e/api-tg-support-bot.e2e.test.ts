@@ -344,6 +344,14 @@ describe("external API: tg-support-bot's dialect per source", () => {
     });
     assert.deepEqual(edited.json, { status: true, message_id: id });
     assert.equal((await bot.call('GET', `/messages/${id}`)).json?.text, 'v3 edited');
+    // PHP clients often post HTML forms; a dialect source's are taken.
+    const form = await fetch(`${h.url}/api/external/messages`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ source: 'site3', external_id: 'visitor-3', text: 'sent as a form' }),
+    });
+    assert.equal(form.status, 200);
+    assert.equal(((await form.json()) as Answer).status, true);
     const deleted = await bot.call('DELETE', '/messages', {
       source: 'site3',
       external_id: 'visitor-3',
@@ -367,6 +375,11 @@ describe("external API: tg-support-bot's dialect per source", () => {
     form.append('text', 'x');
     const files = await api.post('/api/external/n-1/files', { form });
     assert.equal(files.status, 404, "the dialect's paths do not exist for it");
+    const htmlForm = await api.post('/api/external/n-1/messages', {
+      raw: 'text=hi',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(htmlForm.status, 415, 'no HTML forms for it');
     const wrong = await api.get('/api/external/n-1/messages', {
       token: `td_${native.tokenId}_${'A'.repeat(43)}`,
     });

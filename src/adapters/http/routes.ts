@@ -13,3 +13,10 @@ export interface RouteDefinition {
   /** Fastify's route config: an object the handler can recognise its route by. */
   readonly config?: object;
 }
+
+/**
+ * Requests whose caller speaks a dialect that sends HTML forms (tg-support-bot's Laravel clients):
+ * their `application/x-www-form-urlencoded` bodies are taken on routes that declare only JSON.
+ * The external API's guard marks them once it knows the source.
+ */
+export const takesForms = new WeakSet<FastifyRequest>();

@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CommandGaveUpError, DomainError, EventIdConflictError } from '../../../domain/errors.ts';
 import { badRequest, problem } from '../../http/problem.ts';
-import type { RouteDefinition, RouteHandler } from '../../http/routes.ts';
+import { type RouteDefinition, type RouteHandler, takesForms } from '../../http/routes.ts';
 import { allValidationErrors } from '../../http/validation.ts';
 import { type AuthenticatedSource, dialectOfRefusedToken } from '../../sources/sources.ts';
 import { forbidden, refusedFields } from '../compat/answers.ts';
@@ -50,6 +50,7 @@ export const guard = async (ctx: ExternalContext, request: FastifyRequest, reply
   }
   reply.header('RateLimit-Remaining', String(verdict.remaining));
   ctx.sources.set(request, source);
+  if (source.compat) takesForms.add(request);
   return undefined;
 };
 
