@@ -95,6 +95,7 @@ interface Hook {
   message_type?: string;
   text?: string;
   dop_params?: null;
+  file_path?: string | null;
   date?: string;
 }
 
@@ -313,6 +314,21 @@ describe("external API: tg-support-bot's dialect per source", () => {
     assert.equal(body.dop_params, null);
     assert.match(String(body.date), /^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}$/);
     assert.equal(body.type_query, undefined);
+    assert.equal(body.file_path, null);
+
+    // A photo answer: its file_path is a signed link that works without a token.
+    await h.postUpdate(
+      h.tg.groupMessage(manager, topic.message_thread_id, { photo: true, caption: 'This one?' }),
+    );
+    const photoHook = await waitFor(
+      'the photo webhook',
+      () => receiver.at('/hooks/site4').find((r) => (JSON.parse(r.body) as Hook).text === 'This one?'),
+      20_000,
+    );
+    const filePath = String((JSON.parse(photoHook.body) as Hook).file_path);
+    assert.match(filePath, /\/api\/files\/[^?]+\?source=site4&expires=\d+&signature=/);
+    const download = await fetch(new URL(filePath, h.url));
+    assert.equal(download.status, 200);
   });
 
   it('3.0: /api/external/messages with external_id in the body, {status, message_id}', async () => {
