@@ -72,6 +72,7 @@ const kindOf = (text: string): string => {
   if (/CREATE (UNIQUE )?INDEX/.test(s)) return 'index build';
   if (/^ANALYZE/.test(s)) return 'ANALYZE';
   if (/^INSERT INTO \S+ AS t/.test(s)) return 'upsert of changed rows';
+  if (/^INSERT INTO rm_report_facts/.test(s)) return 'insert of new facts';
   if (/rm_message_identities/.test(s)) return 'identities (insert, lookup)';
   if (/JOIN unnest|WHERE conversation_id = ANY/.test(s)) return 'read-back of rows a batch touches';
   if (/td_projections/.test(s)) return 'checkpoint and registry';
@@ -116,7 +117,7 @@ const profiled = (db: SqlDatabase, log: EventLog, profile: Profile): { db: SqlDa
   };
 };
 
-interface RebuildRun {
+export interface RebuildRun {
   readonly events: number;
   readonly ms: number;
   readonly memoryGrowth: { rss: number; heap: number };
@@ -124,7 +125,11 @@ interface RebuildRun {
   readonly profile: Profile;
 }
 
-const rebuild = async (bench: BenchDatabase, log: EventLog, projection: Projection): Promise<RebuildRun> => {
+export const rebuild = async (
+  bench: BenchDatabase,
+  log: EventLog,
+  projection: Projection,
+): Promise<RebuildRun> => {
   await bench.pool.query('CHECKPOINT');
   const profile: Profile = { readMs: 0, sql: new Map() };
   const wrapped = profiled(sqlDatabase(bench.pool), log, profile);
@@ -163,7 +168,7 @@ const rebuild = async (bench: BenchDatabase, log: EventLog, projection: Projecti
 };
 
 /** Rows saying where a rebuild's time went (loading phase split by what it waited on). */
-const breakdown = (name: string, run: RebuildRun): Row[] => {
+export const breakdown = (name: string, run: RebuildRun): Row[] => {
   const share = (ms: number) => `${seconds(ms)} (${((ms / run.ms) * 100).toFixed(0)} %)`;
   const sqlMs = [...run.profile.sql.values()].reduce((n, v) => n + v.ms, 0);
   const rows: Row[] = [

@@ -11,6 +11,7 @@ import { benchLog } from './log.ts';
 import { ESDB_COLUMN, ESDB_FOOTNOTE } from './log-esdb.ts';
 import { benchMigrate } from './migrate.ts';
 import { benchProjections } from './projections.ts';
+import { benchReports } from './reports.ts';
 import { benchScale } from './scale.ts';
 import { type ExtraColumn, machine, printGrid, printTable, type Row } from './support.ts';
 import { benchTelegram } from './telegram.ts';
@@ -42,9 +43,9 @@ const listFlag = (name: string): number[] | undefined => {
 };
 
 const flags: Record<string, string> = {
-  events: 'projections: events in the log (default 1000000)',
-  conversations: 'projections: conversations (default 10000)',
-  rounds: 'projections, scale: rounds of the rebuilds, best kept (default 2)',
+  events: 'projections, reports: events in the log (default 1000000)',
+  conversations: 'projections, reports: conversations (default 10000)',
+  rounds: 'projections, reports, scale: rounds of the rebuilds, best kept (default 2)',
   messages: 'api: messages in the read model (default 1000000)',
   'log-events': 'log: events per append figure (default 4000)',
   'migrate-events':
@@ -115,11 +116,20 @@ const benchmarks: Record<string, { title: string; run: () => Promise<Row[]>; ext
   },
 };
 
-/** Not in the default run: `npm run bench -- migrate`. */
+/** Not in the default run: `npm run bench -- migrate`, `npm run bench -- reports`. */
 const separate: typeof benchmarks = {
   migrate: {
     title: 'log:migrate --to esdb (CLI, PostgreSQL log into the EventStoreDB stand-in)',
     run: () => benchMigrate({ events: numberFlag('migrate-events') ?? 100_000 }),
+  },
+  reports: {
+    title: 'reports (rebuild of the reports projection, month queries)',
+    run: () =>
+      benchReports({
+        events: numberFlag('events') ?? 1_000_000,
+        conversations: numberFlag('conversations') ?? 10_000,
+        rounds: numberFlag('rounds') ?? 2,
+      }),
   },
 };
 

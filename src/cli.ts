@@ -7,6 +7,7 @@ import { type HistoryOptions, historyCommand, parseAtOption } from './app/comman
 import { importTgSupportBotCommand } from './app/commands/import.ts';
 import { logMigrateCommand, logResetCommand } from './app/commands/log.ts';
 import { printProjectionStatus, rebuildProjections } from './app/commands/projections.ts';
+import { type ReportOptions, reportCommand } from './app/commands/report.ts';
 import {
   clearHoursCommand,
   listTextsCommand,
@@ -279,6 +280,24 @@ program
   .command('hours:clear')
   .description('remove the working hours: support is never off hours')
   .action(() => withContext((ctx) => clearHoursCommand(ctx))());
+
+program
+  .command('report')
+  .description(
+    'response times for a period: first response, every response, resolution (count, median, p90, max), by manager, assignee, source, channel or day',
+  )
+  .option(
+    '--from <date>',
+    'start: a date (midnight in the zone) or an ISO 8601 time (default: 7 days before --to)',
+  )
+  .option('--to <date>', 'end, exclusive (default: the end of today)')
+  .option('--by <grouping>', 'manager, assignee, source, channel or day', 'day')
+  .option(
+    '--time-zone <zone>',
+    "IANA zone of the dates and days (default: the working hours' zone, else UTC)",
+  )
+  .option('--csv', 'print CSV (seconds) instead of a table')
+  .action((opts: ReportOptions) => withContext((ctx) => reportCommand(ctx, opts))());
 
 program
   .command('telegram:set-webhook')

@@ -134,6 +134,16 @@ export const conversationEventDataSchemas: { readonly [T in ConversationEventTyp
   NoteUnpinned: empty,
   ConversationAssigned: z.object({ assigneeId: z.string(), assigneeName: z.string() }),
   ConversationUnassigned: z.object({ previousAssigneeId: z.string(), previousAssigneeName: z.string() }),
+  RatingRequested: z.object({ requestId: z.string(), channelMessage: channelMessageRef.optional() }),
+  ConversationRated: z.object({ requestId: z.string(), rating: z.number().int().min(1).max(5) }),
+  RatingCommented: z.object({ requestId: z.string(), text: z.string() }),
+  ReminderSent: z.object({
+    waitingSince: z.iso.datetime({ offset: true }),
+    number: z.number().int().positive(),
+    topicId: z.string(),
+    assigneeId: z.string().optional(),
+    assigneeName: z.string().optional(),
+  }),
 };
 
 export const eventMetadataSchema: z.ZodType<EventMetadata> = z.object({

@@ -19,9 +19,11 @@ import { timedCommands } from '../adapters/metrics/commands.ts';
 import { countingEventLog } from '../adapters/metrics/counting-event-log.ts';
 import { createLagSource } from '../adapters/metrics/lag.ts';
 import { createMetrics, type Metrics } from '../adapters/metrics/registry.ts';
+import { createReportSource } from '../adapters/metrics/reports.ts';
 import { createPgConversationStore } from '../adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../adapters/postgres/sql.ts';
 import { reportingDeliveries } from '../adapters/reactor-outcomes.ts';
+import type { Reminders } from '../adapters/reminders/service.ts';
 import { createTelegramChannel } from '../adapters/telegram/channel.ts';
 import { createTelegramFiles } from '../adapters/telegram/file-store.ts';
 import { createVkChannel } from '../adapters/vk/channel.ts';
@@ -38,6 +40,7 @@ import { startProjectionRunner } from '../projections/runner.ts';
 import { type Config, channelStatus, configuredSecrets } from './config.ts';
 import { logSizeEstimate, openEventLog, prepareDatabase } from './context.ts';
 import { type Database, openDatabase } from './database.ts';
+import { groupPoster, startRemindersIfConfigured } from './reminders.ts';
 import { openSettings } from './settings.ts';
 
 export interface App {
@@ -50,10 +53,22 @@ export interface App {
   readonly address: () => string;
   /** Route handlers by operationId (what the OpenAPI glue serves). */
   readonly handlers: Readonly<Record<string, RouteHandler | RouteDefinition>>;
+  /** Reminders and the daily digest, when configured (with the Telegram channel). */
+  readonly reminders?: Reminders;
   stop(): Promise<void>;
 }
 
-export const startApp = async (config: Config, logger: Logger): Promise<App> => {
+/** What a test may set that no configuration does. */
+export interface AppOverrides {
+  /** The clock reminders and the digest judge time by (tests move it). */
+  readonly now?: () => Date;
+}
+
+export const startApp = async (
+  config: Config,
+  logger: Logger,
+  overrides: AppOverrides = {},
+): Promise<App> => {
   for (const c of channelStatus(config)) {
     if (!c.configured) logger.warn({ channel: c.channel }, `${c.channel}: not configured — ${c.hint}`);
   }
@@ -72,6 +87,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
     const sql = sqlDatabase(db.pool);
     const metrics = createMetrics({
       lag: { source: createLagSource({ sql, log: stored }), logger: logger.child({ component: 'metrics' }) },
+      reports: { source: createReportSource(db.pool), logger: logger.child({ component: 'metrics' }) },
     });
     // Every writer in this process appends through this one, so the count covers them all.
     const log = countingEventLog(stored, metrics.onAppended);
@@ -112,7 +128,11 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       welcome: config.WELCOME === 'on',
       logger: logger.child({ component: 'auto-replies' }),
     });
+    // Satisfaction (CSAT): whether clients are asked to rate after a closing, and how long a comment is taken.
+    const csatOn = config.CSAT === 'on';
+    const csat = { enabled: csatOn, commentWindowMs: csatOn ? config.CSAT_COMMENT_MINUTES * 60_000 : 0 };
     let files: FileStore | undefined;
+    let reminders: Reminders | undefined;
     const handlers: Record<string, RouteHandler | RouteDefinition> = {
       telegramWebhook: async (_request, reply) =>
         problem(reply, 404, 'Not Found', 'the telegram channel is not configured (TELEGRAM_BOT_TOKEN)'),
@@ -143,6 +163,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         pool: db.pool,
         texts: settings.texts,
         autoReplies,
+        csat,
         logger: logger.child({ component: 'telegram' }),
         onRetry: metrics.onTelegramRetry,
         onDelivery: metrics.onDelivery,
@@ -168,6 +189,20 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         await telegram.stop();
         await reactor.stop();
       });
+      reminders = startRemindersIfConfigured(config, {
+        pool: db.pool,
+        log,
+        reader,
+        handler,
+        texts: settings.texts,
+        poster: groupPoster(telegram, config.TELEGRAM_SUPPORT_CHAT_ID),
+        hours: async () => (await settings.hours.current()).state.hours,
+        logger: logger.child({ component: 'reminders' }),
+        ...(overrides.now ? { now: overrides.now } : {}),
+      });
+      const started = reminders;
+      // Before the channel stops: a pass waiting for a quiet moment ends with the lead.
+      if (started) cleanup.unshift(() => started.stop());
 
       // VK community messages: Telegram is the file store and managers answer in its topics.
       if (config.VK_TOKEN && config.VK_GROUP_ID) {
@@ -192,6 +227,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
           },
           texts: settings.texts,
           autoReplies,
+          csat,
           logger: logger.child({ component: 'vk' }),
           onRetry: metrics.onVkRetry,
           onDelivery: metrics.onDelivery,
@@ -211,6 +247,11 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         });
       }
     }
+
+    if (!reminders && (config.REMIND_AFTER_MINUTES !== undefined || config.DIGEST_HOUR !== undefined))
+      logger.warn(
+        'REMIND_AFTER_MINUTES / DIGEST_HOUR are set, but reminders and the digest need the Telegram channel',
+      );
 
     // tg-support-bot's dialect: signed public file links (FILE_LINK_SECRET) for its sources' messages.
     const fileLinks = config.FILE_LINK_SECRET
@@ -248,6 +289,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
         pool: db.pool,
         log,
         reader,
+        ...(csat.enabled ? { ratings: handler } : {}),
         onEnqueued: webhooks.wake,
         orderWaitMs: config.ORDER_WAIT_MS,
         ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
@@ -329,6 +371,7 @@ export const startApp = async (config: Config, logger: Logger): Promise<App> => 
       metrics,
       address,
       handlers,
+      ...(reminders ? { reminders } : {}),
       stop() {
         stopping ??= (async () => {
           for (const step of cleanup)

@@ -3,6 +3,7 @@
 
 import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
+import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { parseEsdbConnectionString } from '../adapters/eventstore/connection-string.ts';
 import { redactSecrets } from '../adapters/logging/redact.ts';
@@ -236,6 +237,15 @@ const schema = z
       .default('en'),
     /** A welcome text on a conversation's first message and on Telegram's /start; off by default. */
     WELCOME: z.enum(['on', 'off'], { message: 'must be on or off' }).default('off'),
+    /** After a closing, ask the client to rate the conversation 1–5 (docs/design.md, "Satisfaction (CSAT)"). */
+    CSAT: z.enum(['on', 'off'], { message: 'must be on or off' }).default('off'),
+    /** How long after rating the client's next message is taken as the rating's comment; 0: no comments. */
+    CSAT_COMMENT_MINUTES: z.coerce
+      .number({ message: 'must be a number of minutes' })
+      .int()
+      .min(0, 'must be at least 0')
+      .max(1440, 'must be at most 1440')
+      .default(10),
     /** How old the settings (texts, working hours) an instance holds may be before it looks for changes. */
     SETTINGS_REFRESH_MS: z.coerce
       .number({ message: 'must be a number of milliseconds' })
@@ -243,6 +253,37 @@ const schema = z
       .min(0, 'must be at least 0')
       .max(60_000, 'must be at most 60000')
       .default(2000),
+    /** A reminder in the topic once a client has waited this long (docs/design.md, "Reminders and the daily digest"); unset: none. */
+    REMIND_AFTER_MINUTES: optional(
+      z.coerce
+        .number({ message: 'must be a number of minutes' })
+        .int('must be a whole number of minutes')
+        .min(1, 'must be at least 1')
+        .max(10_080, 'must be at most 10080 (a week)'),
+    ),
+    /** The wait between one reminder and the next; unset: REMIND_AFTER_MINUTES. */
+    REMIND_REPEAT_MINUTES: optional(
+      z.coerce
+        .number({ message: 'must be a number of minutes' })
+        .int('must be a whole number of minutes')
+        .min(1, 'must be at least 1')
+        .max(10_080, 'must be at most 10080 (a week)'),
+    ),
+    /** Reminders of one wait at most. */
+    REMIND_MAX: z.coerce
+      .number({ message: 'must be a number of reminders' })
+      .int()
+      .min(1, 'must be at least 1')
+      .max(100, 'must be at most 100')
+      .default(3),
+    /** The hour (0–23, DIGEST_TIME_ZONE) the daily digest is posted in General at; unset: no digest. */
+    DIGEST_HOUR: optional(
+      z.coerce.number({ message: 'must be an hour, 0–23' }).int('must be an hour, 0–23').min(0).max(23),
+    ),
+    DIGEST_TIME_ZONE: z
+      .string()
+      .default('UTC')
+      .refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone, e.g. Europe/Berlin or UTC'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
@@ -274,6 +315,13 @@ const schema = z
         code: 'custom',
         path: ['TELEGRAM_WEBHOOK_SECRET'],
         message: 'is required when TELEGRAM_MODE=webhook (or set TELEGRAM_MODE=polling)',
+      });
+    }
+    if (c.REMIND_REPEAT_MINUTES !== undefined && c.REMIND_AFTER_MINUTES === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REMIND_REPEAT_MINUTES'],
+        message: 'is set without REMIND_AFTER_MINUTES (reminders are off without it)',
       });
     }
     if (c.VK_TOKEN && !c.VK_GROUP_ID) {

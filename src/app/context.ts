@@ -13,7 +13,10 @@ import {
 import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
 import { appendOnlyRisks, grantServiceRole } from '../adapters/postgres/roles.ts';
 import { groupMembersMigration } from '../adapters/telegram/members.ts';
-import { webhookDeliveriesMigration } from '../adapters/webhooks/deliveries.ts';
+import {
+  webhookDeliveriesMigration,
+  webhookRatingRequestsMigration,
+} from '../adapters/webhooks/deliveries.ts';
 import type { EventLog } from '../domain/event-log.ts';
 import { allProjections, reactorMigration, registryMigration } from '../projections/index.ts';
 import { type Config, configuredSecrets, loadConfig } from './config.ts';
@@ -87,6 +90,7 @@ export const allMigrations = (config: Config): Migration[] => [
   checkpointLogMigration,
   logCopyMigration,
   groupMembersMigration,
+  webhookRatingRequestsMigration,
 ];
 
 /**

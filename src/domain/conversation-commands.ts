@@ -184,6 +184,41 @@ export interface UnassignConversation {
   readonly type: 'UnassignConversation';
 }
 
+// ---- Satisfaction (CSAT) ---------------------------------------------------------------------------
+
+/** The prompt to rate went to the client (or was queued for a source) after the closing `requestId` names. */
+export interface RecordRatingRequested {
+  readonly type: 'RecordRatingRequested';
+  readonly requestId: string;
+  readonly channelMessage?: ChannelMessageRef;
+}
+
+/** The client rates the conversation (a press, or a source's POST): 1 to 5. */
+export interface RateConversation {
+  readonly type: 'RateConversation';
+  readonly requestId: string;
+  readonly rating: number;
+}
+
+/** The client comments on the rating they gave. */
+export interface CommentRating {
+  readonly type: 'CommentRating';
+  readonly requestId: string;
+  readonly text: string;
+}
+
+export type RatingCommand = RecordRatingRequested | RateConversation | CommentRating;
+
+/**
+ * Records the `number`-th reminder of the wait that began at `waitingSince` (docs/design.md,
+ * "Reminders and the daily digest"): decided before it is posted, so it is posted at most once.
+ */
+export interface RecordReminder {
+  readonly type: 'RecordReminder';
+  readonly waitingSince: string;
+  readonly number: number;
+}
+
 export type ConversationCommand =
   | ReceiveClientMessage
   | EditClientMessage
@@ -208,6 +243,8 @@ export type ConversationCommand =
   | PinNote
   | UnpinNote
   | AssignConversation
-  | UnassignConversation;
+  | UnassignConversation
+  | RatingCommand
+  | RecordReminder;
 
 export type ConversationCommandType = ConversationCommand['type'];

@@ -130,6 +130,36 @@ export interface ConversationCore {
   readonly offHoursAnswered?: string;
   /** The member of the support group the conversation is assigned to; absent when nobody (and before). */
   readonly assignee?: Assignee;
+  /** The latest request to rate the conversation and what the client answered; absent before any. */
+  readonly rating?: RatingCore;
+  /**
+   * When the client's wait began: the occurredAt of their first carried message with no manager's
+   * answer after it; absent when nobody waits, and cleared by closing (docs/design.md, "Reminders and
+   * the daily digest").
+   */
+  readonly waitingSince?: string;
+  /** The last reminder recorded (ReminderSent): of which wait, which number, when. */
+  readonly reminded?: Reminded;
+}
+
+/** A request to rate (docs/design.md, "Satisfaction (CSAT)"): one per closing, the latest kept. */
+export interface RatingCore {
+  readonly requestId: string;
+  /** Still answerable: the conversation has stayed closed since the request. */
+  readonly open: boolean;
+  /** The client's rating (1–5), once given. */
+  readonly rating?: number;
+  /** When it was given (the event's occurredAt): a comment is taken for a while after it. */
+  readonly ratedAt?: string;
+  /** What the client wrote about it, once they did (at most RATING_COMMENT_MAX characters). */
+  readonly comment?: string;
+}
+
+/** The last reminder of a conversation: its wait, its number (from 1), when it was recorded. */
+export interface Reminded {
+  readonly waitingSince: string;
+  readonly number: number;
+  readonly at?: string;
 }
 
 /** Who a conversation is assigned to: a Telegram user id and the name shown on the card. */

@@ -6,6 +6,7 @@ import type {
   ConversationCommand,
   ReceiveClientMessage,
   RecordDeliveryFailed,
+  RecordReminder,
   SendAutomaticReply,
 } from './conversation-commands.ts';
 import type {
@@ -17,6 +18,8 @@ import type {
 import { isStarted } from './conversation-core.ts';
 import { DomainError } from './errors.ts';
 import type { ChannelMessageRef, ConversationEvent, DeliveryOperation, MessageContent } from './events.ts';
+import { decideRating } from './rating.ts';
+import { remindersSent } from './reminders.ts';
 
 type Events = readonly ConversationEvent[];
 
@@ -176,6 +179,35 @@ const deliveryFailed = (command: RecordDeliveryFailed, message: ConversationMess
     {
       type: 'DeliveryFailed',
       data: withoutUndefined({ messageId, operation, reason, permanent, attempt, nextAttemptAt }),
+    },
+  ];
+};
+
+/**
+ * A reminder only while the client still waits, in that same wait, with a topic to post in, and
+ * each number once: the same reminder again (a second instance, a replay) records nothing.
+ */
+const reminder = (command: RecordReminder, state: StartedConversationState): Events => {
+  const { waitingSince, number } = command;
+  if (!Number.isInteger(number) || number < 1)
+    throw new DomainError('invalid_command', `a reminder's number is a positive integer, got ${number}`);
+  if (state.closed || !state.awaitingAnswer || state.waitingSince !== waitingSince || state.topic === null)
+    return none;
+  const sent = remindersSent(state, waitingSince);
+  if (number <= sent) return none;
+  if (number > sent + 1)
+    throw new DomainError('invalid_command', `reminder ${number} before reminder ${sent + 1}`);
+  const assignee = state.assignee;
+  return [
+    {
+      type: 'ReminderSent',
+      data: withoutUndefined({
+        waitingSince,
+        number,
+        topicId: state.topic.topicId,
+        assigneeId: assignee?.id,
+        assigneeName: assignee?.name,
+      }),
     },
   ];
 };
@@ -342,6 +374,12 @@ export const decide = (command: ConversationCommand, state: ConversationState): 
         },
       ];
     }
+    case 'RecordRatingRequested':
+    case 'RateConversation':
+    case 'CommentRating':
+      return decideRating(command, started);
+    case 'RecordReminder':
+      return reminder(command, started);
     default: {
       const unknown: never = command;
       throw new DomainError('invalid_command', `unknown command ${(unknown as { type?: unknown }).type}`);
@@ -379,6 +417,10 @@ export const messagesNeeded = (command: ConversationCommand): string[] => {
     case 'UnpinNote':
     case 'AssignConversation':
     case 'UnassignConversation':
+    case 'RecordRatingRequested':
+    case 'RateConversation':
+    case 'CommentRating':
+    case 'RecordReminder':
       return [];
     default: {
       const unknown: never = command;

@@ -11,6 +11,7 @@ import {
 } from './conversation-core.ts';
 import type { ConversationEvent } from './events.ts';
 import { channelKey, groupKey, NotLoadedError, type WindowDraft } from './message-window.ts';
+import { ratingStep } from './rating.ts';
 
 /** How many ids a waiting list and the send outcomes keep: older ones were given up long ago. */
 const WAITING_LIMIT = 500;
@@ -41,8 +42,8 @@ const recordOutcome = (core: Mutable<ConversationCore>, messageId: string, outco
   core.sendOutcomes = [...kept.slice(Math.max(0, kept.length - OUTCOMES_LIMIT + 1)), { messageId, outcome }];
 };
 
-/** What an event changes in the core. */
-const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): void => {
+/** What an event changes in the core; `at` is its occurredAt, where known. */
+const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent, at?: string): void => {
   switch (event.type) {
     case 'ConversationStarted': {
       const { conversationId, channel, source, clientId, profile } = event.data;
@@ -56,6 +57,8 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
       if (!event.data.suppressed) {
         core.waitingIncoming = appended(core.waitingIncoming, event.data.messageId);
         core.awaitingAnswer = true;
+        // The wait begins with the first message no manager has answered (or since a closing).
+        if (core.waitingSince === undefined && at !== undefined) core.waitingSince = at;
       }
       return;
     case 'ClientMessageForwarded':
@@ -66,7 +69,10 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
       core.waitingOutgoing = appended(core.waitingOutgoing, event.data.messageId);
       const automatic = event.data.automatic;
       // An automatic reply (welcome, off-hours) is no manager's answer: the client still waits.
-      if (automatic === undefined) core.awaitingAnswer = false;
+      if (automatic === undefined) {
+        core.awaitingAnswer = false;
+        delete core.waitingSince;
+      }
       if (automatic?.reason === 'welcome') core.welcomed = true;
       if (automatic?.reason === 'off_hours' && automatic.period) core.offHoursAnswered = automatic.period;
       return;
@@ -108,9 +114,13 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
     case 'ConversationClosed':
       core.closed = true;
       core.closeNoticeSent = false;
+      // Closing ends the wait: a client writing again starts a new one (and new reminders).
+      delete core.waitingSince;
       return;
     case 'ConversationReopened':
       core.closed = false;
+      // A request to rate is for the closing it followed: a reopening ends it.
+      if (core.rating?.open) core.rating = { ...core.rating, open: false };
       return;
     case 'ClientNotified':
       if (event.data.notice === 'banned') core.banNoticeSent = true;
@@ -134,6 +144,16 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent): vo
     case 'ConversationUnassigned':
       delete core.assignee;
       return;
+    case 'RatingRequested':
+    case 'ConversationRated':
+    case 'RatingCommented':
+      ratingStep(core, event, at);
+      return;
+    case 'ReminderSent': {
+      const { waitingSince, number } = event.data;
+      core.reminded = at === undefined ? { waitingSince, number } : { waitingSince, number, at };
+      return;
+    }
     case 'ClientMessageEdited':
     case 'ClientMessageDeleted':
     case 'ManagerReplyEdited':
@@ -315,7 +335,7 @@ export const foldConversation = (
   for (const item of events) {
     const f: Folded = 'event' in item ? item : { event: item };
     if (coreRevision === undefined || f.revision === undefined || f.revision > coreRevision)
-      coreStep(c, f.event);
+      coreStep(c, f.event, f.at);
     const id = messageIdOfEvent(f.event);
     if (id !== undefined && w.applies(id, f.revision)) messageStep(w, f);
   }

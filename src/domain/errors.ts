@@ -16,6 +16,13 @@ export type DomainErrorCode =
   | 'note_empty'
   | 'no_pinned_note'
   | 'not_assigned'
+  // Satisfaction (CSAT)
+  | 'rating_not_requested'
+  | 'invalid_rating'
+  | 'already_rated'
+  | 'invalid_comment'
+  | 'not_rated'
+  | 'already_commented'
   | 'invalid_command';
 
 export class DomainError extends Error {

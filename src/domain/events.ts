@@ -319,6 +319,53 @@ export interface ConversationUnassigned {
   readonly data: { readonly previousAssigneeId: string; readonly previousAssigneeName: string };
 }
 
+// ---- Satisfaction (CSAT): docs/design.md, "Satisfaction (CSAT)" ------------------------------------
+
+/**
+ * The client was asked to rate the conversation after a closing (CSAT=on): once per closing, the
+ * request's id derived from the closing's event. `channelMessage` is the prompt in the client's chat
+ * (Telegram, VK); a source's request has none (it was queued as a webhook event).
+ */
+export interface RatingRequested {
+  readonly type: 'RatingRequested';
+  readonly data: { readonly requestId: string; readonly channelMessage?: ChannelMessageRef };
+}
+
+/** The client's rating for a request: `rating` is an integer from 1 to 5 (the reports count it). */
+export interface ConversationRated {
+  readonly type: 'ConversationRated';
+  readonly data: { readonly requestId: string; readonly rating: number };
+}
+
+/** What the client wrote about their rating (their next message after rating, or the API's `comment`). */
+export interface RatingCommented {
+  readonly type: 'RatingCommented';
+  readonly data: { readonly requestId: string; readonly text: string };
+}
+
+export type RatingEvent = RatingRequested | ConversationRated | RatingCommented;
+
+export const ratingEventTypes = ['RatingRequested', 'ConversationRated', 'RatingCommented'] as const;
+
+// ---- Reminders (docs/design.md, "Reminders and the daily digest") -------------------------------
+
+/**
+ * The managers were reminded in the topic that the client waits: the `number`-th reminder (from 1)
+ * of the wait that began at `waitingSince` (the occurredAt of the client's first unanswered message).
+ * Recorded before the reminder is posted, so a restart or a second instance never posts it twice.
+ */
+export interface ReminderSent {
+  readonly type: 'ReminderSent';
+  readonly data: {
+    readonly waitingSince: string;
+    readonly number: number;
+    readonly topicId: string;
+    /** The assignee the reminder mentions, if the conversation had one. */
+    readonly assigneeId?: string;
+    readonly assigneeName?: string;
+  };
+}
+
 export type ConversationEvent =
   | ConversationStarted
   | ClientMessageReceived
@@ -343,7 +390,9 @@ export type ConversationEvent =
   | NotePinned
   | NoteUnpinned
   | ConversationAssigned
-  | ConversationUnassigned;
+  | ConversationUnassigned
+  | RatingEvent
+  | ReminderSent;
 
 export type ConversationEventType = ConversationEvent['type'];
 
@@ -372,6 +421,8 @@ export const conversationEventTypes: readonly ConversationEventType[] = [
   'NoteUnpinned',
   'ConversationAssigned',
   'ConversationUnassigned',
+  ...ratingEventTypes,
+  'ReminderSent',
 ];
 
 export const conversationStream = (conversationId: string): string => `conversation-${conversationId}`;

@@ -124,6 +124,17 @@ export const summarize = (event: ConversationEvent): string => {
       return `assigned to ${event.data.assigneeName} (${event.data.assigneeId})`;
     case 'ConversationUnassigned':
       return `unassigned (was ${event.data.previousAssigneeName}, ${event.data.previousAssigneeId})`;
+    case 'RatingRequested':
+      return 'client asked to rate the conversation';
+    case 'ConversationRated':
+      return `client rated the conversation ${event.data.rating}/5`;
+    case 'RatingCommented':
+      return `client commented on their rating: ${quote(event.data.text)}`;
+    case 'ReminderSent': {
+      const d = event.data;
+      const who = d.assigneeName ? `, mentioning ${d.assigneeName} (${d.assigneeId})` : '';
+      return `reminder ${d.number} in topic ${d.topicId}: the client waits since ${d.waitingSince}${who}`;
+    }
     default: {
       const unknown: never = event;
       return `${(unknown as { type: string }).type}`;

@@ -3,6 +3,7 @@ import type { Projection } from './projection.ts';
 import { conversationStateProjection } from './read-models/conversation-state.ts';
 import { conversationsProjection } from './read-models/conversations.ts';
 import { messagesProjection } from './read-models/messages.ts';
+import { reportsProjection } from './read-models/reports.ts';
 import { sourcesProjection } from './read-models/sources.ts';
 
 export { reactorMigration } from './reactor-runner.ts';
@@ -13,6 +14,7 @@ export const allProjections: readonly Projection[] = [
   messagesProjection,
   sourcesProjection,
   conversationStateProjection,
+  reportsProjection,
 ];
 
 export const projectionByName = (name: string): Projection | undefined =>

@@ -10,6 +10,8 @@ import {
 import { clientTexts } from './catalogue/client.ts';
 import { commandTexts } from './catalogue/commands.ts';
 import type { Entry } from './catalogue/entry.ts';
+import { ratingTexts } from './catalogue/rating.ts';
+import { reminderTexts } from './catalogue/reminders.ts';
 import { topicTexts } from './catalogue/topic.ts';
 
 /** A language the catalogue ships. Other client languages fall back to the configured default. */
@@ -23,6 +25,8 @@ export const catalogue = {
   ...clientTexts,
   ...topicTexts,
   ...commandTexts,
+  ...ratingTexts,
+  ...reminderTexts,
 } as const satisfies Record<string, Entry>;
 
 export type TextKey = keyof typeof catalogue;

@@ -33,6 +33,8 @@ export interface HarnessOptions {
   readonly captureLogs?: string;
   /** The Telegram channel configured under tg-support-bot's variable names (TELEGRAM_TOKEN, …). */
   readonly tgSupportBotNames?: boolean;
+  /** The clock reminders and the digest judge time by (a test moves it). */
+  readonly now?: () => Date;
 }
 
 export interface Harness {
@@ -81,7 +83,8 @@ export const startHarness = async (
       ...env,
     });
   const logger = () => logs.loggerFor(config());
-  let app = await startApp(config(), logger());
+  const overrides = options.now ? { now: options.now } : {};
+  let app = await startApp(config(), logger(), overrides);
 
   const events = async (filter: EventFilter = {}): Promise<LoggedEvent[]> => {
     const types = filter.type === undefined ? null : ([] as string[]).concat(filter.type);
@@ -176,7 +179,7 @@ export const startHarness = async (
     },
     async restart() {
       await app.stop();
-      app = await startApp(config(), logger());
+      app = await startApp(config(), logger(), overrides);
     },
     async stop() {
       await app.stop();

@@ -11,8 +11,9 @@
 //   await vk.postEvent(`${url}/webhooks/vk`, vk.messageNew(ivan, { text: 'hi' }));
 //   vk.messagesIn(ivan.id) // both directions
 //
-// Simplified on purpose: one community, private dialogs only, inline keyboards of link buttons only
-// (kept on the message as VK keeps them; other button types are refused as malformed), no chats; uploaded
+// Simplified on purpose: one community, private dialogs only, inline keyboards of link and callback
+// buttons only (kept on the message as VK keeps them; other button types are refused as malformed; a
+// press of a callback button is a `message_event` answered by messages.sendMessageEventAnswer), no chats; uploaded
 // photos are not re-encoded; the 24 h edit/delete window uses the stand-in's clock.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -80,6 +81,17 @@ export interface VkKeyboard {
   inline?: boolean;
   one_time?: boolean;
   buttons: { action: { type: string; link?: string; label?: string; payload?: string } }[][];
+}
+
+/** A press of a callback button (a `message_event`), and how the community answered it. */
+export interface VkPress {
+  readonly event_id: string;
+  readonly user_id: number;
+  readonly peer_id: number;
+  readonly conversation_message_id: number;
+  readonly payload: unknown;
+  /** messages.sendMessageEventAnswer's event_data (`{type: 'show_snackbar', text}`). */
+  answer?: Record<string, unknown>;
 }
 
 export interface VkAttachmentObject {
@@ -256,6 +268,8 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
 
   // ---- events -------------------------------------------------------------------------------------
   const echoes: VkCallbackEvent[] = [];
+  /** Presses of callback buttons by their event_id, with the community's answer once given. */
+  const pressEvents = new Map<string, VkPress>();
   const event = (type: string, object: unknown): VkCallbackEvent => ({
     group_id: groupId,
     type,
@@ -278,8 +292,9 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
   };
   /**
    * messages.send's `keyboard` as VK checks it: JSON, at most 6 rows inline (10 otherwise) of at most
-   * 5 buttons, a link button as wide as two (4 places a row); link buttons with an http(s) link and a
-   * label of 1 to 40 characters. Anything else is error 911.
+   * 5 places, a link button as wide as two; link buttons with an http(s) link, callback buttons with a
+   * JSON payload of at most 255 characters, labels of 1 to 40 characters. Anything else is error 911.
+   * An inline keyboard with no rows takes a message's buttons away (messages.edit).
    */
   const keyboardOf = (raw: string | undefined): VkKeyboard | undefined => {
     if (raw === undefined || raw === '') return undefined;
@@ -295,13 +310,23 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
       let places = 0;
       for (const b of row) {
         const a = b?.action;
-        if (a?.type !== 'open_link') throw new VkApiError(911);
-        if (typeof a.label !== 'string' || a.label.length === 0 || a.label.length > 40)
+        if (typeof a?.label !== 'string' || a.label.length === 0 || a.label.length > 40)
           throw new VkApiError(911);
-        if (typeof a.link !== 'string' || !/^https?:\/\//.test(a.link)) throw new VkApiError(911);
-        places += 2;
+        if (a.type === 'open_link') {
+          if (typeof a.link !== 'string' || !/^https?:\/\//.test(a.link)) throw new VkApiError(911);
+          places += 2;
+        } else if (a.type === 'callback') {
+          if (a.payload !== undefined && (typeof a.payload !== 'string' || a.payload.length > 255))
+            throw new VkApiError(911);
+          try {
+            if (a.payload !== undefined) JSON.parse(a.payload);
+          } catch {
+            throw new VkApiError(911);
+          }
+          places += 1;
+        } else throw new VkApiError(911);
       }
-      if (places > 4) throw new VkApiError(911);
+      if (places > 5) throw new VkApiError(911);
     }
     return k;
   };
@@ -528,6 +553,20 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
         result[String(m.id)] = 1;
       }
       return result;
+    },
+    'messages.sendMessageEventAnswer': (p) => {
+      const press = pressEvents.get(p.event_id ?? '');
+      if (!press || press.user_id !== int(p, 'user_id') || press.peer_id !== int(p, 'peer_id'))
+        throw new VkApiError(100, 'event_id is invalid');
+      if (press.answer !== undefined) throw new VkApiError(100, 'event_id is invalid: answered already');
+      let data: unknown;
+      try {
+        data = p.event_data === undefined ? undefined : JSON.parse(p.event_data);
+      } catch {
+        throw new VkApiError(100, 'event_data is invalid');
+      }
+      press.answer = (data ?? {}) as Record<string, unknown>;
+      return 1;
     },
     'messages.getById': (p) => {
       const items = ids(p.message_ids)
@@ -1017,6 +1056,35 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
       m.update_time = unix();
       m.version = ++messageSeq;
       return event('message_edit', publicMessage(m));
+    },
+    /**
+     * The user presses a callback button of one of the community's messages: the `message_event` VK
+     * sends, with the button's payload. A message without such a button is a mistake in the test.
+     */
+    messageEvent(user: VkStandInUser, message: VkMessageObject, payload: unknown): VkCallbackEvent {
+      const m = messages.get(message.id);
+      if (!m || m.peer_id !== user.id)
+        throw new Error(`vk stand-in: no message ${message.id} for ${user.id}`);
+      const wanted = JSON.stringify(payload);
+      const found = (m.keyboard?.buttons ?? [])
+        .flat()
+        .some((b) => b.action.type === 'callback' && b.action.payload === wanted);
+      if (!found)
+        throw new Error(`vk stand-in: message ${m.id} has no callback button with payload ${wanted}`);
+      const press: VkPress = {
+        event_id: hex(6),
+        user_id: user.id,
+        peer_id: user.id,
+        conversation_message_id: m.conversation_message_id,
+        payload: clone(payload),
+      };
+      pressEvents.set(press.event_id, press);
+      const { answer: _a, ...object } = press;
+      return event('message_event', object);
+    },
+    /** Presses of callback buttons, in order, with the community's answers. */
+    get presses(): readonly VkPress[] {
+      return [...pressEvents.values()].map(clone);
     },
     /** message_reply for one of the community's own messages (what VK echoes after messages.send). */
     messageReply(message: VkMessageObject): VkCallbackEvent {

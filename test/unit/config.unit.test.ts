@@ -41,6 +41,42 @@ describe('configuration', () => {
     );
   });
 
+  it('reminders and the digest: off unless set, the repeat defaults to the wait, a zone must exist', () => {
+    const off = loadConfig({});
+    assert.deepEqual(
+      [
+        off.REMIND_AFTER_MINUTES,
+        off.REMIND_REPEAT_MINUTES,
+        off.REMIND_MAX,
+        off.DIGEST_HOUR,
+        off.DIGEST_TIME_ZONE,
+      ],
+      [undefined, undefined, 3, undefined, 'UTC'],
+    );
+    const on = loadConfig({
+      REMIND_AFTER_MINUTES: '30',
+      DIGEST_HOUR: '0',
+      DIGEST_TIME_ZONE: 'Europe/Berlin',
+    });
+    assert.deepEqual(
+      [on.REMIND_AFTER_MINUTES, on.DIGEST_HOUR, on.DIGEST_TIME_ZONE],
+      [30, 0, 'Europe/Berlin'],
+    );
+    assert.throws(
+      () => loadConfig({ REMIND_REPEAT_MINUTES: '10' }),
+      /^ConfigError: REMIND_REPEAT_MINUTES is set without REMIND_AFTER_MINUTES/,
+    );
+    assert.throws(
+      () => loadConfig({ REMIND_AFTER_MINUTES: '0' }),
+      /^ConfigError: REMIND_AFTER_MINUTES must be at least 1/,
+    );
+    assert.throws(() => loadConfig({ DIGEST_HOUR: '24' }), /^ConfigError: DIGEST_HOUR /);
+    assert.throws(
+      () => loadConfig({ DIGEST_TIME_ZONE: 'Mars/Olympus' }),
+      /^ConfigError: DIGEST_TIME_ZONE must be an IANA time zone/,
+    );
+  });
+
   it('bounds requests: the time to send one, uploads and long polls in progress', () => {
     const c = loadConfig({});
     assert.deepEqual(

@@ -86,6 +86,19 @@ const oneOfEach: readonly ConversationEvent[] = [
   { type: 'NoteUnpinned', data: {} },
   { type: 'ConversationAssigned', data: { assigneeId: '7', assigneeName: 'Gina' } },
   { type: 'ConversationUnassigned', data: { previousAssigneeId: '7', previousAssigneeName: 'Gina' } },
+  { type: 'RatingRequested', data: { requestId: 'r1', channelMessage: clientRef('9') } },
+  { type: 'ConversationRated', data: { requestId: 'r1', rating: 4 } },
+  { type: 'RatingCommented', data: { requestId: 'r1', text: 'quick, thanks' } },
+  {
+    type: 'ReminderSent',
+    data: {
+      waitingSince: '2026-12-04T10:00:00.000Z',
+      number: 1,
+      topicId: '77',
+      assigneeId: '7',
+      assigneeName: 'Gina',
+    },
+  },
 ];
 
 const errorOf = (fn: () => unknown): EventDecodeError => {

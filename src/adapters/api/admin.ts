@@ -51,6 +51,7 @@ import {
   listSources,
   sourceOfToken,
 } from './admin-read-model.ts';
+import { adminReportHandlers } from './admin-reports.ts';
 import { type AdminSettingsOptions, adminSettingsHandlers } from './admin-settings.ts';
 import { adminTemplateHandlers } from './admin-templates.ts';
 import { CompatError, compatLabel, parseCompat } from './compat/dialect.ts';
@@ -373,6 +374,8 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
       actor: { kind: 'system', id: ADMIN_ACTOR_ID },
       route,
     }),
+
+    ...adminReportHandlers({ pool }, route),
   };
 
   if (options.settings) {

@@ -25,6 +25,7 @@ import {
 } from './external/edit-delete.ts';
 import { listFailedWebhookDeliveries } from './external/failed-deliveries.ts';
 import { getFile, uploadGuard } from './external/files.ts';
+import { getRating, rateConversation } from './external/rating.ts';
 import { getMessage, listConversation, listFeed } from './external/read.ts';
 import { type Gate, route } from './external/route.ts';
 import { sendMessage } from './external/send.ts';
@@ -86,6 +87,8 @@ export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
       listSourceMessages: op('listSourceMessages', listFeed),
       getFile: op('getFile', getFile),
       listFailedWebhookDeliveries: op('listFailedWebhookDeliveries', listFailedWebhookDeliveries),
+      rateConversation: op('rateConversation', rateConversation),
+      getRating: op('getRating', getRating),
       // tg-support-bot's own paths (docs/design.md, "Speaking tg-support-bot's dialect").
       compatSendFile: op('compatSendFile', undefined, [uploadGuard]),
       compatSendMessageV3: op('compatSendMessageV3', undefined, [uploadGuard]),

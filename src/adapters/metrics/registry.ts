@@ -10,6 +10,7 @@ import { webhookOutcomeCounter } from '../webhooks/metrics.ts';
 import { type CommandTiming, commandDurations } from './commands.ts';
 import { deliveryCounter } from './deliveries.ts';
 import { type LagGaugeOptions, lagGauges } from './lag.ts';
+import { type ReportMetricsOptions, reportMetrics } from './reports.ts';
 import { telegramRetryMetrics, vkRetryMetrics } from './retries.ts';
 
 export interface Metrics {
@@ -25,8 +26,13 @@ export interface Metrics {
   readonly onWebhookOutcome: (outcome: WebhookOutcome) => void;
 }
 
-/** `lag`: where the projection and reactor lag gauges read from at scrape time (none: no values). */
-export const createMetrics = (options: { lag?: LagGaugeOptions } = {}): Metrics => {
+/**
+ * `lag`: where the projection and reactor lag gauges read from at scrape time; `reports`: where the
+ * waiting gauges and the first-response histogram do (none: no values).
+ */
+export const createMetrics = (
+  options: { lag?: LagGaugeOptions; reports?: ReportMetricsOptions } = {},
+): Metrics => {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'topicdesk_' });
   const eventsAppended = new client.Counter({
@@ -36,6 +42,7 @@ export const createMetrics = (options: { lag?: LagGaugeOptions } = {}): Metrics 
     registers: [registry],
   });
   lagGauges(registry, options.lag);
+  reportMetrics(registry, options.reports);
   return {
     registry,
     httpDuration: new client.Histogram({

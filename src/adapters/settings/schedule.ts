@@ -2,7 +2,8 @@
 // times in the schedule's own IANA zone, turned into instants with luxon, so daylight saving time
 // moves them as it moves the clocks there — whatever time zone this process runs in.
 import { DateTime } from 'luxon';
-import { parseInterval, type WorkingHours, weekdays } from '../../domain/settings/hours.ts';
+import type { WorkingHours } from '../../domain/settings/hours.ts';
+import { spansOn } from '../../projections/working-hours.ts';
 
 /** How far back and ahead a closed period's start and end are looked for. */
 const HORIZON_DAYS = 400;
@@ -16,39 +17,6 @@ export type HoursNow =
       /** When support opens next; undefined: not within the next 400 days. */
       readonly opensAt?: Date;
     };
-
-interface Span {
-  readonly start: DateTime;
-  readonly end: DateTime;
-}
-
-/** A wall-clock time of `day` in its zone; a time the clocks skip (spring forward) is moved past the gap. */
-const at = (day: DateTime, minutes: number): DateTime =>
-  minutes >= 24 * 60
-    ? day.plus({ days: 1 }).startOf('day')
-    : DateTime.fromObject(
-        {
-          year: day.year,
-          month: day.month,
-          day: day.day,
-          hour: Math.floor(minutes / 60),
-          minute: minutes % 60,
-        },
-        { zone: day.zone },
-      );
-
-/** The open spans of one calendar day: its exception's hours if it has one, else its weekday's. */
-export const spansOn = (hours: WorkingHours, day: DateTime): Span[] => {
-  const date = day.toISODate();
-  const exception = hours.exceptions.find((e) => e.date === date);
-  const texts = exception ? exception.hours : (hours.weekly[weekdays[day.weekday - 1]!] ?? []);
-  return texts.flatMap((text) => {
-    const minutes = parseInterval(text);
-    if (!minutes) return [];
-    const span = { start: at(day, minutes.start), end: at(day, minutes.end) };
-    return span.end > span.start ? [span] : [];
-  });
-};
 
 /** Whether support is open at `instant`, and if not, since when it is closed and when it opens. */
 export const hoursAt = (hours: WorkingHours, instant: Date): HoursNow => {

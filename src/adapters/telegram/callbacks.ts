@@ -1,7 +1,8 @@
-// Presses of inline buttons in the support group (callback_query), dispatched by the prefix of their
-// callback_data (docs/design.md, "Callbacks"): `card:close:<conversation>` goes to the contact card's
-// handler, another prefix to whoever registered it. Who may press is checked once for every prefix:
-// members of the support group only.
+// Presses of inline buttons (callback_query), dispatched by the prefix of their callback_data
+// (docs/design.md, "Callbacks"): in the support group `card:close:<conversation>` goes to the contact
+// card's handler, another prefix to whoever registered it, and who may press is checked once for every
+// prefix: members of the support group only. A client's presses in their private chat (the rating's
+// buttons) have a registry of their own: the presser is the client, whose chat names the conversation.
 import type { Api } from 'grammy';
 import type { CallbackQuery, ChatMember } from 'grammy/types';
 import type { Actor } from '../../domain/events.ts';
@@ -31,22 +32,36 @@ export interface CallbackPress {
 
 export type CallbackHandler = (press: CallbackPress) => Promise<CallbackAnswer>;
 
+/** A client's press in their private chat with the bot, for the handler of its prefix. */
+export interface ClientPress {
+  readonly query: CallbackQuery;
+  readonly args: string;
+  /** The client who pressed. */
+  readonly actor: Actor;
+  /** The client's conversation (their private chat's). */
+  readonly conversationId: string;
+  readonly commandId: string;
+  readonly at: Date;
+}
+
+export type ClientCallbackHandler = (press: ClientPress) => Promise<CallbackAnswer>;
+
 /** Where handlers of callback_data prefixes are registered (the contact card's `card`, …). */
-export interface CallbackRegistry {
+export interface CallbackRegistry<H = CallbackHandler> {
   /**
    * Presses whose callback_data is `<prefix>` or starts with `<prefix>:` go to `handler`. A prefix is
    * letters, digits, `_` and `-`; registering one twice is a mistake and throws.
    */
-  register(prefix: string, handler: CallbackHandler): void;
+  register(prefix: string, handler: H): void;
 }
 
-export interface CallbackRouter extends CallbackRegistry {
+export interface CallbackRouter<H = CallbackHandler> extends CallbackRegistry<H> {
   /** The handler for `data` and what follows its prefix; undefined when no prefix matches. */
-  find(data: string): { readonly handler: CallbackHandler; readonly args: string } | undefined;
+  find(data: string): { readonly handler: H; readonly args: string } | undefined;
 }
 
-export const createCallbackRouter = (): CallbackRouter => {
-  const handlers = new Map<string, CallbackHandler>();
+export const createCallbackRouter = <H = CallbackHandler>(): CallbackRouter<H> => {
+  const handlers = new Map<string, H>();
   return {
     register(prefix, handler) {
       if (!/^[A-Za-z0-9_-]{1,32}$/.test(prefix)) throw new RangeError(`not a callback prefix: "${prefix}"`);

@@ -12,17 +12,24 @@ import type { Reactor } from '../../projections/reactor-runner.ts';
 import { readGeneration } from '../../projections/registry.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import type { AutoReplies } from '../auto-replies/auto-replies.ts';
+import { CSAT_OFF, type CsatOptions } from '../csat.ts';
 import { problem } from '../http/problem.ts';
 import type { RouteDefinition } from '../http/routes.ts';
 import { sqlDatabase } from '../postgres/sql.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
 import { createTemplatesStore, type TemplatesStore } from '../settings/templates.ts';
-import { type CallbackRegistry, createCallbackRouter, createMembership } from './callbacks.ts';
+import {
+  type CallbackRegistry,
+  type ClientCallbackHandler,
+  createCallbackRouter,
+  createMembership,
+} from './callbacks.ts';
 import { cardButtons } from './card.ts';
 import { TEMPLATE_CALLBACK, templateButtons } from './composed-answers.ts';
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
-import { createOutgoingLimiter, type RetryInfo } from './limiter.ts';
+import { createOutgoingLimiter, type OutgoingLimiter, type RetryInfo } from './limiter.ts';
 import { createMemberDirectory } from './members.ts';
+import { RATING_CALLBACK, ratingButtons } from './rating.ts';
 import { createTelegramReactor } from './reactor.ts';
 import { type StatusLook, statusIcons, type TopicStatusMode } from './topic-status.ts';
 import { CARD_PREFIX } from './translate.ts';
@@ -64,6 +71,8 @@ export interface TelegramChannelOptions {
   readonly texts?: Texts;
   /** The welcome and off-hours answers a client's message calls for. */
   readonly autoReplies?: AutoReplies;
+  /** Satisfaction (CSAT, CSAT_COMMENT_MINUTES). Default off. */
+  readonly csat?: CsatOptions;
 }
 
 export interface TelegramChannel {
@@ -75,6 +84,8 @@ export interface TelegramChannel {
    */
   readonly callbacks: CallbackRegistry;
   readonly reactor: Reactor;
+  /** The outgoing limiter every call goes through: low-priority posts ask it for a quiet moment. */
+  readonly limiter: OutgoingLimiter;
   /** The webhook: the mode and the secret are checked before the body is read. */
   readonly webhook: RouteDefinition;
   /** Starts long polling when TELEGRAM_MODE=polling. */
@@ -174,7 +185,20 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
   };
 
   const texts = options.texts ?? shippedTexts();
+  const csat = options.csat ?? CSAT_OFF;
   const callbacks = createCallbackRouter();
+  // A client's presses: the rating's buttons (answered even with CSAT off, for a prompt sent before).
+  const clientCallbacks = createCallbackRouter<ClientCallbackHandler>();
+  clientCallbacks.register(
+    RATING_CALLBACK,
+    ratingButtons({
+      handler: options.handler,
+      texts,
+      csat,
+      logger,
+      editPrompt: (chatId, messageId, text) => api.editMessageText(chatId, messageId, text),
+    }),
+  );
   callbacks.register(
     CARD_PREFIX,
     cardButtons({ api, texts, handler: options.handler, supportChatId: options.supportChatId, logger }),
@@ -183,6 +207,8 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     handler: options.handler,
     api,
     callbacks,
+    clientCallbacks,
+    csat,
     isMember: createMembership({ api, supportChatId: options.supportChatId }),
     botId: me.id,
     botUsername: me.username,
@@ -225,6 +251,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     titleTemplate: options.titleTemplate,
     logger,
     texts,
+    csat,
   });
 
   let polling: Promise<void> | undefined;
@@ -234,6 +261,7 @@ export const createTelegramChannel = async (options: TelegramChannelOptions): Pr
     inbound,
     callbacks,
     reactor,
+    limiter,
     webhook: {
       onRequest: [
         async (request, reply) => {

@@ -15,8 +15,9 @@ import type { TemplatesState } from '../../domain/settings/templates.ts';
 import type { TextKey } from '../../texts/catalogue.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import type { AutoReplies } from '../auto-replies/auto-replies.ts';
+import { CSAT_OFF, type CsatOptions, recordRatingComment } from '../csat.ts';
 import { runAssignment } from './assignment.ts';
-import type { CallbackAnswer, CallbackRouter } from './callbacks.ts';
+import type { CallbackAnswer, CallbackRouter, ClientCallbackHandler } from './callbacks.ts';
 import { postContactCard } from './card.ts';
 import {
   commandLine,
@@ -65,6 +66,10 @@ export interface TelegramInboundOptions {
   readonly readModelPosition: () => Promise<LogPosition | null>;
   /** Handlers of inline-button presses, by callback_data prefix. */
   readonly callbacks: CallbackRouter;
+  /** Handlers of a client's presses in their private chat (the rating's buttons), by prefix. */
+  readonly clientCallbacks?: CallbackRouter<ClientCallbackHandler>;
+  /** Satisfaction (CSAT): a client's next message after rating may be its comment. Default off. */
+  readonly csat?: CsatOptions;
   /** Whether a user is a member of the support group (asked for every press; cached by the caller). */
   readonly isMember: (userId: number) => Promise<boolean>;
   readonly logger: Logger;
@@ -123,6 +128,7 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
   const { handler, api, botId, supportChatId, logger } = options;
   const texts = options.texts ?? shippedTexts();
   const notePrefix = options.notePrefix ?? '//';
+  const csat = options.csat ?? CSAT_OFF;
   /** What the bot writes into a topic, from the catalogue, in the managers' language. */
   const topicText = (key: TextKey, vars: Record<string, string | number> = {}) => texts.topic(key, vars);
   const composing: ComposedAnswerDeps = {
@@ -192,6 +198,13 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
       const state = await stateOf(conversationId, [channelKey(target)]);
       replyTo = findByChannelMessage(state, target.chatId, target.messageId)?.messageId;
     }
+    // Just after rating, the client's next text is the rating's comment (docs/design.md,
+    // "Satisfaction (CSAT)"): recorded as such, not a message that reopens the conversation.
+    const comment = await recordRatingComment(handler, csat, conversationId, contentOf(m), at, {
+      commandId,
+      actor,
+    });
+    if (comment) return comment;
     return tolerant(async () => {
       const result = await handler.execute(
         conversationId,
@@ -592,7 +605,11 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
         // Answered already (a re-delivered press), or too late: the press itself is what counts.
         .catch((err: unknown) => logger.info({ err }, 'a button press could not be answered'));
     };
-    // Buttons outside the support group are not the bot's to act on (a client's are links only).
+    // A client's press in their private chat with the bot: the rating's buttons.
+    if (q.message?.chat.type === 'private' && q.message.chat.id === q.from.id && !q.from.is_bot) {
+      return fromClientPress(update, q, answer);
+    }
+    // Buttons elsewhere are not the bot's to act on.
     if (!q.message || String(q.message.chat.id) !== supportChatId) {
       await answer({});
       return 'ignored';
@@ -625,6 +642,35 @@ export const createTelegramInbound = (options: TelegramInboundOptions): Telegram
     } catch (error) {
       // Not recorded: the update fails, so Telegram delivers it again; the manager is told meanwhile.
       await answer({ text: await topicText('topic.press.failed') });
+      throw error;
+    }
+  };
+
+  /** A client's press: no membership to check; the presser's own chat names the conversation. */
+  const fromClientPress = async (
+    update: Update,
+    q: CallbackQuery,
+    answer: (a: Omit<CallbackAnswer, 'outcome'>) => Promise<void>,
+  ): Promise<InboundOutcome> => {
+    const pressed = options.clientCallbacks?.find(q.data ?? '');
+    if (!pressed) {
+      await answer({});
+      return 'ignored';
+    }
+    try {
+      const result = await pressed.handler({
+        query: q,
+        args: pressed.args,
+        actor: { kind: 'client', id: String(q.from.id) },
+        conversationId: telegramConversationId(q.from.id),
+        commandId: updateCommandId(botId, update.update_id),
+        at: new Date(),
+      });
+      await answer(result);
+      return result.outcome;
+    } catch (error) {
+      // Not recorded: Telegram delivers the press again; the spinner ends meanwhile.
+      await answer({});
       throw error;
     }
   };

@@ -3,6 +3,7 @@
 import type { Api } from 'grammy';
 import type { Logger } from 'pino';
 import type { Texts } from '../../texts/texts.ts';
+import type { CsatOptions } from '../csat.ts';
 import { refusal } from './errors.ts';
 import type { StatusLook, TopicStatusBoard } from './topic-status.ts';
 
@@ -31,6 +32,8 @@ export interface TelegramReactorContext {
    * card's assignee line) lets client messages go first. Absent: made at once.
    */
   readonly quiet?: (chatId: string) => Promise<void>;
+  /** Satisfaction (CSAT): whether a Telegram client is asked to rate after a closing. */
+  readonly csat: CsatOptions;
 }
 
 /** The most refused client messages remembered; the oldest are forgotten first. */

@@ -15,12 +15,14 @@ import {
 } from '../../domain/conversation-core.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';
+import { CSAT_OFF, type CsatOptions } from '../csat.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { recordOutcome } from '../reactor-outcomes.ts';
 import { refreshCardButtons, refreshCardText } from './card.ts';
 import { carryClientMessages, closeTopic, editTopicCopy, reopenTopic } from './into-topic.ts';
 import type { OutgoingLimiter } from './limiter.ts';
 import { automaticReplyNotice, banNotice, clientDeletedNotice, closeNotice } from './notices.ts';
+import { commentThanks, ratingLine, ratingPrompt } from './rating.ts';
 import type { TelegramReactorContext } from './reactor-context.ts';
 import { carryAnswers, deleteAnswer, editAnswer } from './to-client.ts';
 import { createTopicStatusBoard, type StatusLook, type StatusWant } from './topic-status.ts';
@@ -54,6 +56,8 @@ export interface TelegramReactorOptions {
   };
   /** The limiter whose quiet moments the card's assignee edits wait for; absent: made at once. */
   readonly limiter?: Pick<OutgoingLimiter, 'whenQuiet'>;
+  /** Satisfaction (CSAT=on): a Telegram client is asked to rate after a closing. Default off. */
+  readonly csat?: CsatOptions;
 }
 
 /** The client's chat when the conversation is a Telegram one (other channels have their own reactors). */
@@ -119,6 +123,7 @@ const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => 
       await closeTopic(ctx, turn);
       await refreshCard(ctx, turn);
       if (clientChat) await closeNotice(ctx, turn, clientChat);
+      if (clientChat && ctx.csat.enabled) await ratingPrompt(ctx, turn, clientChat);
       return;
     case 'ClientBanned':
     case 'ClientUnbanned':
@@ -134,6 +139,14 @@ const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => 
       await refreshCardText(ctx, card, turn.conversationId, turn.state, ctx.logger);
       return;
     }
+    case 'ConversationRated':
+      // The managers see every channel's rating in the topic (docs/design.md, "Satisfaction (CSAT)").
+      await ratingLine(ctx, turn);
+      return;
+    case 'RatingCommented':
+      await ratingLine(ctx, turn);
+      if (clientChat) await commentThanks(ctx, turn, clientChat);
+      return;
     case 'ClientMessageEdited': {
       const m = turn.state.messages.get(event.data.messageId);
       if (m) await editTopicCopy(ctx, m);
@@ -173,6 +186,9 @@ const carry = async (ctx: TelegramReactorContext, turn: Turn): Promise<void> => 
     case 'NoteAdded':
     case 'NotePinned':
     case 'NoteUnpinned':
+    case 'RatingRequested':
+    // Posted by the reminders' own loop, which records it first (docs/design.md, "Reminders and the daily digest").
+    case 'ReminderSent':
       return;
     default: {
       const never: never = event;
@@ -194,6 +210,7 @@ export const createTelegramReactor = (options: TelegramReactorOptions): Reactor 
     albumWaitMs: options.albumWaitMs ?? 1000,
     orderWaitMs: options.orderWaitMs ?? 1000,
     refusedMessages: new Set(),
+    csat: options.csat ?? CSAT_OFF,
     ...(limiter ? { quiet: (chatId: string) => limiter.whenQuiet(chatId) } : {}),
     ...(status
       ? {

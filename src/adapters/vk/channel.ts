@@ -16,6 +16,7 @@ import type { EventLog } from '../../domain/event-log.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import type { Texts } from '../../texts/texts.ts';
 import type { AutoReplies } from '../auto-replies/auto-replies.ts';
+import type { CsatOptions } from '../csat.ts';
 import { problem } from '../http/problem.ts';
 import type { RouteHandler } from '../http/routes.ts';
 import { type DeliveryReport, reportingDeliveries } from '../reactor-outcomes.ts';
@@ -61,6 +62,8 @@ export interface VkChannelOptions {
   readonly texts?: Texts;
   /** The welcome and off-hours answers a client's message calls for. */
   readonly autoReplies?: AutoReplies;
+  /** Satisfaction (CSAT, CSAT_COMMENT_MINUTES). Default off. */
+  readonly csat?: CsatOptions;
 }
 
 export interface VkChannel {
@@ -122,6 +125,8 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
     logger,
     fileHosts: options.fileHosts ?? parseFileHosts(DEFAULT_VK_FILE_HOSTS),
     ...(options.autoReplies ? { autoReplies: options.autoReplies } : {}),
+    ...(options.csat ? { csat: options.csat } : {}),
+    ...(options.texts ? { texts: options.texts } : {}),
   });
   const reactor = createVkReactor({
     api: vk.api,
@@ -136,6 +141,7 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     ...(options.texts ? { texts: options.texts } : {}),
+    ...(options.csat ? { csat: options.csat } : {}),
   });
 
   const abort = new AbortController();

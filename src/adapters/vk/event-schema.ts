@@ -1,4 +1,4 @@
-// The shape of the VK events topicdesk reads (`message_new`, `message_edit`), checked before vk-io
+// The shape of the VK events topicdesk reads (`message_new`, `message_edit`, `message_event`), checked before vk-io
 // or the translation touch them. VK sends more fields (all accepted as they are); a field that vk-io
 // or topicdesk reads, missing or of the wrong type, makes the event malformed: answered 400 and never
 // recorded. Without this check such an event threw inside vk-io's MessageContext or the translation,
@@ -79,6 +79,17 @@ const messageNew = z.looseObject({
   }),
 });
 const messageEdit = z.looseObject({ event_id: text.optional(), object: message });
+/** A press of a callback button (the rating's): who pressed, in which dialog, the button's payload. */
+const messageEvent = z.looseObject({
+  event_id: text.optional(),
+  object: z.looseObject({
+    user_id: int,
+    peer_id: int,
+    event_id: text,
+    payload: z.unknown().optional(),
+    conversation_message_id: int.optional(),
+  }),
+});
 
 /** The event does not have the shape VK gives it: refused (400), never recorded. */
 export class MalformedEventError extends Error {
@@ -86,10 +97,16 @@ export class MalformedEventError extends Error {
   readonly code = 'malformed_event';
 }
 
-/** Throws MalformedEventError naming the first wrong field of a message_new / message_edit event. */
+/** Throws MalformedEventError naming the first wrong field of a message_new / message_edit / message_event. */
 export const checkEvent = (event: { readonly type: string }): void => {
   const schema =
-    event.type === 'message_new' ? messageNew : event.type === 'message_edit' ? messageEdit : undefined;
+    event.type === 'message_new'
+      ? messageNew
+      : event.type === 'message_edit'
+        ? messageEdit
+        : event.type === 'message_event'
+          ? messageEvent
+          : undefined;
   const result = schema?.safeParse(event);
   if (!result || result.success) return;
   const issue = result.error.issues[0];

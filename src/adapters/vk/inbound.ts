@@ -13,13 +13,16 @@ import type { ConversationCommand } from '../../domain/conversation-commands.ts'
 import { DomainError } from '../../domain/errors.ts';
 import type { Actor, Attachment, ClientProfile } from '../../domain/events.ts';
 import { channelKey } from '../../domain/message-window.ts';
+import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import type { AutoReplies } from '../auto-replies/auto-replies.ts';
+import { CSAT_OFF, type CsatOptions, recordRatingComment } from '../csat.ts';
 import { refusal } from '../telegram/errors.ts';
 import { DownloadError } from './errors.ts';
 import { checkEvent } from './event-schema.ts';
 import type { FileHost } from './file-hosts.ts';
 import { download, type FileStore } from './files.ts';
 import { languageOf, profileOf, type VkMessage, type VkUser } from './objects.ts';
+import { handleRatingPress, ratingPayloadOf, type VkMessageEvent } from './rating.ts';
 import { CHAT_PEER_OFFSET, eventCommandId, VK_SOURCE, vkConversationId, vkMessageId } from './refs.ts';
 import {
   composeParts,
@@ -55,6 +58,9 @@ export interface VkInboundOptions {
   readonly fileHosts: readonly FileHost[];
   /** The welcome and off-hours answers a client's message calls for; none by default. */
   readonly autoReplies?: AutoReplies;
+  /** Satisfaction (CSAT): what a client's next message after rating is, the words of a press's answer. */
+  readonly csat?: CsatOptions;
+  readonly texts?: Texts;
 }
 
 export interface VkInbound {
@@ -64,6 +70,8 @@ export interface VkInbound {
 
 export const createVkInbound = (options: VkInboundOptions): VkInbound => {
   const { handler, api, groupId, files, logger } = options;
+  const csat = options.csat ?? CSAT_OFF;
+  const texts = options.texts ?? shippedTexts();
   /** A re-delivery that arrives while the first delivery is still uploading waits for it. */
   const inFlight = new Map<string, Promise<InboundOutcome>>();
 
@@ -223,6 +231,22 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
       ...(typeof m.conversation_message_id === 'number' ? { sentOrder: m.conversation_message_id } : {}),
     });
 
+    // Just after rating, the client's next text is the rating's comment (docs/design.md,
+    // "Satisfaction (CSAT)"): recorded as such, not a message that reopens the conversation.
+    if (!edited && parts.length === 1 && parts[0]!.key === 'main' && main === undefined) {
+      const comment = await recordRatingComment(
+        handler,
+        csat,
+        conversationId,
+        parts[0]!.content,
+        new Date(at),
+        {
+          commandId: eventCommandId(event.group_id ?? groupId, eventKey),
+          actor,
+        },
+      );
+      if (comment) return comment;
+    }
     const outcomes: InboundOutcome[] = [];
     if (!edited) {
       // The client's language as VK reports it now: the latest decides what the bot writes in.
@@ -293,6 +317,14 @@ export const createVkInbound = (options: VkInboundOptions): VkInbound => {
           source: UpdateSource.WEBHOOK,
         });
         return fromClient(event, eventKey, context, message, event.type === 'message_edit');
+      }
+      case 'message_event': {
+        // A press of a callback button: only the rating's are topicdesk's (docs/design.md,
+        // "Satisfaction (CSAT)"); its event_id names the command.
+        const o = event.object as VkMessageEvent;
+        const pressed = ratingPayloadOf(o.payload);
+        if (!pressed || o.peer_id !== o.user_id) return 'ignored';
+        return handleRatingPress({ handler, api, groupId, texts, csat, logger }, eventKey, o, pressed);
       }
       default:
         // message_reply is the community's own answer echoed back; message_allow/deny, typing and

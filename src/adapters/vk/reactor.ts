@@ -16,11 +16,13 @@ import type { ConversationEventType, DeliveryOperation } from '../../domain/even
 import { waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Reactor } from '../../projections/reactor-runner.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';
+import { CSAT_OFF, type CsatOptions, ratingRequestIdOf } from '../csat.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { backoffMs, classify, type Failure, UploadServerError } from './errors.ts';
 import type { FileStore } from './files.ts';
 import type { VkAttachment } from './objects.ts';
 import { type OutgoingFile, outgoingOf } from './outgoing.ts';
+import { ratingKeyboard } from './rating.ts';
 import { randomIdOf } from './refs.ts';
 
 export interface VkRetryOptions {
@@ -52,6 +54,8 @@ export interface VkReactorOptions {
   readonly orderWaitMs?: number;
   /** The texts as operators set them (client's language, LOCALE in the topic); shipped English by default. */
   readonly texts?: Texts;
+  /** Satisfaction (CSAT=on): a VK client is asked to rate after a closing. Default off. */
+  readonly csat?: CsatOptions;
 }
 
 export interface VkRetryInfo {
@@ -69,6 +73,7 @@ const RELEVANT = new Set<ConversationEventType>([
   'ManagerReplyDeleted',
   'ClientMessageReceived',
   'ConversationClosed',
+  'RatingCommented',
 ]);
 
 const UNREACHABLE_REASON = /^VK error 90[012]\b/;
@@ -90,6 +95,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
   const maxAttempts = options.retry?.maxAttempts ?? 20;
   const orderWaitMs = options.orderWaitMs ?? 1000;
   const texts = options.texts ?? shippedTexts();
+  const csat = options.csat ?? CSAT_OFF;
   /** VK attachment strings already uploaded for an answer, so a retried send does not upload again. */
   const uploaded = new Map<string, string>();
 
@@ -355,6 +361,40 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
     }
   };
 
+  /**
+   * After a closing, asks the client once to rate the conversation (docs/design.md, "Satisfaction
+   * (CSAT)"): the random_id is the request's, so a send repeated after a crash is VK's first one.
+   */
+  const ratingPrompt = async (turn: Turn) => {
+    const s = turn.state;
+    const requestId = ratingRequestIdOf(turn.recorded.id);
+    if (!s.closed || s.banned || s.rating?.requestId === requestId) return;
+    let id: number;
+    try {
+      id = (await api.messages.send({
+        peer_id: peerOf(turn),
+        random_id: randomIdOf(`rating:${requestId}`),
+        message: await texts.client('client.rating.prompt', s.language),
+        keyboard: ratingKeyboard(requestId),
+      })) as unknown as number;
+    } catch (error) {
+      const failure = classify(error);
+      logger.info(
+        { reason: failure.reason, conversationId: turn.conversationId },
+        'vk rating prompt not sent',
+      );
+      return;
+    }
+    await turn.record(
+      {
+        type: 'RecordRatingRequested',
+        requestId,
+        channelMessage: { chatId: String(peerOf(turn)), messageId: String(id) },
+      },
+      'rating-request',
+    );
+  };
+
   const step = async (turn: Turn): Promise<void> => {
     const { event } = turn;
     switch (event.type) {
@@ -386,15 +426,27 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
       }
       case 'ConversationClosed': {
         const s = turn.state;
-        if (!s.closed || s.closeNoticeSent) return;
+        if (!s.closed) return;
+        if (s.closeNoticeSent) {
+          if (csat.enabled) await ratingPrompt(turn);
+          return;
+        }
         await tellClient(
           turn,
           await texts.client('client.closed', s.language),
           `notice:closed:${turn.recorded.id}`,
         );
         await turn.record({ type: 'RecordClientNotified', notice: 'closed' }, 'close-notice');
+        if (csat.enabled) await ratingPrompt(turn);
         return;
       }
+      case 'RatingCommented':
+        await tellClient(
+          turn,
+          await texts.client('client.rating.comment_thanks', turn.state.language),
+          `notice:rating-comment:${turn.recorded.id}`,
+        );
+        return;
       default:
         return;
     }

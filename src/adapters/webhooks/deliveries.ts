@@ -7,6 +7,9 @@ import { v5 as uuidv5 } from 'uuid';
 import type { DeliveryOperation } from '../../domain/events.ts';
 import type { WebhookEventName, WebhookPayload } from './message-resource.ts';
 
+/** What a queued delivery carries: an answer's operation, or a request to rate (no message; CSAT). */
+export type QueuedOperation = DeliveryOperation | 'rating_request';
+
 export const webhookDeliveriesMigration = {
   id: '004_webhook_deliveries',
   sql: `
@@ -43,6 +46,16 @@ CREATE INDEX td_webhook_deliveries_source ON td_webhook_deliveries (source, seq)
   grants: (role: string) => `GRANT SELECT, INSERT, UPDATE, DELETE ON td_webhook_deliveries TO ${role}`,
 };
 
+/** The queue takes requests to rate too (docs/design.md, "Satisfaction (CSAT)"). */
+export const webhookRatingRequestsMigration = {
+  id: '008_webhook_rating_requests',
+  sql: `
+ALTER TABLE td_webhook_deliveries DROP CONSTRAINT IF EXISTS td_webhook_deliveries_operation_check;
+ALTER TABLE td_webhook_deliveries ADD CONSTRAINT td_webhook_deliveries_operation_check
+  CHECK (operation IN ('send', 'edit', 'delete', 'rating_request'));
+`,
+};
+
 /** Channel the reactor notifies (after enqueuing) so a scheduler on another instance wakes at once. */
 export const DELIVERIES_CHANNEL = 'td_webhook_deliveries';
 
@@ -56,7 +69,7 @@ export const DELIVERY_ID_NAMESPACE = '6f1f9d2e-4f0b-5c7a-9d43-2b8e51a0c7e4';
 export const deliveryIdOf = (
   conversationId: string,
   messageId: string,
-  operation: DeliveryOperation,
+  operation: QueuedOperation,
   editNumber = 0,
 ): string => uuidv5(`${conversationId}:${messageId}:${operation}:${editNumber}`, DELIVERY_ID_NAMESPACE);
 
@@ -67,8 +80,9 @@ export interface NewDelivery {
   readonly source: string;
   readonly conversation_id: string;
   readonly external_id: string;
+  /** The answer's id; a request to rate's id for `rating_request`. */
   readonly message_id: string;
-  readonly operation: DeliveryOperation;
+  readonly operation: QueuedOperation;
   readonly edit_number: number;
   readonly event: WebhookEventName;
   readonly event_id: string;
@@ -215,7 +229,7 @@ export const postpone = async (
 
 /** Fills the message's cursor into a queued payload once the read model has assigned it. */
 export const fillCursor = async (db: Pick<pg.Pool, 'query'>, row: DeliveryRow): Promise<WebhookPayload> => {
-  if (row.payload.message.cursor !== null) return row.payload;
+  if (!('message' in row.payload) || row.payload.message.cursor !== null) return row.payload;
   let cursor: string | undefined;
   try {
     const { rows } = await db.query<{ cursor: string }>(

@@ -53,14 +53,19 @@ export const attemptDelivery = async (ctx: AttemptContext, row: DeliveryRow): Pr
   const at = ctx.now();
   const status = result.status !== undefined ? { status: result.status } : {};
 
+  // A request to rate is no message: its outcome is the queue row's alone (docs/design.md,
+  // "Satisfaction (CSAT)"); an answer's is recorded in its conversation.
+  const operation = row.operation === 'rating_request' ? undefined : row.operation;
   if (result.ok) {
-    const recorded = await recordOutcome(
-      ctx,
-      row,
-      { type: 'RecordDelivered', messageId: row.message_id, operation: row.operation },
-      'delivered',
-      at,
-    );
+    const recorded =
+      operation === undefined ||
+      (await recordOutcome(
+        ctx,
+        row,
+        { type: 'RecordDelivered', messageId: row.message_id, operation },
+        'delivered',
+        at,
+      ));
     await settle(
       ctx,
       row,
@@ -83,21 +88,23 @@ export const attemptDelivery = async (ctx: AttemptContext, row: DeliveryRow): Pr
     ctx.policy,
     ctx.random,
   );
-  const recorded = await recordOutcome(
-    ctx,
-    row,
-    {
-      type: 'RecordDeliveryFailed',
-      messageId: row.message_id,
-      operation: row.operation,
-      reason: result.reason,
-      permanent,
-      attempt: n,
-      ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
-    },
-    `attempt:${n}`,
-    at,
-  );
+  const recorded =
+    operation === undefined ||
+    (await recordOutcome(
+      ctx,
+      row,
+      {
+        type: 'RecordDeliveryFailed',
+        messageId: row.message_id,
+        operation,
+        reason: result.reason,
+        permanent,
+        attempt: n,
+        ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
+      },
+      `attempt:${n}`,
+      at,
+    ));
   ctx.logger.info(
     { deliveryId: row.delivery_id, source: row.source, attempt: n, permanent, reason: result.reason },
     permanent ? 'webhook delivery given up' : 'webhook delivery failed; will retry',

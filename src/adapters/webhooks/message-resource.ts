@@ -13,9 +13,12 @@ import type {
   TemplateUse,
 } from '../../domain/events.ts';
 
-export type WebhookEventName = 'message.created' | 'message.edited' | 'message.deleted';
+export type MessageEventName = 'message.created' | 'message.edited' | 'message.deleted';
 
-export const eventNameOf: Record<DeliveryOperation, WebhookEventName> = {
+/** What a webhook announces: an answer, its edit or deletion, or a request to rate (CSAT). */
+export type WebhookEventName = MessageEventName | 'conversation.rating_requested';
+
+export const eventNameOf: Record<DeliveryOperation, MessageEventName> = {
   send: 'message.created',
   edit: 'message.edited',
   delete: 'message.deleted',
@@ -65,12 +68,32 @@ export interface WebhookMessageResource extends MessageResource {
   readonly buttons: readonly (readonly ButtonResource[])[];
 }
 
-export interface WebhookPayload {
-  readonly event: WebhookEventName;
+export interface MessagePayload {
+  readonly event: MessageEventName;
   readonly source: string;
   readonly external_id: string;
   readonly message: WebhookMessageResource;
 }
+
+/**
+ * `conversation.rating_requested` (docs/design.md, "Satisfaction (CSAT)"): the conversation was
+ * closed and the client may rate it, `POST /api/external/{externalId}/rating`, until it reopens.
+ */
+export interface RatingRequestPayload {
+  readonly event: 'conversation.rating_requested';
+  readonly source: string;
+  readonly external_id: string;
+  readonly rating_request: {
+    /** The request's id (one per closing). */
+    readonly id: string;
+    /** When the conversation was closed. */
+    readonly requested_at: string;
+    readonly min: number;
+    readonly max: number;
+  };
+}
+
+export type WebhookPayload = MessagePayload | RatingRequestPayload;
 
 /**
  * An attachment's id in the API (the same as src/adapters/api/read-model.ts hands out): Telegram's

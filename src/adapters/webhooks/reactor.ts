@@ -5,6 +5,7 @@
 // the message, the operation and the edit number), so a batch replayed after a crash queues nothing
 // twice, and an event whose delivery the log shows settled is not queued again.
 import type pg from 'pg';
+import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { ConversationReader } from '../../domain/conversation-reader.ts';
 import type { EventLog, RecordedEvent } from '../../domain/event-log.ts';
 import { type ConversationEvent, conversationStream, type DeliveryOperation } from '../../domain/events.ts';
@@ -17,6 +18,7 @@ import { settleAfter } from '../settle.ts';
 import { readSource } from '../sources/sources.ts';
 import { DELIVERIES_CHANNEL, deliveryIdOf, enqueueDeliveries, type NewDelivery } from './deliveries.ts';
 import { AnswerFold, type ConversationIdentity, eventNameOf, messageResourceOf } from './message-resource.ts';
+import { ratingRequestsOf } from './rating-requests.ts';
 
 /** The actor id of the outcomes the webhook scheduler records. */
 export const WEBHOOK_ACTOR_ID = 'webhooks';
@@ -40,6 +42,11 @@ export interface WebhookReactorOptions {
    * (recorded later) before queuing them in the order they were written. Default 1000 ms.
    */
   readonly orderWaitMs?: number;
+  /**
+   * CSAT=on: each closing of an external conversation asks its client to rate it — recorded with
+   * this handler, and queued as `conversation.rating_requested` (rating-requests.ts). Absent: off.
+   */
+  readonly ratings?: CommandHandler;
 }
 
 const operationOf: Partial<Record<ConversationEvent['type'], DeliveryOperation>> = {
@@ -96,8 +103,22 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
       clientId: state.clientId,
     };
     const source = await sourceOf(identity.source);
+    const closings = events.filter((e) => e.type === 'ConversationClosed');
+    const requests =
+      options.ratings && closings.length > 0
+        ? await ratingRequestsOf(
+            options.ratings,
+            'webhooks',
+            conversationId,
+            closings,
+            state,
+            source,
+            now().toISOString(),
+          )
+        : [];
     // A source without a webhook polls the API: nothing is posted to it.
     if (!source.webhookUrl) return [];
+    if (!events.some((e) => operationOf[e.type as ConversationEvent['type']] !== undefined)) return requests;
 
     const wanted = new Set(events.map((e) => e.id));
     // Answers the manager wrote together are recorded in any order: let the burst settle, and queue
@@ -146,14 +167,20 @@ export const createWebhookReactor = (options: WebhookReactorOptions): Reactor =>
       });
     }
     // Settled in the log already (the queue row was removed by hand, the checkpoint reset): not again.
-    return inWritingOrder(found.filter((f) => !fold.settled.has(f.recorded.id)));
+    const queued = inWritingOrder(found.filter((f) => !fold.settled.has(f.recorded.id)));
+    return [...queued, ...requests].sort((a, b) => a.stream_revision - b.stream_revision);
   };
 
   return {
     name: 'webhooks',
     async handle(events, signal) {
       const conversations = [
-        ...byConversation(events, (e) => operationOf[e.type as ConversationEvent['type']] !== undefined),
+        ...byConversation(
+          events,
+          (e) =>
+            operationOf[e.type as ConversationEvent['type']] !== undefined ||
+            (options.ratings !== undefined && e.type === 'ConversationClosed'),
+        ),
       ];
       if (conversations.length === 0) return;
       const sources = new Map<string, Promise<SourceState>>();

@@ -146,6 +146,10 @@ export const evolveConversationRow = (
     case 'NoteAdded':
     case 'NotePinned':
     case 'NoteUnpinned':
+    case 'RatingRequested':
+    case 'ConversationRated':
+    case 'RatingCommented':
+    case 'ReminderSent':
       break;
     default: {
       const never: never = event;

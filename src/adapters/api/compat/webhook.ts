@@ -8,15 +8,15 @@ import { formatMinute } from './dates.ts';
 import { rulesOf } from './dialect.ts';
 
 /**
- * The body to post, or undefined when the dialect has no such webhook (a deletion: tg-support-bot
- * never tells its sources about one, so nothing is posted and the delivery counts as done).
+ * The body to post, or undefined when the dialect has no such webhook (a deletion, a rating
+ * request: tg-support-bot never posts them, so nothing is posted and the delivery counts as done).
  */
 export const dialectWebhook = (
   compat: SourceCompat,
   payload: WebhookPayload,
   fileLink: (fileId: string) => string,
 ): unknown => {
-  if (payload.event === 'message.deleted') return undefined;
+  if (!('message' in payload) || payload.event === 'message.deleted') return undefined;
   const base = dialectMessage(payload.message, compat, fileLink);
   const message = {
     ...base,

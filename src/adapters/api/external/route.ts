@@ -142,6 +142,9 @@ const domainProblem = (reply: FastifyReply, error: DomainError) => {
       return problem(reply, 404, 'Not Found', error.message, { code: error.code });
     case 'message_deleted':
     case 'message_exists':
+    case 'rating_not_requested':
+    case 'already_rated':
+    case 'already_commented':
       return problem(reply, 409, 'Conflict', error.message, { code: error.code });
     case 'not_a_client_message':
       return problem(

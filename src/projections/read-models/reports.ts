@@ -1,0 +1,177 @@
+// The reports projection (docs/design.md, "Reports"): rm_report_conversations (each conversation's
+// running figures), rm_report_facts (narrow rows the report queries aggregate, indexed by time) and
+// rm_report_settings (the working hours in force, folded from settings-hours in log order, so a
+// rebuild measures every wait against the schedule the live run used).
+import type { RecordedEvent } from '../../domain/event-log.ts';
+import type { ConversationEvent } from '../../domain/events.ts';
+import { type HoursEvent, hoursSettings, type WorkingHours } from '../../domain/settings/hours.ts';
+import { settingsStream } from '../../domain/settings.ts';
+import type { Projection } from '../projection.ts';
+import type { SqlClient } from '../sql.ts';
+import { type ReportConversationRow, type ReportFact, reportStep } from './report-facts.ts';
+import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
+
+const conversationColumns: readonly Column[] = [
+  { name: 'conversation_id', type: 'uuid' },
+  { name: 'channel', type: 'text' },
+  { name: 'source', type: 'text' },
+  { name: 'started_at', type: 'timestamptz' },
+  { name: 'opened_at', type: 'timestamptz' },
+  { name: 'status', type: 'text' },
+  { name: 'waiting_since', type: 'timestamptz' },
+  { name: 'first_response_at', type: 'timestamptz' },
+  { name: 'first_response_s', type: 'int' },
+  { name: 'first_response_business_s', type: 'int' },
+  { name: 'assignee_id', type: 'text' },
+  { name: 'assignee_name', type: 'text' },
+  { name: 'last_manager_id', type: 'text' },
+  { name: 'last_manager_name', type: 'text' },
+  { name: 'reopened', type: 'int' },
+  { name: 'messages_in', type: 'int' },
+  { name: 'messages_out', type: 'int' },
+  { name: 'revision', type: 'bigint' },
+];
+
+const factColumns: readonly Column[] = [
+  { name: 'conversation_id', type: 'uuid' },
+  { name: 'at', type: 'timestamptz' },
+  { name: 'kind', type: 'text' },
+  { name: 'first', type: 'boolean' },
+  { name: 'wall_s', type: 'int' },
+  { name: 'business_s', type: 'int' },
+  { name: 'manager_id', type: 'text' },
+  { name: 'manager_name', type: 'text' },
+  { name: 'assignee_id', type: 'text' },
+  { name: 'assignee_name', type: 'text' },
+  { name: 'source', type: 'text' },
+  { name: 'channel', type: 'text' },
+  { name: 'rating', type: 'smallint' },
+];
+
+const HOURS_STREAM = settingsStream('hours');
+
+/** The schedule the projection folded so far (null: none set, every second counts). */
+const loadHours = async (sql: SqlClient, table: string): Promise<WorkingHours | null> => {
+  const { rows } = await sql.query<{ hours: WorkingHours | null }>(`SELECT hours FROM ${table} WHERE id = 1`);
+  return rows[0]?.hours ?? null;
+};
+
+const ts = (column: string) => `to_json(${column})#>>'{}' AS ${column}`;
+
+export const reportsProjection: Projection = {
+  name: 'reports',
+  version: 1,
+  tables: ['rm_report_conversations', 'rm_report_facts', 'rm_report_settings'],
+  createTables: (t) => `
+CREATE TABLE ${t('rm_report_conversations')} (
+  conversation_id           uuid PRIMARY KEY,
+  channel                   text NOT NULL,
+  source                    text NOT NULL,
+  started_at                timestamptz NOT NULL,
+  opened_at                 timestamptz NOT NULL,
+  status                    text NOT NULL,
+  waiting_since             timestamptz,
+  first_response_at         timestamptz,
+  first_response_s          int,
+  first_response_business_s int,
+  assignee_id               text,
+  assignee_name             text,
+  last_manager_id           text,
+  last_manager_name         text,
+  reopened                  int NOT NULL,
+  messages_in               int NOT NULL,
+  messages_out              int NOT NULL,
+  revision                  bigint NOT NULL
+);
+CREATE TABLE ${t('rm_report_facts')} (
+  at              timestamptz NOT NULL,
+  conversation_id uuid NOT NULL,
+  kind            "char" NOT NULL,
+  first           boolean NOT NULL,
+  wall_s          int,
+  business_s      int,
+  rating          smallint,
+  manager_id      text,
+  manager_name    text,
+  assignee_id     text,
+  assignee_name   text,
+  source          text NOT NULL,
+  channel         text NOT NULL
+);
+CREATE TABLE ${t('rm_report_settings')} (
+  id       int PRIMARY KEY CHECK (id = 1),
+  hours    jsonb,
+  revision bigint NOT NULL
+)`,
+  // Reports ask for a period: every query starts from the time index. Facts are only ever added
+  // (guarded by the conversation row's revision), so they need no key.
+  createIndexes: (t) => `
+CREATE INDEX ${t('rm_report_facts')}_at ON ${t('rm_report_facts')} (at);
+CREATE INDEX ${t('rm_report_conversations')}_first ON ${t('rm_report_conversations')} (first_response_at)
+  WHERE first_response_at IS NOT NULL`,
+  async apply(sql, events, ctx) {
+    const table = ctx.t('rm_report_conversations');
+    const settingsTable = ctx.t('rm_report_settings');
+    const ids = [
+      ...new Set(events.map((e) => conversationIdOfStream(e.stream)).filter((x): x is string => !!x)),
+    ];
+    const hoursEvents = events.filter((e) => e.stream === HOURS_STREAM);
+    if (ids.length === 0 && hoursEvents.length === 0) return;
+
+    let hours = await loadHours(sql, settingsTable);
+    const current = new Map<string, ReportConversationRow>();
+    if (ids.length > 0) {
+      const { rows } = await sql.query<ReportConversationRow>(
+        `SELECT conversation_id, channel, source, ${ts('started_at')}, ${ts('opened_at')}, status,
+           ${ts('waiting_since')}, ${ts('first_response_at')}, first_response_s, first_response_business_s,
+           assignee_id, assignee_name, last_manager_id, last_manager_name, reopened, messages_in, messages_out,
+           revision::int AS revision
+         FROM ${table} WHERE conversation_id = ANY ($1::uuid[])`,
+        [ids],
+      );
+      for (const r of rows) current.set(r.conversation_id, r);
+    }
+    const changed = new Set<string>();
+    const facts: ReportFact[] = [];
+    let hoursRevision: number | undefined;
+    for (const e of events) {
+      if (e.stream === HOURS_STREAM) {
+        hours = hoursSettings.evolve({ hours }, e as unknown as HoursEvent).hours;
+        hoursRevision = e.revision;
+        continue;
+      }
+      const id = conversationIdOfStream(e.stream);
+      if (!id) continue;
+      const row = current.get(id);
+      if (row && row.revision >= e.revision) continue;
+      const step = reportStep(row, id, e as unknown as ConversationEvent, e as RecordedEvent, hours);
+      if (step.row && step.row !== row) {
+        current.set(id, step.row);
+        changed.add(id);
+      }
+      facts.push(...step.facts);
+    }
+    await upsertRows(
+      sql,
+      table,
+      conversationColumns,
+      ['conversation_id'],
+      [...changed].map((id) => current.get(id)! as unknown as Record<string, unknown>),
+    );
+    if (facts.length > 0) {
+      const names = factColumns.map((c) => c.name).join(', ');
+      await sql.query(
+        `INSERT INTO ${ctx.t('rm_report_facts')} (${names})
+         SELECT ${names} FROM jsonb_to_recordset($1::jsonb) AS r(${factColumns.map((c) => `${c.name} ${c.type}`).join(', ')})`,
+        [JSON.stringify(facts)],
+      );
+    }
+    if (hoursRevision !== undefined) {
+      await sql.query(
+        `INSERT INTO ${settingsTable} (id, hours, revision) VALUES (1, $1::jsonb, $2)
+         ON CONFLICT (id) DO UPDATE SET hours = excluded.hours, revision = excluded.revision`,
+        [JSON.stringify(hours), hoursRevision],
+      );
+    }
+  },
+};
