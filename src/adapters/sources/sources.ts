@@ -127,6 +127,13 @@ export interface AuthenticatedSource {
   readonly compat?: SourceCompat;
 }
 
+interface TokenRow {
+  source_code: string;
+  hash: string;
+  revoked_at: Date | null;
+  compat: SourceCompat | null;
+}
+
 /** Bearer token → its source, from the read model; undefined for anything not a live token. */
 export const authenticate = async (
   pool: pg.Pool,
@@ -134,13 +141,10 @@ export const authenticate = async (
 ): Promise<AuthenticatedSource | undefined> => {
   const parsed = bearer ? (parseToken(bearer) ?? parseImportedToken(bearer)) : undefined;
   if (!parsed) return undefined;
-  const { rows } = await pool.query<{
-    source_code: string;
-    hash: string;
-    revoked_at: Date | null;
-    compat: SourceCompat | null;
-  }>(
-    `SELECT t.source_code, t.hash, t.revoked_at, s.compat
+  // The dialect read through to_jsonb: the read model built before its version 2 has no such
+  // column, and answers null for it until projections:rebuild sources.
+  const { rows } = await pool.query<TokenRow>(
+    `SELECT t.source_code, t.hash, t.revoked_at, to_jsonb(s) -> 'compat' AS compat
        FROM rm_source_tokens t LEFT JOIN rm_sources s ON s.code = t.source_code WHERE t.token_id = $1`,
     [parsed.tokenId],
   );
@@ -162,7 +166,8 @@ export const dialectOfRefusedToken = async (
   const parsed = bearer ? /^td_([0-9a-f]{12})_/.exec(bearer) : null;
   if (!parsed) return undefined;
   const { rows } = await pool.query<{ compat: SourceCompat | null }>(
-    `SELECT s.compat FROM rm_source_tokens t JOIN rm_sources s ON s.code = t.source_code WHERE t.token_id = $1`,
+    `SELECT to_jsonb(s) -> 'compat' AS compat
+       FROM rm_source_tokens t JOIN rm_sources s ON s.code = t.source_code WHERE t.token_id = $1`,
     [parsed[1]],
   );
   return rows[0]?.compat?.dialect;

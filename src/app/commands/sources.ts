@@ -120,9 +120,9 @@ export const listSourcesCommand = async (ctx: Context, json: boolean) => {
     tokens: string | null;
     compat: SourceCompat | null;
   }>(
-    `SELECT s.code, s.webhook_url, s.created_at, s.compat,
+    `SELECT s.code, s.webhook_url, s.created_at, to_jsonb(s) -> 'compat' AS compat,
        string_agg(t.token_id || CASE WHEN t.revoked_at IS NULL THEN '' ELSE ' (revoked)' END, ', ' ORDER BY t.created_at) AS tokens
-     FROM rm_sources s LEFT JOIN rm_source_tokens t ON t.source_code = s.code GROUP BY s.code, s.webhook_url, s.created_at, s.compat ORDER BY s.code`,
+     FROM rm_sources s LEFT JOIN rm_source_tokens t ON t.source_code = s.code GROUP BY s.code, s.webhook_url, s.created_at, to_jsonb(s) -> 'compat' ORDER BY s.code`,
   );
   if (json) console.log(JSON.stringify(rows, null, 2));
   else if (rows.length === 0)

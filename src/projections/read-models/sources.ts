@@ -27,6 +27,20 @@ CREATE TABLE ${t('rm_source_tokens')} (
     `CREATE INDEX ${t('rm_source_tokens')}_source ON ${t('rm_source_tokens')} (source_code)`,
   // Few events, rarely: one statement per event keeps this obvious.
   async apply(sql, events, ctx) {
+    // A generation built before version 2 has no `compat` column: it keeps being followed without
+    // one (every source speaking topicdesk's own API) until projections:rebuild brings version 2.
+    const withCompat = async (): Promise<boolean> => {
+      let known = ctx.memory.get('compat column') as boolean | undefined;
+      if (known === undefined) {
+        const { rowCount } = await sql.query(
+          `SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = 'compat'`,
+          [ctx.t('rm_sources')],
+        );
+        known = (rowCount ?? 0) > 0;
+        ctx.memory.set('compat column', known);
+      }
+      return known;
+    };
     for (const e of events) {
       if (!e.stream.startsWith('source-')) continue;
       const code = e.stream.slice('source-'.length);
@@ -35,19 +49,18 @@ CREATE TABLE ${t('rm_source_tokens')} (
       switch (event.type) {
         case 'SourceRegistered':
           await sql.query(
-            `INSERT INTO ${ctx.t('rm_sources')} (code, webhook_url, webhook_secret, compat, created_at, revision)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING`,
-            [
-              code,
-              event.data.webhookUrl,
-              event.data.webhookSecret,
-              event.data.compat ?? null,
-              at,
-              e.revision,
-            ],
+            `INSERT INTO ${ctx.t('rm_sources')} (code, webhook_url, webhook_secret, created_at, revision)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING`,
+            [code, event.data.webhookUrl, event.data.webhookSecret, at, e.revision],
           );
+          if (event.data.compat && (await withCompat()))
+            await sql.query(
+              `UPDATE ${ctx.t('rm_sources')} SET compat = $2 WHERE code = $1 AND revision = $3`,
+              [code, event.data.compat, e.revision],
+            );
           break;
         case 'SourceCompatChanged':
+          if (!(await withCompat())) break;
           await sql.query(
             `UPDATE ${ctx.t('rm_sources')} SET compat = $2, revision = $3 WHERE code = $1 AND revision < $3`,
             [code, event.data.compat, e.revision],
