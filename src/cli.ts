@@ -17,6 +17,7 @@ import {
   showHoursCommand,
 } from './app/commands/settings.ts';
 import {
+  changeCompatCommand,
   createSourceCommand,
   createTokenCommand,
   generateTokenCommand,
@@ -142,9 +143,22 @@ program
   .command('sources:create')
   .argument('<code>', 'a short name for the source, e.g. livechat (a-z, 0-9, _ and -)')
   .option('--webhook-url <url>', "where managers' answers are POSTed (signed); without it the source polls")
+  .option('--compat <dialect>', "speak tg-support-bot's API: tg-support-bot@3, @4, @5 or @6")
+  .option('--time-zone <zone>', "the dialect's dates' time zone (default Europe/Moscow)")
   .description('register an external source and print its first API token (once, alone on the last line)')
-  .action((code: string, opts: { webhookUrl?: string }) =>
-    withContext((ctx) => createSourceCommand(ctx, code, opts.webhookUrl))(),
+  .action((code: string, opts: { webhookUrl?: string; compat?: string; timeZone?: string }) =>
+    withContext((ctx) => createSourceCommand(ctx, code, opts.webhookUrl, opts.compat, opts.timeZone))(),
+  );
+
+// tg-support-bot's dialect for an existing source (docs/design.md, "Speaking tg-support-bot's dialect").
+program
+  .command('sources:compat')
+  .argument('<code>', 'the source')
+  .argument('<dialect>', "tg-support-bot@3, @4, @5 or @6; or none for topicdesk's own API")
+  .option('--time-zone <zone>', "the dialect's dates' time zone (default Europe/Moscow)")
+  .description("make a source's API and webhooks speak another system's dialect, or its own again")
+  .action((code: string, dialect: string, opts: { timeZone?: string }) =>
+    withContext((ctx) => changeCompatCommand(ctx, code, dialect, opts.timeZone))(),
   );
 
 program

@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { auditPage } from '../adapters/admin-page/audit-page.ts';
 import { createAdminApi } from '../adapters/api/admin.ts';
+import { createFileLinks } from '../adapters/api/compat/file-links.ts';
+import { dialectWebhook } from '../adapters/api/compat/webhook.ts';
 import { createExternalApi } from '../adapters/api/external.ts';
 import { createTelegramFileStore, type FileStore } from '../adapters/api/telegram-files.ts';
 import { createAutoReplies } from '../adapters/auto-replies/auto-replies.ts';
@@ -251,9 +253,21 @@ export const startApp = async (
         'REMIND_AFTER_MINUTES / DIGEST_HOUR are set, but reminders and the digest need the Telegram channel',
       );
 
+    // tg-support-bot's dialect: signed public file links (FILE_LINK_SECRET) for its sources' messages.
+    const fileLinks = config.FILE_LINK_SECRET
+      ? createFileLinks({
+          secret: config.FILE_LINK_SECRET,
+          ttlSeconds: config.FILE_LINK_TTL_SECONDS,
+          ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
+        })
+      : undefined;
+    const apiFileUrl = (id: string) =>
+      `${config.PUBLIC_URL?.replace(/\/+$/, '') ?? ''}/api/external/files/${id}`;
     // Webhooks to sources: the reactor queues each answer, edit and deletion of an external
     // conversation; the scheduler posts them and retries (one instance at a time each).
     const webhooks = startWebhookScheduler({
+      dialect: (compat, source, payload) =>
+        dialectWebhook(compat, payload, (id) => fileLinks?.url(source, id) ?? apiFileUrl(id)),
       pool: db.pool,
       log,
       handler: reportingDeliveries(handler, metrics.onDelivery),
@@ -301,6 +315,7 @@ export const startApp = async (
       messagesCommitted: (listener) => progress.on('messages', listener),
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(files ? { files } : {}),
+      ...(fileLinks ? { fileLinks } : {}),
       // The PostgreSQL event log NOTIFYs td_events on every append, from any instance.
       ...(config.EVENT_STORE === 'postgres'
         ? { listen: { connectionString: db.url, channel: 'td_events' } }

@@ -158,6 +158,15 @@ const schema = z
       .min(0, 'must be at least 0')
       .max(10_000, 'must be at most 10000')
       .default(1000),
+    // tg-support-bot's dialect: the secret signing public file links, and how long a link is valid.
+    FILE_LINK_SECRET: optional(
+      z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)'),
+    ),
+    FILE_LINK_TTL_SECONDS: z.coerce
+      .number({ message: 'must be a number of seconds' })
+      .int()
+      .min(60, 'must be at least 60 s')
+      .default(86_400),
     // Webhooks to sources: how long a receiver has to answer, deliveries in flight, and the retry schedule.
     WEBHOOK_TIMEOUT_MS: z.coerce
       .number({ message: 'must be a number of milliseconds' })
@@ -441,6 +450,7 @@ const SECRET_VARIABLES = [
   'VK_SECRET',
   'ADMIN_TOKEN',
   'EVENTSTORE_PASSWORD',
+  'FILE_LINK_SECRET',
 ] as const;
 /** The same secrets under tg-support-bot's names (legacy-env.ts), as the raw environment has them. */
 const LEGACY_SECRET_VARIABLES = ['TELEGRAM_TOKEN', 'TELEGRAM_SECRET_KEY', 'VK_SECRET_CODE'] as const;

@@ -7,7 +7,23 @@ export interface SourceRegistered {
     readonly code: string;
     readonly webhookUrl: string | null;
     readonly webhookSecret: string;
+    /** Speaks another system's API dialect (docs/design.md, "Speaking tg-support-bot's dialect"). */
+    readonly compat?: SourceCompat;
   };
+}
+/**
+ * Another system's API dialect a source speaks: its paths, answers and webhooks. Old sources have
+ * none (topicdesk's own API). `timeZone` is the IANA zone its dates are written and read in.
+ */
+export interface SourceCompat {
+  readonly dialect: 'tg-support-bot';
+  readonly version: number;
+  readonly timeZone: string;
+}
+/** The dialect changed (null: topicdesk's own API again). */
+export interface SourceCompatChanged {
+  readonly type: 'SourceCompatChanged';
+  readonly data: { readonly compat: SourceCompat | null };
 }
 export interface SourceWebhookChanged {
   readonly type: 'SourceWebhookChanged';
@@ -33,6 +49,7 @@ export interface TokenRevoked {
 export type SourceEvent =
   | SourceRegistered
   | SourceWebhookChanged
+  | SourceCompatChanged
   | SourceWebhookSecretRotated
   | TokenIssued
   | TokenRevoked;
@@ -43,8 +60,10 @@ export type SourceCommand =
       readonly code: string;
       readonly webhookUrl: string | null;
       readonly webhookSecret: string;
+      readonly compat?: SourceCompat;
     }
   | { readonly type: 'ChangeSourceWebhook'; readonly webhookUrl: string | null }
+  | { readonly type: 'ChangeSourceCompat'; readonly compat: SourceCompat | null }
   | {
       readonly type: 'RotateWebhookSecret';
       readonly webhookSecret: string;
@@ -59,6 +78,7 @@ export interface SourceState {
   readonly code?: string;
   readonly webhookUrl: string | null;
   readonly webhookSecret?: string;
+  readonly compat?: SourceCompat;
   /** The secret a rotation replaced, still signing until `previousValidUntil`. */
   readonly previousWebhookSecret?: string;
   readonly previousValidUntil?: string;
@@ -96,9 +116,14 @@ export const evolveSource = (state: SourceState, event: SourceEvent): SourceStat
         code: event.data.code,
         webhookUrl: event.data.webhookUrl,
         webhookSecret: event.data.webhookSecret,
+        ...(event.data.compat ? { compat: event.data.compat } : {}),
       };
     case 'SourceWebhookChanged':
       return { ...state, webhookUrl: event.data.webhookUrl };
+    case 'SourceCompatChanged': {
+      const { compat: _previous, ...rest } = state;
+      return event.data.compat ? { ...rest, compat: event.data.compat } : rest;
+    }
     case 'SourceWebhookSecretRotated': {
       const { webhookSecret: previous, ...rest } = state;
       return {
@@ -139,7 +164,12 @@ export const decideSource = (command: SourceCommand, state: SourceState): readon
     return [
       {
         type: 'SourceRegistered',
-        data: { code: command.code, webhookUrl: command.webhookUrl, webhookSecret: command.webhookSecret },
+        data: {
+          code: command.code,
+          webhookUrl: command.webhookUrl,
+          webhookSecret: command.webhookSecret,
+          ...(command.compat ? { compat: command.compat } : {}),
+        },
       },
     ];
   }
@@ -149,6 +179,10 @@ export const decideSource = (command: SourceCommand, state: SourceState): readon
       return command.webhookUrl === state.webhookUrl
         ? []
         : [{ type: 'SourceWebhookChanged', data: { webhookUrl: command.webhookUrl } }];
+    case 'ChangeSourceCompat':
+      return JSON.stringify(command.compat) === JSON.stringify(state.compat ?? null)
+        ? []
+        : [{ type: 'SourceCompatChanged', data: { compat: command.compat } }];
     case 'RotateWebhookSecret':
       return [
         {

@@ -82,6 +82,35 @@ describe('source commands (CLI, real database)', () => {
     assert.match(unknown.stderr, /no token nope/);
   });
 
+  it("sources:create --compat and sources:compat set the dialect a source's token is answered in", async () => {
+    const run = await cli(
+      ['sources:create', 'widget', '--compat', 'tg-support-bot@5', '--time-zone', 'Asia/Yekaterinburg'],
+      env(),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /speaks tg-support-bot@5 \(dates in Asia\/Yekaterinburg\)/);
+    await fresh();
+    assert.deepEqual((await authenticate(db.pool, run.lines.at(-1)!))?.compat, {
+      dialect: 'tg-support-bot',
+      version: 5,
+      timeZone: 'Asia/Yekaterinburg',
+    });
+
+    const changed = await cli(['sources:compat', 'widget', 'tg-support-bot@6'], env());
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.equal((await readSource(log, 'widget')).compat?.version, 6);
+    assert.equal((await readSource(log, 'widget')).compat?.timeZone, 'Europe/Moscow');
+    const listed = await cli(['sources:list'], env());
+    assert.match(listed.stdout, /tg-support-bot@6 \(Europe\/Moscow\)/);
+    assert.equal((await cli(['sources:compat', 'widget', 'none'], env())).code, 0);
+    assert.equal((await readSource(log, 'widget')).compat, undefined);
+
+    const refused = await cli(['sources:create', 'legacy', '--compat', 'tg-support-bot@2'], env());
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /tg-support-bot@3, @4, @5 or @6/);
+    assert.equal((await readSource(log, 'legacy')).registered, false, 'nothing recorded');
+  });
+
   it('sources:create refuses a webhook URL on loopback, a private network or a metadata address, unless allowed', async () => {
     const refused: Array<[string, RegExp]> = [
       ['http://127.0.0.1:8080/hooks', /127\.0\.0\.1 is a loopback address/],

@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { EventLog } from '../../domain/event-log.ts';
-import { SourceError } from '../../domain/source.ts';
+import { type SourceCompat, SourceError } from '../../domain/source.ts';
 import {
   conversationAt,
   conversationHistory,
@@ -28,7 +28,13 @@ import { badRequest, problem } from '../http/problem.ts';
 import type { RouteDefinition, RouteHandler } from '../http/routes.ts';
 import { conversationIdOf } from '../ids.ts';
 import { createTemplatesStore, type TemplatesStore } from '../settings/templates.ts';
-import { createSource, issueToken, rotateWebhookSecret, runSourceCommand } from '../sources/sources.ts';
+import {
+  changeSourceCompat,
+  createSource,
+  issueToken,
+  rotateWebhookSecret,
+  runSourceCommand,
+} from '../sources/sources.ts';
 import {
   type CheckedWebhookUrl,
   checkWebhookUrl,
@@ -48,6 +54,7 @@ import {
 import { adminReportHandlers } from './admin-reports.ts';
 import { type AdminSettingsOptions, adminSettingsHandlers } from './admin-settings.ts';
 import { adminTemplateHandlers } from './admin-templates.ts';
+import { CompatError, compatLabel, parseCompat } from './compat/dialect.ts';
 import { createRebuildJobs, type RebuildJobs } from './rebuild-jobs.ts';
 
 export interface AdminApiOptions {
@@ -265,7 +272,19 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
     adminListSources: route(async () => ({ sources: await listSources(pool) })),
 
     adminCreateSource: route(async (request, reply) => {
-      const body = request.body as { code: string; webhook_url?: string | null };
+      const body = request.body as {
+        code: string;
+        webhook_url?: string | null;
+        compat?: string | null;
+        time_zone?: string;
+      };
+      let compat: SourceCompat | undefined;
+      try {
+        compat = body.compat ? parseCompat(body.compat, body.time_zone) : undefined;
+      } catch (error) {
+        if (!(error instanceof CompatError)) throw error;
+        return badRequest(reply, [{ field: 'body.compat', message: error.message }]);
+      }
       let webhookUrl: CheckedWebhookUrl | null = null;
       if (body.webhook_url) {
         try {
@@ -279,13 +298,32 @@ export const createAdminApi = (options: AdminApiOptions): AdminApi => {
           return badRequest(reply, [{ field: 'body.webhook_url', message: error.message }]);
         }
       }
-      const created = await createSource(log, body.code, webhookUrl, ADMIN_ACTOR_ID);
+      const created = await createSource(log, body.code, webhookUrl, ADMIN_ACTOR_ID, compat);
       return reply.code(201).send({
         code: body.code,
         webhook_url: webhookUrl,
+        ...(compat ? { compat: compatLabel(compat), time_zone: compat.timeZone } : {}),
         webhook_secret: webhookUrl ? created.webhookSecret : null,
         token_id: created.tokenId,
         token: created.token,
+      });
+    }),
+
+    adminChangeSourceCompat: route(async (request, reply) => {
+      const code = params(request).code ?? '';
+      const body = request.body as { compat: string | null; time_zone?: string };
+      let compat: SourceCompat | null;
+      try {
+        compat = body.compat === null ? null : parseCompat(body.compat, body.time_zone);
+      } catch (error) {
+        if (!(error instanceof CompatError)) throw error;
+        return badRequest(reply, [{ field: 'body.compat', message: error.message }]);
+      }
+      await changeSourceCompat(log, code, compat, ADMIN_ACTOR_ID);
+      return reply.code(200).send({
+        code,
+        compat: compat ? compatLabel(compat) : null,
+        ...(compat ? { time_zone: compat.timeZone } : {}),
       });
     }),
 

@@ -13,7 +13,10 @@ import type { AutoReplies } from '../auto-replies/auto-replies.ts';
 import type { RouteDefinition } from '../http/routes.ts';
 import type { AuthenticatedSource } from '../sources/sources.ts';
 import { createAuthenticator } from '../sources/token-cache.ts';
-import type { ExternalContext } from './external/context.ts';
+import type { FileLinks } from './compat/file-links.ts';
+import { publicFile } from './compat/handlers.ts';
+import { pickDialect } from './compat/routes.ts';
+import type { ExternalContext, Handler } from './external/context.ts';
 import {
   deleteMessage,
   deleteMessageCompat,
@@ -24,7 +27,7 @@ import { listFailedWebhookDeliveries } from './external/failed-deliveries.ts';
 import { getFile, uploadGuard } from './external/files.ts';
 import { getRating, rateConversation } from './external/rating.ts';
 import { getMessage, listConversation, listFeed } from './external/read.ts';
-import { route } from './external/route.ts';
+import { type Gate, route } from './external/route.ts';
 import { sendMessage } from './external/send.ts';
 import { createHeadWatcher } from './head-watcher.ts';
 import { createInFlight, type InFlightLimits } from './in-flight.ts';
@@ -56,6 +59,8 @@ export interface ExternalApiOptions {
   readonly messagesCommitted?: (listener: (position: LogPosition) => void) => () => void;
   /** The welcome and off-hours answers a client's message calls for; none by default. */
   readonly autoReplies?: AutoReplies;
+  /** Signed public file links for dialect sources (compat/file-links.ts). */
+  readonly fileLinks?: FileLinks;
 }
 
 export interface ExternalApi {
@@ -66,20 +71,31 @@ export interface ExternalApi {
 
 export const createExternalApi = (options: ExternalApiOptions): ExternalApi => {
   const ctx = externalContext(options);
+  // Every operation asks pickDialect which handler answers the source (compat/routes.ts); those
+  // without one of topicdesk's own exist only in a dialect.
+  const op = (operationId: string, own: Handler | undefined, gates: Gate[] = []) =>
+    route(ctx, own, gates, pickDialect(operationId));
   return {
     handlers: {
-      sendMessage: route(ctx, sendMessage, [uploadGuard]),
-      listMessages: route(ctx, listConversation),
-      editMessageCompat: route(ctx, editMessageCompat),
-      deleteMessageCompat: route(ctx, deleteMessageCompat),
-      getMessage: route(ctx, getMessage),
-      editMessage: route(ctx, editMessage),
-      deleteMessage: route(ctx, deleteMessage),
-      listSourceMessages: route(ctx, listFeed),
-      getFile: route(ctx, getFile),
-      listFailedWebhookDeliveries: route(ctx, listFailedWebhookDeliveries),
-      rateConversation: route(ctx, rateConversation),
-      getRating: route(ctx, getRating),
+      sendMessage: op('sendMessage', sendMessage, [uploadGuard]),
+      listMessages: op('listMessages', listConversation),
+      editMessageCompat: op('editMessageCompat', editMessageCompat),
+      deleteMessageCompat: op('deleteMessageCompat', deleteMessageCompat),
+      getMessage: op('getMessage', getMessage),
+      editMessage: op('editMessage', editMessage),
+      deleteMessage: op('deleteMessage', deleteMessage),
+      listSourceMessages: op('listSourceMessages', listFeed),
+      getFile: op('getFile', getFile),
+      listFailedWebhookDeliveries: op('listFailedWebhookDeliveries', listFailedWebhookDeliveries),
+      rateConversation: op('rateConversation', rateConversation),
+      getRating: op('getRating', getRating),
+      // tg-support-bot's own paths (docs/design.md, "Speaking tg-support-bot's dialect").
+      compatSendFile: op('compatSendFile', undefined, [uploadGuard]),
+      compatSendMessageV3: op('compatSendMessageV3', undefined, [uploadGuard]),
+      compatEditMessageV3: op('compatEditMessageV3', undefined),
+      compatDeleteMessageV3: op('compatDeleteMessageV3', undefined),
+      compatGetMessageV3: op('compatGetMessageV3', undefined),
+      compatGetFile: { handler: (request, reply) => publicFile(ctx, request, reply) },
     },
     stop: async () => {
       await Promise.all([ctx.watcher.stop(), ctx.authenticator.stop()]);
@@ -116,5 +132,6 @@ const externalContext = (options: ExternalApiOptions): ExternalContext => {
     longPolls: createInFlight(options.longPolls ?? { perKey: 4, total: 100 }),
     sources: new WeakMap<FastifyRequest, AuthenticatedSource>(),
     fileUrl: (id) => `${base}/api/external/files/${id}`,
+    fileLinks: options.fileLinks,
   };
 };

@@ -82,6 +82,16 @@ export const findMessage = async (
     )
   )[0];
 
+/** A source's message by its cursor (the number tg-support-bot clients name messages by). */
+export const findMessageByCursor = async (
+  pool: pg.Pool,
+  source: string,
+  cursor: number,
+): Promise<ApiMessageRow | undefined> =>
+  (
+    await rowsOf(pool, `SELECT ${COLUMNS} FROM rm_messages m WHERE ${OWN} AND cursor = $2`, [source, cursor])
+  )[0];
+
 /** Whether the source has a conversation with this client (as the messages read model knows it). */
 export const conversationExists = async (
   pool: pg.Pool,

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { type Redact, redactSecrets } from '../logging/redact.ts';
 import { clientError } from './client-errors.ts';
 import { badRequest, PROBLEM_JSON, problem } from './problem.ts';
-import type { RouteDefinition, RouteHandler } from './routes.ts';
+import { type RouteDefinition, type RouteHandler, takesForms } from './routes.ts';
 import { type HttpMetrics, type ReadinessCheck, serviceHandlers } from './service-routes.ts';
 import {
   holdingSpool,
@@ -57,6 +57,8 @@ export interface HttpServerOptions {
    */
   readonly requestTimeoutMs?: number;
 }
+
+const FORM = 'application/x-www-form-urlencoded';
 
 /** Requests whose body was parsed and validated: an error after that is the server's, not the body's. */
 const bodyAccepted = new WeakSet<FastifyRequest>();
@@ -173,7 +175,8 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
       return payload;
     }
     const media = mediaTypeOf(request);
-    if (!media || !declared.includes(media)) {
+    const form = media === FORM && takesForms.has(request) && declared.includes('application/json');
+    if (!form && (!media || !declared.includes(media))) {
       await problem(
         reply,
         415,
@@ -191,6 +194,10 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
   if (options.multipart) {
     await registerUploads(app, options.multipart);
   }
+  // HTML form bodies, taken only where takesForms lets them in (routes.ts); 1 MiB like JSON.
+  app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_request, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+  );
 
   await app.register(swagger, {
     mode: 'static',
@@ -224,7 +231,14 @@ export const createHttpServer = async (options: HttpServerOptions): Promise<Fast
       if (h === undefined) return undefined as never;
       const handler = holdingSpool(typeof h === 'function' ? h : h.handler);
       return (
-        typeof h === 'function' ? { handler } : { handler, onRequest: [...(h.onRequest ?? [])] }
+        typeof h === 'function'
+          ? { handler }
+          : {
+              handler,
+              onRequest: [...(h.onRequest ?? [])],
+              ...(h.attachValidation ? { attachValidation: true } : {}),
+              ...(h.config ? { config: h.config } : {}),
+            }
       ) as never;
     },
   });

@@ -9,6 +9,7 @@ import {
   evolveSource,
   initialSourceState,
   type SourceCommand,
+  type SourceCompat,
   type SourceState,
 } from '../../domain/source.ts';
 import { runStreamCommand } from '../../domain/stream-handler.ts';
@@ -58,9 +59,15 @@ export const createSource = async (
   code: string,
   webhookUrl: CheckedWebhookUrl | null,
   actorId = 'cli',
+  compat?: SourceCompat,
 ) => {
   const webhookSecret = generateWebhookSecret();
-  await runSourceCommand(log, code, { type: 'RegisterSource', code, webhookUrl, webhookSecret }, actorId);
+  await runSourceCommand(
+    log,
+    code,
+    { type: 'RegisterSource', code, webhookUrl, webhookSecret, ...(compat ? { compat } : {}) },
+    actorId,
+  );
   return { ...(await issueToken(log, code, actorId)), webhookSecret };
 };
 
@@ -94,6 +101,14 @@ export const rotateWebhookSecret = async (
   return { webhookSecret, previousValidUntil };
 };
 
+/** Makes the source speak another system's dialect (compat/dialect.ts parses one), or its own (null). */
+export const changeSourceCompat = (
+  log: EventLog,
+  code: string,
+  compat: SourceCompat | null,
+  actorId = 'cli',
+) => runSourceCommand(log, code, { type: 'ChangeSourceCompat', compat }, actorId);
+
 export const issueToken = async (log: EventLog, code: string, actorId = 'cli') => {
   const token = generateToken();
   await runSourceCommand(
@@ -108,6 +123,15 @@ export const issueToken = async (log: EventLog, code: string, actorId = 'cli') =
 export interface AuthenticatedSource {
   readonly code: string;
   readonly tokenId: string;
+  /** The dialect its API and webhooks speak; absent: topicdesk's own. */
+  readonly compat?: SourceCompat;
+}
+
+interface TokenRow {
+  source_code: string;
+  hash: string;
+  revoked_at: Date | null;
+  compat: SourceCompat | null;
 }
 
 /** Bearer token → its source, from the read model; undefined for anything not a live token. */
@@ -117,11 +141,34 @@ export const authenticate = async (
 ): Promise<AuthenticatedSource | undefined> => {
   const parsed = bearer ? (parseToken(bearer) ?? parseImportedToken(bearer)) : undefined;
   if (!parsed) return undefined;
-  const { rows } = await pool.query<{ source_code: string; hash: string; revoked_at: Date | null }>(
-    'SELECT source_code, hash, revoked_at FROM rm_source_tokens WHERE token_id = $1',
+  // The dialect read through to_jsonb: the read model built before its version 2 has no such
+  // column, and answers null for it until projections:rebuild sources.
+  const { rows } = await pool.query<TokenRow>(
+    `SELECT t.source_code, t.hash, t.revoked_at, to_jsonb(s) -> 'compat' AS compat
+       FROM rm_source_tokens t LEFT JOIN rm_sources s ON s.code = t.source_code WHERE t.token_id = $1`,
     [parsed.tokenId],
   );
   const row = rows[0];
   if (!row || row.revoked_at || !secretMatches(parsed.secret, row.hash)) return undefined;
-  return { code: row.source_code, tokenId: parsed.tokenId };
+  return { code: row.source_code, tokenId: parsed.tokenId, ...(row.compat ? { compat: row.compat } : {}) };
+};
+
+/**
+ * The dialect a refused token's source speaks, to refuse it in that dialect: by the token id of a
+ * topicdesk token (wrong secret, revoked), or for a tg-support-bot-shaped token (64 letters and
+ * digits, which topicdesk never issues) the dialect itself.
+ */
+export const dialectOfRefusedToken = async (
+  pool: pg.Pool,
+  bearer: string | undefined,
+): Promise<SourceCompat['dialect'] | undefined> => {
+  if (bearer && /^[A-Za-z0-9]{64}$/.test(bearer)) return 'tg-support-bot';
+  const parsed = bearer ? /^td_([0-9a-f]{12})_/.exec(bearer) : null;
+  if (!parsed) return undefined;
+  const { rows } = await pool.query<{ compat: SourceCompat | null }>(
+    `SELECT to_jsonb(s) -> 'compat' AS compat
+       FROM rm_source_tokens t JOIN rm_sources s ON s.code = t.source_code WHERE t.token_id = $1`,
+    [parsed[1]],
+  );
+  return rows[0]?.compat?.dialect;
 };

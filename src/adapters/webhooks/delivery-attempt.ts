@@ -2,10 +2,12 @@
 // makes unnecessary is dropped; otherwise the source is read afresh (a corrected URL is used at the
 // next attempt), the payload posted, and success, a retry or giving up recorded.
 import type { EventLog } from '../../domain/event-log.ts';
+import type { SourceCompat } from '../../domain/source.ts';
 import { readSource } from '../sources/sources.ts';
 import { type DeliveryRow, fillCursor, laterEditQueued } from './deliveries.ts';
 import { type OutcomeContext, recordOutcome, settle } from './delivery-outcomes.ts';
 import { afterFailure, type RetryPolicy } from './delivery-policy.ts';
+import type { WebhookPayload } from './message-resource.ts';
 import { type PostContext, type PostResult, postDelivery } from './post-delivery.ts';
 
 export interface AttemptContext extends PostContext, OutcomeContext {
@@ -15,7 +17,12 @@ export interface AttemptContext extends PostContext, OutcomeContext {
   readonly policy: RetryPolicy;
   /** Jitter's random source (0 ≤ x < 1). */
   readonly random: () => number;
+  /** What a source speaking another dialect is posted instead (undefined: nothing); see below. */
+  readonly dialect?: DialectWebhook;
 }
+
+/** The body in a source's dialect (the API's compat/webhook.ts, given by the composition root). */
+export type DialectWebhook = (compat: SourceCompat, source: string, payload: WebhookPayload) => unknown;
 
 export const attemptDelivery = async (ctx: AttemptContext, row: DeliveryRow): Promise<void> => {
   const n = row.attempt + 1;
@@ -35,7 +42,12 @@ export const attemptDelivery = async (ctx: AttemptContext, row: DeliveryRow): Pr
     result = { ok: false, reason: 'the source has no webhook URL any more' };
   } else {
     const payload = await fillCursor(ctx.pool, row);
-    result = await postDelivery(ctx, { ...source, webhookUrl }, row, payload, startedAt);
+    // A source speaking another dialect is posted its shape (docs/design.md, "Speaking tg-support-bot's dialect").
+    const body = source.compat && ctx.dialect ? ctx.dialect(source.compat, row.source, payload) : payload;
+    result =
+      body === undefined
+        ? { ok: true, reason: 'not part of the source dialect' }
+        : await postDelivery(ctx, { ...source, webhookUrl }, row, body, startedAt);
     if (result.aborted) return; // stopped mid-request: the next leader tries again
   }
   const at = ctx.now();

@@ -14,7 +14,6 @@ import {
   WebhookAddressError,
 } from './address-guard.ts';
 import type { DeliveryRow } from './deliveries.ts';
-import type { WebhookPayload } from './message-resource.ts';
 import { pinnedPost } from './pinned-post.ts';
 import {
   DELIVERY_HEADER,
@@ -63,7 +62,7 @@ export const postDelivery = async (
   ctx: PostContext,
   source: WebhookSource,
   row: DeliveryRow,
-  payload: WebhookPayload,
+  payload: unknown,
   at: Date,
 ): Promise<PostResult> => {
   const result = await attemptPost(ctx, source, row, payload, at);
@@ -75,7 +74,7 @@ const attemptPost = async (
   ctx: PostContext,
   source: WebhookSource,
   row: DeliveryRow,
-  payload: WebhookPayload,
+  payload: unknown,
   at: Date,
 ): Promise<PostResult> => {
   let target: Awaited<ReturnType<typeof checkWebhookTarget>>;

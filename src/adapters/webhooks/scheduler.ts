@@ -22,7 +22,7 @@ import type { RunnerLogger } from '../../projections/runner.ts';
 import { sqlDatabase } from '../postgres/sql.ts';
 import { type PrivateAddressPolicy, PUBLIC_ONLY, type Resolve, systemResolve } from './address-guard.ts';
 import { DELIVERIES_CHANNEL, type DeliveryRow, dueDeliveries, nextDueAt, postpone } from './deliveries.ts';
-import { type AttemptContext, attemptDelivery } from './delivery-attempt.ts';
+import { type AttemptContext, attemptDelivery, type DialectWebhook } from './delivery-attempt.ts';
 import type { WebhookOutcome } from './delivery-outcomes.ts';
 import {
   busyOf,
@@ -62,6 +62,8 @@ export interface WebhookSchedulerOptions {
   readonly allowPrivate?: PrivateAddressPolicy;
   /** Name resolution at send time. Default: the system's (dns.lookup). */
   readonly resolve?: Resolve;
+  /** What a source speaking another dialect is posted (delivery-attempt.ts). */
+  readonly dialect?: DialectWebhook;
 }
 
 export interface WebhookScheduler {
@@ -140,6 +142,7 @@ const schedulerOf = (options: WebhookSchedulerOptions): Scheduler => {
     timeoutMs: options.timeoutMs ?? 10_000,
     allowPrivate: options.allowPrivate ?? PUBLIC_ONLY,
     resolve: options.resolve ?? systemResolve,
+    ...(options.dialect ? { dialect: options.dialect } : {}),
     agents: createAgents(),
     stopping: stopped.signal,
     stopped,

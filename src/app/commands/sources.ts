@@ -1,8 +1,10 @@
 // sources:create, app:generate-token (tg-support-bot's name), tokens:create, tokens:revoke, sources:list,
 // sources:rotate-webhook-secret
 
+import { compatLabel, parseCompat } from '../../adapters/api/compat/dialect.ts';
 import { sqlDatabase } from '../../adapters/postgres/sql.ts';
 import {
+  changeSourceCompat,
   changeSourceWebhook,
   createSource,
   issueToken,
@@ -15,6 +17,7 @@ import {
   checkWebhookUrl,
   WebhookAddressError,
 } from '../../adapters/webhooks/address-guard.ts';
+import type { SourceCompat } from '../../domain/source.ts';
 import { sourcesProjection } from '../../projections/read-models/sources.ts';
 import { catchUpProjection } from '../../projections/runner.ts';
 import type { Context } from '../context.ts';
@@ -45,12 +48,20 @@ const printToken = (lines: string[], token: string) => {
   console.log(token);
 };
 
-export const createSourceCommand = async (ctx: Context, code: string, webhookUrl: string | undefined) => {
+export const createSourceCommand = async (
+  ctx: Context,
+  code: string,
+  webhookUrl: string | undefined,
+  compatText?: string,
+  timeZone?: string,
+) => {
+  const compat = compatText === undefined ? undefined : parseCompat(compatText, timeZone);
   const checked = await checkUrl(ctx, webhookUrl);
-  const token = await createSource(ctx.log, code, checked);
+  const token = await createSource(ctx.log, code, checked, 'cli', compat);
   printToken(
     [
       `source ${code} created${checked ? `, webhooks to ${checked}` : ' (no webhook: poll GET /api/external/messages)'}`,
+      ...(compat ? [`speaks ${compatLabel(compat)} (dates in ${compat.timeZone})`] : []),
       `token id: ${token.tokenId}`,
       ...(webhookUrl ? [`webhook secret (verifies X-Topicdesk-Signature): ${token.webhookSecret}`] : []),
     ],
@@ -68,6 +79,19 @@ export const generateTokenCommand = async (ctx: Context, code: string, webhookUr
   if (webhookUrl !== undefined)
     await changeSourceWebhook(ctx.log, code, await checkUrl(ctx, webhookUrl, 'the webhook URL'));
   return createTokenCommand(ctx, code);
+};
+
+/** sources:compat <code> <dialect|none>. */
+export const changeCompatCommand = async (ctx: Context, code: string, dialect: string, timeZone?: string) => {
+  const compat = dialect === 'none' ? null : parseCompat(dialect, timeZone);
+  const source = await readSource(ctx.log, code);
+  if (!source.registered) throw new Error(`no source ${code} (see sources:list)`);
+  await changeSourceCompat(ctx.log, code, compat);
+  console.log(
+    compat
+      ? `source ${code} speaks ${compatLabel(compat)} (dates in ${compat.timeZone})`
+      : `source ${code} speaks topicdesk's own API`,
+  );
 };
 
 export const createTokenCommand = async (ctx: Context, code: string) => {
@@ -94,10 +118,11 @@ export const listSourcesCommand = async (ctx: Context, json: boolean) => {
     webhook_url: string | null;
     created_at: Date;
     tokens: string | null;
+    compat: SourceCompat | null;
   }>(
-    `SELECT s.code, s.webhook_url, s.created_at,
+    `SELECT s.code, s.webhook_url, s.created_at, to_jsonb(s) -> 'compat' AS compat,
        string_agg(t.token_id || CASE WHEN t.revoked_at IS NULL THEN '' ELSE ' (revoked)' END, ', ' ORDER BY t.created_at) AS tokens
-     FROM rm_sources s LEFT JOIN rm_source_tokens t ON t.source_code = s.code GROUP BY s.code, s.webhook_url, s.created_at ORDER BY s.code`,
+     FROM rm_sources s LEFT JOIN rm_source_tokens t ON t.source_code = s.code GROUP BY s.code, s.webhook_url, s.created_at, to_jsonb(s) -> 'compat' ORDER BY s.code`,
   );
   if (json) console.log(JSON.stringify(rows, null, 2));
   else if (rows.length === 0)
@@ -107,6 +132,7 @@ export const listSourcesCommand = async (ctx: Context, json: boolean) => {
       rows.map((r) => ({
         code: r.code,
         webhook: r.webhook_url ?? '(polling)',
+        api: r.compat ? `${compatLabel(r.compat)} (${r.compat.timeZone})` : 'topicdesk',
         created: r.created_at.toISOString(),
         tokens: r.tokens ?? '',
       })),

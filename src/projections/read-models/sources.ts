@@ -4,13 +4,14 @@ import type { Projection } from '../projection.ts';
 
 export const sourcesProjection: Projection = {
   name: 'sources',
-  version: 1,
+  version: 2,
   tables: ['rm_sources', 'rm_source_tokens'],
   createTables: (t) => `
 CREATE TABLE ${t('rm_sources')} (
   code           text PRIMARY KEY,
   webhook_url    text,
   webhook_secret text NOT NULL,
+  compat         jsonb,
   created_at     timestamptz NOT NULL,
   revision       bigint NOT NULL
 );
@@ -26,6 +27,20 @@ CREATE TABLE ${t('rm_source_tokens')} (
     `CREATE INDEX ${t('rm_source_tokens')}_source ON ${t('rm_source_tokens')} (source_code)`,
   // Few events, rarely: one statement per event keeps this obvious.
   async apply(sql, events, ctx) {
+    // A generation built before version 2 has no `compat` column: it keeps being followed without
+    // one (every source speaking topicdesk's own API) until projections:rebuild brings version 2.
+    const withCompat = async (): Promise<boolean> => {
+      let known = ctx.memory.get('compat column') as boolean | undefined;
+      if (known === undefined) {
+        const { rowCount } = await sql.query(
+          `SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = 'compat'`,
+          [ctx.t('rm_sources')],
+        );
+        known = (rowCount ?? 0) > 0;
+        ctx.memory.set('compat column', known);
+      }
+      return known;
+    };
     for (const e of events) {
       if (!e.stream.startsWith('source-')) continue;
       const code = e.stream.slice('source-'.length);
@@ -38,6 +53,20 @@ CREATE TABLE ${t('rm_source_tokens')} (
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING`,
             [code, event.data.webhookUrl, event.data.webhookSecret, at, e.revision],
           );
+          if (event.data.compat && (await withCompat()))
+            await sql.query(
+              `UPDATE ${ctx.t('rm_sources')} SET compat = $2 WHERE code = $1 AND revision = $3`,
+              [code, event.data.compat, e.revision],
+            );
+          break;
+        case 'SourceCompatChanged':
+          if (!(await withCompat())) break;
+          await sql.query(
+            `UPDATE ${ctx.t('rm_sources')} SET compat = $2, revision = $3 WHERE code = $1 AND revision < $3`,
+            [code, event.data.compat, e.revision],
+          );
+          // Instances forget every remembered token (an empty payload): the next request sees the dialect.
+          await sql.query(`SELECT pg_notify('td_tokens', '')`);
           break;
         case 'SourceWebhookChanged':
           await sql.query(

@@ -9,6 +9,7 @@ import { badRequest, problem } from '../../http/problem.ts';
 import { conversationIdOf } from '../../ids.ts';
 import type { AuthenticatedSource } from '../../sources/sources.ts';
 import type { Authenticator } from '../../sources/token-cache.ts';
+import type { FileLinks } from '../compat/file-links.ts';
 import type { HeadWatcher } from '../head-watcher.ts';
 import type { InFlight, InFlightRefusal } from '../in-flight.ts';
 import type { FieldError } from '../params.ts';
@@ -38,6 +39,8 @@ export interface ExternalContext {
   readonly sources: WeakMap<FastifyRequest, AuthenticatedSource>;
   /** Absolute file URLs when PUBLIC_URL is set, paths otherwise. */
   readonly fileUrl: (id: string) => string;
+  /** Signed public file links for dialect sources (FILE_LINK_SECRET); bearer-only links without. */
+  readonly fileLinks: FileLinks | undefined;
 }
 
 /** A route's work once the guard has named the source. */

@@ -3,8 +3,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CommandGaveUpError, DomainError, EventIdConflictError } from '../../../domain/errors.ts';
 import { badRequest, problem } from '../../http/problem.ts';
-import type { RouteDefinition, RouteHandler } from '../../http/routes.ts';
-import type { AuthenticatedSource } from '../../sources/sources.ts';
+import { type RouteDefinition, type RouteHandler, takesForms } from '../../http/routes.ts';
+import { allValidationErrors } from '../../http/validation.ts';
+import { type AuthenticatedSource, dialectOfRefusedToken } from '../../sources/sources.ts';
+import { forbidden, refusedFields } from '../compat/answers.ts';
 import { unstorableStrings } from '../params.ts';
 import { Answered, type ExternalContext, type Handler } from './context.ts';
 
@@ -27,6 +29,8 @@ export const guard = async (ctx: ExternalContext, request: FastifyRequest, reply
     );
   }
   if (!source) {
+    // A tg-support-bot client is refused its way (docs/design.md, "Speaking tg-support-bot's dialect").
+    if (dialectOnly(request) || (await dialectOfRefusedToken(ctx.pool, m?.[1]))) return forbidden(reply);
     return problem(
       reply.header('WWW-Authenticate', 'Bearer realm="topicdesk"'),
       401,
@@ -46,28 +50,66 @@ export const guard = async (ctx: ExternalContext, request: FastifyRequest, reply
   }
   reply.header('RateLimit-Remaining', String(verdict.remaining));
   ctx.sources.set(request, source);
+  if (source.compat) takesForms.add(request);
   return undefined;
 };
 
-/** A route as the OpenAPI glue takes it: the guard, then `gates`, then `fn` with refusals mapped. */
-export const route = (ctx: ExternalContext, fn: Handler, gates: Gate[] = []): RouteDefinition => ({
-  onRequest: [guard, ...gates].map(
-    (gate): RouteHandler =>
-      (request, reply) =>
-        gate(ctx, request, reply),
-  ),
-  handler: (request, reply) => answer(ctx, fn, request, reply),
-});
+/**
+ * Picks the handler for the source: its dialect's (compat/routes.ts) when it speaks one, else `fn`.
+ * Undefined: the operation does not exist for this source (404).
+ */
+export type DialectPicker = (source: AuthenticatedSource, fn: Handler | undefined) => Handler | undefined;
 
-const answer = async (ctx: ExternalContext, fn: Handler, request: FastifyRequest, reply: FastifyReply) => {
-  const source = ctx.sources.get(request);
-  if (!source) return problem(reply, 401, 'Unauthorized', 'missing, wrong or revoked bearer token');
+/** Routes that exist only in a dialect: a request without a valid token is refused in it. */
+const dialectOnly = (request: FastifyRequest) =>
+  (request.routeOptions.config as { dialectOnly?: boolean } | undefined)?.dialectOnly === true;
+
+/**
+ * A route as the OpenAPI glue takes it: the guard, then `gates`, then the handler `pick` chooses
+ * for the source (`fn` without one) with refusals mapped. Validation failures reach the handler
+ * (`attachValidation`): a dialect reads its requests leniently, topicdesk's own API refuses them.
+ */
+export const route = (
+  ctx: ExternalContext,
+  fn: Handler | undefined,
+  gates: Gate[] = [],
+  pick?: DialectPicker,
+): RouteDefinition => {
+  return {
+    onRequest: [guard, ...gates].map(
+      (gate): RouteHandler =>
+        (request, reply) =>
+          gate(ctx, request, reply),
+    ),
+    attachValidation: true,
+    config: { dialectOnly: !fn },
+    handler: async (request, reply) => {
+      const source = ctx.sources.get(request);
+      if (!source) return problem(reply, 401, 'Unauthorized', 'missing, wrong or revoked bearer token');
+      const chosen = pick ? pick(source, fn) : fn;
+      if (!chosen) return problem(reply, 404, 'Not Found', `${request.method} ${request.url}`);
+      // Only a dialect's own handler reads what the contract's schema refused.
+      if (request.validationError && (!source.compat || chosen === fn))
+        return badRequest(reply, allValidationErrors(request, request.validationError));
+      return answer(ctx, chosen, request, reply, source);
+    },
+  };
+};
+
+/** `fn`'s answer, with the domain's refusals as problems; dialect handlers call it with a stand-in reply. */
+export const answer = async (
+  ctx: ExternalContext,
+  fn: Handler,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  source: AuthenticatedSource,
+) => {
   const bad = [
     ...unstorableStrings(request.params, 'params'),
     ...unstorableStrings(request.query, 'query'),
     ...unstorableStrings(request.body, 'body'),
   ];
-  if (bad.length > 0) return badRequest(reply, bad);
+  if (bad.length > 0) return source.compat ? refusedFields(reply, bad) : badRequest(reply, bad);
   try {
     return await fn(ctx, request, reply, source);
   } catch (error) {
