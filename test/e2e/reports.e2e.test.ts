@@ -140,7 +140,7 @@ describe('response-time reports (whole app)', () => {
     const env = { DATABASE_URL: h.db.roles!.serviceUrl, LOG_LEVEL: 'silent' };
     const table = await cli(['report', '--from', today, '--to', tomorrow, '--by', 'manager'], env);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.lines[0]!, /^manager\s+conversations\s+first median/);
+    assert.match(table.lines[0]!, /^manager\s+conversations\s+first median.*\sin\s+out\s+rated\s+rating$/);
     assert.ok(
       table.lines.some((l) => /^Alice\s+1\s/.test(l)),
       table.stdout,

@@ -85,6 +85,8 @@ export const reportTable = (report: ResponseReport): string => {
     'reopened',
     'in',
     'out',
+    'rated',
+    'rating',
   ];
   const cells = (label: string, f: ReportFigures) => [
     label,
@@ -100,6 +102,8 @@ export const reportTable = (report: ResponseReport): string => {
     String(f.reopened),
     String(f.messages_in),
     String(f.messages_out),
+    String(f.rating.count),
+    f.rating.average === null ? '–' : f.rating.average.toFixed(1),
   ];
   const rows = [header, ...report.rows.map((r) => cells(r.label, r)), cells('total', report.total)];
   const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
