@@ -132,11 +132,16 @@ program
     "the time zone tg-support-bot wrote its times in (its app's)",
     'Europe/Moscow',
   )
+  .option(
+    '--compat <dialect>',
+    "imported sources keep tg-support-bot's API: tg-support-bot@3, @4, @5 or @6 (the version their integrations were written for)",
+  )
   .description(
     "bring tg-support-bot's clients over with their topics, bans, closes, message history and sources (tokens too); safe to run again",
   )
-  .action((opts: { from: string; dryRun?: boolean; groupChatId?: string; timeZone: string }) =>
-    withContext((ctx) => importTgSupportBotCommand(ctx, opts))(),
+  .action(
+    (opts: { from: string; dryRun?: boolean; groupChatId?: string; timeZone: string; compat?: string }) =>
+      withContext((ctx) => importTgSupportBotCommand(ctx, opts))(),
   );
 
 program

@@ -510,6 +510,37 @@ describe('import:tg-support-bot', () => {
     assert.equal(await count(h), before);
   });
 
+  it("--compat keeps the sources' integrations speaking tg-support-bot's API, with their old tokens", async () => {
+    const run = await runImport(newest, '--compat', 'tg-support-bot@6');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /shop.*speaks tg-support-bot@6 \(dates in Europe\/Moscow\)/);
+    const api = client(h);
+    const list = await waitFor('the dialect in force', async () => {
+      const res = await api.get<{
+        status?: boolean;
+        messages: Array<{ message_type: string; text: string }>;
+      }>('/api/external/cust-42/messages', { token: shopToken });
+      return res.body.status === true ? res.body : undefined;
+    });
+    assert.deepEqual(
+      list.messages.map((m) => [m.message_type, m.text]),
+      [
+        ['incoming', 'Hi from the site'],
+        ['outgoing', 'Hello!'],
+      ],
+    );
+    const before = await count(h);
+    const again = await runImport(newest, '--compat', 'tg-support-bot@6');
+    assert.match(again.stdout, /events appended: none/);
+    assert.equal(await count(h), before);
+    const wrong = await cli(
+      ['import:tg-support-bot', '--from', newest.url, '--compat', 'tg-support-bot@2'],
+      env(),
+    );
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /--compat: "tg-support-bot@2" is not a dialect/);
+  });
+
   it('resumes a conversation an interrupted run left half-written', async () => {
     const plan = planConversation(
       {

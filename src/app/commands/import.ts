@@ -1,5 +1,7 @@
 // import:tg-support-bot --from postgres://… [--dry-run] (docs/design.md, "Importing from tg-support-bot").
+import { compatLabel, parseCompat } from '../../adapters/api/compat/dialect.ts';
 import { sqlDatabase } from '../../adapters/postgres/sql.ts';
+import type { SourceCompat } from '../../domain/source.ts';
 import { sourcesProjection } from '../../projections/read-models/sources.ts';
 import { catchUpProjection } from '../../projections/runner.ts';
 import { ConfigError } from '../config.ts';
@@ -13,6 +15,8 @@ export interface ImportCommandOptions {
   readonly dryRun?: boolean;
   readonly groupChatId?: string;
   readonly timeZone: string;
+  /** `tg-support-bot@N`: the imported sources speak that version's API (its dates in `timeZone`). */
+  readonly compat?: string;
 }
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
@@ -30,7 +34,8 @@ export const formatImportReport = (r: ImportReport, dryRun: boolean): string[] =
       `  ${s.code}${s.name === s.code ? '' : ` (tg-support-bot: ${s.name})`}: ${outcome}${s.why ? ` — ${s.why}` : ''}` +
         (s.outcome === 'skipped'
           ? ''
-          : `, ${s.webhookUrl ? `webhooks to ${s.webhookUrl}` : 'no webhook (polls the API)'}`),
+          : `, ${s.webhookUrl ? `webhooks to ${s.webhookUrl}` : 'no webhook (polls the API)'}` +
+            `, speaks ${s.compat ? `${compatLabel(s.compat)} (dates in ${s.compat.timeZone})` : "topicdesk's own API"}`),
     );
     if (s.webhookSecret)
       lines.push(
@@ -65,6 +70,12 @@ export const importTgSupportBotCommand = async (ctx: Context, opts: ImportComman
     throw new ConfigError(
       'TELEGRAM_SUPPORT_CHAT_ID (or --group-chat-id) must name the support group the old topics are in, e.g. -1001234567890',
     );
+  let compat: SourceCompat | undefined;
+  try {
+    compat = opts.compat === undefined ? undefined : parseCompat(opts.compat, opts.timeZone);
+  } catch (error) {
+    throw new ConfigError(`--compat: ${(error as Error).message}`);
+  }
   const dryRun = Boolean(opts.dryRun);
   const address = addressOf(opts.from);
   const old = await openOldDatabase(opts.from, opts.timeZone).catch((error: unknown) => {
@@ -89,6 +100,7 @@ export const importTgSupportBotCommand = async (ctx: Context, opts: ImportComman
       titleTemplate: ctx.config.TOPIC_TITLE_TEMPLATE,
       webhookPolicy: ctx.config.WEBHOOK_ALLOW_PRIVATE,
       dryRun,
+      ...(compat ? { compat } : {}),
       onStart: ({ clients }) => bar.start(clients, 0),
       onClient: (n) => bar.update(n),
     });

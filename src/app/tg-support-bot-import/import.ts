@@ -9,6 +9,7 @@ import {
 } from '../../adapters/webhooks/address-guard.ts';
 import type { EventLog } from '../../domain/event-log.ts';
 import type { Channel } from '../../domain/events.ts';
+import type { SourceCompat } from '../../domain/source.ts';
 import type { OldDatabase, OldLayout } from './old-database.ts';
 import { type PlanOptions, planConversation, sourceCodeOf, type Unmapped } from './plan.ts';
 import {
@@ -27,6 +28,8 @@ export interface ImportOptions {
   readonly titleTemplate: string;
   readonly webhookPolicy: PrivateAddressPolicy;
   readonly dryRun: boolean;
+  /** The dialect imported sources speak (`--compat tg-support-bot@N`), so their integrations keep working. */
+  readonly compat?: SourceCompat;
   /** bot_users read at once. */
   readonly pageSize?: number;
   readonly onStart?: (info: { clients: number; layout: OldLayout }) => void;
@@ -130,7 +133,7 @@ export const importTgSupportBot = async (o: ImportOptions): Promise<ImportReport
       sourcePlans.push({ name, code, webhookUrl: null, createdAt: new Date(), tokens: [] });
   }
   const sources: SourceOutcome[] = [];
-  for (const plan of sourcePlans) sources.push(await writeSource(log, plan, dryRun));
+  for (const plan of sourcePlans) sources.push(await writeSource(log, plan, dryRun, o.compat));
 
   // Clients, page by page.
   const planOptions: PlanOptions = {

@@ -13,7 +13,12 @@ import { foldConversation, messageIdOfEvent } from '../../domain/conversation-fo
 import { WrongExpectedRevisionError } from '../../domain/errors.ts';
 import type { EventLog, NewEvent, RecordedEvent } from '../../domain/event-log.ts';
 import { type ConversationEvent, isImported, sourceStream } from '../../domain/events.ts';
-import { evolveSource, initialSourceState, type SourceEvent } from '../../domain/source.ts';
+import {
+  evolveSource,
+  initialSourceState,
+  type SourceCompat,
+  type SourceEvent,
+} from '../../domain/source.ts';
 import { type ConversationPlan, IMPORTER, type PlannedEvent, type Unmapped } from './plan.ts';
 
 /** Events per append: a long conversation is several appends, each its own step to resume from. */
@@ -131,6 +136,8 @@ export interface SourceOutcome {
   readonly name: string;
   readonly outcome: Outcome;
   readonly webhookUrl: string | null;
+  /** The API dialect it speaks after the import (`--compat`); absent: topicdesk's own. */
+  readonly compat?: SourceCompat;
   /** A source registered now: its new webhook secret (shown once). */
   readonly webhookSecret?: string;
   /** Every imported token of the source: its id, the row it came from, whether this run added it. */
@@ -158,13 +165,19 @@ export const writeSource = async (
   log: EventLog,
   plan: SourcePlan,
   dryRun: boolean,
+  compat?: SourceCompat,
 ): Promise<SourceOutcome> => {
   const stream = sourceStream(plan.code);
   const table = plan.rowId ? 'external_sources' : 'external_users';
   const rowId = plan.rowId ?? plan.name;
   for (let attempt = 1; ; attempt++) {
     const recorded = await log.readStream(stream);
-    const base = { code: plan.code, name: plan.name, webhookUrl: plan.webhookUrl };
+    const base = {
+      code: plan.code,
+      name: plan.name,
+      webhookUrl: plan.webhookUrl,
+      ...(compat ? { compat } : {}),
+    };
     if (recorded.length > 0 && !isImported(recorded[0]!.metadata))
       return {
         ...base,
@@ -183,8 +196,17 @@ export const writeSource = async (
       events.push({
         id: idOfParts([IMPORTER, stream, table, rowId, 'SourceRegistered']),
         type: 'SourceRegistered',
-        data: { code: plan.code, webhookUrl: plan.webhookUrl, webhookSecret },
+        data: { code: plan.code, webhookUrl: plan.webhookUrl, webhookSecret, ...(compat ? { compat } : {}) },
         metadata: sourceMeta(table, rowId, plan.createdAt),
+      });
+    } else if (compat && JSON.stringify(state.compat ?? null) !== JSON.stringify(compat)) {
+      // Imported before without this dialect: it speaks it from now on (the id names the dialect, so
+      // running the same import again adds nothing).
+      events.push({
+        id: idOfParts([IMPORTER, stream, 'compat', JSON.stringify(compat)]),
+        type: 'SourceCompatChanged',
+        data: { compat },
+        metadata: sourceMeta(table, rowId, new Date()),
       });
     }
     const tokens = plan.tokens.map((t) => {
