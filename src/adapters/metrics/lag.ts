@@ -1,6 +1,7 @@
 // How far projections and reactors are behind the log, read when Prometheus scrapes (a gauge's
 // collect), so the numbers are as fresh as the scrape and cost nothing between scrapes. Projections
 // come from projections:status; reactors from their checkpoints in td_reactors, counted the same way.
+
 import client from 'prom-client';
 import {
   type EventLog,
@@ -11,6 +12,7 @@ import {
 } from '../../domain/event-log.ts';
 import type { SqlClient } from '../../projections/sql.ts';
 import { projectionStatus } from '../../projections/status.ts';
+import { scrapeReading } from './scrape-reading.ts';
 
 export interface LagReading {
   readonly kind: 'projection' | 'reactor';
@@ -91,26 +93,13 @@ export interface LagGaugeOptions {
  */
 export const lagGauges = (registry: client.Registry, options: LagGaugeOptions = {}): void => {
   const { source, timeoutMs = 2000, logger } = options;
-  let pending: Promise<LagReading[]> | undefined;
-  const read = (): Promise<LagReading[]> => {
-    if (!source) return Promise.resolve([]);
-    pending ??= (async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      });
-      try {
-        return await Promise.race([source(), timeout]);
-      } catch (err) {
-        logger?.debug({ err }, 'lag metrics skipped: the log or the database did not answer');
-        return [];
-      } finally {
-        clearTimeout(timer);
-        pending = undefined;
-      }
-    })();
-    return pending;
-  };
+  const read = scrapeReading<LagReading[]>({
+    ...(source ? { source } : {}),
+    timeoutMs,
+    fallback: [],
+    ...(logger ? { logger } : {}),
+    skipped: 'lag metrics skipped: the log or the database did not answer',
+  });
 
   const gauge = (name: string, help: string, kind: LagReading['kind'], value: (r: LagReading) => number) => {
     const label = kind === 'projection' ? 'projection' : 'reactor';

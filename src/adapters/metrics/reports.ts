@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import client from 'prom-client';
 import { type WaitingNow, waitingNow } from '../../projections/read-models/reports-query.ts';
+import { scrapeReading } from './scrape-reading.ts';
 
 /** Upper bounds of the first-response buckets, seconds: 30 s to two days. */
 export const FIRST_RESPONSE_BUCKETS = [
@@ -73,27 +74,13 @@ interface ScrapedMetric {
 
 export const reportMetrics = (registry: client.Registry, options: ReportMetricsOptions = {}): void => {
   const { source, timeoutMs = 2000, logger } = options;
-  let pending: Promise<ReportReading | undefined> | undefined;
-  // One reading serves every metric of a scrape; a database that does not answer leaves them out.
-  const read = (): Promise<ReportReading | undefined> => {
-    if (!source) return Promise.resolve(undefined);
-    pending ??= (async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      });
-      try {
-        return await Promise.race([source(), timeout]);
-      } catch (err) {
-        logger?.debug({ err }, 'report metrics skipped: the database did not answer');
-        return undefined;
-      } finally {
-        clearTimeout(timer);
-        pending = undefined;
-      }
-    })();
-    return pending;
-  };
+  const read = scrapeReading<ReportReading | undefined>({
+    ...(source ? { source } : {}),
+    timeoutMs,
+    fallback: undefined,
+    ...(logger ? { logger } : {}),
+    skipped: 'report metrics skipped: the database did not answer',
+  });
 
   const gauge = (name: string, help: string, value: (w: WaitingNow) => number | null) =>
     new client.Gauge({
