@@ -83,7 +83,8 @@ export const summarize = (event: ConversationEvent): string => {
       const template = d.template
         ? ` from saved answer ${d.template.name} v${d.template.version} (${d.template.locale})`
         : '';
-      return `manager ${d.managerName} replied ${d.messageId}${template}: ${describeContent(d)}${replyNote(d.replyTo)}`;
+      // An imported answer has no manager name (tg-support-bot did not keep who wrote it).
+      return `manager${d.managerName ? ` ${d.managerName}` : ''} replied ${d.messageId}${template}: ${describeContent(d)}${replyNote(d.replyTo)}`;
     }
     case 'ManagerReplyEdited':
       return `manager edited ${event.data.messageId}: ${quote(event.data.previousText)} → ${describeContent(event.data)}`;
