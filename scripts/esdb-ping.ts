@@ -3,7 +3,8 @@
 // CI runs it before the tests that need the node: its HTTP health check passes before it serves.
 import { createLogger } from '../src/adapters/logging/logger.ts';
 import { createRedactor } from '../src/adapters/logging/redact.ts';
-import { ConfigError, configuredSecrets, loadConfig } from '../src/app/config.ts';
+import { ConfigError, loadConfig } from '../src/app/config.ts';
+import { configuredSecrets } from '../src/app/config-secrets.ts';
 import { openEsdbEventLog } from '../src/app/context.ts';
 
 try {

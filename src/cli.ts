@@ -32,7 +32,8 @@ import {
   removeTemplateCommand,
   setTemplateCommand,
 } from './app/commands/templates.ts';
-import { ConfigError, configuredSecrets } from './app/config.ts';
+import { ConfigError } from './app/config.ts';
+import { configuredSecrets } from './app/config-secrets.ts';
 import { openContext } from './app/context.ts';
 import { allProjections } from './projections/index.ts';
 

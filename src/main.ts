@@ -3,7 +3,8 @@ import dotenv from 'dotenv';
 import { createLogger } from './adapters/logging/logger.ts';
 import { createRedactor } from './adapters/logging/redact.ts';
 import { startApp } from './app/app.ts';
-import { ConfigError, configuredSecrets, legacyEnvNotices, loadConfig } from './app/config.ts';
+import { ConfigError, legacyEnvNotices, loadConfig } from './app/config.ts';
+import { configuredSecrets } from './app/config-secrets.ts';
 
 dotenv.config({ quiet: true });
 

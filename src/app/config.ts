@@ -1,14 +1,13 @@
 // Configuration from the environment, validated once at start-up (docs/design.md, "Configuration"). A
 // wrong or missing value stops start-up with one line naming the variable.
 
-import { accessSync, constants } from 'node:fs';
-import { isIP } from 'node:net';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { parseEsdbConnectionString } from '../adapters/eventstore/connection-string.ts';
-import { redactSecrets } from '../adapters/logging/redact.ts';
 import { DEFAULT_VK_FILE_HOSTS, parseFileHosts } from '../adapters/vk/file-hosts.ts';
 import { parsePrivateAddressPolicy } from '../adapters/webhooks/address-guard.ts';
+import { shownValue } from './config-secrets.ts';
+import { esdbSettingsIssues } from './esdb-settings.ts';
 import { withLegacyAliases } from './legacy-env.ts';
 
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -343,65 +342,6 @@ const schema = z
     }
   });
 
-/** What is wrong between the EventStoreDB settings: the CA file, and credentials given twice or half. */
-function esdbSettingsIssues(c: {
-  EVENTSTORE_URL?: string | undefined;
-  EVENTSTORE_CA_FILE?: string | undefined;
-  EVENTSTORE_USERNAME?: string | undefined;
-  EVENTSTORE_PASSWORD?: string | undefined;
-}): { path: string[]; message: string }[] {
-  const issues: { path: string[]; message: string }[] = [];
-  let parsed: ReturnType<typeof parseEsdbConnectionString> | undefined;
-  try {
-    parsed = c.EVENTSTORE_URL ? parseEsdbConnectionString(c.EVENTSTORE_URL) : undefined;
-  } catch {
-    return issues; // EVENTSTORE_URL's own check says what is wrong
-  }
-  // Node 26 refuses an IP address as a TLS server name, so the client could never connect.
-  const ipHost = parsed?.hosts.find((h) => isIP(h.address) !== 0);
-  if (parsed && parsed.tls !== false && ipHost)
-    issues.push({
-      path: ['EVENTSTORE_URL'],
-      message: `names a node by its IP address (${ipHost.address}) with TLS on: name it by the host name its certificate carries (Node refuses an IP address as a TLS server name), or add tls=false`,
-    });
-  if (c.EVENTSTORE_CA_FILE) {
-    const path = ['EVENTSTORE_CA_FILE'];
-    if (parsed?.tls === false)
-      issues.push({ path, message: 'is set, but EVENTSTORE_URL has tls=false: no TLS, so no CA to check' });
-    else if (parsed?.tlsCAFile)
-      issues.push({
-        path,
-        message: 'is set, and EVENTSTORE_URL has tlsCAFile too: give the CA in one place',
-      });
-    else {
-      try {
-        accessSync(c.EVENTSTORE_CA_FILE, constants.R_OK);
-      } catch (error) {
-        issues.push({
-          path,
-          message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-        });
-      }
-    }
-  }
-  if (Boolean(c.EVENTSTORE_USERNAME) !== Boolean(c.EVENTSTORE_PASSWORD)) {
-    const missing = c.EVENTSTORE_USERNAME ? 'EVENTSTORE_PASSWORD' : 'EVENTSTORE_USERNAME';
-    const other = c.EVENTSTORE_USERNAME ? 'EVENTSTORE_USERNAME' : 'EVENTSTORE_PASSWORD';
-    issues.push({ path: [missing], message: `is required with ${other}` });
-  } else if (c.EVENTSTORE_USERNAME && parsed?.tls === false) {
-    issues.push({
-      path: ['EVENTSTORE_USERNAME'],
-      message: 'is set, but EVENTSTORE_URL has tls=false: the client sends credentials over TLS only',
-    });
-  } else if (c.EVENTSTORE_USERNAME && parsed?.defaultCredentials) {
-    issues.push({
-      path: ['EVENTSTORE_USERNAME'],
-      message: 'is set, and EVENTSTORE_URL has credentials too: give them in one place',
-    });
-  }
-  return issues;
-}
-
 export type Config = z.infer<typeof schema>;
 export const configVariables = Object.keys(schema.shape) as readonly (keyof Config)[];
 
@@ -429,66 +369,6 @@ export const loadConfig = (raw: NodeJS.ProcessEnv = process.env): Config => {
 /** One line per tg-support-bot variable name in use, for the start-up log. */
 export const legacyEnvNotices = (raw: NodeJS.ProcessEnv = process.env): readonly string[] =>
   withLegacyAliases(raw).notices;
-
-/**
- * A wrong value as the error quotes it: a secret by its first four characters when it is long (a
- * hint at which value it is, e.g. a pasted `bot123:…`), else by its length only; anything else (a
- * URL) without its credentials.
- */
-const shownValue = (name: string, value: string) => {
-  // The secrets by name (API_MAX_LONG_POLLS_PER_TOKEN is no secret).
-  if (!(SECRET_VARIABLES as readonly string[]).includes(name) && !/PASSWORD$/.test(name))
-    return `"${redactSecrets(value)}"`;
-  return value.length > 12 ? `"${value.slice(0, 4)}…"` : `${value.length} characters`;
-};
-
-/** Variables whose values are secrets: no log line or error answer carries them. */
-const SECRET_VARIABLES = [
-  'TELEGRAM_BOT_TOKEN',
-  'TELEGRAM_WEBHOOK_SECRET',
-  'VK_TOKEN',
-  'VK_SECRET',
-  'ADMIN_TOKEN',
-  'EVENTSTORE_PASSWORD',
-  'FILE_LINK_SECRET',
-] as const;
-/** The same secrets under tg-support-bot's names (legacy-env.ts), as the raw environment has them. */
-const LEGACY_SECRET_VARIABLES = ['TELEGRAM_TOKEN', 'TELEGRAM_SECRET_KEY', 'VK_SECRET_CODE'] as const;
-/** Connection strings whose password is a secret. */
-const URL_VARIABLES = ['DATABASE_URL', 'EVENTSTORE_URL'] as const;
-
-type SecretSettings = Partial<
-  Record<
-    | (typeof SECRET_VARIABLES)[number]
-    | (typeof LEGACY_SECRET_VARIABLES)[number]
-    | (typeof URL_VARIABLES)[number],
-    string | undefined
-  >
->;
-
-/**
- * The secret values of a configuration (or of the environment, before it is validated): the tokens,
- * the webhook secrets and the databases' passwords. VK_CONFIRMATION is not one: it is answered to
- * anyone who asks.
- */
-export const configuredSecrets = (c: SecretSettings): string[] => {
-  const values: string[] = [...SECRET_VARIABLES, ...LEGACY_SECRET_VARIABLES].map((name) => c[name] ?? '');
-  for (const name of URL_VARIABLES) {
-    const value = c[name];
-    const password = value && URL.canParse(value) ? new URL(value).password : '';
-    // As written in the URL (percent-encoded) and as the server gets it.
-    if (password) values.push(password, decoded(password));
-  }
-  return [...new Set(values.filter((v) => v !== ''))];
-};
-
-const decoded = (text: string) => {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-};
 
 export interface ChannelStatus {
   readonly channel: 'telegram' | 'vk' | 'admin';

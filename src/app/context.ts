@@ -19,7 +19,8 @@ import {
 } from '../adapters/webhooks/deliveries.ts';
 import type { EventLog } from '../domain/event-log.ts';
 import { allProjections, reactorMigration, registryMigration } from '../projections/index.ts';
-import { type Config, configuredSecrets, loadConfig } from './config.ts';
+import { type Config, loadConfig } from './config.ts';
+import { configuredSecrets } from './config-secrets.ts';
 import { type Database, openDatabase } from './database.ts';
 import { withOriginalTimes } from './log-migration/original-times.ts';
 import { logCopyMigration } from './log-migration/progress.ts';

@@ -2,7 +2,8 @@
 // otherwise, or kept in memory line by line for a test that reads what the app logged.
 import type { Logger } from 'pino';
 import { createLogger } from '../../src/adapters/logging/logger.ts';
-import { type Config, configuredSecrets } from '../../src/app/config.ts';
+import type { Config } from '../../src/app/config.ts';
+import { configuredSecrets } from '../../src/app/config-secrets.ts';
 
 export interface LogCapture {
   readonly level: string;

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { channelStatus, configuredSecrets, legacyEnvNotices, loadConfig } from '../../src/app/config.ts';
+import { channelStatus, legacyEnvNotices, loadConfig } from '../../src/app/config.ts';
+import { configuredSecrets } from '../../src/app/config-secrets.ts';
 
 const telegram = {
   TELEGRAM_BOT_TOKEN: '123456:ABCdefGHIjklMNOpqrSTUvwx',

@@ -4,13 +4,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ChatMember, User } from 'grammy/types';
 import { createCallbackRouter, isMemberStatus } from '../../src/adapters/telegram/callbacks.ts';
-import { STATUS_PREFIX, statusIcons, statusTitle } from '../../src/adapters/telegram/topic-status.ts';
 import {
   answerKeyboard,
   CALLBACK_DATA_LIMIT,
   callbackData,
   cardKeyboard,
-} from '../../src/adapters/telegram/translate.ts';
+} from '../../src/adapters/telegram/contact-card.ts';
+import { STATUS_PREFIX, statusIcons, statusTitle } from '../../src/adapters/telegram/topic-status.ts';
 
 const conversationId = '63ce659a-469e-5331-8cee-dcd11f1e02f6';
 

@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Message, MessageEntity, User } from 'grammy/types';
+import { contactCard } from '../../src/adapters/telegram/contact-card.ts';
+import { describeForTopic } from '../../src/adapters/telegram/readable-payloads.ts';
+import { TOPIC_TITLE_LIMIT, topicTitle, truncate } from '../../src/adapters/telegram/topic-title.ts';
 import {
-  contactCard,
   contentOf,
-  describeForTopic,
   displayName,
   editedContentChanged,
   isServiceMessage,
   isSupported,
   messageKindOf,
   profileOf,
-  TOPIC_TITLE_LIMIT,
-  topicTitle,
-  truncate,
 } from '../../src/adapters/telegram/translate.ts';
 import type { MessageContent } from '../../src/domain/events.ts';
 

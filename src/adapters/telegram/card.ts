@@ -12,7 +12,6 @@ import { DomainError } from '../../domain/errors.ts';
 import { fill, type TextKey } from '../../texts/catalogue.ts';
 import type { Texts } from '../../texts/texts.ts';
 import type { CallbackAnswer, CallbackHandler } from './callbacks.ts';
-import { refusal } from './errors.ts';
 import {
   type CardAction,
   type CardButtonLabels,
@@ -21,7 +20,8 @@ import {
   contactCard,
   type FormattedText,
   isCardAction,
-} from './translate.ts';
+} from './contact-card.ts';
+import { refusal } from './errors.ts';
 
 export const cardLabels = async (texts: Texts): Promise<ContactCardLabels> => {
   // Asked without variables, a text keeps its placeholders: filled per card below.

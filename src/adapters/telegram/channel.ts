@@ -26,13 +26,13 @@ import {
 } from './callbacks.ts';
 import { cardButtons } from './card.ts';
 import { TEMPLATE_CALLBACK, templateButtons } from './composed-answers.ts';
+import { CARD_PREFIX } from './contact-card.ts';
 import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
 import { createOutgoingLimiter, type OutgoingLimiter, type RetryInfo } from './limiter.ts';
 import { createMemberDirectory } from './members.ts';
 import { RATING_CALLBACK, ratingButtons } from './rating.ts';
 import { createTelegramReactor } from './reactor.ts';
 import { type StatusLook, statusIcons, type TopicStatusMode } from './topic-status.ts';
-import { CARD_PREFIX } from './translate.ts';
 import { ALLOWED_UPDATES, MalformedUpdateError } from './update-schema.ts';
 import { waitingConversations } from './waiting.ts';
 

@@ -20,8 +20,9 @@ import { localeOf, locales } from '../../texts/catalogue.ts';
 import type { Texts } from '../../texts/texts.ts';
 import { idOfParts } from '../ids.ts';
 import type { CallbackHandler } from './callbacks.ts';
+import { callbackData } from './contact-card.ts';
 import { telegramFailure } from './errors.ts';
-import { callbackData, displayName } from './translate.ts';
+import { displayName } from './translate.ts';
 
 export interface ComposedAnswerDeps {
   readonly handler: CommandHandler;

@@ -22,7 +22,8 @@ import {
 } from './reactor-context.ts';
 import { editContent, sendContent } from './send-content.ts';
 import { lookFields } from './topic-status.ts';
-import { displayName, topicTitle } from './translate.ts';
+import { topicTitle } from './topic-title.ts';
+import { displayName } from './translate.ts';
 
 /** A client message Telegram can copy from the client's chat (a Telegram conversation's own message). */
 const copyable = (state: ConversationState, m: ConversationMessage) =>

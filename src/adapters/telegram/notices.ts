@@ -7,7 +7,7 @@ import type { Attachment } from '../../domain/events.ts';
 import type { Turn } from '../reactor-kernel.ts';
 import type { TelegramFailure } from './errors.ts';
 import { ignoreRefused, replyParameters, type TelegramReactorContext } from './reactor-context.ts';
-import { truncate } from './translate.ts';
+import { truncate } from './topic-title.ts';
 
 /** Telegram's limit on a text message, in characters. */
 const TEXT_LIMIT = 4096;

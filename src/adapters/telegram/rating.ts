@@ -11,9 +11,10 @@ import type { Texts } from '../../texts/texts.ts';
 import { type CsatOptions, RATINGS, ratingOf, ratingRequestIdOf } from '../csat.ts';
 import type { Turn } from '../reactor-kernel.ts';
 import type { CallbackAnswer, ClientCallbackHandler } from './callbacks.ts';
+import { callbackData } from './contact-card.ts';
 import { refusal } from './errors.ts';
 import { ignoreRefused, type TelegramReactorContext } from './reactor-context.ts';
-import { callbackData, truncate } from './translate.ts';
+import { truncate } from './topic-title.ts';
 
 /** The prefix of the rating buttons' callback_data: `rate:<request id>:<1-5>` (43 bytes). */
 export const RATING_CALLBACK = 'rate';

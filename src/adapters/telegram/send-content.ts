@@ -3,7 +3,7 @@ import type { Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { MessageContent } from '../../domain/events.ts';
 import { isNotModified } from './errors.ts';
-import { describeForTopic } from './translate.ts';
+import { describeForTopic } from './readable-payloads.ts';
 
 export const sendContent = async (
   api: Api,

@@ -6,11 +6,11 @@ import type { ConversationMessage } from '../../domain/conversation-core.ts';
 import { waitingFrom, waitingIdsFrom } from '../../domain/sender-order.ts';
 import type { Turn } from '../reactor-kernel.ts';
 import { resentAlbum, runsOf } from './albums.ts';
+import { answerKeyboard } from './contact-card.ts';
 import { isUnreachable, isUnreachableReason, refusal, type TelegramFailure } from './errors.ts';
 import { unreachableNotice } from './notices.ts';
 import { ignoreRefused, replyParameters, type TelegramReactorContext } from './reactor-context.ts';
 import { editContent } from './send-content.ts';
-import { answerKeyboard } from './translate.ts';
 
 /**
  * An answer still to be carried to the client (not delivered, not given up on, not deleted): a

@@ -12,7 +12,7 @@ import type { RecordedEvent } from '../../domain/event-log.ts';
 import type { TopicStatus } from '../../domain/events.ts';
 import { refusal } from './errors.ts';
 import { LimiterStoppedError, type OutgoingLimiter } from './limiter.ts';
-import { TOPIC_TITLE_LIMIT, truncate } from './translate.ts';
+import { TOPIC_TITLE_LIMIT, truncate } from './topic-title.ts';
 
 export type TopicStatusMode = 'off' | 'title' | 'icon';
 

@@ -4,7 +4,7 @@
 import { Keyboard } from 'vk-io';
 import { withoutUndefined } from '../../domain/content.ts';
 import type { AttachmentKind, MessageButton, MessageContent } from '../../domain/events.ts';
-import { describeForTopic } from '../telegram/translate.ts';
+import { describeForTopic } from '../telegram/readable-payloads.ts';
 import { num } from './objects.ts';
 
 /** How a file is uploaded to VK: upload.messagePhoto / messageDocument / audioMessage. */

@@ -10,7 +10,8 @@
 import { withoutUndefined } from '../../domain/content.ts';
 import type { Attachment, AttachmentKind, MessageContent } from '../../domain/events.ts';
 import type { TelegramUpload } from '../telegram/file-store.ts';
-import { describeForTopic, truncate } from '../telegram/translate.ts';
+import { describeForTopic } from '../telegram/readable-payloads.ts';
+import { truncate } from '../telegram/topic-title.ts';
 import { num, obj, str, type VkAttachment, type VkMessage, type VkPhotoSize } from './objects.ts';
 
 export type { TelegramUpload };

@@ -12,7 +12,8 @@ import type { UserFromGetMe } from 'grammy/types';
 import { createRedactor } from '../../adapters/logging/redact.ts';
 import { telegramFailure } from '../../adapters/telegram/errors.ts';
 import { ALLOWED_UPDATES } from '../../adapters/telegram/update-schema.ts';
-import { type Config, ConfigError, configuredSecrets, loadConfig } from '../config.ts';
+import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { configuredSecrets } from '../config-secrets.ts';
 
 export const WEBHOOK_PATH = '/webhooks/telegram';
 const WEBHOOK_PORTS = ['443', '80', '88', '8443'];

@@ -5,7 +5,7 @@
 
 import { commandIdOf, conversationIdOf, idOfParts } from '../../adapters/ids.ts';
 import { TELEGRAM_SOURCE, telegramMessageId } from '../../adapters/telegram/refs.ts';
-import { topicTitle } from '../../adapters/telegram/translate.ts';
+import { topicTitle } from '../../adapters/telegram/topic-title.ts';
 import { VK_SOURCE, vkMessageId, vkProfileLink } from '../../adapters/vk/refs.ts';
 import type { NewEvent } from '../../domain/event-log.ts';
 import type {
