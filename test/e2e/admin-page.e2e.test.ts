@@ -3,17 +3,14 @@
 // the edit with the old and new text, the deletion — then moves the time slider back to before the
 // edit and sees the conversation as it stood then. A screenshot is saved to .artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
+import { chromiumPath, launchChromium, NO_CHROMIUM } from '../support/chromium.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-the-page-test-0123';
-const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (p): p is string => Boolean(p && existsSync(p)),
-);
 export const screenshotPath = join(import.meta.dirname, '../../.artifacts/admin-audit.png');
 
 const bot = (text: string) => ({
@@ -22,7 +19,7 @@ const bot = (text: string) => ({
 });
 
 describe('audit page (headless Chromium)', {
-  skip: executablePath ? false : 'no Chromium: install Debian’s chromium or set CHROMIUM_PATH',
+  skip: chromiumPath ? false : NO_CHROMIUM,
 }, () => {
   let h: Harness;
   let browser: Browser;
@@ -60,20 +57,7 @@ describe('audit page (headless Chromium)', {
       ]);
       return rows.length > 0 ? true : undefined;
     });
-    browser = await chromium.launch({
-      executablePath: executablePath!,
-      headless: true,
-      // This machine's network is closed: Chromium's background calls would only fail.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

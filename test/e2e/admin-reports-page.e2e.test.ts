@@ -4,19 +4,16 @@
 // one bar per manager who answered, one point per day with a first response, "no data" for a quiet
 // period and the API's own words for a wrong one. A screenshot is saved to .artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { formatDuration, reportCells } from '../../src/adapters/admin-page/report-charts.js';
 import type { ResponseReport, WaitingNow } from '../../src/projections/read-models/reports-query.ts';
 import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
+import { chromiumPath, launchChromium, NO_CHROMIUM } from '../support/chromium.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-the-reports-page-0123';
-const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (p): p is string => Boolean(p && existsSync(p)),
-);
 const screenshotPath = join(import.meta.dirname, '../../.artifacts/admin-reports.png');
 
 const command = (text: string) => ({
@@ -28,7 +25,7 @@ type Manager = ReturnType<Harness['tg']['addManager']>;
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
 describe('report view of the admin page (headless Chromium)', {
-  skip: executablePath ? false : 'no Chromium: install Debian’s chromium or set CHROMIUM_PATH',
+  skip: chromiumPath ? false : NO_CHROMIUM,
 }, () => {
   let h: Harness;
   let browser: Browser;
@@ -97,20 +94,7 @@ describe('report view of the admin page (headless Chromium)', {
         ? true
         : undefined;
     });
-    browser = await chromium.launch({
-      executablePath: executablePath!,
-      headless: true,
-      // This machine's network is closed: Chromium's background calls would only fail.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

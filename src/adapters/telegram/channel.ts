@@ -27,7 +27,8 @@ import {
 import { cardButtons } from './card.ts';
 import { TEMPLATE_CALLBACK, templateButtons } from './composed-answers.ts';
 import { CARD_PREFIX } from './contact-card.ts';
-import { createTelegramInbound, RetryLaterError, type TelegramInbound } from './inbound.ts';
+import { createTelegramInbound, type TelegramInbound } from './inbound.ts';
+import { RetryLaterError } from './inbound-context.ts';
 import { createOutgoingLimiter, type OutgoingLimiter, type RetryInfo } from './limiter.ts';
 import { createMemberDirectory } from './members.ts';
 import { RATING_CALLBACK, ratingButtons } from './rating.ts';

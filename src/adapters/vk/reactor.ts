@@ -9,7 +9,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Api } from 'grammy';
 import type { Logger } from 'pino';
-import { type API, APIError, type Upload, UploadError } from 'vk-io';
+import type { API, Upload } from 'vk-io';
 import type { CommandHandler } from '../../domain/command-handler.ts';
 import type { ConversationMessage, DeliveryOutcome } from '../../domain/conversation-core.ts';
 import type { ConversationEventType, DeliveryOperation } from '../../domain/events.ts';
@@ -18,12 +18,13 @@ import type { Reactor } from '../../projections/reactor-runner.ts';
 import { shippedTexts, type Texts } from '../../texts/texts.ts';
 import { CSAT_OFF, type CsatOptions, ratingRequestIdOf } from '../csat.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
-import { backoffMs, classify, type Failure, UploadServerError } from './errors.ts';
+import { backoffMs, classify, type Failure } from './errors.ts';
 import type { FileStore } from './files.ts';
 import type { VkAttachment } from './objects.ts';
-import { type OutgoingFile, outgoingOf } from './outgoing.ts';
+import { outgoingOf } from './outgoing.ts';
 import { ratingKeyboard } from './rating.ts';
 import { randomIdOf } from './refs.ts';
+import { createVkUploads } from './uploads.ts';
 
 export interface VkRetryOptions {
   /** First wait after a transient failure; doubled each time. Default 1000 ms. */
@@ -78,9 +79,6 @@ const RELEVANT = new Set<ConversationEventType>([
 
 const UNREACHABLE_REASON = /^VK error 90[012]\b/;
 
-const _conversationOf = (stream: string) =>
-  stream.startsWith('conversation-') ? stream.slice('conversation-'.length) : undefined;
-
 /** The attempt a failed-but-retryable operation continues from (after a restart, too). */
 const attemptsSoFar = (outcome: DeliveryOutcome | undefined): number =>
   outcome?.outcome === 'failed' && !outcome.permanent ? outcome.attempt : 0;
@@ -96,8 +94,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
   const orderWaitMs = options.orderWaitMs ?? 1000;
   const texts = options.texts ?? shippedTexts();
   const csat = options.csat ?? CSAT_OFF;
-  /** VK attachment strings already uploaded for an answer, so a retried send does not upload again. */
-  const uploaded = new Map<string, string>();
+  const uploads = createVkUploads({ upload, files });
 
   // ---- Telegram notices ---------------------------------------------------------------------------
 
@@ -122,48 +119,6 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
   // ---- VK calls -----------------------------------------------------------------------------------
 
   const peerOf = (turn: Turn) => Number(turn.state.clientId);
-
-  const uploadFile = async (turn: Turn, messageId: string, file: OutgoingFile): Promise<string> => {
-    const key = `${messageId}|${file.fileRef}`;
-    const done = uploaded.get(key);
-    if (done) return done;
-    const { data } = await files.get(file.fileRef, turn.signal);
-    const source = { value: data, filename: file.fileName };
-    const peer_id = peerOf(turn);
-    let attachment: string;
-    try {
-      switch (file.upload) {
-        case 'photo':
-          attachment = String(await upload.messagePhoto({ peer_id, source }));
-          break;
-        case 'audio_message':
-          // An audio message is a doc to messages.send (vk-io names it audio_message<owner>_<id>).
-          attachment = String(await upload.audioMessage({ peer_id, source })).replace(
-            /^audio_message/,
-            'doc',
-          );
-          break;
-        case 'doc':
-          attachment = String(await upload.messageDocument({ peer_id, source, title: file.fileName }));
-          break;
-      }
-    } catch (error) {
-      if (error instanceof APIError || error instanceof UploadError) throw error;
-      // vk-io reports an upload server's HTTP error or a broken connection as a plain Error.
-      throw new UploadServerError(
-        `VK upload server: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-    uploaded.set(key, attachment);
-    return attachment;
-  };
-
-  const forget = (messageId: string) => {
-    for (const key of uploaded.keys()) if (key.startsWith(`${messageId}|`)) uploaded.delete(key);
-  };
 
   /**
    * Runs one delivery operation until it succeeds, fails for good, or has failed `maxAttempts` times;
@@ -250,7 +205,10 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
       const current = turn.state.messages.get(messageId) ?? m;
       const out = outgoingOf(current.content);
       const attachments: string[] = [];
-      for (const file of out.files) attachments.push(await uploadFile(turn, messageId, file));
+      for (const file of out.files)
+        attachments.push(
+          await uploads.attachmentOf({ peerId: peerOf(turn), signal: turn.signal }, messageId, file),
+        );
       const replyRef = current.replyTo ? turn.state.messages.get(current.replyTo)?.channelMessage : undefined;
       const text = out.text || (attachments.length > 0 ? '' : '…');
       const id = (await api.messages.send({
@@ -272,7 +230,7 @@ export const createVkReactor = (options: VkReactorOptions): Reactor => {
         `send:${messageId}`,
       );
     });
-    forget(messageId);
+    uploads.forget(messageId);
     if (!failure) return;
     if (failure.kind === 'unreachable') {
       // Told once: not again while later answers fail the same way, again after one got through.
