@@ -1,6 +1,7 @@
 // `/waiting`: the conversations whose client waits for an answer, oldest first, each with a link to
 // its topic and its assignee (docs/design.md, "Assignment"). Read from rm_conversations.
 import type pg from 'pg';
+import { waitingNow } from '../../projections/read-models/reports-query.ts';
 import type { Texts } from '../../texts/texts.ts';
 
 export interface WaitingConversation {
@@ -24,7 +25,6 @@ export interface WaitingPage {
 export const WAITING_SHOWN = 30;
 
 export const waitingConversations = async (pool: pg.Pool, limit = WAITING_SHOWN): Promise<WaitingPage> => {
-  const open = `FROM rm_conversations WHERE waiting_since IS NOT NULL AND status = 'open'`;
   const [page, counts] = await Promise.all([
     pool.query<{
       conversation_id: string;
@@ -35,12 +35,12 @@ export const waitingConversations = async (pool: pg.Pool, limit = WAITING_SHOWN)
       assignee_name: string | null;
     }>(
       `SELECT conversation_id, topic_title, topic_chat_id, topic_id, waiting_since, assignee_name
-       ${open} ORDER BY waiting_since, conversation_id LIMIT $1`,
+       FROM rm_conversations WHERE waiting_since IS NOT NULL AND status = 'open'
+       ORDER BY waiting_since, conversation_id LIMIT $1`,
       [limit],
     ),
-    pool.query<{ total: string; unassigned: string }>(
-      `SELECT count(*) AS total, count(*) FILTER (WHERE assignee_id IS NULL) AS unassigned ${open}`,
-    ),
+    // The same counts the reports, the metrics and the digest show.
+    waitingNow(pool, new Date()),
   ]);
   return {
     conversations: page.rows.map((r) => ({
@@ -51,8 +51,8 @@ export const waitingConversations = async (pool: pg.Pool, limit = WAITING_SHOWN)
       waitingSince: r.waiting_since,
       assigneeName: r.assignee_name,
     })),
-    total: Number(counts.rows[0]?.total ?? 0),
-    unassigned: Number(counts.rows[0]?.unassigned ?? 0),
+    total: counts.waiting,
+    unassigned: counts.unassigned,
   };
 };
 
