@@ -70,7 +70,7 @@ const kindOf = (text: string): string => {
   const s = text.trim();
   if (/^(BEGIN|COMMIT|ROLLBACK)/.test(s)) return 'BEGIN/COMMIT (incl. WAL flush)';
   if (/CREATE (UNIQUE )?INDEX/.test(s)) return 'index build';
-  if (/^ANALYZE/.test(s)) return 'ANALYZE';
+  if (/^(VACUUM \(ANALYZE\)|ANALYZE)/.test(s)) return 'VACUUM and ANALYZE';
   if (/^INSERT INTO \S+ AS t/.test(s)) return 'upsert of changed rows';
   if (/^INSERT INTO rm_report_facts/.test(s)) return 'insert of new facts';
   if (/rm_message_identities/.test(s)) return 'identities (insert, lookup)';

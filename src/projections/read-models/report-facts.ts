@@ -31,6 +31,14 @@ export interface ReportFact {
   channel: string;
   /** s: the client's rating, 1–5. */
   rating: number | null;
+  /**
+   * An activity (o, i, a): the conversation's previous one overall, under the same manager key and
+   * under the same assignee key ('-infinity': none before; null on other kinds). A report counts a
+   * conversation once per group by these, without a distinct count (docs/design.md, "Reports").
+   */
+  prev_any: string | null;
+  prev_manager: string | null;
+  prev_assignee: string | null;
 }
 
 export interface ReportConversationRow {
@@ -53,6 +61,9 @@ export interface ReportConversationRow {
   reopened: number;
   messages_in: number;
   messages_out: number;
+  /** Its last activity's time, and the last under each manager key (`m:<id>`) and assignee key (`a:<id>`). */
+  last_active_at: string | null;
+  last_active: Record<string, string>;
   revision: number;
 }
 
@@ -100,9 +111,11 @@ export const reportStep = (
       reopened: 0,
       messages_in: 0,
       messages_out: 0,
+      last_active_at: null,
+      last_active: {},
       revision: recorded.revision,
     };
-    return { row: started, facts: [factOf(started, at, 'o')] };
+    return { row: started, facts: [activity(started, factOf(started, at, 'o'))] };
   }
   if (!row) return { row, facts: [] };
   const next: ReportConversationRow = { ...row, revision: recorded.revision };
@@ -113,7 +126,7 @@ export const reportStep = (
       next.messages_in += 1;
       // A second message while waiting does not restart the clock.
       next.waiting_since ??= at;
-      return { row: next, facts: [factOf(next, at, 'i')] };
+      return { row: next, facts: [activity(next, factOf(next, at, 'i'))] };
     case 'ManagerReplied': {
       // An automatic reply (welcome, off hours) answers nobody: the client still waits.
       if (event.data.automatic !== undefined) return { row: next, facts: [] };
@@ -121,7 +134,8 @@ export const reportStep = (
       next.last_manager_id = event.data.managerId;
       next.last_manager_name = event.data.managerName;
       const manager = { manager_id: event.data.managerId, manager_name: event.data.managerName };
-      if (next.waiting_since === null) return { row: next, facts: [factOf(next, at, 'a', manager)] };
+      if (next.waiting_since === null)
+        return { row: next, facts: [activity(next, factOf(next, at, 'a', manager))] };
       const waited = durations(next.waiting_since, at, hours);
       const first = next.first_response_at === null;
       if (first) {
@@ -130,7 +144,7 @@ export const reportStep = (
         next.first_response_business_s = waited.business_s;
       }
       next.waiting_since = null;
-      return { row: next, facts: [factOf(next, at, 'a', { ...manager, ...waited, first })] };
+      return { row: next, facts: [activity(next, factOf(next, at, 'a', { ...manager, ...waited, first }))] };
     }
     case 'ConversationAssigned':
       next.assignee_id = event.data.assigneeId;
@@ -229,4 +243,32 @@ export const factOf = (
   source: row.source,
   channel: row.channel,
   rating: extra.rating ?? null,
+  prev_any: null,
+  prev_manager: null,
+  prev_assignee: null,
 });
+
+const NONE_BEFORE = '-infinity';
+
+/**
+ * An activity fact marked with the conversation's previous activities, and the row (a fresh copy,
+ * `next`) moved past it. A fact never precedes the conversation's previous activity: a time that
+ * does (clocks of two instances apart) is read as that activity's, so each group's first fact in a
+ * period stays the one the report counts.
+ */
+const activity = (next: ReportConversationRow, fact: ReportFact): ReportFact => {
+  const last = next.last_active_at;
+  const at = last !== null && Date.parse(fact.at) < Date.parse(last) ? last : fact.at;
+  const manager = `m:${fact.manager_id ?? ''}`;
+  const assignee = `a:${fact.assignee_id ?? ''}`;
+  const marked = {
+    ...fact,
+    at,
+    prev_any: last ?? NONE_BEFORE,
+    prev_manager: next.last_active[manager] ?? NONE_BEFORE,
+    prev_assignee: next.last_active[assignee] ?? NONE_BEFORE,
+  };
+  next.last_active_at = at;
+  next.last_active = { ...next.last_active, [manager]: at, [assignee]: at };
+  return marked;
+};

@@ -51,17 +51,25 @@ export const NONE_LABEL = '(none)';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
-// Keys and names compare byte by byte (COLLATE "C"): the grouping sorts a month of facts by them,
-// and a locale's collation costs several times more per comparison. A null label: the key is it.
-const groupKey: Record<ReportGroupBy, { key: string; label: string }> = {
-  manager: { key: `coalesce(manager_id, '') COLLATE "C"`, label: 'manager_name COLLATE "C"' },
-  assignee: { key: `coalesce(assignee_id, '') COLLATE "C"`, label: 'assignee_name COLLATE "C"' },
-  source: { key: 'source COLLATE "C"', label: 'NULL::text' },
-  channel: { key: 'channel COLLATE "C"', label: 'NULL::text' },
-  // The day's number among the period's midnights ($3, computed in the zone): a binary search per
-  // row, where converting every row's time to the zone and formatting it costs several times more.
-  day: { key: 'width_bucket(at, $3::timestamptz[])', label: 'NULL::text' },
+// Keys compare byte by byte (COLLATE "C"): a locale's collation costs several times more. `fresh`:
+// an activity that is its conversation's first in the period within the row's group, so counting
+// those counts each conversation once per group (docs/design.md, "Reports").
+const groupKey: Record<ReportGroupBy, { key: string; fresh: string; people: boolean }> = {
+  manager: { key: `coalesce(manager_id, '') COLLATE "C"`, fresh: 'prev_manager < $1', people: true },
+  assignee: { key: `coalesce(assignee_id, '') COLLATE "C"`, fresh: 'prev_assignee < $1', people: true },
+  source: { key: 'source COLLATE "C"', fresh: 'prev_any < $1', people: false },
+  channel: { key: 'channel COLLATE "C"', fresh: 'prev_any < $1', people: false },
+  // Days: the facts of each day of the period ($3 its starts, $4 its ends, computed in the zone) are
+  // an index range of their own, so no row's time is converted to the zone or searched for its day.
+  day: { key: 'd.n', fresh: 'prev_any < d.s', people: false },
 };
+
+/** The facts of the period, joined with their day when grouped by day. */
+const factsOf = (groupBy: ReportGroupBy) =>
+  groupBy === 'day'
+    ? `unnest($3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS d(s, e, n)
+       JOIN rm_report_facts ON at >= d.s AND at < d.e`
+    : 'rm_report_facts';
 
 /** The midnights in `zone` of every day [from, to) touches, the first at or before `from`. */
 const midnights = (from: Date, to: Date, zone: string): DateTime[] => {
@@ -136,28 +144,29 @@ export const responseReport = async (
 ): Promise<ResponseReport> => {
   const schedule = await reportSchedule(pool);
   const timeZone = q.timeZone ?? schedule?.timeZone ?? 'UTC';
-  const { key, label } = groupKey[q.groupBy];
+  const { key, fresh, people } = groupKey[q.groupBy];
   const seconds = schedule ? 'business_s' : 'wall_s';
   const days = q.groupBy === 'day' ? midnights(q.from, q.to, timeZone) : [];
-  const params = q.groupBy === 'day' ? [q.from, q.to, days.map((d) => d.toJSDate())] : [q.from, q.to];
-  // Two statements, side by side on two connections. Counts: hashed per group and conversation,
-  // then per group (a conversation with activity counts once per group; the total counts it once).
-  // Durations: the ordered-set aggregates sort only the facts that carry one (about a quarter),
-  // read through their partial index. One statement doing both sorted every fact of the period.
-  const [counts, durations] = await Promise.all([
+  // Each day from its midnight, the first from `from`; each to the next midnight, the last to `to`.
+  const starts = days.map((d, i) => (i === 0 ? q.from : d.toJSDate()));
+  const ends = days.map((d, i) => (i === days.length - 1 ? q.to : days[i + 1]!.toJSDate()));
+  const params = q.groupBy === 'day' ? [q.from, q.to, starts, ends] : [q.from, q.to];
+  // Two statements, side by side on two connections. Counts: one pass over the period's facts,
+  // hashed per group (the total is the rows' sum: each conversation has one `prev_any` fact in the
+  // period, in one row). Durations: the ordered-set aggregates sort only the facts that carry one
+  // (about a quarter), read through their partial index.
+  const [counted, durations] = await Promise.all([
     pool.query<Raw>(
-      `WITH per AS (
-         SELECT ${key} AS key, conversation_id, max(${label}) AS label,
-           count(*) FILTER (WHERE kind = 'i') AS n_in, count(*) FILTER (WHERE kind = 'a') AS n_out,
-           count(*) FILTER (WHERE kind = 'r') AS n_r, bool_or(kind IN ('o', 'i', 'a')) AS active,
-           count(rating) FILTER (WHERE kind = 's') AS n_rating, sum(rating) FILTER (WHERE kind = 's') AS sum_rating
-         FROM rm_report_facts WHERE at >= $1 AND at < $2 GROUP BY 1, 2)
-       SELECT grouping(key) = 1 AS is_total, key, max(label) AS label,
-         CASE WHEN grouping(key) = 1 THEN count(DISTINCT conversation_id) FILTER (WHERE active)
-           ELSE count(*) FILTER (WHERE active) END AS conversations,
-         sum(n_in) AS messages_in, sum(n_out) AS messages_out, sum(n_r) AS reopened,
-         sum(n_rating) AS rating_count, sum(sum_rating)::float8 / nullif(sum(n_rating), 0) AS rating_average
-       FROM per GROUP BY GROUPING SETS ((key), ()) ORDER BY is_total, key`,
+      `SELECT c.*, ${people ? 'p.name' : 'NULL::text'} AS label FROM (
+         SELECT ${key} AS key,
+           count(*) FILTER (WHERE kind IN ('o', 'i', 'a') AND ${fresh}) AS conversations,
+           count(*) FILTER (WHERE kind IN ('o', 'i', 'a') AND prev_any < $1) AS conversations_any,
+           count(*) FILTER (WHERE kind = 'i') AS messages_in, count(*) FILTER (WHERE kind = 'a') AS messages_out,
+           count(*) FILTER (WHERE kind = 'r') AS reopened,
+           count(rating) FILTER (WHERE kind = 's') AS rating_count, sum(rating) FILTER (WHERE kind = 's') AS rating_sum
+         FROM ${factsOf(q.groupBy)} WHERE at >= $1 AND at < $2 GROUP BY 1) c
+       ${people ? 'LEFT JOIN rm_report_people p ON p.id = c.key' : ''}
+       ORDER BY c.key`,
       params,
     ),
     pool.query<Raw>(
@@ -165,36 +174,45 @@ export const responseReport = async (
          ${stats('first', `kind = 'a' AND first`)},
          ${stats('response', `kind = 'a'`)},
          ${stats('resolution', `kind = 'c'`)}
-       FROM (SELECT ${key} AS key, kind, first, ${seconds} AS s FROM rm_report_facts
+       FROM (SELECT ${key} AS key, kind, first, ${seconds} AS s FROM ${factsOf(q.groupBy)}
              WHERE at >= $1 AND at < $2 AND wall_s IS NOT NULL) f
        GROUP BY GROUPING SETS ((key), ())`,
       params,
     ),
   ]);
   const timed = new Map(durations.rows.map((r) => [r.is_total ? null : String(r.key), r]));
-  const rows = counts.rows.map((r) => ({ ...r, ...timed.get(r.is_total ? null : String(r.key)) }));
-  const total = rows.find((r) => r.is_total);
+  const counts = counted.rows.map(
+    (r): Raw => ({
+      ...r,
+      rating_average: Number(r.rating_count) > 0 ? Number(r.rating_sum) / Number(r.rating_count) : null,
+    }),
+  );
+  const sum = (name: string) => counts.reduce((n, r) => n + Number(r[name]), 0);
+  const totalCounts: Raw = {
+    conversations: sum('conversations_any'),
+    messages_in: sum('messages_in'),
+    messages_out: sum('messages_out'),
+    reopened: sum('reopened'),
+    rating_count: sum('rating_count'),
+    rating_average: sum('rating_count') > 0 ? sum('rating_sum') / sum('rating_count') : null,
+  };
+  const rows = counts.map((r) => ({ ...r, ...timed.get(String(r.key)) }));
+  const total: Raw | undefined = counts.length > 0 ? { ...totalCounts, ...timed.get(null) } : undefined;
   return {
     from: q.from.toISOString(),
     to: q.to.toISOString(),
     group_by: q.groupBy,
     business_hours: schedule !== null,
-    rows: rows
-      .filter((r) => !r.is_total)
-      .map((r) => {
-        const day = q.groupBy === 'day' ? days[Number(r.key) - 1]!.toISODate()! : undefined;
-        return {
-          key: day ?? String(r.key),
-          label:
-            day ??
-            (r.key === ''
-              ? NONE_LABEL
-              : r.label === null || r.label === ''
-                ? String(r.key)
-                : String(r.label)),
-          ...figures(r),
-        };
-      }),
+    rows: rows.map((r) => {
+      const day = q.groupBy === 'day' ? days[Number(r.key) - 1]!.toISODate()! : undefined;
+      return {
+        key: day ?? String(r.key),
+        label:
+          day ??
+          (r.key === '' ? NONE_LABEL : r.label === null || r.label === '' ? String(r.key) : String(r.label)),
+        ...figures(r),
+      };
+    }),
     total: total ? figures(total) : emptyFigures(),
   };
 };
