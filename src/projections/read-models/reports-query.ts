@@ -51,14 +51,14 @@ export const NONE_LABEL = '(none)';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
-// Keys compare byte by byte (COLLATE "C"): a locale's collation costs several times more. `fresh`:
-// an activity that is its conversation's first in the period within the row's group, so counting
-// those counts each conversation once per group (docs/design.md, "Reports").
+// Keys are the columns as stored (no NULL is mapped in SQL: a computed key per row cost more than
+// the aggregates). `fresh`: an activity that is its conversation's first in the period within the
+// row's group, so counting those counts each conversation once per group (docs/design.md, "Reports").
 const groupKey: Record<ReportGroupBy, { key: string; fresh: string; people: boolean }> = {
-  manager: { key: `coalesce(manager_id, '') COLLATE "C"`, fresh: 'prev_manager < $1', people: true },
-  assignee: { key: `coalesce(assignee_id, '') COLLATE "C"`, fresh: 'prev_assignee < $1', people: true },
-  source: { key: 'source COLLATE "C"', fresh: 'prev_any < $1', people: false },
-  channel: { key: 'channel COLLATE "C"', fresh: 'prev_any < $1', people: false },
+  manager: { key: 'manager_id', fresh: 'prev_manager < $1', people: true },
+  assignee: { key: 'assignee_id', fresh: 'prev_assignee < $1', people: true },
+  source: { key: 'source', fresh: 'prev_any < $1', people: false },
+  channel: { key: 'channel', fresh: 'prev_any < $1', people: false },
   // Days: the facts of each day of the period ($3 its starts, $4 its ends, computed in the zone) are
   // an index range of their own, so no row's time is converted to the zone or searched for its day.
   day: { key: 'd.n', fresh: 'prev_any < d.s', people: false },
@@ -138,6 +138,47 @@ export const reportSchedule = async (pool: Queryable): Promise<{ timeZone: strin
   return rows[0]?.hours ?? null;
 };
 
+interface CountRow {
+  key: string | null;
+  kind: string;
+  n: number;
+  fresh: number | null;
+  fresh_any: number | null;
+  rating_sum: number | null;
+  label: string | null;
+}
+
+/** The per-kind counts of each group (by `keyOf`) summed into the figures' counting fields. */
+const sumCounts = (rows: readonly CountRow[], keyOf: (r: CountRow) => string) => {
+  const out = new Map<string, Raw>();
+  for (const r of rows) {
+    const k = keyOf(r);
+    const g = (out.get(k) ?? {
+      conversations: 0,
+      conversations_any: 0,
+      messages_in: 0,
+      messages_out: 0,
+      reopened: 0,
+      rating_count: 0,
+      rating_sum: 0,
+      label: null,
+    }) as Record<string, number | string | null>;
+    g.conversations = Number(g.conversations) + (r.fresh ?? 0);
+    g.conversations_any = Number(g.conversations_any) + (r.fresh_any ?? 0);
+    if (r.kind === 'i') g.messages_in = Number(g.messages_in) + r.n;
+    if (r.kind === 'a') g.messages_out = Number(g.messages_out) + r.n;
+    if (r.kind === 'r') g.reopened = Number(g.reopened) + r.n;
+    if (r.kind === 's') {
+      g.rating_count = Number(g.rating_count) + r.n;
+      g.rating_sum = Number(g.rating_sum) + (r.rating_sum ?? 0);
+    }
+    g.label ??= r.label;
+    g.rating_average = Number(g.rating_count) > 0 ? Number(g.rating_sum) / Number(g.rating_count) : null;
+    out.set(k, g);
+  }
+  return out;
+};
+
 export const responseReport = async (
   pool: Queryable,
   q: { from: Date; to: Date; groupBy: ReportGroupBy; timeZone?: string },
@@ -149,28 +190,23 @@ export const responseReport = async (
   const days = q.groupBy === 'day' ? midnights(q.from, q.to, timeZone) : [];
   // Each day from its midnight, the first from `from`; each to the next midnight, the last to `to`.
   const starts = days.map((d, i) => (i === 0 ? q.from : d.toJSDate()));
-  const ends = days.map((d, i) => (i === days.length - 1 ? q.to : days[i + 1]!.toJSDate()));
+  const ends = days.map((_, i) => (i === days.length - 1 ? q.to : days[i + 1]!.toJSDate()));
   const params = q.groupBy === 'day' ? [q.from, q.to, starts, ends] : [q.from, q.to];
   // Two statements, side by side on two connections. Counts: one pass over the period's facts,
-  // hashed per group (the total is the rows' sum: each conversation has one `prev_any` fact in the
-  // period, in one row). Durations: the ordered-set aggregates sort only the facts that carry one
-  // (about a quarter), read through their partial index.
+  // hashed per group and kind, summed here (the total too: each conversation has one `prev_any`
+  // fact in the period, in one row). Durations: the ordered-set aggregates sort only the facts
+  // that carry one (about a quarter), read through their partial index.
   const [counted, durations] = await Promise.all([
-    pool.query<Raw>(
+    pool.query<CountRow>(
       `SELECT c.*, ${people ? 'p.name' : 'NULL::text'} AS label FROM (
-         SELECT ${key} AS key,
-           count(*) FILTER (WHERE kind IN ('o', 'i', 'a') AND ${fresh}) AS conversations,
-           count(*) FILTER (WHERE kind IN ('o', 'i', 'a') AND prev_any < $1) AS conversations_any,
-           count(*) FILTER (WHERE kind = 'i') AS messages_in, count(*) FILTER (WHERE kind = 'a') AS messages_out,
-           count(*) FILTER (WHERE kind = 'r') AS reopened,
-           count(rating) FILTER (WHERE kind = 's') AS rating_count, sum(rating) FILTER (WHERE kind = 's') AS rating_sum
-         FROM ${factsOf(q.groupBy)} WHERE at >= $1 AND at < $2 GROUP BY 1) c
-       ${people ? 'LEFT JOIN rm_report_people p ON p.id = c.key' : ''}
-       ORDER BY c.key`,
+         SELECT ${key}::text AS key, kind, count(*)::int AS n, sum((${fresh})::int)::int AS fresh,
+           sum((prev_any < $1)::int)::int AS fresh_any, sum(rating)::int AS rating_sum
+         FROM ${factsOf(q.groupBy)} WHERE at >= $1 AND at < $2 GROUP BY 1, 2) c
+       ${people ? 'LEFT JOIN rm_report_people p ON p.id = c.key' : ''}`,
       params,
     ),
     pool.query<Raw>(
-      `SELECT grouping(key) = 1 AS is_total, key,
+      `SELECT grouping(key) = 1 AS is_total, key::text,
          ${stats('first', `kind = 'a' AND first`)},
          ${stats('response', `kind = 'a'`)},
          ${stats('resolution', `kind = 'c'`)}
@@ -180,24 +216,13 @@ export const responseReport = async (
       params,
     ),
   ]);
-  const timed = new Map(durations.rows.map((r) => [r.is_total ? null : String(r.key), r]));
-  const counts = counted.rows.map(
-    (r): Raw => ({
-      ...r,
-      rating_average: Number(r.rating_count) > 0 ? Number(r.rating_sum) / Number(r.rating_count) : null,
-    }),
+  const timed = new Map(durations.rows.map((r) => [r.is_total ? null : String(r.key ?? ''), r]));
+  const groups = sumCounts(counted.rows, (r) => r.key ?? '');
+  const total = groups.size > 0 ? sumCounts(counted.rows, () => '').get('')! : undefined;
+  const keys = [...groups.keys()].sort((a, b) =>
+    q.groupBy === 'day' ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0,
   );
-  const sum = (name: string) => counts.reduce((n, r) => n + Number(r[name]), 0);
-  const totalCounts: Raw = {
-    conversations: sum('conversations_any'),
-    messages_in: sum('messages_in'),
-    messages_out: sum('messages_out'),
-    reopened: sum('reopened'),
-    rating_count: sum('rating_count'),
-    rating_average: sum('rating_count') > 0 ? sum('rating_sum') / sum('rating_count') : null,
-  };
-  const rows = counts.map((r) => ({ ...r, ...timed.get(String(r.key)) }));
-  const total: Raw | undefined = counts.length > 0 ? { ...totalCounts, ...timed.get(null) } : undefined;
+  const rows = keys.map((k): Raw => ({ ...groups.get(k)!, ...timed.get(k), key: k }));
   return {
     from: q.from.toISOString(),
     to: q.to.toISOString(),
@@ -213,7 +238,9 @@ export const responseReport = async (
         ...figures(r),
       };
     }),
-    total: total ? figures(total) : emptyFigures(),
+    total: total
+      ? figures({ ...total, conversations: total.conversations_any ?? 0, ...timed.get(null) })
+      : emptyFigures(),
   };
 };
 
