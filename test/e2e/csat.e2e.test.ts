@@ -396,3 +396,103 @@ describe('CSAT off (the default)', () => {
     );
   });
 });
+
+describe('CSAT off (the default): VK and a source', () => {
+  let h: VkHarness;
+  let receiver: WebhookReceiver;
+  let manager: User;
+  before(async () => {
+    h = await startVkHarness({
+      env: {
+        ORDER_WAIT_MS: '100',
+        WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
+        WEBHOOK_RETRY_INITIAL_MS: '100',
+        API_RATE_LIMIT_PER_MINUTE: '1000000',
+      },
+    });
+    receiver = await startWebhookReceiver();
+    manager = h.tg.addManager({ first_name: 'Alice' });
+  });
+  after(async () => {
+    await h.stop();
+    await receiver.close();
+  });
+  const topicOf = async (conversationId: string): Promise<number> => {
+    const opened = await waitFor('the topic and the first copy', async () => {
+      const o = await eventsOf(h.db.pool, conversationId, 'TopicOpened');
+      const copied = await eventsOf(h.db.pool, conversationId, 'ClientMessageForwarded');
+      return o.length > 0 && copied.length > 0 ? o[0] : undefined;
+    });
+    return Number(opened.data.topicId);
+  };
+  const close = async (threadId: number) => {
+    const res = await h.postUpdate(h.tg.groupMessage(manager, threadId, closeCommand));
+    assert.equal(res.status, 200);
+  };
+
+  it('VK: after /close the client is told, and gets no keyboard', async () => {
+    const user = h.vk.addUser({ first_name: 'Oleg' });
+    const conversationId = vkConversationId(user.id);
+    assert.equal((await h.postEvent(h.vk.messageNew(user, { text: 'Hello' }))).status, 200);
+    await close(await topicOf(conversationId));
+    await waitFor(
+      'the closing',
+      async () => (await eventsOf(h.db.pool, conversationId, 'ConversationClosed'))[0],
+    );
+    // The reactor has gone past the closing once the client's next message is in the topic.
+    assert.equal((await h.postEvent(h.vk.messageNew(user, { text: 'Thanks' }))).status, 200);
+    await waitFor('the next copy', async () => {
+      const copies = await eventsOf(h.db.pool, conversationId, 'ClientMessageForwarded');
+      return copies.length >= 2 ? true : undefined;
+    });
+    assert.equal((await eventsOf(h.db.pool, conversationId, 'RatingRequested')).length, 0);
+    assert.ok(h.vk.sentTo(user.id).length > 0, 'the client was written to (the closing notice)');
+    assert.ok(
+      h.vk.sentTo(user.id).every((m) => (m.keyboard?.buttons.length ?? 0) === 0),
+      'no keyboard was sent to the client',
+    );
+  });
+
+  it('a source: the closing is posted, no rating_requested; the rating API has nothing to take', async () => {
+    const created = await createSource(h.app.log, 'desk', await receiver.hook('/hooks/desk'));
+    await waitFor('the token', async () =>
+      (await authenticate(h.app.db.pool, created.token)) ? true : undefined,
+    );
+    const api = async (method: string, path: string, json?: unknown) => {
+      const res = await fetch(`${h.app.address()}/api/external${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${created.token}`,
+          ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const conversationId = conversationIdOf('external', 'desk', 'cust-9');
+    assert.equal((await api('POST', '/cust-9/messages', { text: 'Invoice please' })).status, 201);
+    const threadId = await topicOf(conversationId);
+    await close(threadId);
+    await waitFor(
+      'the closing',
+      async () => (await eventsOf(h.db.pool, conversationId, 'ConversationClosed'))[0],
+    );
+    // The webhook reactor has gone past the closing once an answer written after it is posted.
+    const res = await h.postUpdate(h.tg.groupMessage(manager, threadId, { text: 'Anything else?' }));
+    assert.equal(res.status, 200);
+    await waitFor(
+      'the answer after the closing, posted',
+      () => receiver.at('/hooks/desk').find((r) => r.body.includes('Anything else?')),
+      20_000,
+    );
+    assert.equal(
+      receiver.at('/hooks/desk').filter((r) => r.body.includes('rating_requested')).length,
+      0,
+      'no conversation.rating_requested',
+    );
+    assert.equal((await eventsOf(h.db.pool, conversationId, 'RatingRequested')).length, 0);
+    assert.equal((await api('GET', '/cust-9/rating')).status, 404);
+    const rated = await api('POST', '/cust-9/rating', { rating: 5 });
+    assert.equal(rated.status >= 400 && rated.status < 500, true, JSON.stringify(rated.body));
+  });
+});
