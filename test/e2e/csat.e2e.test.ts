@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Message, Update, User } from 'grammy/types';
 import { conversationIdOf } from '../../src/adapters/ids.ts';
-import { authenticate, createSource } from '../../src/adapters/sources/sources.ts';
+import { authenticate, type CheckedWebhookUrl, createSource } from '../../src/adapters/sources/sources.ts';
 import { telegramConversationId } from '../../src/adapters/telegram/refs.ts';
 import { vkConversationId } from '../../src/adapters/vk/refs.ts';
 import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
@@ -38,6 +38,25 @@ const eventsOf = async (
       [`conversation-${conversationId}`, type ?? null],
     )
   ).rows;
+
+/** A new source with its webhook, and a caller of the external API with its token. */
+const sourceApi = async (h: VkHarness, code: string, webhookUrl: CheckedWebhookUrl) => {
+  const created = await createSource(h.app.log, code, webhookUrl);
+  await waitFor('the token', async () =>
+    (await authenticate(h.app.db.pool, created.token)) ? true : undefined,
+  );
+  return async (method: string, path: string, json?: unknown) => {
+    const res = await fetch(`${h.app.address()}/api/external${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${created.token}`,
+        ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+};
 
 const closeCommand = { text: '/close', entities: [{ type: 'bot_command' as const, offset: 0, length: 6 }] };
 
@@ -284,21 +303,7 @@ describe('CSAT=on (whole app)', () => {
   });
 
   it('a source: conversation.rating_requested is posted, the rating goes through the API once', async () => {
-    const created = await createSource(h.app.log, 'shop', await receiver.hook('/hooks/shop'));
-    await waitFor('the token', async () =>
-      (await authenticate(h.app.db.pool, created.token)) ? true : undefined,
-    );
-    const api = async (method: string, path: string, json?: unknown) => {
-      const res = await fetch(`${h.app.address()}/api/external${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${created.token}`,
-          ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    };
+    const api = await sourceApi(h, 'shop', await receiver.hook('/hooks/shop'));
     const conversationId = conversationIdOf('external', 'shop', 'cust-1');
     assert.equal((await api('POST', '/cust-1/messages', { text: 'Invoice please' })).status, 201);
     const threadId = await topicOf(conversationId);
@@ -454,21 +459,7 @@ describe('CSAT off (the default): VK and a source', () => {
   });
 
   it('a source: the closing is posted, no rating_requested; the rating API has nothing to take', async () => {
-    const created = await createSource(h.app.log, 'desk', await receiver.hook('/hooks/desk'));
-    await waitFor('the token', async () =>
-      (await authenticate(h.app.db.pool, created.token)) ? true : undefined,
-    );
-    const api = async (method: string, path: string, json?: unknown) => {
-      const res = await fetch(`${h.app.address()}/api/external${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${created.token}`,
-          ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    };
+    const api = await sourceApi(h, 'desk', await receiver.hook('/hooks/desk'));
     const conversationId = conversationIdOf('external', 'desk', 'cust-9');
     assert.equal((await api('POST', '/cust-9/messages', { text: 'Invoice please' })).status, 201);
     const threadId = await topicOf(conversationId);
