@@ -102,6 +102,13 @@ const findTests = async (dir: string, wanted: readonly Tier[]): Promise<string[]
  */
 const RUN_TIMEOUT_MS = Number(process.env.TEST_RUN_TIMEOUT_MIN ?? 25) * 60_000;
 
+/**
+ * Test files at once (TEST_CONCURRENCY): three on two cores. Most files spend much of their time
+ * waiting (an app starting, a reactor's hold, a stand-in's outage), so a third keeps the cores
+ * busy: the e2e tier took 306 s instead of 367 s here, and the whole run passed at 3 under a load of 9.
+ */
+const TEST_CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 3);
+
 const CHROMIUM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
 /**
@@ -144,7 +151,7 @@ const runTests = async (
       '--import',
       'tsx',
       '--test',
-      '--test-concurrency=2',
+      `--test-concurrency=${TEST_CONCURRENCY}`,
       '--test-timeout=180000',
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
