@@ -217,6 +217,7 @@ export const startApp = async (
           apiBaseUrl: config.VK_API_BASE_URL,
           mode: config.VK_MODE,
           apiLimit: config.VK_API_LIMIT,
+          retry: { baseMs: config.VK_RETRY_INITIAL_MS },
           fileHosts: config.VK_FILE_HOSTS,
           handler,
           log,

@@ -136,6 +136,12 @@ const schema = z
       .positive()
       .max(20, "must be at most 20 (VK's limit for a community token)")
       .default(20),
+    /** The VK reactor's first wait after a failed send (flood control, a reset); doubled each time. */
+    VK_RETRY_INITIAL_MS: z.coerce
+      .number({ message: 'must be a number of milliseconds' })
+      .int()
+      .min(1, 'must be at least 1 ms')
+      .default(1000),
     /**
      * Conversations the Telegram and VK reactors carry at once (each in its own order). A crash may
      * repeat one send per conversation in flight; 1 makes it at most one per crash, at the cost of

@@ -221,7 +221,8 @@ describe('metrics: Telegram and an external source, whole app', () => {
 describe('metrics: VK flood control, whole app', () => {
   let h: VkHarness;
   before(async () => {
-    h = await startVkHarness();
+    // The shipped first wait (the harness shortens it): the backoff metric reads 1 s.
+    h = await startVkHarness({ env: { VK_RETRY_INITIAL_MS: '1000' } });
   });
   after(async () => {
     await h.stop();

@@ -19,6 +19,9 @@ import { client, type Message } from './api-helpers.ts';
 /** The production default: these tests check what a team gets without tuning anything. */
 const ORDER_ENV = { ORDER_WAIT_MS: '1000' };
 const ROUNDS = Number(process.env.SENDER_ORDER_ROUNDS ?? 3);
+/** The rounds at once, each with a sender of its own: every one waits out ORDER_WAIT_MS, not in turn. */
+const eachRound = (round: (n: number) => Promise<void>) =>
+  Promise.all(Array.from({ length: ROUNDS }, (_, n) => round(n)));
 
 /** A deterministic shuffle (a small LCG), so a failing round can be told again. */
 const shuffled = <T>(items: readonly T[], seed: number): T[] => {
@@ -62,7 +65,7 @@ describe('sender order: telegram', () => {
   });
 
   it("a new client's burst, delivered at once in shuffled order, shows in the topic as sent", async () => {
-    for (let round = 0; round < ROUNDS; round++) {
+    await eachRound(async (round) => {
       const user = h.tg.addUser({ first_name: `Burst${round}` });
       const count = 5 + (round % 6);
       const prefix = `new ${round}:`;
@@ -80,11 +83,11 @@ describe('sender order: telegram', () => {
         updates.map((u) => u.message!.text),
         `round ${round}`,
       );
-    }
+    });
   });
 
   it("a known client's burst comes in order after what they wrote before", async () => {
-    for (let round = 0; round < ROUNDS; round++) {
+    await eachRound(async (round) => {
       const user = h.tg.addUser({ first_name: `Known${round}` });
       const first = h.tg.privateMessage(user, { text: `known ${round}: hello` });
       await h.send(first);
@@ -111,7 +114,7 @@ describe('sender order: telegram', () => {
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(await forwarded(), count + 1);
       assert.equal(textsInTopic(h, topic, `known ${round}:`).length, count + 1);
-    }
+    });
   });
 
   it('a message of a burst Telegram refuses is reported in the topic once; the rest come in order', async () => {
@@ -202,7 +205,7 @@ describe('sender order: two instances', () => {
         headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': WEBHOOK_SECRET },
         body: JSON.stringify(u),
       });
-    for (let round = 0; round < ROUNDS; round++) {
+    await eachRound(async (round) => {
       const user = h.tg.addUser({ first_name: `Spread${round}` });
       const updates = Array.from({ length: 8 }, (_, i) =>
         h.tg.privateMessage(user, { text: `spread ${round}: ${i + 1}` }),
@@ -224,7 +227,7 @@ describe('sender order: two instances', () => {
         texts,
         updates.map((u) => u.message!.text),
       );
-    }
+    });
   });
 });
 
@@ -238,7 +241,7 @@ describe('sender order: vk', () => {
   });
 
   it("a VK client's burst shows in the topic in the dialog's own order", async () => {
-    for (let round = 0; round < ROUNDS; round++) {
+    await eachRound(async (round) => {
       const user = h.vk.addUser({ first_name: `Vk${round}` });
       const events = Array.from({ length: 6 }, (_, i) =>
         h.vk.messageNew(user, { text: `vk ${round}: ${i + 1}` }),
@@ -261,7 +264,7 @@ describe('sender order: vk', () => {
         texts,
         events.map((e) => e.message.text),
       );
-    }
+    });
   });
 
   it("a manager's burst reaches the VK client in the order it was written", async () => {

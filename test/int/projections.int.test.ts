@@ -220,7 +220,8 @@ describe('projections under crashes and concurrency', () => {
         ).rows[0]!.n,
       );
     const progress: number[] = [];
-    for (let round = 0; round < 30 && !(await caughtUp(db)()); round++) {
+    // Ten kills at random points of the catch-up; each costs a process start (a second or more here).
+    for (let round = 0; round < 10 && !(await caughtUp(db)()); round++) {
       const child = fork(new URL('../support/projection-runner-process.ts', import.meta.url), [], {
         execArgv: ['--import', 'tsx'],
         env: { ...process.env, RUNNER_DATABASE_URL: db.url, RUNNER_BATCH_SIZE: '20' },

@@ -120,6 +120,9 @@ describe('webhooks: where they may go at send time, and signatures across a rota
         reader: handler.reader,
         now: () => clock.t,
         onEnqueued: () => scheduler?.wake(),
+        // Answers here go one at a time: a short hold for earlier ones keeps each test quick, as
+        // test/support/app-env.ts does (test/e2e/sender-order.e2e.test.ts runs with the default).
+        orderWaitMs: 100,
       }),
       retryMs: 100,
     });

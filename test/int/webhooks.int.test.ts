@@ -133,6 +133,9 @@ describe('webhooks to a source', () => {
         now: () => clock.t,
         onEnqueued: scheduler.wake,
         publicUrl: 'https://support.example.com/',
+        // Answers here go one at a time: a short hold for earlier ones keeps each test quick, as
+        // test/support/app-env.ts does (test/e2e/sender-order.e2e.test.ts runs with the default).
+        orderWaitMs: 100,
       }),
       retryMs: 100,
     });
