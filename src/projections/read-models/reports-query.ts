@@ -54,22 +54,50 @@ type Queryable = Pick<pg.Pool, 'query'>;
 // Keys are the columns as stored (no NULL is mapped in SQL: a computed key per row cost more than
 // the aggregates). `fresh`: an activity that is its conversation's first in the period within the
 // row's group, so counting those counts each conversation once per group (docs/design.md, "Reports").
-const groupKey: Record<ReportGroupBy, { key: string; fresh: string; people: boolean }> = {
+const groupKey: Record<Exclude<ReportGroupBy, 'day'>, { key: string; fresh: string; people: boolean }> = {
   manager: { key: 'manager_id', fresh: 'prev_manager < $1', people: true },
   assignee: { key: 'assignee_id', fresh: 'prev_assignee < $1', people: true },
   source: { key: 'source', fresh: 'prev_any < $1', people: false },
   channel: { key: 'channel', fresh: 'prev_any < $1', people: false },
-  // Days: the facts of each day of the period ($3 its starts, $4 its ends, computed in the zone) are
-  // an index range of their own, so no row's time is converted to the zone or searched for its day.
-  day: { key: 'd.n', fresh: 'prev_any < d.s', people: false },
 };
 
-/** The facts of the period, joined with their day when grouped by day. */
-const factsOf = (groupBy: ReportGroupBy) =>
-  groupBy === 'day'
-    ? `unnest($3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS d(s, e, n)
-       JOIN rm_report_facts ON at >= d.s AND at < d.e`
-    : 'rm_report_facts';
+/** The counts per kind (and key), with how many of them are fresh in the row's group and in the period. */
+const counting = (fresh: string) => `count(*) AS n, count(*) FILTER (WHERE ${fresh}) AS fresh,
+  count(*) FILTER (WHERE prev_any < $1) AS fresh_any, sum(rating) AS rating_sum`;
+
+// Days: each day of the period ($3 its starts, $4 its ends, computed in the zone) is an index range
+// aggregated on its own (LATERAL), so no row's time is converted to the zone or searched for its
+// day, and each day's hash table stays small.
+const DAYS = 'unnest($3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS d(s, e, n)';
+const PERIOD = 'at >= $1 AND at < $2';
+
+const countsSql = (groupBy: ReportGroupBy): string => {
+  if (groupBy === 'day')
+    return `SELECT d.n AS key, x.*, NULL::text AS label FROM ${DAYS}, LATERAL (
+      SELECT kind, ${counting('prev_any < d.s')} FROM rm_report_facts
+      WHERE at >= d.s AND at < d.e AND ${PERIOD} GROUP BY kind) x`;
+  const { key, fresh, people } = groupKey[groupBy];
+  return `SELECT c.*, ${people ? 'p.name' : 'NULL::text'} AS label FROM (
+      SELECT ${key} AS key, kind, ${counting(fresh)} FROM rm_report_facts WHERE ${PERIOD} GROUP BY 1, 2) c
+    ${people ? 'LEFT JOIN rm_report_people p ON p.id = c.key' : ''}`;
+};
+
+const durationsSql = (groupBy: ReportGroupBy, seconds: string): string => {
+  const figures = `${stats('first', `kind = 'a' AND first`)}, ${stats('response', `kind = 'a'`)},
+    ${stats('resolution', `kind = 'c'`)}`;
+  const timed = (where: string) =>
+    `SELECT kind, first, ${seconds} AS s FROM rm_report_facts WHERE ${where} AND wall_s IS NOT NULL`;
+  // By day, each day's sort is its own, and the total is sorted once more beside them.
+  if (groupBy === 'day')
+    return `SELECT false AS is_total, d.n AS key, x.* FROM ${DAYS},
+        LATERAL (SELECT ${figures} FROM (${timed(`at >= d.s AND at < d.e AND ${PERIOD}`)}) f) x
+      UNION ALL SELECT true, NULL, ${figures} FROM (${timed(PERIOD)}) f`;
+  const { key } = groupKey[groupBy];
+  return `SELECT grouping(key) = 1 AS is_total, key, ${figures}
+    FROM (SELECT ${key} AS key, kind, first, ${seconds} AS s FROM rm_report_facts
+          WHERE ${PERIOD} AND wall_s IS NOT NULL) f
+    GROUP BY GROUPING SETS ((key), ())`;
+};
 
 /** The midnights in `zone` of every day [from, to) touches, the first at or before `from`. */
 const midnights = (from: Date, to: Date, zone: string): DateTime[] => {
@@ -138,13 +166,14 @@ export const reportSchedule = async (pool: Queryable): Promise<{ timeZone: strin
   return rows[0]?.hours ?? null;
 };
 
+/** A row of countsSql (node-postgres hands count(*) and sum() over bigint to us as strings). */
 interface CountRow {
   key: string | null;
   kind: string;
-  n: number;
-  fresh: number | null;
-  fresh_any: number | null;
-  rating_sum: number | null;
+  n: string;
+  fresh: string;
+  fresh_any: string;
+  rating_sum: string | null;
   label: string | null;
 }
 
@@ -163,14 +192,15 @@ const sumCounts = (rows: readonly CountRow[], keyOf: (r: CountRow) => string) =>
       rating_sum: 0,
       label: null,
     }) as Record<string, number | string | null>;
-    g.conversations = Number(g.conversations) + (r.fresh ?? 0);
-    g.conversations_any = Number(g.conversations_any) + (r.fresh_any ?? 0);
-    if (r.kind === 'i') g.messages_in = Number(g.messages_in) + r.n;
-    if (r.kind === 'a') g.messages_out = Number(g.messages_out) + r.n;
-    if (r.kind === 'r') g.reopened = Number(g.reopened) + r.n;
+    const n = Number(r.n);
+    g.conversations = Number(g.conversations) + Number(r.fresh);
+    g.conversations_any = Number(g.conversations_any) + Number(r.fresh_any);
+    if (r.kind === 'i') g.messages_in = Number(g.messages_in) + n;
+    if (r.kind === 'a') g.messages_out = Number(g.messages_out) + n;
+    if (r.kind === 'r') g.reopened = Number(g.reopened) + n;
     if (r.kind === 's') {
-      g.rating_count = Number(g.rating_count) + r.n;
-      g.rating_sum = Number(g.rating_sum) + (r.rating_sum ?? 0);
+      g.rating_count = Number(g.rating_count) + n;
+      g.rating_sum = Number(g.rating_sum) + Number(r.rating_sum ?? 0);
     }
     g.label ??= r.label;
     g.rating_average = Number(g.rating_count) > 0 ? Number(g.rating_sum) / Number(g.rating_count) : null;
@@ -185,7 +215,6 @@ export const responseReport = async (
 ): Promise<ResponseReport> => {
   const schedule = await reportSchedule(pool);
   const timeZone = q.timeZone ?? schedule?.timeZone ?? 'UTC';
-  const { key, fresh, people } = groupKey[q.groupBy];
   const seconds = schedule ? 'business_s' : 'wall_s';
   const days = q.groupBy === 'day' ? midnights(q.from, q.to, timeZone) : [];
   // Each day from its midnight, the first from `from`; each to the next midnight, the last to `to`.
@@ -197,27 +226,11 @@ export const responseReport = async (
   // fact in the period, in one row). Durations: the ordered-set aggregates sort only the facts
   // that carry one (about a quarter), read through their partial index.
   const [counted, durations] = await Promise.all([
-    pool.query<CountRow>(
-      `SELECT c.*, ${people ? 'p.name' : 'NULL::text'} AS label FROM (
-         SELECT ${key}::text AS key, kind, count(*)::int AS n, sum((${fresh})::int)::int AS fresh,
-           sum((prev_any < $1)::int)::int AS fresh_any, sum(rating)::int AS rating_sum
-         FROM ${factsOf(q.groupBy)} WHERE at >= $1 AND at < $2 GROUP BY 1, 2) c
-       ${people ? 'LEFT JOIN rm_report_people p ON p.id = c.key' : ''}`,
-      params,
-    ),
-    pool.query<Raw>(
-      `SELECT grouping(key) = 1 AS is_total, key::text,
-         ${stats('first', `kind = 'a' AND first`)},
-         ${stats('response', `kind = 'a'`)},
-         ${stats('resolution', `kind = 'c'`)}
-       FROM (SELECT ${key} AS key, kind, first, ${seconds} AS s FROM ${factsOf(q.groupBy)}
-             WHERE at >= $1 AND at < $2 AND wall_s IS NOT NULL) f
-       GROUP BY GROUPING SETS ((key), ())`,
-      params,
-    ),
+    pool.query<CountRow>(countsSql(q.groupBy), params),
+    pool.query<Raw>(durationsSql(q.groupBy, seconds), params),
   ]);
   const timed = new Map(durations.rows.map((r) => [r.is_total ? null : String(r.key ?? ''), r]));
-  const groups = sumCounts(counted.rows, (r) => r.key ?? '');
+  const groups = sumCounts(counted.rows, (r) => (r.key === null ? '' : String(r.key)));
   const total = groups.size > 0 ? sumCounts(counted.rows, () => '').get('')! : undefined;
   const keys = [...groups.keys()].sort((a, b) =>
     q.groupBy === 'day' ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0,

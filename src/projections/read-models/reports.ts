@@ -135,11 +135,12 @@ CREATE TABLE ${t('rm_report_settings')} (
   revision bigint NOT NULL
 )`,
   // Reports ask for a period: every query starts from a time index holding every column it reads
-  // (an index-only scan, no heap visits), the durations' from the facts that carry one. Facts are
+  // (an index-only scan, no heap visits; fixed-width columns first, which a row reads fastest), the
+  // durations' from the facts that carry one. Facts are
   // only ever added (guarded by the conversation row's revision), so they need no key.
   createIndexes: (t) => `
 CREATE INDEX ${t('rm_report_facts')}_at ON ${t('rm_report_facts')} (at)
-  INCLUDE (kind, manager_id, assignee_id, source, channel, rating, prev_any, prev_manager, prev_assignee);
+  INCLUDE (kind, rating, prev_any, prev_manager, prev_assignee, manager_id, assignee_id, source, channel);
 CREATE INDEX ${t('rm_report_facts')}_timed ON ${t('rm_report_facts')} (at)
   INCLUDE (kind, first, wall_s, business_s, manager_id, assignee_id, source, channel) WHERE wall_s IS NOT NULL;
 CREATE INDEX ${t('rm_report_conversations')}_first ON ${t('rm_report_conversations')} (first_response_at)
