@@ -58,6 +58,14 @@ const sourceApi = async (h: VkHarness, code: string, webhookUrl: CheckedWebhookU
   };
 };
 
+/** Short holds and retries, webhooks to the local receiver, no rate limit on the API. */
+const wholeAppEnv = {
+  ORDER_WAIT_MS: '100',
+  WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
+  WEBHOOK_RETRY_INITIAL_MS: '100',
+  API_RATE_LIMIT_PER_MINUTE: '1000000',
+};
+
 const closeCommand = { text: '/close', entities: [{ type: 'bot_command' as const, offset: 0, length: 6 }] };
 
 describe('CSAT=on (whole app)', () => {
@@ -66,15 +74,7 @@ describe('CSAT=on (whole app)', () => {
   let manager: User;
 
   before(async () => {
-    h = await startVkHarness({
-      env: {
-        CSAT: 'on',
-        ORDER_WAIT_MS: '100',
-        WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
-        WEBHOOK_RETRY_INITIAL_MS: '100',
-        API_RATE_LIMIT_PER_MINUTE: '1000000',
-      },
-    });
+    h = await startVkHarness({ env: { CSAT: 'on', ...wholeAppEnv } });
     receiver = await startWebhookReceiver();
     manager = h.tg.addManager({ first_name: 'Alice', last_name: 'Support' });
   });
@@ -407,14 +407,7 @@ describe('CSAT off (the default): VK and a source', () => {
   let receiver: WebhookReceiver;
   let manager: User;
   before(async () => {
-    h = await startVkHarness({
-      env: {
-        ORDER_WAIT_MS: '100',
-        WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
-        WEBHOOK_RETRY_INITIAL_MS: '100',
-        API_RATE_LIMIT_PER_MINUTE: '1000000',
-      },
-    });
+    h = await startVkHarness({ env: wholeAppEnv });
     receiver = await startWebhookReceiver();
     manager = h.tg.addManager({ first_name: 'Alice' });
   });
