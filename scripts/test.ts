@@ -104,7 +104,8 @@ const RUN_TIMEOUT_MS = Number(process.env.TEST_RUN_TIMEOUT_MIN ?? 25) * 60_000;
 
 /**
  * Test files at once (TEST_CONCURRENCY): two on two cores. The files are CPU-bound here (app and CLI
- * processes starting): on a quiet machine the main tiers took 584 s at 2 and 611–645 s at 3.
+ * processes starting): on fresh clones the main tiers took 625 s at 2 and 611–645 s at 3, the same
+ * within noise, and 2 keeps the load, and with it the timing-sensitive tests, calmer.
  */
 const TEST_CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 2);
 
