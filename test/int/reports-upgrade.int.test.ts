@@ -3,13 +3,10 @@
 // answers, conversations counted from the activity recorded after the upgrade), and
 // projections:rebuild brings version 2 with every figure counted from the first event.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { migrate } from '../../src/adapters/postgres/migrations.ts';
-import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
+import { describe, it } from 'node:test';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
 import type { Actor } from '../../src/domain/events.ts';
-import { registryMigration } from '../../src/projections/index.ts';
 import type { Projection } from '../../src/projections/projection.ts';
 import { reportsProjection } from '../../src/projections/read-models/reports.ts';
 import { responseReport } from '../../src/projections/read-models/reports-query.ts';
@@ -17,7 +14,8 @@ import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { ensureActiveGeneration } from '../../src/projections/registry.ts';
 import { catchUpProjection } from '../../src/projections/runner.ts';
 import { driver, handlerFor } from '../support/conversations.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import type { TestDatabase } from '../support/db.ts';
+import { withLogDatabase } from '../support/log-database.ts';
 
 /** The tables and indexes as the version-1 release created them. */
 const version1: Projection = {
@@ -47,14 +45,8 @@ const alice: Actor = { kind: 'manager', id: '501', name: 'Alice' };
 describe('reports: upgrading from version 1', () => {
   let db: TestDatabase;
   let log: EventLog;
-  before(async () => {
-    db = await createTestDatabase();
-    await migrate(db.pool, [registryMigration]);
-    log = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 100 });
-  });
-  after(async () => {
-    await log.close();
-    await db.drop();
+  withLogDatabase((x) => {
+    ({ db, log } = x);
   });
 
   it('the old generation is upgraded in place and followed; a rebuild brings version 2', async () => {

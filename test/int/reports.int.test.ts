@@ -3,13 +3,10 @@
 // schedule the log held at each answer, and "waiting now" from the conversations read model.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { migrate } from '../../src/adapters/postgres/migrations.ts';
-import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
+import { before, describe, it } from 'node:test';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
 import type { Actor } from '../../src/domain/events.ts';
-import { registryMigration } from '../../src/projections/index.ts';
 import { conversationsProjection } from '../../src/projections/read-models/conversations.ts';
 import { reportsProjection } from '../../src/projections/read-models/reports.ts';
 import {
@@ -18,7 +15,8 @@ import {
   waitingNow,
 } from '../../src/projections/read-models/reports-query.ts';
 import { catchUpProjection } from '../../src/projections/runner.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import type { TestDatabase } from '../support/db.ts';
+import { withLogDatabase } from '../support/log-database.ts';
 
 const client = (id: string): Actor => ({ kind: 'client', id });
 const gina: Actor = { kind: 'manager', id: '42', name: 'Gina' };
@@ -66,21 +64,6 @@ const started = (id: string, channel: string, source: string) => ({
   profile: { firstName: id },
 });
 
-const setUp = (take: (x: { db: TestDatabase; log: EventLog }) => void) => {
-  let db: TestDatabase;
-  let log: EventLog;
-  before(async () => {
-    db = await createTestDatabase();
-    await migrate(db.pool, [registryMigration]);
-    log = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 100 });
-    take({ db, log });
-  });
-  after(async () => {
-    await log.close();
-    await db.drop();
-  });
-};
-
 const catchUp = async (db: TestDatabase, log: EventLog) => {
   for (const projection of [reportsProjection, conversationsProjection])
     await catchUpProjection({ db: sqlDatabase(db.pool), log, projection });
@@ -93,7 +76,7 @@ const C = '00000000-0000-4000-8000-00000000000c';
 describe('reports: a small history computed by hand', () => {
   let db: TestDatabase;
   let log: EventLog;
-  setUp((x) => {
+  withLogDatabase((x) => {
     ({ db, log } = x);
   });
   const november = { from: new Date('2026-11-01T00:00:00Z'), to: new Date('2026-12-01T00:00:00Z') };
@@ -300,7 +283,7 @@ describe('reports: a small history computed by hand', () => {
 describe('reports: working hours from the log', () => {
   let db: TestDatabase;
   let log: EventLog;
-  setUp((x) => {
+  withLogDatabase((x) => {
     ({ db, log } = x);
   });
 
