@@ -2,18 +2,17 @@
 // equal the incremental build and never take readers down, cursors that never go backwards.
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { migrate } from '../../src/adapters/postgres/migrations.ts';
-import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
+import { describe, it } from 'node:test';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
-import { allProjections, registryMigration } from '../../src/projections/index.ts';
+import { allProjections } from '../../src/projections/index.ts';
 import { messagesProjection } from '../../src/projections/read-models/messages.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { ensureActiveGeneration, readGeneration } from '../../src/projections/registry.ts';
 import { startProjectionRunner } from '../../src/projections/runner.ts';
 import { handlerFor, scriptedConversation } from '../support/conversations.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import type { TestDatabase } from '../support/db.ts';
+import { withLogDatabase } from '../support/log-database.ts';
 
 const eventCount = async (db: TestDatabase) =>
   Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM td_events')).rows[0]!.n);
@@ -42,26 +41,10 @@ const caughtUp = (db: TestDatabase) => async () => {
   return Number(c[0]!.n) === allProjections.length && Number(rows[0]!.n) === total;
 };
 
-/** A fresh database with the registry and a PostgreSQL log for each describe block. */
-const setUp = (take: (x: { db: TestDatabase; log: EventLog }) => void) => {
-  let db: TestDatabase;
-  let log: EventLog;
-  before(async () => {
-    db = await createTestDatabase();
-    await migrate(db.pool, [registryMigration]);
-    log = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 100 });
-    take({ db, log });
-  });
-  after(async () => {
-    await log.close();
-    await db.drop();
-  });
-};
-
 describe('projections', () => {
   let db: TestDatabase;
   let log: EventLog;
-  setUp((x) => {
+  withLogDatabase((x) => {
     ({ db, log } = x);
   });
 
@@ -200,7 +183,7 @@ describe('projections', () => {
 describe('projections under crashes and concurrency', () => {
   let db: TestDatabase;
   let log: EventLog;
-  setUp((x) => {
+  withLogDatabase((x) => {
     ({ db, log } = x);
   });
 
