@@ -186,24 +186,30 @@ export const planConversation = (
     const to = realId(m.toId);
     const content = { text: m.text ?? '', attachments: m.attachments.map(attachmentOf) };
     const rowMessageId = idOfParts([IMPORTER, 'messages', m.id]);
-    let messageId: string;
-    if (m.direction === 'incoming') {
-      // from_id is the client's message in its own chat (Telegram, VK); the external API stored a time there.
-      const own = channel === 'external' ? undefined : from;
-      messageId = !own
+    const incoming = m.direction === 'incoming';
+    // Incoming: from_id is the client's message in its own chat (Telegram, VK); the external API
+    // stored a time there. Outgoing: from_id is the manager's message in the topic; to_id the
+    // client's copy (none for a source).
+    const own = incoming && channel !== 'external' ? from : undefined;
+    const messageId = incoming
+      ? !own
         ? rowMessageId
         : channel === 'telegram'
           ? telegramMessageId(clientId, own)
-          : vkMessageId(clientId, own);
-      if (seen.has(messageId)) {
-        unmapped.push({
-          table: 'messages',
-          id: m.id,
-          why: `the same message as messages ${seen.get(messageId)}`,
-        });
-        continue;
-      }
-      seen.set(messageId, m.id);
+          : vkMessageId(clientId, own)
+      : from
+        ? telegramMessageId(group, from)
+        : rowMessageId;
+    if (seen.has(messageId)) {
+      unmapped.push({
+        table: 'messages',
+        id: m.id,
+        why: `the same message as messages ${seen.get(messageId)}`,
+      });
+      continue;
+    }
+    seen.set(messageId, m.id);
+    if (incoming) {
       add(
         'message',
         'messages',
@@ -234,17 +240,6 @@ export const planConversation = (
           messageId,
         );
     } else {
-      // from_id is the manager's message in the topic; to_id the client's copy (none for a source).
-      messageId = from ? telegramMessageId(group, from) : rowMessageId;
-      if (seen.has(messageId)) {
-        unmapped.push({
-          table: 'messages',
-          id: m.id,
-          why: `the same message as messages ${seen.get(messageId)}`,
-        });
-        continue;
-      }
-      seen.set(messageId, m.id);
       const delivered = channel !== 'external' ? to : undefined;
       add(
         'message',
