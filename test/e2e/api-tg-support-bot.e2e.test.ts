@@ -252,21 +252,14 @@ describe("external API: tg-support-bot's dialect per source", () => {
     const manager = h.tg.addManager({ first_name: 'Alice' });
     const answer = h.tg.groupMessage(manager, topic.message_thread_id, { text: 'We are on it' });
     await h.postUpdate(answer);
-    const [hook] = await waitFor(
-      'the webhook',
-      () => {
-        const got = receiver.at('/hooks/site5');
-        return got.length > 0 ? got : undefined;
-      },
-      20_000,
-    );
-    const body = JSON.parse(hook!.body) as Hook;
+    const hook = await waitFor('the webhook', () => receiver.at('/hooks/site5')[0], 20_000);
+    const body = JSON.parse(hook.body) as Hook;
     assert.equal(body.type_query, 'send_message');
     assert.equal(body.externalId, 'visitor-5');
     assert.equal(body.message.message_type, 'outgoing');
     assert.equal(body.message.text, 'We are on it');
     assert.match(body.message.date, DATE);
-    assert.ok(hook!.headers['x-topicdesk-signature'], 'signed as well; its receivers ignore the header');
+    assert.ok(hook.headers['x-topicdesk-signature'], 'signed as well; its receivers ignore the header');
     // The answer's number is the one the list shows it under.
     const listed = await bot.list('visitor-5');
     const outgoing = listed.json?.messages?.find((m) => m.message_type === 'outgoing');
@@ -298,15 +291,8 @@ describe("external API: tg-support-bot's dialect per source", () => {
     const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('visitor-4')));
     const manager = h.tg.addManager({ first_name: 'Bob' });
     await h.postUpdate(h.tg.groupMessage(manager, topic.message_thread_id, { text: 'Flat answer' }));
-    const [hook] = await waitFor(
-      'the webhook',
-      () => {
-        const got = receiver.at('/hooks/site4');
-        return got.length > 0 ? got : undefined;
-      },
-      20_000,
-    );
-    const body = JSON.parse(hook!.body) as Hook;
+    const hook = await waitFor('the webhook', () => receiver.at('/hooks/site4')[0], 20_000);
+    const body = JSON.parse(hook.body) as Hook;
     assert.equal(body.source, 'site4');
     assert.equal(body.external_id, 'visitor-4');
     assert.equal(body.message_type, 'outgoing');
