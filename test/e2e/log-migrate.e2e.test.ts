@@ -14,9 +14,7 @@ import { copyHistory, type HistorySpec, historyOf, skipToHead } from '../../benc
 import { conversationIdOf } from '../../src/adapters/ids.ts';
 import { CheckpointLogMismatchError } from '../../src/adapters/postgres/checkpoint-log.ts';
 import { type App, startApp } from '../../src/app/app.ts';
-import { loadConfig } from '../../src/app/config.ts';
 import { reactorLockKey } from '../../src/projections/reactor-runner.ts';
-import { telegramStandInEnv } from '../support/app-env.ts';
 import { type Harness, startHarness, WEBHOOK_SECRET, waitFor } from '../support/app-harness.ts';
 import { cli } from '../support/cli.ts';
 import { type EsdbStandIn, startEsdbStandIn } from '../support/esdb-stand-in.ts';
@@ -53,16 +51,7 @@ describe('log:migrate --to esdb (CLI, EventStoreDB stand-in, Telegram stand-in)'
   let h: Harness;
   let esdb: EsdbStandIn;
   let env: Record<string, string>;
-  const config = (extra: Record<string, string> = {}) =>
-    loadConfig({
-      DATABASE_URL: h.db.roles!.serviceUrl,
-      DATABASE_OWNER_URL: h.db.roles!.ownerUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ...telegramStandInEnv(h.tg, WEBHOOK_SECRET),
-      LOG_LEVEL: 'silent',
-      ...extra,
-    });
+  const config = (extra: Record<string, string> = {}) => h.config({ LOG_LEVEL: 'silent', ...extra });
   const apps: App[] = [];
   const start = async (extra: Record<string, string> = {}) => {
     const app = await startApp(config(extra), testLogger('silent').loggerFor(config()));

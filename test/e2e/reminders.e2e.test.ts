@@ -8,10 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Message } from 'grammy/types';
 import { pino } from 'pino';
 import { startApp } from '../../src/app/app.ts';
-import { loadConfig } from '../../src/app/config.ts';
 import { responseReport, waitingNow } from '../../src/projections/read-models/reports-query.ts';
-import { telegramStandInEnv } from '../support/app-env.ts';
-import { type Harness, startHarness, WEBHOOK_SECRET, waitFor } from '../support/app-harness.ts';
+import { type Harness, startHarness, waitFor } from '../support/app-harness.ts';
 import type { StandInUser } from '../support/telegram-stand-in.ts';
 
 const MINUTE = 60_000;
@@ -140,21 +138,9 @@ describe('reminders in the topics of waiting clients', () => {
     assert.match(reminders(topic)[0]!.text!, /Reminder 1 of 2: .* for 30 min/);
   });
   it('two instances: one posts; when it stops, the other takes over without posting anything again', async () => {
-    const second = await startApp(
-      loadConfig({
-        DATABASE_URL: h.db.roles!.serviceUrl,
-        DATABASE_OWNER_URL: h.db.roles!.ownerUrl,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        ...telegramStandInEnv(h.tg, WEBHOOK_SECRET),
-        REMIND_AFTER_MINUTES: '30',
-        REMIND_REPEAT_MINUTES: '20',
-        REMIND_MAX: '2',
-        LOG_LEVEL: 'silent',
-      }),
-      pino({ level: 'silent' }),
-      { now: () => new Date(clock) },
-    );
+    const second = await startApp(h.config({ LOG_LEVEL: 'silent' }), pino({ level: 'silent' }), {
+      now: () => new Date(clock),
+    });
     try {
       const start = clock;
       const vera = h.tg.addUser({ first_name: 'Vera' });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { Message } from 'grammy/types';
 import { telegramConversationId } from '../../src/adapters/telegram/refs.ts';
 import { type App, startApp } from '../../src/app/app.ts';
-import { loadConfig } from '../../src/app/config.ts';
+import { type Config, loadConfig } from '../../src/app/config.ts';
 import { telegramStandInEnv, underOldNames } from './app-env.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
@@ -58,6 +58,8 @@ export interface Harness {
   topicCopyOf(userId: number, clientMessageId: number): Promise<Message>;
   /** The client's copy of a manager's message in the topic (waits until the log records it delivered). */
   clientCopyOf(userId: number, groupMessageId: number): Promise<Message>;
+  /** The app's configuration with `extra` on top: for a second instance on the same database. */
+  config(extra?: Record<string, string>): Config;
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -69,7 +71,7 @@ export const startHarness = async (
   const db = await createTestDatabase({ migrate: false, roles: true });
   const tg = await startTelegramStandIn();
   const logs: LogCapture = testLogger(options.captureLogs);
-  const config = () =>
+  const config = (extra: Record<string, string> = {}) =>
     loadConfig({
       DATABASE_URL: db.roles!.serviceUrl,
       DATABASE_OWNER_URL: db.roles!.ownerUrl,
@@ -81,6 +83,7 @@ export const startHarness = async (
       WEBHOOK_ALLOW_PRIVATE: RECEIVER_ALLOWANCE,
       LOG_LEVEL: logs.level,
       ...env,
+      ...extra,
     });
   const logger = () => logs.loggerFor(config());
   const overrides = options.now ? { now: options.now } : {};
@@ -102,6 +105,7 @@ export const startHarness = async (
     get app() {
       return app;
     },
+    config,
     tg,
     db,
     logLines: logs.lines,
