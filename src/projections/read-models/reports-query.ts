@@ -177,12 +177,26 @@ interface CountRow {
   label: string | null;
 }
 
+type CountedKind = 'messages_in' | 'messages_out' | 'reopened' | 'rating_count';
+/** The figure each kind's count is: a client's message, an answer, a reopening, a rating. */
+const countedAs: Record<string, CountedKind | undefined> = {
+  i: 'messages_in',
+  a: 'messages_out',
+  r: 'reopened',
+  s: 'rating_count',
+};
+
 /** The per-kind counts of each group (by `keyOf`) summed into the figures' counting fields. */
-const sumCounts = (rows: readonly CountRow[], keyOf: (r: CountRow) => string) => {
-  const out = new Map<string, Raw>();
+const sumCounts = (rows: readonly CountRow[], keyOf: (r: CountRow) => string): Map<string, Raw> => {
+  const sums = new Map<
+    string,
+    Record<'conversations' | 'conversations_any' | CountedKind | 'rating_sum', number> & {
+      label: string | null;
+    }
+  >();
   for (const r of rows) {
     const k = keyOf(r);
-    const g = (out.get(k) ?? {
+    const g = sums.get(k) ?? {
       conversations: 0,
       conversations_any: 0,
       messages_in: 0,
@@ -191,22 +205,21 @@ const sumCounts = (rows: readonly CountRow[], keyOf: (r: CountRow) => string) =>
       rating_count: 0,
       rating_sum: 0,
       label: null,
-    }) as Record<string, number | string | null>;
-    const n = Number(r.n);
-    g.conversations = Number(g.conversations) + Number(r.fresh);
-    g.conversations_any = Number(g.conversations_any) + Number(r.fresh_any);
-    if (r.kind === 'i') g.messages_in = Number(g.messages_in) + n;
-    if (r.kind === 'a') g.messages_out = Number(g.messages_out) + n;
-    if (r.kind === 'r') g.reopened = Number(g.reopened) + n;
-    if (r.kind === 's') {
-      g.rating_count = Number(g.rating_count) + n;
-      g.rating_sum = Number(g.rating_sum) + Number(r.rating_sum ?? 0);
-    }
+    };
+    g.conversations += Number(r.fresh);
+    g.conversations_any += Number(r.fresh_any);
+    const counted = countedAs[r.kind];
+    if (counted) g[counted] += Number(r.n);
+    if (r.kind === 's') g.rating_sum += Number(r.rating_sum ?? 0);
     g.label ??= r.label;
-    g.rating_average = Number(g.rating_count) > 0 ? Number(g.rating_sum) / Number(g.rating_count) : null;
-    out.set(k, g);
+    sums.set(k, g);
   }
-  return out;
+  return new Map(
+    [...sums].map(([k, g]) => [
+      k,
+      { ...g, rating_average: g.rating_count > 0 ? g.rating_sum / g.rating_count : null },
+    ]),
+  );
 };
 
 export const responseReport = async (
