@@ -34,6 +34,7 @@ const conversationColumns: readonly Column[] = [
   { name: 'revision', type: 'bigint' },
 ];
 
+// Names are not stored per fact: the report labels its rows from rm_report_people (savePeople).
 const factColumns: readonly Column[] = [
   { name: 'conversation_id', type: 'uuid' },
   { name: 'at', type: 'timestamptz' },
@@ -42,9 +43,7 @@ const factColumns: readonly Column[] = [
   { name: 'wall_s', type: 'int' },
   { name: 'business_s', type: 'int' },
   { name: 'manager_id', type: 'text' },
-  { name: 'manager_name', type: 'text' },
   { name: 'assignee_id', type: 'text' },
-  { name: 'assignee_name', type: 'text' },
   { name: 'source', type: 'text' },
   { name: 'channel', type: 'text' },
   { name: 'rating', type: 'smallint' },
@@ -116,9 +115,7 @@ CREATE TABLE ${t('rm_report_facts')} (
   business_s      int,
   rating          smallint,
   manager_id      text,
-  manager_name    text,
   assignee_id     text,
-  assignee_name   text,
   source          text NOT NULL,
   channel         text NOT NULL,
   prev_any        timestamptz,
