@@ -7,6 +7,7 @@ import { createAdminApi } from '../adapters/api/admin.ts';
 import { createFileLinks } from '../adapters/api/compat/file-links.ts';
 import { dialectWebhook } from '../adapters/api/compat/webhook.ts';
 import { createExternalApi } from '../adapters/api/external.ts';
+import { listedRows } from '../adapters/api/read-model.ts';
 import { createTelegramFileStore, type FileStore } from '../adapters/api/telegram-files.ts';
 import { createAutoReplies } from '../adapters/auto-replies/auto-replies.ts';
 import { decodeConversationEvent } from '../adapters/event-codec.ts';
@@ -35,6 +36,7 @@ import type { EventLog } from '../domain/event-log.ts';
 import { allProjections } from '../projections/index.ts';
 import { createProjectionProgress } from '../projections/progress.ts';
 import { startReactorRunner } from '../projections/reactor-runner.ts';
+import { type MessageRow, messagesProjection } from '../projections/read-models/messages.ts';
 import { ensureActiveGeneration } from '../projections/registry.ts';
 import { startProjectionRunner } from '../projections/runner.ts';
 import { type Config, channelStatus } from './config.ts';
@@ -95,14 +97,17 @@ export const startApp = async (
     // Read models exist (empty at worst) before anything can query them.
     for (const projection of allProjections) await ensureActiveGeneration(sql, projection);
     const progress = createProjectionProgress();
-    const runners = allProjections.map((projection) =>
-      startProjectionRunner({
-        db: sql,
-        log,
-        projection,
-        logger: logger.child({ component: 'projections' }),
-        onBatch: ({ position }) => progress.committed(projection.name, position),
-      }),
+    // Two runners (docs/design.md, "Projections"): `messages` alone, since a POST waits for its
+    // commit, and the others sharing one transaction per batch.
+    const runners = [[messagesProjection], allProjections.filter((p) => p !== messagesProjection)].map(
+      (projections) =>
+        startProjectionRunner({
+          db: sql,
+          log,
+          projections,
+          logger: logger.child({ component: 'projections' }),
+          onBatch: ({ name, position, written }) => progress.committed(name, position, written),
+        }),
     );
     cleanup.unshift(async () => {
       await Promise.all(runners.map((r) => r.stop()));
@@ -314,7 +319,10 @@ export const startApp = async (
       longPolls: { perKey: config.API_MAX_LONG_POLLS_PER_TOKEN, total: config.API_MAX_LONG_POLLS },
       databaseUrl: db.url,
       autoReplies,
-      messagesCommitted: (listener) => progress.on('messages', listener),
+      messagesCommitted: (listener) =>
+        progress.on('messages', (position, written) =>
+          listener(position, listedRows(written as readonly MessageRow[])),
+        ),
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(files ? { files } : {}),
       ...(fileLinks ? { fileLinks } : {}),

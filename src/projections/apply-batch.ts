@@ -1,9 +1,10 @@
 // One batch, one transaction: the read-model writes and the checkpoint move together, so a crash
-// anywhere applies the batch wholly or not at all.
-import { comparePositions, type RecordedEvent } from '../domain/event-log.ts';
+// anywhere applies the batch wholly or not at all. The live runner applies several projections in
+// one transaction and moves their checkpoints in one statement (docs/design.md, "Projections").
+import { comparePositions, type LogPosition, type RecordedEvent } from '../domain/event-log.ts';
 import type { BatchContext, Projection } from './projection.ts';
 import { tableNamer } from './projection.ts';
-import { type GenerationRow, saveCheckpoint } from './registry.ts';
+import { type CheckpointMove, type GenerationRow, saveCheckpoints } from './registry.ts';
 import type { SqlClient } from './sql.ts';
 
 /** Events at or before the checkpoint were applied already (a redelivery after a restart). */
@@ -17,6 +18,30 @@ export interface AppliedBatch {
   readonly row: GenerationRow | undefined;
 }
 
+/**
+ * Applies the events after the generation's checkpoint; the checkpoint move it needs (undefined when
+ * none was new) is left to the caller, inside the same transaction.
+ */
+export const applyEvents = async (
+  sql: SqlClient,
+  projection: Projection,
+  row: GenerationRow,
+  events: readonly RecordedEvent[],
+  memory: Map<string, unknown>,
+): Promise<{ readonly move: CheckpointMove; readonly written: readonly unknown[] } | undefined> => {
+  const fresh = after(events, row.checkpoint);
+  if (fresh.length === 0) return undefined;
+  const ctx: BatchContext = { t: tableNamer(row.generation), counter: row.counter, memory, written: [] };
+  await projection.apply(sql, fresh, ctx);
+  const checkpoint: LogPosition = fresh[fresh.length - 1]!.position;
+  const { name, generation } = row;
+  return {
+    move: { name, generation, checkpoint, applied: fresh.length, counter: ctx.counter },
+    written: ctx.written,
+  };
+};
+
+/** One projection's batch: its events and its checkpoint (a rebuild, a catch-up). */
 export const applyBatch = async (
   sql: SqlClient,
   projection: Projection,
@@ -25,18 +50,8 @@ export const applyBatch = async (
   memory: Map<string, unknown>,
   options: { readonly whileActive?: boolean } = {},
 ): Promise<AppliedBatch> => {
-  const fresh = after(events, row.checkpoint);
-  if (fresh.length === 0) return { applied: 0, row };
-  const ctx: BatchContext = { t: tableNamer(row.generation), counter: row.counter, memory };
-  await projection.apply(sql, fresh, ctx);
-  const saved = await saveCheckpoint(
-    sql,
-    row.name,
-    row.generation,
-    fresh[fresh.length - 1]!.position,
-    fresh.length,
-    ctx.counter,
-    options,
-  );
-  return { applied: fresh.length, row: saved };
+  const done = await applyEvents(sql, projection, row, events, memory);
+  if (!done) return { applied: 0, row };
+  const [saved] = await saveCheckpoints(sql, [done.move], options);
+  return { applied: done.move.applied, row: saved };
 };

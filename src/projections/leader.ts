@@ -18,8 +18,11 @@ export interface LeaderTerm {
 
 export interface LeaderOptions {
   readonly db: LeaderDatabase;
-  /** The lock's name (hashed by hashtext): one leader per name across every instance. */
-  readonly key: string;
+  /**
+   * The lock's name (hashed by hashtext): one leader per name across every instance. A list (read
+   * again at each attempt) is taken whole or not at all: a group of projections led together.
+   */
+  readonly key: string | (() => readonly string[]);
   /** Runs while leading, until the term's signal aborts; throwing ends the term (the lock is given up). */
   readonly lead: (term: LeaderTerm) => Promise<void>;
   /** How often a standby instance tries to take the lock. Default 1 s. */
@@ -41,17 +44,22 @@ export interface Leader {
 }
 
 /**
- * A session holding the session-level advisory lock `key`, or undefined when another session holds
- * it. A session whose lock query failed is in an unknown state: it is discarded, not pooled.
+ * A session holding the session-level advisory lock `key` (or every lock of a list), or undefined
+ * when another session holds it (one of them: the others taken are given back). A session whose lock
+ * query failed is in an unknown state: it is discarded, not pooled.
  */
 export const tryLead = async <S extends SqlSession>(
   db: { session(): Promise<S> },
-  key: string,
+  key: string | readonly string[],
 ): Promise<S | undefined> => {
   const s = await db.session();
   try {
-    const { rows } = await s.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
+    const { rows } = await s.query<{ ok: boolean }>(
+      'SELECT bool_and(pg_try_advisory_lock(hashtext(k))) AS ok FROM unnest($1::text[]) AS k',
+      [typeof key === 'string' ? [key] : key],
+    );
     if (rows[0]?.ok) return s;
+    if (typeof key !== 'string') await s.query('SELECT pg_advisory_unlock_all()');
   } catch (error) {
     s.release(true);
     throw error;
@@ -106,7 +114,7 @@ const takeLock = async (ctx: LoopContext): Promise<LeaderSession | undefined> =>
   while (!ctx.stopping.aborted) {
     let wait = standbyRetryMs;
     try {
-      const s = await tryLead(db, key);
+      const s = await tryLead(db, typeof key === 'string' ? key : key());
       if (s) return await listening(s, listen);
     } catch (error) {
       if (ctx.stopping.aborted) break;

@@ -2,17 +2,20 @@
 // process (a POST waits for `messages` to list its message), so that they need not ask the database.
 import type { LogPosition } from '../domain/event-log.ts';
 
+/** Called after a batch commits: where it left the projection, and the rows it told of (BatchContext.written). */
+export type CommitListener = (position: LogPosition, written: readonly unknown[]) => void;
+
 export interface ProjectionProgress {
-  committed(name: string, position: LogPosition): void;
+  committed(name: string, position: LogPosition, written: readonly unknown[]): void;
   /** Calls `listener` after each batch of `name` committed here; returns a function that stops it. */
-  on(name: string, listener: (position: LogPosition) => void): () => void;
+  on(name: string, listener: CommitListener): () => void;
 }
 
 export const createProjectionProgress = (): ProjectionProgress => {
-  const listeners = new Map<string, Set<(position: LogPosition) => void>>();
+  const listeners = new Map<string, Set<CommitListener>>();
   return {
-    committed(name, position) {
-      for (const listener of listeners.get(name) ?? []) listener(position);
+    committed(name, position, written) {
+      for (const listener of listeners.get(name) ?? []) listener(position, written);
     },
     on(name, listener) {
       const set = listeners.get(name) ?? new Set();

@@ -16,6 +16,11 @@ export interface BatchContext {
   counter: bigint;
   /** Per-runner memory that survives between batches of one generation (caches). */
   readonly memory: Map<string, unknown>;
+  /**
+   * Rows the batch wrote, as the projection chooses to tell them once the batch commits (messages:
+   * its rows, so a POST waiting in this process need not read its row back).
+   */
+  readonly written: unknown[];
 }
 
 export interface Projection {

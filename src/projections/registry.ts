@@ -86,33 +86,41 @@ export const listGenerations = async (sql: SqlClient): Promise<GenerationRow[]> 
     )
   ).rows.map(toRow);
 
+/** Where a batch left one generation: its new checkpoint, the events it applied and its counter. */
+export interface CheckpointMove {
+  readonly name: string;
+  readonly generation: number;
+  readonly checkpoint: LogPosition;
+  readonly applied: number;
+  readonly counter: bigint;
+}
+
 /**
- * Moves a generation's checkpoint; with `whileActive`, only while it is still the active one (a
- * rebuild may have swapped it out meanwhile: then nothing changes and the result is undefined).
+ * Moves generations' checkpoints in one statement; with `whileActive`, only those still active (a
+ * rebuild may have swapped one out meanwhile: it is missing from the rows returned).
  */
-export const saveCheckpoint = async (
+export const saveCheckpoints = async (
   sql: SqlClient,
-  name: string,
-  generation: number,
-  checkpoint: LogPosition,
-  applied: number,
-  counter: bigint,
+  moves: readonly CheckpointMove[],
   options: { readonly whileActive?: boolean } = {},
-): Promise<GenerationRow | undefined> => {
+): Promise<GenerationRow[]> => {
+  if (moves.length === 0) return [];
   const { rows } = await sql.query<RawRow>(
-    `UPDATE td_projections SET checkpoint_commit = $3, checkpoint_prepare = $4, events_applied = events_applied + $5,
-       counter = $6, updated_at = now() WHERE name = $1 AND generation = $2
-       ${options.whileActive ? "AND status = 'active'" : ''} RETURNING *`,
+    `UPDATE td_projections p SET checkpoint_commit = m.c, checkpoint_prepare = m.p,
+       events_applied = p.events_applied + m.n, counter = m.k, updated_at = now()
+       FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) AS m(name, generation, c, p, n, k)
+       WHERE p.name = m.name AND p.generation = m.generation ${options.whileActive ? "AND p.status = 'active'" : ''}
+       RETURNING p.*`,
     [
-      name,
-      generation,
-      checkpoint.commit.toString(),
-      checkpoint.prepare.toString(),
-      applied,
-      counter.toString(),
+      moves.map((m) => m.name),
+      moves.map((m) => m.generation),
+      moves.map((m) => m.checkpoint.commit.toString()),
+      moves.map((m) => m.checkpoint.prepare.toString()),
+      moves.map((m) => m.applied),
+      moves.map((m) => m.counter.toString()),
     ],
   );
-  return rows[0] ? toRow(rows[0]) : undefined;
+  return rows.map(toRow);
 };
 
 /** Creates a generation's tables and its registry row. Runs inside the caller's transaction. */

@@ -1,9 +1,11 @@
-// Runs one projection live: one instance at a time (a session advisory lock, held on the very
-// connection that writes, so losing the lock means losing the ability to write), catch-up from the
-// stored checkpoint, then live batches. Another instance takes over from the checkpoint when this
-// one dies. A swap by projections:rebuild is noticed and followed.
-import { type EventLog, type LogPosition, startOfLog } from '../domain/event-log.ts';
-import { applyBatch } from './apply-batch.ts';
+// Runs projections live: one instance at a time (session advisory locks, one per projection, held on
+// the very connection that writes, so losing them means losing the ability to write), catch-up from
+// the stored checkpoints, then live batches. The projections of one runner share each batch's
+// transaction and one checkpoint statement; one that fails leaves the group and runs on its own, so
+// it cannot hold the others up (docs/design.md, "Projections"). Another instance takes over from the
+// checkpoints when this one dies. A swap by projections:rebuild is noticed and followed.
+import { comparePositions, type EventLog, type LogPosition, startOfLog } from '../domain/event-log.ts';
+import { applyBatch, applyEvents } from './apply-batch.ts';
 import {
   followWhileLeading,
   type Leader,
@@ -13,7 +15,13 @@ import {
   tryLead,
 } from './leader.ts';
 import type { Projection } from './projection.ts';
-import { createGeneration, readGeneration } from './registry.ts';
+import {
+  type CheckpointMove,
+  createGeneration,
+  type GenerationRow,
+  readGeneration,
+  saveCheckpoints,
+} from './registry.ts';
 import { inTransaction, type LeaderDatabase, type SqlDatabase } from './sql.ts';
 
 export interface RunnerLogger {
@@ -25,89 +33,187 @@ export interface RunnerLogger {
 export interface ProjectionRunnerOptions {
   readonly db: LeaderDatabase;
   readonly log: EventLog;
-  readonly projection: Projection;
+  /** Led together: each batch applies them all in one transaction. */
+  readonly projections: readonly Projection[];
   readonly logger?: RunnerLogger;
   readonly batchSize?: number;
-  /** How often a standby instance tries to take the lock. */
+  /** How often a standby instance tries to take the locks. */
   readonly standbyRetryMs?: number;
-  /** Called after each committed batch (metrics, tests). */
-  readonly onBatch?: (info: { generation: number; events: number; position: LogPosition }) => void;
+  /** Called after each committed batch, per projection that applied events (metrics, tests). */
+  readonly onBatch?: (info: {
+    name: string;
+    generation: number;
+    events: number;
+    position: LogPosition;
+    /** What the projection told of the rows it wrote (BatchContext.written). */
+    written: readonly unknown[];
+  }) => void;
 }
 
-/** Resolves `leading` once this instance holds the lock (it may wait while another instance runs). */
+/** Resolves `leading` once this instance holds the locks (it may wait while another instance runs). */
 export type ProjectionRunner = Leader;
 
 const silent: RunnerLogger = { info() {}, warn() {}, error() {} };
 
 class GenerationChanged extends Error {}
 
+/** A projection's own apply threw: the batch is rolled back and that projection leaves the group. */
+class ProjectionFailed extends Error {
+  constructor(
+    readonly projection: string,
+    override readonly cause: unknown,
+  ) {
+    super(`projection ${projection} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
 export const lockKey = (name: string) => `topicdesk:projection:${name}`;
 
 interface RunContext {
   readonly options: ProjectionRunnerOptions;
   readonly logger: RunnerLogger;
+  /** The projections this group leads now (one that failed has left it). */
+  readonly members: Projection[];
 }
 
-/** Follows the active generation from its checkpoint until the term ends or a rebuild swaps it. */
-const runGeneration = async ({ options, logger }: RunContext, { session: s, signal }: LeaderTerm) => {
-  const { log, projection, batchSize = 1000 } = options;
-  // Only this runner moves the active generation's checkpoint and counter (it holds the lead), so
-  // its own copy of the row stays true from one batch to the next.
-  let row = await inTransaction(s, async () => {
-    const active = await readGeneration(s, projection.name, { status: 'active' }, true);
-    if (active) return active;
-    await createGeneration(s, projection, 'active', true);
-    return (await readGeneration(s, projection.name, { status: 'active' }))!;
+interface Member {
+  readonly projection: Projection;
+  row: GenerationRow;
+  readonly memory: Map<string, unknown>;
+}
+
+/** The active generation of each projection, created when it has none. */
+const activeRows = (s: LeaderTerm['session'], projections: readonly Projection[]) =>
+  inTransaction(s, async () => {
+    const rows: GenerationRow[] = [];
+    for (const projection of projections) {
+      let active = await readGeneration(s, projection.name, { status: 'active' }, true);
+      if (!active) {
+        await createGeneration(s, projection, 'active', true);
+        active = (await readGeneration(s, projection.name, { status: 'active' }))!;
+      }
+      rows.push(active);
+    }
+    return rows;
   });
-  if (row.version !== projection.version) {
-    logger.warn(
-      { projection: projection.name, stored: row.version, code: projection.version },
-      'projection version changed: run projections:rebuild to build the new version beside the old one',
-    );
+
+/** Follows the active generations from their checkpoints until the term ends or a rebuild swaps one. */
+const runGenerations = async ({ options, logger, members: projections }: RunContext, term: LeaderTerm) => {
+  const { log, batchSize = 1000 } = options;
+  const { session: s, signal } = term;
+  // Only this runner moves the active generations' checkpoints and counters (it holds the locks), so
+  // its own copies of the rows stay true from one batch to the next.
+  const rows = await activeRows(s, projections);
+  const members: Member[] = projections.map((projection, i) => ({
+    projection,
+    row: rows[i]!,
+    memory: new Map(),
+  }));
+  for (const { projection, row } of members) {
+    if (row.version !== projection.version) {
+      logger.warn(
+        { projection: projection.name, stored: row.version, code: projection.version },
+        'projection version changed: run projections:rebuild to build the new version beside the old one',
+      );
+    }
   }
-  const memory = new Map<string, unknown>();
-  const subscription = log.subscribeAll(
-    { from: row.checkpoint ?? { commit: -1n, prepare: -1n }, batchSize },
-    async (batch) => {
-      const { applied, row: saved } = await inTransaction(s, async () => {
-        // The checkpoint moves only while this generation is still active, and that update waits
-        // for a swap in progress: a batch that loses the race is rolled back whole.
-        const result = await applyBatch(s, projection, row, batch, memory, { whileActive: true });
-        if (!result.row) throw new GenerationChanged();
-        return result;
-      });
-      row = saved!;
-      if (applied > 0 && row.checkpoint)
-        options.onBatch?.({ generation: row.generation, events: applied, position: row.checkpoint });
-    },
-  );
+  // From the checkpoint furthest behind: each projection skips what it has applied already.
+  const from = members
+    .map((m) => m.row.checkpoint ?? startOfLog)
+    .reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
+  const subscription = log.subscribeAll({ from, batchSize }, async (batch) => {
+    const written = new Map<string, readonly unknown[]>();
+    const saved = await inTransaction(
+      s,
+      async () => {
+        const moves: CheckpointMove[] = [];
+        for (const m of members) {
+          try {
+            const done = await applyEvents(s, m.projection, m.row, batch, m.memory);
+            if (!done) continue;
+            moves.push(done.move);
+            written.set(m.projection.name, done.written);
+          } catch (error) {
+            if (signal.aborted) throw error;
+            throw new ProjectionFailed(m.projection.name, error);
+          }
+        }
+        // Each checkpoint moves only while its generation is still active, and the update waits for a
+        // swap in progress: a batch that loses the race is rolled back whole.
+        const saved = await saveCheckpoints(s, moves, { whileActive: true });
+        if (saved.length < moves.length) throw new GenerationChanged();
+        return saved;
+        // Lost in a crash, the batch is applied again from the checkpoint lost with it, to the same rows and cursors.
+      },
+      { durable: false },
+    );
+    for (const row of saved) {
+      const m = members.find((x) => x.row.name === row.name)!;
+      const events = row.eventsApplied - m.row.eventsApplied;
+      m.row = row;
+      if (row.checkpoint)
+        options.onBatch?.({
+          name: row.name,
+          generation: row.generation,
+          events,
+          position: row.checkpoint,
+          written: written.get(row.name) ?? [],
+        });
+    }
+  });
   await followWhileLeading(subscription, signal);
 };
 
 const runWhileLeading = async (ctx: RunContext, term: LeaderTerm) => {
-  const { projection } = ctx.options;
-  ctx.logger.info({ projection: projection.name }, 'projection running on this instance');
+  const names = ctx.members.map((p) => p.name);
+  ctx.logger.info({ projections: names }, 'projections running on this instance');
   while (!term.signal.aborted) {
     try {
-      await runGeneration(ctx, term);
+      await runGenerations(ctx, term);
     } catch (error) {
       if (!(error instanceof GenerationChanged)) throw error;
-      ctx.logger.info({ projection: projection.name }, 'a rebuilt generation was swapped in: following it');
+      ctx.logger.info({ projections: names }, 'a rebuilt generation was swapped in: following it');
     }
   }
 };
 
 export const startProjectionRunner = (options: ProjectionRunnerOptions): ProjectionRunner => {
-  const { db, projection, logger = silent, standbyRetryMs = 1000 } = options;
-  const ctx: RunContext = { options, logger };
-  return startLeaderLoop({
+  const { db, logger = silent, standbyRetryMs = 1000 } = options;
+  const members = [...options.projections];
+  const ctx: RunContext = { options, logger, members };
+  const alone: ProjectionRunner[] = [];
+  const group = startLeaderLoop({
     db,
-    key: lockKey(projection.name),
+    key: () => members.map((p) => lockKey(p.name)),
     standbyRetryMs,
     lead: (term) => runWhileLeading(ctx, term),
-    onError: (err) =>
-      logger.error({ projection: projection.name, err }, 'projection failed; retrying from its checkpoint'),
+    onError: (err) => {
+      const failed = err instanceof ProjectionFailed ? err : undefined;
+      const index = members.findIndex((p) => p.name === failed?.projection);
+      if (index < 0 || members.length === 1) {
+        logger.error(
+          { projections: members.map((p) => p.name), err: failed?.cause ?? err },
+          'projection failed; retrying from its checkpoint',
+        );
+        return;
+      }
+      // The others go on together at once; the failing one retries from its checkpoint on its own.
+      const [projection] = members.splice(index, 1);
+      logger.error(
+        { projection: projection!.name, err: failed!.cause },
+        'projection failed; it runs on its own from now on, retrying from its checkpoint',
+      );
+      alone.push(startProjectionRunner({ ...options, projections: [projection!] }));
+    },
   });
+  return {
+    leading: group.leading,
+    isLeader: () => group.isLeader(),
+    async stop() {
+      await group.stop();
+      await Promise.all(alone.map((r) => r.stop()));
+    },
+  };
 };
 
 /**

@@ -32,8 +32,16 @@ export interface LeaderDatabase extends SqlDatabase {
   session(): Promise<LeaderSession>;
 }
 
-export const inTransaction = async <T>(session: SqlSession, work: () => Promise<T>): Promise<T> => {
-  await session.query('BEGIN');
+/**
+ * `work` in one transaction. `durable: false` commits without waiting for the disk: for writes the
+ * log can replay after a crash (a projection's batch and its checkpoint), sent with BEGIN in one trip.
+ */
+export const inTransaction = async <T>(
+  session: SqlSession,
+  work: () => Promise<T>,
+  options: { readonly durable?: boolean } = {},
+): Promise<T> => {
+  await session.query(options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
   try {
     const result = await work();
     await session.query('COMMIT');

@@ -111,9 +111,7 @@ describe('the service role on a database set up as start-up sets it up', () => {
   it('appends, reads, and builds and rebuilds every read model as the service role', async () => {
     const service = sqlDatabase(database.pool);
     for (const projection of allProjections) await ensureActiveGeneration(service, projection);
-    const runners = allProjections.map((projection) =>
-      startProjectionRunner({ db: service, log, projection }),
-    );
+    const runner = startProjectionRunner({ db: service, log, projections: allProjections });
     const handler = handlerFor(log);
     await scriptedConversation(handler, 'shop', 'before-rebuild', { messages: 2 });
     const listed = async (clientId: string) =>
@@ -134,7 +132,7 @@ describe('the service role on a database set up as start-up sets it up', () => {
     await scriptedConversation(handler, 'shop', 'after-rebuild', { messages: 1 });
     await waitUntil('the rebuilt read model to follow', async () => (await listed('after-rebuild')) === 2);
     assert.equal(await listed('before-rebuild'), 4);
-    await Promise.all(runners.map((r) => r.stop()));
+    await runner.stop();
 
     const read = await log.readStream(
       (await database.pool.query<{ stream: string }>('SELECT stream FROM td_events LIMIT 1')).rows[0]!.stream,
@@ -270,7 +268,7 @@ describe('an installation migrated by one role, then split into an owner and a s
         [],
       );
       const service = sqlDatabase(split.pool);
-      const runner = startProjectionRunner({ db: service, log, projection: messagesProjection });
+      const runner = startProjectionRunner({ db: service, log, projections: [messagesProjection] });
       const rebuilt = await rebuildProjection({ db: service, log, projection: messagesProjection });
       assert.equal(rebuilt.generation, 2);
       await runner.stop();

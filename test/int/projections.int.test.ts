@@ -49,9 +49,7 @@ describe('projections', () => {
   });
 
   it('builds both read models live, and a rebuild equals the incremental build row for row', async () => {
-    const runners = allProjections.map((projection) =>
-      startProjectionRunner({ db: sqlDatabase(db.pool), log, projection }),
-    );
+    const runner = startProjectionRunner({ db: sqlDatabase(db.pool), log, projections: allProjections });
     const handler = handlerFor(log);
     await Promise.all(
       Array.from({ length: 6 }, (_, i) => scriptedConversation(handler, 'shop', `c${i}`, { messages: 4 })),
@@ -87,7 +85,7 @@ describe('projections', () => {
       );
       return rowCount === 2;
     });
-    await Promise.all(runners.map((r) => r.stop()));
+    await runner.stop();
   });
 
   it('a generation an older version built gets the new columns in place at start-up, and readers see them', async () => {
@@ -122,14 +120,14 @@ describe('projections', () => {
     const a = startProjectionRunner({
       db: sqlDatabase(db.pool),
       log,
-      projection: messagesProjection,
+      projections: [messagesProjection],
       standbyRetryMs: 50,
     });
     await a.leading;
     const b = startProjectionRunner({
       db: sqlDatabase(db.pool),
       log,
-      projection: messagesProjection,
+      projections: [messagesProjection],
       standbyRetryMs: 50,
     });
     await new Promise((r) => setTimeout(r, 300));
@@ -232,11 +230,9 @@ describe('projections under crashes and concurrency', () => {
       `a kill interrupted a catch-up in progress (applied after each kill: ${progress.join(', ')} of ${total * allProjections.length})`,
     );
     // Finish in this process: whatever the kills left undone.
-    const runners = allProjections.map((projection) =>
-      startProjectionRunner({ db: sqlDatabase(db.pool), log, projection }),
-    );
+    const runner = startProjectionRunner({ db: sqlDatabase(db.pool), log, projections: allProjections });
     await waitUntil('the last runner to catch up', caughtUp(db));
-    await Promise.all(runners.map((r) => r.stop()));
+    await runner.stop();
     assert.ok(kills >= 1);
     const { rows } = await db.pool.query<{ name: string; events_applied: string }>(
       `SELECT name, events_applied FROM td_projections WHERE status = 'active' ORDER BY name`,
@@ -249,9 +245,7 @@ describe('projections under crashes and concurrency', () => {
   });
 
   it('cursors strictly increase in recording order: a poller under concurrent appenders sees each message once', async () => {
-    const runners = allProjections.map((projection) =>
-      startProjectionRunner({ db: sqlDatabase(db.pool), log, projection }),
-    );
+    const runner = startProjectionRunner({ db: sqlDatabase(db.pool), log, projections: allProjections });
     const handler = handlerFor(log);
     const start =
       (await db.pool.query<{ c: string | null }>('SELECT max(cursor) AS c FROM rm_messages')).rows[0]!.c ??
@@ -280,7 +274,7 @@ describe('projections under crashes and concurrency', () => {
     await writers;
     await waitUntil('runners to catch up', caughtUp(db));
     while ((await poll()) > 0) {}
-    await Promise.all(runners.map((r) => r.stop()));
+    await runner.stop();
     assert.equal(seen.length, 8 * 10);
     assert.equal(new Set(seen).size, seen.length, 'no message seen twice');
   });

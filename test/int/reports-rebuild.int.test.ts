@@ -72,7 +72,7 @@ describe('reports: live equals rebuilt', () => {
     const runner = startProjectionRunner({
       db: sqlDatabase(db.pool),
       log,
-      projection: reportsProjection,
+      projections: [reportsProjection],
       batchSize: 1,
     });
     const random = seeded(16);

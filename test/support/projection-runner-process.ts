@@ -8,11 +8,9 @@ import { startProjectionRunner } from '../../src/projections/runner.ts';
 const url = process.env.RUNNER_DATABASE_URL!;
 const pool = new pg.Pool({ connectionString: url, max: 10 });
 const log = createPgEventLog({ pool, connectionString: url, pollIntervalMs: 100 });
-for (const projection of allProjections) {
-  startProjectionRunner({
-    db: sqlDatabase(pool),
-    log,
-    projection,
-    batchSize: Number(process.env.RUNNER_BATCH_SIZE ?? 100),
-  });
-}
+startProjectionRunner({
+  db: sqlDatabase(pool),
+  log,
+  projections: allProjections,
+  batchSize: Number(process.env.RUNNER_BATCH_SIZE ?? 100),
+});

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { createHeadWatcher } from '../../src/adapters/api/head-watcher.ts';
+import { createHeadWatcher, type ListedRows } from '../../src/adapters/api/head-watcher.ts';
 import {
   cleanFileName,
   cleanMimeType,
@@ -13,7 +13,7 @@ import {
   unstorableStrings,
 } from '../../src/adapters/api/params.ts';
 import { createRateLimiter } from '../../src/adapters/api/rate-limit.ts';
-import { attachmentIdOf } from '../../src/adapters/api/read-model.ts';
+import { type ApiMessageRow, attachmentIdOf } from '../../src/adapters/api/read-model.ts';
 
 describe('date filters', () => {
   it('reads ISO 8601 and tg-support-bot v3 forms; no offset means UTC', () => {
@@ -194,29 +194,35 @@ describe('read-model head watcher', () => {
       idleMs: 5,
       fastMs: 1,
     });
+    const applied = async (position: { commit: bigint; prepare: bigint }, ms: number) =>
+      (await watcher.waitApplied(position, ms)).applied;
     const waiting = [
-      watcher.waitApplied({ commit: 10n, prepare: 3n }, 2000),
-      watcher.waitApplied({ commit: 10n, prepare: 5n }, 2000),
-      watcher.waitApplied({ commit: 11n, prepare: 0n }, 150),
+      applied({ commit: 10n, prepare: 3n }, 2000),
+      applied({ commit: 10n, prepare: 5n }, 2000),
+      applied({ commit: 11n, prepare: 0n }, 150),
     ];
     await new Promise((r) => setTimeout(r, 20));
     checkpoint = { commit: 10n, prepare: 4n };
     await new Promise((r) => setTimeout(r, 20));
     checkpoint = { commit: 10n, prepare: 5n };
     assert.deepEqual(await Promise.all(waiting), [true, true, false]);
-    assert.equal(await watcher.waitApplied({ commit: 9n, prepare: 99n }, 1000), true, 'already applied');
+    assert.equal(await applied({ commit: 9n, prepare: 99n }, 1000), true, 'already applied');
     await watcher.stop();
     const without = createHeadWatcher({ readHead: async () => 0n });
     assert.equal(
-      await without.waitApplied({ commit: 0n, prepare: 0n }, 1000),
+      (await without.waitApplied({ commit: 0n, prepare: 0n }, 1000)).applied,
       false,
       'no checkpoint to wait on',
     );
     await without.stop();
   });
 
-  it('a runner in this process tells its commits: waiters settle at once; the registry is asked only when it falls silent', async () => {
-    let told: ((p: { commit: bigint; prepare: bigint }) => void) | undefined;
+  it('a runner in this process tells its commits: waiters settle at once, with the rows it wrote; the registry is asked only when it falls silent', async () => {
+    type Told = (p: { commit: bigint; prepare: bigint }, listed: ListedRows) => void;
+    let told: Told | undefined;
+    const row = { message_id: 'm1', cursor: '7' } as ApiMessageRow;
+    const listed: ListedRows = (source, conversation, message) =>
+      source === 'shop' && conversation === 'c1' && message === 'm1' ? row : undefined;
     let asked = 0;
     let stored: { commit: bigint; prepare: bigint } | null = null;
     const watcher = createHeadWatcher({
@@ -235,18 +241,27 @@ describe('read-model head watcher', () => {
       fastMs: 1,
       fastForMs: 200,
     });
-    told!({ commit: 1n, prepare: 0n });
+    told!({ commit: 1n, prepare: 0n }, listed);
     const started = performance.now();
-    const waiting = watcher.waitApplied({ commit: 10n, prepare: 3n }, 5000);
-    setTimeout(() => told?.({ commit: 10n, prepare: 3n }), 30);
-    assert.equal(await waiting, true);
+    const wanted = { source: 'shop', conversationId: 'c1', messageId: 'm1' };
+    const waiting = watcher.waitApplied({ commit: 10n, prepare: 3n }, 5000, wanted);
+    const other = watcher.waitApplied({ commit: 10n, prepare: 3n }, 5000, { ...wanted, source: 'crm' });
+    setTimeout(() => told?.({ commit: 10n, prepare: 3n }, listed), 30);
+    assert.deepEqual(await waiting, { applied: true, row });
+    assert.deepEqual(
+      await other,
+      { applied: true, row: undefined },
+      "another source's row is not handed out",
+    );
     assert.ok(performance.now() - started < 1000);
     assert.equal(asked, 0, 'nothing asked while the runner reports');
+    // Reached already when asked: its batch is over, so no row comes with it (the caller reads it).
+    assert.deepEqual(await watcher.waitApplied({ commit: 5n, prepare: 0n }, 5000, wanted), { applied: true });
     // The runner went quiet (another instance leads now): the registry answers.
     await new Promise((r) => setTimeout(r, 250));
-    const later = watcher.waitApplied({ commit: 20n, prepare: 0n }, 5000);
+    const later = watcher.waitApplied({ commit: 20n, prepare: 0n }, 5000, wanted);
     stored = { commit: 20n, prepare: 0n };
-    assert.equal(await later, true);
+    assert.deepEqual(await later, { applied: true, row: undefined });
     assert.ok(asked > 0, 'asked the registry');
     await watcher.stop();
     assert.equal(told, undefined, 'stop ends the reports');

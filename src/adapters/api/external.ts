@@ -29,7 +29,7 @@ import { getRating, rateConversation } from './external/rating.ts';
 import { getMessage, listConversation, listFeed } from './external/read.ts';
 import { type Gate, route } from './external/route.ts';
 import { sendMessage } from './external/send.ts';
-import { createHeadWatcher } from './head-watcher.ts';
+import { createHeadWatcher, type ListedRows } from './head-watcher.ts';
 import { createInFlight, type InFlightLimits } from './in-flight.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { readHead, readMessagesCheckpoint } from './read-model.ts';
@@ -56,7 +56,7 @@ export interface ExternalApiOptions {
   /** Long polls (`wait` > 0) held at once, per token and in all. Default 4 and 100. */
   readonly longPolls?: InFlightLimits;
   /** Reports of the messages projection's commits when its runner runs in this process. */
-  readonly messagesCommitted?: (listener: (position: LogPosition) => void) => () => void;
+  readonly messagesCommitted?: (listener: (position: LogPosition, listed: ListedRows) => void) => () => void;
   /** The welcome and off-hours answers a client's message calls for; none by default. */
   readonly autoReplies?: AutoReplies;
   /** Signed public file links for dialect sources (compat/file-links.ts). */

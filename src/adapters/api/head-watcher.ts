@@ -6,6 +6,21 @@
 // instance's append) or a poke from this process. Waiters are woken together, whatever their number.
 import pg from 'pg';
 import { comparePositions, type LogPosition } from '../../domain/event-log.ts';
+import type { ApiMessageRow } from './read-model.ts';
+
+/** The rows a batch of the messages projection wrote, looked up by message (a source's own only). */
+export type ListedRows = (
+  source: string,
+  conversationId: string,
+  messageId: string,
+) => ApiMessageRow | undefined;
+
+/** A message a writer waits to see listed. */
+export interface WantedRow {
+  readonly source: string;
+  readonly conversationId: string;
+  readonly messageId: string;
+}
 
 export interface HeadWatcher {
   /** The highest cursor now in the read model (0 when empty). */
@@ -18,11 +33,16 @@ export interface HeadWatcher {
    */
   waitBeyond(after: bigint, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   /**
-   * Resolves true once the messages projection has applied the log up to `position` (its checkpoint
-   * is there), false on timeout or stop. A write that knows where its event landed waits on this, so
-   * it looks its row up once instead of on every move of the head.
+   * Resolves `applied` once the messages projection has applied the log up to `position` (its
+   * checkpoint is there), not on timeout or stop. A write that knows where its event landed waits on
+   * this, so it looks its row up once instead of on every move of the head; when the batch that
+   * listed it was committed by this process, the `wanted` row comes with the answer and is not read.
    */
-  waitApplied(position: LogPosition, timeoutMs: number): Promise<boolean>;
+  waitApplied(
+    position: LogPosition,
+    timeoutMs: number,
+    wanted?: WantedRow,
+  ): Promise<{ readonly applied: boolean; readonly row?: ApiMessageRow | undefined }>;
   /** Something was appended here: look often for a while. */
   poke(): void;
   /** A row with this cursor was seen: waiters below it wake at once. */
@@ -35,11 +55,11 @@ export interface HeadWatcherOptions {
   /** The messages projection's checkpoint (null before its first batch); needed for waitApplied. */
   readonly readCheckpoint?: () => Promise<LogPosition | null>;
   /**
-   * The messages projection's commits when its runner is in this process: waiters for a checkpoint
-   * are settled at once, and the registry is asked only when no report came for a while (another
-   * instance leads it). Returns a function that stops the reports.
+   * The messages projection's commits when its runner is in this process, with the rows each wrote:
+   * waiters for a checkpoint are settled at once, and the registry is asked only when no report came
+   * for a while (another instance leads it). Returns a function that stops the reports.
    */
-  readonly committedHere?: (listener: (position: LogPosition) => void) => () => void;
+  readonly committedHere?: (listener: (position: LogPosition, listed: ListedRows) => void) => () => void;
   /** LISTEN on this channel (the PostgreSQL event log's `td_events`) to hear other instances' appends. */
   readonly listen?: { readonly connectionString: string; readonly channel: string };
   readonly idleMs?: number;
@@ -51,7 +71,8 @@ export interface HeadWatcherOptions {
 interface Waiter {
   readonly after?: bigint;
   readonly applied?: LogPosition;
-  readonly resolve: (beyond: boolean) => void;
+  readonly wanted?: WantedRow | undefined;
+  readonly resolve: (beyond: boolean, row?: ApiMessageRow) => void;
 }
 
 export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
@@ -71,23 +92,28 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
     w.applied
       ? checkpoint !== null && comparePositions(checkpoint, w.applied) >= 0
       : w.after !== undefined && latest > w.after;
-  const settle = () => {
-    for (const w of waiters) if (reached(w)) w.resolve(true);
+  const settle = (listed?: ListedRows) => {
+    for (const w of waiters) {
+      if (!reached(w)) continue;
+      const { wanted } = w;
+      w.resolve(true, wanted && listed?.(wanted.source, wanted.conversationId, wanted.messageId));
+    }
   };
   const advance = (head: bigint) => {
     if (head > latest) latest = head;
     settle();
   };
 
-  const appliedUpTo = (position: LogPosition) => {
+  // A waiter registered before this batch committed and reached by it: the batch holds its event.
+  const appliedUpTo = (position: LogPosition, listed?: ListedRows) => {
     if (checkpoint === null || comparePositions(position, checkpoint) > 0) checkpoint = position;
-    settle();
+    settle(listed);
   };
   let toldAt = Number.NEGATIVE_INFINITY;
   const toldRecently = () => Date.now() - toldAt < fastForMs;
-  const stopTelling = options.committedHere?.((position) => {
+  const stopTelling = options.committedHere?.((position, listed) => {
     toldAt = Date.now();
-    appliedUpTo(position);
+    appliedUpTo(position, listed);
   });
 
   const poke = () => {
@@ -158,20 +184,20 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
   };
 
   const wait = (
-    target: { after: bigint } | { applied: LogPosition },
+    target: { after: bigint } | { applied: LogPosition; wanted?: WantedRow | undefined },
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<boolean> =>
-    new Promise<boolean>((resolve) => {
-      const done = (beyond: boolean) => {
+  ): Promise<{ applied: boolean; row?: ApiMessageRow | undefined }> =>
+    new Promise((resolve) => {
+      const done = (beyond: boolean, row?: ApiMessageRow) => {
         if (!waiters.delete(waiter)) return;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        resolve(beyond);
+        resolve({ applied: beyond, row });
       };
       const waiter: Waiter = { ...target, resolve: done };
       if (reached(waiter)) {
-        resolve(true);
+        resolve({ applied: true });
         return;
       }
       const onAbort = () => done(false);
@@ -188,14 +214,14 @@ export const createHeadWatcher = (options: HeadWatcherOptions): HeadWatcher => {
       if (head > latest) latest = head;
       return head;
     },
-    waitBeyond(after, timeoutMs, signal) {
-      if (stopped || signal?.aborted || timeoutMs <= 0) return Promise.resolve(latest > after);
-      return wait({ after }, timeoutMs, signal);
+    async waitBeyond(after, timeoutMs, signal) {
+      if (stopped || signal?.aborted || timeoutMs <= 0) return latest > after;
+      return (await wait({ after }, timeoutMs, signal)).applied;
     },
-    waitApplied(position, timeoutMs) {
-      if (!options.readCheckpoint) return Promise.resolve(false);
-      if (stopped || timeoutMs <= 0) return Promise.resolve(reached({ applied: position }));
-      return wait({ applied: position }, timeoutMs);
+    async waitApplied(position, timeoutMs, wanted) {
+      if (!options.readCheckpoint) return { applied: false };
+      if (stopped || timeoutMs <= 0) return { applied: reached({ applied: position }) };
+      return wait({ applied: position, wanted }, timeoutMs);
     },
     known: () => latest,
     poke,

@@ -3,6 +3,8 @@
 import type pg from 'pg';
 import type { LogPosition } from '../../domain/event-log.ts';
 import type { Attachment } from '../../domain/events.ts';
+import type { MessageRow } from '../../projections/read-models/messages.ts';
+import type { ListedRows } from './head-watcher.ts';
 
 export interface ApiMessageRow {
   conversation_id: string;
@@ -81,6 +83,36 @@ export const findMessage = async (
       [source, conversationId, messageId],
     )
   )[0];
+
+const dateOf = (iso: string | null) => (iso === null ? null : new Date(iso));
+
+/**
+ * The rows a batch of the messages projection wrote, as findMessage would read them once committed
+ * (a source sees only its own conversations' rows).
+ */
+export const listedRows =
+  (rows: readonly MessageRow[]): ListedRows =>
+  (source, conversationId, messageId) => {
+    const row = rows.find((r) => r.message_id === messageId && r.conversation_id === conversationId);
+    if (row?.channel !== 'external' || row.source !== source) return undefined;
+    return {
+      conversation_id: row.conversation_id,
+      message_id: row.message_id,
+      external_id: row.external_id,
+      direction: row.direction,
+      text: row.text,
+      attachments: row.attachments,
+      reply_to: row.reply_to,
+      status: row.status,
+      manager_name: row.manager_name,
+      created_at: new Date(row.created_at),
+      edited_at: dateOf(row.edited_at),
+      deleted_at: dateOf(row.deleted_at),
+      recorded_at: dateOf(row.recorded_at),
+      cursor: row.cursor,
+      revision: String(row.revision),
+    };
+  };
 
 /** A source's message by its cursor (the number tg-support-bot clients name messages by). */
 export const findMessageByCursor = async (

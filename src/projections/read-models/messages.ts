@@ -207,13 +207,16 @@ CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_i
         changed.add(k);
       }
     }
+    const rows = [...changed].map((k) => current.get(k)!);
     await upsertRows(
       sql,
       table,
       columns,
       ['conversation_id', 'message_id'],
-      [...changed].map((k) => current.get(k)! as unknown as Record<string, unknown>),
+      rows as unknown as Record<string, unknown>[],
     );
+    // Told once the batch commits: a POST waiting for its row takes it from here (docs/design.md, "The message resource").
+    ctx.written.push(...rows);
   },
 };
 

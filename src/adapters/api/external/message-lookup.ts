@@ -47,8 +47,10 @@ export const awaitRow = async (
   const { pool, watcher, projectionWaitMs } = ctx;
   const deadline = Date.now() + projectionWaitMs;
   watcher.poke();
-  if (position && (await watcher.waitApplied(position, projectionWaitMs))) {
-    const row = await findMessage(pool, source.code, conversationId, messageId);
+  const wanted = { source: source.code, conversationId, messageId };
+  const told = position ? await watcher.waitApplied(position, projectionWaitMs, wanted) : undefined;
+  if (told?.applied) {
+    const row = told.row ?? (await findMessage(pool, source.code, conversationId, messageId));
     if (row && ready(row)) {
       watcher.seen(BigInt(row.cursor));
       return row;
