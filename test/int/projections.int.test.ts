@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
 import { allProjections } from '../../src/projections/index.ts';
+import type { Projection } from '../../src/projections/projection.ts';
 import { messagesProjection } from '../../src/projections/read-models/messages.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { ensureActiveGeneration, readGeneration } from '../../src/projections/registry.ts';
@@ -152,6 +153,53 @@ describe('projections', () => {
     assert.deepEqual(rows, []);
     assert.ok(total > 0);
     await b.stop();
+  });
+
+  it('a projection that fails leaves the shared batch: the others keep up, it retries alone and catches up once it can', async () => {
+    let broken = true;
+    // A projection with a bug in its SQL until `broken` is cleared, led together with messages.
+    const flaky: Projection = {
+      name: 'flaky',
+      version: 1,
+      tables: ['rm_flaky'],
+      createTables: (t) => `CREATE TABLE ${t('rm_flaky')} (event_id uuid PRIMARY KEY)`,
+      createIndexes: () => '',
+      async apply(sql, events, ctx) {
+        if (broken) await sql.query('SELECT 1 / 0');
+        await sql.query(`INSERT INTO ${ctx.t('rm_flaky')} SELECT unnest($1::uuid[])`, [
+          events.map((e) => e.id),
+        ]);
+      },
+    };
+    const errors: string[] = [];
+    const logger = { info() {}, warn() {}, error: (_: object, msg: string) => errors.push(msg) };
+    const runner = startProjectionRunner({
+      db: sqlDatabase(db.pool),
+      log,
+      projections: [messagesProjection, flaky],
+      logger,
+      standbyRetryMs: 50,
+    });
+    const handler = handlerFor(log);
+    await scriptedConversation(handler, 'shop', 'flaky-1', { messages: 2 });
+    await waitUntil(
+      'messages to list the conversation',
+      async () =>
+        Number((await db.pool.query(`SELECT 1 FROM rm_messages WHERE external_id = 'flaky-1'`)).rowCount) ===
+        4,
+    );
+    const applied = async () =>
+      (await readGeneration(sqlDatabase(db.pool), 'flaky', { status: 'active' }))?.eventsApplied;
+    assert.equal(await applied(), 0, 'the failing projection moved nothing');
+    assert.ok(
+      errors.includes('projection failed; it runs on its own from now on, retrying from its checkpoint'),
+    );
+    broken = false;
+    const total = await eventCount(db);
+    await waitUntil('the failing projection to catch up on its own', async () => (await applied()) === total);
+    assert.equal(Number((await db.pool.query(`SELECT count(*) AS n FROM rm_flaky`)).rows[0]!.n), total);
+    await runner.stop();
+    await db.pool.query(`UPDATE td_projections SET status = 'retired' WHERE name = 'flaky'`);
   });
 
   it('rebuild keeps readers answering: every read during the rebuild succeeds and sees a full model', async () => {
