@@ -97,7 +97,7 @@ export const startApp = async (
     // Read models exist (empty at worst) before anything can query them.
     for (const projection of allProjections) await ensureActiveGeneration(sql, projection);
     const progress = createProjectionProgress();
-    // Two runners (docs/design.md, "Projections"): `messages` alone, since a POST waits for its
+    // Two runners (docs/design.md, "Projections and rebuilds"): `messages` alone, since a POST waits for its
     // commit, and the others sharing one transaction per batch.
     const runners = [[messagesProjection], allProjections.filter((p) => p !== messagesProjection)].map(
       (projections) =>

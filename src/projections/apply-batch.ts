@@ -1,6 +1,6 @@
 // One batch, one transaction: the read-model writes and the checkpoint move together, so a crash
 // anywhere applies the batch wholly or not at all. The live runner applies several projections in
-// one transaction and moves their checkpoints in one statement (docs/design.md, "Projections").
+// one transaction and moves their checkpoints in one statement (docs/design.md, "Projections and rebuilds").
 import { comparePositions, type LogPosition, type RecordedEvent } from '../domain/event-log.ts';
 import type { BatchContext, Projection } from './projection.ts';
 import { tableNamer } from './projection.ts';

@@ -2,7 +2,7 @@
 // the very connection that writes, so losing them means losing the ability to write), catch-up from
 // the stored checkpoints, then live batches. The projections of one runner share each batch's
 // transaction and one checkpoint statement; one that fails leaves the group and runs on its own, so
-// it cannot hold the others up (docs/design.md, "Projections"). Another instance takes over from the
+// it cannot hold the others up (docs/design.md, "Projections and rebuilds"). Another instance takes over from the
 // checkpoints when this one dies. A swap by projections:rebuild is noticed and followed.
 import { comparePositions, type EventLog, type LogPosition, startOfLog } from '../domain/event-log.ts';
 import { applyBatch, applyEvents } from './apply-batch.ts';

@@ -215,7 +215,7 @@ CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_i
       ['conversation_id', 'message_id'],
       rows as unknown as Record<string, unknown>[],
     );
-    // Told once the batch commits: a POST waiting for its row takes it from here (docs/design.md, "The message resource").
+    // Told once the batch commits: a POST waiting for its row takes it from here (docs/design.md, "Projections and rebuilds").
     ctx.written.push(...rows);
   },
 };
