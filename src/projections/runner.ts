@@ -22,7 +22,7 @@ import {
   readGeneration,
   saveCheckpoints,
 } from './registry.ts';
-import { inTransaction, type LeaderDatabase, type SqlDatabase } from './sql.ts';
+import { inTransaction, isConnectionFailure, type LeaderDatabase, type SqlDatabase } from './sql.ts';
 
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
@@ -134,7 +134,7 @@ const runGenerations = async ({ options, logger, members: projections }: RunCont
             moves.push(done.move);
             written.set(m.projection.name, done.written);
           } catch (error) {
-            if (signal.aborted) throw error;
+            if (signal.aborted || isConnectionFailure(error)) throw error;
             throw new ProjectionFailed(m.projection.name, error);
           }
         }

@@ -51,3 +51,16 @@ export const inTransaction = async <T>(
     throw error;
   }
 };
+
+/**
+ * Whether a failure is the database's or the connection's rather than the statement's own: lost or
+ * refused connections, a server shutting down or out of resources, a deadlock or serialization
+ * failure (SQLSTATE classes 08, 40, 53, 57, 58), or the driver's socket errors. Retrying helps
+ * these; a constraint violation, a bad statement or a bug in the code does not.
+ */
+export const isConnectionFailure = (error: unknown): boolean => {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(08|40|53|57|58)/.test(code);
+  if (typeof code === 'string' && code.startsWith('E')) return true;
+  return typeof message === 'string' && /connection|terminated|not queryable|timeout/i.test(message);
+};

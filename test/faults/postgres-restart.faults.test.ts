@@ -158,6 +158,11 @@ describe('fault: PostgreSQL stopped and started again under load', () => {
       for (const s of traffic.sent)
         assert.equal(recorded.get(s.text), 1, `${s.text} recorded once in the log`);
       assert.deepEqual(lagging, [], 'every projection and reactor caught up');
+      // A lost connection is nobody's fault: no projection leaves its runner's group over it.
+      assert.ok(
+        !running.logs(100_000).includes('it runs on its own from now on'),
+        'no projection left its group over the outage',
+      );
     } catch (error) {
       console.error(`---- log of the app ----\n${running.logs(80)}`);
       throw error;
