@@ -2,40 +2,26 @@
 // command lives in src/app/commands/; this file only declares them.
 import { Command, CommanderError } from 'commander';
 import dotenv from 'dotenv';
-import { createRedactor } from './adapters/logging/redact.ts';
-import { type HistoryOptions, historyCommand, parseAtOption } from './app/commands/history.ts';
-import { importTgSupportBotCommand } from './app/commands/import.ts';
-import { logMigrateCommand, logResetCommand } from './app/commands/log.ts';
-import { printProjectionStatus, rebuildProjections } from './app/commands/projections.ts';
-import { type ReportOptions, reportCommand } from './app/commands/report.ts';
-import {
-  clearHoursCommand,
-  listTextsCommand,
-  removeTextCommand,
-  setHoursCommand,
-  setTextCommand,
-  showHoursCommand,
-} from './app/commands/settings.ts';
-import {
-  changeCompatCommand,
-  createSourceCommand,
-  createTokenCommand,
-  generateTokenCommand,
-  listSourcesCommand,
-  revokeTokenCommand,
-  rotateWebhookSecretCommand,
-} from './app/commands/sources.ts';
-import { checkCommand, deleteWebhookCommand, setWebhookCommand } from './app/commands/telegram.ts';
-import {
-  DEFAULT_TEMPLATE_LOCALE,
-  listTemplatesCommand,
-  removeTemplateCommand,
-  setTemplateCommand,
-} from './app/commands/templates.ts';
-import { ConfigError } from './app/config.ts';
-import { configuredSecrets } from './app/config-secrets.ts';
-import { openContext } from './app/context.ts';
+import type { HistoryOptions } from './app/commands/history.ts';
+import { DEFAULT_TEMPLATE_LOCALE, parseAtOption } from './app/commands/options.ts';
+import type { ReportOptions } from './app/commands/report.ts';
+import type { Context } from './app/context.ts';
 import { allProjections } from './projections/index.ts';
+
+// A command's module (and what it needs: the database driver, grammY, the config schema) is loaded
+// when that command runs, not for every command and for --help: each start takes half the time.
+const commands = {
+  history: () => import('./app/commands/history.ts'),
+  import: () => import('./app/commands/import.ts'),
+  log: () => import('./app/commands/log.ts'),
+  projections: () => import('./app/commands/projections.ts'),
+  report: () => import('./app/commands/report.ts'),
+  settings: () => import('./app/commands/settings.ts'),
+  sources: () => import('./app/commands/sources.ts'),
+  telegram: () => import('./app/commands/telegram.ts'),
+  templates: () => import('./app/commands/templates.ts'),
+};
+const openContext = async () => (await import('./app/context.ts')).openContext();
 
 dotenv.config({ quiet: true });
 
@@ -64,7 +50,9 @@ program
   )
   .option('--at <time>', 'show the conversation as it stood at this ISO 8601 time', parseAtOption)
   .option('--json', 'print JSON instead of text')
-  .action((ref: string, options: HistoryOptions) => historyCommand(ref, options));
+  .action(async (ref: string, options: HistoryOptions) =>
+    (await commands.history()).historyCommand(ref, options),
+  );
 
 program
   .command('projections:status')
@@ -73,7 +61,7 @@ program
   .action(async (opts: { json?: boolean }) => {
     const ctx = await openContext();
     try {
-      await printProjectionStatus(ctx, Boolean(opts.json));
+      await (await commands.projections()).printProjectionStatus(ctx, Boolean(opts.json));
     } finally {
       await ctx.close();
     }
@@ -87,7 +75,7 @@ program
   .action(async (name: string | undefined, opts: { all?: boolean }) => {
     const ctx = await openContext();
     try {
-      await rebuildProjections(ctx, { name, all: opts.all });
+      await (await commands.projections()).rebuildProjections(ctx, { name, all: opts.all });
     } finally {
       await ctx.close();
     }
@@ -101,7 +89,9 @@ program
   .description(
     'copy the PostgreSQL log into an empty EventStoreDB / KurrentDB (resumable), verify it and move the checkpoints there; the app must be stopped',
   )
-  .action((opts: { to: string; eventstoreUrl?: string; force?: boolean }) => logMigrateCommand(opts));
+  .action(async (opts: { to: string; eventstoreUrl?: string; force?: boolean }) =>
+    (await commands.log()).logMigrateCommand(opts),
+  );
 
 program
   .command('log:reset')
@@ -109,9 +99,9 @@ program
   .description(
     'start afresh on the configured log (EVENT_STORE): rebuild every projection from it, reactors at its head',
   )
-  .action((opts: { yes?: boolean }) => logResetCommand(opts));
+  .action(async (opts: { yes?: boolean }) => (await commands.log()).logResetCommand(opts));
 
-const withContext = (work: (ctx: Awaited<ReturnType<typeof openContext>>) => Promise<void>) => async () => {
+const withContext = (work: (ctx: Context) => Promise<void>) => async () => {
   const ctx = await openContext();
   try {
     await work(ctx);
@@ -142,7 +132,7 @@ program
   )
   .action(
     (opts: { from: string; dryRun?: boolean; groupChatId?: string; timeZone: string; compat?: string }) =>
-      withContext((ctx) => importTgSupportBotCommand(ctx, opts))(),
+      withContext(async (ctx) => (await commands.import()).importTgSupportBotCommand(ctx, opts))(),
   );
 
 program
@@ -153,7 +143,9 @@ program
   .option('--time-zone <zone>', "the dialect's dates' time zone (default Europe/Moscow)")
   .description('register an external source and print its first API token (once, alone on the last line)')
   .action((code: string, opts: { webhookUrl?: string; compat?: string; timeZone?: string }) =>
-    withContext((ctx) => createSourceCommand(ctx, code, opts.webhookUrl, opts.compat, opts.timeZone))(),
+    withContext(async (ctx) =>
+      (await commands.sources()).createSourceCommand(ctx, code, opts.webhookUrl, opts.compat, opts.timeZone),
+    )(),
   );
 
 // tg-support-bot's dialect for an existing source (docs/design.md, "Speaking tg-support-bot's dialect").
@@ -164,7 +156,9 @@ program
   .option('--time-zone <zone>', "the dialect's dates' time zone (default Europe/Moscow)")
   .description("make a source's API and webhooks speak another system's dialect, or its own again")
   .action((code: string, dialect: string, opts: { timeZone?: string }) =>
-    withContext((ctx) => changeCompatCommand(ctx, code, dialect, opts.timeZone))(),
+    withContext(async (ctx) =>
+      (await commands.sources()).changeCompatCommand(ctx, code, dialect, opts.timeZone),
+    )(),
   );
 
 program
@@ -179,7 +173,9 @@ program
     'give a source a new webhook secret (printed once, alone on the last line); both sign during the grace period',
   )
   .action((code: string, opts: { grace: string }) =>
-    withContext((ctx) => rotateWebhookSecretCommand(ctx, code, opts.grace))(),
+    withContext(async (ctx) =>
+      (await commands.sources()).rotateWebhookSecretCommand(ctx, code, opts.grace),
+    )(),
   );
 
 program
@@ -188,26 +184,32 @@ program
   .argument('[url]', 'its webhook URL')
   .description("tg-support-bot v3's command: creates the source if it is new, then prints a new token")
   .action((code: string, url: string | undefined) =>
-    withContext((ctx) => generateTokenCommand(ctx, code, url))(),
+    withContext(async (ctx) => (await commands.sources()).generateTokenCommand(ctx, code, url))(),
   );
 
 program
   .command('tokens:create')
   .argument('<code>', 'the source')
   .description('issue another token for a source (printed once, alone on the last line)')
-  .action((code: string) => withContext((ctx) => createTokenCommand(ctx, code))());
+  .action((code: string) =>
+    withContext(async (ctx) => (await commands.sources()).createTokenCommand(ctx, code))(),
+  );
 
 program
   .command('tokens:revoke')
   .argument('<id>', 'the token id (sources:list shows them)')
   .description('revoke a token: requests with it get 401 from then on')
-  .action((id: string) => withContext((ctx) => revokeTokenCommand(ctx, id))());
+  .action((id: string) =>
+    withContext(async (ctx) => (await commands.sources()).revokeTokenCommand(ctx, id))(),
+  );
 
 program
   .command('sources:list')
   .option('--json', 'print JSON')
   .description('sources, their webhooks and token ids')
-  .action((opts: { json?: boolean }) => withContext((ctx) => listSourcesCommand(ctx, Boolean(opts.json)))());
+  .action((opts: { json?: boolean }) =>
+    withContext(async (ctx) => (await commands.sources()).listSourcesCommand(ctx, Boolean(opts.json)))(),
+  );
 
 program
   .command('templates:set')
@@ -219,7 +221,9 @@ program
   .option('--locale <locale>', 'the language of the text (en, ru)', DEFAULT_TEMPLATE_LOCALE)
   .description("set a saved answer's text in one language (a new name makes a new saved answer)")
   .action((name: string, text: string[], opts: { locale: string }) =>
-    withContext((ctx) => setTemplateCommand(ctx, name, text.join(' '), opts.locale))(),
+    withContext(async (ctx) =>
+      (await commands.templates()).setTemplateCommand(ctx, name, text.join(' '), opts.locale),
+    )(),
   );
 
 program
@@ -227,7 +231,7 @@ program
   .option('--json', 'print JSON')
   .description('the saved answers: name, version, who changed them last, their texts per language')
   .action((opts: { json?: boolean }) =>
-    withContext((ctx) => listTemplatesCommand(ctx, Boolean(opts.json)))(),
+    withContext(async (ctx) => (await commands.templates()).listTemplatesCommand(ctx, Boolean(opts.json)))(),
   );
 
 program
@@ -236,7 +240,7 @@ program
   .option('--locale <locale>', 'remove only the text in this language (its last text removes it all)')
   .description('remove a saved answer, or one language of it')
   .action((name: string, opts: { locale?: string }) =>
-    withContext((ctx) => removeTemplateCommand(ctx, name, opts.locale))(),
+    withContext(async (ctx) => (await commands.templates()).removeTemplateCommand(ctx, name, opts.locale))(),
   );
 
 program
@@ -246,7 +250,9 @@ program
   .description(
     'every text the bot writes, per language: the override, the shipped text, or what it falls back to',
   )
-  .action((opts: { locale?: string; json?: boolean }) => withContext((ctx) => listTextsCommand(ctx, opts))());
+  .action((opts: { locale?: string; json?: boolean }) =>
+    withContext(async (ctx) => (await commands.settings()).listTextsCommand(ctx, opts))(),
+  );
 
 program
   .command('texts:set')
@@ -257,7 +263,7 @@ program
     "override a text in one language (checked against the key's variables; recorded with actor system:cli)",
   )
   .action((locale: string, key: string, text: string) =>
-    withContext((ctx) => setTextCommand(ctx, locale, key, text))(),
+    withContext(async (ctx) => (await commands.settings()).setTextCommand(ctx, locale, key, text))(),
   );
 
 program
@@ -265,13 +271,17 @@ program
   .argument('<locale>', 'the language: en or ru')
   .argument('<key>', 'the text key')
   .description('remove an override: the shipped text is used again')
-  .action((locale: string, key: string) => withContext((ctx) => removeTextCommand(ctx, locale, key))());
+  .action((locale: string, key: string) =>
+    withContext(async (ctx) => (await commands.settings()).removeTextCommand(ctx, locale, key))(),
+  );
 
 program
   .command('hours:show')
   .option('--json', 'print the schedule as JSON (the form hours:set takes)')
   .description('the working hours, and whether support is open now')
-  .action((opts: { json?: boolean }) => withContext((ctx) => showHoursCommand(ctx, opts))());
+  .action((opts: { json?: boolean }) =>
+    withContext(async (ctx) => (await commands.settings()).showHoursCommand(ctx, opts))(),
+  );
 
 program
   .command('hours:set')
@@ -280,12 +290,14 @@ program
     'a JSON file {"time_zone", "weekly", "exceptions"} (see the README), or - for standard input',
   )
   .description('set the working hours: outside them a client gets one automatic answer per off-period')
-  .action((file: string) => withContext((ctx) => setHoursCommand(ctx, file))());
+  .action((file: string) =>
+    withContext(async (ctx) => (await commands.settings()).setHoursCommand(ctx, file))(),
+  );
 
 program
   .command('hours:clear')
   .description('remove the working hours: support is never off hours')
-  .action(() => withContext((ctx) => clearHoursCommand(ctx))());
+  .action(() => withContext(async (ctx) => (await commands.settings()).clearHoursCommand(ctx))());
 
 program
   .command('report')
@@ -303,7 +315,9 @@ program
     "IANA zone of the dates and days (default: the working hours' zone, else UTC)",
   )
   .option('--csv', 'print CSV (seconds) instead of a table')
-  .action((opts: ReportOptions) => withContext((ctx) => reportCommand(ctx, opts))());
+  .action((opts: ReportOptions) =>
+    withContext(async (ctx) => (await commands.report()).reportCommand(ctx, opts))(),
+  );
 
 program
   .command('telegram:set-webhook')
@@ -311,13 +325,13 @@ program
     'point the bot at PUBLIC_URL/webhooks/telegram with TELEGRAM_WEBHOOK_SECRET (message and edited_message updates)',
   )
   .option('--drop-pending', 'drop the updates Telegram holds for the bot instead of delivering them')
-  .action((opts: { dropPending?: boolean }) => setWebhookCommand(opts));
+  .action(async (opts: { dropPending?: boolean }) => (await commands.telegram()).setWebhookCommand(opts));
 
 program
   .command('telegram:delete-webhook')
   .description("remove the bot's webhook (updates then wait for getUpdates, TELEGRAM_MODE=polling)")
   .option('--drop-pending', 'drop the updates Telegram holds for the bot')
-  .action((opts: { dropPending?: boolean }) => deleteWebhookCommand(opts));
+  .action(async (opts: { dropPending?: boolean }) => (await commands.telegram()).deleteWebhookCommand(opts));
 
 program
   .command('telegram:check')
@@ -325,7 +339,7 @@ program
     "check the bot token, that the group is a forum, the bot's admin rights, privacy mode and the webhook",
   )
   .action(async () => {
-    process.exitCode = await checkCommand();
+    process.exitCode = await (await commands.telegram()).checkCommand();
   });
 
 export const cli = program;
@@ -335,11 +349,13 @@ const run = async () => {
     await program.parseAsync(process.argv);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode);
-    if (error instanceof ConfigError) {
-      console.error(`topicdesk: configuration error: ${error.message}`);
+    if ((error as { code?: unknown }).code === 'invalid_config') {
+      console.error(`topicdesk: configuration error: ${(error as Error).message}`);
       process.exit(2);
     }
     // A command's error may quote a secret (a URL with the bot token, a connection string).
+    const { createRedactor } = await import('./adapters/logging/redact.ts');
+    const { configuredSecrets } = await import('./app/config-secrets.ts');
     const redact = createRedactor(configuredSecrets(process.env));
     console.error(`topicdesk: ${redact(error instanceof Error ? error.message : String(error))}`);
     process.exit(1);

@@ -1,7 +1,6 @@
 // `topicdesk history <conversationId | channel:clientId> [--at TIME] [--json]` (docs/design.md,
 // "The audit history"): a conversation's audit history straight from the log, or its state at a
 // past moment.
-import { InvalidArgumentError } from 'commander';
 import { decodeConversationEvent } from '../../adapters/event-codec.ts';
 import { conversationIdOf } from '../../adapters/ids.ts';
 import { settingsKindEntries } from '../../adapters/settings/kinds.ts';
@@ -14,7 +13,7 @@ import {
   type SnapshotMessage,
   settingsHistory,
 } from '../../projections/history.ts';
-import { parseIsoTime, resolveConversationRef } from '../../projections/history-refs.ts';
+import { resolveConversationRef } from '../../projections/history-refs.ts';
 import { describeContent } from '../../projections/history-summary.ts';
 import { type Context, openContext } from '../context.ts';
 
@@ -22,17 +21,6 @@ export interface HistoryOptions {
   readonly at?: Date;
   readonly json?: boolean;
 }
-
-/** Commander's parser of `--at`: a bad value is a usage error naming the option. */
-export const parseAtOption = (value: string): Date => {
-  const at = parseIsoTime(value);
-  if (at === null) {
-    throw new InvalidArgumentError(
-      `--at must be an ISO 8601 time, e.g. 2025-03-01T12:30:00Z or 2025-03-01T15:30:00+03:00 (got "${value}")`,
-    );
-  }
-  return at;
-};
 
 /** Columns padded to their widest cell; the last column is not padded. */
 const table = (rows: readonly (readonly string[])[], indent = ''): string[] => {

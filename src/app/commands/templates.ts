@@ -7,9 +7,7 @@ import type { Actor } from '../../domain/events.ts';
 import type { TemplateCommand } from '../../domain/settings/templates.ts';
 import { SettingsError } from '../../domain/settings.ts';
 import type { Context } from '../context.ts';
-
-/** The language `templates:set` writes when `--locale` is not given. */
-export const DEFAULT_TEMPLATE_LOCALE = 'en';
+import { DEFAULT_TEMPLATE_LOCALE } from './options.ts';
 
 const cliActor = (): Actor => {
   let name: string | undefined;
