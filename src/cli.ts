@@ -9,7 +9,7 @@ import type { Context } from './app/context.ts';
 import { allProjections } from './projections/index.ts';
 
 // A command's module (and what it needs: the database driver, grammY, the config schema) is loaded
-// when that command runs, not for every command and for --help: each start takes half the time.
+// when that command runs, not for every command and for --help (docs/design.md, "The command line").
 const commands = {
   history: () => import('./app/commands/history.ts'),
   import: () => import('./app/commands/import.ts'),
