@@ -143,8 +143,8 @@ const runGenerations = async ({ options, logger, members: projections }: RunCont
         const saved = await saveCheckpoints(s, moves, { whileActive: true });
         if (saved.length < moves.length) throw new GenerationChanged();
         return saved;
-        // Lost in a crash, the batch is applied again from the checkpoint lost with it, to the same rows and cursors.
       },
+      // Lost in a crash, the batch is applied again from the checkpoint lost with it, to the same rows and cursors.
       { durable: false },
     );
     for (const row of saved) {
