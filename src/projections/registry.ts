@@ -123,6 +123,17 @@ export const saveCheckpoints = async (
   return rows.map(toRow);
 };
 
+/**
+ * The projection's active generation, locked for this transaction, created (tables and views) when it
+ * has none. Runs inside the caller's transaction.
+ */
+export const activeGeneration = async (sql: SqlClient, projection: Projection): Promise<GenerationRow> => {
+  const active = await readGeneration(sql, projection.name, { status: 'active' }, true);
+  if (active) return active;
+  await createGeneration(sql, projection, 'active', true);
+  return (await readGeneration(sql, projection.name, { status: 'active' }, true))!;
+};
+
 /** Creates a generation's tables and its registry row. Runs inside the caller's transaction. */
 export const createGeneration = async (
   sql: SqlClient,

@@ -15,13 +15,7 @@ import {
   tryLead,
 } from './leader.ts';
 import type { Projection } from './projection.ts';
-import {
-  type CheckpointMove,
-  createGeneration,
-  type GenerationRow,
-  readGeneration,
-  saveCheckpoints,
-} from './registry.ts';
+import { activeGeneration, type CheckpointMove, type GenerationRow, saveCheckpoints } from './registry.ts';
 import { inTransaction, isConnectionFailure, type LeaderDatabase, type SqlDatabase } from './sql.ts';
 
 export interface RunnerLogger {
@@ -86,14 +80,7 @@ interface Member {
 const activeRows = (s: LeaderTerm['session'], projections: readonly Projection[]) =>
   inTransaction(s, async () => {
     const rows: GenerationRow[] = [];
-    for (const projection of projections) {
-      let active = await readGeneration(s, projection.name, { status: 'active' }, true);
-      if (!active) {
-        await createGeneration(s, projection, 'active', true);
-        active = (await readGeneration(s, projection.name, { status: 'active' }))!;
-      }
-      rows.push(active);
-    }
+    for (const projection of projections) rows.push(await activeGeneration(s, projection));
     return rows;
   });
 
@@ -236,11 +223,7 @@ export const catchUpProjection = async (options: {
     const hiddenDeadline = Date.now() + 30_000;
     for (;;) {
       const { applied, from } = await inTransaction(s, async () => {
-        let row = await readGeneration(s, projection.name, { status: 'active' }, true);
-        if (!row) {
-          await createGeneration(s, projection, 'active', true);
-          row = (await readGeneration(s, projection.name, { status: 'active' }, true))!;
-        }
+        const row = await activeGeneration(s, projection);
         const from = row.checkpoint ?? startOfLog;
         const batch = await log.readAll(from, batchSize);
         return {
