@@ -23,6 +23,15 @@ const commands = {
 };
 const openContext = async () => (await import('./app/context.ts')).openContext();
 
+const withContext = (work: (ctx: Context) => Promise<void>) => async () => {
+  const ctx = await openContext();
+  try {
+    await work(ctx);
+  } finally {
+    await ctx.close();
+  }
+};
+
 dotenv.config({ quiet: true });
 
 const program = new Command('topicdesk')
@@ -58,28 +67,22 @@ program
   .command('projections:status')
   .description("each projection's generation, checkpoint, the log's head and the lag")
   .option('--json', 'print JSON')
-  .action(async (opts: { json?: boolean }) => {
-    const ctx = await openContext();
-    try {
-      await (await commands.projections()).printProjectionStatus(ctx, Boolean(opts.json));
-    } finally {
-      await ctx.close();
-    }
-  });
+  .action((opts: { json?: boolean }) =>
+    withContext(async (ctx) =>
+      (await commands.projections()).printProjectionStatus(ctx, Boolean(opts.json)),
+    )(),
+  );
 
 program
   .command('projections:rebuild')
   .argument('[name]', `the projection to rebuild (${allProjections.map((p) => p.name).join(', ')})`)
   .option('--all', 'rebuild every projection')
   .description('build a new generation from the whole log beside the one in service, then swap it in')
-  .action(async (name: string | undefined, opts: { all?: boolean }) => {
-    const ctx = await openContext();
-    try {
-      await (await commands.projections()).rebuildProjections(ctx, { name, all: opts.all });
-    } finally {
-      await ctx.close();
-    }
-  });
+  .action((name: string | undefined, opts: { all?: boolean }) =>
+    withContext(async (ctx) =>
+      (await commands.projections()).rebuildProjections(ctx, { name, all: opts.all }),
+    )(),
+  );
 
 program
   .command('log:migrate')
@@ -100,15 +103,6 @@ program
     'start afresh on the configured log (EVENT_STORE): rebuild every projection from it, reactors at its head',
   )
   .action(async (opts: { yes?: boolean }) => (await commands.log()).logResetCommand(opts));
-
-const withContext = (work: (ctx: Context) => Promise<void>) => async () => {
-  const ctx = await openContext();
-  try {
-    await work(ctx);
-  } finally {
-    await ctx.close();
-  }
-};
 
 program
   .command('import:tg-support-bot')
