@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { conversationIdOf } from '../../src/adapters/ids.ts';
 import {
   type EmbeddedPostgres,
   freePort,
@@ -25,17 +24,10 @@ import { type MessageRow, messagesProjection } from '../../src/projections/read-
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { readGeneration } from '../../src/projections/registry.ts';
 import { startProjectionRunner } from '../../src/projections/runner.ts';
-import { handlerFor, scriptedConversation } from '../support/conversations.ts';
+import { waitFor } from '../support/app-harness.ts';
+import { driver, handlerFor, scriptedConversation } from '../support/conversations.ts';
 
 const CONVERSATIONS = 12;
-
-const waitUntil = async (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 /** The server and every process of it at once, as a power cut would: nothing left to flush. */
 const killServer = async (dataDir: string) => {
@@ -87,24 +79,21 @@ describe('projections after PostgreSQL itself crashed', () => {
         ),
       );
       // The last append, on its own: once it is recorded, the server dies with the batch listing it.
-      const conversationId = conversationIdOf('external', 'shop', 'crash-last');
-      await handler.execute(
-        conversationId,
-        {
-          type: 'ReceiveClientMessage',
-          conversationId,
-          channel: 'external',
-          source: 'shop',
-          clientId: 'crash-last',
-          profile: {},
-          messageId: last,
-          content: { text: 'the last one', attachments: [] },
-        },
-        { commandId: `test:${last}`, actor: { kind: 'client', id: 'crash-last' } },
-      );
-      await waitUntil(
+      const client = driver(handler, 'shop', 'crash-last');
+      await client.run({
+        type: 'ReceiveClientMessage',
+        conversationId: client.conversationId,
+        channel: 'external',
+        source: 'shop',
+        clientId: 'crash-last',
+        profile: {},
+        messageId: last,
+        content: { text: 'the last one', attachments: [] },
+      });
+      await waitFor(
         'the last batch to be reported and the server killed',
-        async () => killed !== undefined,
+        () => killed !== undefined,
+        30_000,
       );
       await killed;
       await runner.stop();
@@ -118,10 +107,11 @@ describe('projections after PostgreSQL itself crashed', () => {
       // What the crash took: the reported batches whose commit had not reached the disk.
       const lost = stored === null || comparePositions(stored, reported!) < 0;
       const again = startProjectionRunner({ db: c.db, log: c.log, projections: [messagesProjection] });
-      await waitUntil(
+      await waitFor(
         'every message to be listed again',
         async () =>
           Number((await c.pool.query('SELECT count(*) AS n FROM rm_messages')).rows[0].n) === expected,
+        30_000,
       );
       await again.stop();
       const rows = (
