@@ -4,20 +4,18 @@
 // the way — the rows, the facts, and every report built from them.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { migrate } from '../../src/adapters/postgres/migrations.ts';
-import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
+import { describe, it } from 'node:test';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import type { ConversationCommand } from '../../src/domain/conversation-commands.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
 import type { Actor } from '../../src/domain/events.ts';
-import { registryMigration } from '../../src/projections/index.ts';
 import { reportsProjection } from '../../src/projections/read-models/reports.ts';
 import { reportGroupings, responseReport } from '../../src/projections/read-models/reports-query.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { startProjectionRunner } from '../../src/projections/runner.ts';
 import { driver, handlerFor } from '../support/conversations.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import type { TestDatabase } from '../support/db.ts';
+import { withLogDatabase } from '../support/log-database.ts';
 
 /** mulberry32: a small seeded generator, so the history is the same on every run. */
 const seeded = (seed: number) => () => {
@@ -56,14 +54,8 @@ const snapshot = async (db: TestDatabase) => {
 describe('reports: live equals rebuilt', () => {
   let db: TestDatabase;
   let log: EventLog;
-  before(async () => {
-    db = await createTestDatabase();
-    await migrate(db.pool, [registryMigration]);
-    log = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 50 });
-  });
-  after(async () => {
-    await log.close();
-    await db.drop();
+  withLogDatabase((x) => {
+    ({ db, log } = x);
   });
 
   it('on a generated history with edits, deletions, reopenings and several managers', {
