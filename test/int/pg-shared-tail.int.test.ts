@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { comparePositions, type EventLog, type RecordedEvent } from '../../src/domain/event-log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -92,6 +93,53 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
           comparePositions(seen[i - 1]!.position, seen[i]!.position) < 0,
           `subscriber ${n}: log order`,
         );
+    }
+  });
+
+  it("another process's append wakes every subscriber at once, through one LISTEN connection", async () => {
+    const listeners = async () =>
+      Number(
+        (
+          await db.pool.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND query = 'LISTEN td_events'`,
+          )
+        ).rows[0]!.n,
+      );
+    const waitFor = async (what: string, ok: () => Promise<boolean> | boolean) => {
+      const deadline = Date.now() + 5000;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const before = await listeners();
+    // Polling once a minute: only the notification can wake these subscribers within the test.
+    const here = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 60_000 });
+    const otherPool = new pg.Pool({ connectionString: db.url, max: 2 });
+    const elsewhere = createPgEventLog({ pool: otherPool, connectionString: db.url });
+    try {
+      const start = (await here.headPosition()) ?? { commit: -1n, prepare: -1n };
+      const stream = `elsewhere-${randomUUID()}`;
+      const seen = [0, 0, 0];
+      const subscriptions = seen.map((_, i) =>
+        here.subscribeAll({ from: start }, async (batch) => {
+          seen[i]! += batch.filter((e) => e.stream === stream).length;
+        }),
+      );
+      await waitFor('the LISTEN connection', async () => (await listeners()) === before + 1);
+      await new Promise((r) => setTimeout(r, 100)); // the subscribers have read the head and sleep
+
+      await elsewhere.append(stream, [event('Elsewhere', 0)], 'no_stream');
+      await waitFor('every subscriber to see the other process’s event', () => seen.every((n) => n === 1));
+      assert.equal(await listeners(), before + 1, 'one LISTEN connection for the three subscribers');
+
+      await Promise.all(subscriptions.map((s) => s.stop()));
+      await waitFor('the LISTEN connection to close', async () => (await listeners()) === before);
+    } finally {
+      await here.close();
+      await elsewhere.close();
+      await otherPool.end();
     }
   });
 });

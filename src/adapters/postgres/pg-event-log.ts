@@ -242,6 +242,53 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   const hasHidden = async (after: LogPosition): Promise<boolean> =>
     (await pool.query<{ hidden: boolean }>(hiddenSql, positionParams(after))).rows[0]!.hidden;
 
+  // One LISTEN connection for all of this log's subscriptions (appends of other processes wake them
+  // all), held while any subscription runs; the fallback poll covers a lost connection.
+  let listening: { stop: () => void; done: Promise<void> } | undefined;
+  const startListening = () => {
+    if (listening) return;
+    let stopped = false;
+    let client: pg.Client | undefined;
+    const wakeAll = () => {
+      epoch++;
+      for (const wake of localWakers) wake();
+    };
+    const done = (async () => {
+      while (!stopped) {
+        const c = new pg.Client({ connectionString: options.connectionString });
+        client = c;
+        const lost = new Promise<void>((resolve) => {
+          c.on('error', () => resolve());
+          c.on('end', () => resolve());
+        });
+        try {
+          await c.connect();
+          c.on('notification', wakeAll);
+          await c.query('LISTEN td_events');
+          wakeAll(); // anything appended while we were not listening
+          await lost;
+        } catch {
+          // the fallback poll covers the gap; try to listen again shortly
+        }
+        await c.end().catch(() => undefined);
+        if (!stopped) await sleep(500);
+      }
+    })();
+    listening = {
+      done,
+      stop: () => {
+        stopped = true;
+        void client?.end().catch(() => undefined);
+      },
+    };
+  };
+  const stopListening = async () => {
+    const current = listening;
+    listening = undefined;
+    current?.stop();
+    await current?.done;
+  };
+
   const subscribeAll = (
     { from, batchSize = 500 }: SubscribeOptions,
     handler: (batch: readonly RecordedEvent[]) => Promise<void>,
@@ -257,35 +304,11 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
       wake?.();
       wake = undefined;
     };
-    let listener: pg.Client | undefined;
     localWakers.add(nudge);
-
-    const listen = async () => {
-      while (!stopped) {
-        const client = new pg.Client({ connectionString: options.connectionString });
-        const lost = new Promise<void>((resolve) => {
-          client.on('error', () => resolve());
-          client.on('end', () => resolve());
-        });
-        try {
-          await client.connect();
-          client.on('notification', nudge);
-          await client.query('LISTEN td_events');
-          listener = client;
-          nudge(); // anything appended while we were not listening
-          await lost;
-        } catch {
-          // the fallback poll covers the gap; try to listen again shortly
-        }
-        listener = undefined;
-        await client.end().catch(() => undefined);
-        if (!stopped) await sleep(500);
-      }
-    };
+    startListening();
 
     const loop = async () => {
       let position = from;
-      void listen();
       let atHead = false; // catching up reads at once
       while (!stopped) {
         if (atHead && batchLingerMs > 0) await sleep(batchLingerMs);
@@ -314,14 +337,13 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     const done = loop().finally(async () => {
       stopped = true;
       localWakers.delete(nudge);
-      await listener?.end().catch(() => undefined);
+      if (localWakers.size === 0) await stopListening();
     });
     const subscription: Subscription = {
       done,
       async stop() {
         stopped = true;
         nudge();
-        await listener?.end().catch(() => undefined);
         await done.catch(() => undefined);
         subscriptions.delete(subscription);
       },
