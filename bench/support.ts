@@ -57,10 +57,13 @@ const serverCpuSeconds = async (dataDir: string): Promise<number> => {
   for (const pid of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(pid)) continue;
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    // Fields after the command's closing parenthesis: state ppid … utime(14) stime(15).
+    // Fields after the command's closing parenthesis: state ppid … utime(14) stime(15) cutime(16)
+    // cstime(17). A backend that exited is gone from /proc: its time is in the postmaster's cutime and
+    // cstime once reaped, so those count too (without them a connection closed mid-span took its CPU along).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pid) === postmaster || Number(fields[1]) === postmaster)
-      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    if (Number(pid) === postmaster)
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticks;
+    else if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / ticks;
   }
   return total;
 };
