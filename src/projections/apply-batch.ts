@@ -18,6 +18,12 @@ export interface AppliedBatch {
   readonly row: GenerationRow | undefined;
 }
 
+/** What applying a batch did to one projection: the checkpoint move it needs, the rows it told of. */
+export interface AppliedEvents {
+  readonly move: CheckpointMove;
+  readonly written: readonly unknown[];
+}
+
 /**
  * Applies the events after the generation's checkpoint; the checkpoint move it needs (undefined when
  * none was new) is left to the caller, inside the same transaction.
@@ -28,7 +34,7 @@ export const applyEvents = async (
   row: GenerationRow,
   events: readonly RecordedEvent[],
   memory: Map<string, unknown>,
-): Promise<{ readonly move: CheckpointMove; readonly written: readonly unknown[] } | undefined> => {
+): Promise<AppliedEvents | undefined> => {
   const fresh = after(events, row.checkpoint);
   if (fresh.length === 0) return undefined;
   const ctx: BatchContext = { t: tableNamer(row.generation), counter: row.counter, memory, written: [] };

@@ -5,7 +5,7 @@
 // it cannot hold the others up (docs/design.md, "Projections and rebuilds"). Another instance takes over from the
 // checkpoints when this one dies. A swap by projections:rebuild is noticed and followed.
 import { comparePositions, type EventLog, type LogPosition, startOfLog } from '../domain/event-log.ts';
-import { applyBatch, applyEvents } from './apply-batch.ts';
+import { type AppliedEvents, applyBatch, applyEvents } from './apply-batch.ts';
 import {
   followWhileLeading,
   type Leader,
@@ -15,7 +15,7 @@ import {
   tryLead,
 } from './leader.ts';
 import type { Projection } from './projection.ts';
-import { activeGeneration, type CheckpointMove, type GenerationRow, saveCheckpoints } from './registry.ts';
+import { activeGeneration, type GenerationRow, saveCheckpoints } from './registry.ts';
 import { inTransaction, isConnectionFailure, type LeaderDatabase, type SqlDatabase } from './sql.ts';
 
 export interface RunnerLogger {
@@ -109,17 +109,14 @@ const runGenerations = async ({ options, logger, members: projections }: RunCont
     .map((m) => m.row.checkpoint ?? startOfLog)
     .reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
   const subscription = log.subscribeAll({ from, batchSize }, async (batch) => {
-    const written = new Map<string, readonly unknown[]>();
+    const applied = new Map<string, AppliedEvents>();
     const saved = await inTransaction(
       s,
       async () => {
-        const moves: CheckpointMove[] = [];
         for (const m of members) {
           try {
             const done = await applyEvents(s, m.projection, m.row, batch, m.memory);
-            if (!done) continue;
-            moves.push(done.move);
-            written.set(m.projection.name, done.written);
+            if (done) applied.set(m.projection.name, done);
           } catch (error) {
             if (signal.aborted || isConnectionFailure(error)) throw error;
             throw new ProjectionFailed(m.projection.name, error);
@@ -127,6 +124,7 @@ const runGenerations = async ({ options, logger, members: projections }: RunCont
         }
         // Each checkpoint moves only while its generation is still active, and the update waits for a
         // swap in progress: a batch that loses the race is rolled back whole.
+        const moves = [...applied.values()].map((a) => a.move);
         const saved = await saveCheckpoints(s, moves, { whileActive: true });
         if (saved.length < moves.length) throw new GenerationChanged();
         return saved;
@@ -135,17 +133,15 @@ const runGenerations = async ({ options, logger, members: projections }: RunCont
       { durable: false },
     );
     for (const row of saved) {
-      const m = members.find((x) => x.row.name === row.name)!;
-      const events = row.eventsApplied - m.row.eventsApplied;
-      m.row = row;
-      if (row.checkpoint)
-        options.onBatch?.({
-          name: row.name,
-          generation: row.generation,
-          events,
-          position: row.checkpoint,
-          written: written.get(row.name) ?? [],
-        });
+      members.find((m) => m.row.name === row.name)!.row = row;
+      const { move, written } = applied.get(row.name)!;
+      options.onBatch?.({
+        name: row.name,
+        generation: row.generation,
+        events: move.applied,
+        position: move.checkpoint,
+        written,
+      });
     }
   });
   await followWhileLeading(subscription, signal);
