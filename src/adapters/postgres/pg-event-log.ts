@@ -109,9 +109,12 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   let notifying: Promise<void> | undefined;
   let notifyAgain = false;
   let closed = false;
-  const announce = () => {
+  const wakeSubscribers = () => {
     epoch++;
     for (const wake of localWakers) wake();
+  };
+  const announce = () => {
+    wakeSubscribers();
     if (notifying) {
       notifyAgain = true;
       return;
@@ -249,10 +252,6 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     if (listening) return;
     let stopped = false;
     let client: pg.Client | undefined;
-    const wakeAll = () => {
-      epoch++;
-      for (const wake of localWakers) wake();
-    };
     const done = (async () => {
       while (!stopped) {
         const c = new pg.Client({ connectionString: options.connectionString });
@@ -263,9 +262,9 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
         });
         try {
           await c.connect();
-          c.on('notification', wakeAll);
+          c.on('notification', wakeSubscribers);
           await c.query('LISTEN td_events');
-          wakeAll(); // anything appended while we were not listening
+          wakeSubscribers(); // anything appended while we were not listening
           await lost;
         } catch {
           // the fallback poll covers the gap; try to listen again shortly
