@@ -8,6 +8,7 @@ import pg from 'pg';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { comparePositions, type EventLog, type RecordedEvent } from '../../src/domain/event-log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { waitFor } from '../support/wait.ts';
 
 const event = (type: string, i: number) => ({
   id: randomUUID(),
@@ -106,13 +107,6 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
           )
         ).rows[0]!.n,
       );
-    const waitFor = async (what: string, ok: () => Promise<boolean> | boolean) => {
-      const deadline = Date.now() + 5000;
-      while (!(await ok())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
     const before = await listeners();
     // Polling once a minute: only the notification can wake these subscribers within the test.
     const here = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 60_000 });
@@ -127,15 +121,19 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
           seen[i]! += batch.filter((e) => e.stream === stream).length;
         }),
       );
-      await waitFor('the LISTEN connection', async () => (await listeners()) === before + 1);
+      await waitFor('the LISTEN connection', async () => (await listeners()) === before + 1, 5000);
       await new Promise((r) => setTimeout(r, 100)); // the subscribers have read the head and sleep
 
       await elsewhere.append(stream, [event('Elsewhere', 0)], 'no_stream');
-      await waitFor('every subscriber to see the other process’s event', () => seen.every((n) => n === 1));
+      await waitFor(
+        'every subscriber to see the other process’s event',
+        () => seen.every((n) => n === 1),
+        5000,
+      );
       assert.equal(await listeners(), before + 1, 'one LISTEN connection for the three subscribers');
 
       await Promise.all(subscriptions.map((s) => s.stop()));
-      await waitFor('the LISTEN connection to close', async () => (await listeners()) === before);
+      await waitFor('the LISTEN connection to close', async () => (await listeners()) === before, 5000);
     } finally {
       await here.close();
       await elsewhere.close();

@@ -24,8 +24,8 @@ import { type MessageRow, messagesProjection } from '../../src/projections/read-
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { readGeneration } from '../../src/projections/registry.ts';
 import { startProjectionRunner } from '../../src/projections/runner.ts';
-import { waitFor } from '../support/app-harness.ts';
 import { driver, handlerFor, scriptedConversation } from '../support/conversations.ts';
+import { waitFor } from '../support/wait.ts';
 
 const CONVERSATIONS = 12;
 

@@ -9,6 +9,7 @@ import { telegramStandInEnv, underOldNames } from './app-env.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram-stand-in.ts';
 import { type LogCapture, testLogger } from './test-logger.ts';
+import { waitFor } from './wait.ts';
 import { RECEIVER_ALLOWANCE } from './webhook-receiver.ts';
 
 export const WEBHOOK_SECRET = 'test_secret_token';
@@ -196,16 +197,4 @@ export const startHarness = async (
 
 const refOf = (ref: unknown): number => Number((ref as { messageId?: string } | undefined)?.messageId);
 
-export const waitFor = async <T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+export { waitFor };
