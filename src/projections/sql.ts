@@ -60,7 +60,8 @@ export const inTransaction = async <T>(
  */
 export const isConnectionFailure = (error: unknown): boolean => {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(08|40|53|57|58)/.test(code);
+  // The driver's socket errors first: EPIPE has a SQLSTATE's shape, and no SQLSTATE class starts with E.
   if (typeof code === 'string' && code.startsWith('E')) return true;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(08|40|53|57|58)/.test(code);
   return typeof message === 'string' && /connection|terminated|not queryable|timeout/i.test(message);
 };

@@ -11,6 +11,7 @@ describe('isConnectionFailure', () => {
     for (const code of ['08006', '08003', '57P01', '57P03', '53300', '40001', '40P01', '58030'])
       assert.equal(isConnectionFailure(pgError(code)), true, code);
     assert.equal(isConnectionFailure(pgError('ECONNRESET', 'read ECONNRESET')), true);
+    assert.equal(isConnectionFailure(pgError('EPIPE', 'write EPIPE')), true);
     assert.equal(isConnectionFailure(new Error('Connection terminated unexpectedly')), true);
     assert.equal(
       isConnectionFailure(new Error('Client has encountered a connection error and is not queryable')),
