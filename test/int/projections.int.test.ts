@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { findMessage, listedRows } from '../../src/adapters/api/read-model.ts';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
 import { allProjections } from '../../src/projections/index.ts';
 import type { Projection } from '../../src/projections/projection.ts';
-import { messagesProjection } from '../../src/projections/read-models/messages.ts';
+import { type MessageRow, messagesProjection } from '../../src/projections/read-models/messages.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { ensureActiveGeneration, readGeneration } from '../../src/projections/registry.ts';
 import { startProjectionRunner } from '../../src/projections/runner.ts';
@@ -200,6 +201,46 @@ describe('projections', () => {
     assert.equal(Number((await db.pool.query(`SELECT count(*) AS n FROM rm_flaky`)).rows[0]!.n), total);
     await runner.stop();
     await db.pool.query(`UPDATE td_projections SET status = 'retired' WHERE name = 'flaky'`);
+  });
+
+  it('a batch hands a waiting POST the rows it wrote exactly as the API reads them back, to their own source only', async () => {
+    const batches: (readonly MessageRow[])[] = [];
+    const runner = startProjectionRunner({
+      db: sqlDatabase(db.pool),
+      log,
+      projections: [messagesProjection],
+      onBatch: ({ written }) => batches.push(written as readonly MessageRow[]),
+    });
+    // Messages, answers, an edit, a delivery, a deletion: rows created and changed again later.
+    const conversationId = await scriptedConversation(handlerFor(log), 'shop', 'handed', { messages: 3 });
+    await waitUntil('the conversation to be listed', async () =>
+      Boolean(await findMessage(db.pool, 'shop', conversationId, 'handed-in-2')),
+    );
+    await waitUntil('the runner to be at the head', async () => {
+      const row = await readGeneration(sqlDatabase(db.pool), 'messages', { status: 'active' });
+      return row?.eventsApplied === (await eventCount(db));
+    });
+    await runner.stop();
+
+    const ids = new Set(
+      batches
+        .flat()
+        .filter((r) => r.conversation_id === conversationId)
+        .map((r) => r.message_id),
+    );
+    assert.ok(ids.size >= 6, `the client's messages and the answers (${[...ids].join(', ')})`);
+    for (const id of ids) {
+      // The last batch that wrote the row: what a POST waiting then would have been handed.
+      const last = batches.findLast((b) =>
+        b.some((r) => r.message_id === id && r.conversation_id === conversationId),
+      )!;
+      assert.deepEqual(
+        listedRows(last)('shop', conversationId, id),
+        await findMessage(db.pool, 'shop', conversationId, id),
+        `${id} as the API reads it`,
+      );
+      assert.equal(listedRows(last)('crm', conversationId, id), undefined, `${id} is not another source's`);
+    }
   });
 
   it('rebuild keeps readers answering: every read during the rebuild succeeds and sees a full model', async () => {
