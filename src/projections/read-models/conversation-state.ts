@@ -54,13 +54,15 @@ export const conversationStateProjection: Projection = {
   name: 'conversation-state',
   version: CONVERSATION_STATE_VERSION,
   tables: ['rm_conversation_state', 'rm_conversation_messages', 'rm_conversation_refs'],
+  // The core's row (5–8 KB) stays in its page rather than going to TOAST on every write: a quarter
+  // of the server time (docs/design.md, "The store's copy").
   createTables: (t) => `
 CREATE TABLE ${t('rm_conversation_state')} (
   conversation_id  uuid PRIMARY KEY,
   revision         bigint NOT NULL,
   core             jsonb NOT NULL,
   recent_event_ids jsonb NOT NULL
-);
+) WITH (toast_tuple_target = 8160);
 CREATE TABLE ${t('rm_conversation_messages')} (
   conversation_id uuid NOT NULL,
   message_id      text NOT NULL,
