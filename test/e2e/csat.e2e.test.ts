@@ -444,6 +444,11 @@ describe('CSAT off (the default): VK and a source', () => {
       return copies.length >= 2 ? true : undefined;
     });
     assert.equal((await eventsOf(h.db.pool, conversationId, 'RatingRequested')).length, 0);
+    // The notice is the VK reactor's, the copy the Telegram reactor's: the two need not keep pace.
+    await waitFor(
+      'the closing notice',
+      async () => (await eventsOf(h.db.pool, conversationId, 'ClientNotified'))[0],
+    );
     assert.ok(h.vk.sentTo(user.id).length > 0, 'the client was written to (the closing notice)');
     assert.ok(
       h.vk.sentTo(user.id).every((m) => (m.keyboard?.buttons.length ?? 0) === 0),
