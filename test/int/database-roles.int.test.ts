@@ -19,16 +19,13 @@ import { ensureActiveGeneration } from '../../src/projections/registry.ts';
 import { startProjectionRunner } from '../../src/projections/runner.ts';
 import { handlerFor, scriptedConversation } from '../support/conversations.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { waitFor } from '../support/wait.ts';
 
 const quiet = pino({ level: 'silent' });
 
-const waitUntil = async (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
+// Runners catching up on a busy machine: longer than waitFor's default.
+const waitUntil = (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) =>
+  waitFor(what, check, timeoutMs);
 
 /** Every stored event as it is, to compare before and after the attempts. */
 const storedEvents = async (db: TestDatabase) =>

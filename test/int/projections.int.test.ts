@@ -15,6 +15,7 @@ import { startProjectionRunner } from '../../src/projections/runner.ts';
 import { handlerFor, scriptedConversation } from '../support/conversations.ts';
 import type { TestDatabase } from '../support/db.ts';
 import { withLogDatabase } from '../support/log-database.ts';
+import { waitFor } from '../support/wait.ts';
 
 const eventCount = async (db: TestDatabase) =>
   Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM td_events')).rows[0]!.n);
@@ -24,13 +25,9 @@ const snapshot = async (db: TestDatabase) => ({
   messages: (await db.pool.query('SELECT * FROM rm_messages ORDER BY cursor')).rows,
 });
 
-const waitUntil = async (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
+// Runners catching up on a busy machine: longer than waitFor's default.
+const waitUntil = (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) =>
+  waitFor(what, check, timeoutMs);
 
 const caughtUp = (db: TestDatabase) => async () => {
   const total = await eventCount(db);
