@@ -437,18 +437,19 @@ describe('CSAT off (the default): VK and a source', () => {
       'the closing',
       async () => (await eventsOf(h.db.pool, conversationId, 'ConversationClosed'))[0],
     );
-    // The reactor has gone past the closing once the client's next message is in the topic.
+    // The VK reactor tells the client only while the conversation is still closed, and the client's
+    // next message reopens it: it writes again only once the notice is recorded as sent.
+    await waitFor(
+      'the closing notice',
+      async () => (await eventsOf(h.db.pool, conversationId, 'ClientNotified'))[0],
+    );
+    // The Telegram reactor has gone past the closing once the client's next message is in the topic.
     assert.equal((await h.postEvent(h.vk.messageNew(user, { text: 'Thanks' }))).status, 200);
     await waitFor('the next copy', async () => {
       const copies = await eventsOf(h.db.pool, conversationId, 'ClientMessageForwarded');
       return copies.length >= 2 ? true : undefined;
     });
     assert.equal((await eventsOf(h.db.pool, conversationId, 'RatingRequested')).length, 0);
-    // The notice is the VK reactor's, the copy the Telegram reactor's: the two need not keep pace.
-    await waitFor(
-      'the closing notice',
-      async () => (await eventsOf(h.db.pool, conversationId, 'ClientNotified'))[0],
-    );
     assert.ok(h.vk.sentTo(user.id).length > 0, 'the client was written to (the closing notice)');
     assert.ok(
       h.vk.sentTo(user.id).every((m) => (m.keyboard?.buttons.length ?? 0) === 0),
