@@ -54,8 +54,8 @@ export const conversationStateProjection: Projection = {
   name: 'conversation-state',
   version: CONVERSATION_STATE_VERSION,
   tables: ['rm_conversation_state', 'rm_conversation_messages', 'rm_conversation_refs'],
-  // The core's row (5–8 KB) stays in its page rather than going to TOAST on every write: a quarter
-  // of the server time (docs/design.md, "The store's copy: the conversation-state projection").
+  // The core's row (5–8 KB) stays in its page rather than going to TOAST on every write, which cost
+  // its upsert four times the server time (docs/design.md, "The store's copy: the conversation-state projection").
   createTables: (t) => `
 CREATE TABLE ${t('rm_conversation_state')} (
   conversation_id  uuid PRIMARY KEY,
