@@ -21,6 +21,18 @@ export interface BatchContext {
    * its rows, so a POST waiting in this process need not read its row back).
    */
   readonly written: unknown[];
+  /**
+   * Queues a write whose result the projection does not need. Queued writes are sent in order once
+   * every projection of the batch has read what it needs, so the transaction holds back the log's
+   * readers only for its last round trips (docs/design.md, "Projections and rebuilds").
+   */
+  write(text: string, params?: readonly unknown[]): void;
+}
+
+/** A write queued by BatchContext.write. */
+export interface QueuedWrite {
+  readonly text: string;
+  readonly params?: readonly unknown[];
 }
 
 export interface Projection {
@@ -39,6 +51,9 @@ export interface Projection {
    * Undefined when that version's tables need nothing.
    */
   upgrade?(t: TableNamer, fromVersion: number): string | undefined;
-  /** Applies events in log order; runs inside the transaction that also moves the checkpoint. */
+  /**
+   * Applies events in log order; runs inside the transaction that also moves the checkpoint. Reads go
+   * through `sql`; writes through `ctx.write`, unless their result is needed (`sql` then).
+   */
   apply(sql: SqlClient, events: readonly RecordedEvent[], ctx: BatchContext): Promise<void>;
 }

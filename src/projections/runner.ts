@@ -5,7 +5,7 @@
 // it cannot hold the others up (docs/design.md, "Projections and rebuilds"). Another instance takes over from the
 // checkpoints when this one dies. A swap by projections:rebuild is noticed and followed.
 import { comparePositions, type EventLog, type LogPosition, startOfLog } from '../domain/event-log.ts';
-import { type AppliedEvents, applyBatch, applyEvents } from './apply-batch.ts';
+import { type AppliedEvents, applyBatch, applyEvents, sendWrites } from './apply-batch.ts';
 import {
   followWhileLeading,
   type Leader,
@@ -113,13 +113,22 @@ const runGenerations = async ({ options, logger, members: projections }: RunCont
     const saved = await inTransaction(
       s,
       async () => {
+        const failed = (name: string, error: unknown) =>
+          signal.aborted || isConnectionFailure(error) ? error : new ProjectionFailed(name, error);
         for (const m of members) {
           try {
             const done = await applyEvents(s, m.projection, m.row, batch, m.memory);
             if (done) applied.set(m.projection.name, done);
           } catch (error) {
-            if (signal.aborted || isConnectionFailure(error)) throw error;
-            throw new ProjectionFailed(m.projection.name, error);
+            throw failed(m.projection.name, error);
+          }
+        }
+        // Every read done first: the transaction takes its id (and holds the log's readers back) only here.
+        for (const [name, { writes }] of applied) {
+          try {
+            await sendWrites(s, writes);
+          } catch (error) {
+            throw failed(name, error);
           }
         }
         // Each checkpoint moves only while its generation is still active, and the update waits for a

@@ -97,6 +97,48 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
     }
   });
 
+  it('a subscriber that comes to a position later reads all that is there now, not the page another read earlier', async () => {
+    const prefix = `later-${randomUUID()}-`;
+    const start = (await log.headPosition()) ?? { commit: -1n, prepare: -1n };
+    const ours = (batch: readonly RecordedEvent[]) => batch.filter((e) => e.stream.startsWith(prefix));
+    const fast: RecordedEvent[] = [];
+    const slowBatches: RecordedEvent[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const a = log.subscribeAll({ from: start }, async (batch) => {
+      fast.push(...ours(batch));
+    });
+    const b = log.subscribeAll({ from: start }, async (batch) => {
+      if (ours(batch).length > 0) slowBatches.push(ours(batch));
+      if (slowBatches.length === 1) await gate; // busy with its first batch while the others go on
+    });
+    try {
+      await log.append(`${prefix}s`, [event('E', 0)], 'no_stream');
+      await waitFor(
+        'both to have the first event',
+        () => fast.length === 1 && slowBatches.length === 1,
+        5000,
+      );
+      // The fast one reads one event from where the slow one will stand next.
+      await log.append(`${prefix}s`, [event('E', 1)], 0);
+      await waitFor('the fast one to have the second event', () => fast.length === 2, 5000);
+      for (let i = 2; i < 24; i++) await log.append(`${prefix}s`, [event('E', i)], i - 1);
+      await waitFor('the fast one to have every event', () => fast.length === 24, 5000);
+      release();
+      await waitFor('the slow one to have every event', () => slowBatches.flat().length === 24, 5000);
+      assert.deepEqual(
+        slowBatches.map((batch) => batch.length),
+        [1, 23],
+        'after its first batch, the 23 events appended meanwhile come as one batch',
+      );
+    } finally {
+      release();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it("another process's append wakes every subscriber at once, through one LISTEN connection", async () => {
     const listeners = async () =>
       Number(

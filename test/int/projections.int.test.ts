@@ -200,6 +200,97 @@ describe('projections', () => {
     await db.pool.query(`UPDATE td_projections SET status = 'retired' WHERE name = 'flaky'`);
   });
 
+  it('a batch holds a transaction id only for its writes, and a queued write that fails is charged to its projection', async () => {
+    // `slow` reads for a while after `messages` has queued its rows; `badWrite` queues a write that fails.
+    let sleeping = false;
+    const slow: Projection = {
+      name: 'slow-reader',
+      version: 1,
+      tables: ['rm_slow_reader'],
+      createTables: (t) => `CREATE TABLE ${t('rm_slow_reader')} (event_id uuid PRIMARY KEY)`,
+      createIndexes: () => '',
+      async apply(sql, events, ctx) {
+        if (events.some((e) => JSON.stringify(e.data).includes('held-1'))) {
+          sleeping = true;
+          await sql.query('SELECT pg_sleep(0.5) /* slow-reader */');
+          sleeping = false;
+        }
+        ctx.write(`INSERT INTO ${ctx.t('rm_slow_reader')} SELECT unnest($1::uuid[])`, [
+          events.map((e) => e.id),
+        ]);
+      },
+    };
+    let broken = true;
+    const badWrite: Projection = {
+      name: 'bad-write',
+      version: 1,
+      tables: ['rm_bad_write'],
+      createTables: (t) => `CREATE TABLE ${t('rm_bad_write')} (event_id uuid PRIMARY KEY)`,
+      createIndexes: () => '',
+      async apply(_sql, events, ctx) {
+        if (broken) ctx.write('SELECT 1 / 0');
+        ctx.write(`INSERT INTO ${ctx.t('rm_bad_write')} SELECT unnest($1::uuid[])`, [
+          events.map((e) => e.id),
+        ]);
+      },
+    };
+    const errors: Array<{ projection?: string; msg: string }> = [];
+    const logger = {
+      info() {},
+      warn() {},
+      error: (o: object, msg: string) => errors.push({ ...(o as { projection?: string }), msg }),
+    };
+    const runner = startProjectionRunner({
+      db: sqlDatabase(db.pool),
+      log,
+      projections: [messagesProjection, slow, badWrite],
+      logger,
+      standbyRetryMs: 50,
+    });
+    try {
+      const handler = handlerFor(log);
+      await scriptedConversation(handler, 'shop', 'held-0', { messages: 1 });
+      await waitUntil('bad-write to leave the group', async () =>
+        errors.some((e) => e.projection === 'bad-write' && e.msg.includes('runs on its own')),
+      );
+      const xids: (string | null)[] = [];
+      const conversation = scriptedConversation(handler, 'shop', 'held-1', { messages: 1 });
+      await waitUntil('the slow read to start', async () => sleeping);
+      while (sleeping) {
+        const { rows } = await db.pool.query<{ xid: string | null }>(
+          `SELECT backend_xid::text AS xid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(0.5) /* slow-reader */%' AND pid <> pg_backend_pid()`,
+        );
+        if (rows[0]) xids.push(rows[0].xid);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await conversation;
+      assert.ok(xids.length > 0, 'the slow read was seen running');
+      assert.deepEqual(
+        [...new Set(xids)],
+        [null],
+        'no transaction id while the group still reads, though messages had queued its rows',
+      );
+      await waitUntil(
+        'the group to apply the batch',
+        async () =>
+          Number((await db.pool.query(`SELECT 1 FROM rm_messages WHERE external_id = 'held-1'`)).rowCount) ===
+          2,
+      );
+      broken = false;
+      const total = await eventCount(db);
+      const applied = async (name: string) =>
+        (await readGeneration(sqlDatabase(db.pool), name, { status: 'active' }))?.eventsApplied;
+      await waitUntil('bad-write to catch up on its own', async () => (await applied('bad-write')) === total);
+      assert.equal(await applied('slow-reader'), total);
+      assert.equal(Number((await db.pool.query(`SELECT count(*) AS n FROM rm_bad_write`)).rows[0]!.n), total);
+    } finally {
+      await runner.stop();
+    }
+    await db.pool.query(
+      `UPDATE td_projections SET status = 'retired' WHERE name IN ('slow-reader', 'bad-write')`,
+    );
+  });
+
   it('a batch hands a waiting POST the rows it wrote exactly as the API reads them back, to their own source only', async () => {
     const batches: (readonly MessageRow[])[] = [];
     const runner = startProjectionRunner({

@@ -218,21 +218,19 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   interface SharedTail {
     readonly epoch: number;
     readonly tail: Promise<Tail>;
-    settled: boolean;
   }
   const tails = new Map<string, SharedTail>();
   let epoch = 0;
   const readTail = async (from: LogPosition, maxCount: number): Promise<Tail> => {
     const key = `${from.commit}:${from.prepare}`;
     let entry = tails.get(key);
-    // A read started before the last wake-up may have missed what woke us. A non-empty page is
-    // below the horizon and never changes: any prefix of it is what a read from there would begin with.
-    if (!entry || !(entry.settled || entry.epoch === epoch)) {
-      const mine: SharedTail = { epoch, tail: queryTail(from, maxCount), settled: false };
+    // Only a page read since the last wake-up is shared. An older one is still true but may be short:
+    // a subscriber taking it would trail the others page by page, a batch per page.
+    if (!entry || entry.epoch !== epoch) {
+      const mine: SharedTail = { epoch, tail: queryTail(from, maxCount) };
       const forget = () => tails.get(key) === mine && tails.delete(key);
       mine.tail.then(({ batch }) => {
         if (batch.length === 0) forget();
-        else mine.settled = true;
       }, forget);
       tails.set(key, mine);
       while (tails.size > maxSharedPages) tails.delete(tails.keys().next().value!);

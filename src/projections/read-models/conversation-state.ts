@@ -163,9 +163,9 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       for (const [ref, mid] of state.messages.refEntries())
         if (mid !== null) refRows.push({ conversation_id: id, ref, message_id: mid });
     }
-    await upsertRows(sql, ctx.t('rm_conversation_state'), coreColumns, ['conversation_id'], coreRows);
-    await upsertRows(
-      sql,
+    upsertRows(ctx, ctx.t('rm_conversation_state'), coreColumns, ['conversation_id'], coreRows);
+    upsertRows(
+      ctx,
       ctx.t('rm_conversation_messages'),
       messageColumns,
       ['conversation_id', 'message_id'],
@@ -173,7 +173,7 @@ CREATE TABLE ${t('rm_conversation_refs')} (
     );
     if (refRows.length > 0) {
       // A reference, once made, names the same message for good: a repeat changes nothing.
-      await sql.query(
+      ctx.write(
         `INSERT INTO ${ctx.t('rm_conversation_refs')} (conversation_id, ref, message_id)
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(conversation_id uuid, ref text, message_id text)
          ON CONFLICT DO NOTHING`,

@@ -222,8 +222,8 @@ CREATE INDEX ${t('rm_conversations')}_waiting ON ${t('rm_conversations')} (waiti
         changed.add(id);
       }
     }
-    await upsertRows(
-      sql,
+    upsertRows(
+      ctx,
       table,
       columns,
       ['conversation_id'],

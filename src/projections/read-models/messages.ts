@@ -143,7 +143,7 @@ CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_i
       }
     }
     if (newIdentities.length > 0) {
-      await sql.query(
+      ctx.write(
         `INSERT INTO ${identities} SELECT * FROM jsonb_to_recordset($1::jsonb)
            AS r(conversation_id uuid, channel text, source text, client_id text) ON CONFLICT DO NOTHING`,
         [JSON.stringify(newIdentities)],
@@ -208,8 +208,8 @@ CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_i
       }
     }
     const rows = [...changed].map((k) => current.get(k)!);
-    await upsertRows(
-      sql,
+    upsertRows(
+      ctx,
       table,
       columns,
       ['conversation_id', 'message_id'],

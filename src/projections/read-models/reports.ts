@@ -6,7 +6,7 @@ import type { RecordedEvent } from '../../domain/event-log.ts';
 import type { ConversationEvent } from '../../domain/events.ts';
 import { type HoursEvent, hoursSettings, type WorkingHours } from '../../domain/settings/hours.ts';
 import { settingsStream } from '../../domain/settings.ts';
-import type { Projection } from '../projection.ts';
+import type { BatchContext, Projection } from '../projection.ts';
 import type { SqlClient } from '../sql.ts';
 import { type ReportConversationRow, type ReportFact, reportStep } from './report-facts.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
@@ -61,14 +61,14 @@ const loadHours = async (sql: SqlClient, table: string): Promise<WorkingHours | 
 };
 
 /** The names the report labels its manager and assignee rows with: the latest each person went by. */
-const savePeople = async (sql: SqlClient, table: string, facts: readonly ReportFact[]) => {
+const savePeople = (ctx: BatchContext, table: string, facts: readonly ReportFact[]) => {
   const names = new Map<string, string>();
   for (const f of facts) {
     if (f.manager_id !== null && f.manager_name) names.set(f.manager_id, f.manager_name);
     if (f.assignee_id !== null && f.assignee_name) names.set(f.assignee_id, f.assignee_name);
   }
   if (names.size === 0) return;
-  await sql.query(
+  ctx.write(
     `INSERT INTO ${table} (id, name) SELECT * FROM unnest($1::text[], $2::text[])
      ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE ${table}.name IS DISTINCT FROM excluded.name`,
     [[...names.keys()], [...names.values()]],
@@ -192,8 +192,8 @@ CREATE TABLE IF NOT EXISTS ${t('rm_report_people')} (id text PRIMARY KEY, name t
       }
       facts.push(...step.facts);
     }
-    await upsertRows(
-      sql,
+    upsertRows(
+      ctx,
       table,
       conversationColumns,
       ['conversation_id'],
@@ -201,15 +201,15 @@ CREATE TABLE IF NOT EXISTS ${t('rm_report_people')} (id text PRIMARY KEY, name t
     );
     if (facts.length > 0) {
       const names = factColumns.map((c) => c.name).join(', ');
-      await sql.query(
+      ctx.write(
         `INSERT INTO ${ctx.t('rm_report_facts')} (${names})
          SELECT ${names} FROM jsonb_to_recordset($1::jsonb) AS r(${factColumns.map((c) => `${c.name} ${c.type}`).join(', ')})`,
         [JSON.stringify(facts)],
       );
     }
-    await savePeople(sql, ctx.t('rm_report_people'), facts);
+    savePeople(ctx, ctx.t('rm_report_people'), facts);
     if (hoursRevision !== undefined) {
-      await sql.query(
+      ctx.write(
         `INSERT INTO ${settingsTable} (id, hours, revision) VALUES (1, $1::jsonb, $2)
          ON CONFLICT (id) DO UPDATE SET hours = excluded.hours, revision = excluded.revision`,
         [JSON.stringify(hours), hoursRevision],

@@ -1,24 +1,25 @@
 // Batched writes shared by the read models: load the rows a batch touches in one query, change them
 // in memory in log order, write them back in one upsert guarded by stream revision (so applying an
 // event twice can never move a row backwards).
-import type { SqlClient } from '../sql.ts';
+import type { BatchContext } from '../projection.ts';
 
 export interface Column {
   readonly name: string;
   readonly type: string;
 }
 
-export const upsertRows = async (
-  sql: SqlClient,
+/** Queues the upsert of `rows` on the batch (BatchContext.write). */
+export const upsertRows = (
+  ctx: Pick<BatchContext, 'write'>,
   table: string,
   columns: readonly Column[],
   key: readonly string[],
   rows: readonly Record<string, unknown>[],
-): Promise<void> => {
+): void => {
   if (rows.length === 0) return;
   const names = columns.map((c) => c.name);
   const updates = names.filter((n) => !key.includes(n)).map((n) => `${n} = excluded.${n}`);
-  await sql.query(
+  ctx.write(
     `INSERT INTO ${table} AS t (${names.join(', ')})
      SELECT ${names.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS r(${columns.map((c) => `${c.name} ${c.type}`).join(', ')})
      ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}
