@@ -53,7 +53,7 @@ export interface Projection {
   upgrade?(t: TableNamer, fromVersion: number): string | undefined;
   /**
    * Applies events in log order; runs inside the transaction that also moves the checkpoint. Reads go
-   * through `sql`; writes through `ctx.write`, unless their result is needed (`sql` then).
+   * through `sql`, writes through `ctx.write`.
    */
   apply(sql: SqlClient, events: readonly RecordedEvent[], ctx: BatchContext): Promise<void>;
 }

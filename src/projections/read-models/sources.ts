@@ -48,52 +48,53 @@ CREATE TABLE ${t('rm_source_tokens')} (
       const at = e.metadata.occurredAt;
       switch (event.type) {
         case 'SourceRegistered':
-          await sql.query(
+          ctx.write(
             `INSERT INTO ${ctx.t('rm_sources')} (code, webhook_url, webhook_secret, created_at, revision)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING`,
             [code, event.data.webhookUrl, event.data.webhookSecret, at, e.revision],
           );
           if (event.data.compat && (await withCompat()))
-            await sql.query(
-              `UPDATE ${ctx.t('rm_sources')} SET compat = $2 WHERE code = $1 AND revision = $3`,
-              [code, event.data.compat, e.revision],
-            );
+            ctx.write(`UPDATE ${ctx.t('rm_sources')} SET compat = $2 WHERE code = $1 AND revision = $3`, [
+              code,
+              event.data.compat,
+              e.revision,
+            ]);
           break;
         case 'SourceCompatChanged':
           if (!(await withCompat())) break;
-          await sql.query(
+          ctx.write(
             `UPDATE ${ctx.t('rm_sources')} SET compat = $2, revision = $3 WHERE code = $1 AND revision < $3`,
             [code, event.data.compat, e.revision],
           );
           // Instances forget every remembered token (an empty payload): the next request sees the dialect.
-          await sql.query(`SELECT pg_notify('td_tokens', '')`);
+          ctx.write(`SELECT pg_notify('td_tokens', '')`);
           break;
         case 'SourceWebhookChanged':
-          await sql.query(
+          ctx.write(
             `UPDATE ${ctx.t('rm_sources')} SET webhook_url = $2, revision = $3 WHERE code = $1 AND revision < $3`,
             [code, event.data.webhookUrl, e.revision],
           );
           break;
         case 'SourceWebhookSecretRotated':
-          await sql.query(
+          ctx.write(
             `UPDATE ${ctx.t('rm_sources')} SET webhook_secret = $2, revision = $3 WHERE code = $1 AND revision < $3`,
             [code, event.data.webhookSecret, e.revision],
           );
           break;
         case 'TokenIssued':
-          await sql.query(
+          ctx.write(
             `INSERT INTO ${ctx.t('rm_source_tokens')} (token_id, source_code, hash, created_at, revision)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_id) DO NOTHING`,
             [event.data.tokenId, code, event.data.hash, at, e.revision],
           );
           break;
         case 'TokenRevoked':
-          await sql.query(
+          ctx.write(
             `UPDATE ${ctx.t('rm_source_tokens')} SET revoked_at = $2, revision = $3 WHERE token_id = $1 AND revision < $3`,
             [event.data.tokenId, at, e.revision],
           );
           // Delivered at commit: instances that remember this token forget it (token-cache.ts).
-          await sql.query(`SELECT pg_notify('td_tokens', $1)`, [event.data.tokenId]);
+          ctx.write(`SELECT pg_notify('td_tokens', $1)`, [event.data.tokenId]);
           break;
         default:
           break;
