@@ -40,6 +40,25 @@ const caughtUp = (db: TestDatabase) => async () => {
   return Number(c[0]!.n) === allProjections.length && Number(rows[0]!.n) === total;
 };
 
+/**
+ * A test projection keeping the ids of the events it applied (table `rm_<name>`), after `first` ran
+ * on the batch (where a test reads slowly or fails).
+ */
+const idsProjection = (name: string, first: Projection['apply']): Projection => {
+  const table = `rm_${name.replaceAll('-', '_')}`;
+  return {
+    name,
+    version: 1,
+    tables: [table],
+    createTables: (t) => `CREATE TABLE ${t(table)} (event_id uuid PRIMARY KEY)`,
+    createIndexes: () => '',
+    async apply(sql, events, ctx) {
+      await first(sql, events, ctx);
+      ctx.write(`INSERT INTO ${ctx.t(table)} SELECT unnest($1::uuid[])`, [events.map((e) => e.id)]);
+    },
+  };
+};
+
 describe('projections', () => {
   let db: TestDatabase;
   let log: EventLog;
@@ -156,19 +175,9 @@ describe('projections', () => {
   it('a projection that fails leaves the shared batch: the others keep up, it retries alone and catches up once it can', async () => {
     let broken = true;
     // A projection with a bug in its SQL until `broken` is cleared, led together with messages.
-    const flaky: Projection = {
-      name: 'flaky',
-      version: 1,
-      tables: ['rm_flaky'],
-      createTables: (t) => `CREATE TABLE ${t('rm_flaky')} (event_id uuid PRIMARY KEY)`,
-      createIndexes: () => '',
-      async apply(sql, events, ctx) {
-        if (broken) await sql.query('SELECT 1 / 0');
-        await sql.query(`INSERT INTO ${ctx.t('rm_flaky')} SELECT unnest($1::uuid[])`, [
-          events.map((e) => e.id),
-        ]);
-      },
-    };
+    const flaky = idsProjection('flaky', async (sql) => {
+      if (broken) await sql.query('SELECT 1 / 0');
+    });
     const errors: string[] = [];
     const logger = { info() {}, warn() {}, error: (_: object, msg: string) => errors.push(msg) };
     const runner = startProjectionRunner({
@@ -203,37 +212,17 @@ describe('projections', () => {
   it('a batch holds a transaction id only for its writes, and a queued write that fails is charged to its projection', async () => {
     // `slow` reads for a while after `messages` has queued its rows; `badWrite` queues a write that fails.
     let sleeping = false;
-    const slow: Projection = {
-      name: 'slow-reader',
-      version: 1,
-      tables: ['rm_slow_reader'],
-      createTables: (t) => `CREATE TABLE ${t('rm_slow_reader')} (event_id uuid PRIMARY KEY)`,
-      createIndexes: () => '',
-      async apply(sql, events, ctx) {
-        if (events.some((e) => JSON.stringify(e.data).includes('held-1'))) {
-          sleeping = true;
-          await sql.query('SELECT pg_sleep(0.5) /* slow-reader */');
-          sleeping = false;
-        }
-        ctx.write(`INSERT INTO ${ctx.t('rm_slow_reader')} SELECT unnest($1::uuid[])`, [
-          events.map((e) => e.id),
-        ]);
-      },
-    };
+    const slow = idsProjection('slow-reader', async (sql, events) => {
+      if (events.some((e) => JSON.stringify(e.data).includes('held-1'))) {
+        sleeping = true;
+        await sql.query('SELECT pg_sleep(0.5) /* slow-reader */');
+        sleeping = false;
+      }
+    });
     let broken = true;
-    const badWrite: Projection = {
-      name: 'bad-write',
-      version: 1,
-      tables: ['rm_bad_write'],
-      createTables: (t) => `CREATE TABLE ${t('rm_bad_write')} (event_id uuid PRIMARY KEY)`,
-      createIndexes: () => '',
-      async apply(_sql, events, ctx) {
-        if (broken) ctx.write('SELECT 1 / 0');
-        ctx.write(`INSERT INTO ${ctx.t('rm_bad_write')} SELECT unnest($1::uuid[])`, [
-          events.map((e) => e.id),
-        ]);
-      },
-    };
+    const badWrite = idsProjection('bad-write', async (_sql, _events, ctx) => {
+      if (broken) ctx.write('SELECT 1 / 0');
+    });
     const errors: Array<{ projection?: string; msg: string }> = [];
     const logger = {
       info() {},
