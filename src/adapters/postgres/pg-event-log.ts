@@ -229,6 +229,8 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     if (!entry || entry.epoch !== epoch) {
       const mine: SharedTail = { epoch, tail: queryTail(from, maxCount) };
       const forget = () => tails.get(key) === mine && tails.delete(key);
+      // An empty page is joined only while it is being read: a subscriber that found events held back
+      // looks again a few ms later with no wake-up in between, and must ask the server, not this page.
       mine.tail.then(({ batch }) => {
         if (batch.length === 0) forget();
       }, forget);
