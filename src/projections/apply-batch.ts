@@ -1,11 +1,19 @@
 // One batch, one transaction: the read-model writes and the checkpoint move together, so a crash
 // anywhere applies the batch wholly or not at all. The live runner applies several projections in
 // one transaction and moves their checkpoints in one statement (docs/design.md, "Projections and rebuilds").
-import { comparePositions, type LogPosition, type RecordedEvent } from '../domain/event-log.ts';
+import {
+  comparePositions,
+  type EventLog,
+  type LogPosition,
+  type RecordedEvent,
+} from '../domain/event-log.ts';
 import type { BatchContext, Projection, QueuedWrite } from './projection.ts';
 import { tableNamer } from './projection.ts';
 import { type CheckpointMove, type GenerationRow, saveCheckpoints } from './registry.ts';
 import type { SqlClient } from './sql.ts';
+
+/** Where a projection reads a stream it no longer holds (BatchContext.readStream). */
+export type StreamReader = Pick<EventLog, 'readStream'>;
 
 /** Events at or before the checkpoint were applied already (a redelivery after a restart). */
 export const after = (events: readonly RecordedEvent[], checkpoint: GenerationRow['checkpoint']) =>
@@ -36,6 +44,7 @@ export const applyEvents = async (
   row: GenerationRow,
   events: readonly RecordedEvent[],
   memory: Map<string, unknown>,
+  log: StreamReader,
 ): Promise<AppliedEvents | undefined> => {
   const fresh = after(events, row.checkpoint);
   if (fresh.length === 0) return undefined;
@@ -46,6 +55,7 @@ export const applyEvents = async (
     memory,
     written: [],
     write: (text, params) => writes.push(params === undefined ? { text } : { text, params }),
+    readStream: (stream, fromRevision, maxCount) => log.readStream(stream, { fromRevision, maxCount }),
   };
   await projection.apply(sql, fresh, ctx);
   const checkpoint: LogPosition = fresh[fresh.length - 1]!.position;
@@ -69,9 +79,10 @@ export const applyBatch = async (
   row: GenerationRow,
   events: readonly RecordedEvent[],
   memory: Map<string, unknown>,
+  log: StreamReader,
   options: { readonly whileActive?: boolean } = {},
 ): Promise<AppliedBatch> => {
-  const done = await applyEvents(sql, projection, row, events, memory);
+  const done = await applyEvents(sql, projection, row, events, memory, log);
   if (!done) return { applied: 0, row };
   await sendWrites(sql, done.writes);
   const [saved] = await saveCheckpoints(sql, [done.move], options);

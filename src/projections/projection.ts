@@ -27,6 +27,11 @@ export interface BatchContext {
    * readers only for its last round trips (docs/design.md, "Projections and rebuilds").
    */
   write(text: string, params?: readonly unknown[]): void;
+  /**
+   * Up to `maxCount` events of one stream from `fromRevision`, read from the log: for a projection that
+   * holds state between batches and must catch up what it no longer holds (after a restart).
+   */
+  readStream(stream: string, fromRevision: number, maxCount: number): Promise<readonly RecordedEvent[]>;
 }
 
 /** A write queued by BatchContext.write. */

@@ -82,8 +82,9 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
         const row = (await readGeneration(session, projection.name, { generation }))!;
         const batch = await log.readAll(row.checkpoint ?? startOfLog, batchSize);
         if (batch.length === 0) return;
-        events += (await inTransaction(session, () => applyBatch(session, projection, row, batch, memory)))
-          .applied;
+        events += (
+          await inTransaction(session, () => applyBatch(session, projection, row, batch, memory, log))
+        ).applied;
         report('loading');
       }
     };
@@ -107,7 +108,7 @@ export const rebuildProjection = async (options: RebuildOptions): Promise<Rebuil
         const row = (await readGeneration(session, projection.name, { generation }, true))!;
         const batch = await log.readAll(row.checkpoint ?? startOfLog, batchSize);
         if (batch.length === 0) break;
-        events += (await applyBatch(session, projection, row, batch, memory)).applied;
+        events += (await applyBatch(session, projection, row, batch, memory, log)).applied;
       }
       if (active) {
         await session.query(

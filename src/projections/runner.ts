@@ -117,7 +117,7 @@ const runGenerations = async ({ options, logger, members: projections }: RunCont
           signal.aborted || isConnectionFailure(error) ? error : new ProjectionFailed(name, error);
         for (const m of members) {
           try {
-            const done = await applyEvents(s, m.projection, m.row, batch, m.memory);
+            const done = await applyEvents(s, m.projection, m.row, batch, m.memory, log);
             if (done) applied.set(m.projection.name, done);
           } catch (error) {
             throw failed(m.projection.name, error);
@@ -236,7 +236,7 @@ export const catchUpProjection = async (options: {
           applied:
             batch.length === 0
               ? 0
-              : Math.max(1, (await applyBatch(s, projection, row, batch, memory)).applied),
+              : Math.max(1, (await applyBatch(s, projection, row, batch, memory, log)).applied),
         };
       });
       if (applied > 0) continue;

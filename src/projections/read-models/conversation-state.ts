@@ -14,7 +14,8 @@ import { type Folded, foldConversation, messageIdOfEvent } from '../../domain/co
 import { RECENT_EVENTS } from '../../domain/conversation-reader.ts';
 import type { ConversationEvent } from '../../domain/events.ts';
 import { MessageWindow } from '../../domain/message-window.ts';
-import type { Projection } from '../projection.ts';
+import type { BatchContext, Projection } from '../projection.ts';
+import type { SqlClient } from '../sql.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 
 /** Bumped with the shape of the core or of a message (the domain's ConversationCore / ConversationMessage). */
@@ -50,7 +51,85 @@ interface MessageRow {
   message: ConversationMessage;
 }
 
-export const conversationStateProjection: Projection = {
+/** A core may trail its stream by fewer than this many events in the store (written once it falls that far behind). */
+export const SNAPSHOT_EVERY = 32;
+
+/** A conversation's core as the runner holds it between batches, and the revision of the one stored. */
+interface HeldCore {
+  readonly revision: number;
+  readonly stored: number;
+  readonly core: Omit<ConversationCore, never>;
+  readonly recent: readonly string[];
+}
+
+const coreRow = (conversationId: string, h: HeldCore) => ({
+  conversation_id: conversationId,
+  revision: h.revision,
+  core: h.core,
+  recent_event_ids: h.recent,
+});
+
+/**
+ * Each conversation's core up to the event before the batch's first: held from earlier batches, else
+ * read from the store and, when the store trails (a restart lost what was held), caught up from the log.
+ */
+const heldCores = async (
+  sql: SqlClient,
+  ctx: BatchContext,
+  held: Map<string, HeldCore>,
+  byConversation: ReadonlyMap<string, readonly Folded[]>,
+): Promise<Map<string, HeldCore>> => {
+  const cores = new Map<string, HeldCore>();
+  const missing: string[] = [];
+  for (const id of byConversation.keys()) {
+    const h = held.get(id);
+    if (h) cores.set(id, h);
+    else missing.push(id);
+  }
+  if (missing.length === 0) return cores;
+  const { rows } = await sql.query<CoreRow>(
+    `SELECT conversation_id, revision::text, core, recent_event_ids FROM ${ctx.t('rm_conversation_state')}
+     WHERE conversation_id = ANY ($1::uuid[])`,
+    [missing],
+  );
+  const found = new Map(rows.map((r) => [r.conversation_id, r]));
+  for (const id of missing) {
+    const r = found.get(id);
+    let h: HeldCore = r
+      ? { revision: Number(r.revision), stored: Number(r.revision), core: r.core, recent: r.recent_event_ids }
+      : { revision: -1, stored: -1, core: initialConversationCore, recent: [] };
+    const first = byConversation.get(id)![0]!.revision!;
+    if (first > h.revision + 1) {
+      const gap = await ctx.readStream(`conversation-${id}`, h.revision + 1, first - h.revision - 1);
+      if (gap.length !== first - h.revision - 1)
+        throw new Error(
+          `conversation ${id}: the log gave ${gap.length} of the ${first - h.revision - 1} events before revision ${first}`,
+        );
+      const state = foldConversation(
+        gap.map((e) => ({
+          event: { type: e.type, data: e.data } as ConversationEvent,
+          revision: e.revision,
+          at: e.metadata.occurredAt,
+        })),
+        { ...h.core, messages: MessageWindow.empty(false) },
+        { coreRevision: h.revision },
+      );
+      const { messages: _messages, ...core } = state;
+      const recent = [...h.recent, ...gap.map((e) => e.id)];
+      h = {
+        ...h,
+        revision: first - 1,
+        core,
+        recent: recent.slice(Math.max(0, recent.length - RECENT_EVENTS)),
+      };
+    }
+    cores.set(id, h);
+  }
+  return cores;
+};
+
+/** `maxHeld`: how many conversations' cores a runner holds between batches. */
+export const conversationStateProjectionWith = ({ maxHeld }: { readonly maxHeld: number }): Projection => ({
   name: 'conversation-state',
   version: CONVERSATION_STATE_VERSION,
   tables: ['rm_conversation_state', 'rm_conversation_messages', 'rm_conversation_refs'],
@@ -96,18 +175,8 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       ids.set(id, [...(ids.get(id) ?? []), e.id]);
     }
     if (byConversation.size === 0) return;
-    const conversations = [...byConversation.keys()];
-
-    const cores = new Map<string, CoreRow>();
-    for (const r of (
-      await sql.query<CoreRow>(
-        `SELECT conversation_id, revision::text, core, recent_event_ids FROM ${ctx.t('rm_conversation_state')}
-         WHERE conversation_id = ANY ($1::uuid[])`,
-        [conversations],
-      )
-    ).rows)
-      cores.set(r.conversation_id, r);
-
+    const held = ctx.memory as Map<string, HeldCore>;
+    const cores = await heldCores(sql, ctx, held, byConversation);
     const wanted: Array<[string, string]> = [];
     for (const [id, folded] of byConversation)
       for (const mid of new Set(folded.map((f) => messageIdOfEvent(f.event)).filter((m) => m !== undefined)))
@@ -126,8 +195,7 @@ CREATE TABLE ${t('rm_conversation_refs')} (
     const messageRows: Record<string, unknown>[] = [];
     const refRows: Array<{ conversation_id: string; ref: string; message_id: string }> = [];
     for (const [id, folded] of byConversation) {
-      const row = cores.get(id);
-      const coreRevision = row ? Number(row.revision) : -1;
+      const from = cores.get(id)!;
       const loaded = (stored.get(id) ?? []).map((r) => ({
         message: r.message,
         revision: Number(r.revision),
@@ -137,19 +205,23 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       const before = MessageWindow.empty(false).withLoaded(loaded, about);
       const state = foldConversation(
         folded,
-        { ...(row?.core ?? initialConversationCore), messages: before },
-        { coreRevision },
+        { ...from.core, messages: before },
+        { coreRevision: from.revision },
       );
       const last = folded[folded.length - 1]!.revision!;
-      if (last > coreRevision) {
+      if (last > from.revision) {
         const { messages: _messages, ...core } = state;
-        const recent = [...(row?.recent_event_ids ?? []), ...ids.get(id)!];
-        coreRows.push({
-          conversation_id: id,
+        const recent = [...from.recent, ...ids.get(id)!];
+        const now: HeldCore = {
           revision: last,
+          stored: from.stored,
           core,
-          recent_event_ids: recent.slice(Math.max(0, recent.length - RECENT_EVENTS)),
-        });
+          recent: recent.slice(Math.max(0, recent.length - RECENT_EVENTS)),
+        };
+        // The stored core may trail by fewer than SNAPSHOT_EVERY events: a reader folds them from the log.
+        if (last - now.stored >= SNAPSHOT_EVERY) coreRows.push(coreRow(id, now));
+        held.delete(id);
+        held.set(id, last - now.stored >= SNAPSHOT_EVERY ? { ...now, stored: last } : now);
       }
       for (const [mid, e] of state.messages.entriesWithRevisions()) {
         if (e.revision > (before.revisionOf(mid) ?? -1))
@@ -162,6 +234,12 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       }
       for (const [ref, mid] of state.messages.refEntries())
         if (mid !== null) refRows.push({ conversation_id: id, ref, message_id: mid });
+    }
+    // Held past the cap, the conversations touched longest ago leave memory, their cores stored first.
+    for (const [id, h] of held) {
+      if (held.size <= maxHeld) break;
+      if (h.revision > h.stored) coreRows.push(coreRow(id, h));
+      held.delete(id);
     }
     upsertRows(ctx, ctx.t('rm_conversation_state'), coreColumns, ['conversation_id'], coreRows);
     upsertRows(
@@ -181,4 +259,6 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       );
     }
   },
-};
+});
+
+export const conversationStateProjection: Projection = conversationStateProjectionWith({ maxHeld: 1000 });
