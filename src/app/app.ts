@@ -33,6 +33,7 @@ import { startWebhookScheduler } from '../adapters/webhooks/scheduler.ts';
 import { createCommandHandler } from '../domain/command-handler.ts';
 import { createConversationReader } from '../domain/conversation-reader.ts';
 import type { EventLog } from '../domain/event-log.ts';
+import { groupAppends } from '../domain/grouped-appends.ts';
 import { allProjections } from '../projections/index.ts';
 import { createProjectionProgress } from '../projections/progress.ts';
 import { startReactorRunner } from '../projections/reactor-runner.ts';
@@ -121,7 +122,12 @@ export const startApp = async (
       decode: decodeConversationEvent,
     });
     const handler = timedCommands(
-      createCommandHandler({ log, eventId: commandEventId, decode: decodeConversationEvent, reader }),
+      createCommandHandler({
+        log: groupAppends(log),
+        eventId: commandEventId,
+        decode: decodeConversationEvent,
+        reader,
+      }),
       metrics.onCommand,
     );
     // Texts and working hours live in the log (settings-texts, settings-hours); each instance holds

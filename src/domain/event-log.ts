@@ -71,6 +71,13 @@ export interface AppendResult {
   readonly alreadyStored?: boolean;
 }
 
+/** One stream's append among several sent together (EventLog.appendMany). */
+export interface AppendRequest {
+  readonly stream: string;
+  readonly events: readonly NewEvent[];
+  readonly expected: ExpectedRevision;
+}
+
 export interface Subscription {
   /** Resolves once the subscription has stopped delivering; a batch in flight finishes first. */
   stop(): Promise<void>;
@@ -85,6 +92,12 @@ export interface SubscribeOptions {
 
 export interface EventLog {
   append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * Optional: several streams' appends in one transaction. Each answer is its request's result, or
+   * undefined when its stream was not at the expected revision (nothing of it written). A group that
+   * fails (throws) writes nothing. Either way the caller appends each request alone, which says why.
+   */
+  appendMany?(requests: readonly AppendRequest[]): Promise<readonly (AppendResult | undefined)[]>;
   /** Events of one stream in revision order, from `fromRevision`; [] for a stream that does not exist. */
   readStream(
     stream: string,

@@ -13,6 +13,17 @@ export const countingEventLog = (log: EventLog, appended: (type: string) => void
     for (const event of events) appended(event.type);
     return result;
   },
+  ...(log.appendMany
+    ? {
+        async appendMany(requests) {
+          const answers = await log.appendMany!(requests);
+          requests.forEach((r, i) => {
+            if (answers[i]) for (const event of r.events) appended(event.type);
+          });
+          return answers;
+        },
+      }
+    : {}),
   readStream: (stream, options) => log.readStream(stream, options),
   readAll: (from, maxCount) => log.readAll(from, maxCount),
   subscribeAll: (options, handler) => log.subscribeAll(options, handler),

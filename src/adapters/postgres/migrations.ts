@@ -155,7 +155,44 @@ $$;
   grants: (role) => `GRANT EXECUTE ON FUNCTION td_stored_in_stream(text, uuid[]) TO ${role};`,
 };
 
-export const eventLogMigrations: readonly Migration[] = [eventLog, appendWithinStream];
+// Several streams' appends in one transaction (docs/design.md, "Appends shared by concurrent
+// commands"): one commit, one round trip. Each request is checked as td_append checks it; one whose
+// stream is not where it expects gets no row and is appended alone by the adapter, which then says why.
+const appendMany: Migration = {
+  id: '009_append_many',
+  sql: `
+CREATE FUNCTION td_append_many(p_streams text[], p_expected bigint[], p_counts int[], p_ids uuid[], p_types text[], p_data jsonb[], p_meta jsonb[])
+RETURNS TABLE (request int, next_revision bigint, commit_id xid8, last_position bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_current bigint;
+  v_first int := 1;
+  v_last int;
+BEGIN
+  FOR i IN 1 .. cardinality(p_streams) LOOP
+    v_last := v_first + p_counts[i] - 1;
+    SELECT max(revision) INTO v_current FROM td_events WHERE stream = p_streams[i];
+    v_current := coalesce(v_current, -1);
+    IF p_expected[i] = -2 OR v_current = p_expected[i] THEN
+      WITH inserted AS (
+        INSERT INTO td_events (event_id, stream, revision, type, data, metadata)
+        SELECT t.id, p_streams[i], v_current + t.n, t.type, t.data, t.meta
+        FROM unnest(p_ids[v_first:v_last], p_types[v_first:v_last], p_data[v_first:v_last], p_meta[v_first:v_last])
+          WITH ORDINALITY AS t (id, type, data, meta, n)
+        RETURNING position)
+      SELECT i, v_current + p_counts[i], pg_current_xact_id(), max(position)
+        INTO request, next_revision, commit_id, last_position FROM inserted;
+      RETURN NEXT;
+    END IF;
+    v_first := v_last + 1;
+  END LOOP;
+END $$;
+`,
+  grants: (role) =>
+    `GRANT EXECUTE ON FUNCTION td_append_many(text[], bigint[], int[], uuid[], text[], jsonb[], jsonb[]) TO ${role};`,
+};
+
+export const eventLogMigrations: readonly Migration[] = [eventLog, appendWithinStream, appendMany];
 
 // Which log the checkpoints in td_projections and td_reactors are positions of (docs/design.md,
 // "Moving the log to EventStoreDB"): a PostgreSQL position read as an EventStoreDB one would skip or

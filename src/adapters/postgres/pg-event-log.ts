@@ -190,6 +190,27 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     }
   };
 
+  // Several streams in one transaction (docs/design.md, "Appends shared by concurrent commands").
+  const appendMany: NonNullable<EventLog['appendMany']> = async (requests) => {
+    const events = requests.flatMap((r) => r.events);
+    const { rows } = await pool.query<AppendRow & { request: number }>(
+      'SELECT * FROM td_append_many($1::text[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])',
+      [
+        requests.map((r) => r.stream),
+        requests.map((r) => expectedCode(r.expected)),
+        requests.map((r) => r.events.length),
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => JSON.stringify(e.data)),
+        events.map((e) => JSON.stringify(e.metadata)),
+      ],
+    );
+    if (rows.length > 0) announce();
+    const answers: (AppendResult | undefined)[] = requests.map(() => undefined);
+    for (const row of rows) answers[row.request - 1] = toResult(row, false);
+    return answers;
+  };
+
   const readStream: EventLog['readStream'] = async (stream, opts = {}) => {
     const { rows } = await pool.query<EventRow>(
       `SELECT ${columns} FROM td_events WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
@@ -353,6 +374,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
 
   return {
     append,
+    appendMany,
     readStream,
     readAll,
     subscribeAll,
