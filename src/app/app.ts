@@ -37,6 +37,10 @@ import { groupAppends } from '../domain/grouped-appends.ts';
 import { allProjections } from '../projections/index.ts';
 import { createProjectionProgress } from '../projections/progress.ts';
 import { startReactorRunner } from '../projections/reactor-runner.ts';
+import {
+  conversationStateProjection,
+  type StoredCoreNote,
+} from '../projections/read-models/conversation-state.ts';
 import { type MessageRow, messagesProjection } from '../projections/read-models/messages.ts';
 import { ensureActiveGeneration } from '../projections/registry.ts';
 import { startProjectionRunner } from '../projections/runner.ts';
@@ -120,6 +124,11 @@ export const startApp = async (
       log,
       store: createPgConversationStore({ pool: db.pool }),
       decode: decodeConversationEvent,
+    });
+    // A core the conversation-state runner of this process stored lets the reader let go of what it holds.
+    progress.on(conversationStateProjection.name, (_position, written) => {
+      for (const note of written as readonly StoredCoreNote[])
+        reader.stored(note.conversationId, note.revision);
     });
     const handler = timedCommands(
       createCommandHandler({

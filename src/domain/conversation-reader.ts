@@ -48,6 +48,11 @@ export interface ConversationReader {
   read(conversationId: string, options?: ReadOptions): Promise<ConversationRead>;
   /** Told what a writer of this process appended (so the next read need not look for it). */
   appended(conversationId: string, from: ConversationRead, events: readonly Appended[]): ConversationRead;
+  /**
+   * Told that the store's copy of a conversation's core now stands at `revision` (the projection ran in
+   * this process): what the store has is let go of at once, not at the next read.
+   */
+  stored(conversationId: string, revision: number): void;
   /** Forgets what this process holds of a conversation (tests; a restart without restarting). */
   forget(conversationId?: string): void;
 }
@@ -245,6 +250,12 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
     return { state: entry.state, revision: entry.revision, recent: entry.recent, held };
   };
 
+  const stored = (id: string, revision: number): void => {
+    const entry = cache.get(id);
+    if (!entry || revision <= entry.storeRevision) return;
+    cache.set(id, trimmed({ ...entry, storeRevision: revision }, new Set())); // its place in the LRU kept
+  };
+
   const appended = (id: string, from: ConversationRead, events: readonly Appended[]): ConversationRead => {
     if (events.length === 0) return from;
     const revision = events[events.length - 1]!.revision;
@@ -265,6 +276,7 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
   return {
     read,
     appended,
+    stored,
     forget(id) {
       if (id === undefined) cache.clear();
       else cache.delete(id);

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
   type ConversationCommand,
+  type ConversationState,
   coreOf,
   decide,
   foldConversation,
@@ -393,5 +394,26 @@ describe('conversation reader', () => {
     assert.equal(state.messages.get('fresh-1'), undefined);
     const decided = decide(receive('fresh-1', 'a new question', { channelMessage: clientRef('99') }), state);
     assert.equal(decided[0]?.type, 'ClientMessageReceived');
+  });
+
+  test('told that the store now holds a conversation, a held state lets go of all but the window, and still answers for the rest', async () => {
+    const { events } = historyOf(Array.from({ length: 150 }, () => ({ kind: 'client' as const })));
+    const recorded = recordedOf(events);
+    const full = storeAt(recorded, recorded.length);
+    // The store has the messages but no core yet: every message read counts as not stored.
+    const reader = createConversationReader({
+      log: memoryLog(recorded),
+      store: { ...full, core: async () => undefined },
+    });
+    const held = (state: ConversationState) => [...state.messages.entriesWithRevisions()].length;
+    const before = await reader.read(CONVERSATION_ID);
+    assert.ok(held(before.state) >= 150, `held ${held(before.state)}`);
+
+    reader.stored(CONVERSATION_ID, recorded.length - 1);
+    const after = await reader.read(CONVERSATION_ID);
+    assert.equal(after.held, true);
+    assert.equal(held(after.state), 32);
+    const oldest = await reader.read(CONVERSATION_ID, { messageIds: ['c0'] });
+    assert.equal(oldest.state.messages.get('c0')?.messageId, 'c0');
   });
 });

@@ -128,6 +128,12 @@ const heldCores = async (
   return cores;
 };
 
+/** What the projection tells of a batch once it commits (BatchContext.written): a core it stored. */
+export interface StoredCoreNote {
+  readonly conversationId: string;
+  readonly revision: number;
+}
+
 /** `maxHeld`: how many conversations' cores a runner holds between batches. */
 export const conversationStateProjectionWith = ({ maxHeld }: { readonly maxHeld: number }): Projection => ({
   name: 'conversation-state',
@@ -191,7 +197,7 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       for (const r of rows) stored.set(r.conversation_id, [...(stored.get(r.conversation_id) ?? []), r]);
     }
 
-    const coreRows: Record<string, unknown>[] = [];
+    const coreRows: ReturnType<typeof coreRow>[] = [];
     const messageRows: Record<string, unknown>[] = [];
     const refRows: Array<{ conversation_id: string; ref: string; message_id: string }> = [];
     for (const [id, folded] of byConversation) {
@@ -242,6 +248,9 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       held.delete(id);
     }
     upsertRows(ctx, ctx.t('rm_conversation_state'), coreColumns, ['conversation_id'], coreRows);
+    // Told once the batch commits, so a reader in this process lets go of what the store now has.
+    for (const r of coreRows)
+      ctx.written.push({ conversationId: r.conversation_id, revision: r.revision } satisfies StoredCoreNote);
     upsertRows(
       ctx,
       ctx.t('rm_conversation_messages'),
