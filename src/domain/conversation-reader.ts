@@ -85,7 +85,8 @@ const trustLog = (event: RecordedEvent): ConversationEvent =>
 
 const unique = <T>(items: Iterable<T>): T[] => [...new Set(items)];
 
-const withRecent = (recent: readonly string[], ids: readonly string[]): readonly string[] => {
+/** `recent` followed by `ids`, the last RECENT_EVENTS of them. */
+export const withRecent = (recent: readonly string[], ids: readonly string[]): readonly string[] => {
   const all = ids.length === 0 ? recent : [...recent, ...ids];
   return all.length > RECENT_EVENTS ? all.slice(all.length - RECENT_EVENTS) : all;
 };

@@ -51,6 +51,14 @@ const toRecorded = (r: EventRow): RecordedEvent => ({
   recordedAt: r.recorded_at,
 });
 
+/** The events as td_append and td_append_many take them: ids, types, data, metadata. */
+const eventColumns = (events: readonly NewEvent[]) => [
+  events.map((e) => e.id),
+  events.map((e) => e.type),
+  events.map((e) => JSON.stringify(e.data)),
+  events.map((e) => JSON.stringify(e.metadata)),
+];
+
 const expectedCode = (e: ExpectedRevision): number => (e === 'any' ? -2 : e === 'no_stream' ? -1 : e);
 const describeExpected = (e: ExpectedRevision): string => (typeof e === 'number' ? String(e) : e);
 
@@ -149,14 +157,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
           // Events stored by an earlier transaction: td_append answered where they were stored then.
           `SELECT a.*, a.commit_id <> pg_current_xact_id() AS stored
              FROM td_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) a`,
-          [
-            stream,
-            expectedCode(expected),
-            ids,
-            events.map((e) => e.type),
-            events.map((e) => JSON.stringify(e.data)),
-            events.map((e) => JSON.stringify(e.metadata)),
-          ],
+          [stream, expectedCode(expected), ...eventColumns(events)],
         );
         announce();
         return toResult(rows[0]!);
@@ -192,17 +193,13 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
 
   // Several streams in one transaction (docs/design.md, "Appends shared by concurrent commands").
   const appendMany: NonNullable<EventLog['appendMany']> = async (requests) => {
-    const events = requests.flatMap((r) => r.events);
     const { rows } = await pool.query<AppendRow & { request: number }>(
       'SELECT * FROM td_append_many($1::text[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])',
       [
         requests.map((r) => r.stream),
         requests.map((r) => expectedCode(r.expected)),
         requests.map((r) => r.events.length),
-        events.map((e) => e.id),
-        events.map((e) => e.type),
-        events.map((e) => JSON.stringify(e.data)),
-        events.map((e) => JSON.stringify(e.metadata)),
+        ...eventColumns(requests.flatMap((r) => r.events)),
       ],
     );
     if (rows.length > 0) announce();

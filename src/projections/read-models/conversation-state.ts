@@ -11,8 +11,9 @@ import {
   initialConversationCore,
 } from '../../domain/conversation-core.ts';
 import { type Folded, foldConversation, messageIdOfEvent } from '../../domain/conversation-fold.ts';
-import { RECENT_EVENTS } from '../../domain/conversation-reader.ts';
-import type { ConversationEvent } from '../../domain/events.ts';
+import { withRecent } from '../../domain/conversation-reader.ts';
+import type { RecordedEvent } from '../../domain/event-log.ts';
+import { type ConversationEvent, conversationStream } from '../../domain/events.ts';
 import { MessageWindow } from '../../domain/message-window.ts';
 import type { BatchContext, Projection } from '../projection.ts';
 import type { SqlClient } from '../sql.ts';
@@ -58,9 +59,15 @@ export const SNAPSHOT_EVERY = 32;
 interface HeldCore {
   readonly revision: number;
   readonly stored: number;
-  readonly core: Omit<ConversationCore, never>;
+  readonly core: ConversationCore;
   readonly recent: readonly string[];
 }
+
+const foldedOf = (e: RecordedEvent): Folded => ({
+  event: { type: e.type, data: e.data } as ConversationEvent,
+  revision: e.revision,
+  at: e.metadata.occurredAt,
+});
 
 const coreRow = (conversationId: string, h: HeldCore) => ({
   conversation_id: conversationId,
@@ -68,6 +75,30 @@ const coreRow = (conversationId: string, h: HeldCore) => ({
   core: h.core,
   recent_event_ids: h.recent,
 });
+
+/** `h` with the events of the stream before revision `first` that it lacks folded in, read from the log. */
+const caughtUp = async (ctx: BatchContext, id: string, h: HeldCore, first: number): Promise<HeldCore> => {
+  const missing = first - h.revision - 1;
+  const gap = await ctx.readStream(conversationStream(id), h.revision + 1, missing);
+  if (gap.length !== missing)
+    throw new Error(
+      `conversation ${id}: the log gave ${gap.length} of the ${missing} events before revision ${first}`,
+    );
+  const { messages: _messages, ...core } = foldConversation(
+    gap.map(foldedOf),
+    { ...h.core, messages: MessageWindow.empty(false) },
+    { coreRevision: h.revision },
+  );
+  return {
+    ...h,
+    revision: first - 1,
+    core,
+    recent: withRecent(
+      h.recent,
+      gap.map((e) => e.id),
+    ),
+  };
+};
 
 /**
  * Each conversation's core up to the event before the batch's first: held from earlier batches, else
@@ -93,38 +124,21 @@ const heldCores = async (
     [missing],
   );
   const found = new Map(rows.map((r) => [r.conversation_id, r]));
-  for (const id of missing) {
-    const r = found.get(id);
-    let h: HeldCore = r
-      ? { revision: Number(r.revision), stored: Number(r.revision), core: r.core, recent: r.recent_event_ids }
-      : { revision: -1, stored: -1, core: initialConversationCore, recent: [] };
-    const first = byConversation.get(id)![0]!.revision!;
-    if (first > h.revision + 1) {
-      const gap = await ctx.readStream(`conversation-${id}`, h.revision + 1, first - h.revision - 1);
-      if (gap.length !== first - h.revision - 1)
-        throw new Error(
-          `conversation ${id}: the log gave ${gap.length} of the ${first - h.revision - 1} events before revision ${first}`,
-        );
-      const state = foldConversation(
-        gap.map((e) => ({
-          event: { type: e.type, data: e.data } as ConversationEvent,
-          revision: e.revision,
-          at: e.metadata.occurredAt,
-        })),
-        { ...h.core, messages: MessageWindow.empty(false) },
-        { coreRevision: h.revision },
-      );
-      const { messages: _messages, ...core } = state;
-      const recent = [...h.recent, ...gap.map((e) => e.id)];
-      h = {
-        ...h,
-        revision: first - 1,
-        core,
-        recent: recent.slice(Math.max(0, recent.length - RECENT_EVENTS)),
-      };
-    }
-    cores.set(id, h);
-  }
+  await Promise.all(
+    missing.map(async (id) => {
+      const r = found.get(id);
+      const h: HeldCore = r
+        ? {
+            revision: Number(r.revision),
+            stored: Number(r.revision),
+            core: r.core,
+            recent: r.recent_event_ids,
+          }
+        : { revision: -1, stored: -1, core: initialConversationCore, recent: [] };
+      const first = byConversation.get(id)![0]!.revision!;
+      cores.set(id, first > h.revision + 1 ? await caughtUp(ctx, id, h, first) : h);
+    }),
+  );
   return cores;
 };
 
@@ -172,11 +186,7 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       const id = conversationIdOfStream(e.stream);
       if (!id) continue;
       const list = byConversation.get(id) ?? [];
-      list.push({
-        event: { type: e.type, data: e.data } as ConversationEvent,
-        revision: e.revision,
-        at: e.metadata.occurredAt,
-      });
+      list.push(foldedOf(e));
       byConversation.set(id, list);
       ids.set(id, [...(ids.get(id) ?? []), e.id]);
     }
@@ -217,17 +227,17 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       const last = folded[folded.length - 1]!.revision!;
       if (last > from.revision) {
         const { messages: _messages, ...core } = state;
-        const recent = [...from.recent, ...ids.get(id)!];
+        // The stored core may trail by fewer than SNAPSHOT_EVERY events: a reader folds them from the log.
+        const due = last - from.stored >= SNAPSHOT_EVERY;
         const now: HeldCore = {
           revision: last,
-          stored: from.stored,
+          stored: due ? last : from.stored,
           core,
-          recent: recent.slice(Math.max(0, recent.length - RECENT_EVENTS)),
+          recent: withRecent(from.recent, ids.get(id)!),
         };
-        // The stored core may trail by fewer than SNAPSHOT_EVERY events: a reader folds them from the log.
-        if (last - now.stored >= SNAPSHOT_EVERY) coreRows.push(coreRow(id, now));
+        if (due) coreRows.push(coreRow(id, now));
         held.delete(id);
-        held.set(id, last - now.stored >= SNAPSHOT_EVERY ? { ...now, stored: last } : now);
+        held.set(id, now);
       }
       for (const [mid, e] of state.messages.entriesWithRevisions()) {
         if (e.revision > (before.revisionOf(mid) ?? -1))
