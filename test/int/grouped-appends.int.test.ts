@@ -111,23 +111,4 @@ describe('appends shared by concurrent commands', () => {
     assert.deepEqual(answers[0]?.position.commit, answers[2]?.position.commit);
     assert.deepEqual(await log.readStream('group-c-2'), []);
   });
-  it('a refused append keeps its connection: conflicts and repeats cost no new login', async () => {
-    const first = event('first');
-    await log.append('keep-a', [first], 'no_stream');
-    let closed = 0;
-    const counted = () => {
-      closed += 1;
-    };
-    db.pool.on('remove', counted);
-    try {
-      for (let i = 0; i < 5; i++) {
-        await assert.rejects(log.append('keep-a', [event('stale')], 'no_stream'), WrongExpectedRevisionError);
-        assert.equal((await log.append('keep-a', [first], 'any')).alreadyStored, true);
-        await assert.rejects(log.append('keep-b', [first], 'any'), EventIdConflictError);
-      }
-    } finally {
-      db.pool.off('remove', counted);
-    }
-    assert.equal(closed, 0, 'no connection was closed (to be opened again, at the cost of a login)');
-  });
 });

@@ -12,7 +12,6 @@ import type {
   Subscription,
 } from '../../domain/event-log.ts';
 import type { EventMetadata } from '../../domain/events.ts';
-import { isConnectionFailure } from '../../projections/sql.ts';
 
 export interface PgEventLogOptions {
   readonly pool: pg.Pool;
@@ -106,36 +105,6 @@ const maxSharedPages = 8;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/**
- * pool.query for the appends, whose refusals (a conflict, an id stored already) are answers, not
- * failures: pool.query closes the connection of any statement that fails, and a new one costs a login
- * and cold caches on the server (docs/design.md, "The PostgreSQL event log"). Only a connection that
- * failed is let go.
- */
-const queryKeepingConnection = async <R extends pg.QueryResultRow>(
-  pool: pg.Pool,
-  text: string,
-  params: unknown[],
-): Promise<pg.QueryResult<R>> => {
-  const client = await pool.connect();
-  let failed: Error | undefined;
-  // A lost connection fails the query and then emits 'error' on the client, which the pool hears only
-  // while the client is idle; pool.query listens meanwhile, and so must this.
-  const lost = (error: Error) => {
-    failed = error;
-  };
-  client.on('error', lost);
-  try {
-    return await client.query<R>(text, params);
-  } catch (error) {
-    if (isConnectionFailure(error)) failed ??= error as Error;
-    throw error;
-  } finally {
-    client.release(failed);
-    client.removeListener('error', lost);
-  }
-};
-
 export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   const { pool } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
@@ -184,8 +153,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     const ids = events.map((e) => e.id);
     for (let attempt = 0; ; attempt++) {
       try {
-        const { rows } = await queryKeepingConnection<AppendRow>(
-          pool,
+        const { rows } = await pool.query<AppendRow>(
           // Events stored by an earlier transaction: td_append answered where they were stored then.
           `SELECT a.*, a.commit_id <> pg_current_xact_id() AS stored
              FROM td_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) a`,
@@ -200,8 +168,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
         if (e.code === 'TD412') throw new EventIdConflictError(stream, e.message);
         if (e.code === '23505' && e.constraint === 'td_events_event_id_key') {
           // Stored before in this stream (a re-delivered update): success when all of it is there.
-          const stored = await queryKeepingConnection<AppendRow & { other_stream: string | null }>(
-            pool,
+          const stored = await pool.query<AppendRow & { other_stream: string | null }>(
             'SELECT * FROM td_stored_in_stream($1, $2::uuid[])',
             [stream, ids],
           );
@@ -226,8 +193,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
 
   // Several streams in one transaction (docs/design.md, "Appends shared by concurrent commands").
   const appendMany: NonNullable<EventLog['appendMany']> = async (requests) => {
-    const { rows } = await queryKeepingConnection<AppendRow & { request: number }>(
-      pool,
+    const { rows } = await pool.query<AppendRow & { request: number }>(
       'SELECT * FROM td_append_many($1::text[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])',
       [
         requests.map((r) => r.stream),
