@@ -24,12 +24,12 @@ import {
   saveCheckpoints,
 } from './registry.ts';
 import {
-  BEGIN_NOT_DURABLE,
   inTransaction,
   isConnectionFailure,
   type LeaderDatabase,
   type SqlDatabase,
   type SqlSession,
+  type Statement,
 } from './sql.ts';
 
 export interface RunnerLogger {
@@ -103,6 +103,10 @@ type ScriptSession = SqlSession & Required<Pick<SqlSession, 'script'>>;
 const failedIn = (name: string, error: unknown, signal: AbortSignal) =>
   signal.aborted || isConnectionFailure(error) ? error : new ProjectionFailed(name, error);
 
+// Lost in a crash, the batch is applied again from the checkpoint lost with it, to the same rows and
+// cursors: its commit need not wait for the disk.
+const batchStart: readonly Statement[] = [{ text: 'BEGIN' }, { text: 'SET LOCAL synchronous_commit = off' }];
+
 /**
  * A batch's writes and checkpoint moves, one statement after another in one transaction. Each
  * checkpoint moves only while its generation is still active, and the update waits for a swap in
@@ -124,8 +128,6 @@ const writeOneByOne = (s: SqlSession, applied: ReadonlyMap<string, AppliedEvents
       if (saved.length < moves.length) throw new GenerationChanged();
       return saved;
     },
-    // Lost in a crash, the batch is applied again from the checkpoint lost with it, to the same rows
-    // and cursors: its commit need not wait for the disk.
     { durable: false },
   );
 
@@ -143,7 +145,7 @@ const writeInOneTrip = async (
   const writes = [...applied.values()].flatMap((a) => a.writes);
   try {
     const results = await s.script([
-      { text: BEGIN_NOT_DURABLE },
+      ...batchStart,
       ...writes,
       moveActiveCheckpoints(moves),
       { text: 'COMMIT' },

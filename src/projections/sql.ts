@@ -43,9 +43,6 @@ export interface LeaderDatabase extends SqlDatabase {
   session(): Promise<LeaderSession>;
 }
 
-/** Opens a transaction whose commit does not wait for the disk (inTransaction's `durable: false`). */
-export const BEGIN_NOT_DURABLE = 'BEGIN; SET LOCAL synchronous_commit = off';
-
 /**
  * `work` in one transaction. `durable: false` commits without waiting for the disk: for writes the
  * log can replay after a crash (a projection's batch and its checkpoint), sent with BEGIN in one trip.
@@ -55,7 +52,7 @@ export const inTransaction = async <T>(
   work: () => Promise<T>,
   options: { readonly durable?: boolean } = {},
 ): Promise<T> => {
-  await session.query(options.durable === false ? BEGIN_NOT_DURABLE : 'BEGIN');
+  await session.query(options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
   try {
     const result = await work();
     await session.query('COMMIT');

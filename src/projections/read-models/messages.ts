@@ -210,18 +210,14 @@ CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_i
       }
     }
     const rows = [...changed].map((k) => current.get(k)!);
-    const created = (r: MessageRow) => born.has(key(r.conversation_id, r.message_id));
-    const write = (some: MessageRow[], options?: { insertOnly: true }) =>
-      upsertRows(
-        ctx,
-        table,
-        columns,
-        ['conversation_id', 'message_id'],
-        some as unknown as Record<string, unknown>[],
-        options,
-      );
-    write(rows.filter((r) => !created(r)));
-    write(rows.filter(created), { insertOnly: true });
+    const rowsOf = (created: boolean) =>
+      [...changed].filter((k) => born.has(k) === created).map((k) => current.get(k)!) as unknown as Record<
+        string,
+        unknown
+      >[];
+    const keyColumns = ['conversation_id', 'message_id'];
+    upsertRows(ctx, table, columns, keyColumns, rowsOf(false));
+    upsertRows(ctx, table, columns, keyColumns, rowsOf(true), { insertOnly: true });
     // Told once the batch commits: a POST waiting for its row takes it from here (docs/design.md, "Projections and rebuilds").
     ctx.written.push(...rows);
   },
