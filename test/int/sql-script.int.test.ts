@@ -1,19 +1,11 @@
 // The projections' scripts (a batch's writes sent in one round trip, their parameters written in as
 // literals): every value a message can carry lands exactly as the same statement with parameters
-// stores it, a statement that fails ends the script with nothing after it run, and a batch whose
-// generation was swapped out meanwhile fails before its COMMIT, moving no checkpoint.
+// stores it, and a statement that fails ends the script with nothing after it run.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
-import {
-  type CheckpointMove,
-  GENERATION_SWAPPED,
-  moveActiveCheckpoints,
-  movedRows,
-} from '../../src/projections/registry.ts';
 import type { SqlSession } from '../../src/projections/sql.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { withLogDatabase } from '../support/log-database.ts';
 
 const tricky = [
   "it's a quote",
@@ -97,68 +89,5 @@ describe('projection scripts: statements in one round trip', () => {
   it('refuses a placeholder that has no parameter', async () => {
     assert.ok(session.script);
     await assert.rejects(session.script([{ text: 'SELECT $2::int', params: [1] }]), /no parameter \$2/);
-  });
-});
-
-describe('checkpoints moved in a script', () => {
-  let db: TestDatabase;
-  withLogDatabase((x) => {
-    ({ db } = x);
-  });
-  const move = (name: string): CheckpointMove => ({
-    name,
-    generation: 1,
-    checkpoint: { commit: 900n, prepare: 901n },
-    applied: 3,
-    counter: 7n,
-  });
-  const checkpoints = async () =>
-    (
-      await db.pool.query<{ name: string; c: string | null; n: string }>(
-        `SELECT name, checkpoint_commit::text AS c, events_applied::text AS n FROM td_projections ORDER BY name`,
-      )
-    ).rows;
-
-  it('moves the active generations and fails the whole batch when one was swapped out', async () => {
-    await db.pool.query(
-      `INSERT INTO td_projections (name, generation, version, status) VALUES ('live', 1, 1, 'active'), ('swapped', 1, 1, 'retired')`,
-    );
-    const session = await sqlDatabase(db.pool).session();
-    try {
-      assert.ok(session.script);
-      const results = await session.script([
-        { text: 'BEGIN' },
-        moveActiveCheckpoints([move('live')]),
-        { text: 'COMMIT' },
-      ]);
-      const [moved] = movedRows(results[1]!.rows);
-      assert.deepEqual(
-        {
-          name: moved?.name,
-          checkpoint: moved?.checkpoint,
-          applied: moved?.eventsApplied,
-          counter: moved?.counter,
-        },
-        { name: 'live', checkpoint: { commit: 900n, prepare: 901n }, applied: 3, counter: 7n },
-      );
-      await assert.rejects(
-        session.script([
-          { text: 'BEGIN' },
-          {
-            text: `INSERT INTO td_projections (name, generation, version, status) VALUES ('written', 1, 1, 'building')`,
-          },
-          moveActiveCheckpoints([move('live'), move('swapped')]),
-          { text: 'COMMIT' },
-        ]),
-        (error: { code?: string }) => error.code === GENERATION_SWAPPED,
-      );
-      await session.query('ROLLBACK');
-    } finally {
-      session.release();
-    }
-    assert.deepEqual(await checkpoints(), [
-      { name: 'live', c: '900', n: '3' },
-      { name: 'swapped', c: null, n: '0' },
-    ]);
   });
 });
