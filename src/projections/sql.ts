@@ -10,21 +10,10 @@ export interface SqlClient {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
-/** A statement with its parameters, as `query` takes them. */
-export interface Statement {
-  readonly text: string;
-  readonly params?: readonly unknown[];
-}
-
 /** One connection held on to: transactions and session advisory locks live on it. */
 export interface SqlSession extends SqlClient {
   /** `broken`: the connection is in an unknown state (a failed COMMIT, a lost lock) and must not be reused. */
   release(broken?: boolean): void;
-  /**
-   * The statements sent together, in one round trip, run in order; the result of each. A failing
-   * statement ends the script: none after it runs. Optional: a port without it sends them one by one.
-   */
-  script?(statements: readonly Statement[]): Promise<QueryResult<Record<string, unknown>>[]>;
 }
 
 export interface SqlDatabase extends SqlClient {

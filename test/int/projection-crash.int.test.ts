@@ -19,7 +19,7 @@ import { eventLogMigrations, migrate } from '../../src/adapters/postgres/migrati
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import { comparePositions, type LogPosition } from '../../src/domain/event-log.ts';
-import { registryMigrations } from '../../src/projections/index.ts';
+import { registryMigration } from '../../src/projections/index.ts';
 import { type MessageRow, messagesProjection } from '../../src/projections/read-models/messages.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { readGeneration } from '../../src/projections/registry.ts';
@@ -53,7 +53,7 @@ describe('projections after PostgreSQL itself crashed', () => {
     let server = await startEmbeddedPostgres({ dataDir, port });
     try {
       let c = open(server);
-      await migrate(c.pool, [...eventLogMigrations, ...registryMigrations]);
+      await migrate(c.pool, [...eventLogMigrations, registryMigration]);
       const handler = handlerFor(c.log);
       // scriptedConversation: 4 messages and 4 answers each; then one last message.
       const expected = CONVERSATIONS * 8 + 1;

@@ -164,17 +164,15 @@ CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_i
       for (const r of rows) cache.set(r.conversation_id, r);
     }
 
-    // Rows this batch changes that exist already. A message whose first event here is the one that
-    // creates it has no row yet (rows and checkpoint move together), so it is not looked up.
+    // Rows this batch changes that exist already.
     const touched = new Map<string, { conversation_id: string; message_id: string }>();
-    const born = new Set<string>();
     for (const e of messageEvents) {
       const messageId = (e.data as { messageId?: string }).messageId;
-      if (!messageId) continue;
-      const k = key(conversationIdOfStream(e.stream)!, messageId);
-      if (touched.has(k) || born.has(k)) continue;
-      if (e.type === 'ClientMessageReceived' || e.type === 'ManagerReplied') born.add(k);
-      else touched.set(k, { conversation_id: conversationIdOfStream(e.stream)!, message_id: messageId });
+      if (messageId)
+        touched.set(key(conversationIdOfStream(e.stream)!, messageId), {
+          conversation_id: conversationIdOfStream(e.stream)!,
+          message_id: messageId,
+        });
     }
     const current = new Map<string, MessageRow>();
     if (touched.size > 0) {
@@ -210,14 +208,13 @@ CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_i
       }
     }
     const rows = [...changed].map((k) => current.get(k)!);
-    const rowsOf = (created: boolean) =>
-      [...changed].filter((k) => born.has(k) === created).map((k) => current.get(k)!) as unknown as Record<
-        string,
-        unknown
-      >[];
-    const keyColumns = ['conversation_id', 'message_id'];
-    upsertRows(ctx, table, columns, keyColumns, rowsOf(false));
-    upsertRows(ctx, table, columns, keyColumns, rowsOf(true), { insertOnly: true });
+    upsertRows(
+      ctx,
+      table,
+      columns,
+      ['conversation_id', 'message_id'],
+      rows as unknown as Record<string, unknown>[],
+    );
     // Told once the batch commits: a POST waiting for its row takes it from here (docs/design.md, "Projections and rebuilds").
     ctx.written.push(...rows);
   },
