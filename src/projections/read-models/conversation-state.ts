@@ -188,7 +188,9 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       const list = byConversation.get(id) ?? [];
       list.push(foldedOf(e));
       byConversation.set(id, list);
-      ids.set(id, [...(ids.get(id) ?? []), e.id]);
+      const eventIds = ids.get(id) ?? [];
+      eventIds.push(e.id);
+      ids.set(id, eventIds);
     }
     if (byConversation.size === 0) return;
     const held = ctx.memory as Map<string, HeldCore>;
@@ -204,7 +206,11 @@ CREATE TABLE ${t('rm_conversation_refs')} (
          JOIN unnest($1::uuid[], $2::text[]) AS k(c, id) ON m.conversation_id = k.c AND m.message_id = k.id`,
         [wanted.map(([c]) => c), wanted.map(([, m]) => m)],
       );
-      for (const r of rows) stored.set(r.conversation_id, [...(stored.get(r.conversation_id) ?? []), r]);
+      for (const r of rows) {
+        const mine = stored.get(r.conversation_id) ?? [];
+        mine.push(r);
+        stored.set(r.conversation_id, mine);
+      }
     }
 
     const coreRows: ReturnType<typeof coreRow>[] = [];
