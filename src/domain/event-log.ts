@@ -1,4 +1,5 @@
 // The event-log port: owned by the domain, implemented by the PostgreSQL and EventStoreDB adapters.
+import type { EventIdConflictError, WrongExpectedRevisionError } from './errors.ts';
 import type { EventMetadata } from './events.ts';
 
 /**
@@ -71,6 +72,9 @@ export interface AppendResult {
   readonly alreadyStored?: boolean;
 }
 
+/** A request's answer in EventLog.appendMany: its result, or the error its own append would throw. */
+export type AppendAnswer = AppendResult | WrongExpectedRevisionError | EventIdConflictError;
+
 /** One stream's append among several sent together (EventLog.appendMany). */
 export interface AppendRequest {
   readonly stream: string;
@@ -93,11 +97,11 @@ export interface SubscribeOptions {
 export interface EventLog {
   append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
   /**
-   * Optional: several streams' appends in one transaction. Each answer is its request's result, or
-   * undefined when its stream was not at the expected revision (nothing of it written). A group that
-   * fails (throws) writes nothing. Either way the caller appends each request alone, which says why.
+   * Optional: several streams' appends in one transaction. Each answer is what an append of its own
+   * would give that request: its result, or the refusal it would throw (nothing of it written). A
+   * group that fails (throws) writes nothing; the caller then appends each request alone.
    */
-  appendMany?(requests: readonly AppendRequest[]): Promise<readonly (AppendResult | undefined)[]>;
+  appendMany?(requests: readonly AppendRequest[]): Promise<readonly AppendAnswer[]>;
   /** Events of one stream in revision order, from `fromRevision`; [] for a stream that does not exist. */
   readStream(
     stream: string,

@@ -1,6 +1,6 @@
 // Appends of concurrent commands shared: while one append is in flight, the ones that come meanwhile
 // wait and then go together, one transaction for them all (docs/design.md, "Appends shared by
-// concurrent commands"). A request the group did not write is appended alone, which says why.
+// concurrent commands"). Each gets its own answer; when the group fails as a whole, each goes alone.
 import type { AppendRequest, AppendResult, EventLog } from './event-log.ts';
 
 interface Waiting extends AppendRequest {
@@ -19,8 +19,13 @@ export const groupAppends = (log: EventLog, maxGroup = 64): EventLog => {
     log.append(w.stream, w.events, w.expected).then(w.resolve, w.reject);
   const send = async (group: readonly Waiting[]): Promise<void> => {
     if (group.length === 1) return alone(group[0]!);
-    const answers = await appendMany(group).catch(() => group.map(() => undefined));
-    await Promise.all(group.map((w, i) => (answers[i] ? w.resolve(answers[i]) : alone(w))));
+    const answers = await appendMany(group).catch(() => undefined);
+    if (!answers) return void (await Promise.all(group.map(alone)));
+    group.forEach((w, i) => {
+      const answer = answers[i]!;
+      if (answer instanceof Error) w.reject(answer);
+      else w.resolve(answer);
+    });
   };
   const next = (): void => {
     if (sending || waiting.length === 0) return;

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import pg from 'pg';
+import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../src/domain/errors.ts';
 import type { AppendResult, EventLog, NewEvent } from '../../src/domain/event-log.ts';
 import { groupAppends } from '../../src/domain/grouped-appends.ts';
@@ -98,17 +100,63 @@ describe('appends shared by concurrent commands', () => {
     assert.equal((await log.readStream('group-b-repeat')).length, 1);
   });
 
-  it("the log's appendMany writes what matches and answers nothing for what does not", async () => {
+  it("the log's appendMany writes what matches and answers the rest as their own appends would", async () => {
     await log.append('group-c-1', [event('one')], 'no_stream');
+    const taken = randomUUID();
+    await log.append('group-c-other', [event('elsewhere', taken)], 'no_stream');
+    const repeated = [event('once')];
+    const first = await log.append('group-c-repeat', repeated, 'no_stream');
     const answers = await log.appendMany!([
       { stream: 'group-c-1', events: [event('two')], expected: 0 },
       { stream: 'group-c-2', events: [event('x')], expected: 5 },
       { stream: 'group-c-3', events: [event('y'), event('z')], expected: 'no_stream' },
+      { stream: 'group-c-4', events: [event('borrowed', taken)], expected: 2 },
+      { stream: 'group-c-repeat', events: repeated, expected: 'no_stream' },
     ]);
-    assert.equal(answers[0]?.nextRevision, 1);
-    assert.equal(answers[1], undefined);
-    assert.equal(answers[2]?.nextRevision, 1);
-    assert.deepEqual(answers[0]?.position.commit, answers[2]?.position.commit);
+    const [one, stale, three, borrowed, repeat] = answers;
+    assert.ok(!(one instanceof Error) && !(three instanceof Error));
+    assert.equal(one?.nextRevision, 1);
+    assert.equal(three?.nextRevision, 1);
+    assert.deepEqual(one?.position.commit, three?.position.commit);
+    assert.ok(stale instanceof WrongExpectedRevisionError);
+    assert.equal(stale.actual, '-1');
+    assert.ok(borrowed instanceof EventIdConflictError);
+    assert.equal(borrowed.otherStream, 'group-c-other');
+    assert.deepEqual(repeat, { ...first, alreadyStored: true });
     assert.deepEqual(await log.readStream('group-c-2'), []);
+    assert.deepEqual(await log.readStream('group-c-4'), []);
+    assert.equal((await log.readStream('group-c-repeat')).length, 1);
+  });
+
+  it('a refused append keeps its pooled connection: a stale command costs no new server process', async () => {
+    // pg closes the connection of a statement that fails; a refusal answered as a row keeps it.
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    let closed = 0;
+    pool.on('remove', () => closed++);
+    const own = createPgEventLog({ pool, connectionString: db.url, pollIntervalMs: 100 });
+    const grouped = groupAppends(own);
+    try {
+      await own.append('group-d', [event('first')], 'no_stream');
+      for (let i = 0; i < 10; i++) {
+        await assert.rejects(
+          own.append('group-d', [event('stale')], 'no_stream'),
+          WrongExpectedRevisionError,
+        );
+        const refused = await Promise.allSettled([
+          grouped.append('group-d', [event('stale too')], 'no_stream'),
+          grouped.append(`group-d-${i}`, [event('fine')], 'no_stream'),
+          grouped.append(`group-d-${i}-b`, [event('fine')], 'no_stream'),
+        ]);
+        assert.deepEqual(
+          refused.map((r) => r.status),
+          ['rejected', 'fulfilled', 'fulfilled'],
+        );
+      }
+      assert.equal(closed, 0, 'connections closed by refusals');
+      assert.equal((await log.readStream('group-d')).length, 1);
+    } finally {
+      await own.close();
+      await pool.end();
+    }
   });
 });

@@ -18,7 +18,7 @@ export const countingEventLog = (log: EventLog, appended: (type: string) => void
         async appendMany(requests) {
           const answers = await log.appendMany!(requests);
           requests.forEach((r, i) => {
-            if (answers[i]) for (const event of r.events) appended(event.type);
+            if (!(answers[i] instanceof Error)) for (const event of r.events) appended(event.type);
           });
           return answers;
         },

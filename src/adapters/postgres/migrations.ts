@@ -192,7 +192,104 @@ END $$;
     `GRANT EXECUTE ON FUNCTION td_append_many(text[], bigint[], int[], uuid[], text[], jsonb[], jsonb[]) TO ${role};`,
 };
 
-export const eventLogMigrations: readonly Migration[] = [eventLog, appendWithinStream, appendMany];
+// Appends that answer a refusal instead of raising it (docs/design.md, "Refusals answered, not
+// raised"): pg closes the pooled connection of every failed statement, so each stale command cost
+// PostgreSQL a new server process. td_append and td_append_many stay for instances of the previous release.
+const appendOutcomes: Migration = {
+  id: '010_append_outcomes',
+  sql: `
+-- Why an append to p_stream at p_current was refused, checked as td_append checks it: all its ids
+-- in this stream already is a repeat ('stored', where they landed); one of them in another stream
+-- is 'elsewhere' (detail: that stream); else 'conflict' (detail: the stream's revision).
+CREATE FUNCTION td_append_refusal(p_stream text, p_ids uuid[], p_current bigint)
+RETURNS TABLE (outcome text, next_revision bigint, commit_id xid8, last_position bigint, detail text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v_elsewhere text;
+BEGIN
+  IF (SELECT count(*) FROM td_events e WHERE e.event_id = ANY (p_ids) AND e.stream = p_stream) = cardinality(p_ids) THEN
+    RETURN QUERY SELECT 'stored'::text, e.revision, e.transaction_id, e.position, NULL::text FROM td_events e
+      WHERE e.event_id = ANY (p_ids) AND e.stream = p_stream ORDER BY e.position DESC LIMIT 1;
+    RETURN;
+  END IF;
+  SELECT e.stream INTO v_elsewhere FROM td_events e
+    WHERE e.event_id = ANY (p_ids) AND e.stream <> p_stream LIMIT 1;
+  IF v_elsewhere IS NOT NULL THEN
+    RETURN QUERY SELECT 'elsewhere'::text, NULL::bigint, NULL::xid8, NULL::bigint, v_elsewhere;
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT 'conflict'::text, NULL::bigint, NULL::xid8, NULL::bigint, p_current::text;
+END $$;
+
+-- td_append answering instead of raising: 'appended', or td_append_refusal's answer. An id stored
+-- before at the expected revision still fails the insert (td_events_event_id_key), as do two appends
+-- racing past the check (td_events_stream_revision_key): both are rare, and the adapter handles them.
+CREATE FUNCTION td_try_append(p_stream text, p_expected bigint, p_ids uuid[], p_types text[], p_data jsonb[], p_meta jsonb[])
+RETURNS TABLE (outcome text, next_revision bigint, commit_id xid8, last_position bigint, detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_current bigint;
+  v_position bigint;
+BEGIN
+  SELECT max(e.revision) INTO v_current FROM td_events e WHERE e.stream = p_stream;
+  v_current := coalesce(v_current, -1);
+  -- p_expected: -2 any, -1 no stream, n the revision of the last event
+  IF p_expected <> -2 AND v_current <> p_expected THEN
+    RETURN QUERY SELECT * FROM td_append_refusal(p_stream, p_ids, v_current);
+    RETURN;
+  END IF;
+  WITH inserted AS (
+    INSERT INTO td_events (event_id, stream, revision, type, data, metadata)
+    SELECT t.id, p_stream, v_current + t.n, t.type, t.data, t.meta
+    FROM unnest(p_ids, p_types, p_data, p_meta) WITH ORDINALITY AS t (id, type, data, meta, n)
+    RETURNING position)
+  SELECT max(i.position) INTO v_position FROM inserted i;
+  RETURN QUERY SELECT 'appended'::text, v_current + cardinality(p_ids), pg_current_xact_id(), v_position, NULL::text;
+END $$;
+
+-- td_append_many with an answer for every request: a request whose stream is not at its expected
+-- revision writes nothing and gets td_append_refusal's answer; the others are written together.
+CREATE FUNCTION td_try_append_many(p_streams text[], p_expected bigint[], p_counts int[], p_ids uuid[], p_types text[], p_data jsonb[], p_meta jsonb[])
+RETURNS TABLE (request int, outcome text, next_revision bigint, commit_id xid8, last_position bigint, detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_current bigint;
+  v_first int := 1;
+  v_last int;
+BEGIN
+  FOR i IN 1 .. cardinality(p_streams) LOOP
+    v_last := v_first + p_counts[i] - 1;
+    SELECT max(e.revision) INTO v_current FROM td_events e WHERE e.stream = p_streams[i];
+    v_current := coalesce(v_current, -1);
+    IF p_expected[i] = -2 OR v_current = p_expected[i] THEN
+      WITH inserted AS (
+        INSERT INTO td_events (event_id, stream, revision, type, data, metadata)
+        SELECT t.id, p_streams[i], v_current + t.n, t.type, t.data, t.meta
+        FROM unnest(p_ids[v_first:v_last], p_types[v_first:v_last], p_data[v_first:v_last], p_meta[v_first:v_last])
+          WITH ORDINALITY AS t (id, type, data, meta, n)
+        RETURNING position)
+      SELECT i, 'appended'::text, v_current + p_counts[i], pg_current_xact_id(), max(x.position), NULL::text
+        INTO request, outcome, next_revision, commit_id, last_position, detail FROM inserted x;
+      RETURN NEXT;
+    ELSE
+      RETURN QUERY SELECT i, r.outcome, r.next_revision, r.commit_id, r.last_position, r.detail
+        FROM td_append_refusal(p_streams[i], p_ids[v_first:v_last], v_current) r;
+    END IF;
+    v_first := v_last + 1;
+  END LOOP;
+END $$;
+`,
+  grants: (role) => `GRANT EXECUTE ON FUNCTION td_append_refusal(text, uuid[], bigint),
+  td_try_append(text, bigint, uuid[], text[], jsonb[], jsonb[]),
+  td_try_append_many(text[], bigint[], int[], uuid[], text[], jsonb[], jsonb[]) TO ${role};`,
+};
+
+export const eventLogMigrations: readonly Migration[] = [
+  eventLog,
+  appendWithinStream,
+  appendMany,
+  appendOutcomes,
+];
 
 // Which log the checkpoints in td_projections and td_reactors are positions of (docs/design.md,
 // "Moving the log to EventStoreDB"): a PostgreSQL position read as an EventStoreDB one would skip or

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../domain/errors.ts';
 import type {
+  AppendAnswer,
   AppendResult,
   EventLog,
   ExpectedRevision,
@@ -137,12 +138,33 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     })();
   };
 
-  type AppendRow = { next_revision: string; commit_id: string; last_position: string; stored?: boolean };
-  const toResult = (row: AppendRow, stored = row.stored === true): AppendResult => ({
+  // What td_try_append and td_try_append_many answer for one append (migrations.ts, 010).
+  interface OutcomeRow {
+    outcome: 'appended' | 'stored' | 'elsewhere' | 'conflict';
+    next_revision: string | null;
+    commit_id: string | null;
+    last_position: string | null;
+    detail: string | null;
+  }
+  const toResult = (
+    row: Pick<OutcomeRow, 'next_revision' | 'commit_id' | 'last_position'>,
+    stored: boolean,
+  ): AppendResult => ({
     nextRevision: Number(row.next_revision),
-    position: { commit: BigInt(row.commit_id), prepare: BigInt(row.last_position) },
+    position: { commit: BigInt(row.commit_id!), prepare: BigInt(row.last_position!) },
     ...(stored ? { alreadyStored: true } : {}),
   });
+  const answerOf = (row: OutcomeRow, stream: string, expected: ExpectedRevision): AppendAnswer => {
+    switch (row.outcome) {
+      case 'appended':
+      case 'stored':
+        return toResult(row, row.outcome === 'stored');
+      case 'elsewhere':
+        return new EventIdConflictError(stream, row.detail ?? '');
+      case 'conflict':
+        return new WrongExpectedRevisionError(stream, describeExpected(expected), row.detail ?? '');
+    }
+  };
 
   const append = async (
     stream: string,
@@ -153,22 +175,19 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     const ids = events.map((e) => e.id);
     for (let attempt = 0; ; attempt++) {
       try {
-        const { rows } = await pool.query<AppendRow>(
-          // Events stored by an earlier transaction: td_append answered where they were stored then.
-          `SELECT a.*, a.commit_id <> pg_current_xact_id() AS stored
-             FROM td_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) a`,
+        const { rows } = await pool.query<OutcomeRow>(
+          'SELECT * FROM td_try_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])',
           [stream, expectedCode(expected), ...eventColumns(events)],
         );
-        announce();
-        return toResult(rows[0]!);
+        const answer = answerOf(rows[0]!, stream, expected);
+        if (answer instanceof Error) throw answer;
+        if (!answer.alreadyStored) announce();
+        return answer;
       } catch (error) {
         const e = error as { code?: string; constraint?: string; message: string };
-        if (e.code === 'TD409')
-          throw new WrongExpectedRevisionError(stream, describeExpected(expected), e.message);
-        if (e.code === 'TD412') throw new EventIdConflictError(stream, e.message);
         if (e.code === '23505' && e.constraint === 'td_events_event_id_key') {
           // Stored before in this stream (a re-delivered update): success when all of it is there.
-          const stored = await pool.query<AppendRow & { other_stream: string | null }>(
+          const stored = await pool.query<OutcomeRow & { other_stream: string | null }>(
             'SELECT * FROM td_stored_in_stream($1, $2::uuid[])',
             [stream, ids],
           );
@@ -193,8 +212,8 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
 
   // Several streams in one transaction (docs/design.md, "Appends shared by concurrent commands").
   const appendMany: NonNullable<EventLog['appendMany']> = async (requests) => {
-    const { rows } = await pool.query<AppendRow & { request: number }>(
-      'SELECT * FROM td_append_many($1::text[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])',
+    const { rows } = await pool.query<OutcomeRow & { request: number }>(
+      'SELECT * FROM td_try_append_many($1::text[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])',
       [
         requests.map((r) => r.stream),
         requests.map((r) => expectedCode(r.expected)),
@@ -202,9 +221,12 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
         ...eventColumns(requests.flatMap((r) => r.events)),
       ],
     );
-    if (rows.length > 0) announce();
-    const answers: (AppendResult | undefined)[] = requests.map(() => undefined);
-    for (const row of rows) answers[row.request - 1] = toResult(row, false);
+    if (rows.some((r) => r.outcome === 'appended')) announce();
+    const answers: AppendAnswer[] = [];
+    for (const row of rows) {
+      const r = requests[row.request - 1]!;
+      answers[row.request - 1] = answerOf(row, r.stream, r.expected);
+    }
     return answers;
   };
 
