@@ -11,7 +11,7 @@ runEventLogContract('PostgreSQL', async () => {
       const client = await db.pool.connect();
       await client.query('BEGIN');
       await client.query(
-        'SELECT * FROM td_append($1, -2, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])',
+        'SELECT * FROM td_try_append($1, -2, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])',
         [
           stream,
           events.map((e) => e.id),

@@ -58,6 +58,9 @@ const tampering = [
   `CREATE OR REPLACE FUNCTION td_append(p_stream text, p_expected bigint, p_ids uuid[], p_types text[],
      p_data jsonb[], p_meta jsonb[]) RETURNS TABLE (next_revision bigint, commit_id xid8, last_position bigint)
      LANGUAGE sql AS 'SELECT 0::bigint, pg_current_xact_id(), 0::bigint'`,
+  `CREATE OR REPLACE FUNCTION td_try_append(p_stream text, p_expected bigint, p_ids uuid[], p_types text[],
+     p_data jsonb[], p_meta jsonb[]) RETURNS TABLE (outcome text, next_revision bigint, commit_id xid8,
+     last_position bigint, detail text) LANGUAGE sql AS 'SELECT ''appended'', 0::bigint, pg_current_xact_id(), 0::bigint, NULL'`,
   `CREATE OR REPLACE FUNCTION td_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'`,
   'CREATE RULE td_events_keep AS ON INSERT TO td_events DO INSTEAD NOTHING',
   'SELECT * FROM td_events FOR UPDATE',
@@ -93,13 +96,16 @@ describe('the service role on a database set up as start-up sets it up', () => {
     const { rows } = await db.pool.query<{ object: string; owner: string }>(
       `SELECT 'td_events' AS object, pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = 'td_events'::regclass
        UNION ALL SELECT proname, pg_get_userbyid(proowner) FROM pg_proc
-        WHERE proname IN ('td_append', 'td_stored_append', 'td_events_refuse_change') ORDER BY 1`,
+        WHERE proname IN ('td_append', 'td_try_append', 'td_try_append_many', 'td_stored_append', 'td_events_refuse_change')
+        ORDER BY 1`,
     );
     assert.deepEqual(rows, [
       { object: 'td_append', owner: roles.owner },
       { object: 'td_events', owner: roles.owner },
       { object: 'td_events_refuse_change', owner: roles.owner },
       { object: 'td_stored_append', owner: roles.owner },
+      { object: 'td_try_append', owner: roles.owner },
+      { object: 'td_try_append_many', owner: roles.owner },
     ]);
     const me = await database.pool.query<{ role: string }>('SELECT current_user AS role');
     assert.equal(me.rows[0]!.role, roles.service);
@@ -150,8 +156,11 @@ describe('the service role on a database set up as start-up sets it up', () => {
     );
     assert.deepEqual(await storedEvents(db), before);
     assert.equal(
-      (await db.pool.query(`SELECT 1 FROM pg_proc WHERE proname = 'td_append' AND prosrc LIKE '%0::bigint%'`))
-        .rowCount,
+      (
+        await db.pool.query(
+          `SELECT 1 FROM pg_proc WHERE proname IN ('td_append', 'td_try_append') AND prosrc LIKE '%0::bigint%'`,
+        )
+      ).rowCount,
       0,
     );
   });

@@ -57,7 +57,7 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
     const slow = await db.pool.connect();
     await slow.query('BEGIN');
     const late = event('Late', 0);
-    await slow.query('SELECT * FROM td_append($1, -1, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])', [
+    await slow.query('SELECT * FROM td_try_append($1, -1, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])', [
       `${prefix}late`,
       [late.id],
       [late.type],

@@ -18,7 +18,7 @@ import { CONVERSATION_ID, receive, received, started } from './conversation-fixt
 /**
  * A test double of the event-log port: honours expected revisions like the real adapters, and by
  * default deliberately does NOT de-duplicate event ids, so the handler's own de-duplication is what
- * is tested. With `storedIsSuccess` it answers like the PostgreSQL log's td_append: an append whose
+ * is tested. With `storedIsSuccess` it answers like the PostgreSQL log's append: an append whose
  * events are all stored already succeeds, with where they were stored, whatever revision it expected.
  */
 const createMemoryLog = ({ storedIsSuccess = false } = {}) => {

@@ -52,7 +52,7 @@ const toRecorded = (r: EventRow): RecordedEvent => ({
   recordedAt: r.recorded_at,
 });
 
-/** The events as td_append and td_append_many take them: ids, types, data, metadata. */
+/** The events as td_try_append and td_try_append_many take them: ids, types, data, metadata. */
 const eventColumns = (events: readonly NewEvent[]) => [
   events.map((e) => e.id),
   events.map((e) => e.type),
