@@ -243,8 +243,11 @@ const memoryLog = (recorded: readonly RecordedEvent[]): EventLog => ({
   async close() {},
 });
 
-/** A store holding the fold of the first `cut` events, as the conversation-state projection would. */
-const storeAt = (recorded: readonly RecordedEvent[], cut: number): ConversationStore => {
+/**
+ * A store holding the fold of the first `cut` events, as the conversation-state projection would;
+ * `besideLog`: it also answers the core with the stream after it, as the one beside td_events does.
+ */
+const storeAt = (recorded: readonly RecordedEvent[], cut: number, besideLog = false): ConversationStore => {
   const prefix = recorded.slice(0, cut);
   const folded = foldConversation(
     prefix.map((r) => ({
@@ -256,12 +259,20 @@ const storeAt = (recorded: readonly RecordedEvent[], cut: number): ConversationS
   );
   const rows = new Map([...folded.messages.entriesWithRevisions()]);
   const refs = new Map([...folded.messages.refEntries()]);
+  const core = async () =>
+    cut === 0
+      ? undefined
+      : { core: coreOf(folded), revision: cut - 1, recentEventIds: prefix.slice(-64).map((r) => r.id) };
   return {
-    async core() {
-      return cut === 0
-        ? undefined
-        : { core: coreOf(folded), revision: cut - 1, recentEventIds: prefix.slice(-64).map((r) => r.id) };
-    },
+    core,
+    ...(besideLog
+      ? {
+          async coreAndTail() {
+            const stored = await core();
+            return { ...(stored ? { stored } : {}), tail: recorded.slice(cut) };
+          },
+        }
+      : {}),
     async messages(_id, ids) {
       return ids.flatMap((m) => {
         const e = rows.get(m);
@@ -283,7 +294,7 @@ const storeAt = (recorded: readonly RecordedEvent[], cut: number): ConversationS
 };
 
 describe('conversation reader', () => {
-  test('the store’s copy at any point plus the tail equals the whole fold, message by message', async () => {
+  test('the store’s copy at any point plus the tail (read apart or together) equals the whole fold, message by message', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(stepArb, { minLength: 1, maxLength: 60 }),
@@ -302,7 +313,7 @@ describe('conversation reader', () => {
           const cut = cutSeed % (recorded.length + 1);
           const reader = createConversationReader({
             log: memoryLog(recorded),
-            store: storeAt(recorded, cut),
+            store: storeAt(recorded, cut, orderSeed % 2 === 1),
             windowSize: 2,
           });
           const first = await reader.read(CONVERSATION_ID);

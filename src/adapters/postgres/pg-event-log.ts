@@ -27,7 +27,8 @@ export interface PgEventLogOptions {
   readonly batchLingerMs?: number;
 }
 
-interface EventRow {
+/** A row of td_events as the log reads it (`eventColumnsSql`). */
+export interface EventRow {
   position: string;
   transaction_id: string;
   event_id: string;
@@ -39,9 +40,11 @@ interface EventRow {
   recorded_at: Date;
 }
 
-const columns = 'position, transaction_id, event_id, stream, revision, type, data, metadata, recorded_at';
+export const eventColumnsSql =
+  'position, transaction_id, event_id, stream, revision, type, data, metadata, recorded_at';
+const columns = eventColumnsSql;
 
-const toRecorded = (r: EventRow): RecordedEvent => ({
+export const toRecorded = (r: EventRow): RecordedEvent => ({
   id: r.event_id,
   stream: r.stream,
   revision: Number(r.revision),
