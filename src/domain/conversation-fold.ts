@@ -342,5 +342,22 @@ export const foldConversation = (
   return { ...c, messages: w.done() };
 };
 
+/**
+ * Folds events onto a core alone, as foldConversation folds the core: for a core caught up with events
+ * whose messages it does not hold (they may predate it), which foldConversation would ask to be loaded.
+ */
+export const foldCore = (
+  events: Iterable<Folded>,
+  from: ConversationCore,
+  options: FoldOptions = {},
+): ConversationCore => {
+  const c = { ...from } as Mutable<ConversationCore>;
+  const coreRevision = options.coreRevision;
+  for (const f of events)
+    if (coreRevision === undefined || f.revision === undefined || f.revision > coreRevision)
+      coreStep(c, f.event, f.at);
+  return c;
+};
+
 export const evolve = (state: ConversationState, event: ConversationEvent): ConversationState =>
   foldConversation([event], state);

@@ -3,6 +3,7 @@
 // fold of the whole stream up to the stored revision, also after a runner that held newer cores
 // stopped (the next one catches up from the log) and after cores leave memory past the cap.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
 import { createPgConversationStore } from '../../src/adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
@@ -151,6 +152,41 @@ describe('conversation-state cores stored every SNAPSHOT_EVERY events', () => {
     await caughtUp(db);
     const second = await assertStoredIsAFold(db, log, id);
     assert.ok(second.revision > first.revision, 'the core was stored again after the restart');
+  });
+
+  it('a runner that starts after a stop catches up a core whose missing events edit a message it predates', async () => {
+    const handler = handlerFor(log);
+    const first = start(1000);
+    // An old message, then enough events for the core to be stored once, after it.
+    const d = driver(handler, 'shop', 'gap');
+    const receive = (messageId: string) =>
+      d.run({
+        type: 'ReceiveClientMessage',
+        conversationId: d.conversationId,
+        channel: 'external',
+        source: 'shop',
+        clientId: 'gap',
+        profile: { firstName: 'Gap' },
+        messageId,
+        content: { text: messageId, attachments: [] },
+      });
+    await receive('gap-old');
+    while ((await headOf(log, d.conversationId)) < SNAPSHOT_EVERY + 1) await receive(randomUUID());
+    await caughtUp(db);
+    const storedAt = (await stored(db, d.conversationId))!.revision;
+    // The edit is held by the runner, not stored, when it stops: the next runner must fold it from the log.
+    await d.run({
+      type: 'EditClientMessage',
+      messageId: 'gap-old',
+      content: { text: 'edited', attachments: [] },
+    });
+    await caughtUp(db);
+    assert.equal((await stored(db, d.conversationId))!.revision, storedAt, 'the edit is not stored yet');
+    await first.stop();
+    await receive('gap-new');
+    start(1000);
+    await caughtUp(db);
+    await assertStoredIsAFold(db, log, d.conversationId);
   });
 
   it('beside the log, the core and the stream after it come in one read, as core() and the log give them', async () => {

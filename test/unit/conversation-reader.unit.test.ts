@@ -11,6 +11,7 @@ import {
   coreOf,
   decide,
   foldConversation,
+  foldCore,
   initialConversationState,
   MessageWindow,
   messagesNeeded,
@@ -311,6 +312,19 @@ describe('conversation reader', () => {
             })),
           );
           const cut = cutSeed % (recorded.length + 1);
+          // The core alone caught up from the copy, as the projection does after a restart: no message asked for.
+          const storedCore =
+            (await storeAt(recorded, cut).core(CONVERSATION_ID))?.core ?? coreOf(initialConversationState);
+          const tail = recorded.slice(cut).map((r) => ({
+            event: { type: r.type, data: r.data } as ConversationEvent,
+            revision: r.revision,
+            at: r.metadata.occurredAt,
+          }));
+          assert.deepEqual(
+            foldCore(tail, storedCore, { coreRevision: cut - 1 }),
+            coreOf(whole),
+            `core alone (cut ${cut})`,
+          );
           const reader = createConversationReader({
             log: memoryLog(recorded),
             store: storeAt(recorded, cut, orderSeed % 2 === 1),

@@ -10,7 +10,7 @@ import {
   type ConversationMessage,
   initialConversationCore,
 } from '../../domain/conversation-core.ts';
-import { type Folded, foldConversation, messageIdOfEvent } from '../../domain/conversation-fold.ts';
+import { type Folded, foldConversation, foldCore, messageIdOfEvent } from '../../domain/conversation-fold.ts';
 import { withRecent } from '../../domain/conversation-reader.ts';
 import type { RecordedEvent } from '../../domain/event-log.ts';
 import { type ConversationEvent, conversationStream } from '../../domain/events.ts';
@@ -84,11 +84,9 @@ const caughtUp = async (ctx: BatchContext, id: string, h: HeldCore, first: numbe
     throw new Error(
       `conversation ${id}: the log gave ${gap.length} of the ${missing} events before revision ${first}`,
     );
-  const { messages: _messages, ...core } = foldConversation(
-    gap.map(foldedOf),
-    { ...h.core, messages: MessageWindow.empty(false) },
-    { coreRevision: h.revision },
-  );
+  // The core alone: the gap's messages were written by the runner that applied it, and may predate
+  // the stored core (an edit of an older message), so a fold of them would ask for what it lacks.
+  const core = foldCore(gap.map(foldedOf), h.core, { coreRevision: h.revision });
   return {
     ...h,
     revision: first - 1,
