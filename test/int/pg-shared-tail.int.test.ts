@@ -57,13 +57,10 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
     const slow = await db.pool.connect();
     await slow.query('BEGIN');
     const late = event('Late', 0);
-    await slow.query('SELECT * FROM td_try_append($1, -1, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])', [
-      `${prefix}late`,
-      [late.id],
-      [late.type],
-      [JSON.stringify(late.data)],
-      [JSON.stringify(late.metadata)],
-    ]);
+    await slow.query(
+      'SELECT * FROM td_try_append($1, -1, $2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[])',
+      [`${prefix}late`, [late.id], [late.type], [JSON.stringify(late.data)], [JSON.stringify(late.metadata)]],
+    );
     const writers = 6;
     const perWriter = 40;
     await Promise.all(
@@ -180,6 +177,29 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
       await here.close();
       await elsewhere.close();
       await otherPool.end();
+    }
+  });
+
+  it('a subscription that stops (or fails) while its LISTEN connection is still connecting finishes stopping', async () => {
+    // pg's end() on a client still connecting leaves its connect() unsettled: the stop used to wait for it for ever.
+    const settled = (p: Promise<unknown>) =>
+      Promise.race([
+        p.then(
+          () => 'settled',
+          () => 'settled',
+        ),
+        new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000)),
+      ]);
+    for (let i = 0; i < 10; i++) {
+      const fresh = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 60_000 });
+      const stopped = fresh.subscribeAll({ from: { commit: -1n, prepare: -1n } }, async () => {});
+      assert.equal(await settled(stopped.stop()), 'settled', `stop ${i}`);
+      const failing = fresh.subscribeAll({ from: { commit: -1n, prepare: -1n } }, async () => {
+        throw new Error('the handler fails at once');
+      });
+      await log.append(`connecting-${randomUUID()}`, [event('Connecting', i)], 'no_stream');
+      assert.equal(await settled(failing.done), 'settled', `failure ${i}`);
+      await fresh.close();
     }
   });
 });

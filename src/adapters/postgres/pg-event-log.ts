@@ -294,25 +294,30 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   const startListening = () => {
     if (listening) return;
     let stopped = false;
-    let client: pg.Client | undefined;
+    // Ended only once connected: pg's end() during connect() leaves connect() unsettled for good,
+    // and a subscription that stopped (or failed) that early then never finished stopping.
+    let connected: pg.Client | undefined;
     const done = (async () => {
       while (!stopped) {
         const c = new pg.Client({ connectionString: options.connectionString });
-        client = c;
         const lost = new Promise<void>((resolve) => {
           c.on('error', () => resolve());
           c.on('end', () => resolve());
         });
         try {
           await c.connect();
+          connected = c;
+          if (stopped) break;
           c.on('notification', wakeSubscribers);
           await c.query('LISTEN td_events');
           wakeSubscribers(); // anything appended while we were not listening
           await lost;
         } catch {
           // the fallback poll covers the gap; try to listen again shortly
+        } finally {
+          connected = undefined;
+          await c.end().catch(() => undefined);
         }
-        await c.end().catch(() => undefined);
         if (!stopped) await sleep(500);
       }
     })();
@@ -320,7 +325,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
       done,
       stop: () => {
         stopped = true;
-        void client?.end().catch(() => undefined);
+        void connected?.end().catch(() => undefined);
       },
     };
   };
