@@ -27,7 +27,7 @@ import { eventLogMigrations, migrate } from '../src/adapters/postgres/migrations
 import { createPgEventLog } from '../src/adapters/postgres/pg-event-log.ts';
 import { sqlDatabase } from '../src/adapters/postgres/sql.ts';
 import { type EventLog, startOfLog } from '../src/domain/event-log.ts';
-import { registryMigration } from '../src/projections/index.ts';
+import { registryMigrations } from '../src/projections/index.ts';
 import type { Projection } from '../src/projections/projection.ts';
 import { conversationsProjection } from '../src/projections/read-models/conversations.ts';
 import { messagesProjection } from '../src/projections/read-models/messages.ts';
@@ -267,7 +267,7 @@ export const benchProjections = async (
   // Other work on the machine skews every figure here; the table says how busy it was.
   const loadAtStart = loadavg()[0]!;
   try {
-    await migrate(pool, [...eventLogMigrations, registryMigration]);
+    await migrate(pool, [...eventLogMigrations, ...registryMigrations]);
     const log = createPgEventLog({ pool, connectionString: bench.url });
 
     // 1. Load the log.

@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventLogMigrations, migrate } from '../src/adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../src/adapters/postgres/pg-event-log.ts';
-import { registryMigration } from '../src/projections/index.ts';
+import { registryMigrations } from '../src/projections/index.ts';
 import { reportsProjection } from '../src/projections/read-models/reports.ts';
 import { type ReportGroupBy, responseReport } from '../src/projections/read-models/reports-query.ts';
 import { copyIn, copyOut } from './copy.ts';
@@ -42,7 +42,7 @@ export const benchReports = async (options: ReportsBenchOptions = {}): Promise<R
   const loadAtStart = loadavg()[0]!;
   const rows: Row[] = [];
   try {
-    await migrate(pool, [...eventLogMigrations, registryMigration]);
+    await migrate(pool, [...eventLogMigrations, ...registryMigrations]);
     const log = createPgEventLog({ pool, connectionString: bench.url });
 
     // 1. The log, as bench -- projections loads it (same seed: the same conversations).

@@ -18,7 +18,7 @@ import {
   webhookRatingRequestsMigration,
 } from '../adapters/webhooks/deliveries.ts';
 import type { EventLog } from '../domain/event-log.ts';
-import { allProjections, reactorMigration, registryMigration } from '../projections/index.ts';
+import { allProjections, reactorMigration, registryMigrations } from '../projections/index.ts';
 import { type Config, loadConfig } from './config.ts';
 import { configuredSecrets } from './config-secrets.ts';
 import { type Database, openDatabase } from './database.ts';
@@ -85,7 +85,7 @@ export const logSizeEstimate = (config: Config, db: Database) => async (): Promi
 /** Migrations of everything topicdesk keeps in PostgreSQL, for `migrate` and start-up. */
 export const allMigrations = (config: Config): Migration[] => [
   ...(config.EVENT_STORE === 'postgres' ? eventLogMigrations : []),
-  registryMigration,
+  ...registryMigrations,
   reactorMigration,
   webhookDeliveriesMigration,
   checkpointLogMigration,

@@ -7,7 +7,7 @@ import { reportsProjection } from './read-models/reports.ts';
 import { sourcesProjection } from './read-models/sources.ts';
 
 export { reactorMigration } from './reactor-runner.ts';
-export { registryMigration } from './registry.ts';
+export { registryMigrations } from './registry.ts';
 
 export const allProjections: readonly Projection[] = [
   conversationsProjection,

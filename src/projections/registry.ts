@@ -3,7 +3,7 @@
 import type { LogPosition } from '../domain/event-log.ts';
 import type { Projection } from './projection.ts';
 import { tableNamer } from './projection.ts';
-import type { SqlClient } from './sql.ts';
+import type { SqlClient, Statement } from './sql.ts';
 
 export const registryMigration = {
   id: '002_projection_registry',
@@ -95,6 +95,15 @@ export interface CheckpointMove {
   readonly counter: bigint;
 }
 
+const moveParams = (moves: readonly CheckpointMove[]) => [
+  moves.map((m) => m.name),
+  moves.map((m) => m.generation),
+  moves.map((m) => m.checkpoint.commit.toString()),
+  moves.map((m) => m.checkpoint.prepare.toString()),
+  moves.map((m) => m.applied),
+  moves.map((m) => m.counter.toString()),
+];
+
 /**
  * Moves generations' checkpoints in one statement; with `whileActive`, only those still active (a
  * rebuild may have swapped one out meanwhile: it is missing from the rows returned).
@@ -111,16 +120,50 @@ export const saveCheckpoints = async (
        FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) AS m(name, generation, c, p, n, k)
        WHERE p.name = m.name AND p.generation = m.generation ${options.whileActive ? "AND p.status = 'active'" : ''}
        RETURNING p.*`,
-    [
-      moves.map((m) => m.name),
-      moves.map((m) => m.generation),
-      moves.map((m) => m.checkpoint.commit.toString()),
-      moves.map((m) => m.checkpoint.prepare.toString()),
-      moves.map((m) => m.applied),
-      moves.map((m) => m.counter.toString()),
-    ],
+    moveParams(moves),
   );
   return rows.map(toRow);
+};
+
+/** SQLSTATE of td_move_active_checkpoints when a generation was swapped out meanwhile. */
+export const GENERATION_SWAPPED = 'TD410';
+
+/**
+ * saveCheckpoints with `whileActive`, as a statement that fails (GENERATION_SWAPPED) when a generation
+ * is no longer active: sent in a script before its COMMIT, it rolls the batch back whole.
+ */
+export const moveActiveCheckpoints = (moves: readonly CheckpointMove[]): Statement => ({
+  text: 'SELECT * FROM td_move_active_checkpoints($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])',
+  params: moveParams(moves),
+});
+
+/** The rows moveActiveCheckpoints answered. */
+export const movedRows = (rows: readonly Record<string, unknown>[]): GenerationRow[] =>
+  rows.map((r) => toRow(r as unknown as RawRow));
+
+export const moveCheckpointsMigration = {
+  id: '011_move_active_checkpoints',
+  sql: `
+CREATE FUNCTION td_move_active_checkpoints(p_names text[], p_generations int[], p_commits bigint[], p_prepares bigint[], p_applied bigint[], p_counters bigint[])
+RETURNS SETOF td_projections
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_moved int;
+BEGIN
+  RETURN QUERY
+    UPDATE td_projections p SET checkpoint_commit = m.c, checkpoint_prepare = m.p,
+      events_applied = p.events_applied + m.n, counter = m.k, updated_at = now()
+    FROM unnest(p_names, p_generations, p_commits, p_prepares, p_applied, p_counters) AS m(name, generation, c, p, n, k)
+    WHERE p.name = m.name AND p.generation = m.generation AND p.status = 'active'
+    RETURNING p.*;
+  GET DIAGNOSTICS v_moved = ROW_COUNT;
+  IF v_moved < cardinality(p_names) THEN
+    RAISE EXCEPTION 'a projection generation was swapped out while its batch was applied' USING ERRCODE = 'TD410';
+  END IF;
+END $$;
+`,
+  grants: (role: string) =>
+    `GRANT EXECUTE ON FUNCTION td_move_active_checkpoints(text[], int[], bigint[], bigint[], bigint[], bigint[]) TO ${role}`,
 };
 
 /**
@@ -226,3 +269,6 @@ export const ensureActiveGeneration = async (
     throw error;
   }
 };
+
+/** The registry's migrations, in order: its table, then the function the live runner moves checkpoints with. */
+export const registryMigrations = [registryMigration, moveCheckpointsMigration] as const;

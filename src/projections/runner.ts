@@ -15,8 +15,22 @@ import {
   tryLead,
 } from './leader.ts';
 import type { Projection } from './projection.ts';
-import { activeGeneration, type GenerationRow, saveCheckpoints } from './registry.ts';
-import { inTransaction, isConnectionFailure, type LeaderDatabase, type SqlDatabase } from './sql.ts';
+import {
+  activeGeneration,
+  GENERATION_SWAPPED,
+  type GenerationRow,
+  moveActiveCheckpoints,
+  movedRows,
+  saveCheckpoints,
+} from './registry.ts';
+import {
+  BEGIN_NOT_DURABLE,
+  inTransaction,
+  isConnectionFailure,
+  type LeaderDatabase,
+  type SqlDatabase,
+  type SqlSession,
+} from './sql.ts';
 
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
@@ -84,6 +98,69 @@ const activeRows = (s: LeaderTerm['session'], projections: readonly Projection[]
     return rows;
   });
 
+type ScriptSession = SqlSession & Required<Pick<SqlSession, 'script'>>;
+
+const failedIn = (name: string, error: unknown, signal: AbortSignal) =>
+  signal.aborted || isConnectionFailure(error) ? error : new ProjectionFailed(name, error);
+
+/**
+ * A batch's writes and checkpoint moves, one statement after another in one transaction. Each
+ * checkpoint moves only while its generation is still active, and the update waits for a swap in
+ * progress: a batch that loses the race is rolled back whole.
+ */
+const writeOneByOne = (s: SqlSession, applied: ReadonlyMap<string, AppliedEvents>, signal: AbortSignal) =>
+  inTransaction(
+    s,
+    async () => {
+      for (const [name, { writes }] of applied) {
+        try {
+          await sendWrites(s, writes);
+        } catch (error) {
+          throw failedIn(name, error, signal);
+        }
+      }
+      const moves = [...applied.values()].map((a) => a.move);
+      const saved = await saveCheckpoints(s, moves, { whileActive: true });
+      if (saved.length < moves.length) throw new GenerationChanged();
+      return saved;
+    },
+    // Lost in a crash, the batch is applied again from the checkpoint lost with it, to the same rows
+    // and cursors: its commit need not wait for the disk.
+    { durable: false },
+  );
+
+/**
+ * The same in one round trip (docs/design.md, "Projections and rebuilds"). A write that fails does
+ * not say whose it was: the batch is rolled back and written again one statement at a time, which names it.
+ */
+const writeInOneTrip = async (
+  s: ScriptSession,
+  applied: ReadonlyMap<string, AppliedEvents>,
+  signal: AbortSignal,
+  logger: RunnerLogger,
+): Promise<GenerationRow[]> => {
+  const moves = [...applied.values()].map((a) => a.move);
+  const writes = [...applied.values()].flatMap((a) => a.writes);
+  try {
+    const results = await s.script([
+      { text: BEGIN_NOT_DURABLE },
+      ...writes,
+      moveActiveCheckpoints(moves),
+      { text: 'COMMIT' },
+    ]);
+    return movedRows(results[results.length - 2]!.rows);
+  } catch (error) {
+    await s.query('ROLLBACK').catch(() => undefined);
+    if ((error as { code?: unknown }).code === GENERATION_SWAPPED) throw new GenerationChanged();
+    if (signal.aborted || isConnectionFailure(error)) throw error;
+    logger.warn(
+      { err: error },
+      'a batch written in one round trip failed; writing it one statement at a time',
+    );
+    return writeOneByOne(s, applied, signal);
+  }
+};
+
 /** Follows the active generations from their checkpoints until the term ends or a rebuild swaps one. */
 const runGenerations = async ({ options, logger, members: projections }: RunContext, term: LeaderTerm) => {
   const { log, batchSize = 1000 } = options;
@@ -109,38 +186,21 @@ const runGenerations = async ({ options, logger, members: projections }: RunCont
     .map((m) => m.row.checkpoint ?? startOfLog)
     .reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
   const subscription = log.subscribeAll({ from, batchSize }, async (batch) => {
+    // Every read done first, outside a transaction: the batch takes a transaction id (and holds the
+    // log's readers back) only when it writes, in one round trip where the port allows.
     const applied = new Map<string, AppliedEvents>();
-    const saved = await inTransaction(
-      s,
-      async () => {
-        const failed = (name: string, error: unknown) =>
-          signal.aborted || isConnectionFailure(error) ? error : new ProjectionFailed(name, error);
-        for (const m of members) {
-          try {
-            const done = await applyEvents(s, m.projection, m.row, batch, m.memory, log);
-            if (done) applied.set(m.projection.name, done);
-          } catch (error) {
-            throw failed(m.projection.name, error);
-          }
-        }
-        // Every read done first: the transaction takes its id (and holds the log's readers back) only here.
-        for (const [name, { writes }] of applied) {
-          try {
-            await sendWrites(s, writes);
-          } catch (error) {
-            throw failed(name, error);
-          }
-        }
-        // Each checkpoint moves only while its generation is still active, and the update waits for a
-        // swap in progress: a batch that loses the race is rolled back whole.
-        const moves = [...applied.values()].map((a) => a.move);
-        const saved = await saveCheckpoints(s, moves, { whileActive: true });
-        if (saved.length < moves.length) throw new GenerationChanged();
-        return saved;
-      },
-      // Lost in a crash, the batch is applied again from the checkpoint lost with it, to the same rows and cursors.
-      { durable: false },
-    );
+    for (const m of members) {
+      try {
+        const done = await applyEvents(s, m.projection, m.row, batch, m.memory, log);
+        if (done) applied.set(m.projection.name, done);
+      } catch (error) {
+        throw failedIn(m.projection.name, error, signal);
+      }
+    }
+    if (applied.size === 0) return;
+    const saved = s.script
+      ? await writeInOneTrip(s as ScriptSession, applied, signal, logger)
+      : await writeOneByOne(s, applied, signal);
     for (const row of saved) {
       members.find((m) => m.row.name === row.name)!.row = row;
       const { move, written } = applied.get(row.name)!;

@@ -10,10 +10,21 @@ export interface SqlClient {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
+/** A statement with its parameters, as `query` takes them. */
+export interface Statement {
+  readonly text: string;
+  readonly params?: readonly unknown[];
+}
+
 /** One connection held on to: transactions and session advisory locks live on it. */
 export interface SqlSession extends SqlClient {
   /** `broken`: the connection is in an unknown state (a failed COMMIT, a lost lock) and must not be reused. */
   release(broken?: boolean): void;
+  /**
+   * The statements sent together, in one round trip, run in order; the result of each. A failing
+   * statement ends the script: none after it runs. Optional: a port without it sends them one by one.
+   */
+  script?(statements: readonly Statement[]): Promise<QueryResult<Record<string, unknown>>[]>;
 }
 
 export interface SqlDatabase extends SqlClient {
@@ -32,6 +43,9 @@ export interface LeaderDatabase extends SqlDatabase {
   session(): Promise<LeaderSession>;
 }
 
+/** Opens a transaction whose commit does not wait for the disk (inTransaction's `durable: false`). */
+export const BEGIN_NOT_DURABLE = 'BEGIN; SET LOCAL synchronous_commit = off';
+
 /**
  * `work` in one transaction. `durable: false` commits without waiting for the disk: for writes the
  * log can replay after a crash (a projection's batch and its checkpoint), sent with BEGIN in one trip.
@@ -41,7 +55,7 @@ export const inTransaction = async <T>(
   work: () => Promise<T>,
   options: { readonly durable?: boolean } = {},
 ): Promise<T> => {
-  await session.query(options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+  await session.query(options.durable === false ? BEGIN_NOT_DURABLE : 'BEGIN');
   try {
     const result = await work();
     await session.query('COMMIT');

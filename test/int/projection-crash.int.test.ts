@@ -19,7 +19,7 @@ import { eventLogMigrations, migrate } from '../../src/adapters/postgres/migrati
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import { comparePositions, type LogPosition } from '../../src/domain/event-log.ts';
-import { registryMigration } from '../../src/projections/index.ts';
+import { registryMigrations } from '../../src/projections/index.ts';
 import { type MessageRow, messagesProjection } from '../../src/projections/read-models/messages.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { readGeneration } from '../../src/projections/registry.ts';
@@ -50,10 +50,13 @@ describe('projections after PostgreSQL itself crashed', () => {
     const dataDir = join(tmpdir(), `topicdesk-crash-${process.pid}-${randomBytes(3).toString('hex')}`);
     // Durable, as in production: fsync and synchronous commits on.
     const port = await freePort();
-    let server = await startEmbeddedPostgres({ dataDir, port });
+    // The WAL writer's round at its longest (10 s, 200 ms by default): a batch committed without
+    // waiting for the disk is still only in memory when the kill comes, however loaded the machine.
+    const settings = ['wal_writer_delay=10000'];
+    let server = await startEmbeddedPostgres({ dataDir, port, settings });
     try {
       let c = open(server);
-      await migrate(c.pool, [...eventLogMigrations, registryMigration]);
+      await migrate(c.pool, [...eventLogMigrations, ...registryMigrations]);
       const handler = handlerFor(c.log);
       // scriptedConversation: 4 messages and 4 answers each; then one last message.
       const expected = CONVERSATIONS * 8 + 1;
@@ -101,7 +104,7 @@ describe('projections after PostgreSQL itself crashed', () => {
       await c.pool.end().catch(() => undefined);
       await server.stop().catch(() => undefined); // this process no longer uses the dead server
 
-      server = await startEmbeddedPostgres({ dataDir, port });
+      server = await startEmbeddedPostgres({ dataDir, port, settings });
       c = open(server);
       const stored = (await readGeneration(c.db, 'messages', { status: 'active' }))!.checkpoint;
       // What the crash took: the reported batches whose commit had not reached the disk.
@@ -128,8 +131,8 @@ describe('projections after PostgreSQL itself crashed', () => {
       const before = (await c.pool.query('SELECT * FROM rm_messages ORDER BY cursor')).rows;
       await rebuildProjection({ db: c.db, log: c.log, projection: messagesProjection });
       assert.deepEqual((await c.pool.query('SELECT * FROM rm_messages ORDER BY cursor')).rows, before);
-      // Killed within a moment of the commit, before the WAL writer's next round (200 ms): the batch
-      // was gone, so the cursors above were handed out again, not kept.
+      // Killed within a moment of the commit, before the WAL writer's next round: the batch was
+      // gone, so the cursors above were handed out again, not kept.
       assert.ok(lost, 'the crash took the last reported batch with it');
       await c.log.close();
       await c.pool.end();

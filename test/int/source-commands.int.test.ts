@@ -7,7 +7,7 @@ import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import { authenticate, createSource, readSource } from '../../src/adapters/sources/sources.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
-import { registryMigration } from '../../src/projections/index.ts';
+import { registryMigrations } from '../../src/projections/index.ts';
 import { sourcesProjection } from '../../src/projections/read-models/sources.ts';
 import { catchUpProjection } from '../../src/projections/runner.ts';
 import { cli } from '../support/cli.ts';
@@ -181,7 +181,7 @@ describe('source commands (CLI, real database)', () => {
 describe('catch-up for a command, behind an open transaction', () => {
   it('waits for events committed behind an older transaction instead of reporting without them', async () => {
     const db = await createTestDatabase();
-    await migrate(db.pool, [registryMigration]);
+    await migrate(db.pool, [...registryMigrations]);
     const log = createPgEventLog({ pool: db.pool, connectionString: db.url });
     const blocker = await db.pool.connect();
     let committing: Promise<unknown> = Promise.resolve();

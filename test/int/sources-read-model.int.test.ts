@@ -14,7 +14,7 @@ import {
   dialectOfRefusedToken,
 } from '../../src/adapters/sources/sources.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
-import { registryMigration } from '../../src/projections/index.ts';
+import { registryMigrations } from '../../src/projections/index.ts';
 import { sourcesProjection } from '../../src/projections/read-models/sources.ts';
 import { catchUpProjection } from '../../src/projections/runner.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -26,7 +26,7 @@ describe('sources read model: dialects before and after the rebuild', () => {
 
   before(async () => {
     db = await createTestDatabase();
-    await migrate(db.pool, [registryMigration]);
+    await migrate(db.pool, [...registryMigrations]);
     log = createPgEventLog({ pool: db.pool, connectionString: db.url });
   });
   after(async () => {
@@ -58,7 +58,7 @@ describe('sources read model: dialects before and after the rebuild', () => {
 
   it('a generation with it answers each token with its dialect', async () => {
     const fresh = await createTestDatabase();
-    await migrate(fresh.pool, [registryMigration]);
+    await migrate(fresh.pool, [...registryMigrations]);
     const freshLog = createPgEventLog({ pool: fresh.pool, connectionString: fresh.url });
     try {
       const dialect = await createSource(freshLog, 'widget', null, 'cli', parseCompat('tg-support-bot@6'));

@@ -12,7 +12,7 @@ import {
   TOKENS_CHANNEL,
 } from '../../src/adapters/sources/token-cache.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
-import { registryMigration } from '../../src/projections/index.ts';
+import { registryMigrations } from '../../src/projections/index.ts';
 import { sourcesProjection } from '../../src/projections/read-models/sources.ts';
 import { catchUpProjection } from '../../src/projections/runner.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -59,7 +59,7 @@ describe('remembered API tokens (real database)', () => {
   before(async () => {
     db = await createTestDatabase();
     log = createPgEventLog({ pool: db.pool, connectionString: db.url });
-    await migrate(db.pool, [registryMigration]);
+    await migrate(db.pool, [...registryMigrations]);
   });
   after(async () => {
     for (const a of authenticators) await a.stop();

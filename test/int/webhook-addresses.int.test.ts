@@ -25,7 +25,7 @@ import { verifyWebhook } from '../../src/adapters/webhooks/signature.ts';
 import type { CommandHandler } from '../../src/domain/command-handler.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
 import { conversationStream } from '../../src/domain/events.ts';
-import { reactorMigration, registryMigration } from '../../src/projections/index.ts';
+import { reactorMigration, registryMigrations } from '../../src/projections/index.ts';
 import { type ReactorRunner, startReactorRunner } from '../../src/projections/reactor-runner.ts';
 import { waitFor } from '../support/app-harness.ts';
 import { handlerFor } from '../support/conversations.ts';
@@ -106,7 +106,7 @@ describe('webhooks: where they may go at send time, and signatures across a rota
 
   before(async () => {
     db = await createTestDatabase();
-    await migrate(db.pool, [registryMigration, reactorMigration, webhookDeliveriesMigration]);
+    await migrate(db.pool, [...registryMigrations, reactorMigration, webhookDeliveriesMigration]);
     log = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 100 });
     handler = handlerFor(log);
     receiver = await startWebhookReceiver();

@@ -23,7 +23,7 @@ import type { CommandHandler } from '../../src/domain/command-handler.ts';
 import type { ConversationCommand } from '../../src/domain/conversation-commands.ts';
 import type { EventLog, RecordedEvent } from '../../src/domain/event-log.ts';
 import { type Actor, type Attachment, conversationStream } from '../../src/domain/events.ts';
-import { reactorMigration, registryMigration } from '../../src/projections/index.ts';
+import { reactorMigration, registryMigrations } from '../../src/projections/index.ts';
 import { type ReactorRunner, startReactorRunner } from '../../src/projections/reactor-runner.ts';
 import { waitFor } from '../support/app-harness.ts';
 import { handlerFor } from '../support/conversations.ts';
@@ -107,7 +107,7 @@ describe('webhooks to a source', () => {
 
   before(async () => {
     db = await createTestDatabase();
-    await migrate(db.pool, [registryMigration, reactorMigration, webhookDeliveriesMigration]);
+    await migrate(db.pool, [...registryMigrations, reactorMigration, webhookDeliveriesMigration]);
     log = createPgEventLog({ pool: db.pool, connectionString: db.url, pollIntervalMs: 100 });
     handler = handlerFor(log);
     receiver = await startWebhookReceiver();

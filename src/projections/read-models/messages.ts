@@ -164,15 +164,17 @@ CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_i
       for (const r of rows) cache.set(r.conversation_id, r);
     }
 
-    // Rows this batch changes that exist already.
+    // Rows this batch changes that exist already. A message whose first event here is the one that
+    // creates it has no row yet (rows and checkpoint move together), so it is not looked up.
     const touched = new Map<string, { conversation_id: string; message_id: string }>();
+    const born = new Set<string>();
     for (const e of messageEvents) {
       const messageId = (e.data as { messageId?: string }).messageId;
-      if (messageId)
-        touched.set(key(conversationIdOfStream(e.stream)!, messageId), {
-          conversation_id: conversationIdOfStream(e.stream)!,
-          message_id: messageId,
-        });
+      if (!messageId) continue;
+      const k = key(conversationIdOfStream(e.stream)!, messageId);
+      if (touched.has(k) || born.has(k)) continue;
+      if (e.type === 'ClientMessageReceived' || e.type === 'ManagerReplied') born.add(k);
+      else touched.set(k, { conversation_id: conversationIdOfStream(e.stream)!, message_id: messageId });
     }
     const current = new Map<string, MessageRow>();
     if (touched.size > 0) {
@@ -208,13 +210,18 @@ CREATE INDEX ${t('rm_messages')}_file_messages ON ${t('rm_messages')} (message_i
       }
     }
     const rows = [...changed].map((k) => current.get(k)!);
-    upsertRows(
-      ctx,
-      table,
-      columns,
-      ['conversation_id', 'message_id'],
-      rows as unknown as Record<string, unknown>[],
-    );
+    const created = (r: MessageRow) => born.has(key(r.conversation_id, r.message_id));
+    const write = (some: MessageRow[], options?: { insertOnly: true }) =>
+      upsertRows(
+        ctx,
+        table,
+        columns,
+        ['conversation_id', 'message_id'],
+        some as unknown as Record<string, unknown>[],
+        options,
+      );
+    write(rows.filter((r) => !created(r)));
+    write(rows.filter(created), { insertOnly: true });
     // Told once the batch commits: a POST waiting for its row takes it from here (docs/design.md, "Projections and rebuilds").
     ctx.written.push(...rows);
   },

@@ -8,13 +8,17 @@ export interface Column {
   readonly type: string;
 }
 
-/** Queues the upsert of `rows` on the batch (BatchContext.write). */
+/**
+ * Queues the upsert of `rows` on the batch (BatchContext.write). `insertOnly`: rows the batch created
+ * without looking (none can exist yet): a row that does exist is left as it is.
+ */
 export const upsertRows = (
   ctx: Pick<BatchContext, 'write'>,
   table: string,
   columns: readonly Column[],
   key: readonly string[],
   rows: readonly Record<string, unknown>[],
+  options: { readonly insertOnly?: boolean } = {},
 ): void => {
   if (rows.length === 0) return;
   const names = columns.map((c) => c.name);
@@ -22,8 +26,12 @@ export const upsertRows = (
   ctx.write(
     `INSERT INTO ${table} AS t (${names.join(', ')})
      SELECT ${names.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS r(${columns.map((c) => `${c.name} ${c.type}`).join(', ')})
-     ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}
-     WHERE t.revision < excluded.revision`,
+     ON CONFLICT (${key.join(', ')}) ${
+       options.insertOnly
+         ? 'DO NOTHING'
+         : `DO UPDATE SET ${updates.join(', ')}
+     WHERE t.revision < excluded.revision`
+     }`,
     [JSON.stringify(rows)],
   );
 };
