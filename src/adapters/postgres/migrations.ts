@@ -221,6 +221,18 @@ BEGIN
   RETURN QUERY SELECT 'conflict'::text, NULL::bigint, NULL::xid8, NULL::bigint, p_current::text;
 END $$;
 
+-- The insert of both: the events as those after revision p_after of p_stream; the last position.
+CREATE FUNCTION td_insert_events(p_stream text, p_after bigint, p_ids uuid[], p_types text[], p_data jsonb[], p_meta jsonb[])
+RETURNS bigint
+LANGUAGE sql AS $$
+  WITH inserted AS (
+    INSERT INTO td_events (event_id, stream, revision, type, data, metadata)
+    SELECT t.id, p_stream, p_after + t.n, t.type, t.data, t.meta
+    FROM unnest(p_ids, p_types, p_data, p_meta) WITH ORDINALITY AS t (id, type, data, meta, n)
+    RETURNING position)
+  SELECT max(position) FROM inserted
+$$;
+
 -- td_append answering instead of raising: 'appended', or td_append_refusal's answer. An id stored
 -- before at the expected revision still fails the insert (td_events_event_id_key), as do two appends
 -- racing past the check (td_events_stream_revision_key): both are rare, and the adapter handles them.
@@ -229,7 +241,6 @@ RETURNS TABLE (outcome text, next_revision bigint, commit_id xid8, last_position
 LANGUAGE plpgsql AS $$
 DECLARE
   v_current bigint;
-  v_position bigint;
 BEGIN
   SELECT max(e.revision) INTO v_current FROM td_events e WHERE e.stream = p_stream;
   v_current := coalesce(v_current, -1);
@@ -238,13 +249,8 @@ BEGIN
     RETURN QUERY SELECT * FROM td_append_refusal(p_stream, p_ids, v_current);
     RETURN;
   END IF;
-  WITH inserted AS (
-    INSERT INTO td_events (event_id, stream, revision, type, data, metadata)
-    SELECT t.id, p_stream, v_current + t.n, t.type, t.data, t.meta
-    FROM unnest(p_ids, p_types, p_data, p_meta) WITH ORDINALITY AS t (id, type, data, meta, n)
-    RETURNING position)
-  SELECT max(i.position) INTO v_position FROM inserted i;
-  RETURN QUERY SELECT 'appended'::text, v_current + cardinality(p_ids), pg_current_xact_id(), v_position, NULL::text;
+  RETURN QUERY SELECT 'appended'::text, v_current + cardinality(p_ids), pg_current_xact_id(),
+    td_insert_events(p_stream, v_current, p_ids, p_types, p_data, p_meta), NULL::text;
 END $$;
 
 -- td_append_many with an answer for every request: a request whose stream is not at its expected
@@ -262,15 +268,9 @@ BEGIN
     SELECT max(e.revision) INTO v_current FROM td_events e WHERE e.stream = p_streams[i];
     v_current := coalesce(v_current, -1);
     IF p_expected[i] = -2 OR v_current = p_expected[i] THEN
-      WITH inserted AS (
-        INSERT INTO td_events (event_id, stream, revision, type, data, metadata)
-        SELECT t.id, p_streams[i], v_current + t.n, t.type, t.data, t.meta
-        FROM unnest(p_ids[v_first:v_last], p_types[v_first:v_last], p_data[v_first:v_last], p_meta[v_first:v_last])
-          WITH ORDINALITY AS t (id, type, data, meta, n)
-        RETURNING position)
-      SELECT i, 'appended'::text, v_current + p_counts[i], pg_current_xact_id(), max(x.position), NULL::text
-        INTO request, outcome, next_revision, commit_id, last_position, detail FROM inserted x;
-      RETURN NEXT;
+      RETURN QUERY SELECT i, 'appended'::text, v_current + p_counts[i], pg_current_xact_id(),
+        td_insert_events(p_streams[i], v_current, p_ids[v_first:v_last], p_types[v_first:v_last],
+          p_data[v_first:v_last], p_meta[v_first:v_last]), NULL::text;
     ELSE
       RETURN QUERY SELECT i, r.outcome, r.next_revision, r.commit_id, r.last_position, r.detail
         FROM td_append_refusal(p_streams[i], p_ids[v_first:v_last], v_current) r;
@@ -280,6 +280,7 @@ BEGIN
 END $$;
 `,
   grants: (role) => `GRANT EXECUTE ON FUNCTION td_append_refusal(text, uuid[], bigint),
+  td_insert_events(text, bigint, uuid[], text[], jsonb[], jsonb[]),
   td_try_append(text, bigint, uuid[], text[], jsonb[], jsonb[]),
   td_try_append_many(text[], bigint[], int[], uuid[], text[], jsonb[], jsonb[]) TO ${role};`,
 };
