@@ -104,6 +104,24 @@ const failedIn = (name: string, error: unknown, signal: AbortSignal) =>
   signal.aborted || isConnectionFailure(error) ? error : new ProjectionFailed(name, error);
 
 /**
+ * Whether a rebuild swapped one of these generations out: a batch that failed on it (its writes went
+ * to tables dropped with it) follows the swap rather than counting as the projection's failure.
+ */
+const swappedOut = async (s: SqlSession, rows: readonly GenerationRow[]): Promise<boolean> => {
+  const active = await s
+    .query<{ name: string; generation: number }>(
+      `SELECT name, generation FROM td_projections WHERE name = ANY ($1::text[]) AND status = 'active'`,
+      [rows.map((r) => r.name)],
+    )
+    .then((r) => r.rows)
+    .catch(() => undefined);
+  return (
+    active !== undefined &&
+    rows.some((r) => !active.some((a) => a.name === r.name && a.generation === r.generation))
+  );
+};
+
+/**
  * A batch's writes and checkpoint moves, one statement after another in one transaction. Each
  * checkpoint moves only while its generation is still active, and the update waits for a swap in
  * progress: a batch that loses the race is rolled back whole.
@@ -135,6 +153,7 @@ const writeOneByOne = (s: SqlSession, applied: ReadonlyMap<string, AppliedEvents
  */
 const writeInOneTrip = async (
   s: ScriptSession,
+  rows: readonly GenerationRow[],
   applied: ReadonlyMap<string, AppliedEvents>,
   signal: AbortSignal,
   logger: RunnerLogger,
@@ -153,6 +172,7 @@ const writeInOneTrip = async (
     await s.query('ROLLBACK').catch(() => undefined);
     if ((error as { code?: unknown }).code === GENERATION_SWAPPED) throw new GenerationChanged();
     if (signal.aborted || isConnectionFailure(error)) throw error;
+    if (await swappedOut(s, rows)) throw new GenerationChanged();
     logger.warn(
       { err: error },
       'a batch written in one round trip failed; writing it one statement at a time',
@@ -189,18 +209,25 @@ const runGenerations = async ({ options, logger, members: projections }: RunCont
     // Every read done first, outside a transaction: the batch takes a transaction id (and holds the
     // log's readers back) only when it writes, in one round trip where the port allows.
     const applied = new Map<string, AppliedEvents>();
-    for (const m of members) {
-      try {
-        const done = await applyEvents(s, m.projection, m.row, batch, m.memory, log);
-        if (done) applied.set(m.projection.name, done);
-      } catch (error) {
-        throw failedIn(m.projection.name, error, signal);
+    const rows = members.map((m) => m.row);
+    let saved: GenerationRow[];
+    try {
+      for (const m of members) {
+        try {
+          const done = await applyEvents(s, m.projection, m.row, batch, m.memory, log);
+          if (done) applied.set(m.projection.name, done);
+        } catch (error) {
+          throw failedIn(m.projection.name, error, signal);
+        }
       }
+      if (applied.size === 0) return;
+      saved = s.script
+        ? await writeInOneTrip(s as ScriptSession, rows, applied, signal, logger)
+        : await writeOneByOne(s, applied, signal);
+    } catch (error) {
+      if (error instanceof ProjectionFailed && (await swappedOut(s, rows))) throw new GenerationChanged();
+      throw error;
     }
-    if (applied.size === 0) return;
-    const saved = s.script
-      ? await writeInOneTrip(s as ScriptSession, applied, signal, logger)
-      : await writeOneByOne(s, applied, signal);
     for (const row of saved) {
       members.find((m) => m.row.name === row.name)!.row = row;
       const { move, written } = applied.get(row.name)!;

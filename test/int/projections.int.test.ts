@@ -320,6 +320,44 @@ describe('projections', () => {
     }
   });
 
+  it('a rebuild swapped in while the runner waits: its next batch follows the new generation, no failure logged', async () => {
+    const logged: string[] = [];
+    const logger = {
+      info: (_: object, msg: string) => logged.push(`info: ${msg}`),
+      warn: (_: object, msg: string) => logged.push(`warn: ${msg}`),
+      error: (_: object, msg: string) => logged.push(`error: ${msg}`),
+    };
+    const runner = startProjectionRunner({
+      db: sqlDatabase(db.pool),
+      log,
+      projections: [messagesProjection],
+      logger,
+    });
+    const handler = handlerFor(log);
+    const listed = async (clientId: string) =>
+      Number((await db.pool.query('SELECT 1 FROM rm_messages WHERE external_id = $1', [clientId])).rowCount);
+    try {
+      await scriptedConversation(handler, 'shop', 'swap-before', { messages: 1 });
+      await waitUntil(
+        'the runner to list the first conversation',
+        async () => (await listed('swap-before')) === 2,
+      );
+      // Nothing in flight: the swap commits and the old generation's tables are dropped before the next batch.
+      await rebuildProjection({ db: sqlDatabase(db.pool), log, projection: messagesProjection });
+      await scriptedConversation(handler, 'shop', 'swap-after', { messages: 1 });
+      await waitUntil(
+        'the runner to list the next conversation',
+        async () => (await listed('swap-after')) === 2,
+      );
+      assert.deepEqual(
+        logged.filter((l) => !l.startsWith('info: projections running')),
+        ['info: a rebuilt generation was swapped in: following it'],
+      );
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it('rebuild keeps readers answering: every read during the rebuild succeeds and sees a full model', async () => {
     const before = (await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM rm_messages')).rows[0]!.n;
     let reads = 0;
