@@ -122,7 +122,7 @@ export const startApp = async (
     // reactors, the inbound adapters and the API (docs/design.md, "The conversation's state").
     const reader = createConversationReader({
       log,
-      store: createPgConversationStore({ pool: db.pool, besideLog: config.EVENT_STORE === 'postgres' }),
+      store: createPgConversationStore({ pool: db.pool }),
       decode: decodeConversationEvent,
     });
     // A core the conversation-state runner of this process stored lets the reader let go of what it holds.

@@ -140,13 +140,10 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
   };
 
   /** Folds the stream's tail onto the entry, loading first the messages the tail is about. */
-  const catchUp = async (id: string, from: Entry, read?: readonly RecordedEvent[]): Promise<Entry> => {
+  const catchUp = async (id: string, from: Entry): Promise<Entry> => {
     let entry = from;
-    let first = read;
     for (;;) {
-      const tail =
-        first ?? (await log.readStream(conversationStream(id), { fromRevision: entry.revision + 1 }));
-      first = undefined;
+      const tail = await log.readStream(conversationStream(id), { fromRevision: entry.revision + 1 });
       if (tail.length === 0) return entry;
       const folded = tail.map((r) => ({
         event: decode(r),
@@ -176,9 +173,7 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
   };
 
   const cold = async (id: string): Promise<Entry> => {
-    // Beside the log, the core and the tail after it come in one read; else one read each.
-    const both = store?.coreAndTail ? await store.coreAndTail(id, conversationStream(id)) : undefined;
-    const stored = both ? both.stored : store ? await store.core(id) : undefined;
+    const stored = store ? await store.core(id) : undefined;
     const entry: Entry = stored
       ? {
           state: { ...stored.core, messages: MessageWindow.empty(false) },
@@ -187,7 +182,7 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
           storeRevision: stored.revision,
         }
       : { state: empty(), revision: -1, recent: [], storeRevision: -1 };
-    return catchUp(id, entry, both?.tail);
+    return catchUp(id, entry);
   };
 
   /**

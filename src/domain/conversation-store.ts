@@ -2,7 +2,6 @@
 // log), so that reading a conversation starts from that copy and the stream's short tail instead of
 // the whole stream. It is never the record: the log is, and the reader checks revisions both ways.
 import type { ConversationCore, ConversationMessage } from './conversation-core.ts';
-import type { RecordedEvent } from './event-log.ts';
 
 export interface StoredCore {
   readonly core: ConversationCore;
@@ -21,14 +20,6 @@ export interface StoredMessage {
 export interface ConversationStore {
   /** The conversation's core, or undefined when the copy has none (yet). */
   core(conversationId: string): Promise<StoredCore | undefined>;
-  /**
-   * Optional, for a copy kept beside the log itself: the core and the stream's events after it
-   * (all of them when there is no core) in one read; undefined when the copy is not in service.
-   */
-  coreAndTail?(
-    conversationId: string,
-    stream: string,
-  ): Promise<{ readonly stored?: StoredCore; readonly tail: readonly RecordedEvent[] } | undefined>;
   /** The messages of `ids` the copy holds; ids it does not hold are not messages of the conversation as of its copy. */
   messages(conversationId: string, ids: readonly string[]): Promise<StoredMessage[]>;
   /** The messages of a media group (an album, a VK message's parts) the copy holds. */

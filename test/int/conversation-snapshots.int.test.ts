@@ -5,12 +5,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
-import { createPgConversationStore } from '../../src/adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import type { CommandHandler } from '../../src/domain/command-handler.ts';
 import { foldConversation } from '../../src/domain/conversation-fold.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
-import { type ConversationEvent, conversationStream } from '../../src/domain/events.ts';
+import type { ConversationEvent } from '../../src/domain/events.ts';
 import {
   conversationStateProjectionWith,
   SNAPSHOT_EVERY,
@@ -187,28 +186,6 @@ describe('conversation-state cores stored every SNAPSHOT_EVERY events', () => {
     start(1000);
     await caughtUp(db);
     await assertStoredIsAFold(db, log, d.conversationId);
-  });
-
-  it('beside the log, the core and the stream after it come in one read, as core() and the log give them', async () => {
-    const handler = handlerFor(log);
-    const runner = start(1000);
-    const id = await talk(handler, 'beside', 'one', 20);
-    await caughtUp(db);
-    await runner.stop();
-    await talk(handler, 'beside', 'two', 1);
-    const fresh = await talk(handler, 'beside-fresh', 'one', 1);
-
-    const store = createPgConversationStore({ pool: db.pool, besideLog: true });
-    const core = await store.core(id);
-    assert.ok(core, 'a core is stored');
-    const tail = await log.readStream(conversationStream(id), { fromRevision: core.revision + 1 });
-    assert.ok(tail.length >= 2, 'the stream has events after the core');
-    assert.deepEqual(await store.coreAndTail!(id, conversationStream(id)), { stored: core, tail });
-    // No core stored yet: the whole stream.
-    assert.deepEqual(await store.coreAndTail!(fresh, conversationStream(fresh)), {
-      tail: await log.readStream(conversationStream(fresh)),
-    });
-    assert.equal(createPgConversationStore({ pool: db.pool }).coreAndTail, undefined);
   });
 
   it('a core that leaves memory past the cap is stored first, so the next batch finds no gap', async () => {

@@ -27,8 +27,7 @@ export interface PgEventLogOptions {
   readonly batchLingerMs?: number;
 }
 
-/** A row of td_events as the log reads it (`eventColumnsSql`). */
-export interface EventRow {
+interface EventRow {
   position: string;
   transaction_id: string;
   event_id: string;
@@ -40,11 +39,9 @@ export interface EventRow {
   recorded_at: Date;
 }
 
-export const eventColumnsSql =
-  'position, transaction_id, event_id, stream, revision, type, data, metadata, recorded_at';
-const columns = eventColumnsSql;
+const columns = 'position, transaction_id, event_id, stream, revision, type, data, metadata, recorded_at';
 
-export const toRecorded = (r: EventRow): RecordedEvent => ({
+const toRecorded = (r: EventRow): RecordedEvent => ({
   id: r.event_id,
   stream: r.stream,
   revision: Number(r.revision),
