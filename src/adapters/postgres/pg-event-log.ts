@@ -146,10 +146,9 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     last_position: string | null;
     detail: string | null;
   }
-  const toResult = (
-    row: Pick<OutcomeRow, 'next_revision' | 'commit_id' | 'last_position'>,
-    stored: boolean,
-  ): AppendResult => ({
+  // Where an append landed, as the append functions and td_stored_in_stream answer it.
+  type Landing = Pick<OutcomeRow, 'next_revision' | 'commit_id' | 'last_position'>;
+  const toResult = (row: Landing, stored: boolean): AppendResult => ({
     nextRevision: Number(row.next_revision),
     position: { commit: BigInt(row.commit_id!), prepare: BigInt(row.last_position!) },
     ...(stored ? { alreadyStored: true } : {}),
@@ -187,7 +186,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
         const e = error as { code?: string; constraint?: string; message: string };
         if (e.code === '23505' && e.constraint === 'td_events_event_id_key') {
           // Stored before in this stream (a re-delivered update): success when all of it is there.
-          const stored = await pool.query<OutcomeRow & { other_stream: string | null }>(
+          const stored = await pool.query<Landing & { other_stream: string | null }>(
             'SELECT * FROM td_stored_in_stream($1, $2::uuid[])',
             [stream, ids],
           );
