@@ -180,6 +180,57 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
     }
   });
 
+  it('its own NOTIFY does not send a subscription back to read what its append already woke it for', async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    let reads = 0;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+      if (typeof args[0] === 'string' && args[0].includes('pg_snapshot_xmin')) reads++;
+      return query(...args);
+    };
+    // No linger and no poll: every read that follows is a wake-up's, and the NOTIFY comes after the read.
+    const here = createPgEventLog({
+      pool,
+      connectionString: db.url,
+      pollIntervalMs: 60_000,
+      batchLingerMs: 0,
+    });
+    const stream = `own-${randomUUID()}`;
+    let seen = 0;
+    const start = (await here.headPosition()) ?? { commit: -1n, prepare: -1n };
+    const subscription = here.subscribeAll({ from: start }, async (batch) => {
+      seen += batch.filter((e) => e.stream === stream).length;
+    });
+    const notified: string[] = [];
+    const watcher = new pg.Client({ connectionString: db.url });
+    try {
+      await watcher.connect();
+      watcher.on('notification', (n) => notified.push(n.payload ?? ''));
+      await watcher.query('LISTEN td_events');
+      await here.append(stream, [event('Own', 0)], 'no_stream');
+      await waitFor('the first event and its NOTIFY', () => seen === 1 && notified.length === 1, 5000);
+      await new Promise((r) => setTimeout(r, 300)); // the subscription has heard its own NOTIFY by now
+
+      reads = 0;
+      for (let i = 1; i <= 10; i++) {
+        await here.append(stream, [event('Own', i)], i - 1);
+        await waitFor(`event ${i} and its NOTIFY`, () => seen === i + 1 && notified.length === i + 1, 5000);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(reads, 10, 'one read of the tail per append, not one more for each NOTIFY');
+
+      // Another instance's NOTIFY (another payload) still wakes it.
+      reads = 0;
+      await watcher.query(`SELECT pg_notify('td_events', 'another-instance')`);
+      await waitFor('a read after the other NOTIFY', () => reads === 1, 5000);
+    } finally {
+      await watcher.end();
+      await subscription.stop();
+      await here.close();
+      await pool.end();
+    }
+  });
+
   it('a subscription that stops (or fails) while its LISTEN connection is still connecting finishes stopping', async () => {
     // pg's end() on a client still connecting leaves its connect() unsettled: the stop used to wait for it for ever.
     const settled = (p: Promise<unknown>) =>

@@ -1,4 +1,5 @@
 // The embedded default event log: one append-only PostgreSQL table (see migrations.ts).
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../domain/errors.ts';
 import type {
@@ -91,7 +92,9 @@ SELECT EXISTS (
   SELECT 1 FROM td_events
   WHERE (transaction_id, position) > ($1::xid8, $2::bigint)) AS hidden`;
 
-const notifySql = `BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('td_events', ''); COMMIT`;
+/** The NOTIFY after an append; its payload names the log that sent it (see `own` below). */
+const notifySql = (tag: string) =>
+  `BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('td_events', ${pg.escapeLiteral(tag)}); COMMIT`;
 
 const positionParams = (p: LogPosition) => [(p.commit < 0n ? 0n : p.commit).toString(), p.prepare.toString()];
 
@@ -112,6 +115,10 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   const batchLingerMs = options.batchLingerMs ?? 3;
   const subscriptions = new Set<Subscription>();
   const localWakers = new Set<() => void>();
+  // This log's own appends wake its subscribers at once (announce): its NOTIFY coming back on the
+  // LISTEN connection would only make every subscription read the same tail again.
+  const tag = randomUUID();
+  const own = (n: pg.Notification) => n.payload === tag;
 
   // Subscribers in this process wake at once; other instances hear one NOTIFY per round trip at
   // most, sent outside the append's transaction so appenders never queue behind the notify lock.
@@ -132,7 +139,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
       do {
         notifyAgain = false;
         // A notification is a wake-up call, not data: its commit need not wait for the disk.
-        await pool.query(notifySql).catch(() => undefined);
+        await pool.query(notifySql(tag)).catch(() => undefined);
       } while (notifyAgain && !closed);
       notifying = undefined;
     })();
@@ -304,7 +311,9 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
           await c.connect();
           connected = c;
           if (stopped) break;
-          c.on('notification', wakeSubscribers);
+          c.on('notification', (n) => {
+            if (!own(n)) wakeSubscribers();
+          });
           await c.query('LISTEN td_events');
           wakeSubscribers(); // anything appended while we were not listening
           await lost;
@@ -361,7 +370,8 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
         if (batch.length > 0) {
           await handler(batch);
           position = batch[batch.length - 1]!.position;
-          continue;
+          // A short page held all there was when it was read; what came since has woken us (nudged).
+          if (!atHead || hidden || nudged) continue;
         }
         // Committed events held back by an older open transaction: look again soon rather than
         // waiting for a notification that already came.
