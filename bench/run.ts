@@ -4,7 +4,11 @@
 // whether each goal is met. `npm run bench -- scale` runs the projections benchmark at several sizes
 // instead (see bench/scale.ts); it is not part of the default run. Nor is `npm run bench -- growth`
 // (bench/growth.ts): one message's cost as its conversation grows from 100 to 100 000 messages.
+import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureLtsNode, ltsVersion } from '../scripts/node-lts.ts';
 import { benchApi } from './api.ts';
 import { benchGrowth } from './growth.ts';
 import { benchLog } from './log.ts';
@@ -60,12 +64,14 @@ const flags: Record<string, string> = {
   'cached-messages': 'growth: messages in each of them (default 1000)',
   'api-profile': 'api: a CPU profile of the POSTs to clients with history, written to this directory',
   'growth-profile': 'growth: only a CPU profile of POSTs at the largest size, written to this directory',
+  node: 'lts: the Node of the production image (package.json config.nodeLts; default), current: this one',
 };
 const placeholder: Record<string, string> = {
   sizes: 'N,N,…',
   'growth-sizes': 'N,N,…',
   'api-profile': 'DIR',
   'growth-profile': 'DIR',
+  node: 'lts|current',
 };
 /** `--name=text` as it is, or undefined. */
 const textFlag = (name: string): string | undefined =>
@@ -79,6 +85,34 @@ for (const a of args.filter((x) => x.startsWith('-'))) {
         .join('\n')}`,
     );
     process.exit(2);
+  }
+}
+
+// The figures are production's: they run on the Node the image runs (docs/design.md, "Benchmarks on
+// the production Node"), fetched once like the LTS test tier's, unless --node=current says otherwise.
+const nodeFlag = textFlag('node') ?? 'lts';
+if (nodeFlag !== 'lts' && nodeFlag !== 'current') {
+  console.error(`--node=${nodeFlag}: expected lts or current`);
+  process.exit(2);
+}
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+if (nodeFlag === 'lts' && process.versions.node !== ltsVersion(root)) {
+  const lts = await ensureLtsNode(root).catch((error: unknown) => {
+    console.error(`${(error as Error).message}\nrunning on this Node (v${process.versions.node}) instead`);
+    return undefined;
+  });
+  if (lts) {
+    console.log(
+      `running on Node ${lts.version}, the production image's (--node=current: v${process.versions.node})`,
+    );
+    const child = spawn(lts.node, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+      stdio: 'inherit',
+    });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+    const code = await new Promise<number>((resolve) =>
+      child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))),
+    );
+    process.exit(code);
   }
 }
 
