@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
+import pg from 'pg';
+import { createPgConversationStore } from '../../src/adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import type { CommandHandler } from '../../src/domain/command-handler.ts';
 import { foldConversation } from '../../src/domain/conversation-fold.ts';
@@ -14,6 +16,7 @@ import {
   conversationStateProjectionWith,
   SNAPSHOT_EVERY,
 } from '../../src/projections/read-models/conversation-state.ts';
+import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { type ProjectionRunner, startProjectionRunner } from '../../src/projections/runner.ts';
 import { driver, handlerFor } from '../support/conversations.ts';
 import type { TestDatabase } from '../support/db.ts';
@@ -202,5 +205,36 @@ describe('conversation-state cores stored every SNAPSHOT_EVERY events', () => {
     const fresh = await talk(handler, 'fresh', 'only', 1);
     await caughtUp(db);
     assert.equal(await stored(db, fresh), undefined);
+  });
+
+  it("the store's prepared reads keep answering on the same connection after a rebuild swaps its views", async () => {
+    const handler = handlerFor(log);
+    start(1000);
+    const id = await talk(handler, 'swap', 'before', 14); // 33 events: a core stored at 32
+    await caughtUp(db);
+    // One connection: the statements prepared before the swap are the ones asked after it.
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const store = createPgConversationStore({ pool });
+      const before = await store.core(id);
+      assert.ok(before, 'a stored core before the rebuild');
+      const [message] = await store.messages(id, ['before-in-0']);
+      assert.equal(message?.message.content.text, 'edited');
+      await rebuildProjection({
+        db: sqlDatabase(db.pool),
+        log,
+        projection: conversationStateProjectionWith({ maxHeld: 1000 }),
+      });
+      const generation = await db.pool.query<{ generation: number }>(
+        `SELECT generation FROM td_projections WHERE name = 'conversation-state' AND status = 'active'`,
+      );
+      assert.equal(generation.rows[0]?.generation, 2, 'the rebuilt generation is in service');
+      const after = await store.core(id);
+      assert.deepEqual(after, before, 'the same core, read through the new views');
+      const [again] = await store.messages(id, ['before-in-0']);
+      assert.deepEqual(again, message);
+    } finally {
+      await pool.end();
+    }
   });
 });

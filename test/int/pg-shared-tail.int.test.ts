@@ -185,7 +185,8 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
     let reads = 0;
     const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
     (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
-      if (typeof args[0] === 'string' && args[0].includes('pg_snapshot_xmin')) reads++;
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+      if (text?.includes('pg_snapshot_xmin')) reads++;
       return query(...args);
     };
     // No linger and no poll: every read that follows is a wake-up's, and the NOTIFY comes after the read.

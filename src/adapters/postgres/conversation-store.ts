@@ -4,6 +4,22 @@
 import type pg from 'pg';
 import type { ConversationStore, StoredCore, StoredMessage } from '../../domain/conversation-store.ts';
 import { CONVERSATION_STATE_VERSION } from '../../projections/read-models/conversation-state.ts';
+import { prepared } from './prepared.ts';
+
+// On the views of the generation in service: a rebuild's new views are planned afresh by the server.
+const coreQuery = prepared(
+  'stored_core',
+  'SELECT revision::text, core, recent_event_ids AS recent FROM rm_conversation_state WHERE conversation_id = $1',
+);
+const messagesQuery = prepared(
+  'stored_messages',
+  `SELECT revision::text, message FROM rm_conversation_messages
+   WHERE conversation_id = $1 AND message_id = ANY ($2::text[])`,
+);
+const refsQuery = prepared(
+  'stored_refs',
+  'SELECT ref, message_id FROM rm_conversation_refs WHERE conversation_id = $1 AND ref = ANY ($2::text[])',
+);
 
 export interface PgConversationStoreOptions {
   readonly pool: pg.Pool;
@@ -33,8 +49,7 @@ export const createPgConversationStore = (options: PgConversationStoreOptions): 
     async core(conversationId): Promise<StoredCore | undefined> {
       if (!(await inService())) return undefined;
       const { rows } = await pool.query<{ revision: string; core: StoredCore['core']; recent: string[] }>(
-        `SELECT revision::text, core, recent_event_ids AS recent FROM rm_conversation_state WHERE conversation_id = $1`,
-        [conversationId],
+        coreQuery([conversationId]),
       );
       const r = rows[0];
       return r ? { core: r.core, revision: Number(r.revision), recentEventIds: r.recent } : undefined;
@@ -42,9 +57,7 @@ export const createPgConversationStore = (options: PgConversationStoreOptions): 
     async messages(conversationId, ids): Promise<StoredMessage[]> {
       if (ids.length === 0 || !(await inService())) return [];
       const { rows } = await pool.query<{ revision: string; message: StoredMessage['message'] }>(
-        `SELECT revision::text, message FROM rm_conversation_messages
-         WHERE conversation_id = $1 AND message_id = ANY ($2::text[])`,
-        [conversationId, ids],
+        messagesQuery([conversationId, ids]),
       );
       return rows.map((r) => ({ message: r.message, revision: Number(r.revision) }));
     },
@@ -60,8 +73,7 @@ export const createPgConversationStore = (options: PgConversationStoreOptions): 
     async refs(conversationId, keys) {
       if (keys.length === 0 || !(await inService())) return [];
       const { rows } = await pool.query<{ ref: string; message_id: string }>(
-        `SELECT ref, message_id FROM rm_conversation_refs WHERE conversation_id = $1 AND ref = ANY ($2::text[])`,
-        [conversationId, keys],
+        refsQuery([conversationId, keys]),
       );
       return rows.map((r) => [r.ref, r.message_id] as const);
     },

@@ -14,6 +14,7 @@ import type {
   Subscription,
 } from '../../domain/event-log.ts';
 import type { EventMetadata } from '../../domain/events.ts';
+import { prepared } from './prepared.ts';
 
 export interface PgEventLogOptions {
   readonly pool: pg.Pool;
@@ -95,6 +96,22 @@ SELECT EXISTS (
 /** The NOTIFY after an append; its payload names the log that sent it (see `own` below). */
 const notifySql = (tag: string) =>
   `BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('td_events', ${pg.escapeLiteral(tag)}); COMMIT`;
+
+const tryAppend = prepared(
+  'try_append',
+  'SELECT * FROM td_try_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])',
+);
+const tryAppendMany = prepared(
+  'try_append_many',
+  'SELECT * FROM td_try_append_many($1::text[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])',
+);
+const readStreamQuery = prepared(
+  'read_stream',
+  `SELECT ${columns} FROM td_events WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+);
+const readAllQuery = prepared('read_all', readAllSql);
+const readTailQuery = prepared('read_tail', readTailSql);
+const hiddenQuery = prepared('hidden', hiddenSql);
 
 const positionParams = (p: LogPosition) => [(p.commit < 0n ? 0n : p.commit).toString(), p.prepare.toString()];
 
@@ -182,8 +199,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     for (let attempt = 0; ; attempt++) {
       try {
         const { rows } = await pool.query<OutcomeRow>(
-          'SELECT * FROM td_try_append($1, $2, $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[])',
-          [stream, expectedCode(expected), ...eventColumns(events)],
+          tryAppend([stream, expectedCode(expected), ...eventColumns(events)]),
         );
         const answer = answerOf(rows[0]!, stream, expected);
         if (answer instanceof Error) throw answer;
@@ -219,13 +235,12 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   // Several streams in one transaction (docs/design.md, "Appends shared by concurrent commands").
   const appendMany: NonNullable<EventLog['appendMany']> = async (requests) => {
     const { rows } = await pool.query<OutcomeRow & { request: number }>(
-      'SELECT * FROM td_try_append_many($1::text[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])',
-      [
+      tryAppendMany([
         requests.map((r) => r.stream),
         requests.map((r) => expectedCode(r.expected)),
         requests.map((r) => r.events.length),
         ...eventColumns(requests.flatMap((r) => r.events)),
-      ],
+      ]),
     );
     if (rows.some((r) => r.outcome === 'appended')) announce();
     const answers: AppendAnswer[] = [];
@@ -238,22 +253,20 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
 
   const readStream: EventLog['readStream'] = async (stream, opts = {}) => {
     const { rows } = await pool.query<EventRow>(
-      `SELECT ${columns} FROM td_events WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
-      [stream, opts.fromRevision ?? 0, opts.maxCount ?? null],
+      readStreamQuery([stream, opts.fromRevision ?? 0, opts.maxCount ?? null]),
     );
     return rows.map(toRecorded);
   };
 
   const readAll: EventLog['readAll'] = async (from, maxCount) => {
-    const { rows } = await pool.query<EventRow>(readAllSql, [...positionParams(from), maxCount]);
+    const { rows } = await pool.query<EventRow>(readAllQuery([...positionParams(from), maxCount]));
     return rows.map(toRecorded);
   };
 
   const queryTail = async (from: LogPosition, maxCount: number): Promise<Tail> => {
-    const { rows } = await pool.query<EventRow & { settled: boolean }>(readTailSql, [
-      ...positionParams(from),
-      maxCount,
-    ]);
+    const { rows } = await pool.query<EventRow & { settled: boolean }>(
+      readTailQuery([...positionParams(from), maxCount]),
+    );
     const settled = rows.findIndex((r) => !r.settled);
     const batch = (settled < 0 ? rows : rows.slice(0, settled)).map(toRecorded);
     return { batch, hidden: settled >= 0 };
@@ -289,7 +302,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   };
 
   const hasHidden = async (after: LogPosition): Promise<boolean> =>
-    (await pool.query<{ hidden: boolean }>(hiddenSql, positionParams(after))).rows[0]!.hidden;
+    (await pool.query<{ hidden: boolean }>(hiddenQuery(positionParams(after)))).rows[0]!.hidden;
 
   // One LISTEN connection for all of this log's subscriptions (appends of other processes wake them
   // all), held while any subscription runs; the fallback poll covers a lost connection.
