@@ -109,7 +109,6 @@ const readStreamQuery = prepared(
   'read_stream',
   `SELECT ${columns} FROM td_events WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
 );
-const readAllQuery = prepared('read_all', readAllSql);
 const readTailQuery = prepared('read_tail', readTailSql);
 const hiddenQuery = prepared('hidden', hiddenSql);
 
@@ -259,7 +258,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   };
 
   const readAll: EventLog['readAll'] = async (from, maxCount) => {
-    const { rows } = await pool.query<EventRow>(readAllQuery([...positionParams(from), maxCount]));
+    const { rows } = await pool.query<EventRow>(readAllSql, [...positionParams(from), maxCount]);
     return rows.map(toRecorded);
   };
 
