@@ -135,6 +135,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
   // LISTEN connection would only make every subscription read the same tail again.
   const tag = randomUUID();
   const own = (n: pg.Notification) => n.payload === tag;
+  const notify = notifySql(tag);
 
   // Subscribers in this process wake at once; other instances hear one NOTIFY per round trip at
   // most, sent outside the append's transaction so appenders never queue behind the notify lock.
@@ -155,7 +156,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
       do {
         notifyAgain = false;
         // A notification is a wake-up call, not data: its commit need not wait for the disk.
-        await pool.query(notifySql(tag)).catch(() => undefined);
+        await pool.query(notify).catch(() => undefined);
       } while (notifyAgain && !closed);
       notifying = undefined;
     })();

@@ -1,6 +1,7 @@
 // Statements the app sends many times a second, prepared once per connection: the server then skips
 // parsing and planning them, which cost it about two thirds of a short statement's CPU (docs/design.md,
-// "Prepared statements"). Only fixed texts on tables whose columns migrations alone change.
+// "Prepared statements"). Only fixed texts whose result columns migrations alone change (a rebuild's
+// new views, of the same columns, are planned afresh by the server).
 import type pg from 'pg';
 
 /** A named statement: pg prepares it on a connection the first time that connection runs it. */
