@@ -232,6 +232,44 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
     }
   });
 
+  it('at the head, an append after a quiet spell is read at once; one within a linger of the last read waits out the rest, so a burst comes as one batch', async () => {
+    const lingering = createPgEventLog({
+      pool: db.pool,
+      connectionString: db.url,
+      pollIntervalMs: 60_000,
+      batchLingerMs: 600,
+    });
+    const stream = `linger-${randomUUID()}`;
+    const batches: Array<{ at: number; count: number }> = [];
+    const start = (await lingering.headPosition()) ?? { commit: -1n, prepare: -1n };
+    const subscription = lingering.subscribeAll({ from: start }, async (batch) => {
+      const count = batch.filter((e) => e.stream === stream).length;
+      if (count > 0) batches.push({ at: performance.now(), count });
+    });
+    try {
+      // Quiet for longer than a linger after its first reads (and the one its LISTEN's start wakes).
+      await new Promise((r) => setTimeout(r, 2000));
+      const appended = performance.now();
+      await lingering.append(stream, [event('Lone', 0)], 'no_stream');
+      await waitFor('the lone event', () => batches.length === 1, 5000);
+      assert.ok(
+        batches[0]!.at - appended < 400,
+        `read ${Math.round(batches[0]!.at - appended)} ms after the append, not after a linger of 600 ms`,
+      );
+      for (let i = 1; i <= 3; i++) await lingering.append(stream, [event('Burst', i)], i - 1);
+      await waitFor('the burst', () => batches.reduce((n, b) => n + b.count, 0) === 4, 5000);
+      assert.deepEqual(
+        batches.map((b) => b.count),
+        [1, 3],
+        'the three appends made while the next read waited came as one batch',
+      );
+      assert.ok(batches[1]!.at - batches[0]!.at >= 500, 'the second read began a linger after the first');
+    } finally {
+      await subscription.stop();
+      await lingering.close();
+    }
+  });
+
   it('a subscription that stops (or fails) while its LISTEN connection is still connecting finishes stopping', async () => {
     // pg's end() on a client still connecting leaves its connect() unsettled: the stop used to wait for it for ever.
     const settled = (p: Promise<unknown>) =>

@@ -23,8 +23,9 @@ export interface PgEventLogOptions {
   /** Fallback poll when no notification arrives (a lost connection, a NOTIFY missed while reconnecting). */
   readonly pollIntervalMs?: number;
   /**
-   * At the head, a subscription waits this long after a wake-up before it reads, so that what is
-   * appended meanwhile comes in the same batch (one transaction for the projection, not several). Default 3.
+   * At the head, a busy subscription waits this long before its next read, so that what is appended
+   * meanwhile comes in the same batch (one transaction for the projection, not several); woken after
+   * a quiet spell at least this long, it reads at once. Default 3.
    */
   readonly batchLingerMs?: number;
 }
@@ -375,8 +376,15 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
     const loop = async () => {
       let position = from;
       let atHead = false; // catching up reads at once
+      let lastRead = Number.NEGATIVE_INFINITY;
+      let waited = false; // the last pass ended waiting for a wake-up
       while (!stopped) {
-        if (atHead && batchLingerMs > 0) await sleep(batchLingerMs);
+        // At the head, busy, the next read lags a linger behind so a burst comes as one batch; woken
+        // after a quiet spell (no read for a linger), it reads at once (docs/design.md).
+        const linger = waited ? lastRead + batchLingerMs - performance.now() : batchLingerMs;
+        if (atHead && linger > 0) await sleep(linger);
+        waited = false;
+        lastRead = performance.now();
         nudged = false;
         const { batch, hidden } = await readTail(position, batchSize);
         atHead = batch.length < batchSize;
@@ -397,6 +405,7 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
             resolve();
           };
         });
+        waited = true;
       }
     };
 
