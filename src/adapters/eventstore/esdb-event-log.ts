@@ -29,7 +29,7 @@ export interface EsdbEventLogOptions extends EsdbConnectionSettings {
   readonly timeoutMs?: number;
   /** How many of a stream's last events an append with `any` checks for its ids. Default (and at least) APPEND_DEDUP_WINDOW. */
   readonly dedupWindow?: number;
-  /** subscribeAll delivers a partial batch when no further event arrives within this many ms. Default 5. */
+  /** A busy subscription delivers a partial batch when no further event arrives within this many ms (one after a quiet spell does not wait). Default 5. */
   readonly batchLingerMs?: number;
   /** Resubscribing after a transient error: failures in a row with no event delivered before `done` rejects, and the backoff. */
   readonly reconnect?: {

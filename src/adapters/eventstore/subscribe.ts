@@ -19,7 +19,10 @@ import {
 import { type EsdbContext, isSystem, noop, toReadPosition, toRecorded } from './read.ts';
 
 export interface SubscribeContext extends EsdbContext {
-  /** A partial batch is delivered when no further event arrives within this many ms. */
+  /**
+   * A busy subscription delivers a partial batch when no further event arrives within this many ms;
+   * one that waited at least this long for its first event delivers it with what has already come.
+   */
   readonly lingerMs: number;
   /** Failures in a row with no event delivered before `done` rejects, and the backoff between them. */
   readonly maxAttempts: number;
@@ -128,11 +131,15 @@ export const subscribeAll = (
   /** Hands batches to the handler until the subscription ends or fails; `last` follows what it handled. */
   const drain = async (pull: Puller, last: { position: SubscribeOptions['from'] }): Promise<void> => {
     for (;;) {
+      const waitedFrom = performance.now();
       const first = await pull.next();
       if (first === END_OF_STREAM || first === TIMED_OUT) return;
+      // After a quiet spell the first event goes with what has already come; a busy subscription
+      // waits up to lingerMs for each next one, so a burst comes as one batch (docs/design.md).
+      const linger = performance.now() - waitedFrom >= ctx.lingerMs ? 0 : ctx.lingerMs;
       const raw = [first];
       while (raw.length < size) {
-        const next = await pull.next(ctx.lingerMs);
+        const next = await pull.next(linger);
         if (next === END_OF_STREAM || next === TIMED_OUT) break;
         raw.push(next);
       }
