@@ -7,20 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createEsdbEventLog } from '../../src/adapters/eventstore/esdb-event-log.ts';
 import { WrongExpectedRevisionError } from '../../src/domain/errors.ts';
-import type { EventLog, NewEvent } from '../../src/domain/event-log.ts';
+import type { EventLog } from '../../src/domain/event-log.ts';
 import { type EsdbStandIn, startEsdbStandIn } from '../support/esdb-stand-in.ts';
+import { newEvent } from '../support/events.ts';
 
-const event = (type: string): NewEvent => ({
-  id: randomUUID(),
-  type,
-  data: {},
-  metadata: {
-    occurredAt: new Date().toISOString(),
-    correlationId: randomUUID(),
-    causationId: randomUUID(),
-    actor: { kind: 'system', id: 'append-test' },
-  },
-});
+const event = (type: string) => newEvent(type, {}, 'append-test');
 
 describe('EventStoreDB appends, counted', () => {
   let esdb: EsdbStandIn;

@@ -12,18 +12,9 @@ import {
 import type { EventLog, LogPosition, NewEvent, RecordedEvent } from '../../src/domain/event-log.ts';
 import { comparePositions } from '../../src/domain/event-log.ts';
 import { type EsdbStandIn, startEsdbStandIn } from '../support/esdb-stand-in.ts';
+import { newEvent } from '../support/events.ts';
 
-const event = (type: string, data: unknown = {}): NewEvent => ({
-  id: randomUUID(),
-  type,
-  data,
-  metadata: {
-    occurredAt: new Date().toISOString(),
-    correlationId: randomUUID(),
-    causationId: randomUUID(),
-    actor: { kind: 'system', id: 'esdb-faults' },
-  },
-});
+const event = (type: string, data: unknown = {}) => newEvent(type, data, 'esdb-faults');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

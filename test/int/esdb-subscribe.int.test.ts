@@ -5,21 +5,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { createEsdbEventLog } from '../../src/adapters/eventstore/esdb-event-log.ts';
-import type { NewEvent } from '../../src/domain/event-log.ts';
 import { startEsdbStandIn } from '../support/esdb-stand-in.ts';
+import { newEvent } from '../support/events.ts';
 import { waitFor } from '../support/wait.ts';
 
-const event = (type: string): NewEvent => ({
-  id: randomUUID(),
-  type,
-  data: {},
-  metadata: {
-    occurredAt: new Date().toISOString(),
-    correlationId: randomUUID(),
-    causationId: randomUUID(),
-    actor: { kind: 'system', id: 'esdb-subscribe' },
-  },
-});
+const event = (type: string) => newEvent(type, {}, 'esdb-subscribe');
 
 describe('EventStoreDB log: batches at the head', () => {
   const stops: Array<() => Promise<void>> = [];

@@ -233,8 +233,18 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
   });
 
   it('at the head, an append after a quiet spell is read at once; one within a linger of the last read waits out the rest, so a burst comes as one batch', async () => {
+    // The tail reads timed, to append only after a quiet spell: under load the LISTEN connection's
+    // start, which wakes the subscription once, can come late.
+    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    let lastRead = performance.now();
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+      if (text?.includes('pg_snapshot_xmin')) lastRead = performance.now();
+      return query(...args);
+    };
     const lingering = createPgEventLog({
-      pool: db.pool,
+      pool,
       connectionString: db.url,
       pollIntervalMs: 60_000,
       batchLingerMs: 600,
@@ -247,8 +257,8 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
       if (count > 0) batches.push({ at: performance.now(), count });
     });
     try {
-      // Quiet for longer than a linger after its first reads (and the one its LISTEN's start wakes).
-      await new Promise((r) => setTimeout(r, 2000));
+      await new Promise((r) => setTimeout(r, 1000));
+      await waitFor('no read for longer than a linger', () => performance.now() - lastRead > 1000, 15_000);
       const appended = performance.now();
       await lingering.append(stream, [event('Lone', 0)], 'no_stream');
       await waitFor('the lone event', () => batches.length === 1, 5000);
@@ -267,6 +277,7 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
     } finally {
       await subscription.stop();
       await lingering.close();
+      await pool.end();
     }
   });
 
