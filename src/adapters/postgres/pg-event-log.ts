@@ -377,13 +377,11 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
       let position = from;
       let atHead = false; // catching up reads at once
       let lastRead = Number.NEGATIVE_INFINITY;
-      let waited = false; // the last pass ended waiting for a wake-up
+      // Busy, the next read lags a linger behind so a burst comes as one batch (docs/design.md).
+      let linger = batchLingerMs;
       while (!stopped) {
-        // At the head, busy, the next read lags a linger behind so a burst comes as one batch; woken
-        // after a quiet spell (no read for a linger), it reads at once (docs/design.md).
-        const linger = waited ? lastRead + batchLingerMs - performance.now() : batchLingerMs;
         if (atHead && linger > 0) await sleep(linger);
-        waited = false;
+        linger = batchLingerMs;
         lastRead = performance.now();
         nudged = false;
         const { batch, hidden } = await readTail(position, batchSize);
@@ -405,7 +403,9 @@ export const createPgEventLog = (options: PgEventLogOptions): EventLog => {
             resolve();
           };
         });
-        waited = true;
+        // Woken after a quiet spell (no read for a linger) it reads at once, and so does a look for
+        // events held back, which gathers nothing by waiting longer.
+        linger = hidden ? 0 : lastRead + batchLingerMs - performance.now();
       }
     };
 
