@@ -22,6 +22,16 @@ const event = (type: string, i: number) => ({
   },
 });
 
+/** Calls `onRead` for every read of the log's tail sent through `pool` (the query that asks for the horizon). */
+const onTailRead = (pool: pg.Pool, onRead: () => void) => {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+    if (text?.includes('pg_snapshot_xmin')) onRead();
+    return query(...args);
+  };
+};
+
 describe('PostgreSQL log: subscribers sharing tail reads', () => {
   let db: TestDatabase;
   let log: EventLog;
@@ -183,12 +193,7 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
   it('its own NOTIFY does not send a subscription back to read what its append already woke it for', async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 4 });
     let reads = 0;
-    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
-      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
-      if (text?.includes('pg_snapshot_xmin')) reads++;
-      return query(...args);
-    };
+    onTailRead(pool, () => reads++);
     // No linger and no poll: every read that follows is a wake-up's, and the NOTIFY comes after the read.
     const here = createPgEventLog({
       pool,
@@ -237,12 +242,7 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
     // server can hold an event back for a while (the horizon is the server's), whatever the linger.
     const pool = new pg.Pool({ connectionString: db.url, max: 4 });
     const reads: number[] = [];
-    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
-      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
-      if (text?.includes('pg_snapshot_xmin')) reads.push(performance.now());
-      return query(...args);
-    };
+    onTailRead(pool, () => reads.push(performance.now()));
     const lingering = createPgEventLog({
       pool,
       connectionString: db.url,
