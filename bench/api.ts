@@ -129,6 +129,8 @@ const caughtUp = async (db: BenchDatabase, timeoutMs: number) => {
  * CPU per request beside CPU per raw append: on a shared machine the rates move with everyone
  * else's load, the CPU each one costs hardly does. Its ratio is what the rate's would be on two idle cores.
  */
+const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
+
 const cpuRows = (
   post: Awaited<ReturnType<typeof cpuDuring>>,
   raw: Awaited<ReturnType<typeof cpuDuring>>,
@@ -144,6 +146,13 @@ const cpuRows = (
       topicdesk: `${per(post.appMs)} + ${per(post.serverMs)} = ${per(postMs)}`,
       reference: `${per(raw.appMs)} + ${per(raw.serverMs)} = ${per(rawMs)} per log.append`,
       ratio: ratio(rawMs, postMs),
+    },
+    {
+      // Which was full: the app's one thread, or the machine (PostgreSQL, this process, anyone else).
+      figure: "  busy in the span: this process's main thread (event loop) · the machine (all cores)",
+      topicdesk: `${pct(post.loopBusy)} · ${pct(post.machineBusy)}`,
+      reference: `${pct(raw.loopBusy)} · ${pct(raw.machineBusy)} during log.append`,
+      ratio: '',
     },
   ];
 };

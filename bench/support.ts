@@ -72,17 +72,48 @@ const serverCpuSeconds = async (dataDir: string): Promise<number> => {
  * CPU time `fn` cost this process and the embedded server together (ms), measured from the
  * processes' own counters: unlike a rate, hardly moved by other work on a shared machine.
  */
+/** The machine's CPU time so far, busy and in all (every core, in /proc/stat's ticks). */
+const machineTicks = async (): Promise<{ busy: number; total: number }> => {
+  const fields = (await readFile('/proc/stat', 'utf8'))
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3]! - fields[4]!, total }; // less idle and iowait
+};
+
+export interface CpuSpan {
+  readonly appMs: number;
+  readonly serverMs: number;
+  /** The share of the span this process's main thread ran (its event loop utilisation), 0–1. */
+  readonly loopBusy: number;
+  /** The share of the machine's CPU busy in the span, everyone's, 0–1 (1: every core busy). */
+  readonly machineBusy: number;
+}
+
 export const cpuDuring = async <T>(
   db: BenchDatabase,
   fn: () => Promise<T>,
-): Promise<{ value: T; appMs: number; serverMs: number } | { value: T; appMs?: undefined }> => {
+): Promise<({ value: T } & CpuSpan) | { value: T; appMs?: undefined }> => {
   if (!db.dataDir) return { value: await fn() };
   const server0 = await serverCpuSeconds(db.dataDir);
+  const machine0 = await machineTicks();
+  const loop0 = performance.eventLoopUtilization();
   const app0 = process.cpuUsage();
   const value = await fn();
   const app = process.cpuUsage(app0);
+  const loop = performance.eventLoopUtilization(loop0);
+  const machine1 = await machineTicks();
   const server1 = await serverCpuSeconds(db.dataDir);
-  return { value, appMs: (app.user + app.system) / 1000, serverMs: (server1 - server0) * 1000 };
+  return {
+    value,
+    appMs: (app.user + app.system) / 1000,
+    serverMs: (server1 - server0) * 1000,
+    loopBusy: loop.utilization,
+    machineBusy: (machine1.busy - machine0.busy) / (machine1.total - machine0.total),
+  };
 };
 
 /**
