@@ -2,7 +2,8 @@
 // its work is a side effect outside the database — a Telegram call, a webhook — whose outcome the
 // reactor records as events. The checkpoint moves only after a batch is handled, so a crash repeats
 // at most the work in flight (at least once); reactors consult the conversation's state, in which
-// earlier outcomes are recorded, to skip what is already done.
+// earlier outcomes are recorded, to skip what is already done. For the same reason the checkpoint's
+// commit does not wait for the disk (docs/design.md, "Reactors").
 import { setMaxListeners } from 'node:events';
 import type { EventLog, LogPosition, RecordedEvent } from '../domain/event-log.ts';
 import { startOfLog } from '../domain/event-log.ts';
@@ -67,9 +68,10 @@ const runWhileLeading = async (options: ReactorRunnerOptions, { session: s, sign
     if (live.length > 0) await reactor.handle(live, signal);
     if (signal.aborted) return;
     const last = batch[batch.length - 1]!.position;
+    // Not waiting for the disk: set_config(…, true) lasts until this statement's own commit.
     await s.query(
       `UPDATE td_reactors SET checkpoint_commit = $2, checkpoint_prepare = $3, events_handled = events_handled + $4,
-         updated_at = now() WHERE name = $1`,
+         updated_at = now() FROM (SELECT set_config('synchronous_commit', 'off', true)) AS not_durable WHERE name = $1`,
       [reactor.name, last.commit.toString(), last.prepare.toString(), batch.length],
     );
   });

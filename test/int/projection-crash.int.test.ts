@@ -1,6 +1,7 @@
-// Projection batches commit without waiting for the disk (docs/design.md, "Projections and rebuilds").
-// PostgreSQL itself is killed right after the runner reported a batch: what the crash lost is applied
-// again from the checkpoint lost with it, and every cursor a writer was told still names its message.
+// Projection batches and reactor checkpoints commit without waiting for the disk (docs/design.md,
+// "Projections and rebuilds", "Reactors"). PostgreSQL itself is killed right after such a commit: what
+// the crash lost is applied again from the checkpoint lost with it, and every cursor a writer was told
+// still names its message; a reactor is handed again every event whose checkpoint the crash took.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,8 +19,9 @@ import {
 import { eventLogMigrations, migrate } from '../../src/adapters/postgres/migrations.ts';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
-import { comparePositions, type LogPosition } from '../../src/domain/event-log.ts';
-import { registryMigrations } from '../../src/projections/index.ts';
+import { comparePositions, type LogPosition, startOfLog } from '../../src/domain/event-log.ts';
+import { reactorMigration, registryMigrations } from '../../src/projections/index.ts';
+import { type Reactor, startReactorRunner } from '../../src/projections/reactor-runner.ts';
 import { type MessageRow, messagesProjection } from '../../src/projections/read-models/messages.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { readGeneration } from '../../src/projections/registry.ts';
@@ -36,6 +38,16 @@ const killServer = async (dataDir: string) => {
   process.kill(pid, 'SIGKILL');
 };
 
+/** A durable server (fsync and synchronous commits on, as in production) in a fresh directory. */
+const startDurable = async (name: string) => {
+  const dataDir = join(tmpdir(), `topicdesk-${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  const port = await freePort();
+  // The WAL writer's round at its longest (10 s, 200 ms by default): a commit that did not wait for
+  // the disk is still only in memory when the kill comes, however loaded the machine.
+  const settings = ['wal_writer_delay=10000'];
+  return { dataDir, restart: () => startEmbeddedPostgres({ dataDir, port, settings }) };
+};
+
 const open = (server: EmbeddedPostgres) => {
   const pool = new pg.Pool({ connectionString: server.url, max: 8 });
   pool.on('error', () => undefined);
@@ -47,13 +59,8 @@ describe('projections after PostgreSQL itself crashed', () => {
   it('every cursor reported before the crash names the same message after it, and the model equals a rebuild', {
     timeout: 180_000,
   }, async () => {
-    const dataDir = join(tmpdir(), `topicdesk-crash-${process.pid}-${randomBytes(3).toString('hex')}`);
-    // Durable, as in production: fsync and synchronous commits on.
-    const port = await freePort();
-    // The WAL writer's round at its longest (10 s, 200 ms by default): a batch committed without
-    // waiting for the disk is still only in memory when the kill comes, however loaded the machine.
-    const settings = ['wal_writer_delay=10000'];
-    let server = await startEmbeddedPostgres({ dataDir, port, settings });
+    const { dataDir, restart } = await startDurable('crash');
+    let server = await restart();
     try {
       let c = open(server);
       await migrate(c.pool, [...eventLogMigrations, ...registryMigrations]);
@@ -104,7 +111,7 @@ describe('projections after PostgreSQL itself crashed', () => {
       await c.pool.end().catch(() => undefined);
       await server.stop().catch(() => undefined); // this process no longer uses the dead server
 
-      server = await startEmbeddedPostgres({ dataDir, port, settings });
+      server = await restart();
       c = open(server);
       const stored = (await readGeneration(c.db, 'messages', { status: 'active' }))!.checkpoint;
       // What the crash took: the reported batches whose commit had not reached the disk.
@@ -134,6 +141,66 @@ describe('projections after PostgreSQL itself crashed', () => {
       // Killed within a moment of the commit, before the WAL writer's next round: the batch was
       // gone, so the cursors above were handed out again, not kept.
       assert.ok(lost, 'the crash took the last reported batch with it');
+      await c.log.close();
+      await c.pool.end();
+    } finally {
+      await server.stop().catch(() => undefined);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a reactor is handed again every event whose checkpoint the crash took', { timeout: 120_000 }, async () => {
+    const { dataDir, restart } = await startDurable('reactor-crash');
+    let server = await restart();
+    try {
+      let c = open(server);
+      await migrate(c.pool, [...eventLogMigrations, reactorMigration]);
+      await scriptedConversation(handlerFor(c.log), 'shop', 'reactor-crash', { messages: 3 });
+      const all = await c.log.readAll(startOfLog, 1000);
+      const last = all[all.length - 1]!.position;
+      const handled: string[][] = [[], []];
+      const recording = (into: string[]): Reactor => ({
+        name: 'recording',
+        async handle(events) {
+          for (const e of events) into.push(e.id);
+        },
+      });
+      const stored = async () => {
+        const { rows } = await c.pool.query<{ c: string | null; p: string | null }>(
+          `SELECT checkpoint_commit::text AS c, checkpoint_prepare::text AS p FROM td_reactors WHERE name = 'recording'`,
+        );
+        const r = rows[0];
+        return r?.c == null ? undefined : { commit: BigInt(r.c), prepare: BigInt(r.p!) };
+      };
+      const first = startReactorRunner({ db: c.db, log: c.log, reactor: recording(handled[0]!) });
+      await waitFor(
+        'the checkpoint after the last event',
+        async () => {
+          const at = await stored();
+          return at && comparePositions(at, last) === 0 ? true : undefined;
+        },
+        30_000,
+      );
+      await killServer(dataDir);
+      await first.stop();
+      await c.log.close();
+      await c.pool.end().catch(() => undefined);
+      await server.stop().catch(() => undefined);
+
+      server = await restart();
+      c = open(server);
+      const after = await stored();
+      const lost = all.filter((e) => after === undefined || comparePositions(e.position, after) > 0);
+      const again = startReactorRunner({ db: c.db, log: c.log, reactor: recording(handled[1]!) });
+      await waitFor('the lost events handed again', () =>
+        lost.every((e) => handled[1]!.includes(e.id)) ? true : undefined,
+      );
+      await again.stop();
+      assert.deepEqual(handled[0], all.map((e) => e.id), 'every event handled before the crash');
+      assert.deepEqual(handled[1], lost.map((e) => e.id), 'exactly the events past the checkpoint left');
+      // Killed within a moment of the commit, before the WAL writer's next round: the checkpoint
+      // was gone, so the reactor saw those events twice (its steps skip what is recorded done).
+      assert.ok(lost.length > 0, 'the crash took the last checkpoint with it');
       await c.log.close();
       await c.pool.end();
     } finally {
