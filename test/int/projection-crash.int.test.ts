@@ -149,7 +149,9 @@ describe('projections after PostgreSQL itself crashed', () => {
     }
   });
 
-  it('a reactor is handed again every event whose checkpoint the crash took', { timeout: 120_000 }, async () => {
+  it('a reactor is handed again every event whose checkpoint the crash took', {
+    timeout: 120_000,
+  }, async () => {
     const { dataDir, restart } = await startDurable('reactor-crash');
     let server = await restart();
     try {
@@ -196,8 +198,16 @@ describe('projections after PostgreSQL itself crashed', () => {
         lost.every((e) => handled[1]!.includes(e.id)) ? true : undefined,
       );
       await again.stop();
-      assert.deepEqual(handled[0], all.map((e) => e.id), 'every event handled before the crash');
-      assert.deepEqual(handled[1], lost.map((e) => e.id), 'exactly the events past the checkpoint left');
+      assert.deepEqual(
+        handled[0],
+        all.map((e) => e.id),
+        'every event handled before the crash',
+      );
+      assert.deepEqual(
+        handled[1],
+        lost.map((e) => e.id),
+        'exactly the events past the checkpoint left',
+      );
       // Killed within a moment of the commit, before the WAL writer's next round: the checkpoint
       // was gone, so the reactor saw those events twice (its steps skip what is recorded done).
       assert.ok(lost.length > 0, 'the crash took the last checkpoint with it');
