@@ -125,12 +125,12 @@ const caughtUp = async (db: BenchDatabase, timeoutMs: number) => {
   }
 };
 
+const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
+
 /**
  * CPU per request beside CPU per raw append: on a shared machine the rates move with everyone
  * else's load, the CPU each one costs hardly does. Its ratio is what the rate's would be on two idle cores.
  */
-const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
-
 const cpuRows = (
   post: Awaited<ReturnType<typeof cpuDuring>>,
   raw: Awaited<ReturnType<typeof cpuDuring>>,

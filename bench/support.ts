@@ -68,10 +68,6 @@ const serverCpuSeconds = async (dataDir: string): Promise<number> => {
   return total;
 };
 
-/**
- * CPU time `fn` cost this process and the embedded server together (ms), measured from the
- * processes' own counters: unlike a rate, hardly moved by other work on a shared machine.
- */
 /** The machine's CPU time so far, busy and in all (every core, in /proc/stat's ticks). */
 const machineTicks = async (): Promise<{ busy: number; total: number }> => {
   const fields = (await readFile('/proc/stat', 'utf8'))
@@ -93,6 +89,11 @@ export interface CpuSpan {
   readonly machineBusy: number;
 }
 
+/**
+ * CPU time `fn` cost this process and the embedded server together (ms), measured from the
+ * processes' own counters: unlike a rate, hardly moved by other work on a shared machine; and how busy
+ * this process's main thread and the whole machine were meanwhile.
+ */
 export const cpuDuring = async <T>(
   db: BenchDatabase,
   fn: () => Promise<T>,
