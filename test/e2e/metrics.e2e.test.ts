@@ -90,6 +90,11 @@ describe('metrics: Telegram and an external source, whole app', () => {
   it('counts appended events, deliveries by channel and outcome, 429s with their wait; lag reaches 0', {
     timeout: 60_000,
   }, async () => {
+    const busyAt = async () => ({
+      busy: value(await scrape(h.url), 'topicdesk_event_loop_busy_seconds_total'),
+      at: performance.now(),
+    });
+    const first = await busyAt();
     const manager = h.tg.addManager({ first_name: 'Mia' });
 
     // A Telegram client; the answer to them meets a 429 with retry_after 2 on its way.
@@ -192,6 +197,12 @@ describe('metrics: Telegram and an external source, whole app', () => {
       updates,
       'each Telegram update timed',
     );
+
+    // The main thread worked through all that, and cannot have been busy longer than the time that passed.
+    const last = await busyAt();
+    const busy = last.busy - first.busy;
+    assert.ok(busy > 0, `the main thread's busy time grew (${busy} s)`);
+    assert.ok(busy <= (last.at - first.at) / 1000, `busy ${busy} s within ${(last.at - first.at) / 1000} s`);
   });
 
   it('a scrape while the database is unreachable answers without the lag, then the lag returns', {
