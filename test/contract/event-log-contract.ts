@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../src/domain/errors.ts';
 import type { AppendResult, EventLog, NewEvent, RecordedEvent } from '../../src/domain/event-log.ts';
 import { APPEND_DEDUP_WINDOW, comparePositions } from '../../src/domain/event-log.ts';
+import { newEvent as testEvent } from '../support/events.ts';
 
 export interface SlowAppend {
   /** Resolves once the events hold their place in the log; they become visible only on commit(). */
@@ -21,19 +22,7 @@ export interface EventLogHarness {
   teardown(): Promise<void>;
 }
 
-const meta = () => ({
-  occurredAt: new Date().toISOString(),
-  correlationId: randomUUID(),
-  causationId: randomUUID(),
-  actor: { kind: 'system' as const, id: 'contract-test' },
-});
-
-export const newEvent = (type: string, data: unknown = {}): NewEvent => ({
-  id: randomUUID(),
-  type,
-  data,
-  metadata: meta(),
-});
+const newEvent = (type: string, data: unknown = {}) => testEvent(type, data, 'contract-test');
 
 /** Collects everything a subscription delivers for streams under one prefix. */
 const collect = (log: EventLog, prefix: string, from = { commit: -1n, prepare: -1n }) => {

@@ -8,19 +8,10 @@ import pg from 'pg';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
 import { comparePositions, type EventLog, type RecordedEvent } from '../../src/domain/event-log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { newEvent } from '../support/events.ts';
 import { waitFor } from '../support/wait.ts';
 
-const event = (type: string, i: number) => ({
-  id: randomUUID(),
-  type,
-  data: { i },
-  metadata: {
-    occurredAt: new Date().toISOString(),
-    correlationId: 'c',
-    causationId: 'c',
-    actor: { kind: 'system' as const, id: 'test' },
-  },
-});
+const event = (type: string, i: number) => newEvent(type, { i }, 'shared-tail');
 
 /** Calls `onRead` for every read of the log's tail sent through `pool` (the query that asks for the horizon). */
 const onTailRead = (pool: pg.Pool, onRead: () => void) => {
@@ -29,6 +20,30 @@ const onTailRead = (pool: pg.Pool, onRead: () => void) => {
     const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
     if (text?.includes('pg_snapshot_xmin')) onRead();
     return query(...args);
+  };
+};
+
+/**
+ * A log on a pool of its own (each tail read reported to `onRead`), with no fallback poll and the
+ * given linger, and a subscription from the head counting the events of `stream`.
+ */
+const followFromHead = async (url: string, batchLingerMs: number, stream: string, onRead: () => void) => {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  onTailRead(pool, onRead);
+  const log = createPgEventLog({ pool, connectionString: url, pollIntervalMs: 60_000, batchLingerMs });
+  let seen = 0;
+  const start = (await log.headPosition()) ?? { commit: -1n, prepare: -1n };
+  const subscription = log.subscribeAll({ from: start }, async (batch) => {
+    seen += batch.filter((e) => e.stream === stream).length;
+  });
+  return {
+    log,
+    seen: () => seen,
+    async close() {
+      await subscription.stop();
+      await log.close();
+      await pool.end();
+    },
   };
 };
 
@@ -191,36 +206,28 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
   });
 
   it('its own NOTIFY does not send a subscription back to read what its append already woke it for', async () => {
-    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
     let reads = 0;
-    onTailRead(pool, () => reads++);
-    // No linger and no poll: every read that follows is a wake-up's, and the NOTIFY comes after the read.
-    const here = createPgEventLog({
-      pool,
-      connectionString: db.url,
-      pollIntervalMs: 60_000,
-      batchLingerMs: 0,
-    });
     const stream = `own-${randomUUID()}`;
-    let seen = 0;
-    const start = (await here.headPosition()) ?? { commit: -1n, prepare: -1n };
-    const subscription = here.subscribeAll({ from: start }, async (batch) => {
-      seen += batch.filter((e) => e.stream === stream).length;
-    });
+    // No linger and no poll: every read that follows is a wake-up's, and the NOTIFY comes after the read.
+    const here = await followFromHead(db.url, 0, stream, () => reads++);
     const notified: string[] = [];
     const watcher = new pg.Client({ connectionString: db.url });
     try {
       await watcher.connect();
       watcher.on('notification', (n) => notified.push(n.payload ?? ''));
       await watcher.query('LISTEN td_events');
-      await here.append(stream, [event('Own', 0)], 'no_stream');
-      await waitFor('the first event and its NOTIFY', () => seen === 1 && notified.length === 1, 5000);
+      await here.log.append(stream, [event('Own', 0)], 'no_stream');
+      await waitFor('the first event and its NOTIFY', () => here.seen() === 1 && notified.length === 1, 5000);
       await new Promise((r) => setTimeout(r, 300)); // the subscription has heard its own NOTIFY by now
 
       reads = 0;
       for (let i = 1; i <= 10; i++) {
-        await here.append(stream, [event('Own', i)], i - 1);
-        await waitFor(`event ${i} and its NOTIFY`, () => seen === i + 1 && notified.length === i + 1, 5000);
+        await here.log.append(stream, [event('Own', i)], i - 1);
+        await waitFor(
+          `event ${i} and its NOTIFY`,
+          () => here.seen() === i + 1 && notified.length === i + 1,
+          5000,
+        );
         await new Promise((r) => setTimeout(r, 50));
       }
       assert.equal(reads, 10, 'one read of the tail per append, not one more for each NOTIFY');
@@ -231,38 +238,24 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
       await waitFor('a read after the other NOTIFY', () => reads === 1, 5000);
     } finally {
       await watcher.end();
-      await subscription.stop();
       await here.close();
-      await pool.end();
     }
   });
 
   it('at the head, an append after a quiet spell is read at once; one within a linger of the last read waits out the rest of it', async () => {
     // The tail reads timed. Reads, not deliveries: another database's open transaction on the same
     // server can hold an event back for a while (the horizon is the server's), whatever the linger.
-    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
     const reads: number[] = [];
-    onTailRead(pool, () => reads.push(performance.now()));
-    const lingering = createPgEventLog({
-      pool,
-      connectionString: db.url,
-      pollIntervalMs: 60_000,
-      batchLingerMs: 600,
-    });
     const stream = `linger-${randomUUID()}`;
-    let seen = 0;
-    const start = (await lingering.headPosition()) ?? { commit: -1n, prepare: -1n };
-    const subscription = lingering.subscribeAll({ from: start }, async (batch) => {
-      seen += batch.filter((e) => e.stream === stream).length;
-    });
+    const lingering = await followFromHead(db.url, 600, stream, () => reads.push(performance.now()));
     const firstReadAfter = (t: number) => reads.find((r) => r >= t);
     try {
       // Quiet: no read for longer than a linger (the LISTEN connection's start wakes it once, perhaps late).
       await new Promise((r) => setTimeout(r, 1000));
       await waitFor('no read for a second', () => performance.now() - reads.at(-1)! > 1000, 15_000);
       const lone = performance.now();
-      await lingering.append(stream, [event('Lone', 0)], 'no_stream');
-      await waitFor('the lone event', () => seen === 1, 10_000);
+      await lingering.log.append(stream, [event('Lone', 0)], 'no_stream');
+      await waitFor('the lone event', () => lingering.seen() === 1, 10_000);
       const readLone = firstReadAfter(lone)!;
       assert.ok(
         readLone - lone < 300,
@@ -270,8 +263,8 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
       );
 
       const burst = performance.now();
-      for (let i = 1; i <= 3; i++) await lingering.append(stream, [event('Burst', i)], i - 1);
-      await waitFor('the burst', () => seen === 4, 10_000);
+      for (let i = 1; i <= 3; i++) await lingering.log.append(stream, [event('Burst', i)], i - 1);
+      await waitFor('the burst', () => lingering.seen() === 4, 10_000);
       const last = reads.filter((r) => r < burst).at(-1)!;
       const readBurst = firstReadAfter(burst)!;
       assert.ok(
@@ -279,9 +272,7 @@ describe('PostgreSQL log: subscribers sharing tail reads', () => {
         `the next read began ${Math.round(readBurst - last)} ms after the last, not a linger of 600 ms`,
       );
     } finally {
-      await subscription.stop();
       await lingering.close();
-      await pool.end();
     }
   });
 

@@ -38,16 +38,6 @@ const killServer = async (dataDir: string) => {
   process.kill(pid, 'SIGKILL');
 };
 
-/** A durable server (fsync and synchronous commits on, as in production) in a fresh directory. */
-const startDurable = async (name: string) => {
-  const dataDir = join(tmpdir(), `topicdesk-${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
-  const port = await freePort();
-  // The WAL writer's round at its longest (10 s, 200 ms by default): a commit that did not wait for
-  // the disk is still only in memory when the kill comes, however loaded the machine.
-  const settings = ['wal_writer_delay=10000'];
-  return { dataDir, restart: () => startEmbeddedPostgres({ dataDir, port, settings }) };
-};
-
 const open = (server: EmbeddedPostgres) => {
   const pool = new pg.Pool({ connectionString: server.url, max: 8 });
   pool.on('error', () => undefined);
@@ -55,14 +45,47 @@ const open = (server: EmbeddedPostgres) => {
   return { pool, log, db: sqlDatabase(pool) };
 };
 
+/**
+ * A durable server (fsync and synchronous commits on, as in production) in a fresh directory, open:
+ * `kill` cuts it down as a power cut would, `restart` lets go of the dead one and opens it again.
+ */
+const durableServer = async (name: string) => {
+  const dataDir = join(tmpdir(), `topicdesk-${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
+  const port = await freePort();
+  // The WAL writer's round at its longest (10 s, 200 ms by default): a commit that did not wait for
+  // the disk is still only in memory when the kill comes, however loaded the machine.
+  const settings = ['wal_writer_delay=10000'];
+  const start = () => startEmbeddedPostgres({ dataDir, port, settings });
+  let server = await start();
+  let c = open(server);
+  const close = async () => {
+    await c.log.close().catch(() => undefined);
+    await c.pool.end().catch(() => undefined);
+    await server.stop().catch(() => undefined); // this process no longer uses the (dead) server
+  };
+  return {
+    opened: () => c,
+    kill: () => killServer(dataDir),
+    async restart() {
+      await close();
+      server = await start();
+      c = open(server);
+      return c;
+    },
+    async dispose() {
+      await close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+};
+
 describe('projections after PostgreSQL itself crashed', () => {
   it('every cursor reported before the crash names the same message after it, and the model equals a rebuild', {
     timeout: 180_000,
   }, async () => {
-    const { dataDir, restart } = await startDurable('crash');
-    let server = await restart();
+    const server = await durableServer('crash');
     try {
-      let c = open(server);
+      let c = server.opened();
       await migrate(c.pool, [...eventLogMigrations, ...registryMigrations]);
       const handler = handlerFor(c.log);
       // scriptedConversation: 4 messages and 4 answers each; then one last message.
@@ -80,7 +103,7 @@ describe('projections after PostgreSQL itself crashed', () => {
           for (const row of written as readonly MessageRow[]) told.set(row.message_id, row.cursor);
           reported = position;
           // At once, once the last message is reported: its batch's commit has not waited for the disk.
-          if (told.has(last)) killed = killServer(dataDir);
+          if (told.has(last)) killed = server.kill();
         },
       });
       await Promise.all(
@@ -107,12 +130,7 @@ describe('projections after PostgreSQL itself crashed', () => {
       );
       await killed;
       await runner.stop();
-      await c.log.close();
-      await c.pool.end().catch(() => undefined);
-      await server.stop().catch(() => undefined); // this process no longer uses the dead server
-
-      server = await restart();
-      c = open(server);
+      c = await server.restart();
       const stored = (await readGeneration(c.db, 'messages', { status: 'active' }))!.checkpoint;
       // What the crash took: the reported batches whose commit had not reached the disk.
       const lost = stored === null || comparePositions(stored, reported!) < 0;
@@ -141,21 +159,17 @@ describe('projections after PostgreSQL itself crashed', () => {
       // Killed within a moment of the commit, before the WAL writer's next round: the batch was
       // gone, so the cursors above were handed out again, not kept.
       assert.ok(lost, 'the crash took the last reported batch with it');
-      await c.log.close();
-      await c.pool.end();
     } finally {
-      await server.stop().catch(() => undefined);
-      await rm(dataDir, { recursive: true, force: true });
+      await server.dispose();
     }
   });
 
   it('a reactor is handed again every event whose checkpoint the crash took', {
     timeout: 120_000,
   }, async () => {
-    const { dataDir, restart } = await startDurable('reactor-crash');
-    let server = await restart();
+    const server = await durableServer('reactor-crash');
     try {
-      let c = open(server);
+      let c = server.opened();
       await migrate(c.pool, [...eventLogMigrations, reactorMigration]);
       await scriptedConversation(handlerFor(c.log), 'shop', 'reactor-crash', { messages: 3 });
       const all = await c.log.readAll(startOfLog, 1000);
@@ -183,14 +197,9 @@ describe('projections after PostgreSQL itself crashed', () => {
         },
         30_000,
       );
-      await killServer(dataDir);
+      await server.kill();
       await first.stop();
-      await c.log.close();
-      await c.pool.end().catch(() => undefined);
-      await server.stop().catch(() => undefined);
-
-      server = await restart();
-      c = open(server);
+      c = await server.restart();
       const after = await stored();
       const lost = all.filter((e) => after === undefined || comparePositions(e.position, after) > 0);
       const again = startReactorRunner({ db: c.db, log: c.log, reactor: recording(handled[1]!) });
@@ -211,11 +220,8 @@ describe('projections after PostgreSQL itself crashed', () => {
       // Killed within a moment of the commit, before the WAL writer's next round: the checkpoint
       // was gone, so the reactor saw those events twice (its steps skip what is recorded done).
       assert.ok(lost.length > 0, 'the crash took the last checkpoint with it');
-      await c.log.close();
-      await c.pool.end();
     } finally {
-      await server.stop().catch(() => undefined);
-      await rm(dataDir, { recursive: true, force: true });
+      await server.dispose();
     }
   });
 });
