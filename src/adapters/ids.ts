@@ -1,33 +1,47 @@
 // Deterministic ids (docs/design.md, "Deterministic ids"): any adapter names a conversation's stream
 // without a lookup, and a re-delivered update gets the same event ids, so the log appends it once.
 // Every seed built from several parts is unambiguous: no part's text can move a boundary.
-import { v5 as uuidv5 } from 'uuid';
+import { parse, v5 } from 'uuid';
 import type { Channel } from '../domain/events.ts';
+
+/**
+ * UUIDv5 of `name` in `namespace` (parsed once by `namespaceOf`). The name goes in as UTF-8 bytes:
+ * the same id as the string form, which the library re-encodes character by character on every call.
+ * A name with a lone surrogate has no UTF-8 form: the string form refuses it, as it always did.
+ */
+export const uuidv5 = (name: string, namespace: Uint8Array): string =>
+  v5(LONE_SURROGATE.test(name) ? name : Buffer.from(name, 'utf8'), namespace);
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** A namespace's bytes, parsed once where it is declared rather than on every id. */
+export const namespaceOf = (uuid: string): Uint8Array => parse(uuid);
 
 /**
  * Namespace of conversation ids. Fixed forever: changing it renames every conversation stream.
  */
 export const CONVERSATION_ID_NAMESPACE = '1573d9b4-d86d-4f4d-bdae-493b76c7c1ea';
+const conversationNamespace = namespaceOf(CONVERSATION_ID_NAMESPACE);
 
 /** Namespace of event ids. Fixed forever: changing it would let re-delivered updates append twice. */
 export const EVENT_ID_NAMESPACE = '40c809c1-3bb1-456d-9e8a-91293d1b6872';
+const eventNamespace = namespaceOf(EVENT_ID_NAMESPACE);
 
 /**
  * UUIDv5 of `channel:source:clientId`. Unambiguous because channel and source never hold `:`
  * (source codes are a-z, 0-9, _ and -): the client id is everything after the second colon.
  */
 export const conversationIdOf = (channel: Channel, source: string, clientId: string): string =>
-  uuidv5(`${channel}:${source}:${clientId}`, CONVERSATION_ID_NAMESPACE);
+  uuidv5(`${channel}:${source}:${clientId}`, conversationNamespace);
 
 /**
  * UUIDv5 of a single-part seed. Used for message ids whose seeds are fixed words and numbers
  * (`telegram-message:<chat>:<message>`); those ids are in stored events, so their seeds never change.
  */
-export const eventIdOf = (seed: string): string => uuidv5(seed, EVENT_ID_NAMESPACE);
+export const eventIdOf = (seed: string): string => uuidv5(seed, eventNamespace);
 
 /** UUIDv5 of the JSON array of `parts`: a different list of parts can never give the same seed. */
 export const idOfParts = (parts: readonly (string | number)[]): string =>
-  uuidv5(JSON.stringify(parts), EVENT_ID_NAMESPACE);
+  uuidv5(JSON.stringify(parts), eventNamespace);
 
 /**
  * The id of the `index`-th event a command appends to `stream` (the command handler's `eventId`).

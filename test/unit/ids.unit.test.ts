@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { validate, version } from 'uuid';
+import { v5, validate, version } from 'uuid';
 import {
   apiMessageId,
   CONVERSATION_ID_NAMESPACE,
@@ -10,6 +10,8 @@ import {
   conversationIdOf,
   EVENT_ID_NAMESPACE,
   eventIdOf,
+  namespaceOf,
+  uuidv5,
 } from '../../src/adapters/ids.ts';
 
 test('conversation ids are UUIDv5, the same for the same client', () => {
@@ -35,6 +37,19 @@ test('conversation ids are pinned: changing the namespace would rename every str
   assert.equal(EVENT_ID_NAMESPACE, '40c809c1-3bb1-456d-9e8a-91293d1b6872');
   assert.equal(conversationIdOf('telegram', 'telegram', '1'), '7d7fa280-671c-5ec1-a1a7-ca6f42b7c40d');
   assert.equal(eventIdOf('tg:1:1001:0'), 'cddda646-eedc-519f-b888-2876e6dbcd18');
+});
+
+test('ids from UTF-8 bytes are the ids the string form gives, for any text (Cyrillic, emoji, surrogates)', () => {
+  const namespace = namespaceOf(EVENT_ID_NAMESPACE);
+  assert.equal(uuidv5('Привет, мир 👋', namespace), v5('Привет, мир 👋', EVENT_ID_NAMESPACE));
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary' }), (name) => {
+      assert.equal(uuidv5(name, namespace), v5(name, EVENT_ID_NAMESPACE));
+    }),
+    { numRuns: 2000 },
+  );
+  // No UTF-8 form: refused, not quietly turned into U+FFFD (two such names would share an id).
+  assert.throws(() => uuidv5('a\ud800b', namespace), URIError);
 });
 
 test('event ids are UUIDv5 of the seed, under their own namespace', () => {

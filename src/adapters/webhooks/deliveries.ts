@@ -3,8 +3,8 @@
 // what happened (every outcome is an event); this table only remembers what is still to do and when,
 // so that a failing receiver waits here instead of holding the reactor or other sources up.
 import type pg from 'pg';
-import { v5 as uuidv5 } from 'uuid';
 import type { DeliveryOperation } from '../../domain/events.ts';
+import { namespaceOf, uuidv5 } from '../ids.ts';
 import type { WebhookEventName, WebhookPayload } from './message-resource.ts';
 
 /** What a queued delivery carries: an answer's operation, or a request to rate (no message; CSAT). */
@@ -61,6 +61,7 @@ export const DELIVERIES_CHANNEL = 'td_webhook_deliveries';
 
 /** Namespace of delivery ids. Fixed forever: a receiver de-duplicates on them. */
 export const DELIVERY_ID_NAMESPACE = '6f1f9d2e-4f0b-5c7a-9d43-2b8e51a0c7e4';
+const deliveryNamespace = namespaceOf(DELIVERY_ID_NAMESPACE);
 
 /**
  * `X-Topicdesk-Delivery`: the same on every retry of one delivery, and the same if the log is
@@ -71,7 +72,7 @@ export const deliveryIdOf = (
   messageId: string,
   operation: QueuedOperation,
   editNumber = 0,
-): string => uuidv5(`${conversationId}:${messageId}:${operation}:${editNumber}`, DELIVERY_ID_NAMESPACE);
+): string => uuidv5(`${conversationId}:${messageId}:${operation}:${editNumber}`, deliveryNamespace);
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'superseded';
 
