@@ -12,22 +12,13 @@ import { after, describe, it } from 'node:test';
 import { createEsdbEventLog } from '../../src/adapters/eventstore/esdb-event-log.ts';
 import type { EventLog, NewEvent, RecordedEvent } from '../../src/domain/event-log.ts';
 import { type EsdbStandIn, startEsdbStandIn } from '../support/esdb-stand-in.ts';
+import { newEvent } from '../support/events.ts';
 import { OUTAGE_MS, report, seconds, sleep } from './support.ts';
 
 const WRITERS = 4;
 const DROPS = 3;
 
-const event = (writer: number, n: number): NewEvent => ({
-  id: randomUUID(),
-  type: 'FaultProbe',
-  data: { writer, n },
-  metadata: {
-    occurredAt: new Date().toISOString(),
-    correlationId: randomUUID(),
-    causationId: randomUUID(),
-    actor: { kind: 'system', id: 'esdb-outage' },
-  },
-});
+const event = (writer: number, n: number): NewEvent => newEvent('FaultProbe', { writer, n }, 'esdb-outage');
 
 /** A writer that appends one event at a time to its stream, retrying each until it is accepted. */
 const writer = (log: EventLog, stream: string, w: number, running: () => boolean) => {

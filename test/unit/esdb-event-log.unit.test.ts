@@ -15,6 +15,7 @@ const { ReadResp } = streamsPb;
 
 import { createEsdbEventLog } from '../../src/adapters/eventstore/esdb-event-log.ts';
 import { startOfLog } from '../../src/domain/event-log.ts';
+import { newEvent } from '../support/events.ts';
 
 const unreachable = 'esdb://127.0.0.1:1?tls=false';
 
@@ -51,17 +52,7 @@ describe('EventStoreDB event log with no server', () => {
   });
   after(() => log.close());
 
-  const event = () => ({
-    id: randomUUID(),
-    type: 'Probe',
-    data: { ok: true },
-    metadata: {
-      occurredAt: new Date().toISOString(),
-      correlationId: randomUUID(),
-      causationId: randomUUID(),
-      actor: { kind: 'system' as const, id: 'unit-test' },
-    },
-  });
+  const event = () => newEvent('Probe', { ok: true }, 'unit-test');
 
   it('ping() rejects within its deadline', async () => {
     await expectRejection(3000, log.ping());
