@@ -48,14 +48,28 @@ const withDatabase = (url: string, name: string, login?: { name: string; passwor
   return u.toString();
 };
 
+/** A throwaway server of its own, for a database no other test file shares a cluster with. */
+const isolatedServer = () =>
+  startEmbeddedPostgres({
+    dataDir: join(tmpdir(), `topicdesk-test-isolated-${process.pid}-${randomBytes(3).toString('hex')}`),
+    throwaway: true,
+    unsafeFast: true,
+  });
+
 export const createTestDatabase = async (
   options: {
     migrate?: boolean;
     /** Owner and service roles of this database's own (role names are cluster-wide: unique per database). */
     roles?: boolean;
+    /**
+     * On a server of its own, stopped with `drop()`. For tests that count the log's reads: its horizon
+     * is the whole cluster's oldest open transaction, which other files' transactions would hold back.
+     */
+    isolated?: boolean;
   } = {},
 ): Promise<TestDatabase> => {
-  const admin = await serverUrl();
+  const isolated = options.isolated ? await isolatedServer() : undefined;
+  const admin = isolated?.url ?? (await serverUrl());
   const suffix = randomBytes(6).toString('hex');
   const name = `td_test_${suffix}`;
   const login = (role: string) => ({ name: `${role}_${suffix}`, password: randomBytes(12).toString('hex') });
@@ -69,7 +83,7 @@ export const createTestDatabase = async (
     await client.query(`CREATE DATABASE ${name}`);
     await client.end();
   }
-  open += 1;
+  if (!isolated) open += 1;
   const url = withDatabase(admin, name);
   const pool = new pg.Pool({ connectionString: url, max: 20 });
   pool.on('error', () => undefined); // an idle connection dropped by a test that terminates backends
@@ -98,6 +112,7 @@ export const createTestDatabase = async (
         await c.query(`DROP ROLE IF EXISTS ${owner.name}`);
       }
       await c.end();
+      if (isolated) return void (await isolated.stop());
       open -= 1;
       // A file run on its own started its own server: the last database takes it down with it.
       if (open === 0 && ownServer) await stopOwnServer();
