@@ -110,7 +110,10 @@ export interface ConversationCore {
   readonly messageCount: number;
   /** Client messages not yet in the topic (nor suppressed), in the order recorded; the oldest kept. */
   readonly waitingIncoming: readonly string[];
-  /** Answers not yet delivered, given up or deleted, in the order recorded. */
+  /**
+   * Answers not yet delivered, given up or deleted, in the order recorded; always empty for an external
+   * source, whose answers the webhook queue carries (or the source polls).
+   */
   readonly waitingOutgoing: readonly string[];
   /** The latest send outcomes, one per answer, newest last. */
   readonly sendOutcomes: readonly SendOutcome[];

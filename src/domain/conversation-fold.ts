@@ -66,7 +66,10 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent, at?
       return;
     case 'ManagerReplied': {
       core.messageCount += 1;
-      core.waitingOutgoing = appended(core.waitingOutgoing, event.data.messageId);
+      // A source's answers go out through the webhook queue or are polled: no reactor reads this list
+      // for them, and a polling source records no delivery, so it would only fill up (docs/design.md).
+      if (core.channel !== 'external')
+        core.waitingOutgoing = appended(core.waitingOutgoing, event.data.messageId);
       const automatic = event.data.automatic;
       // An automatic reply (welcome, off-hours) is no manager's answer: the client still waits.
       if (automatic === undefined) {

@@ -95,7 +95,7 @@ describe('sender order', () => {
 
   test("given answers recorded 102, 100, 101: then they go in the support group's order, clients' messages apart", () => {
     const state = foldConversation([
-      started('external'),
+      started('telegram'),
       clientMessage('hello'),
       answer('a102', 102),
       answer('a100', 100),
@@ -107,5 +107,31 @@ describe('sender order', () => {
       'a101',
       'a102',
     ]);
+  });
+});
+
+describe('the answers waiting to be carried', () => {
+  test('given a Telegram or VK conversation: then each answer waits until its delivery is recorded', () => {
+    for (const channel of ['telegram', 'vk'] as const) {
+      const state = foldConversation([
+        started(channel),
+        answer('a1', 1),
+        answer('a2', 2),
+        { type: 'ReplyDelivered', data: { messageId: 'a1', operation: 'send' } },
+      ]);
+      assert.deepEqual(state.waitingOutgoing, ['a2'], channel);
+    }
+  });
+
+  test("given an external source's conversation: then no answer waits in the core, however many there are", () => {
+    // The webhook queue carries them, or the source polls: a polling source never records a delivery.
+    const state = foldConversation([
+      started('external'),
+      clientMessage('hello'),
+      ...Array.from({ length: 600 }, (_, i) => answer(`a${i}`, i)),
+    ]);
+    assert.deepEqual(state.waitingOutgoing, []);
+    assert.equal(state.messageCount, 601);
+    assert.equal(state.messages.get('a599')?.status, 'received', 'the answer itself is recorded as ever');
   });
 });

@@ -22,8 +22,9 @@ import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 /** Bumped with the shape of the core or of a message (the domain's ConversationCore / ConversationMessage). */
 // 3: the core's language, welcomed and offHoursAnswered (texts), pinnedNote (notes), awaitingAnswer,
 // card and topicStatus (buttons and topic status). 4: the core's assignee (assignment). 5: the core's
-// rating (CSAT). 6: the core's waitingSince and reminded (reminders).
-export const CONVERSATION_STATE_VERSION = 6;
+// rating (CSAT). 6: the core's waitingSince and reminded (reminders). 7: no answers' waiting list in
+// an external source's conversation.
+export const CONVERSATION_STATE_VERSION = 7;
 
 const coreColumns: readonly Column[] = [
   { name: 'conversation_id', type: 'uuid' },
