@@ -4,6 +4,8 @@
 import { parse, v5 } from 'uuid';
 import type { Channel } from '../domain/events.ts';
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
  * UUIDv5 of `name` in `namespace` (parsed once by `namespaceOf`). The name goes in as UTF-8 bytes:
  * the same id as the string form, which the library re-encodes character by character on every call.
@@ -11,7 +13,6 @@ import type { Channel } from '../domain/events.ts';
  */
 export const uuidv5 = (name: string, namespace: Uint8Array): string =>
   v5(LONE_SURROGATE.test(name) ? name : Buffer.from(name, 'utf8'), namespace);
-const LONE_SURROGATE = /\p{Cs}/u;
 
 /** A namespace's bytes, parsed once where it is declared rather than on every id. */
 export const namespaceOf = (uuid: string): Uint8Array => parse(uuid);
