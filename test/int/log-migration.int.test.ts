@@ -49,8 +49,10 @@ describe('log:migrate (PostgreSQL into a second log)', () => {
   let events: RecordedEvent[];
 
   before(async () => {
-    sourceDb = await createTestDatabase({ migrate: false });
-    targetDb = await createTestDatabase();
+    // Servers of their own: both logs are read below the cluster's oldest open transaction, and on the
+    // run's shared server another file's would hide landed events from the copy's resumption (seen once).
+    sourceDb = await createTestDatabase({ migrate: false, isolated: true });
+    targetDb = await createTestDatabase({ isolated: true });
     await migrate(sourceDb.pool, allMigrations({ EVENT_STORE: 'postgres' } as Config));
     source = createPgEventLog({ pool: sourceDb.pool, connectionString: sourceDb.url });
     target = withOriginalTimes(createPgEventLog({ pool: targetDb.pool, connectionString: targetDb.url }));
