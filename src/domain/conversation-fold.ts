@@ -67,7 +67,8 @@ const coreStep = (core: Mutable<ConversationCore>, event: ConversationEvent, at?
     case 'ManagerReplied': {
       core.messageCount += 1;
       // A source's answers go out through the webhook queue or are polled: no reactor reads this list
-      // for them, and a polling source records no delivery, so it would only fill up (docs/design.md).
+      // for them, and a polling source records no delivery, so it would only fill up
+      // (docs/design.md, "The conversation's state").
       if (core.channel !== 'external')
         core.waitingOutgoing = appended(core.waitingOutgoing, event.data.messageId);
       const automatic = event.data.automatic;

@@ -11,14 +11,18 @@ import { setUpRoles } from '../../src/adapters/postgres/roles.ts';
 let ownServer: Promise<EmbeddedPostgres> | undefined;
 let open = 0;
 
-const serverUrl = async (): Promise<string> => {
-  const url = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
-  if (url) return url;
-  ownServer ??= startEmbeddedPostgres({
-    dataDir: join(tmpdir(), `topicdesk-test-${process.pid}-${randomBytes(3).toString('hex')}`),
+/** A throwaway server, fast and not durable, in a directory named after `kind` and this process. */
+const throwawayServer = (kind: string) =>
+  startEmbeddedPostgres({
+    dataDir: join(tmpdir(), `topicdesk-${kind}-${process.pid}-${randomBytes(3).toString('hex')}`),
     throwaway: true,
     unsafeFast: true,
   });
+
+const serverUrl = async (): Promise<string> => {
+  const url = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+  if (url) return url;
+  ownServer ??= throwawayServer('test');
   return (await ownServer).url;
 };
 
@@ -48,41 +52,37 @@ const withDatabase = (url: string, name: string, login?: { name: string; passwor
   return u.toString();
 };
 
-/** A throwaway server of its own, for a database no other test file shares a cluster with. */
-const isolatedServer = () =>
-  startEmbeddedPostgres({
-    dataDir: join(tmpdir(), `topicdesk-test-isolated-${process.pid}-${randomBytes(3).toString('hex')}`),
-    throwaway: true,
-    unsafeFast: true,
-  });
-
 export const createTestDatabase = async (
   options: {
     migrate?: boolean;
     /** Owner and service roles of this database's own (role names are cluster-wide: unique per database). */
     roles?: boolean;
     /**
-     * On a server of its own, stopped with `drop()`. For tests that count the log's reads: its horizon
-     * is the whole cluster's oldest open transaction, which other files' transactions would hold back.
+     * On a server of its own, stopped with `drop()`. For tests that depend on what the log's reads see:
+     * its horizon is the whole cluster's oldest open transaction, which other files' would hold back.
      */
     isolated?: boolean;
   } = {},
 ): Promise<TestDatabase> => {
-  const isolated = options.isolated ? await isolatedServer() : undefined;
+  const isolated = options.isolated ? await throwawayServer('test-isolated') : undefined;
   const admin = isolated?.url ?? (await serverUrl());
   const suffix = randomBytes(6).toString('hex');
   const name = `td_test_${suffix}`;
   const login = (role: string) => ({ name: `${role}_${suffix}`, password: randomBytes(12).toString('hex') });
   const owner = login('td_owner');
   const service = login('td_app');
-  if (options.roles) {
-    await setUpRoles({ superuserUrl: admin, database: name, owner, service });
-  } else {
+  const create = async () => {
+    if (options.roles) return setUpRoles({ superuserUrl: admin, database: name, owner, service });
     const client = new pg.Client(admin);
     await client.connect();
     await client.query(`CREATE DATABASE ${name}`);
     await client.end();
-  }
+  };
+  // A server of its own that fails to take the database is stopped, not left running.
+  await create().catch(async (error: unknown) => {
+    await isolated?.stop();
+    throw error;
+  });
   if (!isolated) open += 1;
   const url = withDatabase(admin, name);
   const pool = new pg.Pool({ connectionString: url, max: 20 });
@@ -104,6 +104,8 @@ export const createTestDatabase = async (
       : {}),
     async drop() {
       await pool.end();
+      // A server of its own goes with its database: nothing to drop first.
+      if (isolated) return void (await isolated.stop());
       const c = new pg.Client(admin);
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -112,7 +114,6 @@ export const createTestDatabase = async (
         await c.query(`DROP ROLE IF EXISTS ${owner.name}`);
       }
       await c.end();
-      if (isolated) return void (await isolated.stop());
       open -= 1;
       // A file run on its own started its own server: the last database takes it down with it.
       if (open === 0 && ownServer) await stopOwnServer();
