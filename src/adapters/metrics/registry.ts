@@ -4,7 +4,7 @@
 import client from 'prom-client';
 import type { DeliveryReport } from '../reactor-outcomes.ts';
 import type { RetryInfo } from '../telegram/limiter.ts';
-import type { VkRetryInfo } from '../vk/reactor.ts';
+import type { VkRetryInfo } from '../vk/reactor-context.ts';
 import type { WebhookOutcome } from '../webhooks/delivery-outcomes.ts';
 import { webhookOutcomeCounter } from '../webhooks/metrics.ts';
 import { type CommandTiming, commandDurations } from './commands.ts';

@@ -2,7 +2,7 @@
 // flood control (from the VK reactor's), with the time each retry was told or chose to wait.
 import client from 'prom-client';
 import type { RetryInfo } from '../telegram/limiter.ts';
-import type { VkRetryInfo } from '../vk/reactor.ts';
+import type { VkRetryInfo } from '../vk/reactor-context.ts';
 
 // From a retry_after of a second to a backoff of minutes.
 const WAIT_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];

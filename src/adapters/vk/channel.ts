@@ -25,7 +25,8 @@ import { MalformedEventError } from './event-schema.ts';
 import { DEFAULT_VK_FILE_HOSTS, type FileHost, parseFileHosts } from './file-hosts.ts';
 import { vkFileStore } from './files.ts';
 import { createVkInbound, type VkEvent, type VkInbound } from './inbound.ts';
-import { createVkReactor, type VkRetryInfo, type VkRetryOptions } from './reactor.ts';
+import { createVkReactor } from './reactor.ts';
+import type { VkRetryInfo, VkRetryOptions } from './reactor-context.ts';
 
 export interface VkChannelOptions {
   readonly token: string;
