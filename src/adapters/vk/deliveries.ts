@@ -1,7 +1,8 @@
 // The VK reactor's deliveries: a manager's answer sent to the VK client, its edits and its deletion,
 // each run until it succeeds or fails for good, every failed attempt recorded (DeliveryFailed) and
 // every success recorded (ReplyDelivered). A step consults the state first, so a batch replayed
-// after a crash repeats at most the one call whose outcome was not yet recorded.
+// after a crash repeats at most the one call whose outcome was not yet recorded — and a repeated
+// messages.send carries the same random_id, which VK answers without sending twice.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ConversationMessage, DeliveryOutcome } from '../../domain/conversation-core.ts';
 import type { DeliveryOperation } from '../../domain/events.ts';
