@@ -1,7 +1,8 @@
 // The client's language and the automatic replies for a VK client, end to end (the whole app, the
 // VK API and Bot API stand-ins, WELCOME=on, working hours that are closed now): VK's lang_id decides
 // the language, the welcome and one off-hours answer reach the client through messages.send and are
-// shown in the topic, and a banned client is told so in their language.
+// shown in the topic, and a banned client, or one whose conversation support closed, is told so in
+// their language.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../support/app-harness.ts';
@@ -81,5 +82,25 @@ describe('vk: texts in the client’s language, welcome and working hours', () =
     await waitFor('the ban notice', () => (sent(user).length >= 3 ? true : undefined), 15_000);
     await new Promise((r) => setTimeout(r, 400));
     assert.deepEqual(sent(user).slice(2), ['Сейчас ваши сообщения не передаются в поддержку.']);
+  });
+
+  it('a Russian VK client is told once, in Russian, that support closed the conversation', async () => {
+    const user = h.vk.addUser({ first_name: 'Ирина', last_name: 'Закрытова', lang_id: 0 });
+    await h.postEvent(h.vk.messageNew(user, { text: 'Спасибо, вопрос решён' }));
+    const topic = await topicOf(user);
+    await waitFor('the first answers', () => (sent(user).length >= 2 ? true : undefined), 15_000);
+    const manager = h.tg.addManager({ first_name: 'Alice' });
+    const close = h.tg.groupMessage(manager, topic.message_thread_id, {
+      text: '/close',
+      entities: [{ type: 'bot_command', offset: 0, length: 6 }],
+    });
+    assert.equal((await h.postUpdate(close)).status, 200);
+    await waitFor('the close notice', () => (sent(user).length >= 3 ? true : undefined), 15_000);
+    // The same /close delivered again: the conversation is closed already, nobody is told twice.
+    assert.equal((await h.postUpdate(close)).status, 200);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.deepEqual(sent(user).slice(2), [
+      'Поддержка закрыла этот диалог. Напишите снова в любое время — он откроется.',
+    ]);
   });
 });

@@ -112,9 +112,7 @@ export const sendAnswer = async (ctx: VkReactorContext, turn: Turn, messageId: s
     const out = outgoingOf(current.content);
     const attachments: string[] = [];
     for (const file of out.files)
-      attachments.push(
-        await uploads.attachmentOf({ peerId: peerOf(turn), signal: turn.signal }, messageId, file),
-      );
+      attachments.push(await uploads.attachmentOf({ peerId: peer_id, signal: turn.signal }, messageId, file));
     const replyRef = current.replyTo ? turn.state.messages.get(current.replyTo)?.channelMessage : undefined;
     const text = out.text || (attachments.length > 0 ? '' : '…');
     const id = (await api.messages.send({

@@ -47,6 +47,32 @@ export const tellClient = async (ctx: VkReactorContext, turn: Turn, text: string
   }
 };
 
+/** Tells a banned client, once, that their messages are not forwarded. */
+export const banNotice = async (ctx: VkReactorContext, turn: Turn) => {
+  const s = turn.state;
+  if (!s.banned || s.banNoticeSent) return;
+  await tellClient(
+    ctx,
+    turn,
+    await ctx.texts.client('client.banned', s.language),
+    `notice:banned:${turn.recorded.id}`,
+  );
+  await turn.record({ type: 'RecordClientNotified', notice: 'banned' }, 'ban-notice');
+};
+
+/** Tells the client, once, that support closed the conversation. */
+export const closeNotice = async (ctx: VkReactorContext, turn: Turn) => {
+  const s = turn.state;
+  if (!s.closed || s.closeNoticeSent) return;
+  await tellClient(
+    ctx,
+    turn,
+    await ctx.texts.client('client.closed', s.language),
+    `notice:closed:${turn.recorded.id}`,
+  );
+  await turn.record({ type: 'RecordClientNotified', notice: 'closed' }, 'close-notice');
+};
+
 /**
  * After a closing, asks the client once to rate the conversation (docs/design.md, "Satisfaction
  * (CSAT)"): the random_id is the request's, so a send repeated after a crash is VK's first one.

@@ -18,7 +18,7 @@ import { CSAT_OFF, type CsatOptions } from '../csat.ts';
 import { reactWithTurns, type Turn } from '../reactor-kernel.ts';
 import { deleteAnswer, editAnswer, finished, sendAnswer } from './deliveries.ts';
 import type { FileStore } from './files.ts';
-import { ratingPrompt, tellClient } from './notices.ts';
+import { banNotice, closeNotice, ratingPrompt, tellClient } from './notices.ts';
 import type { VkReactorContext, VkRetryInfo, VkRetryOptions } from './reactor-context.ts';
 import { createVkUploads } from './uploads.ts';
 
@@ -74,36 +74,15 @@ const step = async (ctx: VkReactorContext, turn: Turn): Promise<void> => {
       return editAnswer(ctx, turn, event.data.messageId);
     case 'ManagerReplyDeleted':
       return deleteAnswer(ctx, turn, event.data.messageId);
-    case 'ClientMessageReceived': {
-      const s = turn.state;
-      const m = s.messages.get(event.data.messageId);
-      if (!m?.suppressed || !s.banned || s.banNoticeSent) return;
-      await tellClient(
-        ctx,
-        turn,
-        await ctx.texts.client('client.banned', s.language),
-        `notice:banned:${turn.recorded.id}`,
-      );
-      await turn.record({ type: 'RecordClientNotified', notice: 'banned' }, 'ban-notice');
-      return;
-    }
-    case 'ConversationClosed': {
-      const s = turn.state;
-      if (!s.closed) return;
-      if (s.closeNoticeSent) {
-        if (ctx.csat.enabled) await ratingPrompt(ctx, turn);
-        return;
-      }
-      await tellClient(
-        ctx,
-        turn,
-        await ctx.texts.client('client.closed', s.language),
-        `notice:closed:${turn.recorded.id}`,
-      );
-      await turn.record({ type: 'RecordClientNotified', notice: 'closed' }, 'close-notice');
+    case 'ClientMessageReceived':
+      // Only a message from a banned client (recorded, not carried) may call for the notice.
+      if (!turn.state.messages.get(event.data.messageId)?.suppressed) return;
+      return banNotice(ctx, turn);
+    case 'ConversationClosed':
+      if (!turn.state.closed) return;
+      await closeNotice(ctx, turn);
       if (ctx.csat.enabled) await ratingPrompt(ctx, turn);
       return;
-    }
     case 'RatingCommented':
       await tellClient(
         ctx,
