@@ -28,6 +28,7 @@ import type { Reminders } from '../adapters/reminders/service.ts';
 import { createTelegramChannel } from '../adapters/telegram/channel.ts';
 import { createTelegramFiles } from '../adapters/telegram/file-store.ts';
 import { createVkChannel } from '../adapters/vk/channel.ts';
+import { pgLongPollPosition } from '../adapters/vk/poll-position.ts';
 import { createWebhookReactor } from '../adapters/webhooks/reactor.ts';
 import { startWebhookScheduler } from '../adapters/webhooks/scheduler.ts';
 import { createCommandHandler } from '../domain/command-handler.ts';
@@ -236,6 +237,7 @@ export const startApp = async (
           ...(config.VK_SECRET ? { secret: config.VK_SECRET } : {}),
           apiBaseUrl: config.VK_API_BASE_URL,
           mode: config.VK_MODE,
+          pollPosition: pgLongPollPosition(db.pool, Number(config.VK_GROUP_ID)),
           apiLimit: config.VK_API_LIMIT,
           retry: { baseMs: config.VK_RETRY_INITIAL_MS },
           fileHosts: config.VK_FILE_HOSTS,

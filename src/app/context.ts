@@ -13,6 +13,7 @@ import {
 import { createPgEventLog } from '../adapters/postgres/pg-event-log.ts';
 import { appendOnlyRisks, grantServiceRole } from '../adapters/postgres/roles.ts';
 import { groupMembersMigration } from '../adapters/telegram/members.ts';
+import { vkLongPollMigration } from '../adapters/vk/poll-position.ts';
 import {
   webhookDeliveriesMigration,
   webhookRatingRequestsMigration,
@@ -92,6 +93,7 @@ export const allMigrations = (config: Config): Migration[] => [
   logCopyMigration,
   groupMembersMigration,
   webhookRatingRequestsMigration,
+  vkLongPollMigration,
 ];
 
 /**

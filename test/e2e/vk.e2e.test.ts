@@ -555,7 +555,7 @@ describe('vk: community messages ↔ forum topics', () => {
 describe('vk: Bots Long Poll (VK_MODE=longpoll)', () => {
   let h: VkHarness;
   before(async () => {
-    h = await startVkHarness({ mode: 'longpoll' });
+    h = await startVkHarness({ mode: 'longpoll', captureLogs: 'warn' });
   });
   after(async () => {
     await h.stop();
@@ -608,6 +608,50 @@ describe('vk: Bots Long Poll (VK_MODE=longpoll)', () => {
     const events = await count(h, 'stream = $1', [streamOf(user)]);
     await waitFor('the echo confirmed', () => h.vk.longPollConfirmed >= echoAt || undefined);
     assert.equal(await count(h, 'stream = $1', [streamOf(user)]), events);
+  });
+
+  it('updates VK took while the app was stopped are recorded when it starts again', async () => {
+    const user = h.vk.addUser({ first_name: 'Oleg', last_name: 'Restart' });
+    h.vk.queueEvent(h.vk.messageNew(user, { text: 'before the restart' }));
+    const topic = await waitFor('the topic', () =>
+      h.tg.topics().find((t) => t.name.includes('Oleg Restart')),
+    );
+    await waitFor('the update confirmed', () => h.vk.longPollConfirmed >= h.vk.longPollLength || undefined);
+    await h.restart(() => {
+      h.vk.queueEvent(h.vk.messageNew(user, { text: 'while the app was down' }));
+    });
+    await waitFor('the message sent while the app was down', () =>
+      h.tg
+        .messagesIn(h.tg.supportChatId, topic.message_thread_id)
+        .find((m) => m.text === 'while the app was down'),
+    );
+    const { rows } = await h.db.pool.query<{ ts: string }>(
+      'SELECT ts FROM td_vk_long_poll WHERE group_id = $1',
+      [h.vk.groupId],
+    );
+    assert.equal(Number(rows[0]?.ts), h.vk.longPollLength + 1, 'the position kept is past the last update');
+  });
+
+  it('after an outage longer than VK keeps updates, the app says so and goes on from VK’s ts', async () => {
+    const user = h.vk.addUser({ first_name: 'Vera', last_name: 'Outage' });
+    h.vk.queueEvent(h.vk.messageNew(user, { text: 'first' }));
+    const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('Vera Outage')));
+    await waitFor('the update confirmed', () => h.vk.longPollConfirmed >= h.vk.longPollLength || undefined);
+    await h.restart(() => {
+      h.vk.queueEvent(h.vk.messageNew(user, { text: 'dropped by VK' }));
+      h.vk.forgetLongPollHistory();
+    });
+    h.vk.queueEvent(h.vk.messageNew(user, { text: 'after the outage' }));
+    const inTopic = () => h.tg.messagesIn(h.tg.supportChatId, topic.message_thread_id);
+    await waitFor('the message after the outage', () => inTopic().find((m) => m.text === 'after the outage'));
+    assert.equal(
+      inTopic().find((m) => m.text === 'dropped by VK'),
+      undefined,
+    );
+    assert.ok(
+      h.logLines.some((l) => l.includes('VK no longer holds every update since the last one recorded')),
+      'the loss is logged',
+    );
   });
 
   it('the Callback API endpoint is off', async () => {

@@ -21,6 +21,7 @@ import {
   type VkStandIn,
   type VkStandInOptions,
 } from './vk-stand-in.ts';
+import { waitFor } from './wait.ts';
 
 export interface VkHarness {
   readonly app: App;
@@ -38,7 +39,8 @@ export interface VkHarness {
   ): Promise<{ status: number; body: string; type: string | null }>;
   /** POSTs a Telegram update (a manager in the topic) to /webhooks/telegram. */
   postUpdate(update: unknown): Promise<Response>;
-  restart(): Promise<void>;
+  /** Stops the app and starts it again; `whileStopped` runs in between. */
+  restart(whileStopped?: () => void | Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -87,6 +89,13 @@ export const startVkHarness = async (options: VkHarnessOptions = {}): Promise<Vk
     });
   const logger = () => logs.loggerFor(config());
   let app = await startApp(config(), logger());
+  // VK answers a first check from "now" on: a test's update must come after the app's first check.
+  const polling = async () => {
+    if (mode !== 'longpoll') return;
+    const before = vk.longPollChecks;
+    await waitFor('the app polling VK', () => vk.longPollChecks > before || undefined);
+  };
+  await polling();
 
   let side: FastifyInstance | undefined;
   let callbackUrl: string;
@@ -133,9 +142,11 @@ export const startVkHarness = async (options: VkHarnessOptions = {}): Promise<Vk
         body: JSON.stringify(update),
       });
     },
-    async restart() {
+    async restart(whileStopped) {
       await app.stop();
+      await whileStopped?.();
       app = await startApp(config(), logger());
+      await polling();
     },
     async stop() {
       await side?.close();

@@ -255,6 +255,10 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
   /** Events the poller has moved past (asked for a later ts): confirmed, in VK's terms. */
   let lpConfirmed = 0;
   let lpKey = hex(20);
+  /** The first ts VK still holds updates from (earlier ones are out of its history). */
+  let lpHistoryFrom = 1;
+  /** Checks (`act=a_check`) received: a poller is running once this moves. */
+  let lpChecks = 0;
   let lpWaiters: Array<() => void> = [];
   const queueEvent = (...events: VkCallbackEvent[]) => {
     for (const e of events) {
@@ -735,8 +739,9 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
     const wait = Math.min(90, Number(url.searchParams.get('wait') ?? 25));
     if (url.searchParams.get('act') !== 'a_check') return json(res, 200, { failed: 2 });
     if (key !== lpKey) return json(res, 200, { failed: 2 });
+    lpChecks++;
     if (Number.isInteger(ts)) lpConfirmed = Math.max(lpConfirmed, ts - 1);
-    if (!Number.isInteger(ts) || ts < 1 || ts > lpEvents.length + 1) {
+    if (!Number.isInteger(ts) || ts < lpHistoryFrom || ts > lpEvents.length + 1) {
       return json(res, 200, { failed: 1, ts: String(lpEvents.length + 1) });
     }
     if (ts > lpEvents.length) {
@@ -1120,6 +1125,14 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
     /** How many events the long poll holds (all kept; `ts` is one past the last). */
     get longPollLength(): number {
       return lpEvents.length;
+    },
+    /** Long poll checks received with a valid key. */
+    get longPollChecks(): number {
+      return lpChecks;
+    },
+    /** VK drops the updates it holds (a long outage): a check from before them answers `failed: 1`. */
+    forgetLongPollHistory(): void {
+      lpHistoryFrom = lpEvents.length + 1;
     },
     /** How many long poll events the app has confirmed (it asked for a ts past them). */
     get longPollConfirmed(): number {

@@ -1,5 +1,6 @@
 // The VK channel assembled: vk-io's API (pointed at VK_API_BASE_URL, paced by apiLimit) and Upload,
-// the inbound translator behind the Callback API handler or the Bots Long Poll loop, and the reactor.
+// the inbound translator behind the Callback API handler or the Bots Long Poll loop (long-poll.ts),
+// and the reactor.
 //
 // vk-io's own webhook callback answers `ok` before the update is handled and its long poll moves on
 // before the handlers finish; topicdesk needs the opposite, an answer only after the events are
@@ -25,6 +26,7 @@ import { MalformedEventError } from './event-schema.ts';
 import { DEFAULT_VK_FILE_HOSTS, type FileHost, parseFileHosts } from './file-hosts.ts';
 import { vkFileStore } from './files.ts';
 import { createVkInbound, type VkEvent, type VkInbound } from './inbound.ts';
+import { type LongPollPosition, runLongPoll } from './long-poll.ts';
 import { createVkReactor } from './reactor.ts';
 import type { VkRetryInfo, VkRetryOptions } from './reactor-context.ts';
 
@@ -55,6 +57,8 @@ export interface VkChannelOptions {
   /** Metrics hooks: each delivery outcome the reactor records, each retry it waits for. */
   readonly onDelivery?: (report: DeliveryReport) => void;
   readonly onRetry?: (info: VkRetryInfo) => void;
+  /** Where the long poll has got to, kept across restarts (VK_MODE=longpoll). */
+  readonly pollPosition: LongPollPosition;
   /** Wait between long poll retries after a failure. Default 1000 ms. */
   readonly pollRetryMs?: number;
   /** Hosts clients' files are downloaded from (VK_FILE_HOSTS). Default: VK's content hosts. */
@@ -84,12 +88,6 @@ const sameSecret = (given: unknown, expected: string) => {
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
 };
-
-interface LongPollServer {
-  key: string;
-  server: string;
-  ts: string;
-}
 
 export const createVkChannel = (options: VkChannelOptions): VkChannel => {
   const { logger, groupId } = options;
@@ -149,11 +147,13 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
   let polling: Promise<void> | undefined;
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      abort.signal.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(timer);
+        abort.signal.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, ms);
+      abort.signal.addEventListener('abort', done, { once: true });
     });
 
   /** Records one update, retrying until it is recorded: the poll moves past it only then. */
@@ -213,46 +213,15 @@ export const createVkChannel = (options: VkChannelOptions): VkChannel => {
       }
     },
     startLongPoll() {
-      polling = (async () => {
-        let server: LongPollServer | undefined;
-        while (!abort.signal.aborted) {
-          try {
-            if (!server) {
-              const fresh = (await vk.api.groups.getLongPollServer({ group_id: groupId })) as LongPollServer;
-              server = { ...fresh, ts: String(fresh.ts) };
-            }
-            const url = new URL(server.server);
-            url.searchParams.set('act', 'a_check');
-            url.searchParams.set('key', server.key);
-            url.searchParams.set('ts', server.ts);
-            url.searchParams.set('wait', '25');
-            const res = await fetch(url, {
-              signal: AbortSignal.any([abort.signal, AbortSignal.timeout(40_000)]),
-            });
-            if (!res.ok) throw new Error(`long poll server answered HTTP ${res.status}`);
-            const body = (await res.json()) as { ts?: string | number; updates?: VkEvent[]; failed?: number };
-            if (body.failed === 1) {
-              server.ts = String(body.ts); // history partly lost: go on from the ts VK gives
-              continue;
-            }
-            if (body.failed !== undefined) {
-              // 2: the key expired (keep ts); 3: key and ts both.
-              const keepTs = body.failed === 2 ? server.ts : undefined;
-              const fresh = (await vk.api.groups.getLongPollServer({ group_id: groupId })) as LongPollServer;
-              server = { ...fresh, ts: keepTs ?? String(fresh.ts) };
-              continue;
-            }
-            for (const update of body.updates ?? []) {
-              if (!(await record(update))) return;
-            }
-            server.ts = String(body.ts);
-          } catch (error) {
-            if (abort.signal.aborted) return;
-            logger.warn({ err: error }, 'vk long poll failed; retrying');
-            await pause(options.pollRetryMs ?? 1000);
-          }
-        }
-      })();
+      polling = runLongPoll({
+        api: vk.api,
+        groupId,
+        position: options.pollPosition,
+        record,
+        signal: abort.signal,
+        pause: () => pause(options.pollRetryMs ?? 1000),
+        logger,
+      });
       logger.info({ groupId }, `vk: bots long poll for community ${groupId}`);
     },
     async stop() {
