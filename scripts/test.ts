@@ -1,7 +1,9 @@
 // `npm test`: type-check, lint, then every test tier against a throwaway PostgreSQL this script
-// starts itself (unless DATABASE_URL points at one), then the unit tier and the runtime-bound
-// integration files (ltsIntFiles) once more under the Node LTS binary (`lts`, scripts/node-lts.ts). `npm test -- unit` runs one tier;
-// `npm test -- lts` only the LTS run. The fault suite (test/faults) runs here with short outages;
+// starts itself (unless DATABASE_URL points at one), on the production Node (package.json's
+// config.nodeLts, fetched once by scripts/node-lts.ts); then, when the running Node is another
+// major, the unit tier and the runtime-bound integration files (runtimeIntFiles) once more on it.
+// `npm test -- unit` runs one tier; `npm test -- own-node` only the second run; `--node=current`
+// runs the tiers on the running Node. The fault suite (test/faults) runs here with short outages;
 // `npm run test:faults` runs it with full ones.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,13 +18,13 @@ import { contractCounts } from './tap-check.ts';
 const tiers = ['unit', 'int', 'e2e', 'faults'] as const;
 type Tier = (typeof tiers)[number];
 /**
- * What the `lts` run covers: the unit tier, and of the integration tier the files whose outcome
- * rests on the runtime itself (below); the rest (CLI commands, projections, reports, the embedded
- * server's processes) is our code on the same driver and APIs, and the e2e and fault tiers would add
- * several minutes to every `npm test`.
+ * What the run on the machine's own Node (`own-node`) covers: the unit tier, and of the integration
+ * tier the files whose outcome rests on the runtime itself (below); the rest (CLI commands,
+ * projections, reports, the embedded server's processes) is our code on the same driver and APIs,
+ * and the e2e and fault tiers would add several minutes to every `npm test`.
  */
-const ltsTiers: readonly Tier[] = ['unit', 'int'];
-const ltsIntFiles: readonly string[] = [
+const ownNodeTiers: readonly Tier[] = ['unit', 'int'];
+const runtimeIntFiles: readonly string[] = [
   'test/contract/pg.contract.int.test.ts', // the pg driver: appends, reads, LISTEN/NOTIFY subscriptions
   'test/contract/esdb-stand-in.contract.int.test.ts', // gRPC over http2 (client and stand-in server)
   'test/contract/esdb.contract.int.test.ts', // the same against a real server, when EVENTSTORE_URL is set
@@ -175,14 +177,16 @@ const runTests = async (
 const main = async () => {
   const args = process.argv.slice(2);
   const wanted = args.filter((a): a is Tier => (tiers as readonly string[]).includes(a));
-  const everything = wanted.length === 0 && !args.includes('lts');
-  const selected: readonly Tier[] = everything ? tiers : wanted;
+  const ownNodeOnly = args.includes('own-node');
+  const everything = wanted.length === 0 && !ownNodeOnly;
+  const selected: readonly Tier[] = ownNodeOnly && wanted.length === 0 ? [] : everything ? tiers : wanted;
   const checksOnly = args.includes('--checks');
-  // The full run proves the LTS too, unless this Node is already on the LTS major (hosted CI, the
-  // image): then the main run is that proof.
-  const lts =
-    args.includes('lts') ||
-    (everything && !checksOnly && ltsMajor(ltsVersion(root)) !== ltsMajor(process.versions.node));
+  const onCurrent = args.includes('--node=current');
+  const onLtsMajor = ltsMajor(ltsVersion(root)) === ltsMajor(process.versions.node);
+  // The tiers run on the production Node; the running Node, when it is another major (the engines
+  // floor on these machines), runs the runtime-bound files again.
+  const ownNode = ownNodeOnly || (everything && !checksOnly && !onCurrent && !onLtsMajor);
+  const fetchLts = selected.length > 0 && !checksOnly && !onCurrent && !onLtsMajor;
 
   if (everything) {
     if (
@@ -199,24 +203,26 @@ const main = async () => {
   }
 
   const files = await findTests(join(root, 'test'), selected);
-  const ltsAll = lts ? await findTests(join(root, 'test'), ltsTiers) : [];
-  const ltsFiles = ltsAll.filter((f) => !f.endsWith('.int.test.ts') || ltsIntFiles.includes(f));
-  // A renamed or removed file must not drop out of the LTS run unnoticed.
-  const ltsMissing = lts ? ltsIntFiles.filter((f) => !ltsAll.includes(f)) : [];
-  if (ltsMissing.length > 0) {
-    console.error(`the LTS run names test files that do not exist: ${ltsMissing.join(', ')}`);
+  const ownAll = ownNode ? await findTests(join(root, 'test'), ownNodeTiers) : [];
+  const ownFiles = ownAll.filter((f) => !f.endsWith('.int.test.ts') || runtimeIntFiles.includes(f));
+  // A renamed or removed file must not drop out of the second run unnoticed.
+  const ownMissing = ownNode ? runtimeIntFiles.filter((f) => !ownAll.includes(f)) : [];
+  if (ownMissing.length > 0) {
+    console.error(`the run on this Node names test files that do not exist: ${ownMissing.join(', ')}`);
     return 1;
   }
-  if (files.length === 0 && ltsFiles.length === 0) {
+  if (files.length === 0 && ownFiles.length === 0) {
     console.error(`no test files for tiers ${selected.join(', ')}`);
     return 1;
   }
   if (selected.includes('e2e')) await ensureChromium();
-  if (everything && !checksOnly && !lts)
-    console.log(`Node ${process.version} is on the LTS major: this run proves it, no second run under it`);
+  if (everything && !checksOnly && onLtsMajor)
+    console.log(`Node ${process.version} is on the LTS major: the tiers run on it, no second run`);
+  if (everything && onCurrent)
+    console.log(`--node=current: the tiers run on Node ${process.version}, not on the LTS`);
   // Fetched before the database starts: an unreachable registry fails the run here, in seconds.
   let ltsNode: Awaited<ReturnType<typeof ensureLtsNode>> | undefined;
-  if (lts) {
+  if (fetchLts) {
     try {
       ltsNode = await ensureLtsNode(root);
     } catch (err) {
@@ -225,15 +231,15 @@ const main = async () => {
     }
     console.log(
       ltsNode.fetchedMs === undefined
-        ? `Node ${ltsNode.version} (LTS tier): ${relative(root, ltsNode.node)}, cached`
-        : `Node ${ltsNode.version} (LTS tier): fetched from the npm registry in ${(ltsNode.fetchedMs / 1000).toFixed(1)} s`,
+        ? `Node ${ltsNode.version} (LTS, the tiers run on it): ${relative(root, ltsNode.node)}, cached`
+        : `Node ${ltsNode.version} (LTS, the tiers run on it): fetched from the npm registry in ${(ltsNode.fetchedMs / 1000).toFixed(1)} s`,
     );
   }
 
   // The fault suite's short run (test/faults/support.ts); FAULTS_* in the environment win.
   const env: NodeJS.ProcessEnv = { ...FAST_ENV, ...process.env };
   let stop = async () => {};
-  const needsDatabase = selected.some((t) => t !== 'unit') || lts;
+  const needsDatabase = selected.some((t) => t !== 'unit') || ownNode;
   if (!env.DATABASE_URL && !env.TEST_DATABASE_URL && needsDatabase) {
     const started = Date.now();
     const pg = await startEmbeddedPostgres({
@@ -255,21 +261,29 @@ const main = async () => {
   process.once('SIGTERM', onSignal);
   try {
     const runs: { code: number; counts: Counts; contract: Map<string, Counts> }[] = [];
-    if (files.length > 0)
+    if (files.length > 0) {
+      // The LTS's directory first on PATH: anything a test starts as plain `node` is the LTS too.
+      const node = ltsNode?.node ?? process.execPath;
+      const tierEnv = ltsNode ? { ...env, PATH: [dirname(ltsNode.node), env.PATH].join(delimiter) } : env;
+      const version = ltsNode ? ltsNode.version : process.versions.node;
       runs.push(
-        await runTests(`tests: ${selected.join(', ')} (${files.length} files)`, process.execPath, files, env),
+        await runTests(
+          `tests on Node ${version}: ${selected.join(', ')} (${files.length} files)`,
+          node,
+          files,
+          tierEnv,
+        ),
       );
-    if (ltsNode) {
-      // Its directory first on PATH: anything a test starts as plain `node` is the LTS too.
-      const ltsEnv = { ...env, PATH: [dirname(ltsNode.node), env.PATH].join(delimiter) };
+    }
+    if (ownNode) {
       const run = await runTests(
-        `tests under Node ${ltsNode.version} (LTS): unit, ${ltsIntFiles.length} runtime-bound int files (${ltsFiles.length} files)`,
-        ltsNode.node,
-        ltsFiles,
-        ltsEnv,
+        `tests on this machine's Node ${process.versions.node}: unit, ${runtimeIntFiles.length} runtime-bound int files (${ownFiles.length} files)`,
+        process.execPath,
+        ownFiles,
+        env,
       );
       const { pass, fail, skipped } = run.counts;
-      console.log(`Node ${ltsNode.version}: ${pass} pass, ${fail} fail, ${skipped} skipped`);
+      console.log(`Node ${process.versions.node}: ${pass} pass, ${fail} fail, ${skipped} skipped`);
       runs.push(run);
     }
     // One plain closing line for CI and people: the counts of the whole run.

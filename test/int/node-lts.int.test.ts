@@ -1,4 +1,4 @@
-// The binary the `lts` test tier runs on (scripts/node-lts.ts), fetched by the real npm: a binary
+// The binary the test tiers run on (scripts/node-lts.ts), fetched by the real npm: a binary
 // already in the cache is used without the registry, one of another version is not, and a registry
 // out of reach ends the fetch in seconds with one message that says what failed and what to run.
 import assert from 'node:assert/strict';
@@ -81,10 +81,10 @@ describe('the Node LTS binary for the lts test tier', () => {
     assert.match(
       message,
       new RegExp(
-        `^could not fetch Node 26\\.12\\.1 \\(${binaryPackage()}@26\\.12\\.1\\) from the npm registry for the LTS test tier: .*ECONNREFUSED`,
+        `^could not fetch Node 26\\.12\\.1 \\(${binaryPackage()}@26\\.12\\.1\\) from the npm registry for the test tiers: .*ECONNREFUSED`,
       ),
     );
-    assert.match(message, /run the other tiers \(`npm test -- unit int e2e faults`\)/);
+    assert.match(message, /run the tiers on this Node \(`npm test -- --node=current`\)/);
     assert.ok(ms < 30_000, `took ${ms} ms`);
   });
 
@@ -97,7 +97,7 @@ describe('the Node LTS binary for the lts test tier', () => {
       const root = await projectWith('26.12.1');
       const env = npmAt(root, `http://127.0.0.1:${port}/`);
       const { message, ms } = await fails(ensureLtsNode(root, { env, timeoutMs: 4_000 }));
-      assert.match(message, /from the npm registry for the LTS test tier: no answer within 4 s\./);
+      assert.match(message, /from the npm registry for the test tiers: no answer within 4 s\./);
       assert.ok(held.length > 0, 'npm never reached the registry');
       assert.ok(ms >= 4_000 && ms < 15_000, `took ${ms} ms`);
     } finally {

@@ -595,7 +595,7 @@ const checkEsdbSteps = (
 };
 
 /**
- * One Node everywhere it is chosen: the exact version the `lts` test tier runs (package.json
+ * One Node everywhere it is chosen: the exact version the test tiers run on (package.json
  * config.nodeLts, scripts/node-lts.ts), and its major in every node image the Dockerfile builds on
  * and in every CI job that runs node or npm. Images and jobs name the major only (`26`,
  * `26-bookworm-slim`): security releases arrive without an edit, a new major never without one.
