@@ -31,7 +31,9 @@
 // The N messages are loaded without the HTTP path: `log.append` of 20 events per call by 8 appenders,
 // round-robin over the conversations (so each one's messages are spread through the log the way days
 // of traffic spread them), ~100 messages a conversation (N/100 conversations, at most 10 000), 60 %
-// from the client and 40 % manager answers. The app's live projection runners (and the webhook
+// from the client and 40 % manager answers, each conversation with its topic and every client message
+// followed by its copy into it (ClientMessageForwarded), as in service; the app measured has no
+// Telegram, so the POSTed messages stay uncopied. The app's live projection runners (and the webhook
 // reactor) catch up as the events arrive; the measurements start once all of them are at the head
 // of the log and the tables are vacuumed (autovacuum would have done that in service).
 import { randomUUID } from 'node:crypto';

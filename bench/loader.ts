@@ -5,7 +5,8 @@
 //
 // - `realisticConversation` (bench -- projections, scale): every event type of src/domain/events.ts
 //   in the order the command handler and reactors write them, over five sources, with metadata.
-// - `externalConversation` (bench -- api): one external source, client messages and manager answers.
+// - `externalConversation` (bench -- api): one external source's clients, each with a topic, client
+//   messages copied into it and manager answers.
 import { randomUUID } from 'node:crypto';
 import { conversationIdOf } from '../src/adapters/ids.ts';
 import type { EventLog, NewEvent } from '../src/domain/event-log.ts';
@@ -408,8 +409,10 @@ export const realisticConversation = (
 };
 
 // ---------------------------------------------------------------------------------------------
-// External-source conversations (bench -- api): ConversationStarted, then client messages (60 %)
-// and manager answers, text only.
+// External-source conversations (bench -- api): ConversationStarted and the client's topic, then
+// client messages (60 %), each copied into the topic as the Telegram reactor records it, and the
+// managers' answers from the topic; text only. The app the bench measures has no Telegram: these are
+// conversations from a time it had, as every external conversation in service has its topic.
 
 const apiWords =
   'hello order delivery payment refund please thanks where is my parcel tracking number invoice account password reset help support card bank transfer status today tomorrow week address change cancel item size colour broken damaged replace return label courier warehouse discount promo code subscription renew price total receipt'.split(
@@ -443,11 +446,16 @@ export const externalConversation = (
   const clientId = externalIdOf(index);
   const conversationId = conversationIdOf('external', source, clientId);
   const sourceActor: Actor = { kind: 'source', id: source };
+  const reactor: Actor = { kind: 'system', id: 'reactor' };
+  const topicId = String(10_000 + index);
+  let groupSeq = 1;
   let t = now - 90 * 86_400_000 + random() * 30 * 86_400_000;
   let made = -1; // -1: ConversationStarted is next
-  const event = (e: ConversationEvent, actor: Actor): NewEvent => {
-    t += (10 + random() * 3600) * 1000;
-    const command = randomUUID();
+  /** Events made and not yet taken: a message and what follows from it. */
+  const queue: NewEvent[] = [];
+  const event = (e: ConversationEvent, actor: Actor, cause?: NewEvent): NewEvent => {
+    t += (cause ? 0.2 + random() : 10 + random() * 3600) * 1000;
+    const command = cause?.metadata.correlationId ?? randomUUID();
     return {
       id: randomUUID(),
       type: e.type,
@@ -455,54 +463,77 @@ export const externalConversation = (
       metadata: {
         occurredAt: new Date(t).toISOString(),
         correlationId: command,
-        causationId: command,
+        causationId: cause?.id ?? command,
         actor,
       },
     };
   };
-  const next = (): NewEvent => {
+  const groupMessage = () => ({ chatId: supportChat, messageId: String(groupSeq++) });
+  const next = () => {
     const k = made++;
     if (k < 0) {
-      return event(
+      const started = event(
         {
           type: 'ConversationStarted',
           data: { conversationId, channel: 'external', source, clientId, profile: {} },
         },
         sourceActor,
       );
+      const title = `${clientId} · ${source}`;
+      queue.push(
+        started,
+        event({ type: 'TopicOpened', data: { topicId, chatId: supportChat, title } }, reactor, started),
+      );
+      return;
     }
     const text = apiTexts[Math.floor(random() * apiTexts.length)]!;
     if (k === 0 || random() < 0.6) {
-      return event(
+      const messageId = randomUUID();
+      const received = event(
         {
           type: 'ClientMessageReceived',
-          data: { messageId: randomUUID(), text, attachments: [], suppressed: false },
+          data: { messageId, text, attachments: [], suppressed: false },
         },
         sourceActor,
       );
+      queue.push(
+        received,
+        event(
+          { type: 'ClientMessageForwarded', data: { messageId, topicId, groupMessage: groupMessage() } },
+          reactor,
+          received,
+        ),
+      );
+      return;
     }
     const manager = apiManagers[Math.floor(random() * apiManagers.length)]!;
-    return event(
-      {
-        type: 'ManagerReplied',
-        data: {
-          messageId: randomUUID(),
-          managerId: manager.id,
-          managerName: manager.name!,
-          text,
-          attachments: [],
+    queue.push(
+      event(
+        {
+          type: 'ManagerReplied',
+          data: {
+            messageId: randomUUID(),
+            managerId: manager.id,
+            managerName: manager.name!,
+            text,
+            attachments: [],
+            groupMessage: groupMessage(),
+          },
         },
-      },
-      manager,
+        manager,
+      ),
     );
   };
   return {
     stream: conversationStream(conversationId),
     revision: -1,
-    remaining: () => messages - made,
+    remaining: () => messages - made + queue.length,
     take(count) {
       const out: NewEvent[] = [];
-      while (out.length < count && made < messages) out.push(next());
+      while (out.length < count && (queue.length > 0 || made < messages)) {
+        if (queue.length === 0) next();
+        out.push(queue.shift()!);
+      }
       return out;
     },
   };

@@ -89,7 +89,7 @@ for (const a of args.filter((x) => x.startsWith('-'))) {
 }
 
 // The figures are production's: they run on the Node the image runs (docs/design.md, "Benchmarks on
-// the production Node"), fetched once like the LTS test tier's, unless --node=current says otherwise.
+// the production Node"), fetched once as for the tests, unless --node=current says otherwise.
 const nodeFlag = textFlag('node') ?? 'lts';
 if (nodeFlag !== 'lts' && nodeFlag !== 'current') {
   console.error(`--node=${nodeFlag}: expected lts or current`);
