@@ -552,6 +552,29 @@ describe('vk: community messages ↔ forum topics', () => {
   });
 });
 
+describe('vk: Bots Long Poll, restarted before any update came', () => {
+  let h: VkHarness;
+  before(async () => {
+    h = await startVkHarness({ mode: 'longpoll' });
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('a message written while the app was down arrives, though nothing had come before', async () => {
+    const user = h.vk.addUser({ first_name: 'Pavel', last_name: 'First' });
+    await h.restart(() => {
+      h.vk.queueEvent(h.vk.messageNew(user, { text: 'written during the first restart' }));
+    });
+    const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('Pavel First')));
+    await waitFor('the message', () =>
+      h.tg
+        .messagesIn(h.tg.supportChatId, topic.message_thread_id)
+        .find((m) => m.text === 'written during the first restart'),
+    );
+  });
+});
+
 describe('vk: Bots Long Poll (VK_MODE=longpoll)', () => {
   let h: VkHarness;
   before(async () => {

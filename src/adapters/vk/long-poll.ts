@@ -41,12 +41,15 @@ const serverOf = async (ctx: LongPollContext, ts?: string): Promise<LongPollServ
   return { key: fresh.key, server: fresh.server, ts: ts ?? String(fresh.ts) };
 };
 
-/** The first server: VK's key, and the kept `ts` when there is one (VK's own `ts` is "from now on"). */
+/**
+ * The first server: VK's key, and the kept `ts` when there is one (VK's own `ts` is "from now on").
+ * On the very first start VK's `ts` is kept at once, so a restart before any update misses none.
+ */
 const firstServer = async (ctx: LongPollContext): Promise<LongPollServer> => {
   const kept = await ctx.position.load();
   const server = await serverOf(ctx, kept);
-  if (kept !== undefined)
-    ctx.logger.info({ ts: kept }, 'vk long poll: resuming after the last update recorded');
+  if (kept === undefined) await ctx.position.save(server.ts);
+  else ctx.logger.info({ ts: kept }, 'vk long poll: resuming after the last update recorded');
   return server;
 };
 
