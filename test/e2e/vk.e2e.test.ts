@@ -677,6 +677,21 @@ describe('vk: Bots Long Poll (VK_MODE=longpoll)', () => {
     );
   });
 
+  it('when VK loses the poll’s key and ts, the app says so and goes on with new ones', async () => {
+    const user = h.vk.addUser({ first_name: 'Gleb', last_name: 'Lost' });
+    h.vk.loseLongPollState();
+    await waitFor('the warning', () =>
+      h.logLines.some((l) => l.includes('VK lost the poll’s key and ts')) ? true : undefined,
+    );
+    h.vk.queueEvent(h.vk.messageNew(user, { text: 'after VK lost the poll' }));
+    const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('Gleb Lost')));
+    await waitFor('the message', () =>
+      h.tg
+        .messagesIn(h.tg.supportChatId, topic.message_thread_id)
+        .find((m) => m.text === 'after VK lost the poll'),
+    );
+  });
+
   it('the Callback API endpoint is off', async () => {
     const user = h.vk.addUser({ first_name: 'Nope' });
     const res = await h.postEvent(h.vk.messageNew(user, { text: 'hi' }));

@@ -259,6 +259,8 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
   let lpHistoryFrom = 1;
   /** Checks (`act=a_check`) received: a poller is running once this moves. */
   let lpChecks = 0;
+  /** VK lost the poller's key and ts both: the next answer is `failed: 3`. */
+  let lpLost = false;
   let lpWaiters: Array<() => void> = [];
   const queueEvent = (...events: VkCallbackEvent[]) => {
     for (const e of events) {
@@ -744,7 +746,7 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
     if (!Number.isInteger(ts) || ts < lpHistoryFrom || ts > lpEvents.length + 1) {
       return json(res, 200, { failed: 1, ts: String(lpEvents.length + 1) });
     }
-    if (ts > lpEvents.length) {
+    if (ts > lpEvents.length && !lpLost) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait * 1000);
         lpWaiters.push(() => {
@@ -758,6 +760,10 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
       });
     }
     if (res.destroyed) return;
+    if (lpLost) {
+      lpLost = false;
+      return json(res, 200, { failed: 3 });
+    }
     json(res, 200, { ts: String(lpEvents.length + 1), updates: lpEvents.slice(ts - 1) });
   };
 
@@ -918,6 +924,13 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
     rateLimit(perSecond: number | undefined): void {
       rate = perSecond;
       stamps.length = 0;
+    },
+    /** VK loses the poller's key and ts (a waiting check, or the next one, answers failed: 3). */
+    loseLongPollState(): void {
+      lpLost = true;
+      const waiters = lpWaiters;
+      lpWaiters = [];
+      for (const w of waiters) w();
     },
     /** The long poll key expires (the next check answers failed: 2). */
     expireLongPollKey(): void {

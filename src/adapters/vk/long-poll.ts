@@ -64,13 +64,17 @@ const check = async (ctx: LongPollContext, server: LongPollServer): Promise<Chec
   return (await res.json()) as CheckAnswer;
 };
 
-/** Moves the loop (and the kept position) on to `ts`; a failed save only means a replay later. */
+/** Keeps `ts` as the position; a failed save only means a replay after the next restart. */
+const keep = (ctx: LongPollContext, ts: string) =>
+  ctx.position.save(ts).catch((err: unknown) => {
+    ctx.logger.warn({ err, ts }, 'vk long poll: position not saved; a restart repeats a few updates');
+  });
+
+/** Moves the loop (and the kept position) on to `ts`. */
 const moveTo = async (ctx: LongPollContext, server: LongPollServer, ts: string) => {
   if (ts === server.ts) return;
   server.ts = ts;
-  await ctx.position.save(ts).catch((err: unknown) => {
-    ctx.logger.warn({ err, ts }, 'vk long poll: position not saved; a restart repeats a few updates');
-  });
+  await keep(ctx, ts);
 };
 
 /** Runs until the signal aborts. */
@@ -90,8 +94,14 @@ export const runLongPoll = async (ctx: LongPollContext): Promise<void> => {
         continue;
       }
       if (answer.failed !== undefined) {
-        // 2: the key expired (keep ts); 3: key and ts both.
+        // 2: the key expired (keep ts); 3: VK lost key and ts both, and what came meanwhile with them.
+        if (answer.failed !== 2)
+          ctx.logger.warn(
+            { failed: answer.failed, from: server.ts },
+            'vk long poll: VK lost the poll’s key and ts; updates since the last one recorded may be lost',
+          );
         server = await serverOf(ctx, answer.failed === 2 ? server.ts : undefined);
+        if (answer.failed !== 2) await keep(ctx, server.ts);
         continue;
       }
       for (const update of answer.updates ?? []) {
