@@ -552,6 +552,15 @@ describe('vk: community messages ↔ forum topics', () => {
   });
 });
 
+/** Waits for the client's topic and for `text` in it; the topic. */
+const inTopicOf = async (h: VkHarness, client: string, text: string) => {
+  const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes(client)));
+  await waitFor(`"${text}" in the topic`, () =>
+    h.tg.messagesIn(h.tg.supportChatId, topic.message_thread_id).find((m) => m.text === text),
+  );
+  return topic;
+};
+
 describe('vk: Bots Long Poll, restarted before any update came', () => {
   let h: VkHarness;
   before(async () => {
@@ -566,12 +575,7 @@ describe('vk: Bots Long Poll, restarted before any update came', () => {
     await h.restart(() => {
       h.vk.queueEvent(h.vk.messageNew(user, { text: 'written during the first restart' }));
     });
-    const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('Pavel First')));
-    await waitFor('the message', () =>
-      h.tg
-        .messagesIn(h.tg.supportChatId, topic.message_thread_id)
-        .find((m) => m.text === 'written during the first restart'),
-    );
+    await inTopicOf(h, 'Pavel First', 'written during the first restart');
   });
 });
 
@@ -684,12 +688,7 @@ describe('vk: Bots Long Poll (VK_MODE=longpoll)', () => {
       h.logLines.some((l) => l.includes('VK lost the poll’s key and ts')) ? true : undefined,
     );
     h.vk.queueEvent(h.vk.messageNew(user, { text: 'after VK lost the poll' }));
-    const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('Gleb Lost')));
-    await waitFor('the message', () =>
-      h.tg
-        .messagesIn(h.tg.supportChatId, topic.message_thread_id)
-        .find((m) => m.text === 'after VK lost the poll'),
-    );
+    await inTopicOf(h, 'Gleb Lost', 'after VK lost the poll');
   });
 
   it('the Callback API endpoint is off', async () => {
