@@ -98,7 +98,9 @@ export const runLongPoll = async (ctx: LongPollContext): Promise<void> => {
         if (answer.failed !== 2)
           ctx.logger.warn(
             { failed: answer.failed, from: server.ts },
-            'vk long poll: VK lost the poll’s key and ts; updates since the last one recorded may be lost',
+            answer.failed === 3
+              ? 'vk long poll: VK lost the poll’s key and ts; updates since the last one recorded may be lost'
+              : 'vk long poll: an answer VK does not document; starting again with a new key and ts',
           );
         server = await serverOf(ctx, answer.failed === 2 ? server.ts : undefined);
         if (answer.failed !== 2) await keep(ctx, server.ts);
