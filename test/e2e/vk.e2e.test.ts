@@ -681,6 +681,14 @@ describe('vk: Bots Long Poll (VK_MODE=longpoll)', () => {
     );
   });
 
+  it('when the key expires, the app takes a new one and keeps its ts: nothing sent meanwhile is missed', async () => {
+    const user = h.vk.addUser({ first_name: 'Kira', last_name: 'Expired' });
+    // In one go: the waiting check is answered failed: 2, and VK's ts of "now" is already past this.
+    h.vk.expireLongPollKey();
+    h.vk.queueEvent(h.vk.messageNew(user, { text: 'sent as the key expired' }));
+    await inTopicOf(h, 'Kira Expired', 'sent as the key expired');
+  });
+
   it('when VK loses the poll’s key and ts, the app says so and goes on with new ones', async () => {
     const user = h.vk.addUser({ first_name: 'Gleb', last_name: 'Lost' });
     h.vk.loseLongPollState();

@@ -760,6 +760,7 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
       });
     }
     if (res.destroyed) return;
+    if (key !== lpKey) return json(res, 200, { failed: 2 });
     if (lpLost) {
       lpLost = false;
       return json(res, 200, { failed: 3 });
@@ -932,9 +933,12 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
       lpWaiters = [];
       for (const w of waiters) w();
     },
-    /** The long poll key expires (the next check answers failed: 2). */
+    /** The long poll key expires (a waiting check, or the next one, answers failed: 2). */
     expireLongPollKey(): void {
       lpKey = hex(20);
+      const waiters = lpWaiters;
+      lpWaiters = [];
+      for (const w of waiters) w();
     },
 
     // ---- files ------------------------------------------------------------------------------------
