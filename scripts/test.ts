@@ -179,7 +179,7 @@ const main = async () => {
   const wanted = args.filter((a): a is Tier => (tiers as readonly string[]).includes(a));
   const ownNodeOnly = args.includes('own-node');
   const everything = wanted.length === 0 && !ownNodeOnly;
-  const selected: readonly Tier[] = ownNodeOnly && wanted.length === 0 ? [] : everything ? tiers : wanted;
+  const selected: readonly Tier[] = everything ? tiers : wanted;
   const checksOnly = args.includes('--checks');
   const onCurrent = args.includes('--node=current');
   const onLtsMajor = ltsMajor(ltsVersion(root)) === ltsMajor(process.versions.node);

@@ -640,18 +640,12 @@ describe('vk: Bots Long Poll (VK_MODE=longpoll)', () => {
   it('updates VK took while the app was stopped are recorded when it starts again', async () => {
     const user = h.vk.addUser({ first_name: 'Oleg', last_name: 'Restart' });
     h.vk.queueEvent(h.vk.messageNew(user, { text: 'before the restart' }));
-    const topic = await waitFor('the topic', () =>
-      h.tg.topics().find((t) => t.name.includes('Oleg Restart')),
-    );
+    await inTopicOf(h, 'Oleg Restart', 'before the restart');
     await waitFor('the update confirmed', () => h.vk.longPollConfirmed >= h.vk.longPollLength || undefined);
     await h.restart(() => {
       h.vk.queueEvent(h.vk.messageNew(user, { text: 'while the app was down' }));
     });
-    await waitFor('the message sent while the app was down', () =>
-      h.tg
-        .messagesIn(h.tg.supportChatId, topic.message_thread_id)
-        .find((m) => m.text === 'while the app was down'),
-    );
+    await inTopicOf(h, 'Oleg Restart', 'while the app was down');
     const { rows } = await h.db.pool.query<{ ts: string }>(
       'SELECT ts FROM td_vk_long_poll WHERE group_id = $1',
       [h.vk.groupId],
@@ -662,17 +656,16 @@ describe('vk: Bots Long Poll (VK_MODE=longpoll)', () => {
   it('after an outage longer than VK keeps updates, the app says so and goes on from VK’s ts', async () => {
     const user = h.vk.addUser({ first_name: 'Vera', last_name: 'Outage' });
     h.vk.queueEvent(h.vk.messageNew(user, { text: 'first' }));
-    const topic = await waitFor('the topic', () => h.tg.topics().find((t) => t.name.includes('Vera Outage')));
+    const topic = await inTopicOf(h, 'Vera Outage', 'first');
     await waitFor('the update confirmed', () => h.vk.longPollConfirmed >= h.vk.longPollLength || undefined);
     await h.restart(() => {
       h.vk.queueEvent(h.vk.messageNew(user, { text: 'dropped by VK' }));
       h.vk.forgetLongPollHistory();
     });
     h.vk.queueEvent(h.vk.messageNew(user, { text: 'after the outage' }));
-    const inTopic = () => h.tg.messagesIn(h.tg.supportChatId, topic.message_thread_id);
-    await waitFor('the message after the outage', () => inTopic().find((m) => m.text === 'after the outage'));
+    await inTopicOf(h, 'Vera Outage', 'after the outage');
     assert.equal(
-      inTopic().find((m) => m.text === 'dropped by VK'),
+      h.tg.messagesIn(h.tg.supportChatId, topic.message_thread_id).find((m) => m.text === 'dropped by VK'),
       undefined,
     );
     assert.ok(

@@ -262,14 +262,18 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
   /** VK lost the poller's key and ts both: the next answer is `failed: 3`. */
   let lpLost = false;
   let lpWaiters: Array<() => void> = [];
+  /** Answers every waiting check now (with what it then finds). */
+  const wakeChecks = () => {
+    const waiters = lpWaiters;
+    lpWaiters = [];
+    for (const w of waiters) w();
+  };
   const queueEvent = (...events: VkCallbackEvent[]) => {
     for (const e of events) {
       const { secret: _omit, ...update } = e;
       lpEvents.push(update as VkCallbackEvent);
     }
-    const waiters = lpWaiters;
-    lpWaiters = [];
-    for (const w of waiters) w();
+    wakeChecks();
   };
 
   // ---- events -------------------------------------------------------------------------------------
@@ -929,16 +933,12 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
     /** VK loses the poller's key and ts (a waiting check, or the next one, answers failed: 3). */
     loseLongPollState(): void {
       lpLost = true;
-      const waiters = lpWaiters;
-      lpWaiters = [];
-      for (const w of waiters) w();
+      wakeChecks();
     },
     /** The long poll key expires (a waiting check, or the next one, answers failed: 2). */
     expireLongPollKey(): void {
       lpKey = hex(20);
-      const waiters = lpWaiters;
-      lpWaiters = [];
-      for (const w of waiters) w();
+      wakeChecks();
     },
 
     // ---- files ------------------------------------------------------------------------------------
@@ -1157,7 +1157,7 @@ export const startVkStandIn = async (options: VkStandInOptions = {}) => {
     },
 
     async close(): Promise<void> {
-      for (const w of lpWaiters) w();
+      wakeChecks();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -93,17 +93,20 @@ export const runLongPoll = async (ctx: LongPollContext): Promise<void> => {
         await moveTo(ctx, server, String(answer.ts));
         continue;
       }
+      if (answer.failed === 2) {
+        server = await serverOf(ctx, server.ts); // the key expired: a new one, the same ts
+        continue;
+      }
       if (answer.failed !== undefined) {
-        // 2: the key expired (keep ts); 3: VK lost key and ts both, and what came meanwhile with them.
-        if (answer.failed !== 2)
-          ctx.logger.warn(
-            { failed: answer.failed, from: server.ts },
-            answer.failed === 3
-              ? 'vk long poll: VK lost the poll’s key and ts; updates since the last one recorded may be lost'
-              : 'vk long poll: an answer VK does not document; starting again with a new key and ts',
-          );
-        server = await serverOf(ctx, answer.failed === 2 ? server.ts : undefined);
-        if (answer.failed !== 2) await keep(ctx, server.ts);
+        // 3: VK lost key and ts both, and what came meanwhile with them.
+        ctx.logger.warn(
+          { failed: answer.failed, from: server.ts },
+          answer.failed === 3
+            ? 'vk long poll: VK lost the poll’s key and ts; updates since the last one recorded may be lost'
+            : 'vk long poll: an answer VK does not document; starting again with a new key and ts',
+        );
+        server = await serverOf(ctx);
+        await keep(ctx, server.ts);
         continue;
       }
       for (const update of answer.updates ?? []) {
