@@ -40,7 +40,7 @@ import { createProjectionProgress } from '../projections/progress.ts';
 import { startReactorRunner } from '../projections/reactor-runner.ts';
 import {
   conversationStateProjection,
-  type StoredCoreNote,
+  type StoredNote,
 } from '../projections/read-models/conversation-state.ts';
 import { type MessageRow, messagesProjection } from '../projections/read-models/messages.ts';
 import { ensureActiveGeneration } from '../projections/registry.ts';
@@ -126,10 +126,9 @@ export const startApp = async (
       store: createPgConversationStore({ pool: db.pool }),
       decode: decodeConversationEvent,
     });
-    // A core the conversation-state runner of this process stored lets the reader let go of what it holds.
+    // What the conversation-state runner of this process stored, the reader lets go of.
     progress.on(conversationStateProjection.name, (_position, written) => {
-      for (const note of written as readonly StoredCoreNote[])
-        reader.stored(note.conversationId, note.revision);
+      for (const note of written as readonly StoredNote[]) reader.stored(note.conversationId, note.revision);
     });
     const handler = timedCommands(
       createCommandHandler({

@@ -70,7 +70,7 @@ export interface CommandHandlerOptions {
    */
   readonly decode?: (event: RecordedEvent) => ConversationEvent;
   readonly clock?: Clock;
-  /** Conversations whose state is kept between calls (least recently used dropped). Default 5000; 0 turns it off. */
+  /** Conversations whose state is kept between calls (least recently used dropped). Default CACHED_CONVERSATIONS; 0 turns it off. */
   readonly cacheSize?: number;
   /** The conversation reader to share (the app's, with the store); by default one of its own over `log`. */
   readonly reader?: ConversationReader;

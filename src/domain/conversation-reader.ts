@@ -49,8 +49,8 @@ export interface ConversationReader {
   /** Told what a writer of this process appended (so the next read need not look for it). */
   appended(conversationId: string, from: ConversationRead, events: readonly Appended[]): ConversationRead;
   /**
-   * Told that the store's copy of a conversation's core now stands at `revision` (the projection ran in
-   * this process): what the store has is let go of at once, not at the next read.
+   * Told that the store holds a conversation's messages as of `revision` (the projection ran in this
+   * process): what the store has is let go of at once, not at the next read.
    */
   stored(conversationId: string, revision: number): void;
   /** Forgets what this process holds of a conversation (tests; a restart without restarting). */
@@ -63,14 +63,20 @@ export interface ConversationReaderOptions {
   readonly store?: ConversationStore;
   /** Turns a recorded event into a domain event; the default trusts the log. */
   readonly decode?: (event: RecordedEvent) => ConversationEvent;
-  /** Conversations kept between calls (least recently used dropped). Default 5000; 0 turns it off. */
+  /** Conversations kept between calls (least recently used dropped). Default CACHED_CONVERSATIONS; 0 turns it off. */
   readonly cacheSize?: number;
-  /** Clean messages a held state keeps beyond those changed since the store's copy. Default 32. */
+  /** Clean messages a held state keeps beyond those changed since the store's copy. Default WINDOW_MESSAGES. */
   readonly windowSize?: number;
 }
 
 /** How many event ids a read keeps to know a re-delivered command. */
 export const RECENT_EVENTS = 64;
+
+/** Conversations a reader holds by default: about 15 KiB of heap each (docs/design.md, "The one conversation reader"). */
+export const CACHED_CONVERSATIONS = 10_000;
+
+/** Messages the store has that a held state keeps by default, most recently used. */
+export const WINDOW_MESSAGES = 8;
 
 interface Entry {
   readonly state: ConversationState;
@@ -93,8 +99,8 @@ export const withRecent = (recent: readonly string[], ids: readonly string[]): r
 
 export const createConversationReader = (options: ConversationReaderOptions): ConversationReader => {
   const { log, store, decode = trustLog } = options;
-  const cacheSize = options.cacheSize ?? 5000;
-  const windowSize = options.windowSize ?? 32;
+  const cacheSize = options.cacheSize ?? CACHED_CONVERSATIONS;
+  const windowSize = options.windowSize ?? WINDOW_MESSAGES;
   const cache = new Map<string, Entry>();
 
   const remember = (id: string, entry: Entry): void => {

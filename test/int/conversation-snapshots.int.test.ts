@@ -6,15 +6,18 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
 import pg from 'pg';
+import { commandEventId } from '../../src/adapters/ids.ts';
 import { createPgConversationStore } from '../../src/adapters/postgres/conversation-store.ts';
 import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
-import type { CommandHandler } from '../../src/domain/command-handler.ts';
+import { type CommandHandler, createCommandHandler } from '../../src/domain/command-handler.ts';
 import { foldConversation } from '../../src/domain/conversation-fold.ts';
+import { createConversationReader, WINDOW_MESSAGES } from '../../src/domain/conversation-reader.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
 import type { ConversationEvent } from '../../src/domain/events.ts';
 import {
   conversationStateProjectionWith,
   SNAPSHOT_EVERY,
+  type StoredNote,
 } from '../../src/projections/read-models/conversation-state.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { type ProjectionRunner, startProjectionRunner } from '../../src/projections/runner.ts';
@@ -205,6 +208,52 @@ describe('conversation-state cores stored every SNAPSHOT_EVERY events', () => {
     const fresh = await talk(handler, 'fresh', 'only', 1);
     await caughtUp(db);
     assert.equal(await stored(db, fresh), undefined);
+  });
+
+  it('each batch tells, per conversation, the revision its messages are stored at: a reader told so holds only its window', async () => {
+    const reader = createConversationReader({ log, store: createPgConversationStore({ pool: db.pool }) });
+    const handler = createCommandHandler({ log, eventId: commandEventId, reader });
+    const notes: StoredNote[] = [];
+    running.push(
+      startProjectionRunner({
+        db: sqlDatabase(db.pool),
+        log,
+        projections: [conversationStateProjectionWith({ maxHeld: 1000 })],
+        onBatch: ({ written }) => {
+          for (const note of written as readonly StoredNote[]) {
+            notes.push(note);
+            reader.stored(note.conversationId, note.revision);
+          }
+        },
+      }),
+    );
+    // 27 events: fewer than SNAPSHOT_EVERY, so no core is stored, but every message is.
+    const id = await talk(handler, 'told', 'window', 8);
+    await caughtUp(db);
+    const head = await headOf(log, id);
+    assert.ok(head < SNAPSHOT_EVERY - 1, `head ${head}`);
+    assert.equal(await stored(db, id), undefined, 'no core stored yet');
+    assert.equal(notes.at(-1)?.conversationId, id);
+    assert.equal(notes.at(-1)?.revision, head, 'the last note is at the head');
+    const { state, held } = await reader.read(id);
+    assert.equal(held, true);
+    assert.equal(
+      [...state.messages.entriesWithRevisions()].length,
+      WINDOW_MESSAGES,
+      'the window alone is held',
+    );
+    // What it let go of is one query away, as the fold of the whole stream has it.
+    const whole = foldConversation(
+      (await log.readStream(`conversation-${id}`)).map((e) => ({
+        event: { type: e.type, data: e.data } as ConversationEvent,
+        revision: e.revision,
+        at: e.metadata.occurredAt,
+      })),
+    );
+    for (const mid of ['window-in-0', 'window-out-0', 'window-in-3']) {
+      const again = await reader.read(id, { messageIds: [mid] });
+      assert.deepEqual(again.state.messages.get(mid), whole.messages.get(mid), mid);
+    }
   });
 
   it("the store's prepared reads keep answering on the same connection after a rebuild swaps its views", async () => {

@@ -16,7 +16,7 @@ import {
   MessageWindow,
   messagesNeeded,
 } from '../../src/domain/conversation.ts';
-import { createConversationReader } from '../../src/domain/conversation-reader.ts';
+import { createConversationReader, WINDOW_MESSAGES } from '../../src/domain/conversation-reader.ts';
 import type { ConversationStore } from '../../src/domain/conversation-store.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import type { EventLog, RecordedEvent } from '../../src/domain/event-log.ts';
@@ -426,7 +426,7 @@ describe('conversation reader', () => {
     reader.stored(CONVERSATION_ID, recorded.length - 1);
     const after = await reader.read(CONVERSATION_ID);
     assert.equal(after.held, true);
-    assert.equal(held(after.state), 32);
+    assert.equal(held(after.state), WINDOW_MESSAGES);
     const oldest = await reader.read(CONVERSATION_ID, { messageIds: ['c0'] });
     assert.equal(oldest.state.messages.get('c0')?.messageId, 'c0');
   });

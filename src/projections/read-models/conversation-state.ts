@@ -141,8 +141,11 @@ const heldCores = async (
   return cores;
 };
 
-/** What the projection tells of a batch once it commits (BatchContext.written): a core it stored. */
-export interface StoredCoreNote {
+/**
+ * What the projection tells of a batch once it commits (BatchContext.written): the store holds every
+ * message of the conversation as of `revision` (its core may trail by fewer than SNAPSHOT_EVERY events).
+ */
+export interface StoredNote {
   readonly conversationId: string;
   readonly revision: number;
 }
@@ -263,9 +266,12 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       held.delete(id);
     }
     upsertRows(ctx, ctx.t('rm_conversation_state'), coreColumns, ['conversation_id'], coreRows);
-    // Told once the batch commits, so a reader in this process lets go of what the store now has.
-    for (const r of coreRows)
-      ctx.written.push({ conversationId: r.conversation_id, revision: r.revision } satisfies StoredCoreNote);
+    // Told once the batch commits, so a reader in this process lets go of the messages the store now has.
+    for (const [id, folded] of byConversation)
+      ctx.written.push({
+        conversationId: id,
+        revision: folded[folded.length - 1]!.revision!,
+      } satisfies StoredNote);
     upsertRows(
       ctx,
       ctx.t('rm_conversation_messages'),
