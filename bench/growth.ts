@@ -33,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { authenticate, createSource } from '../src/adapters/sources/sources.ts';
 import type { App } from '../src/app/app.ts';
+import { CACHED_CONVERSATIONS } from '../src/domain/conversation-reader.ts';
 import { telegramStandInEnv } from '../test/support/app-env.ts';
 import {
   type ApiCall,
@@ -626,9 +627,10 @@ export const benchGrowth = async (options: GrowthOptions = {}): Promise<void> =>
     const heapPer = (rss.after.heap - rss.before.heap) / rss.conversations;
     const rssLines = [
       `6. process RSS with ${rss.conversations.toLocaleString('en-US')} cached conversations of ${rss.messages.toLocaleString('en-US')} messages (${rss.events.toLocaleString('en-US')} events): ${mib(rss.after.rss)} (before caching them: ${mib(rss.before.rss)}; +${mib(rss.after.rss - rss.before.rss)}, ${(perConversation / 1024).toFixed(0)} KiB each); V8 heap in use after GC ${mib(rss.after.heap)} (before: ${mib(rss.before.heap)}; +${(heapPer / 1024).toFixed(0)} KiB each); peak RSS ${mib(rss.maxRss)}`,
-      ...(rss.conversations * rss.messages < 5_000_000
+      // A held conversation keeps a bounded window, so its heap does not grow with its messages.
+      ...(rss.conversations < CACHED_CONVERSATIONS
         ? [
-            `   EXTRAPOLATED to 5,000 × 1,000 (heap per conversation × 5,000, × 1,000 / ${rss.messages} messages): +${mib(heapPer * 5000 * (1000 / rss.messages))} of heap`,
+            `   EXTRAPOLATED to a full cache (heap per conversation × ${CACHED_CONVERSATIONS.toLocaleString('en-US')}): +${mib(heapPer * CACHED_CONVERSATIONS)} of heap`,
           ]
         : []),
       `   loaded ${rss.events.toLocaleString('en-US')} events by COPY in ${seconds(rss.loadMs)}; one POST to each conversation (8 in flight) in ${seconds(rss.populateMs)}; answers ${Object.entries(
