@@ -179,12 +179,7 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
   };
 
   const cold = async (id: string): Promise<Entry> => {
-    // The store's core and the stream's first event asked at once: a conversation with no events yet
-    // (a new client's first message) is known in one round trip, not two.
-    const [stored, first] = store
-      ? await Promise.all([store.core(id), log.readStream(conversationStream(id), { maxCount: 1 })])
-      : [undefined, undefined];
-    if (first?.length === 0) return { state: empty(), revision: -1, recent: [], storeRevision: -1 };
+    const stored = store ? await store.core(id) : undefined;
     const entry: Entry = stored
       ? {
           state: { ...stored.core, messages: MessageWindow.empty(false) },

@@ -410,42 +410,6 @@ describe('conversation reader', () => {
     assert.equal(decided[0]?.type, 'ClientMessageReceived');
   });
 
-  test('a conversation with no events yet is read cold in one round trip: the store and the log are asked at once', async () => {
-    const asked: string[] = [];
-    let bothAsked!: () => void;
-    const both = new Promise<void>((resolve) => {
-      bothAsked = resolve;
-    });
-    const ask = async (what: string) => {
-      asked.push(what);
-      if (asked.length === 2) bothAsked();
-      await both; // answers only once the other is asked too
-    };
-    const reader = createConversationReader({
-      log: {
-        ...memoryLog([]),
-        async readStream() {
-          await ask('log');
-          return [];
-        },
-      },
-      store: {
-        ...storeAt([], 0),
-        async core() {
-          await ask('store');
-          return undefined;
-        },
-      },
-    });
-    const read = await Promise.race([
-      reader.read(CONVERSATION_ID),
-      new Promise<'one after the other'>((resolve) => setTimeout(() => resolve('one after the other'), 1000)),
-    ]);
-    assert.notEqual(read, 'one after the other', 'the second was asked only once the first had answered');
-    assert.equal(typeof read === 'object' && read.revision, -1);
-    assert.deepEqual(asked.sort(), ['log', 'store'], 'each asked once');
-  });
-
   test('told that the store now holds a conversation, a held state lets go of all but the window, and still answers for the rest', async () => {
     const { events } = historyOf(Array.from({ length: 150 }, () => ({ kind: 'client' as const })));
     const recorded = recordedOf(events);
