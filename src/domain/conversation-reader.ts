@@ -72,7 +72,7 @@ export interface ConversationReaderOptions {
 /** How many event ids a read keeps to know a re-delivered command. */
 export const RECENT_EVENTS = 64;
 
-/** Conversations a reader holds by default: about 15 KiB of heap each (docs/design.md, "The one conversation reader"). */
+/** Conversations a reader holds by default: 15–32 KiB of heap each (docs/design.md, "The one conversation reader"). */
 export const CACHED_CONVERSATIONS = 10_000;
 
 /** Messages the store has that a held state keeps by default, most recently used. */
