@@ -227,7 +227,9 @@ describe('conversation-state cores stored every SNAPSHOT_EVERY events', () => {
         },
       }),
     );
-    // 27 events: fewer than SNAPSHOT_EVERY, so no core is stored, but every message is.
+    // The store is asked only once the runner's generation is there (it answers "no copy" for 10 s otherwise).
+    await caughtUp(db);
+    // 20 events: fewer than SNAPSHOT_EVERY, so no core is stored, but every message is.
     const id = await talk(handler, 'told', 'window', 8);
     await caughtUp(db);
     const head = await headOf(log, id);
