@@ -184,6 +184,12 @@ describe('external API: errors', () => {
       fieldsOf(isProblem(await api.get('/api/external/c/messages?after_id=99999999999999999999'), 400)),
       ['query.after_id'],
     );
+    // A number too large for a double reads as Infinity: a 400 naming it, not a 500 from the database.
+    const huge = isProblem(await api.get('/api/external/c/messages?before_id=1e309&limit=1e400'), 400);
+    assert.deepEqual(huge.errors, [
+      { field: 'query.before_id', message: 'must be integer' },
+      { field: 'query.limit', message: 'must be integer' },
+    ]);
     assert.deepEqual(fieldsOf(isProblem(await api.get('/api/external/c/messages?external_id=other'), 400)), [
       'query.external_id',
     ]);

@@ -137,9 +137,41 @@ const ajvCompiler = createRequire(createRequire(import.meta.url).resolve('fastif
  * their values are coerced to the declared types (`limit=5` is a number); a JSON body says what it
  * means, so `{"text": 42}` is a 400, not the message "42".
  */
+type Validate = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+
+const pointerOf = (key: string) => `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+
+/**
+ * Ajv coerces a text such as `1e309` to Infinity and then lets it pass `integer` and `maximum` (a
+ * number it did not coerce is refused): a coerced value that is not a finite number is refused here.
+ */
+const finiteAfterCoercion = (validate: Validate): Validate => {
+  const checked: Validate = (data) => {
+    const ok = validate(data);
+    checked.errors = validate.errors;
+    if (!ok || typeof data !== 'object' || data === null) return ok;
+    const bad: AjvError[] = [];
+    for (const [key, value] of Object.entries(data))
+      for (const [at, v] of Array.isArray(value)
+        ? value.map((v, i) => [`/${i}`, v] as const)
+        : [['', value] as const])
+        if (typeof v === 'number' && !Number.isFinite(v))
+          bad.push({
+            instancePath: `${pointerOf(key)}${at}`,
+            keyword: 'type',
+            message: 'must be a finite number',
+          });
+    if (bad.length === 0) return true;
+    checked.errors = bad;
+    return false;
+  };
+  return checked;
+};
+
 export const buildValidator: BuildValidator = (externalSchemas, options) => {
   const factory = ajvCompiler();
-  const coercing = factory(externalSchemas, options);
+  const compile = factory(externalSchemas, options);
+  const coercing = (route: RouteSchema) => finiteAfterCoercion(compile(route) as Validate);
   const strict = factory(externalSchemas, {
     ...options,
     customOptions: { ...options.customOptions, coerceTypes: false },
