@@ -41,16 +41,26 @@ const stored = async (db: TestDatabase, conversationId: string): Promise<Stored 
   return r ? { revision: Number(r.revision), core: r.core, recent: r.recent } : undefined;
 };
 
-/** The core and the last 64 event ids a fold of the whole stream gives at `revision`. */
-const foldedAt = async (log: EventLog, conversationId: string, revision: number) => {
-  const events = await log.readStream(`conversation-${conversationId}`, { maxCount: revision + 1 });
-  const { messages: _messages, ...core } = foldConversation(
+/** The stream's first `count` events (all of them when absent) and the state a fold of them gives. */
+const foldedStream = async (log: EventLog, conversationId: string, count?: number) => {
+  const events = await log.readStream(
+    `conversation-${conversationId}`,
+    count === undefined ? {} : { maxCount: count },
+  );
+  const state = foldConversation(
     events.map((e) => ({
       event: { type: e.type, data: e.data } as ConversationEvent,
       revision: e.revision,
       at: e.metadata.occurredAt,
     })),
   );
+  return { events, state };
+};
+
+/** The core and the last 64 event ids a fold of the whole stream gives at `revision`. */
+const foldedAt = async (log: EventLog, conversationId: string, revision: number) => {
+  const { events, state } = await foldedStream(log, conversationId, revision + 1);
+  const { messages: _messages, ...core } = state;
   return { core: JSON.parse(JSON.stringify(core)), recent: events.slice(-64).map((e) => e.id) };
 };
 
@@ -245,13 +255,7 @@ describe('conversation-state cores stored every SNAPSHOT_EVERY events', () => {
       'the window alone is held',
     );
     // What it let go of is one query away, as the fold of the whole stream has it.
-    const whole = foldConversation(
-      (await log.readStream(`conversation-${id}`)).map((e) => ({
-        event: { type: e.type, data: e.data } as ConversationEvent,
-        revision: e.revision,
-        at: e.metadata.occurredAt,
-      })),
-    );
+    const { state: whole } = await foldedStream(log, id);
     for (const mid of ['window-in-0', 'window-out-0', 'window-in-3']) {
       const again = await reader.read(id, { messageIds: [mid] });
       assert.deepEqual(again.state.messages.get(mid), whole.messages.get(mid), mid);

@@ -51,6 +51,9 @@ type AjvError = {
   params?: { missingProperty?: string; additionalProperty?: string };
 };
 
+/** A compiled Ajv validator, as Fastify keeps it per route and part. */
+type Validate = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+
 const PARTS = [
   ['params', 'params', 'params'],
   ['body', 'body', 'body'],
@@ -91,7 +94,7 @@ export const allValidationErrors = (
       validate = media ? (validate as Record<string, unknown>)[media] : undefined;
     }
     if (typeof validate !== 'function') continue;
-    const fn = validate as ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+    const fn = validate as Validate;
     const data = (request as unknown as Record<string, unknown>)[property];
     let ok: boolean;
     try {
@@ -132,13 +135,6 @@ const ajvCompiler = createRequire(createRequire(import.meta.url).resolve('fastif
   '@fastify/ajv-compiler',
 ) as () => BuildValidator;
 
-/**
- * Two Ajv instances: query strings, path parameters, headers and multipart fields are text, so
- * their values are coerced to the declared types (`limit=5` is a number); a JSON body says what it
- * means, so `{"text": 42}` is a 400, not the message "42".
- */
-type Validate = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
-
 const pointerOf = (key: string) => `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
 
 /**
@@ -151,16 +147,14 @@ const finiteAfterCoercion = (validate: Validate): Validate => {
     checked.errors = validate.errors;
     if (!ok || typeof data !== 'object' || data === null) return ok;
     const bad: AjvError[] = [];
-    for (const [key, value] of Object.entries(data))
-      for (const [at, v] of Array.isArray(value)
-        ? value.map((v, i) => [`/${i}`, v] as const)
-        : [['', value] as const])
-        if (typeof v === 'number' && !Number.isFinite(v))
-          bad.push({
-            instancePath: `${pointerOf(key)}${at}`,
-            keyword: 'type',
-            message: 'must be a finite number',
-          });
+    const infinite = (at: string, v: unknown) => {
+      if (typeof v === 'number' && !Number.isFinite(v))
+        bad.push({ instancePath: at, keyword: 'type', message: 'must be a finite number' });
+    };
+    for (const [key, value] of Object.entries(data)) {
+      if (!Array.isArray(value)) infinite(pointerOf(key), value);
+      else for (const [i, v] of value.entries()) infinite(`${pointerOf(key)}/${i}`, v);
+    }
     if (bad.length === 0) return true;
     checked.errors = bad;
     return false;
@@ -168,6 +162,11 @@ const finiteAfterCoercion = (validate: Validate): Validate => {
   return checked;
 };
 
+/**
+ * Two Ajv instances: query strings, path parameters, headers and multipart fields are text, so
+ * their values are coerced to the declared types (`limit=5` is a number); a JSON body says what it
+ * means, so `{"text": 42}` is a 400, not the message "42".
+ */
 export const buildValidator: BuildValidator = (externalSchemas, options) => {
   const factory = ajvCompiler();
   const compile = factory(externalSchemas, options);
