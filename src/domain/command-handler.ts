@@ -157,7 +157,12 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     // that would append nothing, is refused, or ran before — reads the stream's tail first: a stale
     // view must not drop an edit as unchanged, refuse a message another instance has recorded, or
     // hand a caller a state without what others appended.
-    let read = await reader.read(conversationId, needs);
+    // A client's message to a conversation this process never saw is decided as the conversation's
+    // first: no read, and the append's 'no_stream' refuses it if the conversation exists after all.
+    let read = await reader.read(conversationId, {
+      ...needs,
+      mayStart: command.type === 'ReceiveClientMessage',
+    });
     // Each turn counts: a stream that keeps moving, or a log that keeps contradicting the read, must
     // end in an error naming the conversation, not a loop.
     const maxTurns = 2 * (maxRetries + 1);

@@ -13,6 +13,7 @@ import { type Folded, foldConversation, messageIdOfEvent } from './conversation-
 import type { ConversationStore } from './conversation-store.ts';
 import type { EventLog, RecordedEvent } from './event-log.ts';
 import { type ConversationEvent, conversationStream } from './events.ts';
+import { createKnownConversations } from './known-conversations.ts';
 import { MessageWindow } from './message-window.ts';
 
 /** What a read hands back: the state at `revision`, with what was asked for loaded. */
@@ -39,6 +40,11 @@ export interface ReadOptions {
   readonly fresh?: boolean;
   /** The state must include this revision at least (a reactor's batch). */
   readonly atLeast?: number;
+  /**
+   * The caller's command may start the conversation (a client's message): one this process has
+   * never seen is presumed new, unread, and the read says `held` (its append's expected revision checks it).
+   */
+  readonly mayStart?: boolean;
 }
 
 /** A folded event a writer of this process appended, with its id. */
@@ -102,8 +108,11 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
   const cacheSize = options.cacheSize ?? CACHED_CONVERSATIONS;
   const windowSize = options.windowSize ?? WINDOW_MESSAGES;
   const cache = new Map<string, Entry>();
+  // Every conversation seen to exist, also those the cache has let go of (docs/design.md, "A conversation presumed new").
+  const known = createKnownConversations();
 
   const remember = (id: string, entry: Entry): void => {
+    if (entry.revision >= 0) known.add(id);
     if (cacheSize <= 0) return;
     const current = cache.get(id);
     if (current && current.revision > entry.revision) return; // a concurrent call already knows more
@@ -219,8 +228,18 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
       : entry;
   };
 
+  /** A conversation presumed new: nothing to read, every message asked for known absent. */
+  const presumedNew = (o: ReadOptions): ConversationRead => {
+    const state = empty();
+    const ids = unique([...(o.messageIds ?? []), ...(o.newMessageIds ?? [])]);
+    const refs = (o.refs ?? []).map((k) => [k, null] as const);
+    const messages = state.messages.complete ? state.messages : state.messages.withLoaded([], ids, refs);
+    return { state: { ...state, messages }, revision: -1, recent: [], held: true };
+  };
+
   const read = async (id: string, o: ReadOptions = {}): Promise<ConversationRead> => {
     const cached = cache.get(id);
+    if (!cached && o.mayStart && !o.fresh && !known.mayExist(id)) return presumedNew(o);
     let entry: Entry;
     let held = false;
     if (!cached) entry = await cold(id);
@@ -258,6 +277,7 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
   };
 
   const stored = (id: string, revision: number): void => {
+    known.add(id);
     const entry = cache.get(id);
     if (!entry || revision <= entry.storeRevision) return;
     cache.set(id, trimmed({ ...entry, storeRevision: revision }, new Set())); // its place in the LRU kept
@@ -285,8 +305,10 @@ export const createConversationReader = (options: ConversationReaderOptions): Co
     appended,
     stored,
     forget(id) {
-      if (id === undefined) cache.clear();
-      else cache.delete(id);
+      if (id === undefined) {
+        cache.clear();
+        known.clear();
+      } else cache.delete(id);
     },
   };
 };

@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pg from 'pg';
+import { commandEventId, conversationIdOf } from '../../src/adapters/ids.ts';
 import { createPgEventLog } from '../../src/adapters/postgres/pg-event-log.ts';
+import { createCommandHandler } from '../../src/domain/command-handler.ts';
+import type { ReceiveClientMessage } from '../../src/domain/conversation-commands.ts';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../src/domain/errors.ts';
 import type { AppendResult, EventLog, NewEvent } from '../../src/domain/event-log.ts';
 import { groupAppends } from '../../src/domain/grouped-appends.ts';
@@ -126,6 +129,44 @@ describe('appends shared by concurrent commands', () => {
     assert.deepEqual(await log.readStream('group-c-2'), []);
     assert.deepEqual(await log.readStream('group-c-4'), []);
     assert.equal((await log.readStream('group-c-repeat')).length, 1);
+  });
+
+  it('a client message after a restart, to a conversation presumed new, lands once on the stream it finds', async () => {
+    const handlerOf = () => createCommandHandler({ log: groupAppends(log), eventId: commandEventId });
+    const conversationId = conversationIdOf('external', 'shop', 'restart-1');
+    const message = (messageId: string): ReceiveClientMessage => ({
+      type: 'ReceiveClientMessage',
+      conversationId,
+      channel: 'external',
+      source: 'shop',
+      clientId: 'restart-1',
+      profile: {},
+      messageId,
+      content: { text: `text of ${messageId}`, attachments: [] },
+    });
+    const meta = (commandId: string) => ({ commandId, actor: { kind: 'source' as const, id: 'shop' } });
+    const before = await handlerOf().execute(conversationId, message('m1'), meta('c1'));
+    assert.deepEqual(
+      before.events.map((e) => e.type),
+      ['ConversationStarted', 'ClientMessageReceived'],
+    );
+
+    // The process starts again with nothing in memory: the conversation is presumed new, the log refuses.
+    const restarted = handlerOf();
+    const [again, next] = await Promise.all([
+      restarted.execute(conversationId, message('m1'), meta('c1')),
+      handlerOf().execute(conversationId, message('m2'), meta('c2')),
+    ]);
+    assert.equal(again.alreadyHandled, true, 'the first message delivered again');
+    assert.deepEqual(
+      next.events.map((e) => e.type),
+      ['ClientMessageReceived'],
+    );
+    assert.equal(next.state.messages.get('m1')?.content.text, 'text of m1');
+    assert.deepEqual(
+      (await log.readStream(`conversation-${conversationId}`)).map((e) => e.type),
+      ['ConversationStarted', 'ClientMessageReceived', 'ClientMessageReceived'],
+    );
   });
 
   it('a refused append keeps its pooled connection: a stale command costs no new server process', async () => {

@@ -110,8 +110,9 @@ describe('command handler', () => {
         actor: client,
       });
     }
-    // 21 events stored; the stream was read once, when the conversation was new to this handler.
-    assert.deepEqual(memory.reads, [0]);
+    // 21 events stored and the stream never read: the first message was presumed to start the
+    // conversation (it did), and every command after it was decided on what the handler held.
+    assert.deepEqual(memory.reads, []);
     await other.execute(CONVERSATION_ID, { type: 'BanClient' }, { commandId: 'ban', actor: manager });
     const result = await handler.execute(CONVERSATION_ID, receive('late', 'after the ban'), {
       commandId: 'late',
@@ -339,6 +340,58 @@ describe('command handler', () => {
     assert.equal(result.state.banned, true);
   });
 
+  test('a client message to a conversation the handler never saw is appended unread; one that exists after all is decided on its stream', async () => {
+    const memory = createMemoryLog();
+    const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
+    const fresh = await handler.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client });
+    assert.deepEqual(
+      fresh.events.map((e) => e.type),
+      ['ConversationStarted', 'ClientMessageReceived'],
+    );
+    assert.deepEqual(memory.reads, [], 'a new conversation is not read');
+
+    // Another instance (a handler of its own) has not seen it: its first append is refused, and it
+    // goes on from the stream, which it reads once.
+    const other = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
+    const second = await other.execute(CONVERSATION_ID, receive('m2'), { commandId: 'c2', actor: client });
+    assert.deepEqual(
+      second.events.map((e) => e.type),
+      ['ClientMessageReceived'],
+    );
+    assert.equal(
+      second.state.messages.get('m1')?.content.text,
+      'text of m1',
+      'the state has what was there before',
+    );
+    assert.deepEqual(memory.reads, [0]);
+    assert.equal(memory.appendCalls(), 3, 'c1, c2 refused as a first message, c2');
+    assert.deepEqual(
+      memory.streamOf(CONVERSATION_ID).map((e) => e.type),
+      ['ConversationStarted', 'ClientMessageReceived', 'ClientMessageReceived'],
+    );
+    // A command it ran and then forgot (a cache it lost) is not decided again: its conversation is known.
+    other.reader.forget(CONVERSATION_ID);
+    const again = await other.execute(CONVERSATION_ID, receive('m2'), { commandId: 'c2', actor: client });
+    assert.equal(again.alreadyHandled, true);
+    assert.equal(memory.appendCalls(), 3, 'known to exist, it was read, not presumed new');
+  });
+
+  test('a first message delivered again to a process that never saw the conversation appends nothing', async () => {
+    for (const storedIsSuccess of [false, true]) {
+      const memory = createMemoryLog({ storedIsSuccess });
+      const first = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
+      await first.execute(CONVERSATION_ID, receive('m1'), { commandId: 'c1', actor: client });
+      const restarted = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
+      const result = await restarted.execute(CONVERSATION_ID, receive('m1'), {
+        commandId: 'c1',
+        actor: client,
+      });
+      assert.equal(result.alreadyHandled, true, `storedIsSuccess ${storedIsSuccess}`);
+      assert.equal(memory.streamOf(CONVERSATION_ID).length, 2);
+      assert.equal(result.state.messages.get('m1')?.content.text, 'text of m1');
+    }
+  });
+
   test('two first messages racing on an empty stream: both land, the conversation starts once', async () => {
     const memory = createMemoryLog();
     const handler = createCommandHandler({ log: memory.log, eventId: commandEventId, clock });
@@ -393,7 +446,9 @@ describe('command handler', () => {
         error.message.includes(CONVERSATION_ID) &&
         error.cause instanceof WrongExpectedRevisionError,
     );
-    assert.equal(attempts, 4);
+    // The first append is on a conversation presumed new, unread, and is not counted; then the read
+    // one and three retries.
+    assert.equal(attempts, 5);
   });
 
   test('an append the log calls stored already in this stream: the command ran before, nothing is decided again', async () => {

@@ -21,6 +21,7 @@ import type { ConversationStore } from '../../src/domain/conversation-store.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import type { EventLog, RecordedEvent } from '../../src/domain/event-log.ts';
 import { type ConversationEvent, conversationStream } from '../../src/domain/events.ts';
+import { createKnownConversations } from '../../src/domain/known-conversations.ts';
 import { CONVERSATION_ID, clientRef, groupRef, receive, text } from './conversation-fixtures.ts';
 
 /** A command drawn against the ids made so far (indices wrap), so most of them apply. */
@@ -429,5 +430,58 @@ describe('conversation reader', () => {
     assert.equal(held(after.state), WINDOW_MESSAGES);
     const oldest = await reader.read(CONVERSATION_ID, { messageIds: ['c0'] });
     assert.equal(oldest.state.messages.get('c0')?.messageId, 'c0');
+  });
+
+  test('a conversation it never saw is presumed new for a command that may start one; one it saw, or was told of, is read', async () => {
+    const { events } = historyOf([{ kind: 'client' }, { kind: 'answer' }]);
+    const recorded = recordedOf(events);
+    const reads: string[] = [];
+    const log = memoryLog(recorded);
+    const reader = createConversationReader({
+      log: {
+        ...log,
+        readStream: (stream, o) => {
+          reads.push(stream);
+          return log.readStream(stream, o);
+        },
+      },
+      store: storeAt(recorded, recorded.length),
+      cacheSize: 1,
+    });
+    const presumed = await reader.read(CONVERSATION_ID, { mayStart: true, messageIds: ['c0'] });
+    assert.deepEqual(reads, [], 'nothing read');
+    assert.equal(presumed.held, true, 'the append’s expected revision is left to check it');
+    assert.equal(presumed.revision, -1);
+    assert.equal(presumed.state.started, false);
+    assert.equal(presumed.state.messages.get('c0'), undefined, 'asked-for messages are known absent');
+
+    // Read once (a reactor, a reply), then let go of by the cache: it is known to exist.
+    await reader.read(CONVERSATION_ID);
+    await reader.read('0193a5e0-0000-7000-8000-000000000002');
+    assert.equal(reads.length, 2);
+    const known = await reader.read(CONVERSATION_ID, { mayStart: true });
+    assert.equal(reads.length, 3, 'read again, not presumed new');
+    assert.equal(known.revision, recorded.length - 1);
+    assert.equal(known.state.started, true);
+
+    // Told of by the conversation-state runner (another instance's conversation): read as well.
+    const told = '0193a5e0-0000-7000-8000-000000000003';
+    reader.stored(told, 5);
+    await reader.read(told, { mayStart: true });
+    assert.equal(reads.at(-1), conversationStream(told));
+  });
+});
+
+describe('known conversations', () => {
+  test('never says no to a conversation it was told of, and rarely says maybe to one it was not', () => {
+    const known = createKnownConversations();
+    const id = (i: number, kind: string) => `${kind}-${i.toString(16).padStart(8, '0')}-7000-8000-000000000000`;
+    for (let i = 0; i < 200_000; i++) known.add(id(i, 'seen'));
+    for (let i = 0; i < 200_000; i++) assert.equal(known.mayExist(id(i, 'seen')), true, id(i, 'seen'));
+    let maybe = 0;
+    for (let i = 0; i < 100_000; i++) if (known.mayExist(id(i, 'never'))) maybe++;
+    assert.ok(maybe < 100, `${maybe} of 100,000 unknown ids said maybe`);
+    known.clear();
+    assert.equal(known.mayExist(id(0, 'seen')), false);
   });
 });
