@@ -17,7 +17,8 @@
 //   event per call with the same concurrency (the foundation's figure, as `bench -- log` measures it),
 //   the better of two rounds, before and after the POSTs.
 //   Two rows say where a POST's time goes: the command alone (the handler's ReceiveClientMessage,
-//   called in process: read and fold the stream, decide, append — no HTTP, no wait) and the same
+//   called in process, as after a restart: a refused first append, the cold read, decide, append
+//   — no HTTP, no wait) and the same
 //   POSTs with API_WRITE_WAIT_MS=0 (the app restarted on the same database; 202 without a cursor).
 // - List latency: `GET /api/external/{externalId}/messages?limit=50&direction=…&after_id=…` and the
 //   source-wide feed `GET /api/external/messages?after_id=…&limit=100`, one request at a time
@@ -419,7 +420,8 @@ export const benchApi = async (options: ApiBenchOptions = {}): Promise<Row[]> =>
 
     // Where a POST's time goes, 1: the command alone — what the handler runs between the checks
     // and the wait (read, decide, append), in process, with a reader of its own over the app's store
-    // that holds nothing: every command reads cold (the stored core, then the stream's tail).
+    // that holds nothing and has seen nothing, as after a restart: every command is first presumed to
+    // start its conversation (refused: it exists), then reads cold (the stored core, the tail).
     const handler = createCommandHandler({
       log: live.log,
       eventId: commandEventId,
