@@ -475,7 +475,8 @@ describe('conversation reader', () => {
 describe('known conversations', () => {
   test('never says no to a conversation it was told of, and rarely says maybe to one it was not', () => {
     const known = createKnownConversations();
-    const id = (i: number, kind: string) => `${kind}-${i.toString(16).padStart(8, '0')}-7000-8000-000000000000`;
+    const id = (i: number, kind: string) =>
+      `${kind}-${i.toString(16).padStart(8, '0')}-7000-8000-000000000000`;
     for (let i = 0; i < 200_000; i++) known.add(id(i, 'seen'));
     for (let i = 0; i < 200_000; i++) assert.equal(known.mayExist(id(i, 'seen')), true, id(i, 'seen'));
     let maybe = 0;
