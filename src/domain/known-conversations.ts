@@ -23,12 +23,12 @@ export interface KnownConversations {
   clear(): void;
 }
 
-export const createKnownConversations = (bits = BITS): KnownConversations => {
-  const filter = new Uint8Array(bits / 8);
+export const createKnownConversations = (): KnownConversations => {
+  const filter = new Uint8Array(BITS / 8);
   const each = (id: string, visit: (bit: number) => boolean): boolean => {
     const h1 = fnv1a(id, 0x811c9dc5);
     const h2 = (fnv1a(id, 0x050c5d1f) | 1) >>> 0; // odd, so the steps cover every bit
-    for (let i = 0; i < HASHES; i++) if (!visit((h1 + i * h2) % bits)) return false;
+    for (let i = 0; i < HASHES; i++) if (!visit((h1 + i * h2) % BITS)) return false;
     return true;
   };
   return {
