@@ -8,7 +8,9 @@ import { sqlDatabase } from '../../src/adapters/postgres/sql.ts';
 import type { EventLog } from '../../src/domain/event-log.ts';
 import { allProjections } from '../../src/projections/index.ts';
 import type { Projection } from '../../src/projections/projection.ts';
+import { conversationsProjection } from '../../src/projections/read-models/conversations.ts';
 import { type MessageRow, messagesProjection } from '../../src/projections/read-models/messages.ts';
+import { reportsProjection } from '../../src/projections/read-models/reports.ts';
 import { rebuildProjection } from '../../src/projections/rebuild.ts';
 import { ensureActiveGeneration, readGeneration } from '../../src/projections/registry.ts';
 import { startProjectionRunner } from '../../src/projections/runner.ts';
@@ -278,6 +280,50 @@ describe('projections', () => {
     await db.pool.query(
       `UPDATE td_projections SET status = 'retired' WHERE name IN ('slow-reader', 'bad-write')`,
     );
+  });
+
+  it('a batch rolled back by another projection’s write is applied again in full: rows held between batches do not run ahead of the tables', async () => {
+    // The conversation is recorded before the runner starts, so its events come in the first batch,
+    // which `bad-write` fails; conversations and reports had folded them into the rows they hold.
+    const handler = handlerFor(log);
+    await scriptedConversation(handler, 'shop', 'rolled-back', { messages: 2 });
+    const badWrite = idsProjection('bad-write-2', async (_sql, events, ctx) => {
+      if (events.some((e) => JSON.stringify(e.data).includes('rolled-back'))) ctx.write('SELECT 1 / 0');
+    });
+    const errors: Array<{ projection?: string; msg: string }> = [];
+    const logger = {
+      info() {},
+      warn() {},
+      error: (o: object, msg: string) => errors.push({ ...(o as { projection?: string }), msg }),
+    };
+    const runner = startProjectionRunner({
+      db: sqlDatabase(db.pool),
+      log,
+      projections: [conversationsProjection, reportsProjection, badWrite],
+      logger,
+      standbyRetryMs: 50,
+    });
+    try {
+      await waitUntil('bad-write-2 to leave the group', async () =>
+        errors.some((e) => e.projection === 'bad-write-2' && e.msg.includes('runs on its own')),
+      );
+      const total = await eventCount(db);
+      const applied = async (name: string) =>
+        (await readGeneration(sqlDatabase(db.pool), name, { status: 'active' }))?.eventsApplied;
+      await waitUntil(
+        'conversations and reports to apply every event',
+        async () => (await applied('conversations')) === total && (await applied('reports')) === total,
+      );
+      // scriptedConversation: 2 messages in, 2 answers out.
+      const { rows } = await db.pool.query(
+        `SELECT c.message_count, r.messages_in, r.messages_out FROM rm_conversations c
+         JOIN rm_report_conversations r USING (conversation_id) WHERE c.client_id = 'rolled-back'`,
+      );
+      assert.deepEqual(rows, [{ message_count: 4, messages_in: 2, messages_out: 2 }]);
+    } finally {
+      await runner.stop();
+    }
+    await db.pool.query(`UPDATE td_projections SET status = 'retired' WHERE name = 'bad-write-2'`);
   });
 
   it('a batch hands a waiting POST the rows it wrote exactly as the API reads them back, to their own source only', async () => {

@@ -17,6 +17,7 @@ import { type ConversationEvent, conversationStream } from '../../domain/events.
 import { MessageWindow } from '../../domain/message-window.ts';
 import type { BatchContext, Projection } from '../projection.ts';
 import type { SqlClient } from '../sql.ts';
+import { HELD_CONVERSATIONS, heldRows, hold } from './held-rows.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 
 /** Bumped with the shape of the core or of a message (the domain's ConversationCore / ConversationMessage). */
@@ -195,7 +196,7 @@ CREATE TABLE ${t('rm_conversation_refs')} (
       ids.set(id, eventIds);
     }
     if (byConversation.size === 0) return;
-    const held = ctx.memory as Map<string, HeldCore>;
+    const held = heldRows<HeldCore>(ctx.memory, 'cores');
     const cores = await heldCores(sql, ctx, held, byConversation);
     const wanted: Array<[string, string]> = [];
     for (const [id, folded] of byConversation)
@@ -216,6 +217,7 @@ CREATE TABLE ${t('rm_conversation_refs')} (
     }
 
     const coreRows: ReturnType<typeof coreRow>[] = [];
+    const touched: Array<[string, HeldCore]> = [];
     const messageRows: Record<string, unknown>[] = [];
     const refRows: Array<{ conversation_id: string; ref: string; message_id: string }> = [];
     for (const [id, folded] of byConversation) {
@@ -244,8 +246,7 @@ CREATE TABLE ${t('rm_conversation_refs')} (
           recent: withRecent(from.recent, ids.get(id)!),
         };
         if (due) coreRows.push(coreRow(id, now));
-        held.delete(id);
-        held.set(id, now);
+        touched.push([id, now]);
       }
       for (const [mid, e] of state.messages.entriesWithRevisions()) {
         if (e.revision > (before.revisionOf(mid) ?? -1))
@@ -260,11 +261,9 @@ CREATE TABLE ${t('rm_conversation_refs')} (
         if (mid !== null) refRows.push({ conversation_id: id, ref, message_id: mid });
     }
     // Held past the cap, the conversations touched longest ago leave memory, their cores stored first.
-    for (const [id, h] of held) {
-      if (held.size <= maxHeld) break;
+    hold(held, touched, maxHeld, (id, h) => {
       if (h.revision > h.stored) coreRows.push(coreRow(id, h));
-      held.delete(id);
-    }
+    });
     upsertRows(ctx, ctx.t('rm_conversation_state'), coreColumns, ['conversation_id'], coreRows);
     // Told once the batch commits, so a reader in this process lets go of the messages the store now has.
     for (const [id, folded] of byConversation)
@@ -291,4 +290,6 @@ CREATE TABLE ${t('rm_conversation_refs')} (
   },
 });
 
-export const conversationStateProjection: Projection = conversationStateProjectionWith({ maxHeld: 1000 });
+export const conversationStateProjection: Projection = conversationStateProjectionWith({
+  maxHeld: HELD_CONVERSATIONS,
+});

@@ -4,6 +4,7 @@
 import type { RecordedEvent } from '../../domain/event-log.ts';
 import type { ConversationEvent } from '../../domain/events.ts';
 import type { Projection } from '../projection.ts';
+import { heldRows, hold, rowsFor } from './held-rows.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 
 export interface ConversationRow {
@@ -201,15 +202,18 @@ CREATE INDEX ${t('rm_conversations')}_waiting ON ${t('rm_conversations')} (waiti
       ...new Set(events.map((e) => conversationIdOfStream(e.stream)).filter((x): x is string => !!x)),
     ];
     if (ids.length === 0) return;
-    const { rows } = await sql.query<ConversationRow>(
-      `SELECT conversation_id, channel, source, client_id, profile, topic_id, topic_chat_id, topic_title, status, banned,
-         message_count, to_json(started_at)#>>'{}' AS started_at, to_json(last_activity_at)#>>'{}' AS last_activity_at,
-         last_message_text, assignee_id, assignee_name,
-         to_json(waiting_since)#>>'{}' AS waiting_since, revision::int AS revision
-       FROM ${table} WHERE conversation_id = ANY ($1::uuid[])`,
-      [ids],
-    );
-    const current = new Map(rows.map((r) => [r.conversation_id, r]));
+    const held = heldRows<ConversationRow>(ctx.memory, 'rows');
+    const current = await rowsFor(held, ids, async (missing) => {
+      const { rows } = await sql.query<ConversationRow>(
+        `SELECT conversation_id, channel, source, client_id, profile, topic_id, topic_chat_id, topic_title, status, banned,
+           message_count, to_json(started_at)#>>'{}' AS started_at, to_json(last_activity_at)#>>'{}' AS last_activity_at,
+           last_message_text, assignee_id, assignee_name,
+           to_json(waiting_since)#>>'{}' AS waiting_since, revision::int AS revision
+         FROM ${table} WHERE conversation_id = ANY ($1::uuid[])`,
+        [missing],
+      );
+      return rows;
+    });
     const changed = new Set<string>();
     for (const e of events) {
       const id = conversationIdOfStream(e.stream);
@@ -229,5 +233,6 @@ CREATE INDEX ${t('rm_conversations')}_waiting ON ${t('rm_conversations')} (waiti
       ['conversation_id'],
       [...changed].map((id) => current.get(id)! as unknown as Record<string, unknown>),
     );
+    hold(held, current);
   },
 };

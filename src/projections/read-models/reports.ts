@@ -8,6 +8,7 @@ import { type HoursEvent, hoursSettings, type WorkingHours } from '../../domain/
 import { settingsStream } from '../../domain/settings.ts';
 import type { BatchContext, Projection } from '../projection.ts';
 import type { SqlClient } from '../sql.ts';
+import { heldRows, hold, rowsFor } from './held-rows.ts';
 import { type ReportConversationRow, type ReportFact, reportStep } from './report-facts.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 
@@ -159,19 +160,22 @@ CREATE TABLE IF NOT EXISTS ${t('rm_report_people')} (id text PRIMARY KEY, name t
     const hoursEvents = events.filter((e) => e.stream === HOURS_STREAM);
     if (ids.length === 0 && hoursEvents.length === 0) return;
 
-    let hours = await loadHours(sql, settingsTable);
-    const current = new Map<string, ReportConversationRow>();
-    if (ids.length > 0) {
+    // The schedule changes only by the events folded below: read once a run, then held.
+    let hours = ctx.memory.has('hours')
+      ? (ctx.memory.get('hours') as WorkingHours | null)
+      : await loadHours(sql, settingsTable);
+    const held = heldRows<ReportConversationRow>(ctx.memory, 'rows');
+    const current = await rowsFor(held, ids, async (missing) => {
       const { rows } = await sql.query<ReportConversationRow>(
         `SELECT conversation_id, channel, source, ${ts('started_at')}, ${ts('opened_at')}, status,
            ${ts('waiting_since')}, ${ts('first_response_at')}, first_response_s, first_response_business_s,
            assignee_id, assignee_name, last_manager_id, last_manager_name, reopened, messages_in, messages_out,
            ${ts('last_active_at')}, last_active, revision::int AS revision
          FROM ${table} WHERE conversation_id = ANY ($1::uuid[])`,
-        [ids],
+        [missing],
       );
-      for (const r of rows) current.set(r.conversation_id, r);
-    }
+      return rows;
+    });
     const changed = new Set<string>();
     const facts: ReportFact[] = [];
     let hoursRevision: number | undefined;
@@ -215,5 +219,7 @@ CREATE TABLE IF NOT EXISTS ${t('rm_report_people')} (id text PRIMARY KEY, name t
         [JSON.stringify(hours), hoursRevision],
       );
     }
+    ctx.memory.set('hours', hours);
+    hold(held, current);
   },
 };

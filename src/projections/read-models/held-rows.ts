@@ -1,0 +1,56 @@
+// Conversations' rows a projection's runner holds between batches, so that a batch about conversations
+// it touched lately reads nothing before it writes (docs/design.md, "Rows held between batches"). They
+// live in the runner's memory for one run of its generation: a restart or a swapped generation starts
+// with none, and a batch whose write fails ends the run.
+import { CACHED_CONVERSATIONS } from '../../domain/conversation-reader.ts';
+
+/** As many conversations as the conversation reader caches: the ones a desk is working on. */
+export const HELD_CONVERSATIONS = CACHED_CONVERSATIONS;
+
+/** The rows held under `key` in the runner's memory, the one touched longest ago first. */
+export const heldRows = <T>(memory: Map<string, unknown>, key: string): Map<string, T> => {
+  let held = memory.get(key) as Map<string, T> | undefined;
+  if (!held) {
+    held = new Map();
+    memory.set(key, held);
+  }
+  return held;
+};
+
+/** The rows of `ids`: the held ones, the others as `load` finds them (none for a new conversation). */
+export const rowsFor = async <T extends { readonly conversation_id: string }>(
+  held: ReadonlyMap<string, T>,
+  ids: readonly string[],
+  load: (missing: readonly string[]) => Promise<readonly T[]>,
+): Promise<Map<string, T>> => {
+  const rows = new Map<string, T>();
+  const missing: string[] = [];
+  for (const id of ids) {
+    const row = held.get(id);
+    if (row) rows.set(id, row);
+    else missing.push(id);
+  }
+  if (missing.length > 0) for (const row of await load(missing)) rows.set(row.conversation_id, row);
+  return rows;
+};
+
+/**
+ * Holds `rows` as the ones touched last; past `max`, the ones touched longest ago go, each handed to
+ * `letGo` first (to store what only memory has).
+ */
+export const hold = <T>(
+  held: Map<string, T>,
+  rows: Iterable<readonly [string, T]>,
+  max: number = HELD_CONVERSATIONS,
+  letGo?: (id: string, row: T) => void,
+): void => {
+  for (const [id, row] of rows) {
+    held.delete(id);
+    held.set(id, row);
+  }
+  for (const [id, row] of held) {
+    if (held.size <= max) break;
+    letGo?.(id, row);
+    held.delete(id);
+  }
+};
