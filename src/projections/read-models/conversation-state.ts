@@ -198,16 +198,26 @@ CREATE TABLE ${t('rm_conversation_refs')} (
     if (byConversation.size === 0) return;
     const held = heldRows<HeldCore>(ctx.memory, 'cores');
     const cores = await heldCores(sql, ctx, held, byConversation);
+    // Every message the batch is about; those whose first event here creates them have no row yet
+    // (rows and checkpoint move together), so only the others are looked up.
     const wanted: Array<[string, string]> = [];
-    for (const [id, folded] of byConversation)
-      for (const mid of new Set(folded.map((f) => messageIdOfEvent(f.event)).filter((m) => m !== undefined)))
-        wanted.push([id, mid!]);
+    const lookUp: Array<[string, string]> = [];
+    for (const [id, folded] of byConversation) {
+      const seen = new Set<string>();
+      for (const { event } of folded) {
+        const mid = messageIdOfEvent(event);
+        if (mid === undefined || seen.has(mid)) continue;
+        seen.add(mid);
+        wanted.push([id, mid]);
+        if (event.type !== 'ClientMessageReceived' && event.type !== 'ManagerReplied') lookUp.push([id, mid]);
+      }
+    }
     const stored = new Map<string, MessageRow[]>();
-    if (wanted.length > 0) {
+    if (lookUp.length > 0) {
       const { rows } = await sql.query<MessageRow>(
         `SELECT m.conversation_id, m.message_id, m.revision::text, m.message FROM ${ctx.t('rm_conversation_messages')} m
          JOIN unnest($1::uuid[], $2::text[]) AS k(c, id) ON m.conversation_id = k.c AND m.message_id = k.id`,
-        [wanted.map(([c]) => c), wanted.map(([, m]) => m)],
+        [lookUp.map(([c]) => c), lookUp.map(([, m]) => m)],
       );
       for (const r of rows) {
         const mine = stored.get(r.conversation_id) ?? [];
