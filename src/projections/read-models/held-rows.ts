@@ -1,5 +1,5 @@
 // Conversations' rows a projection's runner holds between batches, so that a batch about conversations
-// it touched lately reads nothing before it writes (docs/design.md, "Rows held between batches"). They
+// it touched lately reads nothing before it writes (docs/design.md, "Projections and rebuilds"). They
 // live in the runner's memory for one run of its generation: a restart or a swapped generation starts
 // with none, and a batch whose write fails ends the run.
 import { CACHED_CONVERSATIONS } from '../../domain/conversation-reader.ts';
