@@ -118,11 +118,16 @@ const heldCores = async (
     else missing.push(id);
   }
   if (missing.length === 0) return cores;
-  const { rows } = await sql.query<CoreRow>(
-    `SELECT conversation_id, revision::text, core, recent_event_ids FROM ${ctx.t('rm_conversation_state')}
-     WHERE conversation_id = ANY ($1::uuid[])`,
-    [missing],
-  );
+  // A conversation whose first event is in this batch has no stored core yet (held-rows.ts, begunIn).
+  const lookUp = missing.filter((id) => byConversation.get(id)![0]!.revision !== 0);
+  const { rows } =
+    lookUp.length === 0
+      ? { rows: [] }
+      : await sql.query<CoreRow>(
+          `SELECT conversation_id, revision::text, core, recent_event_ids FROM ${ctx.t('rm_conversation_state')}
+           WHERE conversation_id = ANY ($1::uuid[])`,
+          [lookUp],
+        );
   const found = new Map(rows.map((r) => [r.conversation_id, r]));
   await Promise.all(
     missing.map(async (id) => {

@@ -4,7 +4,7 @@
 import type { RecordedEvent } from '../../domain/event-log.ts';
 import type { ConversationEvent } from '../../domain/events.ts';
 import type { Projection } from '../projection.ts';
-import { heldRows, hold, rowsFor } from './held-rows.ts';
+import { begunIn, heldRows, hold, rowsFor } from './held-rows.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 
 export interface ConversationRow {
@@ -203,7 +203,7 @@ CREATE INDEX ${t('rm_conversations')}_waiting ON ${t('rm_conversations')} (waiti
     ];
     if (ids.length === 0) return;
     const held = heldRows<ConversationRow>(ctx.memory, 'rows');
-    const current = await rowsFor(held, ids, async (missing) => {
+    const current = await rowsFor(held, ids, begunIn(events), async (missing) => {
       const { rows } = await sql.query<ConversationRow>(
         `SELECT conversation_id, channel, source, client_id, profile, topic_id, topic_chat_id, topic_title, status, banned,
            message_count, to_json(started_at)#>>'{}' AS started_at, to_json(last_activity_at)#>>'{}' AS last_activity_at,

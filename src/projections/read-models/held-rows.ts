@@ -3,6 +3,8 @@
 // live in the runner's memory for one run of its generation: a restart or a swapped generation starts
 // with none, and a batch whose write fails ends the run.
 import { CACHED_CONVERSATIONS } from '../../domain/conversation-reader.ts';
+import type { RecordedEvent } from '../../domain/event-log.ts';
+import { conversationIdOfStream } from './rows.ts';
 
 /** As many conversations as the conversation reader caches: the ones a desk is working on. */
 export const HELD_CONVERSATIONS = CACHED_CONVERSATIONS;
@@ -17,10 +19,24 @@ export const heldRows = <T>(memory: Map<string, unknown>, key: string): Map<stri
   return held;
 };
 
-/** The rows of `ids`: the held ones, the others as `load` finds them (none for a new conversation). */
+/**
+ * The conversations whose stream begins in this batch (their first event is in it): no batch before
+ * wrote a row of theirs, since rows and checkpoint move together, so theirs are not looked up.
+ */
+export const begunIn = (events: readonly RecordedEvent[]): Set<string> => {
+  const begun = new Set<string>();
+  for (const e of events) {
+    const id = e.revision === 0 ? conversationIdOfStream(e.stream) : undefined;
+    if (id) begun.add(id);
+  }
+  return begun;
+};
+
+/** The rows of `ids`: the held ones, the others as `load` finds them, none for those `begun` here. */
 export const rowsFor = async <T extends { readonly conversation_id: string }>(
   held: ReadonlyMap<string, T>,
-  ids: readonly string[],
+  ids: Iterable<string>,
+  begun: ReadonlySet<string>,
   load: (missing: readonly string[]) => Promise<readonly T[]>,
 ): Promise<Map<string, T>> => {
   const rows = new Map<string, T>();
@@ -28,7 +44,7 @@ export const rowsFor = async <T extends { readonly conversation_id: string }>(
   for (const id of ids) {
     const row = held.get(id);
     if (row) rows.set(id, row);
-    else missing.push(id);
+    else if (!begun.has(id)) missing.push(id);
   }
   if (missing.length > 0) for (const row of await load(missing)) rows.set(row.conversation_id, row);
   return rows;

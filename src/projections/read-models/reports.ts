@@ -8,7 +8,7 @@ import { type HoursEvent, hoursSettings, type WorkingHours } from '../../domain/
 import { settingsStream } from '../../domain/settings.ts';
 import type { BatchContext, Projection } from '../projection.ts';
 import type { SqlClient } from '../sql.ts';
-import { heldRows, hold, rowsFor } from './held-rows.ts';
+import { begunIn, heldRows, hold, rowsFor } from './held-rows.ts';
 import { type ReportConversationRow, type ReportFact, reportStep } from './report-facts.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 
@@ -165,7 +165,7 @@ CREATE TABLE IF NOT EXISTS ${t('rm_report_people')} (id text PRIMARY KEY, name t
       ? (ctx.memory.get('hours') as WorkingHours | null)
       : await loadHours(sql, settingsTable);
     const held = heldRows<ReportConversationRow>(ctx.memory, 'rows');
-    const current = await rowsFor(held, ids, async (missing) => {
+    const current = await rowsFor(held, ids, begunIn(events), async (missing) => {
       const { rows } = await sql.query<ReportConversationRow>(
         `SELECT conversation_id, channel, source, ${ts('started_at')}, ${ts('opened_at')}, status,
            ${ts('waiting_since')}, ${ts('first_response_at')}, first_response_s, first_response_business_s,
