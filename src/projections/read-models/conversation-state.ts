@@ -62,8 +62,12 @@ interface HeldCore {
   readonly revision: number;
   readonly stored: number;
   readonly core: ConversationCore;
-  readonly recent: readonly string[];
+  /** The ids of the stream's last RECENT_EVENTS events, joined by commas: one string on the heap, not 64. */
+  readonly recent: string;
 }
+
+const packed = (ids: readonly string[]): string => ids.join(',');
+const unpacked = (recent: string): string[] => (recent === '' ? [] : recent.split(','));
 
 const foldedOf = (e: RecordedEvent): Folded => ({
   event: { type: e.type, data: e.data } as ConversationEvent,
@@ -75,7 +79,7 @@ const coreRow = (conversationId: string, h: HeldCore) => ({
   conversation_id: conversationId,
   revision: h.revision,
   core: h.core,
-  recent_event_ids: h.recent,
+  recent_event_ids: unpacked(h.recent),
 });
 
 /** `h` with the events of the stream before revision `first` that it lacks folded in, read from the log. */
@@ -93,9 +97,11 @@ const caughtUp = async (ctx: BatchContext, id: string, h: HeldCore, first: numbe
     ...h,
     revision: first - 1,
     core,
-    recent: withRecent(
-      h.recent,
-      gap.map((e) => e.id),
+    recent: packed(
+      withRecent(
+        unpacked(h.recent),
+        gap.map((e) => e.id),
+      ),
     ),
   };
 };
@@ -137,9 +143,9 @@ const heldCores = async (
             revision: Number(r.revision),
             stored: Number(r.revision),
             core: r.core,
-            recent: r.recent_event_ids,
+            recent: packed(r.recent_event_ids),
           }
-        : { revision: -1, stored: -1, core: initialConversationCore, recent: [] };
+        : { revision: -1, stored: -1, core: initialConversationCore, recent: '' };
       const first = byConversation.get(id)![0]!.revision!;
       cores.set(id, first > h.revision + 1 ? await caughtUp(ctx, id, h, first) : h);
     }),
@@ -258,7 +264,7 @@ CREATE TABLE ${t('rm_conversation_refs')} (
           revision: last,
           stored: due ? last : from.stored,
           core,
-          recent: withRecent(from.recent, ids.get(id)!),
+          recent: packed(withRecent(unpacked(from.recent), ids.get(id)!)),
         };
         if (due) coreRows.push(coreRow(id, now));
         touched.push([id, now]);

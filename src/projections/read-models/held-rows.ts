@@ -2,12 +2,14 @@
 // it touched lately reads nothing before it writes (docs/design.md, "Projections and rebuilds"). They
 // live in the runner's memory for one run of its generation: a restart or a swapped generation starts
 // with none, and a batch whose write fails ends the run.
-import { CACHED_CONVERSATIONS } from '../../domain/conversation-reader.ts';
 import type { RecordedEvent } from '../../domain/event-log.ts';
 import { conversationIdOfStream } from './rows.ts';
 
-/** As many conversations as the conversation reader caches: the ones a desk is working on. */
-export const HELD_CONVERSATIONS = CACHED_CONVERSATIONS;
+/**
+ * The conversations a desk is working on. Held rows are replaced by every batch that touches them and
+ * die old, which costs major garbage collections: 10,000 cost the whole process more than their reads.
+ */
+export const HELD_CONVERSATIONS = 1000;
 
 /** The rows held under `key` in the runner's memory, the one touched longest ago first. */
 export const heldRows = <T>(memory: Map<string, unknown>, key: string): Map<string, T> => {
