@@ -61,6 +61,29 @@ const idsProjection = (name: string, first: Projection['apply']): Projection => 
   };
 };
 
+/**
+ * A runner of `projections` whose logger keeps its errors, and whether one of them has left the
+ * group to run on its own (after a failed batch).
+ */
+const runnerKeepingErrors = (db: TestDatabase, log: EventLog, projections: Projection[]) => {
+  const errors: Array<{ projection?: string; msg: string }> = [];
+  const logger = {
+    info() {},
+    warn() {},
+    error: (o: object, msg: string) => errors.push({ ...(o as { projection?: string }), msg }),
+  };
+  const runner = startProjectionRunner({
+    db: sqlDatabase(db.pool),
+    log,
+    projections,
+    logger,
+    standbyRetryMs: 50,
+  });
+  const leftGroup = (name: string) =>
+    errors.some((e) => e.projection === name && e.msg.includes('runs on its own'));
+  return { runner, leftGroup };
+};
+
 describe('projections', () => {
   let db: TestDatabase;
   let log: EventLog;
@@ -225,25 +248,11 @@ describe('projections', () => {
     const badWrite = idsProjection('bad-write', async (_sql, _events, ctx) => {
       if (broken) ctx.write('SELECT 1 / 0');
     });
-    const errors: Array<{ projection?: string; msg: string }> = [];
-    const logger = {
-      info() {},
-      warn() {},
-      error: (o: object, msg: string) => errors.push({ ...(o as { projection?: string }), msg }),
-    };
-    const runner = startProjectionRunner({
-      db: sqlDatabase(db.pool),
-      log,
-      projections: [messagesProjection, slow, badWrite],
-      logger,
-      standbyRetryMs: 50,
-    });
+    const { runner, leftGroup } = runnerKeepingErrors(db, log, [messagesProjection, slow, badWrite]);
     try {
       const handler = handlerFor(log);
       await scriptedConversation(handler, 'shop', 'held-0', { messages: 1 });
-      await waitUntil('bad-write to leave the group', async () =>
-        errors.some((e) => e.projection === 'bad-write' && e.msg.includes('runs on its own')),
-      );
+      await waitUntil('bad-write to leave the group', async () => leftGroup('bad-write'));
       const xids: (string | null)[] = [];
       const conversation = scriptedConversation(handler, 'shop', 'held-1', { messages: 1 });
       await waitUntil('the slow read to start', async () => sleeping);
@@ -290,23 +299,13 @@ describe('projections', () => {
     const badWrite = idsProjection('bad-write-2', async (_sql, events, ctx) => {
       if (events.some((e) => JSON.stringify(e.data).includes('rolled-back'))) ctx.write('SELECT 1 / 0');
     });
-    const errors: Array<{ projection?: string; msg: string }> = [];
-    const logger = {
-      info() {},
-      warn() {},
-      error: (o: object, msg: string) => errors.push({ ...(o as { projection?: string }), msg }),
-    };
-    const runner = startProjectionRunner({
-      db: sqlDatabase(db.pool),
-      log,
-      projections: [conversationsProjection, reportsProjection, badWrite],
-      logger,
-      standbyRetryMs: 50,
-    });
+    const { runner, leftGroup } = runnerKeepingErrors(db, log, [
+      conversationsProjection,
+      reportsProjection,
+      badWrite,
+    ]);
     try {
-      await waitUntil('bad-write-2 to leave the group', async () =>
-        errors.some((e) => e.projection === 'bad-write-2' && e.msg.includes('runs on its own')),
-      );
+      await waitUntil('bad-write-2 to leave the group', async () => leftGroup('bad-write-2'));
       const total = await eventCount(db);
       const applied = async (name: string) =>
         (await readGeneration(sqlDatabase(db.pool), name, { status: 'active' }))?.eventsApplied;
