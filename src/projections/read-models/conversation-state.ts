@@ -17,7 +17,7 @@ import { type ConversationEvent, conversationStream } from '../../domain/events.
 import { MessageWindow } from '../../domain/message-window.ts';
 import type { BatchContext, Projection } from '../projection.ts';
 import type { SqlClient } from '../sql.ts';
-import { HELD_CONVERSATIONS, heldRows, hold } from './held-rows.ts';
+import { begunIn, HELD_CONVERSATIONS, heldRows, hold } from './held-rows.ts';
 import { type Column, conversationIdOfStream, upsertRows } from './rows.ts';
 
 /** Bumped with the shape of the core or of a message (the domain's ConversationCore / ConversationMessage). */
@@ -115,6 +115,7 @@ const heldCores = async (
   ctx: BatchContext,
   held: Map<string, HeldCore>,
   byConversation: ReadonlyMap<string, readonly Folded[]>,
+  begun: ReadonlySet<string>,
 ): Promise<Map<string, HeldCore>> => {
   const cores = new Map<string, HeldCore>();
   const missing: string[] = [];
@@ -124,8 +125,8 @@ const heldCores = async (
     else missing.push(id);
   }
   if (missing.length === 0) return cores;
-  // A conversation whose first event is in this batch has no stored core yet (held-rows.ts, begunIn).
-  const lookUp = missing.filter((id) => byConversation.get(id)![0]!.revision !== 0);
+  // A conversation whose first event is in this batch has no stored core yet.
+  const lookUp = missing.filter((id) => !begun.has(id));
   const { rows } =
     lookUp.length === 0
       ? { rows: [] }
@@ -208,7 +209,7 @@ CREATE TABLE ${t('rm_conversation_refs')} (
     }
     if (byConversation.size === 0) return;
     const held = heldRows<HeldCore>(ctx.memory, 'cores');
-    const cores = await heldCores(sql, ctx, held, byConversation);
+    const cores = await heldCores(sql, ctx, held, byConversation, begunIn(events));
     // Every message the batch is about; those whose first event here creates them have no row yet
     // (rows and checkpoint move together), so only the others are looked up.
     const wanted: Array<[string, string]> = [];
