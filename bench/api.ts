@@ -378,8 +378,8 @@ export const benchApi = async (options: ApiBenchOptions = {}): Promise<Row[]> =>
     // Warm-up (connections, JIT, caches), not measured.
     await posting(live, post(historic, 0), 200);
     await caughtUp(db, 60_000);
-    // The raw append warms up too: its first round after the load ran at 62–67 % of a second one
-    // (bench/README.md, api), and round a's CPU and statements are the reference's rows below.
+    // The raw append warms up too: its first round after the load ran at 62–67 % of a second one,
+    // and round a's CPU and statements are the reference's rows below.
     await rawAppendRate(live.log, posts, concurrency, 'warm');
     await caughtUp(db, 60_000);
     const raw1Counted = await statementsDuring(db, () =>
